@@ -1,0 +1,204 @@
+"""Address classification: turn a concrete flow into the Situation the rules read.
+
+This is the only place that looks at IP addresses and CIDRs. Each decision here is a
+``classify`` rule; the Z3 encoding abstracts each one as a free input (see ``kverify.symbolic``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+import attrs
+
+from kverify.errors import InputError, Problem
+from kverify.model import (
+    ClientKind,
+    Cluster,
+    Dataplane,
+    Destination,
+    Endpoint,
+    Flow,
+    IPMode,
+    Node,
+    Service,
+    ServicePort,
+)
+from kverify.semantics.registry import declare, mark
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+
+K8S = "kubernetes/kubernetes"
+LOCALHOST = "127.0.0.1"
+EXTERNAL_CLIENT_IP = "203.0.113.10"
+
+NODEPORT_ADDRESSES = declare(
+    "nodeport-addresses",
+    title="Which addresses accept NodePorts: iptables/ipvs every local address (iptables also 127.0.0.1 "
+    "with localhostNodePorts); nftables the node's primary IPs; --nodeport-addresses restricts all.",
+    source=f"{K8S} pkg/proxy/iptables/proxier_test.go TestNodePorts; pkg/proxy/nftables/proxier_test.go "
+    "TestNodePorts ('secondary nodeIP ignores NodePorts'); pkg/proxy/util/nodeport_addresses.go",
+    since="v1.29 (nftables); v1.26 (localhostNodePorts)",
+)
+EXTERNAL_IPS = declare(
+    "external-ips-every-node",
+    title="externalIPs are captured on every node, whether or not the node owns the address.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules ('Capture externalIPs'); CVE-2020-8554",
+    since="v1.0",
+)
+DETECT_LOCAL = declare(
+    "detect-local-cluster-cidr",
+    title="Pod traffic is any source inside --cluster-cidr (LocalTrafficDetector, ClusterCIDR mode).",
+    source=f"{K8S} pkg/proxy/util/localdetector.go NewDetectLocalByCIDR",
+    since="v1.18",
+)
+SOURCE_RANGES = declare(
+    "lb-source-ranges-match",
+    title="A source is allowed when loadBalancerSourceRanges is empty or one range contains it; when a range "
+    "contains the node's primary IP, the Service's LB IPs are allowed as sources too.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules (allowFromNode: '-s <LB IP> -j RETURN'); "
+    "nftables/proxier_test.go TestLoadBalancer 'same node to LB1, SNATted to LB1 (implicitly allowed)'",
+    since="v1.22",
+)
+HAIRPIN = declare(
+    "hairpin-match",
+    title="A packet is hairpin when the chosen endpoint's IP equals its source IP.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go (SEP chain '-s <endpoint IP>')",
+    since="v1.22",
+)
+HANDLING_NODE = declare(
+    "handling-node",
+    title="In-cluster clients are translated on their own node, except a NodePort on another node's IP, "
+    "which is routed there first; external clients are handled where they arrive.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go (nat PREROUTING/OUTPUT -> KUBE-SERVICES; "
+    "KUBE-NODEPORTS only for '-m addrtype --dst-type LOCAL')",
+    since="v1.22",
+)
+
+
+@attrs.frozen(kw_only=True)
+class Handling:
+    """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes)."""
+
+    node: Node | None
+    client_node: Node | None
+    client_ip: str
+    dst_ip: str
+    port: ServicePort
+    endpoints: tuple[Endpoint, ...]
+    situation: Situation
+
+
+def in_any(ip: str, cidrs: Iterable[str]) -> bool:
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def allowed_by_source_ranges(service: Service, client_ip: str, node: Node | None) -> bool:
+    """loadBalancerSourceRanges admit the source. When the node's primary IP is inside a range,
+    packets sourced from the Service's own LB IPs are admitted too (a node that owns the LB IP may
+    pick it as source address)."""
+    ranges = service.load_balancer_source_ranges
+    if not ranges or in_any(client_ip, ranges):
+        return True
+    lb_ips = {i.ip for i in service.load_balancer_ingress if i.ip}
+    primary = node.primary_address if node else None
+    return client_ip in lb_ips and primary is not None and in_any(primary, ranges)
+
+
+def nodeport_addresses(cluster: Cluster, node: Node, *, client_on_node: bool) -> tuple[str, ...]:
+    """Addresses of ``node`` on which its proxy accepts NodePort traffic."""
+    mark(NODEPORT_ADDRESSES)
+    proxy = cluster.proxy
+    if proxy.dataplane is Dataplane.NFTABLES:
+        primaries: list[str] = []
+        for family in (4, 6):
+            first = next((a for a in node.addresses if ipaddress.ip_address(a).version == family), None)
+            if first:
+                primaries.append(first)
+        candidates = tuple(primaries)
+    else:
+        candidates = node.addresses
+    if proxy.node_port_addresses:
+        candidates = tuple(a for a in candidates if in_any(a, proxy.node_port_addresses))
+    localhost_ok = client_on_node and (
+        (proxy.dataplane in (Dataplane.IPTABLES, Dataplane.DNAT_ONLY) and proxy.localhost_node_ports)
+        or proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+    )
+    if localhost_ok and (not proxy.node_port_addresses or in_any(LOCALHOST, proxy.node_port_addresses)):
+        candidates = (*candidates, LOCALHOST)
+    return candidates
+
+
+def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, service: Service) -> str:
+    """An address for the client when the flow does not name one."""
+    if client is ClientKind.EXTERNAL:
+        return EXTERNAL_CLIENT_IP
+    if client is ClientKind.NODE:
+        if node is None or not node.addresses:
+            raise InputError(Problem("a host-network client needs a node with an address", field="--node"))
+        return node.addresses[0]
+    taken = {e.ip for s in cluster.services for e in s.endpoints}
+    pools = (node.pod_cidrs if node and node.pod_cidrs else ()) or cluster.proxy.cluster_cidrs or ("10.0.0.0/8",)
+    network = ipaddress.ip_network(pools[0], strict=False)
+    for offset in range(200, 250):
+        candidate = str(network.network_address + offset)
+        if candidate not in taken:
+            return candidate
+    raise InputError(Problem("no free pod address for the client; pass --src-ip", field="--src-ip"))
+
+
+def find_port(service: Service, flow: Flow) -> ServicePort | None:
+    """The Service port the flow addresses (``--port`` may name the NodePort for node-port flows)."""
+    if flow.destination in (Destination.NODE_PORT,) and flow.port is not None:
+        by_node_port = service.node_port_for(flow.port, flow.protocol)
+        if by_node_port:
+            return by_node_port
+    return service.port(flow.port, flow.protocol)
+
+
+def resolve_port(service: Service, flow: Flow) -> ServicePort:
+    """Like :func:`find_port`, but a missing port is an input error."""
+    port = find_port(service, flow)
+    if port is None:
+        wanted = f"{flow.port}/{flow.protocol}" if flow.port else str(flow.protocol)
+        offered = ", ".join(f"{p.port}/{p.protocol}" for p in service.ports) or "none"
+        raise InputError(
+            Problem(f"Service {service.key} has no port {wanted} (ports: {offered})", field="--port")
+        )
+    return port
+
+
+def service_addresses(service: Service, destination: Destination) -> tuple[str, ...]:
+    if destination is Destination.CLUSTER_IP:
+        return service.cluster_ips
+    if destination is Destination.LOAD_BALANCER:
+        return tuple(i.ip for i in service.load_balancer_ingress if i.ip)
+    if destination is Destination.EXTERNAL_IP:
+        return service.external_ips
+    return ()
+
+
+def endpoint_views(
+    cluster: Cluster, endpoints: tuple[Endpoint, ...], client_ip: str, zone_index: dict[str, int]
+) -> tuple[EndpointView, ...]:
+    node_index = {n.name: i for i, n in enumerate(cluster.nodes)}
+    mark(HAIRPIN)
+
+    def hint_nodes(names: frozenset[str]) -> frozenset[int]:
+        # A hint naming an unknown node gets an index no node has.
+        return frozenset(node_index.get(n, len(cluster.nodes) + 1) for n in names)
+
+    return tuple(
+        EndpointView(
+            node=node_index.get(e.node_name, NO_NODE) if e.node_name else NO_NODE,
+            ready=e.ready,
+            serving=e.serving,
+            terminating=e.terminating,
+            zone_hints=frozenset(zone_index.setdefault(z, len(zone_index)) for z in e.zone_hints),
+            has_zone_hints=bool(e.zone_hints),
+            node_hints=hint_nodes(e.node_hints),
+            has_node_hints=bool(e.node_hints),
+            is_client=e.ip == client_ip,
+        )
+        for e in endpoints
+    )

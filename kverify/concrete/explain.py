@@ -1,0 +1,115 @@
+"""Explanations of a concrete decision: the rule ids that decided it, and its hops."""
+
+from __future__ import annotations
+
+from kverify.concrete import classify
+from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow, ReplyPath
+from kverify.semantics import delivery, endpoints, nat, policy
+from kverify.semantics.decide import Decision, via_ip_target
+from kverify.semantics.ops import CONCRETE as C
+from kverify.results import Hop
+
+
+def explain(h: classify.Handling, decision: Decision, index: int | None) -> tuple[str, ...]:
+    """The ids of the rules whose condition held for this outcome, in the order they apply."""
+    s = h.situation
+    fired: list[str] = []
+
+    def when(rule_id: str, condition: object) -> None:
+        if condition:
+            fired.append(rule_id)
+
+    if s.destination == Destination.HEALTH_CHECK_NODE_PORT:
+        return ("health-check-node-port-allocated", "health-check-status")
+    if via_ip_target(C, s):
+        fired.append("ip-target-lb")
+    else:
+        if s.destination == Destination.NODE_PORT:
+            fired.append("nodeport-addresses")
+        if s.destination == Destination.EXTERNAL_IP:
+            fired.append("external-ips-every-node")
+        when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
+        when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
+        when("lb-source-ranges", decision.drop_kind == DropKind.DROP and delivery.source_range_drop(C, s))
+        when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
+        fired.append("policy-for-destination")
+        when("external-policy-local", policy.external_policy_local(C, s) and policy.is_external_destination(C, s))
+        when("etp-local-short-circuit-pod", policy.short_circuit_pod(C, s))
+        when("etp-local-short-circuit-host", policy.short_circuit_host(C, s))
+        when("cilium-socket-lb-etp-local", delivery.cilium_in_cluster_uses_all(C, s) and policy.policy_local(C, s))
+        local = endpoints.local_endpoints(C, s, s.handling_node)
+        when("ipvs-etp-local-fallback", delivery.uses_local_set(C, s) and delivery.ipvs_local_fallback(C, s, local))
+        fired.append("local-endpoints" if decision.uses_local_set else "cluster-endpoints")
+        if not decision.uses_local_set:
+            when("topology-prefer-same-node", endpoints.prefer_same_node(C, s))
+            when("topology-prefer-same-zone", endpoints.prefer_same_zone(C, s))
+        when(
+            "drop-no-local-endpoints",
+            decision.drop_kind in (DropKind.DROP, DropKind.REJECT) and delivery.drops_no_local(C, s, decision.chosen)
+            and not delivery.rejects(C, s),
+        )
+    if index is None:
+        return tuple(dict.fromkeys(fired))
+    e = s.endpoints[index]
+    when("endpoint-serving-terminating", not e.ready)
+    for rule_id, condition in (
+        ("masquerade-etp-cluster", nat.masquerade_etp_cluster(C, s)),
+        ("masquerade-cluster-ip-off-cluster", nat.masquerade_cluster_ip_off_cluster(C, s)),
+        ("masquerade-all", nat.masquerade_all(C, s)),
+        ("masquerade-localhost-nodeport", nat.masquerade_localhost(C, s)),
+        ("masquerade-hairpin", nat.masquerade_hairpin(C, s, e)),
+        ("cilium-snat-remote-backend", nat.cilium_snat_remote(C, s, e)),
+    ):
+        when(rule_id, condition and decision.masqueraded[index])
+    when("dnat-only", nat.no_snat(C, s))
+    fired.append("reply-path")
+    return tuple(dict.fromkeys(fired))
+
+
+def hops_for(
+    cluster: Cluster, flow: Flow, h: classify.Handling, decision: Decision, index: int | None, seen: str | None
+) -> tuple[Hop, ...]:
+    """The packet's journey with every address rewrite visible, then the reply's."""
+    port = h.port
+    dst_port = port.node_port if flow.destination is Destination.NODE_PORT else port.port
+    dst = f"{h.dst_ip}:{dst_port}"
+    client = {ClientKind.EXTERNAL: "client", ClientKind.POD: "pod", ClientKind.NODE: "host"}[flow.client]
+    if h.client_node is not None:
+        client = f"{client}@{h.client_node.name}"
+    node = h.node.name if h.node else None
+    hops: list[Hop] = []
+    first_stop = node or "load-balancer"
+    if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
+        hops.append(Hop(at=client, to="load-balancer", src=h.client_ip, dst=dst))
+        if node:
+            hops.append(Hop(at="load-balancer", to=node, src=h.client_ip, dst=dst, note=f"{cluster.load_balancer} picks {node}"))
+    elif node and (h.client_node is None or h.client_node != h.node):
+        hops.append(Hop(at=client, to=node, src=h.client_ip, dst=dst))
+    else:
+        hops.append(Hop(at=client, to=f"{first_stop} (proxy)", src=h.client_ip, dst=dst, note="local delivery to the node's proxy"))
+    if index is None:
+        kind = DropKind(decision.drop_kind) if decision.drop_kind else None
+        hops.append(Hop(at=first_stop, to="-", src=h.client_ip, dst=dst, note=f"{kind} (no endpoint)" if kind else ""))
+        return tuple(hops)
+    endpoint = h.endpoints[index]
+    target_port = endpoint.target_port(port.name) or (port.target_port if isinstance(port.target_port, int) else port.port)
+    new_dst = f"{endpoint.ip}:{target_port}"
+    src_now = seen or h.client_ip
+    rewrites = [f"DNAT {dst} -> {new_dst}"]
+    if decision.masqueraded[index]:
+        rewrites.append(f"SNAT {h.client_ip} -> {src_now}")
+    elif decision.lb_rewrote_source:
+        rewrites = [f"LB proxies to {new_dst}, source becomes the LB's address"]
+    where = endpoint.node_name or "an unknown node"
+    hops.append(Hop(at=first_stop, to=where, src=src_now, dst=new_dst, note="; ".join(rewrites) + f" on {first_stop}"))
+    hops.append(Hop(at=where, to=endpoint.pod or f"pod {endpoint.ip}", src=src_now, dst=new_dst))
+    path = ReplyPath(decision.reply_path[index])
+    reply_src = dst if path in (ReplyPath.VIA_TRANSLATING_NODE, ReplyPath.DIRECT_SERVER_RETURN) else new_dst
+    reply_note = {
+        ReplyPath.VIA_TRANSLATING_NODE: f"reply un-NATed on {first_stop}",
+        ReplyPath.DIRECT_SERVER_RETURN: f"DSR: {where} rewrites the reply's source to the service address",
+        ReplyPath.DIRECT_FROM_ENDPOINT_NODE: f"reply leaves {where} directly, not un-NATed: the client expected {dst} and drops it",
+        ReplyPath.FROM_LOAD_BALANCER: "reply returns through the load balancer",
+    }[path]
+    hops.append(Hop(at=endpoint.pod or f"pod {endpoint.ip}", to=client, src=reply_src, dst=h.client_ip, note=reply_note))
+    return tuple(hops)

@@ -1,0 +1,309 @@
+"""The executable model: every possible outcome of a flow, concretely.
+
+``route`` classifies the flow (``classify.py``), evaluates the shared rule table with Python values
+(:func:`kverify.semantics.decide.decide` under ``ConcreteOps``) and turns the decision into
+:class:`~kverify.results.Outcome` values with their hops.
+"""
+
+from __future__ import annotations
+
+from kverify.concrete import classify
+from kverify.concrete.explain import explain, hops_for
+from kverify.errors import InputError, Problem
+from kverify.model import (
+    ClientKind,
+    Cluster,
+    Dataplane,
+    Destination,
+    DropKind,
+    Flow,
+    IPMode,
+    LoadBalancerProfile,
+    Node,
+    ReplyPath,
+    Service,
+    ServicePort,
+)
+from kverify.results import HealthCheck, Outcome
+from kverify.semantics.decide import Decision, decide
+from kverify.semantics.load_balancer import may_receive
+from kverify.semantics.ops import CONCRETE
+from kverify.semantics.registry import declare, mark
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, NodeView, Situation
+
+CILIUM_LOOPBACK = "169.254.42.1"  # Cilium's --ipv4-service-loopback-address (hairpin source)
+
+
+UNKNOWN_PORT = declare(
+    "service-port-unmatched",
+    title="A packet to a Service address on a port/protocol the Service does not expose is not "
+    "intercepted; nftables REJECTs it when the address is a ClusterIP.",
+    source="kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go TestClusterIPGeneral "
+    "('TCP-only port does not match UDP traffic'); pkg/proxy/iptables/proxier_test.go TestClusterIPGeneral",
+    since="v1.29 (nftables)",
+)
+
+
+def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
+    """Every possible outcome of ``flow`` in ``cluster``, in a stable order."""
+    service = _service(cluster, flow)
+    if flow.port is not None and classify.find_port(service, flow) is None:
+        return (_unmatched_port(cluster, flow),)
+    outcomes: list[Outcome] = []
+    for handling in handlings(cluster, flow, service):
+        outcomes.extend(_outcomes(cluster, flow, service, handling))
+    return tuple(outcomes)
+
+
+def _unmatched_port(cluster: Cluster, flow: Flow) -> Outcome:
+    mark(UNKNOWN_PORT)
+    nft_reject = cluster.proxy.dataplane is Dataplane.NFTABLES and flow.destination is Destination.CLUSTER_IP
+    return Outcome(
+        node=flow.node,
+        delivered=False,
+        drop_kind=DropKind.REJECT if nft_reject else DropKind.NOT_INTERCEPTED,
+        rules=(UNKNOWN_PORT,),
+    )
+
+
+def _service(cluster: Cluster, flow: Flow) -> Service:
+    service = cluster.service(flow.service)
+    if service is None:
+        known = ", ".join(s.key for s in cluster.services) or "none"
+        raise InputError(Problem(f'Not found: "{flow.service}" (services: {known})', field="--service"))
+    if service.headless:
+        raise InputError(
+            Problem(f"Service {service.key} is headless (clusterIP: None): kube-proxy gives it no rules", field="--service")
+        )
+    return service
+
+
+def _node(cluster: Cluster, name: str | None, what: str) -> Node | None:
+    if name is None:
+        return None
+    node = cluster.node(name)
+    if node is None:
+        known = ", ".join(n.name for n in cluster.nodes) or "none"
+        raise InputError(Problem(f'Not found: "{name}" (nodes: {known})', field=what))
+    return node
+
+
+def handlings(cluster: Cluster, flow: Flow, service: Service) -> list[classify.Handling]:
+    """Each (handling node, situation) the flow may meet, in node order."""
+    if not cluster.nodes:
+        raise InputError(Problem("the cluster has no nodes", field="nodes"))
+    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+        # The health check is per Service, not per port: any port's endpoints view will do.
+        port = service.ports[0] if service.ports else ServicePort(port=service.health_check_node_port or 1)
+    else:
+        port = classify.resolve_port(service, flow)
+    given = _node(cluster, flow.node, "--node")
+    client_nodes: list[Node | None]
+    if flow.client is ClientKind.EXTERNAL:
+        client_nodes = [None]
+    else:
+        client_nodes = [given] if given else list(cluster.nodes)
+    result: list[classify.Handling] = []
+    for client_node in client_nodes:
+        client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, client_node, service)
+        for node, dst_ip in _candidate_nodes(cluster, flow, service, given, client_node):
+            result.append(_handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip))
+    if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER and given is None:
+        result = _load_balancer_picks(cluster, result)
+    return result
+
+
+def _candidate_nodes(
+    cluster: Cluster, flow: Flow, service: Service, given: Node | None, client_node: Node | None
+) -> list[tuple[Node | None, str]]:
+    mark(classify.HANDLING_NODE)
+    destination = flow.destination
+    if destination in (Destination.NODE_PORT, Destination.HEALTH_CHECK_NODE_PORT):
+        if flow.dst_ip:
+            owner = cluster.node_owning(flow.dst_ip)
+            if flow.dst_ip == classify.LOCALHOST and client_node is not None:
+                owner = client_node
+            if owner is None:
+                raise InputError(Problem(f'{flow.dst_ip} is not an address of any node', field="--dst-ip"))
+            if flow.client is ClientKind.EXTERNAL and given is not None and given != owner:
+                raise InputError(Problem(f"{flow.dst_ip} is not an address of node {given.name}", field="--dst-ip"))
+            return [(owner, flow.dst_ip)]
+        if flow.client is not ClientKind.EXTERNAL and client_node is not None:
+            return [(client_node, client_node.primary_address or "")]
+        nodes = [given] if given else list(cluster.nodes)
+        return [(n, n.primary_address or "") for n in nodes]
+    addresses = classify.service_addresses(service, destination)
+    if not addresses:
+        raise InputError(Problem(f"Service {service.key} has no {destination.spelling} address", field="--to"))
+    dst_ip = flow.dst_ip or addresses[0]
+    if dst_ip not in addresses:
+        raise InputError(
+            Problem(f"{dst_ip} is not a {destination.spelling} address of {service.key} ({', '.join(addresses)})", field="--dst-ip")
+        )
+    if flow.client is not ClientKind.EXTERNAL:
+        return [(client_node, dst_ip)]
+    if cluster.load_balancer is LoadBalancerProfile.IP_TARGET and destination is Destination.LOAD_BALANCER:
+        return [(None, dst_ip)]
+    nodes = [given] if given else list(cluster.nodes)
+    return [(n, dst_ip) for n in nodes]
+
+
+def _load_balancer_picks(cluster: Cluster, handlings_: list[classify.Handling]) -> list[classify.Handling]:
+    """Keep the arrival nodes the load balancer may pick (rule table: ``may_receive``)."""
+    picked = []
+    for h in handlings_:
+        if h.node is None:
+            picked.append(h)
+            continue
+        index = cluster.nodes.index(h.node)
+        if may_receive(CONCRETE, h.situation, index):
+            picked.append(h)
+    return picked
+
+
+def _handling(
+    cluster: Cluster,
+    flow: Flow,
+    service: Service,
+    port,  # ServicePort
+    node: Node | None,
+    client_node: Node | None,
+    client_ip: str,
+    dst_ip: str,
+) -> classify.Handling:
+    proxy = cluster.proxy
+    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+        endpoints = service.endpoints  # LocalReadyEndpoints counts over every port of the Service
+    else:
+        endpoints = tuple(e for e in service.endpoints if e.serves(port.name))
+    zones: dict[str, int] = {}
+    for n in cluster.nodes:
+        if n.zone:
+            zones.setdefault(n.zone, len(zones))
+    views = classify.endpoint_views(cluster, endpoints, client_ip, zones)
+    node_index = cluster.nodes.index(node) if node else NO_NODE
+    client_index = cluster.nodes.index(client_node) if client_node else NO_NODE
+    ingress = next((i for i in service.load_balancer_ingress if i.ip == dst_ip), None)
+    captured = _captured(cluster, flow, service, port, node, client_node, dst_ip)
+    classify.mark(classify.DETECT_LOCAL)
+    classify.mark(classify.SOURCE_RANGES)
+    situation = Situation(
+        dataplane=proxy.dataplane,
+        load_balancer=cluster.load_balancer,
+        service_type=service.type,
+        etp_local_spec=service.external_traffic_policy.spelling == "Local",
+        itp_local_spec=service.internal_traffic_policy.spelling == "Local",
+        has_external_ips=bool(service.external_ips),
+        has_node_port=any(p.node_port for p in service.ports),
+        has_vip_ingress=any(i.ip and i.ip_mode is IPMode.VIP for i in service.load_balancer_ingress),
+        has_detector=proxy.detects_pod_traffic,
+        masquerade_all=proxy.masquerade_all,
+        client=flow.client,
+        destination=flow.destination,
+        client_node=client_index,
+        handling_node=node_index,
+        handling_zone=zones.get(node.zone, NO_ZONE) if node and node.zone else NO_ZONE,
+        address_captured=captured,
+        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
+        dst_is_localhost=dst_ip == classify.LOCALHOST,
+        src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
+        src_allowed_by_ranges=classify.allowed_by_source_ranges(service, client_ip, node),
+        endpoints=views,
+        nodes=tuple(
+            NodeView(zone=zones.get(n.zone, NO_ZONE) if n.zone else NO_ZONE, draining=n.draining) for n in cluster.nodes
+        ),
+    )
+    return classify.Handling(
+        node=node,
+        client_node=client_node,
+        client_ip=client_ip,
+        dst_ip=dst_ip,
+        port=port,
+        endpoints=endpoints,
+        situation=situation,
+    )
+
+
+def _captured(cluster: Cluster, flow: Flow, service: Service, port, node, client_node, dst_ip: str) -> bool:
+    if flow.destination is Destination.NODE_PORT:
+        if port.node_port is None or node is None:
+            return False
+        on_node = client_node is not None and client_node == node
+        return dst_ip in classify.nodeport_addresses(cluster, node, client_on_node=on_node)
+    if flow.destination is Destination.EXTERNAL_IP:
+        classify.mark(classify.EXTERNAL_IPS)
+    return True
+
+
+def _outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.Handling) -> list[Outcome]:
+    decision = decide(CONCRETE, h.situation)
+    node_name = h.node.name if h.node else None
+    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+        return [_health_check_outcome(h, decision, service)]
+    if not decision.delivered:
+        drop = DropKind(decision.drop_kind)
+        return [
+            Outcome(
+                node=node_name,
+                delivered=False,
+                drop_kind=drop,
+                rules=explain(h, decision, None),
+                hops=hops_for(cluster, flow, h, decision, None, None),
+            )
+        ]
+    outcomes = []
+    for index, endpoint in enumerate(h.endpoints):
+        if not decision.chosen[index]:
+            continue
+        masq = bool(decision.masqueraded[index])
+        path = ReplyPath(decision.reply_path[index])
+        seen = _source_seen(cluster, h, decision, index)
+        outcomes.append(
+            Outcome(
+                node=node_name,
+                delivered=True,
+                endpoint_ip=endpoint.ip,
+                endpoint_node=endpoint.node_name,
+                endpoint_pod=endpoint.pod,
+                source_ip_seen=seen,
+                masqueraded=masq,
+                crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
+                reply_ok=bool(decision.reply_ok[index]),
+                reply_path=path,
+                rules=explain(h, decision, index),
+                hops=hops_for(cluster, flow, h, decision, index, seen),
+            )
+        )
+    return outcomes
+
+
+def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int) -> str:
+    if decision.lb_rewrote_source:
+        return "load-balancer"
+    if not decision.masqueraded[index]:
+        return h.client_ip
+    if h.situation.endpoints[index].is_client and cluster.proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR):
+        return CILIUM_LOOPBACK
+    node = h.node
+    return (node.primary_address if node else None) or "node-address"
+
+
+def _health_check_outcome(h: classify.Handling, decision: Decision, service: Service) -> Outcome:
+    node = h.node
+    assert node is not None  # health checks always target a node
+    # LocalReadyEndpoints counts distinct IPs over all ports of the Service.
+    local_ready_ips = {e.ip for e in service.endpoints if e.ready and e.node_name == node.name}
+    served = bool(decision.health_check_served)
+    return Outcome(
+        node=node.name,
+        delivered=served,
+        drop_kind=None if served else DropKind.NOT_INTERCEPTED,
+        rules=explain(h, decision, None),
+        health_check=HealthCheck(
+            node=node.name,
+            status=200 if decision.health_check_ok else 503,
+            local_endpoints=len(local_ready_ips),
+        )
+        if served
+        else None,
+    )

@@ -1,0 +1,206 @@
+"""Field paths, API-server wording, and the problem collector shared by the kind converters.
+
+Every check here is written so that the happy path costs a dict lookup and a ``type()`` test: a field
+path is only built (and a line number only looked up) once something is wrong.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from kverify.errors import Problem
+from kverify.model.enums import _Spelled
+
+Path = tuple[str | int, ...]
+E = TypeVar("E", bound=_Spelled)
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def render_path(path: Path) -> str:
+    """``("spec", "ports", 0, "port")`` -> ``spec.ports[0].port``; map keys with dots get brackets."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _IDENT.match(part):
+            out.append(f".{part}" if out else part)
+        else:
+            out.append(f"[{part}]")
+    return "".join(out)
+
+
+def fmt(value: object) -> str:
+    """A bad value as apimachinery prints it: strings quoted, numbers and booleans bare."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if value is None:
+        return "null"
+    text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def unsupported(value: object, supported: tuple[str, ...]) -> str:
+    words = ", ".join(f'"{w}"' for w in sorted(supported))
+    return f"Unsupported value: {fmt(value)}: supported values: {words}"
+
+
+def invalid(value: object, detail: str) -> str:
+    return f"Invalid value: {fmt(value)}: {detail}"
+
+
+PORT_RANGE = "must be between 1 and 65535, inclusive"
+MUST_BE_IP = "must be a valid IP address"
+MUST_BE_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_cidr(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+class Ctx:
+    """Collects problems and warnings about one object, with its file, line lookup and label."""
+
+    __slots__ = ("file", "locate", "obj", "problems", "warnings")
+
+    def __init__(
+        self,
+        file: str,
+        locate: Callable[[Path], int],
+        obj: str | None,
+        problems: list[Problem],
+        warnings: list[Problem],
+    ) -> None:
+        self.file = file
+        self.locate = locate
+        self.obj = obj
+        self.problems = problems
+        self.warnings = warnings
+
+    def _problem(self, path: Path, message: str) -> Problem:
+        return Problem(message, self.file, self.locate(path), self.obj, render_path(path) or None)
+
+    def error(self, path: Path, message: str) -> None:
+        self.problems.append(self._problem(path, message))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.warnings.append(self._problem(path, message))
+
+    # -- typed getters: each returns the value, or the default after recording a problem --------
+
+    def mapping(self, m: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+        """An optional mapping field (absent or null -> ``{}``)."""
+        v = m.get(key)
+        if type(v) is dict:
+            return v
+        if v is not None:
+            self.error((*path, key), invalid(v, "must be a mapping"))
+        return {}
+
+    def list(self, m: Mapping[str, Any], key: str, path: Path) -> list[Any]:
+        """An optional list field (absent or null -> ``[]``)."""
+        v = m.get(key)
+        if type(v) is list:
+            return v
+        if v is not None:
+            self.error((*path, key), invalid(v, "must be a list"))
+        return []
+
+    def string(self, m: Mapping[str, Any], key: str, path: Path, *, required: bool = False) -> str | None:
+        """An optional string field; an empty string counts as absent, as in Go."""
+        v = m.get(key)
+        if type(v) is str and v:
+            return v
+        if v is None or v == "":
+            if required:
+                self.error((*path, key), "Required value")
+            return None
+        self.error((*path, key), invalid(v, "must be a string"))
+        return None
+
+    def strings(self, m: Mapping[str, Any], key: str, path: Path) -> list[str]:
+        """An optional list of strings."""
+        out: list[str] = []
+        for i, v in enumerate(self.list(m, key, path)):
+            if type(v) is str:
+                out.append(v)
+            else:
+                self.error((*path, key, i), invalid(v, "must be a string"))
+        return out
+
+    def boolean(self, m: Mapping[str, Any], key: str, path: Path) -> bool | None:
+        v = m.get(key)
+        if v is None or type(v) is bool:
+            return v
+        self.error((*path, key), invalid(v, "must be a boolean"))
+        return None
+
+    def port(self, m: Mapping[str, Any], key: str, path: Path, *, required: bool = False) -> int | None:
+        """A port number; 0 means unset (Go's zero value) unless the field is required."""
+        v = m.get(key)
+        if type(v) is int and 1 <= v <= 65535:
+            return v
+        if v is None or (v == 0 and type(v) is int and not required):
+            if required:
+                self.error((*path, key), "Required value")
+            return None
+        if type(v) is int:
+            self.error((*path, key), invalid(v, PORT_RANGE))
+        else:
+            self.error((*path, key), invalid(v, "must be an integer"))
+        return None
+
+    def enum(
+        self,
+        m: Mapping[str, Any],
+        key: str,
+        path: Path,
+        cls: type[E],
+        default: E,
+        *,
+        also: tuple[str, ...] = (),
+    ) -> E:
+        """A Kubernetes enum field spelled as in the API; ``also`` lists words accepted elsewhere."""
+        v = m.get(key)
+        if v is None or v == "":
+            return default
+        if type(v) is str:
+            for member in cls:
+                if member.spelling == v:
+                    return member
+        self.error((*path, key), unsupported(v, tuple(x.spelling for x in cls) + also))
+        return default
+
+    def ip(self, value: object, path: Path) -> str | None:
+        if type(value) is str and is_ip(value):
+            return value
+        self.error(path, invalid(value, MUST_BE_IP))
+        return None
+
+    def cidr(self, value: object, path: Path) -> str | None:
+        if type(value) is str and is_cidr(value.strip()):
+            return value.strip()
+        self.error(path, invalid(value, MUST_BE_CIDR))
+        return None
+
+    def model_error(self, exc: Exception) -> None:
+        """A model validator fired on a value the loader did not pre-check: report it as it is."""
+        self.error((), str(exc))

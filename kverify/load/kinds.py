@@ -1,0 +1,362 @@
+"""Converters from one Kubernetes object (a plain dict) to model values, one function per kind.
+
+Each converter records every problem it finds in its :class:`~kverify.load.fields.Ctx` and returns
+what it could build (``None`` when the object is unusable), or a :class:`Skip` with the reason the
+object gets no proxy rules. Defaults are the API server's (``protocol: TCP``, ``type: ClusterIP``,
+traffic policies ``Cluster``) and kube-proxy's (EndpointSlice conditions, see
+``pkg/proxy/endpointslicecache.go`` ``newEndpointSliceInfo``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip, unsupported
+from kverify.model.cluster import Endpoint, EndpointPort, LoadBalancerIngress, Node, ServicePort
+from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
+
+_STATUS_LB = ("status", "loadBalancer")
+
+
+@attrs.frozen
+class Skip:
+    """The object is valid but kverify builds nothing from it, for this reason."""
+
+    reason: str
+
+
+@attrs.frozen
+class SliceRecord:
+    """An EndpointSlice's contribution: the Service it names and its endpoints with their indexes."""
+
+    service: str | None  # the kubernetes.io/service-name label
+    endpoints: tuple[tuple[int, Endpoint], ...]
+
+
+def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
+    """A Node: InternalIPs then ExternalIPs (kube-proxy's node IP is the first), zone, pod CIDRs."""
+    meta, spec, status = obj["metadata"], ctx.mapping(obj, "spec", ()), ctx.mapping(obj, "status", ())
+    internal: list[str] = []
+    external: list[str] = []
+    for i, entry in enumerate(ctx.list(status, "addresses", ("status",))):
+        path = ("status", "addresses", i)
+        if type(entry) is not dict:
+            ctx.error(path, invalid(entry, "must be a mapping"))
+            continue
+        kind = ctx.string(entry, "type", path, required=True)
+        address = ctx.string(entry, "address", path, required=True)
+        if kind in ("InternalIP", "ExternalIP") and address is not None:
+            if ctx.ip(address, (*path, "address")) is not None:
+                target = internal if kind == "InternalIP" else external
+                if address not in internal and address not in external:
+                    target.append(address)
+    labels = ctx.mapping(meta, "labels", ("metadata",))
+    zone = ctx.string(labels, ZONE_LABEL, ("metadata", "labels"))
+    pod_cidrs: list[str] = []
+    for i, cidr in enumerate(ctx.strings(spec, "podCIDRs", ("spec",))):
+        if (checked := ctx.cidr(cidr, ("spec", "podCIDRs", i))) is not None:
+            pod_cidrs.append(checked)
+    single = ctx.string(spec, "podCIDR", ("spec",))
+    if not pod_cidrs and single is not None and (checked := ctx.cidr(single, ("spec", "podCIDR"))) is not None:
+        pod_cidrs.append(checked)
+    taints = ctx.list(spec, "taints", ("spec",))
+    draining = meta.get("deletionTimestamp") is not None or any(
+        type(t) is dict and t.get("key") == AUTOSCALER_TAINT for t in taints
+    )
+    try:
+        return Node(name=name, addresses=(*internal, *external), zone=zone, pod_cidrs=pod_cidrs, draining=draining)
+    except (ValueError, TypeError) as exc:
+        ctx.model_error(exc)
+        return None
+
+
+def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
+    """The keyword arguments of a :class:`~kverify.model.cluster.Service`, without its endpoints."""
+    spec = ctx.mapping(obj, "spec", ())
+    if spec.get("type") == "ExternalName":
+        return Skip("ExternalName services get no proxy rules")
+    before = len(ctx.problems)
+    type_ = ctx.enum(spec, "type", ("spec",), ServiceType, ServiceType.CLUSTER_IP, also=("ExternalName",))
+    cluster_ips = _cluster_ips(ctx, spec)
+    ports = _service_ports(ctx, spec, type_, headless=cluster_ips == ())
+    external_ips = [
+        ip for i, ip in enumerate(ctx.strings(spec, "externalIPs", ("spec",))) if ctx.ip(ip, ("spec", "externalIPs", i))
+    ]
+    ranges: list[str] = []  # kube-proxy trims whitespace: the API server once let it through
+    for i, text in enumerate(ctx.strings(spec, "loadBalancerSourceRanges", ("spec",))):
+        if (cidr := ctx.cidr(text, ("spec", "loadBalancerSourceRanges", i))) is not None:
+            ranges.append(cidr)
+    _source_ranges_annotation(ctx, obj, bool(ranges))
+    kwargs = {
+        "type": type_,
+        "cluster_ips": cluster_ips,
+        "ports": ports,
+        "external_traffic_policy": ctx.enum(
+            spec, "externalTrafficPolicy", ("spec",), TrafficPolicy, TrafficPolicy.CLUSTER
+        ),
+        "internal_traffic_policy": ctx.enum(
+            spec, "internalTrafficPolicy", ("spec",), TrafficPolicy, TrafficPolicy.CLUSTER
+        ),
+        "external_ips": external_ips,
+        "load_balancer_ingress": _ingress(ctx, obj),
+        "load_balancer_source_ranges": ranges,
+        "health_check_node_port": ctx.port(spec, "healthCheckNodePort", ("spec",)),
+        "session_affinity": ctx.enum(spec, "sessionAffinity", ("spec",), SessionAffinity, SessionAffinity.NONE),
+        "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
+    }
+    return kwargs if len(ctx.problems) == before else None
+
+
+def _cluster_ips(ctx: Ctx, spec: dict[str, Any]) -> tuple[str, ...]:
+    """``clusterIPs`` (or ``clusterIP``); ``None`` means headless, which yields ``()``."""
+    single = ctx.string(spec, "clusterIP", ("spec",))
+    many = ctx.strings(spec, "clusterIPs", ("spec",))
+    if many and single is not None and many[0] != single:
+        ctx.error(("spec", "clusterIPs", 0), invalid(many[0], "must match `clusterIP`"))
+    ips, path = (many, ("spec", "clusterIPs")) if many else ([single] if single else [], ("spec", "clusterIP"))
+    if not ips:
+        ctx.error(
+            ("spec", "clusterIP"),
+            "Required value: the Service has no ClusterIP yet; load `kubectl get -o yaml` output, "
+            'set the allocated address, or write "None" for a headless Service',
+        )
+        return ()
+    if "None" in ips:
+        return ()
+    return tuple(ip for i, ip in enumerate(ips) if ctx.ip(ip, path if path[-1] == "clusterIP" else (*path, i)))
+
+
+def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headless: bool) -> list[ServicePort]:
+    raw = ctx.list(spec, "ports", ("spec",))
+    if not raw and not headless and spec.get("ports") in (None, []):
+        ctx.error(("spec", "ports"), "Required value")
+    ports: list[ServicePort] = []
+    names: set[str] = set()
+    for i, p in enumerate(raw):
+        path = ("spec", "ports", i)
+        if type(p) is not dict:
+            ctx.error(path, invalid(p, "must be a mapping"))
+            continue
+        name = ctx.string(p, "name", path) or ""
+        if len(raw) > 1 and not name:
+            ctx.error((*path, "name"), "Required value")
+        elif name in names:
+            ctx.error((*path, "name"), f'Duplicate value: "{name}"')
+        names.add(name)
+        port = ctx.port(p, "port", path, required=True)
+        protocol = ctx.enum(p, "protocol", path, Protocol, Protocol.TCP)
+        node_port = ctx.port(p, "nodePort", path)
+        if node_port is not None and type_ == ServiceType.CLUSTER_IP:
+            ctx.error((*path, "nodePort"), "Forbidden: may not be used when `type` is 'ClusterIP'")
+        target = p.get("targetPort")
+        if target is None or target == 0 or target == "":
+            target = port  # the API server defaults targetPort to port
+        elif (type(target) is int and not 1 <= target <= 65535) or type(target) not in (int, str):
+            ctx.error((*path, "targetPort"), invalid(target, "must be a port number or a port name"))
+        if port is not None:
+            ports.append(
+                ServicePort(name=name, port=port, protocol=protocol, node_port=node_port, target_port=target)
+            )
+    return ports
+
+
+def _ingress(ctx: Ctx, obj: dict[str, Any]) -> list[LoadBalancerIngress]:
+    lb = ctx.mapping(ctx.mapping(obj, "status", ()), "loadBalancer", ("status",))
+    out: list[LoadBalancerIngress] = []
+    for i, entry in enumerate(ctx.list(lb, "ingress", _STATUS_LB)):
+        path = (*_STATUS_LB, "ingress", i)
+        if type(entry) is not dict:
+            ctx.error(path, invalid(entry, "must be a mapping"))
+            continue
+        ip = ctx.string(entry, "ip", path)
+        if ip is not None and ctx.ip(ip, (*path, "ip")) is None:
+            continue
+        hostname = ctx.string(entry, "hostname", path)
+        mode = ctx.enum(entry, "ipMode", path, IPMode, IPMode.VIP)
+        if ip is not None or hostname is not None:
+            out.append(LoadBalancerIngress(ip=ip, hostname=hostname, ip_mode=mode))
+    return out
+
+
+def _source_ranges_annotation(ctx: Ctx, obj: dict[str, Any], have_field: bool) -> None:
+    """kube-proxy reads only ``spec.loadBalancerSourceRanges`` (``pkg/proxy/serviceport.go``
+    ``newBaseServiceInfo``); the legacy annotation is read by cloud providers only. kverify models
+    kube-proxy, so it ignores the annotation, and says so rather than guessing what the LB does."""
+    annotations = obj["metadata"].get("annotations")
+    if type(annotations) is not dict or SOURCE_RANGES_ANNOTATION not in annotations:
+        return
+    path = ("metadata", "annotations", SOURCE_RANGES_ANNOTATION)
+    value = annotations[SOURCE_RANGES_ANNOTATION]
+    if type(value) is not str:
+        ctx.error(path, invalid(value, "must be a string"))
+        return
+    for part in value.split(","):
+        if part.strip() and not is_cidr(part.strip()):
+            ctx.error(path, invalid(part.strip(), MUST_BE_CIDR))
+    if not have_field and value.strip():
+        ctx.warn(
+            path,
+            "kube-proxy ignores this annotation (it reads only spec.loadBalancerSourceRanges); "
+            "kverify does not apply it, though a cloud load balancer may",
+        )
+
+
+def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | Skip | None:
+    """An EndpointSlice: one endpoint per entry of ``endpoints`` (kube-proxy uses ``addresses[0]``)."""
+    address_type = obj.get("addressType")
+    if address_type == "FQDN":
+        return Skip("addressType FQDN is not used by kube-proxy")
+    if address_type not in ("IPv4", "IPv6"):
+        if address_type is None:
+            ctx.error(("addressType",), "Required value")
+        else:
+            ctx.error(("addressType",), unsupported(address_type, ("FQDN", "IPv4", "IPv6")))
+        return None
+    before = len(ctx.problems)
+    labels = ctx.mapping(obj["metadata"], "labels", ("metadata",))
+    service = ctx.string(labels, SERVICE_NAME_LABEL, ("metadata", "labels"))
+    if service is None:
+        ctx.warn(("metadata", "labels"), f"no {SERVICE_NAME_LABEL} label: kube-proxy ignores this EndpointSlice")
+    ports = _slice_ports(ctx, obj)
+    endpoints = _slice_endpoints(ctx, obj, namespace, ports, v6=address_type == "IPv6")
+    if len(ctx.problems) != before:
+        return None
+    if not ports and endpoints:
+        ctx.warn(("ports",), "no usable ports: kube-proxy builds no endpoints from this EndpointSlice")
+        return SliceRecord(service, ())
+    return SliceRecord(service, tuple(endpoints))
+
+
+def _slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
+    ports: list[EndpointPort] = []
+    for i, p in enumerate(ctx.list(obj, "ports", ())):
+        path = ("ports", i)
+        if type(p) is not dict:
+            ctx.error(path, invalid(p, "must be a mapping"))
+            continue
+        name = ctx.string(p, "name", path) or ""
+        number = ctx.port(p, "port", path)
+        protocol = ctx.enum(p, "protocol", path, Protocol, Protocol.TCP)
+        if number is None:
+            if p.get("port") in (None, 0):  # endpointslicecache.go: "Ignoring invalid endpoint port"
+                ctx.warn((*path, "port"), "no port number: kube-proxy ignores this port")
+            continue
+        ports.append(EndpointPort(name=name, port=number, protocol=protocol))
+    return tuple(ports)
+
+
+def _slice_endpoints(
+    ctx: Ctx, obj: dict[str, Any], namespace: str, ports: tuple[EndpointPort, ...], *, v6: bool
+) -> list[tuple[int, Endpoint]]:
+    """The hot loop of the loader: plain lookups on the happy path, a helper call on any anomaly."""
+    out: list[tuple[int, Endpoint]] = []
+    append = out.append
+    for i, e in enumerate(ctx.list(obj, "endpoints", ())):
+        if type(e) is not dict:
+            ctx.error(("endpoints", i), invalid(e, "must be a mapping"))
+            continue
+        addresses = e.get("addresses")
+        if type(addresses) is not list or not addresses or type(addresses[0]) is not str:
+            _bad_addresses(ctx, i, addresses)
+            continue
+        ip = addresses[0]
+        if (":" in ip) != v6:
+            ctx.error(("endpoints", i, "addresses", 0), invalid(ip, _family(v6)))
+            continue
+        if len(addresses) > 1:
+            _extra_addresses(ctx, i, addresses, v6)
+        ready = serving = True
+        terminating = False
+        conditions = e.get("conditions")
+        if conditions is not None:
+            if type(conditions) is not dict:
+                ctx.error(("endpoints", i, "conditions"), invalid(conditions, "must be a mapping"))
+                continue
+            r, s, t = conditions.get("ready"), conditions.get("serving"), conditions.get("terminating")
+            if not (type(r) in _OPT_BOOL and type(s) in _OPT_BOOL and type(t) in _OPT_BOOL):
+                for key in ("ready", "serving", "terminating"):
+                    ctx.boolean(conditions, key, ("endpoints", i, "conditions"))
+                continue
+            # endpointslicecache.go newEndpointSliceInfo: nil ready/serving mean true, nil terminating false.
+            ready, serving, terminating = r is not False, s is not False, t is True
+        node = e.get("nodeName")
+        if node is not None and (type(node) is not str or not node):
+            ctx.error(("endpoints", i, "nodeName"), invalid(node, "must be a non-empty string"))
+            continue
+        pod = None
+        ref = e.get("targetRef")
+        if ref is not None:
+            if type(ref) is not dict or type(ref.get("name")) is not str:
+                ctx.error(("endpoints", i, "targetRef"), invalid(ref, "must be an object reference with a name"))
+                continue
+            if ref.get("kind") == "Pod":
+                pod = f"{ref.get('namespace') or namespace}/{ref['name']}"
+        hints = e.get("hints")
+        try:
+            if hints is None:
+                endpoint = Endpoint(
+                    ip=ip, node_name=node, ready=ready, serving=serving, terminating=terminating, pod=pod, ports=ports
+                )
+            else:
+                zones, nodes = _hints(ctx, i, hints)
+                endpoint = Endpoint(
+                    ip=ip, node_name=node, ready=ready, serving=serving, terminating=terminating, pod=pod,
+                    ports=ports, zone_hints=zones, node_hints=nodes,
+                )
+        except ValueError:
+            ctx.error(("endpoints", i, "addresses", 0), invalid(ip, _family(v6)))
+            continue
+        append((i, endpoint))
+    return out
+
+
+_OPT_BOOL = (type(None), bool)
+
+
+def _family(v6: bool) -> str:
+    return "must be a valid IPv6 address" if v6 else "must be a valid IPv4 address"
+
+
+def _bad_addresses(ctx: Ctx, i: int, addresses: object) -> None:
+    path: tuple[str | int, ...] = ("endpoints", i, "addresses")
+    if addresses is None or addresses == []:
+        ctx.error(path, "Required value: must contain at least 1 address")
+    elif type(addresses) is not list:
+        ctx.error(path, invalid(addresses, "must be a list"))
+    else:
+        ctx.error((*path, 0), invalid(addresses[0], "must be a string"))
+
+
+def _extra_addresses(ctx: Ctx, i: int, addresses: list[Any], v6: bool) -> None:
+    for j, extra in enumerate(addresses[1:], start=1):
+        if type(extra) is not str or (":" in extra) != v6 or not is_ip(extra):
+            ctx.error(("endpoints", i, "addresses", j), invalid(extra, _family(v6)))
+    ctx.warn(
+        ("endpoints", i, "addresses"),
+        "kube-proxy uses only the first address (pkg/proxy/endpointslicecache.go); the others are ignored",
+    )
+
+
+def _hints(ctx: Ctx, i: int, hints: object) -> tuple[frozenset[str], frozenset[str]]:
+    path: tuple[str | int, ...] = ("endpoints", i, "hints")
+    if type(hints) is not dict:
+        ctx.error(path, invalid(hints, "must be a mapping"))
+        return frozenset(), frozenset()
+    found: list[frozenset[str]] = []
+    for key in ("forZones", "forNodes"):
+        names = set()
+        for j, entry in enumerate(ctx.list(hints, key, path)):
+            name = entry.get("name") if type(entry) is dict else None
+            if type(name) is str and name:
+                names.add(name)
+            else:
+                ctx.error((*path, key, j, "name"), "Required value" if name is None else invalid(name, "must be a string"))
+        found.append(frozenset(names))
+    return found[0], found[1]

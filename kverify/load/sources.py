@@ -1,0 +1,250 @@
+"""Reading manifest files into plain objects, each with a way to find the line of any of its fields.
+
+YAML files are composed once (PyYAML's node graph keeps every node's line). JSON files may be
+hundreds of megabytes, so they are parsed by the C JSON scanner, one top-level value (and one
+``items`` element) at a time; only each object's start offset is kept, and the line of a field
+inside it is found on demand by re-scanning that one object (:class:`JsonLocator`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import yaml
+
+from kverify.errors import Problem
+from kverify.load.fields import Path
+
+try:  # libyaml is ~10x faster; its nodes carry the same marks.
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once  # (text, index) -> (value, end); raises StopIteration
+
+
+class YamlLocator:
+    """Lines of fields inside one composed YAML node."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+    def __call__(self, path: Path) -> int:
+        node = self.node
+        line = node.start_mark.line
+        for part in path:
+            child = None
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                for key, value in node.value:
+                    if key.value == part:
+                        child, line = value, key.start_mark.line
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line
+            if child is None:
+                break
+            node = child
+        return line + 1
+
+
+class JsonLocator:
+    """Lines of fields inside one JSON value that starts at ``offset`` (on line ``line``) of ``text``."""
+
+    __slots__ = ("line", "offset", "text")
+
+    def __init__(self, text: str, offset: int, line: int) -> None:
+        self.text, self.offset, self.line = text, offset, line
+
+    def __call__(self, path: Path) -> int:
+        text, pos = self.text, self.offset
+        found = pos
+        try:
+            for part in path:
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+                pos = _child(text, pos, part)
+                if pos < 0:
+                    break
+                found = pos
+        except (StopIteration, IndexError):  # pragma: no cover - text was valid JSON
+            pass
+        return self.line + text.count("\n", self.offset, found)
+
+
+def _child(text: str, pos: int, part: str | int) -> int:
+    """Offset of the key (mapping) or element (list) ``part`` of the value at ``pos``; -1 if none."""
+    opener = text[pos]
+    if (opener == "{") != isinstance(part, str) or opener not in "{[":
+        return -1
+    closer = "}" if opener == "{" else "]"
+    pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+    index = 0
+    while text[pos] != closer:
+        start = pos
+        if opener == "{":
+            key, pos = _SCAN(text, pos)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # past ':'
+            if key == part:
+                return start
+        elif index == part:
+            return start
+        _, pos = _SCAN(text, pos)
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] == ",":
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        index += 1
+    return -1
+
+
+@attrs.frozen
+class RawDoc:
+    """One top-level document: its data, its start line, and its ``items`` as (data, line, locator)."""
+
+    data: Any
+    line: int
+    locate: Any  # Callable[[Path], int]
+    items: tuple[tuple[Any, int, Any], ...] | None = None  # filled when the document is a list
+
+
+def expand(paths: list[str], problems: list[Problem]) -> list[str]:
+    """Files named, with directories replaced by their manifest files (not recursive, like kubectl)."""
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(e.path for e in os.scandir(path) if e.is_file() and e.name.endswith(MANIFEST_SUFFIXES))
+            if not found:
+                problems.append(Problem("directory has no .yaml, .yml or .json files", path))
+            files.extend(found)
+        elif not os.path.exists(path):
+            problems.append(Problem("no such file or directory", path))
+        else:
+            files.append(path)
+    return files
+
+
+def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
+    """The documents of one file; unreadable or unparsable input becomes a problem."""
+    try:
+        with open(file, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        problems.append(Problem(exc.strerror or str(exc), file))
+        return []
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problems.append(Problem(f"invalid UTF-8 (byte {exc.start})", file, line))
+        return []
+    if file.endswith(".json"):
+        return list(_json_docs(text, file, problems))
+    return list(_yaml_docs(text, file, problems))
+
+
+def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            items = None
+            if type(data) is dict and type(data.get("items")) is list and isinstance(node, yaml.MappingNode):
+                seq = next((v for k, v in node.value if k.value == "items"), None)
+                if isinstance(seq, yaml.SequenceNode) and len(seq.value) == len(data["items"]):
+                    items = tuple(
+                        (item, n.start_mark.line + 1, YamlLocator(n))
+                        for item, n in zip(data["items"], seq.value, strict=True)
+                    )
+            yield RawDoc(data, node.start_mark.line + 1, YamlLocator(node), items)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        column = f" (column {mark.column + 1})" if mark else ""
+        problems.append(Problem(f"invalid YAML: {what}{column}", file, mark.line + 1 if mark else None))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(f"invalid YAML: {exc}", file))
+    finally:
+        loader.dispose()
+
+
+def _json_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
+    """Top-level JSON values one after another (kubectl accepts a stream of them)."""
+    pos = _WS.match(text).end()  # type: ignore[union-attr]
+    line = 1 + text.count("\n", 0, pos)
+    while pos < len(text):
+        try:
+            if text[pos] == "{":
+                data, end, items = _json_object(text, pos, line)
+            else:
+                (data, end), items = _SCAN(text, pos), None
+        except (StopIteration, IndexError, ValueError):
+            try:  # the fast path failed: let the decoder say where and why
+                data, end = _DECODER.raw_decode(text, pos)
+                items = None
+            except json.JSONDecodeError as exc:
+                problems.append(Problem(f"invalid JSON: {exc.msg} (column {exc.colno})", file, exc.lineno))
+                return
+        yield RawDoc(data, line, JsonLocator(text, pos, line), items)
+        nxt = _WS.match(text, end).end()  # type: ignore[union-attr]
+        line += text.count("\n", pos, nxt)
+        pos = nxt
+
+
+def _json_object(text: str, pos: int, line: int) -> tuple[dict[str, Any], int, tuple[Any, ...] | None]:
+    """Scan the object at ``pos`` key by key, noting where each element of ``items`` starts."""
+    ws = _WS.match
+    obj: dict[str, Any] = {}
+    items = None
+    start = pos
+    pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+    while text[pos] != "}":
+        if text[pos] != '"':
+            raise ValueError("expected a key")
+        key, pos = _SCAN(text, pos)
+        pos = ws(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] != ":":
+            raise ValueError("expected ':'")
+        pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+        if key == "items" and text[pos] == "[":
+            obj[key], pos, items = _json_items(text, pos, line + text.count("\n", start, pos))
+        else:
+            obj[key], pos = _SCAN(text, pos)
+        pos = ws(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] == ",":
+            pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+        elif text[pos] != "}":
+            raise ValueError("expected ',' or '}'")
+    return obj, pos + 1, items
+
+
+def _json_items(text: str, pos: int, line: int) -> tuple[list[Any], int, tuple[Any, ...]]:
+    ws = _WS.match
+    count = text.count
+    values: list[Any] = []
+    located: list[tuple[Any, int, JsonLocator]] = []
+    start = pos
+    pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+    while text[pos] != "]":
+        line += count("\n", start, pos)
+        start = pos
+        value, pos = _SCAN(text, pos)
+        values.append(value)
+        located.append((value, line, JsonLocator(text, start, line)))
+        pos = ws(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] == ",":
+            pos = ws(text, pos + 1).end()  # type: ignore[union-attr]
+        elif text[pos] != "]":
+            raise ValueError("expected ',' or ']'")
+    return values, pos + 1, tuple(located)

@@ -1,0 +1,211 @@
+"""The cluster as kverify sees it: nodes, services, their endpoints, and the proxy in front of them.
+
+All values are frozen: change one with ``attrs.evolve``. A validator here checks one object; checks
+that span objects (an endpoint's node exists, a flow names a known service) live in
+:func:`kverify.model.check.check_cluster` and in the loader, which report every problem at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import attrs
+from attrs import validators as v
+
+from kverify.model.enums import (
+    Dataplane,
+    IPMode,
+    LoadBalancerProfile,
+    Protocol,
+    ServiceType,
+    SessionAffinity,
+    TrafficPolicy,
+)
+
+
+def _ip_address(_instance: object, attribute: attrs.Attribute, value: str) -> None:  # type: ignore[type-arg]
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{attribute.name}: Invalid value: {value!r}: must be a valid IP address") from None
+
+
+def _ip_addresses(_instance: object, attribute: attrs.Attribute, values: tuple[str, ...]) -> None:  # type: ignore[type-arg]
+    for value in values:
+        _ip_address(_instance, attribute, value)
+
+
+def _cidrs(_instance: object, attribute: attrs.Attribute, values: tuple[str, ...]) -> None:  # type: ignore[type-arg]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{attribute.name}: Invalid value: {value!r}: must be a CIDR") from None
+
+
+_port = v.and_(v.instance_of(int), v.ge(1), v.le(65535))
+_name = v.and_(v.instance_of(str), v.min_len(1))
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    """A Kubernetes Node. ``addresses[0]`` is its primary IP (kube-proxy's ``--node-ip``)."""
+
+    name: str = attrs.field(validator=_name)
+    addresses: tuple[str, ...] = attrs.field(converter=tuple, validator=_ip_addresses)
+    zone: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    pod_cidrs: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_cidrs)
+    #: The Node has a deletionTimestamp or the ToBeDeletedByClusterAutoscaler taint; kube-proxy's
+    #: /healthz then fails (rule ``lb-healthz-draining-node``).
+    draining: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    @property
+    def primary_address(self) -> str | None:
+        return self.addresses[0] if self.addresses else None
+
+
+@attrs.frozen(kw_only=True)
+class EndpointPort:
+    """One port of an EndpointSlice; ``name`` matches the Service port's name."""
+
+    name: str = attrs.field(default="", validator=v.instance_of(str))
+    port: int = attrs.field(validator=_port)
+    protocol: Protocol = attrs.field(default=Protocol.TCP, validator=v.instance_of(Protocol))
+
+
+@attrs.frozen(kw_only=True)
+class Endpoint:
+    """One endpoint of an EndpointSlice, with its conditions already defaulted as kube-proxy does.
+
+    ``node_name`` is ``None`` when the endpoint has no ``nodeName``; such an endpoint is never
+    local to any node. ``ports`` empty means "every port of the Service" (convenient for specs).
+    """
+
+    ip: str = attrs.field(validator=_ip_address)
+    node_name: str | None = attrs.field(default=None, validator=v.optional(_name))
+    ready: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    serving: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    terminating: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    zone_hints: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    node_hints: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    #: ``namespace/name`` of the Pod behind the endpoint (its targetRef), if known.
+    pod: str | None = attrs.field(default=None)
+    ports: tuple[EndpointPort, ...] = attrs.field(default=(), converter=tuple)
+
+    @property
+    def usable(self) -> bool:
+        """Ready, or serving while terminating: the endpoints kube-proxy may ever send to."""
+        return self.ready or (self.serving and self.terminating)
+
+    def serves(self, port_name: str) -> bool:
+        return not self.ports or any(p.name == port_name for p in self.ports)
+
+    def target_port(self, port_name: str) -> int | None:
+        return next((p.port for p in self.ports if p.name == port_name), None)
+
+
+@attrs.frozen(kw_only=True)
+class ServicePort:
+    name: str = attrs.field(default="", validator=v.instance_of(str))
+    port: int = attrs.field(validator=_port)
+    protocol: Protocol = attrs.field(default=Protocol.TCP, validator=v.instance_of(Protocol))
+    node_port: int | None = attrs.field(default=None, validator=v.optional(_port))
+    target_port: int | str | None = attrs.field(default=None)
+
+
+@attrs.frozen(kw_only=True)
+class LoadBalancerIngress:
+    """One ``status.loadBalancer.ingress`` entry. Hostname-only entries have ``ip=None``."""
+
+    ip: str | None = attrs.field(default=None, validator=v.optional(_ip_address))
+    hostname: str | None = attrs.field(default=None)
+    ip_mode: IPMode = attrs.field(default=IPMode.VIP, validator=v.instance_of(IPMode))
+
+
+@attrs.frozen(kw_only=True)
+class Service:
+    """A Service with its endpoints (from its EndpointSlices)."""
+
+    namespace: str = attrs.field(validator=_name)
+    name: str = attrs.field(validator=_name)
+    type: ServiceType = attrs.field(default=ServiceType.CLUSTER_IP, validator=v.instance_of(ServiceType))
+    #: Empty for a headless Service (``clusterIP: None``), which gets no proxy rules.
+    cluster_ips: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_ip_addresses)
+    ports: tuple[ServicePort, ...] = attrs.field(default=(), converter=tuple)
+    external_traffic_policy: TrafficPolicy = attrs.field(
+        default=TrafficPolicy.CLUSTER, validator=v.instance_of(TrafficPolicy)
+    )
+    internal_traffic_policy: TrafficPolicy = attrs.field(
+        default=TrafficPolicy.CLUSTER, validator=v.instance_of(TrafficPolicy)
+    )
+    external_ips: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_ip_addresses)
+    load_balancer_ingress: tuple[LoadBalancerIngress, ...] = attrs.field(default=(), converter=tuple)
+    load_balancer_source_ranges: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_cidrs)
+    health_check_node_port: int | None = attrs.field(default=None, validator=v.optional(_port))
+    session_affinity: SessionAffinity = attrs.field(
+        default=SessionAffinity.NONE, validator=v.instance_of(SessionAffinity)
+    )
+    traffic_distribution: str | None = attrs.field(default=None)
+    endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=tuple)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return not self.cluster_ips
+
+    def port(self, number: int | None, protocol: Protocol = Protocol.TCP) -> ServicePort | None:
+        """The port with this number (the first port when ``number`` is None)."""
+        for port in self.ports:
+            if (number is None or port.port == number) and port.protocol == protocol:
+                return port
+        return None
+
+    def node_port_for(self, number: int, protocol: Protocol = Protocol.TCP) -> ServicePort | None:
+        return next((p for p in self.ports if p.node_port == number and p.protocol == protocol), None)
+
+
+@attrs.frozen(kw_only=True)
+class ProxyConfig:
+    """How the service proxy on every node is configured.
+
+    ``cluster_cidrs`` is kube-proxy's ``--cluster-cidr``: with ``local_traffic_detector`` it decides
+    which sources count as pod traffic (``LocalTrafficDetector``, ClusterCIDR mode). Empty
+    ``node_port_addresses`` means the dataplane's default (see rule ``nodeport-addresses``).
+    """
+
+    dataplane: Dataplane = attrs.field(default=Dataplane.IPTABLES, validator=v.instance_of(Dataplane))
+    cluster_cidrs: tuple[str, ...] = attrs.field(default=("10.0.0.0/8",), converter=tuple, validator=_cidrs)
+    local_traffic_detector: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    masquerade_all: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    node_port_addresses: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_cidrs)
+    localhost_node_ports: bool = attrs.field(default=True, validator=v.instance_of(bool))
+
+    @property
+    def detects_pod_traffic(self) -> bool:
+        """A LocalTrafficDetector is configured (kube-proxy needs a cluster CIDR for it)."""
+        return self.local_traffic_detector and bool(self.cluster_cidrs)
+
+
+@attrs.frozen(kw_only=True)
+class Cluster:
+    """Everything routing depends on: nodes, services (with endpoints), the proxy, the load balancer."""
+
+    nodes: tuple[Node, ...] = attrs.field(default=(), converter=tuple)
+    services: tuple[Service, ...] = attrs.field(default=(), converter=tuple)
+    proxy: ProxyConfig = attrs.field(factory=ProxyConfig)
+    load_balancer: LoadBalancerProfile = attrs.field(
+        default=LoadBalancerProfile.HEALTH_CHECKED, validator=v.instance_of(LoadBalancerProfile)
+    )
+
+    def node(self, name: str | None) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def service(self, key: str) -> Service | None:
+        """The service named ``namespace/name``."""
+        return next((s for s in self.services if s.key == key), None)
+
+    def node_owning(self, ip: str) -> Node | None:
+        return next((n for n in self.nodes if ip in n.addresses), None)

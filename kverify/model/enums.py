@@ -1,0 +1,113 @@
+"""Enumerations of the model, spelled as Kubernetes spells them.
+
+Each enum is an ``IntEnum`` whose *value* is a small integer and whose ``spelling`` is the
+Kubernetes (or kverify CLI) word. Small integers let the same rule functions run on Python values
+and on Z3 integer terms (see :mod:`kverify.semantics.ops`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class _Spelled(enum.IntEnum):
+    """An IntEnum that also carries the word users write."""
+
+    spelling: str
+
+    def __new__(cls, value: int, spelling: str) -> _Spelled:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.spelling = spelling
+        return member
+
+    @classmethod
+    def parse(cls, word: str) -> _Spelled:
+        """Return the member spelled ``word``; raise ``ValueError`` naming the supported words."""
+        for member in cls:
+            if member.spelling == word:
+                return member
+        raise ValueError(f"Unsupported value: {word!r}: supported values: {cls.spellings()}")
+
+    @classmethod
+    def spellings(cls) -> str:
+        return ", ".join(f'"{m.spelling}"' for m in cls)
+
+    def __str__(self) -> str:
+        return self.spelling
+
+
+class ServiceType(_Spelled):
+    CLUSTER_IP = 0, "ClusterIP"
+    NODE_PORT = 1, "NodePort"
+    LOAD_BALANCER = 2, "LoadBalancer"
+
+
+class TrafficPolicy(_Spelled):
+    CLUSTER = 0, "Cluster"
+    LOCAL = 1, "Local"
+
+
+class IPMode(_Spelled):
+    VIP = 0, "VIP"
+    PROXY = 1, "Proxy"
+
+
+class Protocol(_Spelled):
+    TCP = 0, "TCP"
+    UDP = 1, "UDP"
+    SCTP = 2, "SCTP"
+
+
+class SessionAffinity(_Spelled):
+    NONE = 0, "None"
+    CLIENT_IP = 1, "ClientIP"
+
+
+class Dataplane(_Spelled):
+    IPTABLES = 0, "iptables"
+    NFTABLES = 1, "nftables"
+    IPVS = 2, "ipvs"
+    CILIUM_SNAT = 3, "cilium-snat"
+    CILIUM_DSR = 4, "cilium-dsr"
+    DNAT_ONLY = 5, "dnat-only"
+
+
+KUBE_PROXY_DATAPLANES = (Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.IPVS)
+
+
+class LoadBalancerProfile(_Spelled):
+    HEALTH_CHECKED = 0, "health-checked"
+    NO_HEALTH_CHECK = 1, "no-health-check"
+    METALLB_L2 = 2, "metallb-l2"
+    METALLB_BGP = 3, "metallb-bgp"
+    IP_TARGET = 4, "ip-target"
+
+
+class ClientKind(_Spelled):
+    EXTERNAL = 0, "external"
+    POD = 1, "pod"
+    NODE = 2, "node"
+
+
+class Destination(_Spelled):
+    CLUSTER_IP = 0, "cluster-ip"
+    NODE_PORT = 1, "node-port"
+    LOAD_BALANCER = 2, "load-balancer"
+    EXTERNAL_IP = 3, "external-ip"
+    HEALTH_CHECK_NODE_PORT = 4, "health-check-node-port"
+
+
+class DropKind(_Spelled):
+    DROP = 1, "drop"
+    REJECT = 2, "reject"
+    NOT_INTERCEPTED = 3, "not-intercepted"
+
+
+class ReplyPath(_Spelled):
+    """How the reply to a delivered request travels back to the client."""
+
+    VIA_TRANSLATING_NODE = 0, "via-translating-node"
+    DIRECT_FROM_ENDPOINT_NODE = 1, "direct-from-endpoint-node"
+    DIRECT_SERVER_RETURN = 2, "direct-server-return"
+    FROM_LOAD_BALANCER = 3, "from-load-balancer"

@@ -1,0 +1,76 @@
+"""What the engines return: outcomes of a flow (with their hops) and verdicts of a claim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from kverify.model.enums import DropKind, ReplyPath
+
+
+@attrs.frozen(kw_only=True)
+class Hop:
+    """One leg of a packet's journey; ``note`` says which rule rewrote what."""
+
+    at: str  # where the packet is (client, load-balancer, node name, pod)
+    to: str
+    src: str
+    dst: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.at} -> {self.to}: src {self.src} dst {self.dst}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+@attrs.frozen(kw_only=True)
+class HealthCheck:
+    """What a node's health-check node port answers for one Service."""
+
+    node: str
+    status: int  # 200 or 503
+    local_endpoints: int
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """One possible fate of a flow.
+
+    ``node`` handled the packet first (``None`` when an IP-target load balancer bypassed nodes).
+    ``source_ip_seen`` is what the endpoint sees as the client's address. ``reply_ok`` says whether
+    the reply reaches the client from the address it contacted.
+    """
+
+    node: str | None
+    delivered: bool
+    endpoint_ip: str | None = None
+    endpoint_node: str | None = None
+    endpoint_pod: str | None = None
+    source_ip_seen: str | None = None
+    masqueraded: bool = False
+    crosses_nodes: bool = False
+    drop_kind: DropKind | None = None
+    reply_ok: bool = False
+    reply_path: ReplyPath | None = None
+    rules: tuple[str, ...] = ()
+    hops: tuple[Hop, ...] = ()
+    health_check: HealthCheck | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "delivered": self.delivered,
+            "endpoint_ip": self.endpoint_ip,
+            "endpoint_node": self.endpoint_node,
+            "endpoint_pod": self.endpoint_pod,
+            "source_ip_seen": self.source_ip_seen,
+            "masqueraded": self.masqueraded,
+            "crosses_nodes": self.crosses_nodes,
+            "drop_kind": self.drop_kind.spelling if self.drop_kind else None,
+            "reply_ok": self.reply_ok,
+            "reply_path": self.reply_path.spelling if self.reply_path is not None else None,
+            "rules": list(self.rules),
+            "hops": [attrs.asdict(h) for h in self.hops],
+            "health_check": attrs.asdict(self.health_check) if self.health_check else None,
+        }

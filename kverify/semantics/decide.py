@@ -1,0 +1,102 @@
+"""The whole decision for one flow at one handling node, composed from the rules.
+
+:func:`decide` is the single definition both engines interpret: the executable model reads the
+result as Python values, the Z3 encoding as terms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from kverify.model.enums import ClientKind, Destination, DropKind, LoadBalancerProfile, ReplyPath
+from kverify.semantics import delivery, nat, reply
+from kverify.semantics.endpoints import ready
+from kverify.semantics.health import health_check_passes, needs_health_check
+from kverify.semantics.ops import Ops
+from kverify.semantics.registry import rule
+from kverify.semantics.vocabulary import Situation
+
+Term = Any
+NOT_DROPPED = 0
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """What the proxy does with the packet; per-endpoint tuples follow ``Situation.endpoints``."""
+
+    delivered: Term
+    drop_kind: Term  # NOT_DROPPED or a DropKind value
+    chosen: tuple[Term, ...]  # the endpoints the packet may be DNATed to
+    masqueraded: tuple[Term, ...]  # the node SNATed the packet
+    lb_rewrote_source: Term  # the load balancer, not a node, replaced the client's address
+    reply_path: tuple[Term, ...]
+    reply_ok: tuple[Term, ...]
+    uses_local_set: Term
+    health_check_served: Term
+    health_check_ok: Term
+
+
+@rule(
+    "ip-target-lb",
+    title="An IP-target load balancer (e.g. AWS NLB target-type ip) sends straight to Ready pod IPs, "
+    "bypassing nodes and kube-proxy (and so both traffic policies).",
+    source="kubernetes-sigs/aws-load-balancer-controller docs/guide/service/nlb.md (target type ip); "
+    "docs/deploy/pod_readiness_gate.md",
+    since="AWS LBC v2.0",
+)
+def ip_target_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
+    return tuple(ready(ops, e) for e in s.endpoints)
+
+
+def via_ip_target(ops: Ops, s: Situation) -> Term:
+    """External traffic to the LoadBalancer IP, sent by an IP-target LB straight to pods."""
+    return ops.and_(
+        ops.eq(s.load_balancer, LoadBalancerProfile.IP_TARGET),
+        ops.eq(s.destination, Destination.LOAD_BALANCER),
+        ops.eq(s.client, ClientKind.EXTERNAL),
+    )
+
+
+def decide(ops: Ops, s: Situation) -> Decision:
+    """Apply the rule table to one flow at one handling node."""
+    direct = via_ip_target(ops, s)
+    pods = ip_target_endpoints(ops, s)
+    captured = delivery.intercepted(ops, s)
+    filtered = delivery.source_range_drop(ops, s)
+    rejected = delivery.rejects(ops, s)
+    chosen = delivery.chosen_endpoints(ops, s)
+    no_local = delivery.drops_no_local(ops, s, chosen)
+    is_health_check = ops.eq(s.destination, Destination.HEALTH_CHECK_NODE_PORT)
+    hc_served = ops.and_(is_health_check, needs_health_check(ops, s))
+
+    drop_kind = ops.ite(
+        is_health_check,
+        ops.ite(hc_served, NOT_DROPPED, DropKind.NOT_INTERCEPTED),
+        ops.ite(
+            ops.not_(captured),
+            DropKind.NOT_INTERCEPTED,
+            ops.ite(filtered, DropKind.DROP, ops.ite(rejected, DropKind.REJECT, ops.ite(no_local, ops.ite(delivery.cilium_rejects_no_backend(ops, s), DropKind.REJECT, DropKind.DROP), NOT_DROPPED))),
+        ),
+    )
+    drop_kind = ops.ite(direct, ops.ite(ops.any_(pods), NOT_DROPPED, DropKind.DROP), drop_kind)
+    chosen = tuple(ops.ite(direct, p, c) for p, c in zip(pods, chosen, strict=True))
+    delivered = ops.and_(ops.not_(is_health_check), ops.eq(drop_kind, NOT_DROPPED))
+    masq = tuple(ops.and_(ops.not_(direct), nat.masqueraded(ops, s, e)) for e in s.endpoints)
+    paths = tuple(
+        ops.ite(direct, ReplyPath.FROM_LOAD_BALANCER, reply.reply_path(ops, s, e, m))
+        for e, m in zip(s.endpoints, masq, strict=True)
+    )
+    return Decision(
+        delivered=delivered,
+        drop_kind=drop_kind,
+        chosen=tuple(ops.and_(delivered, c) for c in chosen),
+        masqueraded=masq,
+        lb_rewrote_source=direct,
+        reply_path=paths,
+        reply_ok=tuple(ops.not_(ops.eq(p, ReplyPath.DIRECT_FROM_ENDPOINT_NODE)) for p in paths),
+        uses_local_set=delivery.uses_local_set(ops, s),
+        health_check_served=hc_served,
+        health_check_ok=health_check_passes(ops, s, s.handling_node),
+    )

@@ -1,0 +1,145 @@
+"""Whether the proxy captures a packet, which endpoint set it uses, and DROP versus REJECT."""
+
+from __future__ import annotations
+
+from kverify.model.enums import ClientKind, Destination
+from kverify.semantics import dataplane as dp
+from kverify.semantics.endpoints import any_usable, cluster_endpoints, local_endpoints
+from kverify.semantics.ops import Ops, Term
+from kverify.semantics.policy import is_external_destination, policy_local, short_circuit_host, short_circuit_pod
+from kverify.semantics.registry import rule
+from kverify.semantics.vocabulary import Situation
+
+K8S = "kubernetes/kubernetes"
+CILIUM_DOC = "cilium/cilium Documentation/network/kubernetes/kubeproxy-free.rst"
+
+
+@rule(
+    "lb-ip-mode-proxy",
+    title="A LoadBalancer ingress IP with ipMode Proxy gets no proxy rules: packets go to the real load balancer.",
+    source=f"{K8S} pkg/proxy/serviceport.go newBaseServiceInfo (skips !IsVIPMode); "
+    "nftables/proxier_test.go TestLoadBalancerIngressRouteTypeProxy; KEP-1860",
+    since="v1.30 (LoadBalancerIPMode beta)",
+)
+def ip_mode_proxy(ops: Ops, s: Situation) -> Term:
+    return ops.and_(ops.eq(s.destination, Destination.LOAD_BALANCER), s.dst_ip_mode_proxy)
+
+
+@rule(
+    "cilium-no-external-cluster-ip",
+    title="Cilium does not serve ClusterIPs to clients outside the cluster (bpf.lbExternalClusterIP=false).",
+    source=f"{CILIUM_DOC} 'External Access To ClusterIP Services'",
+    since="Cilium v1.9",
+    dataplanes="cilium-snat, cilium-dsr",
+)
+def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        dp.is_cilium(ops, s),
+        ops.eq(s.client, ClientKind.EXTERNAL),
+        ops.eq(s.destination, Destination.CLUSTER_IP),
+    )
+
+
+def intercepted(ops: Ops, s: Situation) -> Term:
+    """The proxy on the handling node captures the packet (see the classification rules)."""
+    return ops.and_(
+        s.address_captured,
+        ops.not_(ip_mode_proxy(ops, s)),
+        ops.not_(cilium_external_cluster_ip(ops, s)),
+    )
+
+
+@rule(
+    "lb-source-ranges",
+    title="Traffic to a LoadBalancer IP from outside loadBalancerSourceRanges is dropped "
+    "(kube-proxy: every client; Cilium: external clients only). NodePorts are not filtered.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules (KUBE-FW / KUBE-PROXY-FIREWALL); "
+    f"nftables/proxier_test.go TestLoadBalancer; {CILIUM_DOC} 'LoadBalancer Source Ranges Checks'",
+    since="v1.22",
+)
+def source_range_drop(ops: Ops, s: Situation) -> Term:
+    applies = ops.ite(dp.is_cilium(ops, s), ops.eq(s.client, ClientKind.EXTERNAL), ops.true)
+    return ops.and_(ops.eq(s.destination, Destination.LOAD_BALANCER), applies, ops.not_(s.src_allowed_by_ranges))
+
+
+@rule(
+    "cilium-socket-lb-etp-local",
+    title="Cilium: in-cluster clients of an eTP Local service reach all backends (socket-LB, no SNAT).",
+    source=f"{CILIUM_DOC} 'Traffic Policies' (table: eTP Local, E-W: all backends)",
+    since="Cilium v1.10",
+    dataplanes="cilium-snat, cilium-dsr",
+)
+def cilium_in_cluster_uses_all(ops: Ops, s: Situation) -> Term:
+    return dp.cilium_socket_lb(ops, s)
+
+
+def uses_local_set(ops: Ops, s: Situation) -> Term:
+    """The flow is served from the handling node's local endpoints (else the Cluster set)."""
+    is_cluster_ip = ops.eq(s.destination, Destination.CLUSTER_IP)
+    short_circuited = ops.ite(
+        dp.is_cilium(ops, s),
+        ops.and_(ops.not_(is_cluster_ip), cilium_in_cluster_uses_all(ops, s)),
+        ops.and_(
+            ops.not_(dp.is_ipvs(ops, s)),
+            ops.or_(short_circuit_pod(ops, s), short_circuit_host(ops, s)),
+        ),
+    )
+    return ops.and_(policy_local(ops, s), ops.not_(short_circuited))
+
+
+@rule(
+    "ipvs-etp-local-fallback",
+    title="ipvs: an eTP Local virtual server holds the node's local endpoints for every source (no pod "
+    "short-circuit, no masquerade); with none it holds all endpoints, so external clients reach remote pods "
+    "unmasqueraded and their replies are lost.",
+    source="kubernetes/kubernetes pkg/proxy/ipvs/proxier.go syncEndpoint (onlyNodeLocalEndpoints, PR #97081), "
+    "writeIptablesRules (KUBE-NODE-PORT-LOCAL / KUBE-LOAD-BALANCER-LOCAL RETURN before KUBE-MARK-MASQ)",
+    since="v1.21",
+    dataplanes="ipvs",
+)
+def ipvs_local_fallback(ops: Ops, s: Situation, local: tuple[Term, ...]) -> Term:
+    """In ipvs mode with eTP Local: the local set is empty, so use the cluster set."""
+    return ops.and_(dp.is_ipvs(ops, s), is_external_destination(ops, s), ops.not_(ops.any_(local)))
+
+
+def chosen_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
+    """Per endpoint: whether the proxy may DNAT this flow to it."""
+    local = local_endpoints(ops, s, s.handling_node)
+    cluster = cluster_endpoints(ops, s)
+    use_local = ops.and_(uses_local_set(ops, s), ops.not_(ipvs_local_fallback(ops, s, local)))
+    return tuple(ops.ite(use_local, lo, cl) for lo, cl in zip(local, cluster, strict=True))
+
+
+@rule(
+    "reject-no-endpoints",
+    title="A service port with no usable endpoint anywhere REJECTs (ICMP unreachable / TCP reset).",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules ('has no endpoints' REJECT); "
+    "nftables/proxier_test.go TestNoEndpointsReject",
+    since="v1.22",
+)
+def rejects(ops: Ops, s: Situation) -> Term:
+    return ops.not_(any_usable(ops, s))
+
+
+@rule(
+    "drop-no-local-endpoints",
+    title="A Local policy with usable endpoints elsewhere but none on this node DROPs silently.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules ('has no local endpoints' DROP); "
+    "nftables/proxier_test.go TestExternalTrafficPolicyLocal, TestInternalTrafficPolicy",
+    since="v1.22",
+)
+def drops_no_local(ops: Ops, s: Situation, chosen: tuple[Term, ...]) -> Term:
+    return ops.and_(any_usable(ops, s), ops.not_(ops.any_(chosen)))
+
+
+@rule(
+    "cilium-no-backend-reject",
+    title="Cilium answers a frontend with no (local) backend with ICMP port-unreachable "
+    "(service-no-backend-response=reject, the default) instead of dropping.",
+    source="cilium/cilium bpf/lib/lb.h / bpf/bpf_lxc.c (no backend -> DROP_NO_SERVICE -> ICMP reply when "
+    "service-no-backend-response=reject); pkg/option/config.go ServiceNoBackendResponse default 'reject'",
+    since="Cilium v1.13",
+    dataplanes="cilium-snat, cilium-dsr",
+)
+def cilium_rejects_no_backend(ops: Ops, s: Situation) -> Term:
+    return dp.is_cilium(ops, s)

@@ -1,0 +1,80 @@
+"""Which nodes an external load balancer may send a Service's traffic to."""
+
+from __future__ import annotations
+
+from kverify.model.enums import LoadBalancerProfile
+from kverify.semantics.endpoints import is_local
+from kverify.semantics.health import health_check_passes, needs_health_check
+from kverify.semantics.ops import Ops, Term
+from kverify.semantics.policy import external_policy_local
+from kverify.semantics.registry import rule
+from kverify.semantics.vocabulary import Situation
+
+K8S = "kubernetes/kubernetes"
+
+
+@rule(
+    "lb-health-checked",
+    title="A health-checked cloud LB sends only to nodes passing its probe: the healthCheckNodePort "
+    "under eTP Local, kube-proxy's /healthz (fails on draining nodes) under eTP Cluster.",
+    source="KEP-3836 (kube-proxy /healthz for eTP Cluster); "
+    f"{K8S} pkg/proxy/healthcheck/proxy_health.go; kubernetes/cloud-provider-gcp gce_loadbalancer_external.go; "
+    "kubernetes-sigs/aws-load-balancer-controller docs guide/service/annotations.md (healthcheck defaults)",
+    since="v1.7 (healthCheckNodePort); v1.28 (KEP-3836 /healthz draining)",
+)
+def passes_probe(ops: Ops, s: Situation, node: int) -> Term:
+    return ops.ite(
+        needs_health_check(ops, s),
+        health_check_passes(ops, s, node),
+        ops.not_(s.nodes[node].draining),
+    )
+
+
+@rule(
+    "lb-fail-open",
+    title="When no node passes the health check, the load balancer fails open and sends to every node.",
+    source="docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html "
+    "('If ... all targets fail health checks ... fail open'); "
+    "cloud.google.com/load-balancing/docs/internal (backend health: all unhealthy -> all backends)",
+    since="n/a (load balancer behaviour)",
+)
+def fails_open(ops: Ops, s: Situation) -> Term:
+    return ops.not_(ops.any_(ops.and_(n.present, passes_probe(ops, s, i)) for i, n in enumerate(s.nodes)))
+
+
+@rule(
+    "lb-metallb-announce",
+    title="MetalLB (L2 leader or BGP speakers) announces only while some endpoint is Ready or serving: from "
+    "any node under eTP Cluster, from nodes with such a local endpoint under eTP Local; no healthCheckNodePort.",
+    source="metallb/metallb speaker/layer2_controller.go ShouldAnnounce, speaker/bgp_controller.go ShouldAnnounce; "
+    "https://metallb.universe.tf/usage/#traffic-policies",
+    since="MetalLB v0.14 (serving endpoints count)",
+)
+def metallb_announces(ops: Ops, s: Situation, node: int) -> Term:
+    serving = tuple(ops.and_(e.present, ops.or_(e.ready, e.serving)) for e in s.endpoints)
+    here = ops.any_(ops.and_(sv, is_local(ops, e, node)) for sv, e in zip(serving, s.endpoints))
+    return ops.and_(ops.any_(serving), ops.ite(external_policy_local(ops, s), here, ops.true))
+
+
+def may_receive(ops: Ops, s: Situation, node: int) -> Term:
+    """Whether the load balancer in front may deliver this Service's traffic to ``node``.
+
+    ``ip-target`` load balancers never deliver to nodes (they target pod IPs directly).
+    """
+    probe = ops.or_(passes_probe(ops, s, node), fails_open(ops, s))
+    return ops.and_(
+        s.nodes[node].present,
+        ops.ite(
+            ops.eq(s.load_balancer, LoadBalancerProfile.HEALTH_CHECKED),
+            probe,
+            ops.ite(
+                ops.eq(s.load_balancer, LoadBalancerProfile.NO_HEALTH_CHECK),
+                ops.true,
+                ops.ite(
+                    ops.eq(s.load_balancer, LoadBalancerProfile.IP_TARGET),
+                    ops.false,
+                    metallb_announces(ops, s, node),
+                ),
+            ),
+        ),
+    )

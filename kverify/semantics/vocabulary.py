@@ -1,0 +1,71 @@
+"""What the rules read: a flow at one handling node, reduced to booleans and small integers.
+
+Both engines build these views. Concretely (``kverify.concrete.classify``) every field is a Python
+value computed from addresses; symbolically (``kverify.symbolic``) every field is a Z3 term, free or
+constrained. Indexes: nodes are ``0..n-1``; ``NO_NODE`` (-1) stands for "no node": an endpoint
+without ``nodeName`` or on a node absent from the input, or an external client's node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+NO_NODE = -1
+NO_ZONE = -1
+Term = Any
+
+
+@attrs.frozen(kw_only=True)
+class EndpointView:
+    """One endpoint of the service port the flow addresses."""
+
+    node: Term  # node index or NO_NODE
+    ready: Term
+    serving: Term
+    terminating: Term
+    zone_hints: Any  # container of zone indexes, for Ops.member
+    has_zone_hints: Term
+    node_hints: Any  # container of node indexes
+    has_node_hints: Term
+    is_client: Term  # the endpoint's IP is the client's IP (hairpin)
+    present: Term = True  # False only for unused slots of the symbolic encoding
+
+
+@attrs.frozen(kw_only=True)
+class NodeView:
+    zone: Term  # zone index or NO_ZONE
+    draining: Term
+    present: Term = True
+
+
+@attrs.frozen(kw_only=True)
+class Situation:
+    """A flow's first packet, as the proxy on ``handling_node`` sees it."""
+
+    dataplane: Term  # Dataplane value
+    load_balancer: Term  # LoadBalancerProfile value
+    # The service.
+    service_type: Term  # ServiceType value
+    etp_local_spec: Term  # spec.externalTrafficPolicy == Local
+    itp_local_spec: Term  # spec.internalTrafficPolicy == Local
+    has_external_ips: Term
+    has_node_port: Term
+    has_vip_ingress: Term  # some status.loadBalancer.ingress IP with ipMode VIP
+    # The proxy.
+    has_detector: Term  # a LocalTrafficDetector is configured
+    masquerade_all: Term
+    # The flow.
+    client: Term  # ClientKind value
+    destination: Term  # Destination value
+    client_node: Term  # node index (NO_NODE for external clients)
+    handling_node: Term  # node index: the node whose proxy first handles the packet
+    handling_zone: Term
+    address_captured: Term  # the proxy on handling_node captures dst IP:port (rule-specific meaning)
+    dst_ip_mode_proxy: Term  # dst is an LB ingress IP with ipMode Proxy
+    dst_is_localhost: Term  # dst is 127.0.0.1 (localhost NodePort)
+    src_in_cluster_cidr: Term
+    src_allowed_by_ranges: Term  # no loadBalancerSourceRanges, or the source is inside one
+    endpoints: tuple[EndpointView, ...]
+    nodes: tuple[NodeView, ...]

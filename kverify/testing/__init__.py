@@ -1,0 +1,1 @@
+"""Helpers for users' own tests: Hypothesis strategies, assertions, the pytest plugin."""
