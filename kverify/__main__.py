@@ -1,0 +1,5 @@
+"""``python -m kverify``."""
+
+from kverify.cli import main
+
+raise SystemExit(main())

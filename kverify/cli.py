@@ -1,0 +1,137 @@
+"""The ``kverify`` command line. Bad input ends with one line per problem and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from kverify.errors import InputError, KverifyError
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2, as argparse does, but say so plainly
+        self.print_usage(sys.stderr)
+        print(f"kverify: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
+def _choices(enum_type: type) -> list[str]:
+    return [m.spelling for m in enum_type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, Protocol
+
+    parser = _Parser(prog="kverify", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    trace = commands.add_parser("trace", help="every possible outcome of one flow to a Service")
+    trace.add_argument("manifests", nargs="+", metavar="MANIFEST", help="YAML/JSON files (kubectl get -o yaml|json)")
+    trace.add_argument("--service", required=True, metavar="NAMESPACE/NAME")
+    trace.add_argument("--to", required=True, choices=_choices(Destination), dest="destination")
+    trace.add_argument("--dst-ip", metavar="IP")
+    trace.add_argument("--port", type=int, metavar="PORT")
+    trace.add_argument("--protocol", default="TCP", choices=_choices(Protocol))
+    trace.add_argument("--from", required=True, choices=_choices(ClientKind), dest="client")
+    trace.add_argument("--src-ip", metavar="IP")
+    trace.add_argument("--node", metavar="NODE")
+    trace.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
+    trace.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
+    trace.add_argument("--cluster-cidr", action="append", metavar="CIDR", help="repeatable; default 10.0.0.0/8")
+    trace.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
+    trace.add_argument("--masquerade-all", action="store_true")
+    trace.add_argument("--nodeport-address", action="append", metavar="CIDR", help="kube-proxy --nodeport-addresses")
+    trace.add_argument("--format", default="text", choices=["text", "json"])
+    trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
+    trace.set_defaults(run=_run_trace)
+    return parser
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    from kverify.concrete import route
+    from kverify.errors import Problem
+    from kverify.load import load_manifests, to_cluster
+    from kverify.model import ClientKind, Dataplane, Destination, Flow, LoadBalancerProfile, Protocol, ProxyConfig
+    from kverify.report.trace_text import render
+
+    problems = []
+    for flag, value in (("--dst-ip", args.dst_ip), ("--src-ip", args.src_ip)):
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                problems.append(Problem(f"Invalid value: {value!r}: must be a valid IP address", field=flag))
+    cidrs = args.cluster_cidr if args.cluster_cidr is not None else ["10.0.0.0/8"]
+    try:
+        proxy = ProxyConfig(
+            dataplane=Dataplane.parse(args.dataplane),
+            cluster_cidrs=cidrs,
+            local_traffic_detector=not args.no_local_detector,
+            masquerade_all=args.masquerade_all,
+            node_port_addresses=args.nodeport_address or (),
+        )
+    except ValueError as error:
+        problems.append(Problem(str(error), field="--cluster-cidr/--nodeport-address"))
+    if problems:
+        raise InputError(problems)
+    loaded = load_manifests(args.manifests)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    cluster = to_cluster(loaded, proxy=proxy, load_balancer=LoadBalancerProfile.parse(args.load_balancer))
+    flow = Flow(
+        service=args.service,
+        client=ClientKind.parse(args.client),
+        destination=Destination.parse(args.destination),
+        client_ip=args.src_ip,
+        node=args.node,
+        dst_ip=args.dst_ip,
+        port=args.port,
+        protocol=Protocol.parse(args.protocol),
+    )
+    outcomes = route(cluster, flow)
+    if args.format == "json":
+        document = {
+            "service": flow.service,
+            "flow": {
+                "from": flow.client.spelling,
+                "to": flow.destination.spelling,
+                "src_ip": flow.client_ip,
+                "dst_ip": flow.dst_ip,
+                "port": flow.port,
+                "protocol": flow.protocol.spelling,
+                "node": flow.node,
+            },
+            "dataplane": proxy.dataplane.spelling,
+            "load_balancer": cluster.load_balancer.spelling,
+            "outcomes": [o.to_json() for o in outcomes],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(render(flow, outcomes, hops=args.hops))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kverify`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except InputError as error:
+        for problem in error.problems:
+            print(str(problem), file=sys.stderr)
+        return EXIT_INPUT
+    except KverifyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:  # `kverify ... | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

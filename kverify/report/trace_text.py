@@ -1,0 +1,52 @@
+"""``kverify trace`` for people: one line per outcome, then (optionally) its hops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kverify.model import DropKind, Flow
+from kverify.results import Outcome
+
+_DROP_WORDS = {
+    DropKind.DROP: "DROPPED (silently)",
+    DropKind.REJECT: "REJECTED (ICMP unreachable)",
+    DropKind.NOT_INTERCEPTED: "NOT INTERCEPTED by the proxy",
+}
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """One line a reviewer can read at a glance."""
+    where = f"at {outcome.node}" if outcome.node else "via load balancer"
+    if outcome.health_check is not None:
+        hc = outcome.health_check
+        return f"{where}: health check {hc.status} (localEndpoints={hc.local_endpoints})"
+    if not outcome.delivered:
+        drop = _DROP_WORDS[outcome.drop_kind] if outcome.drop_kind else "not delivered"
+        return f"{where}: {drop}  [{', '.join(outcome.rules)}]"
+    hop = "crosses to" if outcome.crosses_nodes else "stays on"
+    target = outcome.endpoint_node or "an unknown node"
+    seen = f"pod sees {outcome.source_ip_seen}" + (" (SNAT)" if outcome.masqueraded else " (client IP kept)")
+    reply = "reply ok" if outcome.reply_ok else "REPLY BROKEN (client drops it)"
+    pod = f" ({outcome.endpoint_pod})" if outcome.endpoint_pod else ""
+    return (
+        f"{where}: delivered to {outcome.endpoint_ip}{pod}, {hop} {target}; {seen}; {reply}"
+        f"  [{', '.join(outcome.rules)}]"
+    )
+
+
+def render(flow: Flow, outcomes: Sequence[Outcome], *, hops: bool = False) -> str:
+    head = (
+        f"{flow.client.spelling} client"
+        + (f" {flow.client_ip}" if flow.client_ip else "")
+        + f" -> {flow.service} via {flow.destination.spelling}"
+        + (f" {flow.dst_ip}" if flow.dst_ip else "")
+        + (f":{flow.port}" if flow.port else "")
+    )
+    lines = [head]
+    for outcome in outcomes:
+        lines.append("  " + outcome_line(outcome))
+        if hops:
+            lines.extend(f"      {hop}" for hop in outcome.hops)
+    delivered = sum(o.delivered for o in outcomes)
+    lines.append(f"{len(outcomes)} outcome(s): {delivered} delivered, {len(outcomes) - delivered} not delivered")
+    return "\n".join(lines)
