@@ -153,12 +153,14 @@ class Ctx:
         self.error((*path, key), invalid(v, "must be a boolean"))
         return None
 
-    def port(self, m: Mapping[str, Any], key: str, path: Path, *, required: bool = False) -> int | None:
-        """A port number; 0 means unset (Go's zero value) unless the field is required."""
+    def port(
+        self, m: Mapping[str, Any], key: str, path: Path, *, required: bool = False, zero_unset: bool = True
+    ) -> int | None:
+        """A port number. 0 means unset (Go's zero value) for optional non-pointer fields."""
         v = m.get(key)
         if type(v) is int and 1 <= v <= 65535:
             return v
-        if v is None or (v == 0 and type(v) is int and not required):
+        if v is None or (v == 0 and type(v) is int and zero_unset and not required):
             if required:
                 self.error((*path, key), "Required value")
             return None

@@ -23,6 +23,9 @@ SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-rang
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 
 _STATUS_LB = ("status", "loadBalancer")
+#: A field the API server fills in is missing: the manifest was never applied. Guessing it would
+#: invent routing, so it is an error (as a missing clusterIP is).
+NOT_ALLOCATED = "Required value: not allocated yet; load `kubectl get -o yaml` output or set the allocated value"
 
 
 @attrs.frozen
@@ -107,7 +110,7 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
         "external_ips": external_ips,
         "load_balancer_ingress": _ingress(ctx, obj),
         "load_balancer_source_ranges": ranges,
-        "health_check_node_port": ctx.port(spec, "healthCheckNodePort", ("spec",)),
+        "health_check_node_port": _health_check_node_port(ctx, spec, type_),
         "session_affinity": ctx.enum(spec, "sessionAffinity", ("spec",), SessionAffinity, SessionAffinity.NONE),
         "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
     }
@@ -155,8 +158,10 @@ def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headle
         node_port = ctx.port(p, "nodePort", path)
         if node_port is not None and type_ == ServiceType.CLUSTER_IP:
             ctx.error((*path, "nodePort"), "Forbidden: may not be used when `type` is 'ClusterIP'")
+        if node_port is None and port is not None and _allocates_node_ports(type_, spec):
+            ctx.error((*path, "nodePort"), NOT_ALLOCATED)
         target = p.get("targetPort")
-        if target is None or target == 0 or target == "":
+        if target is None or target == "" or (type(target) is int and target == 0):
             target = port  # the API server defaults targetPort to port
         elif (type(target) is int and not 1 <= target <= 65535) or type(target) not in (int, str):
             ctx.error((*path, "targetPort"), invalid(target, "must be a port number or a port name"))
@@ -165,6 +170,22 @@ def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headle
                 ServicePort(name=name, port=port, protocol=protocol, node_port=node_port, target_port=target)
             )
     return ports
+
+
+def _allocates_node_ports(type_: ServiceType, spec: dict[str, Any]) -> bool:
+    """The API server allocates node ports for NodePort Services, and for LoadBalancer Services
+    unless ``allocateLoadBalancerNodePorts: false``."""
+    if type_ == ServiceType.LOAD_BALANCER:
+        return spec.get("allocateLoadBalancerNodePorts") is not False
+    return type_ == ServiceType.NODE_PORT
+
+
+def _health_check_node_port(ctx: Ctx, spec: dict[str, Any], type_: ServiceType) -> int | None:
+    """Allocated for LoadBalancer Services with eTP=Local (``apiservice.NeedsHealthCheck``)."""
+    port = ctx.port(spec, "healthCheckNodePort", ("spec",))
+    if port is None and type_ == ServiceType.LOAD_BALANCER and spec.get("externalTrafficPolicy") == "Local":
+        ctx.error(("spec", "healthCheckNodePort"), NOT_ALLOCATED)
+    return port
 
 
 def _ingress(ctx: Ctx, obj: dict[str, Any]) -> list[LoadBalancerIngress]:
@@ -242,10 +263,10 @@ def _slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
             ctx.error(path, invalid(p, "must be a mapping"))
             continue
         name = ctx.string(p, "name", path) or ""
-        number = ctx.port(p, "port", path)
+        number = ctx.port(p, "port", path, zero_unset=False)  # a pointer in the API: 0 is invalid
         protocol = ctx.enum(p, "protocol", path, Protocol, Protocol.TCP)
         if number is None:
-            if p.get("port") in (None, 0):  # endpointslicecache.go: "Ignoring invalid endpoint port"
+            if p.get("port") is None:  # endpointslicecache.go: "Ignoring invalid endpoint port"
                 ctx.warn((*path, "port"), "no port number: kube-proxy ignores this port")
             continue
         ports.append(EndpointPort(name=name, port=number, protocol=protocol))
@@ -353,10 +374,9 @@ def _hints(ctx: Ctx, i: int, hints: object) -> tuple[frozenset[str], frozenset[s
     for key in ("forZones", "forNodes"):
         names = set()
         for j, entry in enumerate(ctx.list(hints, key, path)):
-            name = entry.get("name") if type(entry) is dict else None
-            if type(name) is str and name:
+            if type(entry) is not dict:
+                ctx.error((*path, key, j), invalid(entry, "must be a mapping"))
+            elif (name := ctx.string(entry, "name", (*path, key, j), required=True)) is not None:
                 names.add(name)
-            else:
-                ctx.error((*path, key, j, "name"), "Required value" if name is None else invalid(name, "must be a string"))
         found.append(frozenset(names))
     return found[0], found[1]

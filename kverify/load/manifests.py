@@ -137,8 +137,8 @@ class _Assembly:
         item_kind = kind[:-4] if kind != "List" else None  # `kubectl get --raw` lists omit the items' kind
         for i, (item, line, locate) in enumerate(located):
             if type(item) is not dict:
-                where = f"items[{i}]"
-                self.problems.append(Problem(invalid(item, "must be a mapping (a Kubernetes object)"), file, line, kind, where))
+                message = invalid(item, "must be a mapping (a Kubernetes object)")
+                self.problems.append(Problem(message, file, line, kind, f"items[{i}]"))
                 continue
             if item_kind and "kind" not in item:
                 item = {**item, "kind": item_kind, "apiVersion": item.get("apiVersion", doc.data.get("apiVersion"))}
@@ -241,15 +241,23 @@ class _Assembly:
             except (ValueError, TypeError) as exc:
                 ctx.model_error(exc)
         if self.problems:
-            raise InputError(self.problems)
+            raise InputError(_in_file_order(self.problems))
         return LoadedManifests(
             nodes=tuple(self.nodes),
             services=tuple(services),
             skipped=tuple(self.skipped),
-            warnings=tuple(self.warnings),
+            warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
         )
 
 
 def _prefixed(locate: Callable[[Path], int], prefix: Path) -> Callable[[Path], int]:
     return lambda path: locate((*prefix, *path))
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Problems grouped by file (first one seen first), then by line; stable within a line."""
+    rank: dict[str | None, int] = {}
+    for problem in problems:
+        rank.setdefault(problem.file, len(rank))
+    return sorted(problems, key=lambda p: (rank[p.file], p.line or 0))

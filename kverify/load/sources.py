@@ -72,21 +72,21 @@ class JsonLocator:
         found = pos
         try:
             for part in path:
-                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-                pos = _child(text, pos, part)
-                if pos < 0:
+                found_here, pos = _child(text, pos, part)
+                if found_here < 0:
                     break
-                found = pos
+                found = found_here
         except (StopIteration, IndexError):  # pragma: no cover - text was valid JSON
             pass
         return self.line + text.count("\n", self.offset, found)
 
 
-def _child(text: str, pos: int, part: str | int) -> int:
-    """Offset of the key (mapping) or element (list) ``part`` of the value at ``pos``; -1 if none."""
+def _child(text: str, pos: int, part: str | int) -> tuple[int, int]:
+    """Where the key (mapping) or element (list) ``part`` of the value at ``pos`` starts, and where
+    its value starts; ``(-1, -1)`` if there is no such child."""
     opener = text[pos]
     if (opener == "{") != isinstance(part, str) or opener not in "{[":
-        return -1
+        return -1, -1
     closer = "}" if opener == "{" else "]"
     pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
     index = 0
@@ -97,15 +97,15 @@ def _child(text: str, pos: int, part: str | int) -> int:
             pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
             pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # past ':'
             if key == part:
-                return start
+                return start, pos
         elif index == part:
-            return start
+            return start, start
         _, pos = _SCAN(text, pos)
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
         if text[pos] == ",":
             pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
         index += 1
-    return -1
+    return -1, -1
 
 
 @attrs.frozen

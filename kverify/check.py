@@ -1,0 +1,150 @@
+"""Orchestration: a claim and a dataplane -> a verdict, with every counterexample replayed.
+
+A counterexample the solver finds is decoded into model values and replayed through the executable
+model; if the executable model does not show the same violation, that is an internal error
+(``InternalError``), never output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import time
+from collections.abc import Iterator
+
+import attrs
+
+from kverify.claims import Claim
+from kverify.concrete.route import handlings, _outcomes, _service
+from kverify.errors import InternalError
+from kverify.load.export import manifests
+from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
+from kverify.results import Outcome
+from kverify.semantics.decide import decide
+from kverify.semantics.load_balancer import may_receive
+from kverify.semantics.ops import CONCRETE
+from kverify.semantics.world import World
+from kverify.symbolic import prove
+from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
+
+ASSUMPTIONS = (
+    "one Service port; endpoint IPs are distinct",
+    "node addresses lie outside the cluster CIDR",
+    "kube-proxy is healthy (its health checks reflect its endpoints)",
+)
+
+
+def concrete_worlds(cluster: Cluster, flow: Flow) -> Iterator[tuple[Outcome, World]]:
+    """Each outcome of ``route(cluster, flow)`` with the World claims read."""
+    service = _service(cluster, flow)
+    for handling in handlings(cluster, flow, service):
+        s = handling.situation
+        decision = decide(CONCRETE, s)
+        node_index = cluster.nodes.index(handling.node) if handling.node else None
+        lb_pick = may_receive(CONCRETE, s, node_index) if node_index is not None else True
+        outcomes = _outcomes(cluster, flow, service, handling)
+        chosen = [i for i, c in enumerate(decision.chosen) if c]
+        if not decision.delivered:
+            chosen = [None]  # type: ignore[list-item]
+        for outcome, index in zip(outcomes, chosen, strict=True):
+            def pick(values, index=index):  # noqa: ANN001, ANN202 - bound per outcome
+                return False if index is None else values[index]
+
+            yield outcome, World(ops=CONCRETE, situation=s, decision=decision, pick=pick, lb_may_pick_node=lb_pick)
+
+
+def violations(claim: Claim, cluster: Cluster, flow: Flow) -> list[Outcome]:
+    """The outcomes of ``flow`` that break ``claim`` (executable model)."""
+    return [o for o, w in concrete_worlds(cluster, flow) if w.ops.and_(claim.assume(w), w.ops.not_(claim.require(w)))]
+
+
+def scope(max_nodes: int, max_endpoints: int) -> str:
+    return (
+        f"all clusters with <= {max_nodes} nodes and <= {max_endpoints} endpoints behind the Service port, "
+        "every client kind, destination, traffic policy, endpoint state, topology hint and proxy option"
+    )
+
+
+def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_balancer: bool) -> str:
+    proxy = cluster.proxy
+    words = ["kverify", "trace", manifest_file, "--service", flow.service, "--to", flow.destination.spelling]
+    words += ["--from", flow.client.spelling]
+    if flow.client_ip:
+        words += ["--src-ip", flow.client_ip]
+    if flow.node and not via_load_balancer:
+        words += ["--node", flow.node]
+    if flow.dst_ip:
+        words += ["--dst-ip", flow.dst_ip]
+    if flow.port:
+        words += ["--port", str(flow.port)]
+    words += ["--dataplane", proxy.dataplane.spelling, "--load-balancer", cluster.load_balancer.spelling]
+    if not proxy.local_traffic_detector:
+        words.append("--no-local-detector")
+    if proxy.masquerade_all:
+        words.append("--masquerade-all")
+    for cidr in proxy.node_port_addresses:
+        words += ["--nodeport-address", cidr]
+    return shlex.join(words)
+
+
+def _replay(claim: Claim, dataplane: Dataplane, answer: prove.Answer) -> Counterexample:
+    decoded = answer.decoded
+    assert decoded is not None
+    flow = decoded.flow
+    replay_flow = flow
+    if claim.via_load_balancer and flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
+        replay_flow = attrs.evolve(flow, node=None)
+    broken = [
+        o
+        for o in violations(claim, decoded.cluster, replay_flow)
+        if o.node == decoded.handling_node or o.node is None
+    ]
+    matching = [o for o in broken if o.endpoint_ip == decoded.endpoint_ip or not o.delivered]
+    if not matching:
+        raise InternalError(
+            f"the solver's counterexample to {claim.id!r} on {dataplane.spelling} does not replay: "
+            f"solver chose node {decoded.handling_node}, endpoint {decoded.endpoint_ip}; executable model "
+            f"violations: {[o.to_json() for o in broken]}\ncluster: {decoded.cluster}\nflow: {replay_flow}"
+        )
+    manifest = manifests(decoded.cluster)
+    digest = hashlib.sha256((manifest + repr(replay_flow) + claim.id).encode()).hexdigest()[:10]
+    cx_id = f"cx-{digest}"
+    return Counterexample(
+        cluster=decoded.cluster,
+        flow=replay_flow,
+        outcome=matching[0],
+        id=cx_id,
+        command=trace_command(decoded.cluster, flow, f"{cx_id}.yaml", via_load_balancer=replay_flow.node is None),
+        manifest=manifest,
+    )
+
+
+def prove_claim(
+    claim: Claim,
+    dataplane: Dataplane,
+    *,
+    max_nodes: int = prove.DEFAULT_MAX_NODES,
+    max_endpoints: int = prove.DEFAULT_MAX_ENDPOINTS,
+    timeout_ms: int = prove.DEFAULT_TIMEOUT_MS,
+) -> Verdict:
+    """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample."""
+    started = time.perf_counter()
+    answer = prove.find_violation(
+        claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
+    )
+    bounds = scope(max_nodes, max_endpoints)
+    if answer.status == "unsat":
+        return Proved(
+            claim=claim.id, dataplane=dataplane, scope=bounds, assumptions=ASSUMPTIONS,
+            seconds=time.perf_counter() - started,
+        )
+    if answer.status == "unknown":
+        return Unknown(
+            claim=claim.id, dataplane=dataplane, reason=answer.reason, scope=bounds,
+            seconds=time.perf_counter() - started,
+        )
+    counterexample = _replay(claim, dataplane, answer)
+    return Refuted(
+        claim=claim.id, dataplane=dataplane, scope=bounds, counterexample=counterexample,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,223 @@
+"""The theorem library: beliefs about Service routing, each stated once for both engines.
+
+A claim says: for every cluster and every flow satisfying ``assume``, every outcome satisfies
+``require``. Each claim lists, per dataplane, the verdict Kubernetes' behaviour leads us to expect
+and why (``expected``); the tests check the solver reaches that verdict, so a claim whose verdict
+changes is a finding, never silently accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile
+from kverify.semantics.ops import Term
+from kverify.semantics.world import World
+
+HOLDS, REFUTED = "holds", "refuted"
+KUBE_PROXY = (Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.IPVS)
+ALL_DATAPLANES = tuple(Dataplane)
+
+
+@attrs.frozen(kw_only=True)
+class Claim:
+    id: str
+    statement: str
+    assume: Callable[[World], Term]
+    require: Callable[[World], Term]
+    expected: Mapping[Dataplane, str]
+    why: str
+    load_balancer: LoadBalancerProfile = LoadBalancerProfile.NO_HEALTH_CHECK
+    #: Replay counterexamples letting the load balancer pick the node (else at the handling node).
+    via_load_balancer: bool = False
+    #: The smallest counterexample Kubernetes' behaviour implies, as (nodes, endpoints), where known.
+    minimal: Mapping[Dataplane, tuple[int, int]] = attrs.field(factory=dict)
+
+    @property
+    def dataplanes(self) -> tuple[Dataplane, ...]:
+        return tuple(self.expected)
+
+
+def _external_flow(w: World) -> Term:
+    """An external client (its address outside the cluster CIDR) to a NodePort, externalIP or LB IP.
+
+    A client inside the cluster CIDR is pod traffic to kube-proxy's LocalTrafficDetector, whatever
+    its real location: see the claim ``external-client-in-cluster-cidr-stays-local``.
+    """
+    return w.ops.and_(
+        w.client_is(ClientKind.EXTERNAL),
+        w.source_outside_cluster_cidr(),
+        w.external_destination(),
+        w.ops.not_(w.through_ip_target()),
+    )
+
+
+def _lb_flow(w: World) -> Term:
+    """External client to a VIP-mode LoadBalancer IP, on a node the load balancer may pick."""
+    return w.ops.and_(
+        w.client_is(ClientKind.EXTERNAL),
+        w.source_outside_cluster_cidr(),
+        w.destination_is(Destination.LOAD_BALANCER),
+        w.ip_mode_vip(),
+        w.allowed_by_source_ranges(),
+        w.lb_may_pick_node,
+    )
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        id="etp-local-external-stays-local",
+        statement="eTP Local, external client: a delivered packet reaches an endpoint on the node it arrived at, "
+        "and the endpoint sees the client IP.",
+        assume=lambda w: w.ops.and_(_external_flow(w), w.etp_local()),
+        require=lambda w: w.ops.implies(w.delivered(), w.ops.and_(w.endpoint_on_handling_node(), w.client_ip_kept())),
+        expected={
+            Dataplane.IPTABLES: HOLDS,
+            Dataplane.NFTABLES: HOLDS,
+            Dataplane.IPVS: REFUTED,
+            Dataplane.CILIUM_SNAT: HOLDS,
+            Dataplane.CILIUM_DSR: HOLDS,
+        },
+        why="kube-proxy iptables/nftables use only the Local set for external sources (EXT chain); ipvs falls back "
+        "to all endpoints on a node without local ones (pkg/proxy/ipvs/proxier.go syncEndpoint, PR #97081).",
+        minimal={Dataplane.IPVS: (2, 1)},
+    ),
+    Claim(
+        id="etp-cluster-delivers",
+        statement="eTP Cluster, external client allowed by the source ranges: if any usable endpoint exists "
+        "anywhere, the packet is delivered.",
+        assume=lambda w: w.ops.and_(
+            _external_flow(w),
+            w.ops.not_(w.etp_local()),
+            w.address_captured(),
+            w.ip_mode_vip(),
+            w.allowed_by_source_ranges(),
+            w.any_usable_endpoint(),
+        ),
+        require=lambda w: w.delivered(),
+        expected=dict.fromkeys(ALL_DATAPLANES, HOLDS),
+        why="the Cluster set falls back to serving-terminating endpoints and is empty only when none is usable "
+        "(pkg/proxy/topology.go CategorizeEndpoints).",
+    ),
+    Claim(
+        id="etp-local-health-checked-lb-delivers",
+        statement="eTP Local behind a health-checked load balancer, steady state: every packet the load balancer "
+        "sends is delivered when any Ready endpoint exists.",
+        assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint(), w.endpoints_on_known_nodes()),
+        require=lambda w: w.delivered(),
+        expected=dict.fromkeys(KUBE_PROXY + (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), HOLDS),
+        why="the LB probes healthCheckNodePort, which answers 200 only on nodes with a local Ready endpoint "
+        "(pkg/proxy/healthcheck/service_health.go), and those nodes' Local set is non-empty.",
+        load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
+        via_load_balancer=True,
+    ),
+    Claim(
+        id="external-client-in-cluster-cidr-stays-local",
+        statement="eTP Local keeps an external client on its arrival node even when the client's address "
+        "falls inside the cluster CIDR (e.g. an on-premises 10.0.0.0/8 network).",
+        assume=lambda w: w.ops.and_(
+            w.client_is(ClientKind.EXTERNAL),
+            w.ops.not_(w.source_outside_cluster_cidr()),
+            w.external_destination(),
+            w.ops.not_(w.through_ip_target()),
+            w.etp_local(),
+        ),
+        require=lambda w: w.ops.implies(w.delivered(), w.endpoint_on_handling_node()),
+        expected={Dataplane.IPTABLES: REFUTED, Dataplane.NFTABLES: REFUTED, Dataplane.CILIUM_SNAT: HOLDS},
+        why="kube-proxy's LocalTrafficDetector (ClusterCIDR mode) classifies by source address only, so such a "
+        "client is short-circuited to the Cluster set like a pod (pkg/proxy/util/localdetector.go).",
+        minimal={Dataplane.IPTABLES: (2, 1), Dataplane.NFTABLES: (2, 1)},
+    ),
+    Claim(
+        id="etp-local-always-delivers",
+        statement="eTP Local always delivers external traffic when the Service has Ready endpoints "
+        "(load balancer without health checks).",
+        assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint()),
+        require=lambda w: w.delivered(),
+        expected={
+            Dataplane.IPTABLES: REFUTED,
+            Dataplane.NFTABLES: REFUTED,
+            Dataplane.IPVS: HOLDS,
+            Dataplane.CILIUM_SNAT: REFUTED,
+            Dataplane.CILIUM_DSR: REFUTED,
+        },
+        why="a node without a local endpoint DROPs (kube-proxy) or REJECTs (Cilium) eTP Local external "
+        "traffic, and an LB without health checks still sends to it; ipvs instead forwards it, but the reply "
+        "is lost, which this claim does not look at (see external-reply-ok).",
+        load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK,
+        via_load_balancer=True,
+        minimal={Dataplane.IPTABLES: (2, 1), Dataplane.NFTABLES: (2, 1)},
+    ),
+    Claim(
+        id="etp-cluster-preserves-client-ip",
+        statement="eTP Cluster preserves the client IP for external clients.",
+        assume=lambda w: w.ops.and_(_external_flow(w), w.ops.not_(w.etp_local())),
+        require=lambda w: w.ops.implies(w.delivered(), w.client_ip_kept()),
+        expected=dict.fromkeys(KUBE_PROXY, REFUTED)
+        | {Dataplane.CILIUM_SNAT: REFUTED, Dataplane.CILIUM_DSR: HOLDS, Dataplane.DNAT_ONLY: HOLDS},
+        why="kube-proxy masquerades all eTP Cluster external traffic (EXT chain KUBE-MARK-MASQ); Cilium SNATs "
+        "only to remote backends; DSR keeps the client IP.",
+        minimal={Dataplane.IPTABLES: (1, 1), Dataplane.NFTABLES: (1, 1), Dataplane.CILIUM_SNAT: (2, 1)},
+    ),
+    Claim(
+        id="etp-local-in-cluster-stays-local",
+        statement="eTP Local never crosses nodes, for in-cluster clients too.",
+        assume=lambda w: w.ops.and_(w.in_cluster_client(), w.external_destination(), w.etp_local()),
+        require=lambda w: w.ops.implies(w.delivered(), w.endpoint_on_handling_node()),
+        expected=dict.fromkeys(KUBE_PROXY + (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        why="pod and host traffic to an eTP Local address is short-circuited to the Cluster set "
+        "(iptables EXT chain; Cilium socket-LB); ipvs falls back to all endpoints without local ones.",
+        minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),
+    ),
+    Claim(
+        id="itp-local-delivers",
+        statement="iTP Local always delivers pod -> ClusterIP traffic when the Service has usable endpoints.",
+        assume=lambda w: w.ops.and_(
+            w.client_is(ClientKind.POD), w.destination_is(Destination.CLUSTER_IP), w.itp_local(), w.any_usable_endpoint()
+        ),
+        require=lambda w: w.delivered(),
+        expected=dict.fromkeys(KUBE_PROXY, REFUTED)
+        | {Dataplane.CILIUM_SNAT: REFUTED, Dataplane.CILIUM_DSR: REFUTED},
+        why="iTP Local uses only the client node's endpoints and DROPs without them "
+        "(nftables/proxier_test.go TestInternalTrafficPolicy).",
+        minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),
+    ),
+    Claim(
+        id="hairpin-preserves-client-ip",
+        statement="A pod reaching itself through its Service sees its own IP as the source.",
+        assume=lambda w: w.ops.and_(w.client_is(ClientKind.POD), w.endpoint_is_client()),
+        require=lambda w: w.ops.implies(w.delivered(), w.client_ip_kept()),
+        expected=dict.fromkeys(KUBE_PROXY, REFUTED)
+        | {Dataplane.CILIUM_SNAT: REFUTED, Dataplane.CILIUM_DSR: REFUTED},
+        why="the endpoint chain masquerades packets whose source is the endpoint itself "
+        "(nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP').",
+        minimal=dict.fromkeys(KUBE_PROXY, (1, 1)),
+    ),
+    Claim(
+        id="external-reply-ok",
+        statement="Every delivered external connection's reply reaches the client from the address it contacted.",
+        assume=_external_flow,
+        require=lambda w: w.ops.implies(w.delivered(), w.reply_ok()),
+        expected={
+            Dataplane.IPTABLES: HOLDS,
+            Dataplane.NFTABLES: HOLDS,
+            Dataplane.IPVS: REFUTED,
+            Dataplane.CILIUM_SNAT: HOLDS,
+            Dataplane.CILIUM_DSR: HOLDS,
+            Dataplane.DNAT_ONLY: REFUTED,
+        },
+        why="a cross-node hop without SNAT lets the reply bypass the translating node (why eTP Cluster SNATs); "
+        "ipvs eTP Local forwards external traffic without SNAT when it has no local endpoint "
+        "(pkg/proxy/ipvs/proxier.go: 'the reply will have the POD address and will be discarded').",
+        minimal={Dataplane.DNAT_ONLY: (2, 1), Dataplane.IPVS: (2, 1)},
+    ),
+)
+
+
+def claim(claim_id: str) -> Claim:
+    for c in CLAIMS:
+        if c.id == claim_id:
+            return c
+    raise KeyError(claim_id)

@@ -1,0 +1,112 @@
+"""Write a Cluster back as Kubernetes manifests (Node, Service, EndpointSlice), e.g. for a counterexample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kverify.model import Cluster, IPMode, Service, ServiceType
+
+
+def _service(service: Service) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "type": service.type.spelling,
+        "clusterIP": service.cluster_ips[0] if service.cluster_ips else "None",
+        "ports": [
+            {
+                k: v
+                for k, v in {
+                    "name": p.name or None,
+                    "port": p.port,
+                    "protocol": p.protocol.spelling,
+                    "nodePort": p.node_port,
+                    "targetPort": p.target_port,
+                }.items()
+                if v is not None
+            }
+            for p in service.ports
+        ],
+    }
+    if service.type is not ServiceType.CLUSTER_IP or service.external_ips:
+        spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling
+    spec["internalTrafficPolicy"] = service.internal_traffic_policy.spelling
+    if service.external_ips:
+        spec["externalIPs"] = list(service.external_ips)
+    if service.load_balancer_source_ranges:
+        spec["loadBalancerSourceRanges"] = list(service.load_balancer_source_ranges)
+    if service.health_check_node_port:
+        spec["healthCheckNodePort"] = service.health_check_node_port
+    document: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": service.name, "namespace": service.namespace},
+        "spec": spec,
+    }
+    if service.load_balancer_ingress:
+        document["status"] = {
+            "loadBalancer": {
+                "ingress": [
+                    {"ip": i.ip, **({"ipMode": "Proxy"} if i.ip_mode is IPMode.PROXY else {})}
+                    for i in service.load_balancer_ingress
+                ]
+            }
+        }
+    return document
+
+
+def _endpoint_slice(service: Service) -> dict[str, Any]:
+    endpoints = []
+    for e in service.endpoints:
+        item: dict[str, Any] = {
+            "addresses": [e.ip],
+            "conditions": {"ready": e.ready, "serving": e.serving, "terminating": e.terminating},
+        }
+        if e.node_name:
+            item["nodeName"] = e.node_name
+        hints: dict[str, Any] = {}
+        if e.zone_hints:
+            hints["forZones"] = [{"name": z} for z in sorted(e.zone_hints)]
+        if e.node_hints:
+            hints["forNodes"] = [{"name": n} for n in sorted(e.node_hints)]
+        if hints:
+            item["hints"] = hints
+        if e.pod:
+            namespace, _, name = e.pod.partition("/")
+            item["targetRef"] = {"kind": "Pod", "namespace": namespace, "name": name}
+        endpoints.append(item)
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{service.name}-slice",
+            "namespace": service.namespace,
+            "labels": {"kubernetes.io/service-name": service.name},
+        },
+        "addressType": "IPv4",
+        "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol.spelling} for p in service.ports],
+        "endpoints": endpoints,
+    }
+
+
+def manifests(cluster: Cluster) -> str:
+    """The cluster as multi-document YAML that ``kverify.load.load_manifests`` reads back."""
+    documents: list[dict[str, Any]] = []
+    for node in cluster.nodes:
+        metadata: dict[str, Any] = {"name": node.name}
+        if node.zone:
+            metadata["labels"] = {"topology.kubernetes.io/zone": node.zone}
+        document: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": metadata,
+            "spec": {"podCIDRs": list(node.pod_cidrs)} if node.pod_cidrs else {},
+            "status": {"addresses": [{"type": "InternalIP", "address": a} for a in node.addresses]},
+        }
+        if node.draining:
+            document["spec"]["taints"] = [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]
+        documents.append(document)
+    for service in cluster.services:
+        documents.append(_service(service))
+        documents.append(_endpoint_slice(service))
+    return yaml.safe_dump_all(documents, sort_keys=False)

@@ -1,0 +1,95 @@
+"""One outcome of a flow, as claims see it: the vocabulary claims are written in.
+
+A World pairs a Situation and its Decision with the endpoint the packet reaches. Both engines build
+Worlds: concretely one per outcome of ``route``; symbolically one whose endpoint is a Z3 variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from kverify.model.enums import ClientKind, Destination
+from kverify.semantics.decide import Decision, via_ip_target
+from kverify.semantics.endpoints import any_usable, ready
+from kverify.semantics.ops import Ops, Term
+from kverify.semantics.policy import external_policy_local
+from kverify.semantics.vocabulary import NO_NODE, Situation
+
+Pick = Callable[[Sequence[Any]], Any]
+
+
+@attrs.frozen(kw_only=True)
+class World:
+    ops: Ops
+    situation: Situation
+    decision: Decision
+    pick: Pick  # per-endpoint tuple -> the value for the endpoint this outcome reaches
+    lb_may_pick_node: Term  # the load balancer in front may send this flow to the handling node
+
+    # -- the flow -------------------------------------------------------------------------------
+    def client_is(self, kind: ClientKind) -> Term:
+        return self.ops.eq(self.situation.client, kind)
+
+    def in_cluster_client(self) -> Term:
+        return self.ops.not_(self.client_is(ClientKind.EXTERNAL))
+
+    def destination_is(self, *kinds: Destination) -> Term:
+        return self.ops.or_(*(self.ops.eq(self.situation.destination, k) for k in kinds))
+
+    def external_destination(self) -> Term:
+        return self.destination_is(Destination.NODE_PORT, Destination.LOAD_BALANCER, Destination.EXTERNAL_IP)
+
+    def etp_local(self) -> Term:
+        return external_policy_local(self.ops, self.situation)
+
+    def itp_local(self) -> Term:
+        return self.situation.itp_local_spec
+
+    def source_outside_cluster_cidr(self) -> Term:
+        return self.ops.not_(self.situation.src_in_cluster_cidr)
+
+    def allowed_by_source_ranges(self) -> Term:
+        return self.situation.src_allowed_by_ranges
+
+    def ip_mode_vip(self) -> Term:
+        return self.ops.not_(self.situation.dst_ip_mode_proxy)
+
+    def address_captured(self) -> Term:
+        return self.situation.address_captured
+
+    def through_ip_target(self) -> Term:
+        return via_ip_target(self.ops, self.situation)
+
+    # -- the cluster ----------------------------------------------------------------------------
+    def any_ready_endpoint(self) -> Term:
+        return self.ops.any_(ready(self.ops, e) for e in self.situation.endpoints)
+
+    def endpoints_on_known_nodes(self) -> Term:
+        """Every endpoint names a node of the cluster (true of live clusters; snapshots may be partial)."""
+        return self.ops.all_(
+            self.ops.implies(e.present, self.ops.not_(self.ops.eq(e.node, NO_NODE))) for e in self.situation.endpoints
+        )
+
+    def any_usable_endpoint(self) -> Term:
+        return any_usable(self.ops, self.situation)
+
+    # -- the outcome ----------------------------------------------------------------------------
+    def delivered(self) -> Term:
+        return self.decision.delivered
+
+    def endpoint_on_handling_node(self) -> Term:
+        return self.ops.eq(self.pick([e.node for e in self.situation.endpoints]), self.situation.handling_node)
+
+    def client_ip_kept(self) -> Term:
+        return self.ops.and_(
+            self.ops.not_(self.pick(self.decision.masqueraded)), self.ops.not_(self.decision.lb_rewrote_source)
+        )
+
+    def endpoint_is_client(self) -> Term:
+        return self.pick([e.is_client for e in self.situation.endpoints])
+
+    def reply_ok(self) -> Term:
+        return self.pick(self.decision.reply_ok)

@@ -1,0 +1,179 @@
+"""Turn a Z3 model of the universe into concrete model values that realise it.
+
+Addresses are chosen so that the concrete classifier (``kverify.concrete.classify``) gives exactly
+the answers the model chose for the abstracted inputs; ``kverify.check`` then replays the result
+through the executable model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import z3
+
+from kverify.model import (
+    ClientKind,
+    Cluster,
+    Dataplane,
+    Destination,
+    Endpoint,
+    Flow,
+    IPMode,
+    LoadBalancerIngress,
+    LoadBalancerProfile,
+    Node,
+    ProxyConfig,
+    Service,
+    ServicePort,
+    ServiceType,
+    TrafficPolicy,
+)
+from kverify.symbolic.universe import Universe
+
+SERVICE = "default/web"
+CLUSTER_IP = "172.30.0.10"
+VIP_INGRESS = "192.0.2.10"
+PROXY_INGRESS = "192.0.2.20"
+EXTERNAL_IP = "198.51.100.20"
+NOT_CLIENT_RANGE = "198.18.0.0/15"
+
+
+@attrs.frozen(kw_only=True)
+class Decoded:
+    """A concrete counterexample: the cluster, the flow, and which outcome the solver picked."""
+
+    cluster: Cluster
+    flow: Flow
+    handling_node: str | None
+    endpoint_ip: str | None
+
+
+def _int(model: z3.ModelRef, term: Any) -> int:
+    return model.eval(term, model_completion=True).as_long()
+
+
+def _bool(model: z3.ModelRef, term: Any) -> bool:
+    return z3.is_true(model.eval(term, model_completion=True))
+
+
+def node_name(i: int) -> str:
+    return f"node-{chr(ord('a') + i)}" if i < 26 else f"node-{i}"
+
+
+def decode(u: Universe, model: z3.ModelRef) -> Decoded:
+    n = _int(model, u.n_nodes)
+    m = _int(model, u.n_endpoints)
+    h = _int(model, u.handling_node)
+    dataplane = Dataplane(_int(model, u.dataplane))
+    client = ClientKind(_int(model, u.client))
+    destination = Destination(_int(model, u.destination))
+    service_type = ServiceType(_int(model, u.service_type))
+    captured = _bool(model, u.address_captured)
+
+    nodes = []
+    for i in range(n):
+        zone = _int(model, u.node_zone[i])
+        nodes.append(
+            Node(
+                name=node_name(i),
+                addresses=(f"192.168.0.{10 + i}", f"192.168.100.{10 + i}"),
+                zone=f"zone-{zone}" if zone >= 0 else None,
+                pod_cidrs=(f"10.244.{i}.0/24",),
+                draining=_bool(model, u.node_draining[i]),
+            )
+        )
+    endpoints = []
+    client_ip: str | None = None
+    for j in range(m):
+        where = _int(model, u.ep_node[j])
+        ip = f"10.244.{where}.{10 + j}" if where >= 0 else f"10.250.0.{10 + j}"
+        zone_hints = [f"zone-{z}" if z < u.zones else "zone-elsewhere" for z, b in enumerate(u.ep_zone_hint[j]) if _bool(model, b)]
+        node_hints = [node_name(i) if i < u.max_nodes else "node-elsewhere" for i, b in enumerate(u.ep_node_hint[j]) if _bool(model, b)]
+        endpoints.append(
+            Endpoint(
+                ip=ip,
+                node_name=node_name(where) if where >= 0 else None,
+                ready=_bool(model, u.ep_ready[j]),
+                serving=_bool(model, u.ep_serving[j]),
+                terminating=_bool(model, u.ep_terminating[j]),
+                zone_hints=zone_hints,
+                node_hints=node_hints,
+                pod=f"default/web-{j}",
+            )
+        )
+        if _bool(model, u.ep_is_client[j]):
+            client_ip = ip
+    in_cidr = _bool(model, u.src_in_cluster_cidr)
+    client_node = _int(model, u.client_node)
+    if client_ip is None:
+        if client is ClientKind.NODE:
+            client_ip = nodes[client_node].addresses[0]
+        elif client is ClientKind.POD:
+            client_ip = "10.250.1.1" if in_cidr else "100.64.0.1"
+        else:
+            client_ip = "10.250.2.2" if in_cidr else "203.0.113.10"
+
+    ingress = []
+    if _bool(model, u.has_vip_ingress):
+        ingress.append(LoadBalancerIngress(ip=VIP_INGRESS))
+    if _bool(model, u.dst_ip_mode_proxy):
+        ingress.append(LoadBalancerIngress(ip=PROXY_INGRESS, ip_mode=IPMode.PROXY))
+    ranges: tuple[str, ...] = ()
+    if _bool(model, u.has_source_ranges):
+        ranges = (NOT_CLIENT_RANGE,) + ((f"{client_ip}/32",) if _bool(model, u.src_allowed_by_ranges) else ())
+    etp_local = _bool(model, u.etp_local)
+    service = Service(
+        namespace="default",
+        name="web",
+        type=service_type,
+        cluster_ips=(CLUSTER_IP,),
+        ports=(ServicePort(name="http", port=80, node_port=30080 if service_type is not ServiceType.CLUSTER_IP else None),),
+        external_traffic_policy=TrafficPolicy.LOCAL if etp_local else TrafficPolicy.CLUSTER,
+        internal_traffic_policy=TrafficPolicy.LOCAL if _bool(model, u.itp_local) else TrafficPolicy.CLUSTER,
+        external_ips=(EXTERNAL_IP,) if _bool(model, u.has_external_ips) else (),
+        load_balancer_ingress=tuple(ingress),
+        load_balancer_source_ranges=ranges,
+        health_check_node_port=32000 if service_type is ServiceType.LOAD_BALANCER and etp_local else None,
+        endpoints=tuple(endpoints),
+    )
+    node_port_addresses: tuple[str, ...] = ()
+    if destination is Destination.NODE_PORT and not captured:
+        node_port_addresses = tuple(f"{node.addresses[0]}/32" for node in nodes)
+    cluster = Cluster(
+        nodes=tuple(nodes),
+        services=(service,),
+        proxy=ProxyConfig(
+            dataplane=dataplane,
+            cluster_cidrs=("10.0.0.0/8",),
+            local_traffic_detector=_bool(model, u.has_detector),
+            masquerade_all=_bool(model, u.masquerade_all),
+            node_port_addresses=node_port_addresses,
+        ),
+        load_balancer=LoadBalancerProfile(_int(model, u.load_balancer)),
+    )
+    dst_ip = {
+        Destination.CLUSTER_IP: CLUSTER_IP,
+        Destination.LOAD_BALANCER: PROXY_INGRESS if _bool(model, u.dst_ip_mode_proxy) else VIP_INGRESS,
+        Destination.EXTERNAL_IP: EXTERNAL_IP,
+        Destination.HEALTH_CHECK_NODE_PORT: nodes[h].addresses[0],
+        Destination.NODE_PORT: "127.0.0.1"
+        if _bool(model, u.dst_is_localhost)
+        else nodes[h].addresses[0 if captured else 1],
+    }[destination]
+    flow = Flow(
+        service=SERVICE,
+        client=client,
+        destination=destination,
+        client_ip=client_ip,
+        node=nodes[h].name if client is ClientKind.EXTERNAL else nodes[client_node].name,
+        dst_ip=dst_ip,
+        port=80,
+    )
+    choice = _int(model, u.endpoint_choice)
+    return Decoded(
+        cluster=cluster,
+        flow=flow,
+        handling_node=nodes[h].name,
+        endpoint_ip=endpoints[choice].ip if choice < len(endpoints) else None,
+    )

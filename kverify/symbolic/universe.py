@@ -1,0 +1,237 @@
+"""A symbolic cluster and flow: every field of a Situation as a Z3 variable, within explicit bounds.
+
+The universe holds up to ``max_nodes`` nodes and ``max_endpoints`` endpoints (of the one service
+port the flow addresses). ``well_formed()`` rules out what cannot exist (an endpoint on a missing
+node, a NodePort flow to a ClusterIP Service, two endpoints that both are the client...). Each
+free input stands for the classification rule named beside it (``ABSTRACTS``): the encoding
+quantifies over every answer that rule could give, and ``decode`` builds concrete addresses that
+make the concrete classifier give exactly that answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import z3
+
+from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, ServiceType
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+
+#: Classification rules (kind "classify") and the free inputs of the encoding that abstract them.
+ABSTRACTS = {
+    "nodeport-addresses": "address_captured, dst_is_localhost",
+    "external-ips-every-node": "address_captured (true for externalIP flows on every node)",
+    "detect-local-cluster-cidr": "src_in_cluster_cidr",
+    "lb-source-ranges-match": "src_allowed_by_ranges",
+    "hairpin-match": "EndpointView.is_client",
+    "handling-node": "handling_node, client_node",
+    "service-port-unmatched": "address_captured (a flow to an unexposed port is not intercepted)",
+}
+
+
+def select(items: Sequence[Any], index: Any) -> Any:
+    """``items[index]`` for a symbolic index (an if-then-else chain)."""
+    result = items[-1]
+    for i in range(len(items) - 2, -1, -1):
+        item = items[i]
+        result = z3.If(index == i, item, result)
+    return result
+
+
+class Universe:
+    """Z3 variables for one flow in one cluster of bounded size."""
+
+    def __init__(self, *, max_nodes: int, max_endpoints: int) -> None:
+        if max_nodes < 1 or max_endpoints < 0:
+            raise ValueError("a universe needs at least one node and a non-negative number of endpoints")
+        self.max_nodes = max_nodes
+        self.max_endpoints = max_endpoints
+        self.zones = max_nodes  # at most one zone per node; index `zones` is a zone no node is in
+        n, m = max_nodes, max_endpoints
+        Int, Bool = z3.Int, z3.Bool
+        self.n_nodes = Int("n_nodes")
+        self.n_endpoints = Int("n_endpoints")
+        # Configuration.
+        self.dataplane = Int("dataplane")
+        self.load_balancer = Int("load_balancer")
+        self.service_type = Int("service_type")
+        self.etp_local = Bool("etp_local")
+        self.itp_local = Bool("itp_local")
+        self.has_external_ips = Bool("has_external_ips")
+        self.has_vip_ingress = Bool("has_vip_ingress")
+        self.has_source_ranges = Bool("has_source_ranges")
+        self.has_detector = Bool("has_detector")
+        self.masquerade_all = Bool("masquerade_all")
+        # The flow.
+        self.client = Int("client")
+        self.destination = Int("destination")
+        self.client_node = Int("client_node")
+        self.handling_node = Int("handling_node")
+        self.address_captured = Bool("address_captured")
+        self.dst_ip_mode_proxy = Bool("dst_ip_mode_proxy")
+        self.dst_is_localhost = Bool("dst_is_localhost")
+        self.src_in_cluster_cidr = Bool("src_in_cluster_cidr")
+        self.src_allowed_by_ranges = Bool("src_allowed_by_ranges")
+        # The outcome: which endpoint slot the packet reaches when delivered.
+        self.endpoint_choice = Int("endpoint_choice")
+        # Nodes.
+        self.node_zone = [Int(f"node{i}_zone") for i in range(n)]
+        self.node_draining = [Bool(f"node{i}_draining") for i in range(n)]
+        # Endpoints.
+        self.ep_node = [Int(f"ep{j}_node") for j in range(m)]
+        self.ep_ready = [Bool(f"ep{j}_ready") for j in range(m)]
+        self.ep_serving = [Bool(f"ep{j}_serving") for j in range(m)]
+        self.ep_terminating = [Bool(f"ep{j}_terminating") for j in range(m)]
+        self.ep_zone_hint = [[Bool(f"ep{j}_zone_hint{z}") for z in range(self.zones + 1)] for j in range(m)]
+        self.ep_node_hint = [[Bool(f"ep{j}_node_hint{i}") for i in range(n + 1)] for j in range(m)]
+        self.ep_is_client = [Bool(f"ep{j}_is_client") for j in range(m)]
+
+    # -- views the rules read -------------------------------------------------------------------
+
+    def node_present(self, i: int) -> Any:
+        return self.n_nodes > i
+
+    def endpoint_present(self, j: int) -> Any:
+        return self.n_endpoints > j
+
+    def endpoint_views(self) -> tuple[EndpointView, ...]:
+        return tuple(
+            EndpointView(
+                node=self.ep_node[j],
+                ready=self.ep_ready[j],
+                serving=self.ep_serving[j],
+                terminating=self.ep_terminating[j],
+                zone_hints=tuple(self.ep_zone_hint[j]),
+                has_zone_hints=z3.Or(*self.ep_zone_hint[j]),
+                node_hints=tuple(self.ep_node_hint[j]),
+                has_node_hints=z3.Or(*self.ep_node_hint[j]),
+                is_client=self.ep_is_client[j],
+                present=self.endpoint_present(j),
+            )
+            for j in range(self.max_endpoints)
+        )
+
+    def node_views(self) -> tuple[NodeView, ...]:
+        return tuple(
+            NodeView(zone=self.node_zone[i], draining=self.node_draining[i], present=self.node_present(i))
+            for i in range(self.max_nodes)
+        )
+
+    def situation(self) -> Situation:
+        """The Situation at the (symbolic) handling node."""
+        return Situation(
+            dataplane=self.dataplane,
+            load_balancer=self.load_balancer,
+            service_type=self.service_type,
+            etp_local_spec=self.etp_local,
+            itp_local_spec=self.itp_local,
+            has_external_ips=self.has_external_ips,
+            has_node_port=self.service_type != int(ServiceType.CLUSTER_IP),
+            has_vip_ingress=self.has_vip_ingress,
+            has_detector=self.has_detector,
+            masquerade_all=self.masquerade_all,
+            client=self.client,
+            destination=self.destination,
+            client_node=self.client_node,
+            handling_node=self.handling_node,
+            handling_zone=select(self.node_zone, self.handling_node),
+            address_captured=self.address_captured,
+            dst_ip_mode_proxy=self.dst_ip_mode_proxy,
+            dst_is_localhost=self.dst_is_localhost,
+            src_in_cluster_cidr=self.src_in_cluster_cidr,
+            src_allowed_by_ranges=self.src_allowed_by_ranges,
+            endpoints=self.endpoint_views(),
+            nodes=self.node_views(),
+        )
+
+    # -- what can exist -------------------------------------------------------------------------
+
+    def well_formed(self) -> list[Any]:
+        """Constraints every real cluster and flow satisfy (with the reason for each)."""
+        c: list[Any] = []
+        n, m = self.max_nodes, self.max_endpoints
+        dest, client, h = self.destination, self.client, self.handling_node
+        c += [self.n_nodes >= 1, self.n_nodes <= n, self.n_endpoints >= 0, self.n_endpoints <= m]
+        c += [z3.And(self.dataplane >= 0, self.dataplane < len(Dataplane))]
+        c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
+        c += [z3.And(self.service_type >= 0, self.service_type < len(ServiceType))]
+        c += [z3.And(client >= 0, client < len(ClientKind)), z3.And(dest >= 0, dest < len(Destination))]
+        c += [h >= 0, h < self.n_nodes]
+        external = client == int(ClientKind.EXTERNAL)
+        # External clients run on no node; in-cluster clients on one.
+        c += [z3.If(external, self.client_node == NO_NODE, z3.And(self.client_node >= 0, self.client_node < self.n_nodes))]
+        # In-cluster clients are translated on their own node, except NodePorts on another node's IP.
+        c += [z3.Implies(z3.And(z3.Not(external), dest != int(Destination.NODE_PORT)), h == self.client_node)]
+        c += [z3.Implies(dest == int(Destination.HEALTH_CHECK_NODE_PORT), external)]
+        # A destination the Service has.
+        lb = self.service_type == int(ServiceType.LOAD_BALANCER)
+        c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
+        c += [z3.Implies(dest == int(Destination.LOAD_BALANCER), lb)]
+        c += [z3.Implies(dest == int(Destination.EXTERNAL_IP), self.has_external_ips)]
+        c += [z3.Implies(self.has_vip_ingress, lb), z3.Implies(self.dst_ip_mode_proxy, dest == int(Destination.LOAD_BALANCER))]
+        c += [z3.Implies(z3.And(dest == int(Destination.LOAD_BALANCER), z3.Not(self.dst_ip_mode_proxy)), self.has_vip_ingress)]
+        # The API server accepts eTP Local only on externally accessible Services.
+        c += [z3.Implies(self.etp_local, z3.Or(self.service_type != int(ServiceType.CLUSTER_IP), self.has_external_ips))]
+        # Only NodePort addresses can be left uncaptured; 127.0.0.1 only from the node itself, where accepted.
+        c += [z3.Implies(dest != int(Destination.NODE_PORT), self.address_captured)]
+        localhost_ok = z3.Or(
+            self.dataplane == int(Dataplane.IPTABLES),
+            self.dataplane == int(Dataplane.DNAT_ONLY),
+            self.dataplane == int(Dataplane.CILIUM_SNAT),
+            self.dataplane == int(Dataplane.CILIUM_DSR),
+        )
+        c += [
+            z3.Implies(
+                self.dst_is_localhost,
+                z3.And(
+                    dest == int(Destination.NODE_PORT),
+                    client == int(ClientKind.NODE),
+                    self.client_node == h,
+                    localhost_ok,
+                    self.address_captured,
+                ),
+            )
+        ]
+        # Node addresses lie outside the cluster CIDR (assumption, stated in every proof).
+        c += [z3.Implies(client == int(ClientKind.NODE), z3.Not(self.src_in_cluster_cidr))]
+        c += [z3.Implies(self.has_source_ranges, lb), z3.Implies(z3.Not(self.has_source_ranges), self.src_allowed_by_ranges)]
+        for i in range(n):
+            present = self.node_present(i)
+            c += [z3.If(present, z3.And(self.node_zone[i] >= NO_ZONE, self.node_zone[i] < self.zones), self.node_zone[i] == NO_ZONE)]
+            c += [z3.Implies(z3.Not(present), z3.Not(self.node_draining[i]))]
+        for j in range(m):
+            present = self.endpoint_present(j)
+            c += [z3.If(present, z3.And(self.ep_node[j] >= NO_NODE, self.ep_node[j] < self.n_nodes), self.ep_node[j] == NO_NODE)]
+            absent_fields = [self.ep_ready[j], self.ep_serving[j], self.ep_terminating[j], self.ep_is_client[j]]
+            absent_fields += self.ep_zone_hint[j] + self.ep_node_hint[j]
+            c += [z3.Implies(z3.Not(present), z3.Not(z3.Or(*absent_fields)))]
+            # Node hints name existing nodes, or the one extra index that stands for "another node".
+            for i in range(n):
+                c += [z3.Implies(self.ep_node_hint[j][i], self.node_present(i))]
+            # The client is a pod with this endpoint's IP: it runs where the endpoint runs.
+            c += [
+                z3.Implies(
+                    self.ep_is_client[j],
+                    z3.And(client == int(ClientKind.POD), self.ep_node[j] == self.client_node, self.src_in_cluster_cidr),
+                )
+            ]
+        # Endpoint IPs are distinct, so at most one endpoint is the client.
+        for j in range(m):
+            for k in range(j + 1, m):
+                c += [z3.Not(z3.And(self.ep_is_client[j], self.ep_is_client[k]))]
+        c += [self.endpoint_choice >= 0, self.endpoint_choice < max(m, 1)]
+        c += self.bounds()
+        return c
+
+    def bounds(self) -> list[Any]:
+        """A constant range for every integer variable, so bit-blasting solvers can size them."""
+        n = self.max_nodes
+
+        def within(term: Any, low: int, high: int) -> Any:
+            return z3.And(term >= low, term <= high)
+
+        c = [within(self.client_node, NO_NODE, n - 1), within(self.handling_node, 0, n - 1)]
+        c += [within(z, NO_ZONE, self.zones - 1) for z in self.node_zone]
+        c += [within(e, NO_NODE, n - 1) for e in self.ep_node]
+        return c

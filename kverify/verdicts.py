@@ -1,0 +1,102 @@
+"""Verdicts: Proved, Refuted, Unknown. Unknown never passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from kverify.model import Cluster, Dataplane, Flow
+from kverify.results import Outcome
+
+
+@attrs.frozen(kw_only=True)
+class Counterexample:
+    """The smallest cluster and flow that break a claim, replayed through the executable model."""
+
+    cluster: Cluster
+    flow: Flow
+    outcome: Outcome
+    id: str
+    command: str  # a `kverify trace` command line that reproduces it (with a manifest written by `manifest`)
+    manifest: str  # the cluster as Kubernetes YAML
+
+    @property
+    def nodes(self) -> int:
+        return len(self.cluster.nodes)
+
+    @property
+    def endpoints(self) -> int:
+        return sum(len(s.endpoints) for s in self.cluster.services)
+
+
+@attrs.frozen(kw_only=True)
+class Proved:
+    claim: str
+    dataplane: Dataplane
+    scope: str
+    assumptions: tuple[str, ...] = ()
+    verdict: str = "proved"
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim,
+            "dataplane": self.dataplane.spelling,
+            "verdict": self.verdict,
+            "scope": self.scope,
+            "assumptions": list(self.assumptions),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Refuted:
+    claim: str
+    dataplane: Dataplane
+    scope: str
+    counterexample: Counterexample
+    verdict: str = "refuted"
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        cx = self.counterexample
+        return {
+            "claim": self.claim,
+            "dataplane": self.dataplane.spelling,
+            "verdict": self.verdict,
+            "scope": self.scope,
+            "seconds": round(self.seconds, 3),
+            "counterexample": {
+                "id": cx.id,
+                "nodes": cx.nodes,
+                "endpoints": cx.endpoints,
+                "outcome": cx.outcome.to_json(),
+                "trace": [str(h) for h in cx.outcome.hops],
+                "command": cx.command,
+                "manifest": cx.manifest,
+            },
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Unknown:
+    claim: str
+    dataplane: Dataplane
+    reason: str
+    scope: str = ""
+    verdict: str = "unknown"
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim,
+            "dataplane": self.dataplane.spelling,
+            "verdict": self.verdict,
+            "scope": self.scope,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+Verdict = Proved | Refuted | Unknown
