@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import attrs
 
-from kverify.claims import Claim
-from kverify.concrete.route import handlings, _outcomes, _service
+from kverify.claims import Claim, SpreadClaim
+from kverify.concrete.route import _outcomes, _service, handlings, route
+from kverify.distribution import pod_shares
 from kverify.errors import InternalError
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
@@ -25,6 +26,7 @@ from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.world import World
 from kverify.symbolic import prove
+from kverify.symbolic.spread import find_uneven_spread
 from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
 
 ASSUMPTIONS = (
@@ -119,8 +121,35 @@ def _replay(claim: Claim, dataplane: Dataplane, answer: prove.Answer) -> Counter
     )
 
 
+def _replay_spread(claim: SpreadClaim, dataplane: Dataplane, answer: prove.Answer) -> Counterexample:
+    decoded = answer.decoded
+    assert decoded is not None
+    flow = attrs.evolve(decoded.flow, node=None)
+    shares = pod_shares(decoded.cluster, flow)
+    if len(set(shares.values())) < 2:
+        raise InternalError(
+            f"the solver's counterexample to {claim.id!r} on {dataplane.spelling} does not replay: "
+            f"executable model shares {shares}\ncluster: {decoded.cluster}\nflow: {flow}"
+        )
+    richest = max(shares, key=lambda ip: shares[ip])
+    outcome = next(o for o in route(decoded.cluster, flow) if o.endpoint_ip == richest)
+    manifest = manifests(decoded.cluster)
+    digest = hashlib.sha256((manifest + repr(flow) + claim.id).encode()).hexdigest()[:10]
+    cx_id = f"cx-{digest}"
+    detail = ", ".join(f"{ip} gets {share}" for ip, share in sorted(shares.items()))
+    return Counterexample(
+        cluster=decoded.cluster,
+        flow=flow,
+        outcome=outcome,
+        id=cx_id,
+        command=trace_command(decoded.cluster, flow, f"{cx_id}.yaml", via_load_balancer=True),
+        manifest=manifest,
+        detail=f"per-pod shares of the load balancer's connections: {detail}",
+    )
+
+
 def prove_claim(
-    claim: Claim,
+    claim: Claim | SpreadClaim,
     dataplane: Dataplane,
     *,
     max_nodes: int = prove.DEFAULT_MAX_NODES,
@@ -129,9 +158,14 @@ def prove_claim(
 ) -> Verdict:
     """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample."""
     started = time.perf_counter()
-    answer = prove.find_violation(
-        claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
-    )
+    if isinstance(claim, SpreadClaim):
+        answer = find_uneven_spread(
+            claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
+        )
+    else:
+        answer = prove.find_violation(
+            claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
+        )
     bounds = scope(max_nodes, max_endpoints)
     if answer.status == "unsat":
         return Proved(
@@ -143,7 +177,10 @@ def prove_claim(
             claim=claim.id, dataplane=dataplane, reason=answer.reason, scope=bounds,
             seconds=time.perf_counter() - started,
         )
-    counterexample = _replay(claim, dataplane, answer)
+    if isinstance(claim, SpreadClaim):
+        counterexample = _replay_spread(claim, dataplane, answer)
+    else:
+        counterexample = _replay(claim, dataplane, answer)
     return Refuted(
         claim=claim.id, dataplane=dataplane, scope=bounds, counterexample=counterexample,
         seconds=time.perf_counter() - started,

@@ -221,3 +221,43 @@ def claim(claim_id: str) -> Claim:
         if c.id == claim_id:
             return c
     raise KeyError(claim_id)
+
+
+@attrs.frozen(kw_only=True)
+class SpreadClaim:
+    """A claim about how one external flow's connections spread over pods (all nodes at once)."""
+
+    id: str
+    statement: str
+    etp_local: bool
+    expected: Mapping[Dataplane, str]
+    why: str
+    load_balancer: LoadBalancerProfile = LoadBalancerProfile.HEALTH_CHECKED
+    minimal: Mapping[Dataplane, tuple[int, int]] = attrs.field(factory=dict)
+
+    @property
+    def dataplanes(self) -> tuple[Dataplane, ...]:
+        return tuple(self.expected)
+
+
+SPREAD_CLAIMS: tuple[SpreadClaim, ...] = (
+    SpreadClaim(
+        id="etp-local-even-spread",
+        statement="eTP Local spreads external load evenly over the pods (behind a health-checked load balancer).",
+        etp_local=True,
+        expected=dict.fromkeys(KUBE_PROXY + (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        why="the load balancer splits traffic per node, and each node splits its share over its local pods only: "
+        "a pod alone on its node gets more than pods that share one (Kubernetes docs, 'Caveats and limitations "
+        "when preserving source IPs').",
+        minimal=dict.fromkeys(KUBE_PROXY, (2, 3)),
+    ),
+)
+
+ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + SPREAD_CLAIMS
+
+
+def find_claim(claim_id: str) -> Claim | SpreadClaim:
+    for c in ALL_CLAIMS:
+        if c.id == claim_id:
+            return c
+    raise KeyError(claim_id)

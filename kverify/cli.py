@@ -48,7 +48,83 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--format", default="text", choices=["text", "json"])
     trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
     trace.set_defaults(run=_run_trace)
+
+    prove = commands.add_parser("prove", help="prove or refute the theorem library's claims with Z3")
+    prove.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (default: all; see --list)")
+    prove.add_argument("--dataplane", action="append", choices=_choices(Dataplane), help="repeatable")
+    prove.add_argument("--max-nodes", type=int, default=None, metavar="N")
+    prove.add_argument("--max-endpoints", type=int, default=None, metavar="M")
+    prove.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per solver call")
+    prove.add_argument("--write-counterexamples", metavar="DIR", help="write each counterexample's manifest here")
+    prove.add_argument("--list", action="store_true", help="list the claims and exit")
+    prove.add_argument("--format", default="text", choices=["text", "json"])
+    prove.set_defaults(run=_run_prove)
     return parser
+
+
+def _run_prove(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kverify.check import prove_claim
+    from kverify.claims import ALL_CLAIMS, find_claim
+    from kverify.errors import Problem
+    from kverify.model import Dataplane
+    from kverify.report.prove_text import render
+    from kverify.symbolic import prove as bounds
+    from kverify.verdicts import Refuted, Unknown
+
+    if args.list:
+        for c in ALL_CLAIMS:
+            print(f"{c.id}: {c.statement}")
+        return EXIT_OK
+    problems = []
+    claims = []
+    for claim_id in args.claims:
+        try:
+            claims.append(find_claim(claim_id))
+        except KeyError:
+            known = ", ".join(c.id for c in ALL_CLAIMS)
+            problems.append(Problem(f'Not found: "{claim_id}" (claims: {known})', field="CLAIM"))
+    for flag, value in (("--max-nodes", args.max_nodes), ("--max-endpoints", args.max_endpoints)):
+        if value is not None and not 1 <= value <= 12:
+            problems.append(Problem(f"Invalid value: {value}: must be between 1 and 12, inclusive", field=flag))
+    if args.timeout <= 0:
+        problems.append(Problem(f"Invalid value: {args.timeout}: must be positive", field="--timeout"))
+    if problems:
+        raise InputError(problems)
+    wanted = {Dataplane.parse(d) for d in args.dataplane} if args.dataplane else None
+    results = []
+    for claim in claims or ALL_CLAIMS:
+        for dataplane, expected in claim.expected.items():
+            if wanted is not None and dataplane not in wanted:
+                continue
+            verdict = prove_claim(
+                claim,
+                dataplane,
+                max_nodes=args.max_nodes or bounds.DEFAULT_MAX_NODES,
+                max_endpoints=args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
+                timeout_ms=int(args.timeout * 1000),
+            )
+            results.append((claim, verdict, expected))
+            if args.write_counterexamples and isinstance(verdict, Refuted):
+                folder = Path(args.write_counterexamples)
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{verdict.counterexample.id}.yaml").write_text(verdict.counterexample.manifest)
+    if args.format == "json":
+        entries = []
+        for claim, verdict, expected in results:
+            entry = verdict.to_json()
+            entry["statement"] = claim.statement
+            entry["expected"] = expected
+            entries.append(entry)
+        print(json.dumps({"version": 1, "results": entries}, indent=2))
+    else:
+        print(render(results))
+    if any(isinstance(v, Unknown) for _, v, _ in results):
+        return EXIT_UNKNOWN
+    if any((v.verdict == "proved") != (e == "holds") for _, v, e in results):
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _run_trace(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ class Counterexample:
     id: str
     command: str  # a `kverify trace` command line that reproduces it (with a manifest written by `manifest`)
     manifest: str  # the cluster as Kubernetes YAML
+    detail: str = ""  # what the outcome alone does not show (e.g. per-pod shares)
 
     @property
     def nodes(self) -> int:
@@ -73,6 +74,7 @@ class Refuted:
                 "endpoints": cx.endpoints,
                 "outcome": cx.outcome.to_json(),
                 "trace": [str(h) for h in cx.outcome.hops],
+                "detail": cx.detail,
                 "command": cx.command,
                 "manifest": cx.manifest,
             },

@@ -89,7 +89,11 @@ def hops_for(
         hops.append(Hop(at=client, to=f"{first_stop} (proxy)", src=h.client_ip, dst=dst, note="local delivery to the node's proxy"))
     if index is None:
         kind = DropKind(decision.drop_kind) if decision.drop_kind else None
-        hops.append(Hop(at=first_stop, to="-", src=h.client_ip, dst=dst, note=f"{kind} (no endpoint)" if kind else ""))
+        if kind is DropKind.NOT_INTERCEPTED:
+            note = f"no proxy rule matches on {first_stop}: routed on unchanged"
+        else:
+            note = f"{kind.spelling.upper() if kind else 'not delivered'} by the proxy on {first_stop}"
+        hops.append(Hop(at=first_stop, to="(end)", src=h.client_ip, dst=dst, note=note))
         return tuple(hops)
     endpoint = h.endpoints[index]
     target_port = endpoint.target_port(port.name) or (port.target_port if isinstance(port.target_port, int) else port.port)

@@ -167,9 +167,8 @@ class _Assembly:
                 ctx.error(("metadata", "name"), invalid(name, "must be a string"))
         else:
             ctx.string(meta, "namespace", ("metadata",))
-        if len(self.problems) != before:
+        if len(self.problems) != before or label is None or type(kind) is not str or type(name) is not str:
             return
-        assert label is not None and type(kind) is str and type(name) is str
         modelled = kind in API_VERSIONS
         if label in self.first:
             if modelled:
@@ -184,25 +183,22 @@ class _Assembly:
         if api_version != API_VERSIONS[kind]:
             ctx.error(("apiVersion",), unsupported(api_version, (API_VERSIONS[kind],)))
             return
-        result: object = None
         if kind == "Node":
-            result = node_from(ctx, data, name)
-            if result is not None:
-                self.nodes.append(result)  # type: ignore[arg-type]
-        elif kind == "Service":
-            result = service_from(ctx, data)
-            if isinstance(result, dict):
-                self.services.append((ctx, namespace, name, result))
-            elif isinstance(result, Skip):
-                self.skipped_services.add(f"{namespace}/{name}")
-        elif kind == "EndpointSlice":
-            result = slice_from(ctx, data, namespace)
-            if isinstance(result, SliceRecord):
-                self.slices.append((ctx, namespace, result))
-        else:
+            node = node_from(ctx, data, name)
+            if node is not None:
+                self.nodes.append(node)
+        elif kind == "Pod":  # read only to check endpoints' targetRefs
             self.pods.add(f"{namespace}/{name}")
-        if isinstance(result, Skip):
-            self.skipped.append(f"{file}:{line}: {label}: {result.reason}, skipped")
+        else:
+            result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
+            if isinstance(result, Skip):
+                self.skipped.append(f"{file}:{line}: {label}: {result.reason}, skipped")
+                if kind == "Service":
+                    self.skipped_services.add(f"{namespace}/{name}")
+            elif isinstance(result, SliceRecord):
+                self.slices.append((ctx, namespace, result))
+            elif result is not None:
+                self.services.append((ctx, namespace, name, result))
 
     def finish(self) -> LoadedManifests:
         node_names = {n.name for n in self.nodes}

@@ -80,26 +80,57 @@ def find_violation(
         return Answer(status="unsat")
     if first == z3.unknown:
         return Answer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
-    # Smallest first (fewest nodes, then fewest endpoints); among equals, prefer the natural shape a
-    # reviewer expects (every endpoint on a node of the cluster), then allow the rest.
-    natural = [z3.Implies(u.endpoint_present(j), u.ep_node[j] >= 0) for j in range(max_endpoints)]
-    for preference in (natural, []):
-        nodes = _least(solver, [*preference], u.n_nodes, range(1, max_nodes + 1))
-        if isinstance(nodes, str):
-            return Answer(status="unknown", reason=nodes)
-        if nodes is None:
-            continue
-        endpoints = _least(solver, [*preference, u.n_nodes == nodes], u.n_endpoints, range(0, max_endpoints + 1))
-        if isinstance(endpoints, str) or endpoints is None:
-            break
+    return minimal_violation(solver, u, max_nodes, max_endpoints)
+
+
+def readability_preferences(u: Universe) -> list[Any]:
+    """What a reviewer expects unless the violation needs otherwise, most important first."""
+    prefs: list[Any] = [z3.And(*[z3.Implies(u.endpoint_present(j), u.ep_node[j] >= 0) for j in range(u.max_endpoints)])]
+    prefs += [u.has_detector, z3.Not(u.masquerade_all), z3.Not(u.has_source_ranges), z3.Not(u.has_external_ips)]
+    prefs += [z3.Not(u.dst_ip_mode_proxy), u.address_captured, z3.Not(u.dst_is_localhost)]
+    prefs += [z3.Not(d) for d in u.node_draining]
+    prefs += [z3.Not(z3.Or(*bits)) for bits in u.ep_zone_hint + u.ep_node_hint]
+    prefs += [z3.Or(r, z3.Not(u.endpoint_present(j))) for j, r in enumerate(u.ep_ready)]
+    prefs += [z3.Or(sv, z3.Not(u.endpoint_present(j))) for j, sv in enumerate(u.ep_serving)]
+    prefs += [z3.Not(t) for t in u.ep_terminating]
+    prefs += [zone == -1 for zone in u.node_zone]
+    return prefs
+
+
+def minimal_violation(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
+    """The smallest violation (fewest nodes, then fewest endpoints) among those whose endpoints all run
+    on nodes of the cluster, if any, else among all; then the most ordinary-looking one of that size:
+    readability preferences are added greedily, each kept only if a violation remains."""
+    on_known_nodes = readability_preferences(u)[0]
+    solver.push()
+    solver.add(on_known_nodes)
+    natural = _minimal(solver, u, max_nodes, max_endpoints)
+    solver.pop()
+    return natural if natural.status == "sat" else _minimal(solver, u, max_nodes, max_endpoints)
+
+
+def _minimal(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
+    nodes = _least(solver, [], u.n_nodes, range(1, max_nodes + 1))
+    if not isinstance(nodes, int):
+        return Answer(status="unknown", reason=str(nodes or "no violation found when minimising (this is a bug)"))
+    endpoints = _least(solver, [u.n_nodes == nodes], u.n_endpoints, range(0, max_endpoints + 1))
+    if not isinstance(endpoints, int):
+        return Answer(status="unknown", reason=str(endpoints or "no violation found when minimising (this is a bug)"))
+    scopes = solver.num_scopes()
+    solver.push()
+    solver.add(u.n_nodes == nodes, u.n_endpoints == endpoints)
+    for preference in readability_preferences(u):
         solver.push()
-        solver.add(*preference, u.n_nodes == nodes, u.n_endpoints == endpoints)
-        result = solver.check()
-        model = solver.model() if result == z3.sat else None
+        solver.add(preference)
+        if solver.check() != z3.sat:
+            solver.pop()
+    result = solver.check()
+    model = solver.model() if result == z3.sat else None
+    while solver.num_scopes() > scopes:
         solver.pop()
-        if model is not None:
-            return Answer(status="sat", decoded=decode(u, model))
-    return Answer(status="unknown", reason="a violation exists but none was found when minimising (this is a bug)")
+    if model is None:
+        return Answer(status="unknown", reason=f"while minimising: {solver.reason_unknown()}")
+    return Answer(status="sat", decoded=decode(u, model))
 
 
 def _least(solver: z3.Solver, extra: list[Any], size: Any, candidates: range) -> int | str | None:

@@ -120,6 +120,13 @@ class Universe:
 
     def situation(self) -> Situation:
         """The Situation at the (symbolic) handling node."""
+        return self._situation(self.handling_node, select(self.node_zone, self.handling_node))
+
+    def situation_at(self, node: int) -> Situation:
+        """The same flow arriving at node slot ``node`` (for claims about every node the LB picks)."""
+        return self._situation(z3.IntVal(node), self.node_zone[node])
+
+    def _situation(self, handling_node: Any, handling_zone: Any) -> Situation:
         return Situation(
             dataplane=self.dataplane,
             load_balancer=self.load_balancer,
@@ -134,8 +141,8 @@ class Universe:
             client=self.client,
             destination=self.destination,
             client_node=self.client_node,
-            handling_node=self.handling_node,
-            handling_zone=select(self.node_zone, self.handling_node),
+            handling_node=handling_node,
+            handling_zone=handling_zone,
             address_captured=self.address_captured,
             dst_ip_mode_proxy=self.dst_ip_mode_proxy,
             dst_is_localhost=self.dst_is_localhost,
