@@ -29,8 +29,8 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
         if s.destination == Destination.EXTERNAL_IP:
             fired.append("external-ips-every-node")
         when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
-        when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("lb-source-ranges", decision.drop_kind == DropKind.DROP and delivery.source_range_drop(C, s))
+        when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
         fired.append("policy-for-destination")
         when("external-policy-local", policy.external_policy_local(C, s) and policy.is_external_destination(C, s))

@@ -31,7 +31,6 @@ from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, NodeView, Situation
 
-CILIUM_LOOPBACK = "169.254.42.1"  # Cilium's --ipv4-service-loopback-address (hairpin source)
 
 
 UNKNOWN_PORT = declare(
@@ -282,8 +281,6 @@ def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, ind
         return "load-balancer"
     if not decision.masqueraded[index]:
         return h.client_ip
-    if h.situation.endpoints[index].is_client and cluster.proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR):
-        return CILIUM_LOOPBACK
     node = h.node
     return (node.primary_address if node else None) or "node-address"
 

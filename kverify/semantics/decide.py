@@ -64,7 +64,7 @@ def decide(ops: Ops, s: Situation) -> Decision:
     direct = via_ip_target(ops, s)
     pods = ip_target_endpoints(ops, s)
     captured = delivery.intercepted(ops, s)
-    filtered = delivery.source_range_drop(ops, s)
+    filtered = delivery.filtered(ops, s)
     rejected = delivery.rejects(ops, s)
     chosen = delivery.chosen_endpoints(ops, s)
     no_local = delivery.drops_no_local(ops, s, chosen)

@@ -27,8 +27,9 @@ def ip_mode_proxy(ops: Ops, s: Situation) -> Term:
 
 @rule(
     "cilium-no-external-cluster-ip",
-    title="Cilium does not serve ClusterIPs to clients outside the cluster (bpf.lbExternalClusterIP=false).",
-    source=f"{CILIUM_DOC} 'External Access To ClusterIP Services'",
+    title="Cilium drops packets from outside the cluster to a ClusterIP (bpf.lbExternalClusterIP=false, the default).",
+    source=f"{CILIUM_DOC} 'External Access To ClusterIP Services'; bpf/lib/nodeport.h nodeport_lb4 "
+    "(DROP_IS_CLUSTER_IP); pkg/loadbalancer/reconciler/bpf_reconciler.go (isRoutable)",
     since="Cilium v1.9",
     dataplanes="cilium-snat, cilium-dsr",
 )
@@ -42,11 +43,7 @@ def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
 
 def intercepted(ops: Ops, s: Situation) -> Term:
     """The proxy on the handling node captures the packet (see the classification rules)."""
-    return ops.and_(
-        s.address_captured,
-        ops.not_(ip_mode_proxy(ops, s)),
-        ops.not_(cilium_external_cluster_ip(ops, s)),
-    )
+    return ops.and_(s.address_captured, ops.not_(ip_mode_proxy(ops, s)))
 
 
 @rule(
@@ -62,10 +59,16 @@ def source_range_drop(ops: Ops, s: Situation) -> Term:
     return ops.and_(ops.eq(s.destination, Destination.LOAD_BALANCER), applies, ops.not_(s.src_allowed_by_ranges))
 
 
+def filtered(ops: Ops, s: Situation) -> Term:
+    """Dropped before endpoint selection (source ranges; Cilium's external ClusterIP guard)."""
+    return ops.or_(source_range_drop(ops, s), cilium_external_cluster_ip(ops, s))
+
+
 @rule(
     "cilium-socket-lb-etp-local",
     title="Cilium: in-cluster clients of an eTP Local service reach all backends (socket-LB, no SNAT).",
-    source=f"{CILIUM_DOC} 'Traffic Policies' (table: eTP Local, E-W: all backends)",
+    source=f"{CILIUM_DOC} 'Client Source IP Preservation', 'Internal Traffic Policy' (table); "
+    "pkg/loadbalancer/reflectors/conversions.go convertService (two scopes when eTP and iTP differ)",
     since="Cilium v1.10",
     dataplanes="cilium-snat, cilium-dsr",
 )
@@ -136,9 +139,10 @@ def drops_no_local(ops: Ops, s: Situation, chosen: tuple[Term, ...]) -> Term:
     "cilium-no-backend-reject",
     title="Cilium answers a frontend with no (local) backend with ICMP port-unreachable "
     "(service-no-backend-response=reject, the default) instead of dropping.",
-    source="cilium/cilium bpf/lib/lb.h / bpf/bpf_lxc.c (no backend -> DROP_NO_SERVICE -> ICMP reply when "
-    "service-no-backend-response=reject); pkg/option/config.go ServiceNoBackendResponse default 'reject'",
-    since="Cilium v1.13",
+    source="cilium/cilium bpf/lib/lb.h tail_no_service_ipv4 (ICMP port unreachable); "
+    "bpf/tests/tc_nodeport_lb4_no_backend.c tc_nodeport_no_backend; flag service-no-backend-response "
+    "(default reject, cilium/cilium#28157)",
+    since="Cilium v1.15 (version unverified)",
     dataplanes="cilium-snat, cilium-dsr",
 )
 def cilium_rejects_no_backend(ops: Ops, s: Situation) -> Term:

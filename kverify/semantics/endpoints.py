@@ -110,8 +110,9 @@ def cilium_ignores_hints(ops: Ops, situation: Situation) -> Term:
     "cluster-endpoints",
     title="Cluster set: Ready endpoints allowed by topology; if none, every serving-terminating endpoint.",
     source=f"{K8S} pkg/proxy/topology.go CategorizeEndpoints (clusterEndpoints); "
-    "topology_test.go TestCategorizeEndpoints",
-    since="v1.26 (terminating fallback); v1.24 (topology)",
+    "topology_test.go TestCategorizeEndpoints; cilium/cilium pkg/loadbalancer/reconciler/bpf_reconciler.go "
+    "updateFrontend (same fallback in Cilium)",
+    since="v1.26 (terminating fallback); v1.24 (topology); Cilium v1.18",
 )
 def cluster_endpoints(ops: Ops, situation: Situation) -> tuple[Term, ...]:
     hints_on = ops.not_(cilium_ignores_hints(ops, situation))

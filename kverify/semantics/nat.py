@@ -72,10 +72,12 @@ def masquerade_localhost(ops: Ops, s: Situation) -> Term:
 
 @rule(
     "masquerade-hairpin",
-    title="A pod that reaches itself through the Service is masqueraded (hairpin).",
+    title="kube-proxy masquerades a pod that reaches itself through the Service (hairpin). Cilium's socket-LB "
+    "connects such a pod straight to its own IP, without NAT.",
     source=f"{K8S} pkg/proxy/iptables/proxier.go writeServiceToEndpointRules (SEP chain '-s <endpoint IP> -j KUBE-MARK-MASQ'); "
-    "nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP'",
-    since="v1.22",
+    "nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP'; pkg/proxy/ipvs/proxier.go (KUBE-LOOP-BACK "
+    "ipset MASQUERADE); cilium/cilium bpf/bpf_sock.c (connect() rewritten to the backend: no NAT)",
+    since="v1.22; Cilium v1.8 (socket-LB)",
 )
 def masquerade_hairpin(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
     return endpoint.is_client
@@ -84,7 +86,8 @@ def masquerade_hairpin(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
 @rule(
     "cilium-snat-remote-backend",
     title="Cilium SNAT mode: external traffic under eTP Cluster is SNATed only when the backend is on another node.",
-    source=f"{CILIUM_DOC} 'Client Source IP Preservation'; bpf/lib/nodeport.h nodeport_lb4 (remote backend -> SNAT)",
+    source=f"{CILIUM_DOC} 'Direct Server Return (DSR)' (SNAT mode); bpf/lib/nodeport.h nodeport_lb4 (backend_local: "
+    "no SNAT); bpf/tests/tc_nodeport_lb4_nat_lb.c tc_nodeport_local_backend, tc_nodeport_nat_fwd",
     since="Cilium v1.6",
     dataplanes="cilium-snat",
 )
@@ -127,7 +130,7 @@ def no_snat(ops: Ops, s: Situation) -> Term:
 def masqueraded(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
     """Whether the packet that reaches ``endpoint`` has had its source rewritten."""
     kube_proxy = ops.or_(kube_proxy_masquerade(ops, s), masquerade_hairpin(ops, s, endpoint))
-    cilium = ops.or_(cilium_snat_remote(ops, s, endpoint), masquerade_hairpin(ops, s, endpoint))
+    cilium = cilium_snat_remote(ops, s, endpoint)
     return ops.ite(
         no_snat(ops, s),
         ops.false,

@@ -1,0 +1,7 @@
+"""The rule table of Service routing, written once against ``Ops`` (see ``ops.py``)."""
+
+
+def load_rules() -> None:
+    """Import every module that registers rules, so ``registry.RULES`` is complete."""
+    from kverify.concrete import classify, route  # noqa: F401  (classification rules)
+    from kverify.semantics import decide, load_balancer  # noqa: F401
