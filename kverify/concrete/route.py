@@ -24,7 +24,7 @@ from kverify.model import (
     Service,
     ServicePort,
 )
-from kverify.results import HealthCheck, Outcome
+from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.decide import Decision, decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
@@ -51,7 +51,29 @@ def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
     outcomes: list[Outcome] = []
     for handling in handlings(cluster, flow, service):
         outcomes.extend(_outcomes(cluster, flow, service, handling))
+    if not outcomes:
+        # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing).
+        outcomes.append(_unannounced(cluster, flow))
     return tuple(outcomes)
+
+
+def _unannounced(cluster: Cluster, flow: Flow) -> Outcome:
+    mark("lb-metallb-announce")
+    return Outcome(
+        node=None,
+        delivered=False,
+        drop_kind=DropKind.DROP,
+        rules=("lb-metallb-announce",),
+        hops=(
+            Hop(
+                at="client",
+                to="(end)",
+                src=flow.client_ip or classify.EXTERNAL_CLIENT_IP,
+                dst=flow.dst_ip or "load-balancer IP",
+                note=f"{cluster.load_balancer.spelling}: no node announces the address, so nothing answers for it",
+            ),
+        ),
+    )
 
 
 def _unmatched_port(cluster: Cluster, flow: Flow) -> Outcome:

@@ -145,7 +145,8 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
         services=(service,),
         proxy=ProxyConfig(
             dataplane=dataplane,
-            cluster_cidrs=("10.0.0.0/8",),
+            # A pod outside the cluster CIDR: give the cluster a CIDR none of our addresses are in.
+            cluster_cidrs=("10.0.0.0/8",) if in_cidr or client is not ClientKind.POD else ("172.16.0.0/16",),
             local_traffic_detector=_bool(model, u.has_detector),
             masquerade_all=_bool(model, u.masquerade_all),
             node_port_addresses=node_port_addresses,

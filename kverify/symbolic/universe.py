@@ -168,9 +168,9 @@ class Universe:
         external = client == int(ClientKind.EXTERNAL)
         # External clients run on no node; in-cluster clients on one.
         c += [z3.If(external, self.client_node == NO_NODE, z3.And(self.client_node >= 0, self.client_node < self.n_nodes))]
-        # In-cluster clients are translated on their own node, except NodePorts on another node's IP.
-        c += [z3.Implies(z3.And(z3.Not(external), dest != int(Destination.NODE_PORT)), h == self.client_node)]
-        c += [z3.Implies(dest == int(Destination.HEALTH_CHECK_NODE_PORT), external)]
+        # In-cluster clients are translated on their own node, except when they address another node's IP.
+        node_addressed = z3.Or(dest == int(Destination.NODE_PORT), dest == int(Destination.HEALTH_CHECK_NODE_PORT))
+        c += [z3.Implies(z3.And(z3.Not(external), z3.Not(node_addressed)), h == self.client_node)]
         # A destination the Service has.
         lb = self.service_type == int(ServiceType.LOAD_BALANCER)
         c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
@@ -195,8 +195,7 @@ class Universe:
                     dest == int(Destination.NODE_PORT),
                     client == int(ClientKind.NODE),
                     self.client_node == h,
-                    localhost_ok,
-                    self.address_captured,
+                    z3.Implies(self.address_captured, localhost_ok),
                 ),
             )
         ]
@@ -216,11 +215,15 @@ class Universe:
             # Node hints name existing nodes, or the one extra index that stands for "another node".
             for i in range(n):
                 c += [z3.Implies(self.ep_node_hint[j][i], self.node_present(i))]
-            # The client is a pod with this endpoint's IP: it runs where the endpoint runs.
+            # The client is a pod with this endpoint's IP: it runs where the endpoint runs (an endpoint
+            # without a known node may still be the client).
             c += [
                 z3.Implies(
                     self.ep_is_client[j],
-                    z3.And(client == int(ClientKind.POD), self.ep_node[j] == self.client_node, self.src_in_cluster_cidr),
+                    z3.And(
+                        client == int(ClientKind.POD),
+                        z3.Or(self.ep_node[j] == self.client_node, self.ep_node[j] == NO_NODE),
+                    ),
                 )
             ]
         # Endpoint IPs are distinct, so at most one endpoint is the client.

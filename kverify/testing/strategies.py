@@ -68,6 +68,7 @@ __all__ = [
     "ZONES",
     "clusters",
     "clusters_and_flows",
+    "destinations_of",
     "flows",
 ]
 
@@ -112,6 +113,29 @@ _SOURCE_RANGES: tuple[tuple[str, ...], ...] = (
 )
 
 _HINT_MODES = ("none", "zones", "nodes", "mixed")
+
+# Strategies drawn from on every example, built once.
+_BOOLEANS = st.booleans()
+_POLICIES = st.sampled_from((TrafficPolicy.CLUSTER, TrafficPolicy.LOCAL))
+_CLUSTER_CIDRS = st.sampled_from(((_CLUSTER_CIDR,), ()))
+_ZONE_OR_NONE = st.sampled_from((None, *ZONES))
+_ONE_IN_6 = st.integers(0, 5).map(lambda k: k == 5)  # True rarely; shrinks to False
+_ONE_IN_8 = st.integers(0, 7).map(lambda k: k == 7)
+_PORT_COUNTS = st.integers(1, 2)
+_CLUSTER_IP_HOSTS = st.integers(1, 65534)
+_DOC_HOSTS = st.lists(st.integers(1, 254), max_size=2, unique=True)
+_INGRESS_ENTRIES = st.lists(
+    st.tuples(st.integers(1, 254), st.sampled_from((IPMode.VIP, IPMode.PROXY))),
+    max_size=2,
+    unique_by=lambda entry: entry[0],
+)
+_SOURCE_RANGE_SETS = st.sampled_from(_SOURCE_RANGES)
+_HINT_MODE = st.sampled_from(_HINT_MODES)
+_CONDITION = st.sampled_from(_CONDITIONS)
+_ZONE_HINTS = st.frozensets(st.sampled_from(ZONES), min_size=1, max_size=2)
+# 0..7: a known node (node-0 first); 8: no nodeName; 9: a node the cluster does not list.
+_PLACES = st.integers(0, 9)
+_KNOWN_PLACES = st.integers(0, 8)
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -193,12 +217,11 @@ def clusters(
     _check_bool("hints", hints)
     _check_bool("unknown_node_endpoints", unknown_node_endpoints)
     return _clusters(
-        min_nodes=min_nodes,
-        max_nodes=max_nodes,
+        node_counts=st.integers(min_nodes, max_nodes),
         max_endpoints=max_endpoints,
-        planes=planes,
-        profiles=profiles,
-        types=types,
+        planes=st.sampled_from(planes),
+        profiles=st.sampled_from(profiles),
+        types=st.sampled_from(types),
         zones=zones,
         hints=hints,
         unknown_node_endpoints=unknown_node_endpoints,
@@ -209,64 +232,64 @@ def clusters(
 def _clusters(
     draw: st.DrawFn,
     *,
-    min_nodes: int,
-    max_nodes: int,
+    node_counts: st.SearchStrategy[int],
     max_endpoints: int,
-    planes: tuple[Dataplane, ...],
-    profiles: tuple[LoadBalancerProfile, ...],
-    types: tuple[ServiceType, ...],
+    planes: st.SearchStrategy[Dataplane],
+    profiles: st.SearchStrategy[LoadBalancerProfile],
+    types: st.SearchStrategy[ServiceType],
     zones: bool,
     hints: bool,
     unknown_node_endpoints: bool,
 ) -> Cluster:
     proxy = ProxyConfig(
-        dataplane=draw(st.sampled_from(planes)),
-        cluster_cidrs=draw(st.sampled_from([(_CLUSTER_CIDR,), ()])),
-        masquerade_all=draw(st.booleans()),
+        dataplane=draw(planes),
+        cluster_cidrs=draw(_CLUSTER_CIDRS),
+        masquerade_all=draw(_BOOLEANS),
     )
-    load_balancer = draw(st.sampled_from(profiles))
-    count = draw(st.integers(min_nodes, max_nodes))
-    zone_choice = st.sampled_from((None, *ZONES)) if zones else st.none()
+    load_balancer = draw(profiles)
+    count = draw(node_counts)
+    zone_choice = _ZONE_OR_NONE if zones else st.none()
     nodes = tuple(
         Node(
             name=f"node-{i}",
             addresses=(f"192.168.0.{i + 10}",),
             zone=draw(zone_choice),
             pod_cidrs=(f"10.244.{i}.0/24",),
-            draining=draw(st.integers(0, 7)) == 7,  # rarely: most nodes are healthy
+            draining=draw(_ONE_IN_8),  # rarely: most nodes are healthy
         )
         for i in range(count)
     )
-    service = draw(
-        _services(
-            nodes=nodes, max_endpoints=max_endpoints, types=types, hints=hints, unknown_node_endpoints=unknown_node_endpoints
-        )
+    service = _draw_service(
+        draw,
+        nodes=nodes,
+        max_endpoints=max_endpoints,
+        types=types,
+        hints=hints,
+        unknown_node_endpoints=unknown_node_endpoints,
     )
     return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer)
 
 
-@st.composite
-def _services(
+def _draw_service(
     draw: st.DrawFn,
     *,
     nodes: tuple[Node, ...],
     max_endpoints: int,
-    types: tuple[ServiceType, ...],
+    types: st.SearchStrategy[ServiceType],
     hints: bool,
     unknown_node_endpoints: bool,
 ) -> Service:
-    service_type = draw(st.sampled_from(types))
-    policies = st.sampled_from((TrafficPolicy.CLUSTER, TrafficPolicy.LOCAL))
-    etp = draw(policies)
-    itp = draw(policies)
+    service_type = draw(types)
+    etp = draw(_POLICIES)
+    itp = draw(_POLICIES)
 
-    n_ports = draw(st.integers(1, 2))
+    n_ports = draw(_PORT_COUNTS)
     names = ("",) if n_ports == 1 else ("http", "https")
     numbers = (80, 443)[:n_ports]
     targets = (8080, 8443)[:n_ports]
     # A LoadBalancer may opt out of nodePorts (allocateLoadBalancerNodePorts: false); rarely.
     with_node_ports = service_type is ServiceType.NODE_PORT or (
-        service_type is ServiceType.LOAD_BALANCER and draw(st.integers(0, 5)) != 5
+        service_type is ServiceType.LOAD_BALANCER and not draw(_ONE_IN_6)
     )
     node_ports: list[int | None] = [None] * n_ports
     if with_node_ports:
@@ -281,33 +304,26 @@ def _services(
         taken = set(node_ports)
         health_check_node_port = draw(_NODE_PORTS.filter(lambda p: p not in taken))
 
-    cluster_ip = draw(st.integers(1, 65534))
-    external_ips = draw(st.lists(st.integers(1, 254), max_size=2, unique=True))
+    cluster_ip = draw(_CLUSTER_IP_HOSTS)
+    external_ips = draw(_DOC_HOSTS)
 
     ingress: list[LoadBalancerIngress] = []
     source_ranges: tuple[str, ...] = ()
     if service_type is ServiceType.LOAD_BALANCER:
-        entries = draw(
-            st.lists(
-                st.tuples(st.integers(1, 254), st.sampled_from((IPMode.VIP, IPMode.PROXY))),
-                max_size=2,
-                unique_by=lambda entry: entry[0],
-            )
-        )
+        entries = draw(_INGRESS_ENTRIES)
         ingress = [LoadBalancerIngress(ip=f"192.0.2.{host}", ip_mode=mode) for host, mode in entries]
-        if draw(st.integers(0, 5)) == 5:  # rarely: a hostname-only entry (e.g. an AWS ELB)
+        if draw(_ONE_IN_6):  # rarely: a hostname-only entry (e.g. an AWS ELB)
             ingress.append(LoadBalancerIngress(hostname="svc.lb.example.com"))
-        source_ranges = draw(st.sampled_from(_SOURCE_RANGES))
+        source_ranges = draw(_SOURCE_RANGE_SETS)
 
-    endpoints = draw(
-        _endpoints(
-            nodes=nodes,
-            max_endpoints=max_endpoints,
-            port_names=names,
-            targets=targets,
-            hints=hints,
-            unknown_node_endpoints=unknown_node_endpoints,
-        )
+    endpoints = _draw_endpoints(
+        draw,
+        nodes=nodes,
+        max_endpoints=max_endpoints,
+        port_names=names,
+        targets=targets,
+        hints=hints,
+        unknown_node_endpoints=unknown_node_endpoints,
     )
     distribution = None
     if any(e.node_hints for e in endpoints):
@@ -332,8 +348,7 @@ def _services(
     )
 
 
-@st.composite
-def _endpoints(
+def _draw_endpoints(
     draw: st.DrawFn,
     *,
     nodes: tuple[Node, ...],
@@ -344,19 +359,17 @@ def _endpoints(
     unknown_node_endpoints: bool,
 ) -> tuple[Endpoint, ...]:
     names = [n.name for n in nodes]
-    # 0..7: a known node (node-0 first); 8: no nodeName; 9: a node the cluster does not list.
-    places = st.integers(0, 9 if unknown_node_endpoints else 8)
+    places = _PLACES if unknown_node_endpoints else _KNOWN_PLACES
     all_ports = tuple(EndpointPort(name=n, port=t) for n, t in zip(port_names, targets, strict=True))
     # () means "every port of the Service"; with two ports an endpoint may serve only one.
     port_sets = [(), all_ports]
     if len(all_ports) == 2:
         port_sets += [all_ports[:1], all_ports[1:]]
-    mode = draw(st.sampled_from(_HINT_MODES)) if hints else "none"
-    zone_hint_sets = st.frozensets(st.sampled_from(ZONES), min_size=1, max_size=2)
+    mode = draw(_HINT_MODE) if hints else "none"
     node_hint_sets = st.frozensets(st.sampled_from(names), min_size=1, max_size=2)
 
     specs = draw(
-        st.lists(st.tuples(places, st.sampled_from(_CONDITIONS), st.sampled_from(port_sets)), max_size=max_endpoints)
+        st.lists(st.tuples(places, _CONDITION, st.sampled_from(port_sets)), max_size=max_endpoints)
     )
     endpoints = []
     for j, (place, (ready, serving, terminating), ports) in enumerate(specs):
@@ -368,9 +381,9 @@ def _endpoints(
             ip = f"{_NODELESS_POD_CIDR}.{j + 2}"
         zone_hints: frozenset[str] = frozenset()
         node_hints: frozenset[str] = frozenset()
-        if mode in ("zones", "nodes") or (mode == "mixed" and draw(st.booleans())):
-            zone_hints = draw(zone_hint_sets)
-        if mode == "nodes" or (mode == "mixed" and draw(st.booleans())):
+        if mode in ("zones", "nodes") or (mode == "mixed" and draw(_BOOLEANS)):
+            zone_hints = draw(_ZONE_HINTS)
+        if mode == "nodes" or (mode == "mixed" and draw(_BOOLEANS)):
             node_hints = draw(node_hint_sets)
         endpoints.append(
             Endpoint(
@@ -458,6 +471,11 @@ def flows(
         raise InvalidArgument("the cluster has no nodes: no flow can be routed in it")
     chosen = _pick_service(cluster, service)
     kinds = _check_members("clients", clients, ClientKind)
+    if not any(n.addresses for n in cluster.nodes):
+        # A host-network client sends from its node's address.
+        kinds = tuple(k for k in kinds if k is not ClientKind.NODE)
+        if not kinds:
+            raise InvalidArgument("host-network clients need a node with an address; no node has one")
     wanted = _check_members("destinations", destinations, Destination)
     offered = destinations_of(chosen)
     usable = tuple(d for d in wanted if d in offered)
@@ -466,10 +484,12 @@ def flows(
             f"Service {chosen.key} offers none of destinations={[d.spelling for d in wanted]} "
             f"(it offers {[d.spelling for d in offered]})"
         )
-    return _flows(cluster, chosen, kinds, usable)
+    return _flows(cluster, chosen, kinds, usable, _external_ips(cluster, chosen))
 
 
-def _addresses_in(network: ipaddress.IPv4Network | ipaddress.IPv6Network, low: int, high: int) -> st.SearchStrategy[str]:
+def _addresses_in(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network, low: int, high: int
+) -> st.SearchStrategy[str]:
     """Addresses ``network.network_address + k`` for ``low <= k <= high`` (clamped to the network)."""
     high = min(high, network.num_addresses - 2)
     return st.integers(min(low, high), high).map(lambda k: str(network.network_address + k))
@@ -482,6 +502,7 @@ def _flows(
     service: Service,
     kinds: tuple[ClientKind, ...],
     destinations: tuple[Destination, ...],
+    external_ips: st.SearchStrategy[str | None],
 ) -> Flow:
     client = draw(st.sampled_from(kinds))
     destination = draw(st.sampled_from(destinations))
@@ -492,7 +513,7 @@ def _flows(
     client_ip: str | None
     if client is ClientKind.EXTERNAL:
         node = draw(st.sampled_from((None, *nodes)))
-        client_ip = draw(_external_ips(cluster, service))
+        client_ip = draw(external_ips)
     elif client is ClientKind.POD:
         node = draw(st.sampled_from(nodes))
         hairpins = list(service.endpoints)
@@ -506,7 +527,7 @@ def _flows(
             client_ip = endpoint.ip
             node = cluster.node(endpoint.node_name) or node
     else:
-        node = draw(st.sampled_from(nodes))
+        node = draw(st.sampled_from([n for n in nodes if n.addresses]))
         client_ip = draw(st.sampled_from((None, *node.addresses)))
 
     dst_ip: str | None
@@ -530,7 +551,8 @@ def _flows(
 
     if destination is Destination.NODE_PORT:
         with_node_ports = [p for p in service.ports if p.node_port]
-        port = draw(st.sampled_from((None, *(p.node_port for p in with_node_ports), *(p.port for p in with_node_ports))))
+        numbers = (*(p.node_port for p in with_node_ports), *(p.port for p in with_node_ports))
+        port = draw(st.sampled_from((None, *numbers)))
     elif destination is not Destination.HEALTH_CHECK_NODE_PORT:
         port = draw(st.sampled_from((None, *(p.port for p in service.ports))))
 
@@ -554,13 +576,17 @@ def _protocol_of(service: Service, destination: Destination, number: int) -> Pro
 
 
 def _external_ips(cluster: Cluster, service: Service) -> st.SearchStrategy[str | None]:
-    detected = cluster.proxy.cluster_cidrs or (_CLUSTER_CIDR,)
+    """External client addresses: kverify's default (None), any 203.0.113.x (inside the sample
+    source range 203.0.113.0/25 or not), or one inside a ``loadBalancerSourceRange``.
+
+    Never a pod address (inside the cluster CIDRs, which would count as pod traffic) nor a node's.
+    """
     taken = {a for n in cluster.nodes for a in n.addresses}
     options: list[st.SearchStrategy[str | None]] = [st.none(), _addresses_in(_EXTERNAL_CLIENTS, 1, 254)]
-    pods = [ipaddress.ip_network(c, strict=False) for c in (*detected, _CLUSTER_CIDR)]
+    pods = [ipaddress.ip_network(c, strict=False) for c in (*cluster.proxy.cluster_cidrs, _CLUSTER_CIDR)]
     for cidr in service.load_balancer_source_ranges:
         network = ipaddress.ip_network(cidr, strict=False)
-        if network.version == 4 and not any(network.overlaps(p) for p in pods):
+        if network.version == 4 and not any(p.version == 4 and network.overlaps(p) for p in pods):
             options.append(_addresses_in(network, 1, 65534))
     return st.one_of(options).filter(lambda ip: ip not in taken)
 
@@ -587,30 +613,34 @@ def clusters_and_flows(
     Takes the arguments of both. When ``destinations`` is given, only clusters whose Service offers
     one of them are generated.
     """
+    types = _check_members("service_types", service_types, ServiceType)
+    kinds = _check_members("clients", clients, ClientKind)
+    wanted = _check_members("destinations", destinations, Destination)
+    # Only generate services of a type that may offer one of the wanted destinations.
+    offering = {
+        Destination.CLUSTER_IP: set(ServiceType),
+        Destination.EXTERNAL_IP: set(ServiceType),
+        Destination.NODE_PORT: {ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER},
+        Destination.LOAD_BALANCER: {ServiceType.LOAD_BALANCER},
+        Destination.HEALTH_CHECK_NODE_PORT: {ServiceType.LOAD_BALANCER},
+    }
+    fitting = [t for t in types if any(t in offering[d] for d in wanted)]
+    if not fitting:
+        raise InvalidArgument(
+            f"no service type among {[t.spelling for t in types]} offers "
+            f"destinations={[d.spelling for d in wanted]}"
+        )
     cluster_strategy = clusters(
         min_nodes=min_nodes,
         max_nodes=max_nodes,
         max_endpoints=max_endpoints,
         dataplanes=dataplanes,
         load_balancers=load_balancers,
-        service_types=service_types,
+        service_types=fitting,
         zones=zones,
         hints=hints,
         unknown_node_endpoints=unknown_node_endpoints,
     )
-    kinds = _check_members("clients", clients, ClientKind)
-    wanted = _check_members("destinations", destinations, Destination)
-    types = _check_members("service_types", service_types, ServiceType)
-    if not any(d in (Destination.CLUSTER_IP, Destination.EXTERNAL_IP) for d in wanted):
-        # node-port, load-balancer and health-check-node-port need an externally reachable type.
-        external_types = [t for t in types if t is not ServiceType.CLUSTER_IP]
-        if Destination.NODE_PORT not in wanted:
-            external_types = [t for t in external_types if t is ServiceType.LOAD_BALANCER]
-        if not external_types:
-            raise InvalidArgument(
-                f"no service type among {[t.spelling for t in types]} offers "
-                f"destinations={[d.spelling for d in wanted]}"
-            )
     if set(wanted) != set(Destination):
         cluster_strategy = cluster_strategy.filter(
             lambda c: any(d in wanted for d in destinations_of(c.services[0]))

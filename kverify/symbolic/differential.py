@@ -1,0 +1,147 @@
+"""The twin check: on one concrete cluster and flow, the outcomes the Z3 encoding admits must be
+exactly the outcomes the executable model returns.
+
+For each way the flow is handled, every variable of a universe of exactly the cluster's size is
+pinned to the concrete Situation; the solver then enumerates the admitted outcomes (which endpoint,
+delivered or dropped how, masqueraded, reply ok) and the load balancer's admitted nodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import z3
+
+from kverify.concrete.classify import Handling
+from kverify.concrete.route import _service, handlings
+from kverify.model import ClientKind, Cluster, Destination, Flow
+from kverify.semantics.decide import decide
+from kverify.semantics.load_balancer import may_receive
+from kverify.semantics.ops import CONCRETE
+from kverify.symbolic.prove import _solver
+from kverify.symbolic.smt_ops import SmtOps
+from kverify.symbolic.universe import Universe, select
+
+#: (delivered, endpoint index or None, drop kind, masqueraded, reply ok)
+Fate = tuple[bool, int | None, int, bool, bool]
+
+
+@attrs.frozen(kw_only=True)
+class Comparison:
+    """One handling's fates under both engines; ``well_formed`` is False if the encoding excludes it."""
+
+    node: str | None
+    concrete: frozenset[Fate]
+    symbolic: frozenset[Fate]
+    lb_nodes_concrete: frozenset[int]
+    lb_nodes_symbolic: frozenset[int]
+    well_formed: bool
+
+
+def _pins(u: Universe, h: Handling, cluster: Cluster) -> list[Any]:
+    s = h.situation
+    pins = [
+        u.n_nodes == len(s.nodes),
+        u.n_endpoints == len(s.endpoints),
+        u.dataplane == int(s.dataplane),
+        u.load_balancer == int(s.load_balancer),
+        u.service_type == int(s.service_type),
+        u.etp_local == bool(s.etp_local_spec),
+        u.itp_local == bool(s.itp_local_spec),
+        u.has_external_ips == bool(s.has_external_ips),
+        u.has_vip_ingress == bool(s.has_vip_ingress),
+        u.has_detector == bool(s.has_detector),
+        u.masquerade_all == bool(s.masquerade_all),
+        u.client == int(s.client),
+        u.destination == int(s.destination),
+        u.client_node == int(s.client_node),
+        u.handling_node == max(int(s.handling_node), 0),
+        u.address_captured == bool(s.address_captured),
+        u.dst_ip_mode_proxy == bool(s.dst_ip_mode_proxy),
+        u.dst_is_localhost == bool(s.dst_is_localhost),
+        u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
+        u.src_allowed_by_ranges == bool(s.src_allowed_by_ranges),
+    ]
+    for i, node in enumerate(s.nodes):
+        pins += [u.node_zone[i] == int(node.zone), u.node_draining[i] == bool(node.draining)]
+    for j, e in enumerate(s.endpoints):
+        pins += [u.ep_node[j] == int(e.node), u.ep_ready[j] == bool(e.ready), u.ep_serving[j] == bool(e.serving)]
+        pins += [u.ep_terminating[j] == bool(e.terminating), u.ep_is_client[j] == bool(e.is_client)]
+        zones = {min(z, u.zones) for z in e.zone_hints}
+        nodes = {min(n, u.max_nodes) for n in e.node_hints}
+        pins += [bit == (z in zones) for z, bit in enumerate(u.ep_zone_hint[j])]
+        pins += [bit == (n in nodes) for n, bit in enumerate(u.ep_node_hint[j])]
+    return pins
+
+
+def _concrete_fates(h: Handling) -> frozenset[Fate]:
+    d = decide(CONCRETE, h.situation)
+    if not d.delivered:
+        return frozenset({(False, None, int(d.drop_kind), False, False)})
+    return frozenset(
+        (True, j, 0, bool(d.masqueraded[j]), bool(d.reply_ok[j])) for j, chosen in enumerate(d.chosen) if chosen
+    )
+
+
+def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
+    """Both engines' fates for every way ``flow`` is handled in ``cluster``."""
+    service = _service(cluster, flow)
+    if flow.port is not None and service.port(flow.port, flow.protocol) is None and flow.destination is not Destination.NODE_PORT:
+        return []  # an unexposed port is decided before the rule table (rule service-port-unmatched)
+    results = []
+    for h in handlings(cluster, flow, service):
+        if h.node is None:
+            continue  # IP-target LBs bypass nodes; covered by the concrete tests
+        u = Universe(max_nodes=len(cluster.nodes), max_endpoints=len(h.endpoints))
+        ops = SmtOps()
+        s = u.situation()
+        d = decide(ops, s)
+        solver = _solver(30_000)
+        solver.add(*_pins(u, h, cluster))
+        well_formed = True
+        solver.push()
+        solver.add(*u.well_formed())
+        if solver.check() != z3.sat:  # compare the rules anyway, but report the exclusion
+            well_formed = False
+            solver.pop()
+        symbolic: set[Fate] = set()
+        k = u.endpoint_choice
+        if h.endpoints:
+            solver.add(k >= 0, k < len(h.endpoints), z3.Implies(d.delivered, select(list(d.chosen), k)))
+        while solver.check() == z3.sat:
+            model = solver.model()
+            delivered = z3.is_true(model.eval(d.delivered, model_completion=True))
+            if not delivered:
+                fate: Fate = (False, None, model.eval(d.drop_kind, model_completion=True).as_long(), False, False)
+                symbolic.add(fate)
+                break
+            j = model.eval(k, model_completion=True).as_long()
+            masq = z3.is_true(model.eval(select(list(d.masqueraded), k), model_completion=True))
+            reply = z3.is_true(model.eval(select(list(d.reply_ok), k), model_completion=True))
+            symbolic.add((True, j, 0, masq, reply))
+            solver.add(k != j)
+        lb_symbolic: set[int] = set()
+        lb_concrete: set[int] = set()
+        if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
+            solver_lb = _solver(30_000)
+            solver_lb.add(*_pins(u, h, cluster))
+            for i in range(len(cluster.nodes)):
+                if CONCRETE.and_(may_receive(CONCRETE, h.situation, i)):
+                    lb_concrete.add(i)
+                solver_lb.push()
+                solver_lb.add(may_receive(ops, s, i))
+                if solver_lb.check() == z3.sat:
+                    lb_symbolic.add(i)
+                solver_lb.pop()
+        results.append(
+            Comparison(
+                node=h.node.name,
+                concrete=_concrete_fates(h),
+                symbolic=frozenset(symbolic),
+                lb_nodes_concrete=frozenset(lb_concrete),
+                lb_nodes_symbolic=frozenset(lb_symbolic),
+                well_formed=well_formed,
+            )
+        )
+    return results

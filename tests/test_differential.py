@@ -1,0 +1,28 @@
+"""Twin check: on random clusters and flows, the Z3 encoding admits exactly the executable model's outcomes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+
+from kverify.model import Cluster, Flow, ServiceType, TrafficPolicy
+from kverify.symbolic.differential import compare
+from kverify.testing.strategies import clusters_and_flows
+
+
+def _within_documented_assumptions(cluster: Cluster, flow: Flow) -> bool:
+    """What the encoding assumes (kverify.check.ASSUMPTIONS, Universe.well_formed)."""
+    service = cluster.services[0]
+    etp_ok = service.external_traffic_policy is TrafficPolicy.CLUSTER or service.type is not ServiceType.CLUSTER_IP or bool(service.external_ips)
+    distinct = len({e.ip for e in service.endpoints}) == len(service.endpoints)
+    return etp_ok and distinct
+
+
+@settings()  # examples per profile: 100 by default, 600 in CI (tests/conftest.py)
+@given(clusters_and_flows(max_nodes=3, max_endpoints=4))
+def test_encoding_admits_exactly_the_executable_models_outcomes(pair: tuple[Cluster, Flow]) -> None:
+    cluster, flow = pair
+    for comparison in compare(cluster, flow):
+        assert comparison.symbolic == comparison.concrete, comparison
+        assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison
+        if _within_documented_assumptions(cluster, flow):
+            assert comparison.well_formed, f"the encoding excludes a real situation: {cluster} {flow}"
