@@ -28,8 +28,11 @@ def _service(service: Service) -> dict[str, Any]:
             for p in service.ports
         ],
     }
-    if service.type is not ServiceType.CLUSTER_IP or service.external_ips:
-        spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling
+    spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling
+    if service.type is ServiceType.LOAD_BALANCER and not any(p.node_port for p in service.ports):
+        spec["allocateLoadBalancerNodePorts"] = False
+    if service.traffic_distribution:
+        spec["trafficDistribution"] = service.traffic_distribution
     spec["internalTrafficPolicy"] = service.internal_traffic_policy.spelling
     if service.external_ips:
         spec["externalIPs"] = list(service.external_ips)
@@ -47,7 +50,11 @@ def _service(service: Service) -> dict[str, Any]:
         document["status"] = {
             "loadBalancer": {
                 "ingress": [
-                    {"ip": i.ip, **({"ipMode": "Proxy"} if i.ip_mode is IPMode.PROXY else {})}
+                    {
+                        **({"ip": i.ip} if i.ip else {}),
+                        **({"hostname": i.hostname} if i.hostname else {}),
+                        **({"ipMode": "Proxy"} if i.ip_mode is IPMode.PROXY else {}),
+                    }
                     for i in service.load_balancer_ingress
                 ]
             }
@@ -55,38 +62,63 @@ def _service(service: Service) -> dict[str, Any]:
     return document
 
 
-def _endpoint_slice(service: Service) -> dict[str, Any]:
-    endpoints = []
+def _endpoint_slices(service: Service) -> list[dict[str, Any]]:
+    """One EndpointSlice per distinct set of endpoint ports (an endpoint serving only some ports)."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     for e in service.endpoints:
-        item: dict[str, Any] = {
-            "addresses": [e.ip],
-            "conditions": {"ready": e.ready, "serving": e.serving, "terminating": e.terminating},
-        }
-        if e.node_name:
-            item["nodeName"] = e.node_name
-        hints: dict[str, Any] = {}
-        if e.zone_hints:
-            hints["forZones"] = [{"name": z} for z in sorted(e.zone_hints)]
-        if e.node_hints:
-            hints["forNodes"] = [{"name": n} for n in sorted(e.node_hints)]
-        if hints:
-            item["hints"] = hints
-        if e.pod:
-            namespace, _, name = e.pod.partition("/")
-            item["targetRef"] = {"kind": "Pod", "namespace": namespace, "name": name}
-        endpoints.append(item)
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "name": f"{service.name}-slice",
-            "namespace": service.namespace,
-            "labels": {"kubernetes.io/service-name": service.name},
-        },
-        "addressType": "IPv4",
-        "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol.spelling} for p in service.ports],
-        "endpoints": endpoints,
-    }
+        groups.setdefault(tuple(e.ports), []).append(e)
+    if not groups:
+        groups[()] = []
+    slices = []
+    for number, (ports, members) in enumerate(groups.items()):
+        endpoints = []
+        for e in members:
+            item: dict[str, Any] = {
+                "addresses": [e.ip],
+                "conditions": {"ready": e.ready, "serving": e.serving, "terminating": e.terminating},
+            }
+            if e.node_name:
+                item["nodeName"] = e.node_name
+            hints: dict[str, Any] = {}
+            if e.zone_hints:
+                hints["forZones"] = [{"name": z} for z in sorted(e.zone_hints)]
+            if e.node_hints:
+                hints["forNodes"] = [{"name": n} for n in sorted(e.node_hints)]
+            if hints:
+                item["hints"] = hints
+            if e.pod:
+                namespace, _, name = e.pod.partition("/")
+                item["targetRef"] = {"kind": "Pod", "namespace": namespace, "name": name}
+            endpoints.append(item)
+        slice_ports = (
+            [{"name": p.name, "port": p.port, "protocol": p.protocol.spelling} for p in ports]
+            if ports
+            else _slice_ports(service)
+        )
+        slices.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "name": f"{service.name}-{number}",
+                    "namespace": service.namespace,
+                    "labels": {"kubernetes.io/service-name": service.name},
+                },
+                "addressType": "IPv6" if any(":" in e.ip for e in members) else "IPv4",
+                "ports": slice_ports,
+                "endpoints": endpoints,
+            }
+        )
+    return slices
+
+
+def _slice_ports(service: Service) -> list[dict[str, Any]]:
+    """Ports for endpoints that serve every Service port: the Service's targetPorts."""
+    ports: dict[tuple[str, str], int] = {}
+    for p in service.ports:
+        target = p.target_port if isinstance(p.target_port, int) else p.port
+        ports.setdefault((p.name, p.protocol.spelling), target)
+    return [{"name": name, "port": port, "protocol": protocol} for (name, protocol), port in ports.items()]
 
 
 def manifests(cluster: Cluster) -> str:
@@ -108,5 +140,5 @@ def manifests(cluster: Cluster) -> str:
         documents.append(document)
     for service in cluster.services:
         documents.append(_service(service))
-        documents.append(_endpoint_slice(service))
+        documents.extend(_endpoint_slices(service))
     return yaml.safe_dump_all(documents, sort_keys=False)
