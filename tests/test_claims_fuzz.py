@@ -1,0 +1,46 @@
+"""Every claim of the library against the executable model, on random clusters larger than the
+proofs' bound (up to 6 nodes and 9 endpoints): a proved claim never fails (which also tests the
+small-model argument behind the bounded proofs), and every refuted claim's counterexample fails it.
+"""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kverify.check import prove_claim, violations
+from kverify.claims import CLAIMS, HOLDS, Claim
+from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
+from kverify.testing.strategies import clusters_and_flows
+from kverify.verdicts import Refuted
+
+HOLDING = [(c, dp) for c in CLAIMS for dp, verdict in c.expected.items() if verdict == HOLDS]
+REFUTED = [(c, dp) for c in CLAIMS for dp, verdict in c.expected.items() if verdict != HOLDS]
+
+
+def _as_claimed(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> tuple[Cluster, Flow]:
+    cluster = attrs.evolve(
+        cluster, proxy=attrs.evolve(cluster.proxy, dataplane=dataplane), load_balancer=claim.load_balancer
+    )
+    if claim.via_load_balancer and flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
+        flow = attrs.evolve(flow, node=None)
+    return cluster, flow
+
+
+@settings(max_examples=500)
+@given(pair=clusters_and_flows(max_nodes=6, max_endpoints=9), which=st.sampled_from(HOLDING))
+def test_proved_claims_never_fail_in_the_executable_model(pair: tuple[Cluster, Flow], which) -> None:  # type: ignore[no-untyped-def]
+    claim, dataplane = which
+    cluster, flow = _as_claimed(claim, dataplane, *pair)
+    broken = violations(claim, cluster, flow)
+    assert not broken, (claim.id, dataplane.spelling, cluster, flow, [o.to_json() for o in broken])
+
+
+@pytest.mark.parametrize(("claim", "dataplane"), REFUTED, ids=[f"{c.id}-{d.spelling}" for c, d in REFUTED])
+def test_refuted_claims_fail_on_their_counterexample(claim: Claim, dataplane: Dataplane) -> None:
+    verdict = prove_claim(claim, dataplane)
+    assert isinstance(verdict, Refuted)
+    cx = verdict.counterexample
+    assert violations(claim, cx.cluster, cx.flow), "the counterexample does not break the claim concretely"
