@@ -20,8 +20,8 @@ from kverify.symbolic.decode import Decoded, decode
 from kverify.symbolic.smt_ops import SmtOps
 from kverify.symbolic.universe import Universe, select
 
-DEFAULT_MAX_NODES = 4
-DEFAULT_MAX_ENDPOINTS = 6
+DEFAULT_MAX_NODES = 5
+DEFAULT_MAX_ENDPOINTS = 8
 DEFAULT_TIMEOUT_MS = 20_000
 SEED = 0
 LOGIC = "QF_FD"
