@@ -89,3 +89,26 @@ def test_lb_without_health_checks_counterexample_is_two_nodes_one_endpoint() -> 
     assert not cx.outcome.delivered and cx.outcome.drop_kind.spelling == "drop"
     endpoint = cx.cluster.services[0].endpoints[0]
     assert endpoint.node_name != cx.outcome.node  # the LB sent it to the node without the pod
+
+
+def test_a_solver_timeout_is_unknown_and_never_passes(capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["prove", "etp-cluster-delivers", "--dataplane", "iptables", "--timeout", "0.001"])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "UNKNOWN" in out and "timeout" in out
+
+
+def test_unknown_claim_is_a_usage_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["prove", "no-such-claim"]) == 2
+    assert 'Not found: "no-such-claim"' in capsys.readouterr().err
+
+
+def test_the_solver_is_deterministic() -> None:
+    from kverify.claims import find_claim
+    from kverify.model import Dataplane
+
+    first = prove_claim(find_claim("etp-local-always-delivers"), Dataplane.NFTABLES)
+    second = prove_claim(find_claim("etp-local-always-delivers"), Dataplane.NFTABLES)
+    assert isinstance(first, Refuted) and isinstance(second, Refuted)
+    assert first.counterexample.id == second.counterexample.id
+    assert first.counterexample.manifest == second.counterexample.manifest
