@@ -24,6 +24,35 @@ and at which version.
 """
 
 
+FOOTER = """
+## What the rule table does not model (yet)
+
+Inputs in these areas are either outside the model or approximated as stated; kverify says so
+rather than pretend (an `unknown` verdict where a claim depends on them).
+
+- **Session affinity** (`sessionAffinity: ClientIP`) changes which endpoint a *repeat* connection
+  gets, not the set of possible outcomes; routes list every endpoint a first connection may reach.
+- **ipvs** follows `CategorizeEndpoints` like iptables, with the eTP Local fallback of PR #97081
+  (`ipvs-etp-local-fallback`). Not modelled: iTP Local on an externally accessible Service falling
+  back to all endpoints (read in `pkg/proxy/ipvs/proxier.go`, untested upstream); host-network
+  clients failing to reach eTP Local LB IPs on nodes without endpoints (kubernetes#93456); the
+  iptables `KUBE-IPVS-FILTER` REJECT of unexposed ports on service IPs.
+- **nftables** drops packets to unallocated addresses in the service CIDR; kverify has no
+  service-CIDR input, so such flows cannot be asked.
+- **Cilium**: `hybrid` (DSR for TCP, SNAT for UDP) and per-service `annotation` modes; `lbExternalClusterIP=true`;
+  `service-no-backend-response=drop`; `loadBalancerSourceRanges` on NodePort/ClusterIP
+  (`bpf.lbSourceRangeAllTypes`); topology hints with `loadBalancer.serviceTopology=true`; hairpin through the
+  per-packet load balancer (source `169.254.42.1`) when socket-LB is off.
+- **Load balancers**: MetalLB L2 elects exactly one leader among the candidate nodes; kverify lists
+  every node that may be elected. A health-checked LB is modelled in steady state (probes agree with
+  the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP
+  targets preserve the client IP for UDP by default; kverify models the TCP default (LB address seen).
+  LBs that proxy (non-passthrough) are not modelled.
+- **Address families**: IPv4 and IPv6 addresses are accepted; dual-stack Services are read as their
+  first cluster IP.
+"""
+
+
 def render() -> str:
     load_rules()
     from kverify.symbolic.universe import ABSTRACTS
@@ -33,7 +62,7 @@ def render() -> str:
         kind = "decide" if rule.kind == "decide" else f"classify (encoding: `{ABSTRACTS.get(rule.id, '?')}`)"
         cells = [f"`{rule.id}`", rule.title, rule.source, rule.since, rule.dataplanes, kind]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return HEADER + "\n".join(rows) + "\n"
+    return HEADER + "\n".join(rows) + "\n" + FOOTER
 
 
 if __name__ == "__main__":
