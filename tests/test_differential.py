@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from kverify.model import Cluster, Flow, ServiceType, TrafficPolicy
-from kverify.symbolic.differential import compare
+from kverify.symbolic.differential import compare, compare_kinds
 from kverify.testing.strategies import clusters_and_flows
 
 
@@ -26,3 +26,17 @@ def test_encoding_admits_exactly_the_executable_models_outcomes(pair: tuple[Clus
         assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison
         if _within_documented_assumptions(cluster, flow):
             assert comparison.well_formed, f"the encoding excludes a real situation: {cluster} {flow}"
+
+
+@settings()
+@given(clusters_and_flows(max_nodes=5, max_endpoints=8))
+def test_endpoint_kind_abstraction_admits_exactly_the_executable_models_outcomes(pair: tuple[Cluster, Flow]) -> None:
+    """The any-size proofs rest on this: a concrete cluster, reduced to the kinds of endpoint it has,
+    gets the same fates (per kind) from the encoding as from the executable model."""
+    cluster, flow = pair
+    for comparison in compare_kinds(cluster, flow):
+        if _within_documented_assumptions(cluster, flow):
+            assert comparison.well_formed, f"the kind encoding excludes a real situation: {cluster} {flow}"
+        if comparison.well_formed:
+            assert comparison.symbolic == comparison.concrete, comparison
+            assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison

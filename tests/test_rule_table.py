@@ -13,7 +13,8 @@ from kverify.concrete import route
 from kverify.semantics import load_rules
 from kverify.semantics.docs import render
 from kverify.semantics.registry import RULES, recording
-from kverify.symbolic.prove import encoding
+from kverify.symbolic import spread
+from kverify.symbolic.prove import encoding, kinds_encoding
 from kverify.symbolic.spread import find_uneven_spread
 from kverify.symbolic.universe import ABSTRACTS
 from tests.kubernetes_cases import rows
@@ -30,13 +31,22 @@ def test_every_rule_is_cited_with_a_version() -> None:
         assert "kube-proxy-semantics.md" not in rule.source, f"{rule.id} cites the notes, not the source"
 
 
-def test_symbolic_engine_evaluates_every_decision_rule() -> None:
+def test_bounded_encoding_evaluates_every_decision_rule() -> None:
     encoding.cache_clear()
+    spread._encoding.cache_clear()
     with recording() as seen:
         encoding(2, 2)
         find_uneven_spread(ALL_CLAIMS[-1], 0, max_nodes=2, max_endpoints=2)  # type: ignore[arg-type]
     missing = {r.id for r in RULES.values() if r.kind == "decide"} - seen
-    assert not missing, f"rules the Z3 encoding never evaluates: {sorted(missing)}"
+    assert not missing, f"rules the bounded Z3 encoding never evaluates: {sorted(missing)}"
+
+
+def test_any_size_encoding_evaluates_every_decision_rule() -> None:
+    kinds_encoding.cache_clear()
+    with recording() as seen:
+        kinds_encoding()
+    missing = {r.id for r in RULES.values() if r.kind == "decide"} - seen
+    assert not missing, f"rules the endpoint-kind encoding never evaluates: {sorted(missing)}"
 
 
 def test_executable_model_evaluates_every_rule() -> None:

@@ -29,7 +29,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
-from kverify.symbolic.universe import Universe
+from kverify.symbolic.universe import FlowInputs, Universe
 
 SERVICE = "default/web"
 CLUSTER_IP = "172.30.0.10"
@@ -65,12 +65,6 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
     n = _int(model, u.n_nodes)
     m = _int(model, u.n_endpoints)
     h = _int(model, u.handling_node)
-    dataplane = Dataplane(_int(model, u.dataplane))
-    client = ClientKind(_int(model, u.client))
-    destination = Destination(_int(model, u.destination))
-    service_type = ServiceType(_int(model, u.service_type))
-    captured = _bool(model, u.address_captured)
-
     nodes = []
     for i in range(n):
         zone = _int(model, u.node_zone[i])
@@ -104,16 +98,38 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
         )
         if _bool(model, u.ep_is_client[j]):
             client_ip = ip
+    return assemble(
+        u, model, nodes, endpoints, client_ip, handling=h, client_node=_int(model, u.client_node),
+        choice=_int(model, u.endpoint_choice),
+    )
+
+
+def assemble(
+    u: FlowInputs,
+    model: z3.ModelRef,
+    nodes: list[Node],
+    endpoints: list[Endpoint],
+    client_ip: str | None,
+    *,
+    handling: int,
+    client_node: int,
+    choice: int,
+) -> Decoded:
+    """The Service, proxy and flow around given nodes and endpoints (``client_node`` indexes ``nodes``)."""
+    h = handling
+    dataplane = Dataplane(_int(model, u.dataplane))
+    client = ClientKind(_int(model, u.client))
+    destination = Destination(_int(model, u.destination))
+    service_type = ServiceType(_int(model, u.service_type))
+    captured = _bool(model, u.address_captured)
     in_cidr = _bool(model, u.src_in_cluster_cidr)
-    client_node = _int(model, u.client_node)
     if client_ip is None:
         if client is ClientKind.NODE:
             client_ip = nodes[client_node].addresses[0]
         elif client is ClientKind.POD:
-            client_ip = "10.250.1.1" if in_cidr else "100.64.0.1"
+            client_ip = "10.250.255.1" if in_cidr else "100.64.0.1"
         else:
-            client_ip = "10.250.2.2" if in_cidr else "203.0.113.10"
-
+            client_ip = "10.251.2.2" if in_cidr else "203.0.113.10"
     ingress = []
     if _bool(model, u.has_vip_ingress):
         ingress.append(LoadBalancerIngress(ip=VIP_INGRESS))
@@ -171,7 +187,6 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
         dst_ip=dst_ip,
         port=80,
     )
-    choice = _int(model, u.endpoint_choice)
     return Decoded(
         cluster=cluster,
         flow=flow,

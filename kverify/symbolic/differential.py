@@ -20,7 +20,9 @@ from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
 from kverify.symbolic.prove import _solver
-from kverify.symbolic.smt_ops import SmtOps
+from kverify.symbolic.smt_ops import SmtOps, lift
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
+from kverify.symbolic.kinds import CLIENT_NODE, HANDLING, NAMES_HANDLING, NAMES_OTHERS, NO_HINTS, OTHER, Kind
 from kverify.symbolic.universe import Universe, select
 
 #: (delivered, endpoint index or None, drop kind, masqueraded, reply ok)
@@ -108,12 +110,12 @@ def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
         symbolic: set[Fate] = set()
         k = u.endpoint_choice
         if h.endpoints:
-            solver.add(k >= 0, k < len(h.endpoints), z3.Implies(d.delivered, select(list(d.chosen), k)))
+            solver.add(k >= 0, k < len(h.endpoints), z3.Implies(lift(d.delivered), select(list(d.chosen), k)))
         while solver.check() == z3.sat:
             model = solver.model()
-            delivered = z3.is_true(model.eval(d.delivered, model_completion=True))
+            delivered = z3.is_true(model.eval(lift(d.delivered), model_completion=True))
             if not delivered:
-                fate: Fate = (False, None, model.eval(d.drop_kind, model_completion=True).as_long(), False, False)
+                fate: Fate = (False, None, model.eval(lift(d.drop_kind), model_completion=True).as_long(), False, False)
                 symbolic.add(fate)
                 break
             j = model.eval(k, model_completion=True).as_long()
@@ -130,7 +132,7 @@ def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
                 if CONCRETE.and_(may_receive(CONCRETE, h.situation, i)):
                     lb_concrete.add(i)
                 solver_lb.push()
-                solver_lb.add(may_receive(ops, s, i))
+                solver_lb.add(lift(may_receive(ops, s, i)))
                 if solver_lb.check() == z3.sat:
                     lb_symbolic.add(i)
                 solver_lb.pop()
@@ -142,6 +144,105 @@ def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
                 lb_nodes_concrete=frozenset(lb_concrete),
                 lb_nodes_symbolic=frozenset(lb_symbolic),
                 well_formed=well_formed,
+            )
+        )
+    return results
+
+
+def kind_of(s: Situation, j: int) -> Kind:
+    """The endpoint kind (kinds.py) of concrete endpoint ``j`` as seen from the handling node."""
+    e = s.endpoints[j]
+    if e.node == NO_NODE:
+        role = NO_NODE
+    elif e.node == s.handling_node:
+        role = HANDLING
+    elif e.node == s.client_node:
+        role = CLIENT_NODE
+    else:
+        role = OTHER
+
+    def hint_class(has: bool, names_handling: bool) -> int:
+        return NO_HINTS if not has else (NAMES_HANDLING if names_handling else NAMES_OTHERS)
+
+    return Kind(
+        node=role,
+        ready=bool(e.ready),
+        serving=bool(e.serving),
+        terminating=bool(e.terminating),
+        zone_hints=hint_class(bool(e.has_zone_hints), s.handling_zone != NO_ZONE and s.handling_zone in e.zone_hints),
+        node_hints=hint_class(bool(e.has_node_hints), s.handling_node in e.node_hints),
+        is_client=bool(e.is_client),
+    )
+
+
+def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
+    """Like :func:`compare`, through the endpoint-kind abstraction (fates name kinds, not endpoints)."""
+    from kverify.symbolic.prove import kinds_encoding
+
+    service = _service(cluster, flow)
+    if flow.port is not None and service.port(flow.port, flow.protocol) is None and flow.destination is not Destination.NODE_PORT:
+        return []
+    u, world, solver = kinds_encoding()
+    d = world.decision
+    index = {kind: i for i, kind in enumerate(u.kinds)}
+    results = []
+    for h in handlings(cluster, flow, service):
+        if h.node is None:
+            continue
+        s = h.situation
+        hn, cn = int(s.handling_node), int(s.client_node)
+        kinds = [kind_of(s, j) for j in range(len(s.endpoints))]
+        others = [i for i in range(len(s.nodes)) if i not in (hn, cn)]
+        role = NO_NODE if cn == NO_NODE else (HANDLING if cn == hn else CLIENT_NODE)
+        pins = [
+            u.dataplane == int(s.dataplane), u.load_balancer == int(s.load_balancer),
+            u.service_type == int(s.service_type), u.etp_local == bool(s.etp_local_spec),
+            u.itp_local == bool(s.itp_local_spec), u.has_external_ips == bool(s.has_external_ips),
+            u.has_vip_ingress == bool(s.has_vip_ingress), u.has_detector == bool(s.has_detector),
+            u.masquerade_all == bool(s.masquerade_all), u.client == int(s.client),
+            u.destination == int(s.destination), u.client_node == role,
+            u.address_captured == bool(s.address_captured), u.dst_ip_mode_proxy == bool(s.dst_ip_mode_proxy),
+            u.dst_is_localhost == bool(s.dst_is_localhost), u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
+            u.src_allowed_by_ranges == bool(s.src_allowed_by_ranges),
+            u.handling_has_zone == (s.handling_zone != NO_ZONE),
+            u.other_node_present == bool(others),
+            u.draining[HANDLING] == bool(s.nodes[hn].draining),
+            # "Some other node passes /healthz" is what the rules can see of the other nodes.
+            u.draining[OTHER] == bool(others and all(s.nodes[i].draining for i in others)),
+        ]
+        if role == CLIENT_NODE:
+            pins.append(u.draining[CLIENT_NODE] == bool(s.nodes[cn].draining))
+        pins += [p == (k in kinds) for k, p in zip(u.kinds, u.present, strict=True)]
+        symbolic: set[Fate] = set()
+        lb_symbolic: frozenset[int] = frozenset()
+        solver.push()
+        try:
+            solver.add(*pins)
+            well_formed = solver.check() == z3.sat
+            if well_formed and z3.is_true(solver.model().eval(world.lb_may_pick_node, model_completion=True)):
+                lb_symbolic = frozenset({hn})
+            k = u.endpoint_choice
+            while well_formed and solver.check() == z3.sat:
+                model = solver.model()
+                if not z3.is_true(model.eval(lift(d.delivered), model_completion=True)):
+                    drop = model.eval(lift(d.drop_kind), model_completion=True).as_long()
+                    symbolic.add((False, None, drop, False, False))
+                    break
+                j = model.eval(k, model_completion=True).as_long()
+                masq = z3.is_true(model.eval(u.pick(d.masqueraded), model_completion=True))
+                reply = z3.is_true(model.eval(u.pick(d.reply_ok), model_completion=True))
+                symbolic.add((True, j, 0, masq, reply))
+                solver.add(k != j)
+        finally:
+            solver.pop()
+        concrete = frozenset(
+            (f[0], index[kinds[f[1]]] if f[1] is not None else None, f[2], f[3], f[4]) for f in _concrete_fates(h)
+        )
+        lb_concrete = frozenset({hn}) if may_receive(CONCRETE, s, hn) else frozenset()
+        results.append(
+            Comparison(
+                node=h.node.name, concrete=concrete, symbolic=frozenset(symbolic),
+                lb_nodes_concrete=lb_concrete, lb_nodes_symbolic=lb_symbolic, well_formed=well_formed,
             )
         )
     return results

@@ -17,7 +17,8 @@ from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.world import World
 from kverify.symbolic.decode import Decoded, decode
-from kverify.symbolic.smt_ops import SmtOps
+from kverify.symbolic.kinds import HANDLING, KindUniverse, decode_kinds
+from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import Universe, select
 
 DEFAULT_MAX_NODES = 5
@@ -38,7 +39,7 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
     """The World of the universe's flow, and the constraints tying the outcome to the decision."""
     s = u.situation()
     d = decide(ops, s)
-    lb_pick = z3.Or(*[z3.And(u.handling_node == i, may_receive(ops, s, i)) for i in range(u.max_nodes)])
+    lb_pick = z3.Or(*[z3.And(u.handling_node == i, lift(may_receive(ops, s, i))) for i in range(u.max_nodes)])
     if u.max_endpoints:
         def pick(values: Any) -> Any:
             return select(list(values), u.endpoint_choice)
@@ -48,8 +49,40 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
             return z3.BoolVal(False)
         chosen = []
     world = World(ops=ops, situation=s, decision=d, pick=pick, lb_may_pick_node=lb_pick)
-    outcome = [z3.Implies(d.delivered, chosen[0])] if chosen else [z3.Not(d.delivered)]
+    outcome = [z3.Implies(lift(d.delivered), lift(chosen[0]))] if chosen else [z3.Not(lift(d.delivered))]
     return world, outcome
+
+
+def find_violation_any_size(claim: Claim, dataplane: Dataplane, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Answer:
+    """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
+    ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
+    u, world, solver = kinds_encoding()
+    solver.set("timeout", timeout_ms)
+    solver.push()  # one incremental solver holds the (large) shared part; each query is a scope
+    try:
+        solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
+        solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
+        result = solver.check()
+        if result == z3.unsat:
+            return Answer(status="unsat")
+        if result == z3.unknown:
+            return Answer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
+        return Answer(status="sat", decoded=decode_kinds(u, solver.model()))
+    finally:
+        solver.pop()
+
+
+@functools.lru_cache(maxsize=1)
+def kinds_encoding() -> tuple[KindUniverse, World, z3.Solver]:
+    """The kind universe, its World, and a solver holding the constraints every query shares."""
+    u = KindUniverse()
+    ops = SmtOps()
+    s = u.situation()
+    d = decide(ops, s)
+    world = World(ops=ops, situation=s, decision=d, pick=u.pick, lb_may_pick_node=lift(may_receive(ops, s, HANDLING)))
+    solver = _solver(DEFAULT_TIMEOUT_MS)
+    solver.add(*u.well_formed(), z3.Implies(lift(d.delivered), lift(u.pick(d.chosen))))
+    return u, world, solver
 
 
 def _solver(timeout_ms: int) -> z3.Solver:
@@ -69,18 +102,16 @@ def find_violation(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> Answer:
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
-    (fewest nodes, then fewest endpoints), decoded."""
-    u, world, base = encoding(max_nodes, max_endpoints)
-    solver = _solver(timeout_ms)
-    solver.add(*base)
-    solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-    solver.add(claim.assume(world), z3.Not(claim.require(world)))
-    first = solver.check()
-    if first == z3.unsat:
-        return Answer(status="unsat")
-    if first == z3.unknown:
-        return Answer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
-    return minimal_violation(solver, u, max_nodes, max_endpoints)
+    (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
+    u, world, solver = encoding(max_nodes, max_endpoints)
+    solver.set("timeout", timeout_ms)
+    solver.push()
+    try:
+        solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
+        solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
+        return minimal_violation(solver, u, max_nodes, max_endpoints)
+    finally:
+        solver.pop()
 
 
 def readability_preferences(u: Universe) -> list[Any]:
@@ -111,8 +142,10 @@ def minimal_violation(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoi
 
 def _minimal(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
     nodes = _least(solver, [], u.n_nodes, range(1, max_nodes + 1))
+    if nodes is None:
+        return Answer(status="unsat")
     if not isinstance(nodes, int):
-        return Answer(status="unknown", reason=str(nodes or "no violation found when minimising (this is a bug)"))
+        return Answer(status="unknown", reason=nodes)
     endpoints = _least(solver, [u.n_nodes == nodes], u.n_endpoints, range(0, max_endpoints + 1))
     if not isinstance(endpoints, int):
         return Answer(status="unknown", reason=str(endpoints or "no violation found when minimising (this is a bug)"))
@@ -148,8 +181,10 @@ def _least(solver: z3.Solver, extra: list[Any], size: Any, candidates: range) ->
 
 
 @functools.lru_cache(maxsize=8)
-def encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, World, tuple[Any, ...]]:
-    """The universe, its World, and the constraints every query shares (built once per bounds)."""
+def encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, World, z3.Solver]:
+    """The universe, its World, and a solver holding the constraints every query shares."""
     u = Universe(max_nodes=max_nodes, max_endpoints=max_endpoints)
     world, outcome = symbolic_world(u, SmtOps())
-    return u, world, (*u.well_formed(), *outcome)
+    solver = _solver(DEFAULT_TIMEOUT_MS)
+    solver.add(*u.well_formed(), *outcome)
+    return u, world, solver

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -14,7 +15,7 @@ from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.policy import external_policy_local
 from kverify.symbolic import prove
 from kverify.symbolic.decode import decode
-from kverify.symbolic.smt_ops import SmtOps
+from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import Universe, select
 
 
@@ -31,40 +32,48 @@ def find_uneven_spread(
     Shares are scaled by lcm(1..max_endpoints) so they stay integers (QF_FD): pod j gets
     sum over picked nodes i with j chosen of lcm / |chosen at i| (the 1/|picked| factor is common).
     """
+    # Counterexamples are small (two nodes, three pods); keep the integer shares small too.
+    max_nodes, max_endpoints = min(max_nodes, 4), min(max_endpoints, 6)
+    if not max_endpoints:
+        return prove.Answer(status="unsat")
+    u, solver, etp_local = _encoding(max_nodes, max_endpoints)
+    solver.set("timeout", timeout_ms)
+    solver.push()
+    try:
+        solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
+        solver.add(etp_local if claim.etp_local else z3.Not(etp_local))
+        return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
+    finally:
+        solver.pop()
+
+
+@functools.lru_cache(maxsize=2)
+def _encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, z3.Solver, Any]:
+    """A solver holding the per-node decisions, the scaled shares and "two pods' shares differ"."""
     u = Universe(max_nodes=max_nodes, max_endpoints=max_endpoints)
     ops = SmtOps()
-    scale = math.lcm(*range(1, max_endpoints + 1)) if max_endpoints else 1
-    base = u.situation()
+    scale = math.lcm(*range(1, max_endpoints + 1))
     shares: list[Any] = [z3.IntVal(0) for _ in range(max_endpoints)]
     for i in range(max_nodes):
         s = u.situation_at(i)
         d = decide(ops, s)
-        picked = may_receive(ops, s, i)
-        size = z3.Sum(*[z3.If(c, 1, 0) for c in d.chosen]) if d.chosen else z3.IntVal(0)
+        picked = lift(may_receive(ops, s, i))
+        size = z3.Sum(*[z3.If(lift(c), 1, 0) for c in d.chosen])
         inverse = z3.IntVal(0)
         for count in range(max_endpoints, 0, -1):
             inverse = z3.If(size == count, scale // count, inverse)
-        shares = [share + z3.If(z3.And(picked, c), inverse, 0) for share, c in zip(shares, d.chosen, strict=True)]
+        shares = [share + z3.If(z3.And(picked, lift(c)), inverse, 0) for share, c in zip(shares, d.chosen, strict=True)]
     first, second = z3.Int("share_first"), z3.Int("share_second")
-    solver = prove._solver(timeout_ms)
+    solver = prove._solver(prove.DEFAULT_TIMEOUT_MS)
     solver.add(*u.well_formed())
-    solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
     solver.add(
         u.client == int(ClientKind.EXTERNAL),
         u.destination == int(Destination.LOAD_BALANCER),
         z3.Not(u.dst_ip_mode_proxy),
         u.src_allowed_by_ranges,
         z3.Not(u.src_in_cluster_cidr),
-        external_policy_local(ops, base) if claim.etp_local else z3.Not(external_policy_local(ops, base)),
     )
-    if not max_endpoints:
-        return prove.Answer(status="unsat")
     solver.add(first >= 0, first < max_endpoints, second >= 0, second < max_endpoints)
     share_first, share_second = select(shares, first), select(shares, second)
     solver.add(share_first > 0, share_second > 0, share_first != share_second)
-    result = solver.check()
-    if result == z3.unsat:
-        return prove.Answer(status="unsat")
-    if result == z3.unknown:
-        return prove.Answer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
-    return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
+    return u, solver, lift(external_policy_local(ops, u.situation()))

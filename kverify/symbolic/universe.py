@@ -16,6 +16,7 @@ from typing import Any
 import z3
 
 from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, ServiceType
+from kverify.symbolic.smt_ops import lift
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
 
 #: Classification rules (kind "classify") and the free inputs of the encoding that abstract them.
@@ -32,26 +33,17 @@ ABSTRACTS = {
 
 def select(items: Sequence[Any], index: Any) -> Any:
     """``items[index]`` for a symbolic index (an if-then-else chain)."""
-    result = items[-1]
+    result = lift(items[-1])
     for i in range(len(items) - 2, -1, -1):
-        item = items[i]
-        result = z3.If(index == i, item, result)
+        result = z3.If(index == i, lift(items[i]), result)
     return result
 
 
-class Universe:
-    """Z3 variables for one flow in one cluster of bounded size."""
+class FlowInputs:
+    """The Service's configuration, the proxy's, and the flow: Z3 variables shared by every universe."""
 
-    def __init__(self, *, max_nodes: int, max_endpoints: int) -> None:
-        if max_nodes < 1 or max_endpoints < 0:
-            raise ValueError("a universe needs at least one node and a non-negative number of endpoints")
-        self.max_nodes = max_nodes
-        self.max_endpoints = max_endpoints
-        self.zones = max_nodes  # at most one zone per node; index `zones` is a zone no node is in
-        n, m = max_nodes, max_endpoints
+    def __init__(self) -> None:
         Int, Bool = z3.Int, z3.Bool
-        self.n_nodes = Int("n_nodes")
-        self.n_endpoints = Int("n_endpoints")
         # Configuration.
         self.dataplane = Int("dataplane")
         self.load_balancer = Int("load_balancer")
@@ -73,6 +65,109 @@ class Universe:
         self.dst_is_localhost = Bool("dst_is_localhost")
         self.src_in_cluster_cidr = Bool("src_in_cluster_cidr")
         self.src_allowed_by_ranges = Bool("src_allowed_by_ranges")
+
+    def situation_with(
+        self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
+    ) -> Situation:
+        return Situation(
+            dataplane=self.dataplane,
+            load_balancer=self.load_balancer,
+            service_type=self.service_type,
+            etp_local_spec=self.etp_local,
+            itp_local_spec=self.itp_local,
+            has_external_ips=self.has_external_ips,
+            has_node_port=self.service_type != int(ServiceType.CLUSTER_IP),
+            has_vip_ingress=self.has_vip_ingress,
+            has_detector=self.has_detector,
+            masquerade_all=self.masquerade_all,
+            client=self.client,
+            destination=self.destination,
+            client_node=self.client_node,
+            handling_node=handling_node,
+            handling_zone=handling_zone,
+            address_captured=self.address_captured,
+            dst_ip_mode_proxy=self.dst_ip_mode_proxy,
+            dst_is_localhost=self.dst_is_localhost,
+            src_in_cluster_cidr=self.src_in_cluster_cidr,
+            src_allowed_by_ranges=self.src_allowed_by_ranges,
+            endpoints=endpoints,
+            nodes=nodes,
+        )
+
+    def flow_constraints(self, node_exists: Any) -> list[Any]:
+        """What every real Service, proxy and flow satisfy; ``node_exists(term)`` says a node index is real."""
+        c: list[Any] = []
+        dest, client, h = self.destination, self.client, self.handling_node
+        c += [z3.And(self.dataplane >= 0, self.dataplane < len(Dataplane))]
+        c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
+        c += [z3.And(self.service_type >= 0, self.service_type < len(ServiceType))]
+        c += [z3.And(client >= 0, client < len(ClientKind)), z3.And(dest >= 0, dest < len(Destination))]
+        c += [node_exists(h)]
+        external = client == int(ClientKind.EXTERNAL)
+        # External clients run on no node; in-cluster clients on one.
+        c += [z3.If(external, self.client_node == NO_NODE, node_exists(self.client_node))]
+        # In-cluster clients are translated on their own node, except when they address another node's IP.
+        node_addressed = z3.Or(dest == int(Destination.NODE_PORT), dest == int(Destination.HEALTH_CHECK_NODE_PORT))
+        c += [z3.Implies(z3.And(z3.Not(external), z3.Not(node_addressed)), h == self.client_node)]
+        # A destination the Service has.
+        lb = self.service_type == int(ServiceType.LOAD_BALANCER)
+        c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
+        c += [z3.Implies(dest == int(Destination.LOAD_BALANCER), lb)]
+        c += [z3.Implies(dest == int(Destination.EXTERNAL_IP), self.has_external_ips)]
+        c += [z3.Implies(self.has_vip_ingress, lb), z3.Implies(self.dst_ip_mode_proxy, dest == int(Destination.LOAD_BALANCER))]
+        c += [z3.Implies(z3.And(dest == int(Destination.LOAD_BALANCER), z3.Not(self.dst_ip_mode_proxy)), self.has_vip_ingress)]
+        # The API server accepts eTP Local only on externally accessible Services.
+        c += [z3.Implies(self.etp_local, z3.Or(self.service_type != int(ServiceType.CLUSTER_IP), self.has_external_ips))]
+        # Only NodePort addresses can be left uncaptured; 127.0.0.1 only from the node itself.
+        c += [z3.Implies(dest != int(Destination.NODE_PORT), self.address_captured)]
+        localhost_ok = z3.Or(
+            self.dataplane == int(Dataplane.IPTABLES),
+            self.dataplane == int(Dataplane.DNAT_ONLY),
+            self.dataplane == int(Dataplane.CILIUM_SNAT),
+            self.dataplane == int(Dataplane.CILIUM_DSR),
+        )
+        c += [
+            z3.Implies(
+                self.dst_is_localhost,
+                z3.And(
+                    dest == int(Destination.NODE_PORT),
+                    client == int(ClientKind.NODE),
+                    self.client_node == h,
+                    z3.Implies(self.address_captured, localhost_ok),
+                ),
+            )
+        ]
+        # Node addresses lie outside the cluster CIDR (assumption, stated in every proof).
+        c += [z3.Implies(client == int(ClientKind.NODE), z3.Not(self.src_in_cluster_cidr))]
+        c += [z3.Implies(self.has_source_ranges, lb), z3.Implies(z3.Not(self.has_source_ranges), self.src_allowed_by_ranges)]
+        return c
+
+    def client_endpoint_constraint(self, endpoint: EndpointView) -> Any:
+        """The client is a pod with this endpoint's IP: it runs where the endpoint runs (an endpoint
+        without a known node may still be the client)."""
+        return z3.Implies(
+            z3.And(endpoint.present, endpoint.is_client),
+            z3.And(
+                self.client == int(ClientKind.POD),
+                z3.Or(endpoint.node == self.client_node, endpoint.node == NO_NODE),
+            ),
+        )
+
+
+class Universe(FlowInputs):
+    """Z3 variables for one flow in one cluster of bounded size."""
+
+    def __init__(self, *, max_nodes: int, max_endpoints: int) -> None:
+        if max_nodes < 1 or max_endpoints < 0:
+            raise ValueError("a universe needs at least one node and a non-negative number of endpoints")
+        super().__init__()
+        self.max_nodes = max_nodes
+        self.max_endpoints = max_endpoints
+        self.zones = max_nodes  # at most one zone per node; index `zones` is a zone no node is in
+        n, m = max_nodes, max_endpoints
+        Int, Bool = z3.Int, z3.Bool
+        self.n_nodes = Int("n_nodes")
+        self.n_endpoints = Int("n_endpoints")
         # The outcome: which endpoint slot the packet reaches when delivered.
         self.endpoint_choice = Int("endpoint_choice")
         # Nodes.
@@ -127,81 +222,15 @@ class Universe:
         return self._situation(z3.IntVal(node), self.node_zone[node])
 
     def _situation(self, handling_node: Any, handling_zone: Any) -> Situation:
-        return Situation(
-            dataplane=self.dataplane,
-            load_balancer=self.load_balancer,
-            service_type=self.service_type,
-            etp_local_spec=self.etp_local,
-            itp_local_spec=self.itp_local,
-            has_external_ips=self.has_external_ips,
-            has_node_port=self.service_type != int(ServiceType.CLUSTER_IP),
-            has_vip_ingress=self.has_vip_ingress,
-            has_detector=self.has_detector,
-            masquerade_all=self.masquerade_all,
-            client=self.client,
-            destination=self.destination,
-            client_node=self.client_node,
-            handling_node=handling_node,
-            handling_zone=handling_zone,
-            address_captured=self.address_captured,
-            dst_ip_mode_proxy=self.dst_ip_mode_proxy,
-            dst_is_localhost=self.dst_is_localhost,
-            src_in_cluster_cidr=self.src_in_cluster_cidr,
-            src_allowed_by_ranges=self.src_allowed_by_ranges,
-            endpoints=self.endpoint_views(),
-            nodes=self.node_views(),
-        )
+        return self.situation_with(handling_node, handling_zone, self.endpoint_views(), self.node_views())
 
     # -- what can exist -------------------------------------------------------------------------
 
     def well_formed(self) -> list[Any]:
         """Constraints every real cluster and flow satisfy (with the reason for each)."""
-        c: list[Any] = []
         n, m = self.max_nodes, self.max_endpoints
-        dest, client, h = self.destination, self.client, self.handling_node
-        c += [self.n_nodes >= 1, self.n_nodes <= n, self.n_endpoints >= 0, self.n_endpoints <= m]
-        c += [z3.And(self.dataplane >= 0, self.dataplane < len(Dataplane))]
-        c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
-        c += [z3.And(self.service_type >= 0, self.service_type < len(ServiceType))]
-        c += [z3.And(client >= 0, client < len(ClientKind)), z3.And(dest >= 0, dest < len(Destination))]
-        c += [h >= 0, h < self.n_nodes]
-        external = client == int(ClientKind.EXTERNAL)
-        # External clients run on no node; in-cluster clients on one.
-        c += [z3.If(external, self.client_node == NO_NODE, z3.And(self.client_node >= 0, self.client_node < self.n_nodes))]
-        # In-cluster clients are translated on their own node, except when they address another node's IP.
-        node_addressed = z3.Or(dest == int(Destination.NODE_PORT), dest == int(Destination.HEALTH_CHECK_NODE_PORT))
-        c += [z3.Implies(z3.And(z3.Not(external), z3.Not(node_addressed)), h == self.client_node)]
-        # A destination the Service has.
-        lb = self.service_type == int(ServiceType.LOAD_BALANCER)
-        c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
-        c += [z3.Implies(dest == int(Destination.LOAD_BALANCER), lb)]
-        c += [z3.Implies(dest == int(Destination.EXTERNAL_IP), self.has_external_ips)]
-        c += [z3.Implies(self.has_vip_ingress, lb), z3.Implies(self.dst_ip_mode_proxy, dest == int(Destination.LOAD_BALANCER))]
-        c += [z3.Implies(z3.And(dest == int(Destination.LOAD_BALANCER), z3.Not(self.dst_ip_mode_proxy)), self.has_vip_ingress)]
-        # The API server accepts eTP Local only on externally accessible Services.
-        c += [z3.Implies(self.etp_local, z3.Or(self.service_type != int(ServiceType.CLUSTER_IP), self.has_external_ips))]
-        # Only NodePort addresses can be left uncaptured; 127.0.0.1 only from the node itself, where accepted.
-        c += [z3.Implies(dest != int(Destination.NODE_PORT), self.address_captured)]
-        localhost_ok = z3.Or(
-            self.dataplane == int(Dataplane.IPTABLES),
-            self.dataplane == int(Dataplane.DNAT_ONLY),
-            self.dataplane == int(Dataplane.CILIUM_SNAT),
-            self.dataplane == int(Dataplane.CILIUM_DSR),
-        )
-        c += [
-            z3.Implies(
-                self.dst_is_localhost,
-                z3.And(
-                    dest == int(Destination.NODE_PORT),
-                    client == int(ClientKind.NODE),
-                    self.client_node == h,
-                    z3.Implies(self.address_captured, localhost_ok),
-                ),
-            )
-        ]
-        # Node addresses lie outside the cluster CIDR (assumption, stated in every proof).
-        c += [z3.Implies(client == int(ClientKind.NODE), z3.Not(self.src_in_cluster_cidr))]
-        c += [z3.Implies(self.has_source_ranges, lb), z3.Implies(z3.Not(self.has_source_ranges), self.src_allowed_by_ranges)]
+        c: list[Any] = [self.n_nodes >= 1, self.n_nodes <= n, self.n_endpoints >= 0, self.n_endpoints <= m]
+        c += self.flow_constraints(lambda node: z3.And(node >= 0, node < self.n_nodes))
         for i in range(n):
             present = self.node_present(i)
             c += [z3.If(present, z3.And(self.node_zone[i] >= NO_ZONE, self.node_zone[i] < self.zones), self.node_zone[i] == NO_ZONE)]
@@ -215,17 +244,8 @@ class Universe:
             # Node hints name existing nodes, or the one extra index that stands for "another node".
             for i in range(n):
                 c += [z3.Implies(self.ep_node_hint[j][i], self.node_present(i))]
-            # The client is a pod with this endpoint's IP: it runs where the endpoint runs (an endpoint
-            # without a known node may still be the client).
-            c += [
-                z3.Implies(
-                    self.ep_is_client[j],
-                    z3.And(
-                        client == int(ClientKind.POD),
-                        z3.Or(self.ep_node[j] == self.client_node, self.ep_node[j] == NO_NODE),
-                    ),
-                )
-            ]
+        for view in self.endpoint_views():
+            c.append(self.client_endpoint_constraint(view))
         # Endpoint IPs are distinct, so at most one endpoint is the client.
         for j in range(m):
             for k in range(j + 1, m):
