@@ -157,6 +157,7 @@ def _minimal(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int)
         solver.add(preference)
         if solver.check() != z3.sat:
             solver.pop()
+    _canonicalise(solver, u, nodes, endpoints)
     result = solver.check()
     model = solver.model() if result == z3.sat else None
     while solver.num_scopes() > scopes:
@@ -164,6 +165,47 @@ def _minimal(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int)
     if model is None:
         return Answer(status="unknown", reason=f"while minimising: {solver.reason_unknown()}")
     return Answer(status="sat", decoded=decode(u, model))
+
+
+def _canonicalise(solver: z3.Solver, u: Universe, nodes: int, endpoints: int) -> None:
+    """Fix every variable the decoder reads to its least value that still leaves a violation.
+
+    The result depends only on what is satisfiable, never on the solver's history, so a claim's
+    counterexample (and its id) is the same in every run and whatever was asked before.
+    """
+    choices: list[tuple[Any, list[Any]]] = []
+
+    def boolean(var: Any) -> None:
+        choices.append((var, [False, True]))
+
+    def integer(var: Any, low: int, high: int) -> None:
+        choices.append((var, list(range(low, high + 1))))
+
+    integer(u.service_type, 0, 2)
+    integer(u.client, 0, 2)
+    integer(u.destination, 0, 4)
+    integer(u.handling_node, 0, nodes - 1)
+    integer(u.client_node, -1, nodes - 1)
+    for var in (u.etp_local, u.itp_local, u.has_external_ips, u.has_vip_ingress, u.has_source_ranges,
+                u.has_detector, u.masquerade_all, u.address_captured, u.dst_ip_mode_proxy, u.dst_is_localhost,
+                u.src_in_cluster_cidr, u.src_allowed_by_ranges):
+        boolean(var)
+    for i in range(nodes):
+        integer(u.node_zone[i], -1, u.zones - 1)
+        boolean(u.node_draining[i])
+    for j in range(endpoints):
+        integer(u.ep_node[j], -1, nodes - 1)
+        for var in (u.ep_ready[j], u.ep_serving[j], u.ep_terminating[j], u.ep_is_client[j],
+                    *u.ep_zone_hint[j], *u.ep_node_hint[j]):
+            boolean(var)
+    integer(u.endpoint_choice, 0, max(endpoints - 1, 0))
+    for var, values in choices:
+        for value in values:
+            solver.push()
+            solver.add(var == value)
+            if solver.check() == z3.sat:
+                break
+            solver.pop()
 
 
 def _least(solver: z3.Solver, extra: list[Any], size: Any, candidates: range) -> int | str | None:
