@@ -34,8 +34,9 @@ def differential(examples: int) -> tuple[float, int]:
 
     calls = 0
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(clusters_and_flows(max_nodes=3, max_endpoints=4))
     def run(pair):  # type: ignore[no-untyped-def]
         nonlocal calls
@@ -58,8 +59,10 @@ def main() -> None:
     imported = time.perf_counter() - started
     for jobs in (1, 2):
         seconds, verdicts = library(jobs)
-        print(f"theorem library: {verdicts} verdicts in {seconds:.2f} s with {jobs} process(es) "
-              f"(+ {imported:.2f} s imports; {os.cpu_count()} CPUs visible)")
+        print(
+            f"theorem library: {verdicts} verdicts in {seconds:.2f} s with {jobs} process(es) "
+            f"(+ {imported:.2f} s imports; {os.cpu_count()} CPUs visible)"
+        )
     seconds, examples = differential(args.examples)
     print(f"differential test: {examples} examples in {seconds:.2f} s = {examples / seconds:.1f} examples/s")
 

@@ -84,9 +84,17 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
     if flow.dst_ip:
         words += ["--dst-ip", flow.dst_ip]
     if flow.port:
-        words += ["--port", str(flow.port)]
+        port = flow.port
+        service = cluster.service(flow.service)
+        exposed = service.port(flow.port, flow.protocol) if service else None
+        if flow.destination is Destination.NODE_PORT and exposed and exposed.node_port:
+            port = exposed.node_port  # what a client really dials
+        words += ["--port", str(port)]
     words += ["--dataplane", proxy.dataplane.spelling, "--load-balancer", cluster.load_balancer.spelling]
-    if not proxy.local_traffic_detector:
+    if proxy.cluster_cidrs != ("10.0.0.0/8",):
+        for cidr in proxy.cluster_cidrs:
+            words += ["--cluster-cidr", cidr]
+    if not proxy.local_traffic_detector or not proxy.cluster_cidrs:
         words.append("--no-local-detector")
     if proxy.masquerade_all:
         words.append("--masquerade-all")

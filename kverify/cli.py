@@ -59,7 +59,129 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--list", action="store_true", help="list the claims and exit")
     prove.add_argument("--format", default="text", choices=["text", "json"])
     prove.set_defaults(run=_run_prove)
+
+    check = commands.add_parser(
+        "check",
+        help="check spec files' claims, and built-in checks on manifests (no argument: the bundled specs)",
+        description="Spec files (kind: Spec) are evaluated; other files are manifests for the built-in checks. "
+        "Exit codes: 0 every result as expected, 1 a claim fails, 2 bad input, 3 a verdict is unknown.",
+    )
+    check.add_argument("paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them")
+    check.add_argument("--format", default="text", choices=["text", "json", "markdown", "sarif"])
+    check.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    check.add_argument(
+        "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
+    )
+    check.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
+    check.add_argument("--cluster-cidr", action="append", metavar="CIDR", help="repeatable; default 10.0.0.0/8")
+    check.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
+    check.add_argument("--masquerade-all", action="store_true")
+    check.add_argument("--nodeport-address", action="append", metavar="CIDR", help="kube-proxy --nodeport-addresses")
+    check.add_argument("--needs-client-ip", action="append", default=[], metavar="NAMESPACE/NAME",
+                       help="a Service whose pods need the client IP (as the kverify.io/needs-client-ip annotation)")
+    check.add_argument("--write-counterexamples", metavar="DIR", help="write each exported counterexample here")
+    check.add_argument("--color", default="auto", choices=["auto", "always", "never"])
+    check.add_argument("--verbose", "-v", action="store_true", help="text: show every counterexample's hops")
+    check.add_argument("--list-checks", action="store_true", help="list the built-in checks and exit")
+    check.set_defaults(run=_run_check)
     return parser
+
+
+def _proxy_from(args: argparse.Namespace, problems: list) -> object:  # type: ignore[type-arg]
+    """The ProxyConfig the flags describe (shared by trace and check)."""
+    from kverify.errors import Problem
+    from kverify.model import Dataplane, ProxyConfig
+
+    cidrs = args.cluster_cidr if args.cluster_cidr is not None else ["10.0.0.0/8"]
+    try:
+        return ProxyConfig(
+            dataplane=Dataplane.parse(args.dataplane),
+            cluster_cidrs=cidrs,
+            local_traffic_detector=not args.no_local_detector,
+            masquerade_all=args.masquerade_all,
+            node_port_addresses=args.nodeport_address or (),
+        )
+    except ValueError as error:
+        problems.append(Problem(str(error), field="--cluster-cidr/--nodeport-address"))
+        return None
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    import gc
+
+    from kverify.checks import CHECKS
+    from kverify.checks.session import bundled_specs, run_check
+    from kverify.report.progress import Progress
+
+    if args.list_checks:
+        for c in CHECKS:
+            print(f"{c.id}: {c.statement}")
+        return EXIT_OK
+    problems: list = []  # type: ignore[type-arg]
+    proxy = _proxy_from(args, problems)
+    if problems:
+        raise InputError(problems)
+    bars: list[Progress] = []
+
+    def progress(label: str) -> Progress:
+        bars.append(Progress(label))
+        return bars[-1]
+
+    # As in the loader: the cyclic GC would rescan a loaded snapshot (millions of objects, no cycles)
+    # again and again while the checks and reports allocate; it runs again when the command ends.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_and_report(args, run_check, bundled_specs, proxy, progress, bars)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> int:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from kverify.model import LoadBalancerProfile
+    from kverify.report import check_json, check_text, markdown, sarif
+    from kverify.verdicts import Refuted
+
+    try:
+        run = run_check(
+            args.paths or bundled_specs(),
+            proxy=proxy,  # type: ignore[arg-type]
+            load_balancer=LoadBalancerProfile.parse(args.load_balancer),  # type: ignore[arg-type]
+            needs_client_ip=args.needs_client_ip,
+            progress=progress,
+        )
+    finally:
+        for bar in bars:
+            bar.close()
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.write_counterexamples:
+        folder = Path(args.write_counterexamples)
+        folder.mkdir(parents=True, exist_ok=True)
+        for result in run.results:
+            if isinstance(result.verdict, Refuted) and result.verdict.counterexample.manifest:
+                cx = result.verdict.counterexample
+                (folder / f"{cx.id}.yaml").write_text(cx.manifest)
+    out = sys.stdout if not args.output else None
+    if args.format == "json":
+        text = check_json.render(run)
+    elif args.format == "markdown":
+        text = markdown.render(run).rstrip("\n")
+    elif args.format == "sarif":
+        text = sarif.render(run)
+    else:
+        colour = args.color == "always" or (args.color == "auto" and out is not None and out.isatty())
+        text = check_text.render(run, colour=colour, verbose=args.verbose)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    if run.unknown:
+        return EXIT_UNKNOWN
+    return EXIT_FAILED if run.failed else EXIT_OK
 
 
 def _run_prove(args: argparse.Namespace) -> int:

@@ -28,7 +28,9 @@ class Counterexample:
 
     @property
     def endpoints(self) -> int:
-        return sum(len(s.endpoints) for s in self.cluster.services)
+        from kverify.concrete.index import index_of  # cached: reports ask once per counterexample
+
+        return index_of(self.cluster).endpoint_count
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from kverify.concrete.index import index_of
 from kverify.errors import InputError, Problem
 from kverify.model import (
     ClientKind,
@@ -137,7 +138,7 @@ def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, s
         if node is None or not node.addresses:
             raise InputError(Problem("a host-network client needs a node with an address", field="--node"))
         return node.addresses[0]
-    taken = {e.ip for s in cluster.services for e in s.endpoints}
+    taken = index_of(cluster).endpoint_ips
     pools = (node.pod_cidrs if node and node.pod_cidrs else ()) or cluster.proxy.cluster_cidrs or ("10.0.0.0/8",)
     network = ipaddress.ip_network(pools[0], strict=False)
     for offset in range(200, 250):
@@ -181,7 +182,7 @@ def service_addresses(service: Service, destination: Destination) -> tuple[str, 
 def endpoint_views(
     cluster: Cluster, endpoints: tuple[Endpoint, ...], client_ip: str, zone_index: dict[str, int]
 ) -> tuple[EndpointView, ...]:
-    node_index = {n.name: i for i, n in enumerate(cluster.nodes)}
+    node_index = index_of(cluster).node_position
     mark(HAIRPIN)
 
     def hint_nodes(names: frozenset[str]) -> frozenset[int]:

@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from kverify.concrete import classify
 from kverify.concrete.explain import explain, hops_for
+from kverify.concrete.index import index_of
 from kverify.errors import InputError, Problem
 from kverify.model import (
     ClientKind,
@@ -29,9 +32,7 @@ from kverify.semantics.decide import Decision, decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, NodeView, Situation
-
-
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
 
 UNKNOWN_PORT = declare(
     "service-port-unmatched",
@@ -55,6 +56,22 @@ def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
         # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing).
         outcomes.append(_unannounced(cluster, flow))
     return tuple(outcomes)
+
+
+def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
+    """The outcomes of :func:`route`, in the same order, built one at a time: a caller looking for
+    the first outcome that breaks a claim stops paying for explanations and hops once it has it."""
+    service = _service(cluster, flow)
+    if flow.port is not None and classify.find_port(service, flow) is None:
+        yield _unmatched_port(cluster, flow)
+        return
+    found = False
+    for handling in handlings(cluster, flow, service):
+        for outcome in _iter_outcomes(cluster, flow, service, handling):
+            found = True
+            yield outcome
+    if not found:
+        yield _unannounced(cluster, flow)
 
 
 def _unannounced(cluster: Cluster, flow: Flow) -> Outcome:
@@ -88,7 +105,7 @@ def _unmatched_port(cluster: Cluster, flow: Flow) -> Outcome:
 
 
 def _service(cluster: Cluster, flow: Flow) -> Service:
-    service = cluster.service(flow.service)
+    service = index_of(cluster).services_by_key.get(flow.service)
     if service is None:
         known = ", ".join(s.key for s in cluster.services) or "none"
         raise InputError(Problem(f'Not found: "{flow.service}" (services: {known})', field="--service"))
@@ -102,7 +119,7 @@ def _service(cluster: Cluster, flow: Flow) -> Service:
 def _node(cluster: Cluster, name: str | None, what: str) -> Node | None:
     if name is None:
         return None
-    node = cluster.node(name)
+    node = index_of(cluster).nodes_by_name.get(name)
     if node is None:
         known = ", ".join(n.name for n in cluster.nodes) or "none"
         raise InputError(Problem(f'Not found: "{name}" (nodes: {known})', field=what))
@@ -172,11 +189,12 @@ def _candidate_nodes(
 def _load_balancer_picks(cluster: Cluster, handlings_: list[classify.Handling]) -> list[classify.Handling]:
     """Keep the arrival nodes the load balancer may pick (rule table: ``may_receive``)."""
     picked = []
+    position = index_of(cluster).position
     for h in handlings_:
         if h.node is None:
             picked.append(h)
             continue
-        index = cluster.nodes.index(h.node)
+        index = position(h.node)
         if may_receive(CONCRETE, h.situation, index):
             picked.append(h)
     return picked
@@ -197,13 +215,11 @@ def _handling(
         endpoints = service.endpoints  # LocalReadyEndpoints counts over every port of the Service
     else:
         endpoints = tuple(e for e in service.endpoints if e.serves(port.name))
-    zones: dict[str, int] = {}
-    for n in cluster.nodes:
-        if n.zone:
-            zones.setdefault(n.zone, len(zones))
+    index = index_of(cluster)
+    zones = dict(index.zones)  # endpoint_views adds zones only hints name
     views = classify.endpoint_views(cluster, endpoints, client_ip, zones)
-    node_index = cluster.nodes.index(node) if node else NO_NODE
-    client_index = cluster.nodes.index(client_node) if client_node else NO_NODE
+    node_index = index.position(node) if node else NO_NODE
+    client_index = index.position(client_node) if client_node else NO_NODE
     ingress = next((i for i in service.load_balancer_ingress if i.ip == dst_ip), None)
     captured = _captured(cluster, flow, service, port, node, client_node, dst_ip)
     classify.mark(classify.DETECT_LOCAL)
@@ -230,9 +246,7 @@ def _handling(
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
         src_allowed_by_ranges=classify.allowed_by_source_ranges(service, client_ip, node),
         endpoints=views,
-        nodes=tuple(
-            NodeView(zone=zones.get(n.zone, NO_ZONE) if n.zone else NO_ZONE, draining=n.draining) for n in cluster.nodes
-        ),
+        nodes=index.node_views,
     )
     return classify.Handling(
         node=node,
@@ -257,45 +271,45 @@ def _captured(cluster: Cluster, flow: Flow, service: Service, port, node, client
 
 
 def _outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.Handling) -> list[Outcome]:
+    return list(_iter_outcomes(cluster, flow, service, h))
+
+
+def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.Handling) -> Iterator[Outcome]:
     decision = decide(CONCRETE, h.situation)
     node_name = h.node.name if h.node else None
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
-        return [_health_check_outcome(h, decision, service)]
+        yield _health_check_outcome(h, decision, service)
+        return
     if not decision.delivered:
         drop = DropKind(decision.drop_kind)
-        return [
-            Outcome(
-                node=node_name,
-                delivered=False,
-                drop_kind=drop,
-                rules=explain(h, decision, None),
-                hops=hops_for(cluster, flow, h, decision, None, None),
-            )
-        ]
-    outcomes = []
+        yield Outcome(
+            node=node_name,
+            delivered=False,
+            drop_kind=drop,
+            rules=explain(h, decision, None),
+            hops=hops_for(cluster, flow, h, decision, None, None),
+        )
+        return
     for index, endpoint in enumerate(h.endpoints):
         if not decision.chosen[index]:
             continue
         masq = bool(decision.masqueraded[index])
         path = ReplyPath(decision.reply_path[index])
         seen = _source_seen(cluster, h, decision, index)
-        outcomes.append(
-            Outcome(
-                node=node_name,
-                delivered=True,
-                endpoint_ip=endpoint.ip,
-                endpoint_node=endpoint.node_name,
-                endpoint_pod=endpoint.pod,
-                source_ip_seen=seen,
-                masqueraded=masq,
-                crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
-                reply_ok=bool(decision.reply_ok[index]),
-                reply_path=path,
-                rules=explain(h, decision, index),
-                hops=hops_for(cluster, flow, h, decision, index, seen),
-            )
+        yield Outcome(
+            node=node_name,
+            delivered=True,
+            endpoint_ip=endpoint.ip,
+            endpoint_node=endpoint.node_name,
+            endpoint_pod=endpoint.pod,
+            source_ip_seen=seen,
+            masqueraded=masq,
+            crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
+            reply_ok=bool(decision.reply_ok[index]),
+            reply_path=path,
+            rules=explain(h, decision, index),
+            hops=hops_for(cluster, flow, h, decision, index, seen),
         )
-    return outcomes
 
 
 def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int) -> str:

@@ -19,12 +19,20 @@ import attrs
 from kverify.errors import InputError, Problem
 from kverify.load.fields import Ctx, Path, invalid, unsupported
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, service_from, slice_from
+from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.sources import RawDoc, expand, read_file
 from kverify.model.cluster import Cluster, Node, ProxyConfig, Service
 from kverify.model.enums import LoadBalancerProfile
+from kverify.model.policy import IPBlockRule, ServiceIntent
 
 #: The apiVersion kverify reads for each kind it models.
-API_VERSIONS = {"Node": "v1", "Service": "v1", "EndpointSlice": "discovery.k8s.io/v1", "Pod": "v1"}
+API_VERSIONS = {
+    "Node": "v1",
+    "Service": "v1",
+    "EndpointSlice": "discovery.k8s.io/v1",
+    "Pod": "v1",
+    "NetworkPolicy": "networking.k8s.io/v1",  # ingress ipBlocks only (kverify.load.policies)
+}
 SKIP_REASONS = {"Endpoints": "Endpoints (v1) is deprecated; kverify reads EndpointSlices"}
 _CLUSTER_SCOPED = frozenset(
     "Node Namespace PersistentVolume StorageClass ClusterRole ClusterRoleBinding CustomResourceDefinition "
@@ -51,6 +59,10 @@ class LoadedManifests:
     source_lines: Mapping[str, tuple[str, int]] = attrs.field(
         factory=dict, converter=types.MappingProxyType, hash=False
     )
+    #: Ingress ipBlocks of the NetworkPolicies read (kverify does not model enforcement).
+    ip_blocks: tuple[IPBlockRule, ...] = ()
+    #: ``namespace/name`` -> selector and annotations of Services that have any.
+    intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=types.MappingProxyType, hash=False)
 
 
 def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> LoadedManifests:
@@ -111,6 +123,8 @@ class _Assembly:
         self.skipped_services: set[str] = set()
         self.slices: list[tuple[Ctx, str, SliceRecord]] = []
         self.pods: set[str] = set()
+        self.ip_blocks: list[IPBlockRule] = []
+        self.intents: dict[str, ServiceIntent] = {}
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
         data = doc.data
@@ -189,6 +203,8 @@ class _Assembly:
                 self.nodes.append(node)
         elif kind == "Pod":  # read only to check endpoints' targetRefs
             self.pods.add(f"{namespace}/{name}")
+        elif kind == "NetworkPolicy":
+            self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
         else:
             result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
             if isinstance(result, Skip):
@@ -199,6 +215,8 @@ class _Assembly:
                 self.slices.append((ctx, namespace, result))
             elif result is not None:
                 self.services.append((ctx, namespace, name, result))
+                if (intent := intent_from(ctx, data)) is not None:
+                    self.intents[f"{namespace}/{name}"] = intent
 
     def finish(self) -> LoadedManifests:
         node_names = {n.name for n in self.nodes}
@@ -244,6 +262,8 @@ class _Assembly:
             skipped=tuple(self.skipped),
             warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
+            ip_blocks=tuple(self.ip_blocks),
+            intents=self.intents,
         )
 
 

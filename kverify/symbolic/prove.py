@@ -12,7 +12,7 @@ import attrs
 import z3
 
 from kverify.claims import Claim
-from kverify.model import Dataplane
+from kverify.model import Dataplane, Destination
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.world import World
@@ -167,6 +167,15 @@ def _minimal(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int)
     return Answer(status="sat", decoded=decode(u, model))
 
 
+PREFERRED_DESTINATIONS = (
+    Destination.LOAD_BALANCER,
+    Destination.NODE_PORT,
+    Destination.EXTERNAL_IP,
+    Destination.CLUSTER_IP,
+    Destination.HEALTH_CHECK_NODE_PORT,
+)
+
+
 def _canonicalise(solver: z3.Solver, u: Universe, nodes: int, endpoints: int) -> None:
     """Fix every variable the decoder reads to its least value that still leaves a violation.
 
@@ -181,9 +190,11 @@ def _canonicalise(solver: z3.Solver, u: Universe, nodes: int, endpoints: int) ->
     def integer(var: Any, low: int, high: int) -> None:
         choices.append((var, list(range(low, high + 1))))
 
-    integer(u.service_type, 0, 2)
     integer(u.client, 0, 2)
-    integer(u.destination, 0, 4)
+    # Prefer the entry point people meet first: the load balancer, then NodePorts, externalIPs, ClusterIP;
+    # then the simplest Service type that offers it.
+    choices.append((u.destination, [int(d) for d in PREFERRED_DESTINATIONS]))
+    integer(u.service_type, 0, 2)
     integer(u.handling_node, 0, nodes - 1)
     integer(u.client_node, -1, nodes - 1)
     for var in (u.etp_local, u.itp_local, u.has_external_ips, u.has_vip_ingress, u.has_source_ranges,

@@ -1,0 +1,282 @@
+"""The built-in checks: beliefs that follow from a Service's own configuration and the environment.
+
+Each check looks at one Service's spec and endpoints (O(endpoints), never O(nodes x services)) to
+find the few flows that could break its claim, then lets the executable model decide them: a
+finding is always an outcome ``route()`` returned for a flow on the user's own manifests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+
+import attrs
+
+from kverify.exhaustive import PROPERTIES, Property
+from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
+from kverify.model.policy import IPBlockRule
+from kverify.results import Outcome
+
+
+@attrs.frozen(kw_only=True)
+class Candidate:
+    """A flow that may break the check's claim, and why it is asked."""
+
+    flow: Flow
+    context: str = ""
+    #: Only outcomes at nodes the load balancer may pick count (the flow names its arrival node).
+    lb_picks_only: bool = False
+    #: Extra test on an outcome the property allows (e.g. the address the pod sees is outside a policy).
+    also: Callable[[Outcome], str | None] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Facts:
+    """What the checks share about the cluster, computed once per run."""
+
+    cluster: Cluster
+    #: Nodes that run pods (they host an endpoint of some Service): where in-cluster clients live.
+    client_nodes: tuple[str, ...]
+    ip_blocks: dict[str, list[IPBlockRule]]  # by namespace
+    selectors: dict[str, tuple[tuple[str, str], ...]]  # Service key -> spec.selector
+    needs_client_ip: dict[str, str]  # Service key -> why
+
+
+@attrs.frozen(kw_only=True)
+class BuiltinCheck:
+    id: str
+    statement: str
+    why: str
+    prop: Property
+    candidates: Callable[[Facts, Service], list[Candidate] | None]  # None: does not apply
+
+
+def _first_node_without(cluster: Cluster, names: set[str]) -> str | None:
+    return next((n.name for n in cluster.nodes if n.name not in names), None)
+
+
+def _ready_nodes(service: Service) -> set[str]:
+    return {e.node_name for e in service.endpoints if e.ready and e.node_name}
+
+
+def _lb_ip(service: Service) -> bool:
+    return any(i.ip for i in service.load_balancer_ingress)
+
+
+def _etp_local_lb_without_health_checks(facts: Facts, service: Service) -> list[Candidate] | None:
+    cluster = facts.cluster
+    if not (
+        service.type is ServiceType.LOAD_BALANCER
+        and service.external_traffic_policy.spelling == "Local"
+        and cluster.load_balancer is LoadBalancerProfile.NO_HEALTH_CHECK
+        and _lb_ip(service)
+    ):
+        return None
+    node = _first_node_without(cluster, _ready_nodes(service))
+    flows = (
+        []
+        if node is None
+        else [Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)]
+    )
+    return [
+        Candidate(flow=f, context=f"{node} has no Ready endpoint, and the load balancer sends to it anyway")
+        for f in flows
+    ]
+
+
+def _etp_local_node_port(facts: Facts, service: Service) -> list[Candidate] | None:
+    if service.type is not ServiceType.NODE_PORT or service.external_traffic_policy.spelling != "Local":
+        return None
+    node = _first_node_without(facts.cluster, _ready_nodes(service))
+    if node is None:
+        return []
+    flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.NODE_PORT, node=node)
+    context = (
+        "a NodePort Service has no healthCheckNodePort: clients (or an LB in front) must pick nodes with endpoints"
+    )
+    return [Candidate(flow=flow, context=f"{context}; {node} has none")]
+
+
+def _external_client_ip(cidr: str, excepts: tuple[str, ...], cluster_cidrs: tuple[str, ...]) -> str | None:
+    """An address the ipBlock admits that kube-proxy sees as external (outside the cluster CIDR)."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    blocked = [ipaddress.ip_network(c, strict=False) for c in (*excepts, *cluster_cidrs)]
+    for offset in (1, 0, 10, 100):
+        if offset >= network.num_addresses:
+            continue
+        address = network.network_address + offset
+        if not any(address in b for b in blocked if b.version == address.version):
+            return str(address)
+    return None
+
+
+def _admits(rule: IPBlockRule, ip: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    inside = lambda c: address in ipaddress.ip_network(c, strict=False)  # noqa: E731 - local shorthand
+    return inside(rule.cidr) and not any(inside(c) for c in rule.excepts)
+
+
+def _etp_cluster_hides_client_ip(facts: Facts, service: Service) -> list[Candidate] | None:
+    if service.external_traffic_policy.spelling != "Cluster":
+        return None
+    if _lb_ip(service):
+        destination = Destination.LOAD_BALANCER
+    elif any(p.node_port for p in service.ports):
+        destination = Destination.NODE_PORT
+    elif service.external_ips:
+        destination = Destination.EXTERNAL_IP
+    else:
+        return None
+    cluster = facts.cluster
+    # Cilium keeps the client IP when the backend is local: arrive where no endpoint runs, if anywhere.
+    node = _first_node_without(cluster, _ready_nodes(service)) or (cluster.nodes[0].name if cluster.nodes else None)
+    out: list[Candidate] = []
+    if service.key in facts.needs_client_ip:
+        flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=destination, node=node)
+        out.append(Candidate(flow=flow, context=facts.needs_client_ip[service.key]))
+    selector = facts.selectors.get(service.key)
+    for rule in facts.ip_blocks.get(service.namespace, ()):
+        if not selector or not rule.selects(service.namespace, selector):
+            continue
+        client = _external_client_ip(rule.cidr, rule.excepts, cluster.proxy.cluster_cidrs)
+        if client is None:
+            continue  # the block names in-cluster sources only: not about external clients
+        flow = Flow(
+            service=service.key, client=ClientKind.EXTERNAL, destination=destination, node=node, client_ip=client
+        )
+        context = f"NetworkPolicy {rule.policy} admits external clients by address (ipBlock {rule.cidr})"
+
+        def outside(o: Outcome, rule: IPBlockRule = rule) -> str | None:
+            return None if _admits(rule, o.source_ip_seen) else f"{o.source_ip_seen} is outside ipBlock {rule.cidr}"
+
+        out.append(Candidate(flow=flow, context=context, also=outside))
+    return out or None
+
+
+def _itp_local_clients_without_endpoint(facts: Facts, service: Service) -> list[Candidate] | None:
+    if service.internal_traffic_policy.spelling != "Local" or service.headless:
+        return None
+    usable = {e.node_name for e in service.endpoints if e.usable and e.node_name}
+    node = next((n for n in facts.client_nodes if n not in usable), None)
+    if node is None:
+        return []
+    flow = Flow(service=service.key, client=ClientKind.POD, destination=Destination.CLUSTER_IP, node=node)
+    return [
+        Candidate(
+            flow=flow, context=f"pods run on {node} (they back other Services) but it has no endpoint of this one"
+        )
+    ]
+
+
+def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> list[Candidate] | None:
+    cluster = facts.cluster
+    if not (
+        service.type is ServiceType.LOAD_BALANCER
+        and service.external_traffic_policy.spelling == "Local"
+        and cluster.load_balancer is LoadBalancerProfile.HEALTH_CHECKED
+        and _lb_ip(service)
+    ):
+        return None
+    ready = _ready_nodes(service)
+    terminating = sorted({e.node_name for e in service.endpoints if e.usable and e.node_name} - ready)
+    if not terminating:
+        return None
+    nodes = terminating[:1]  # one of each kind of node: asking the LB rule costs O(nodes) per flow
+    if (empty := _first_node_without(cluster, ready | set(terminating))) is not None:
+        nodes.append(empty)
+    return [
+        Candidate(
+            flow=Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=n),
+            context=f"only terminating endpoints are left on {', '.join(terminating)}"
+            + ("; no node has a Ready one, so the load balancer fails open" if not ready else ""),
+            lb_picks_only=True,
+        )
+        for n in nodes
+    ]
+
+
+def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | None:
+    if service.headless or any(e.usable for e in service.endpoints) or not facts.cluster.nodes:
+        return None
+    node = facts.client_nodes[0] if facts.client_nodes else facts.cluster.nodes[0].name
+    flow = Flow(service=service.key, client=ClientKind.POD, destination=Destination.CLUSTER_IP, node=node)
+    return [Candidate(flow=flow, context="no endpoint is Ready or serving-terminating")]
+
+
+_READY_AND_DELIVERED = Property(
+    id="delivered-to-ready-pod",
+    phrase="every connection is delivered to a Ready (not terminating) pod",
+    violation=lambda o, names: (
+        PROPERTIES["delivered"].violation(o, names) or PROPERTIES["reaches-ready-pod"].violation(o, names)
+    ),
+)
+
+CHECKS: tuple[BuiltinCheck, ...] = (
+    BuiltinCheck(
+        id="etp-local-lb-without-health-checks",
+        statement="External traffic to the load balancer IP is delivered "
+        "(eTP Local, load balancer without health checks).",
+        why="eTP Local delivers only to endpoints on the arrival node; an LB that does not probe healthCheckNodePort "
+        "still sends to nodes without one, which DROP (rule drop-no-local-endpoints).",
+        prop=PROPERTIES["delivered"],
+        candidates=_etp_local_lb_without_health_checks,
+    ),
+    BuiltinCheck(
+        id="etp-local-node-port",
+        statement="External traffic to the NodePort is delivered on every node (eTP Local, type NodePort).",
+        why="only LoadBalancer Services get a healthCheckNodePort; a NodePort Service with eTP Local DROPs on nodes "
+        "without a local endpoint, and nothing tells clients which nodes those are.",
+        prop=PROPERTIES["delivered"],
+        candidates=_etp_local_node_port,
+    ),
+    BuiltinCheck(
+        id="etp-cluster-hides-client-ip",
+        statement="External clients' IPs reach the pods (the Service needs them), under eTP Cluster.",
+        why="eTP Cluster SNATs external traffic to the node's address (rule masquerade-etp-cluster), so pods, "
+        "NetworkPolicy ipBlocks and logs see the node, not the client.",
+        prop=PROPERTIES["client-ip-preserved"],
+        candidates=_etp_cluster_hides_client_ip,
+    ),
+    BuiltinCheck(
+        id="itp-local-clients-without-endpoint",
+        statement="Pods on every node that runs pods reach the Service's ClusterIP (iTP Local).",
+        why="iTP Local sends a pod's traffic only to endpoints on its own node and DROPs it where there are none "
+        "(rule drop-no-local-endpoints).",
+        prop=PROPERTIES["delivered"],
+        candidates=_itp_local_clients_without_endpoint,
+    ),
+    BuiltinCheck(
+        id="terminating-endpoints-behind-health-checked-lb",
+        statement="New connections the health-checked load balancer sends reach Ready pods "
+        "(eTP Local, during a rollout).",
+        why="the health check counts Ready endpoints only (rule health-check-status); when none is left the LB fails "
+        "open (rule lb-fail-open): nodes without endpoints DROP, the others fall back to terminating pods.",
+        prop=_READY_AND_DELIVERED,
+        candidates=_terminating_behind_health_checked_lb,
+    ),
+    BuiltinCheck(
+        id="no-usable-endpoints",
+        statement="The Service has an endpoint to deliver to.",
+        why="with no Ready or serving-terminating endpoint, every dataplane REJECTs (rule reject-no-endpoints).",
+        prop=PROPERTIES["delivered"],
+        candidates=_no_usable_endpoints,
+    ),
+)
+
+
+def check(check_id: str) -> BuiltinCheck:
+    for c in CHECKS:
+        if c.id == check_id:
+            return c
+    raise KeyError(check_id)
+
+
+def candidate_flows(facts: Facts, service: Service) -> Iterator[tuple[BuiltinCheck, list[Candidate]]]:
+    """Each check that applies to ``service`` with the flows that may break it."""
+    for c in CHECKS:
+        found = c.candidates(facts, service)
+        if found is not None:
+            yield c, found

@@ -1,0 +1,148 @@
+"""Running the built-in checks over every Service of a cluster, routing only the candidate flows."""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from kverify.checks.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
+from kverify.concrete import iter_route
+from kverify.concrete.index import index_of
+from kverify.exhaustive import counterexample, scope
+from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location
+from kverify.model import Cluster, Flow, Service
+from kverify.model.policy import IPBlockRule, ServiceIntent
+from kverify.verdicts import Proved, Refuted, Verdict
+
+Progress = Callable[[int, int], None]
+
+
+def facts_for(
+    cluster: Cluster,
+    *,
+    ip_blocks: Iterable[IPBlockRule] = (),
+    intents: Mapping[str, ServiceIntent] | None = None,
+    needs_client_ip: Mapping[str, str] | None = None,
+) -> Facts:
+    """The facts shared by every Service's checks: O(nodes + endpoints), once."""
+    hosting = {e.node_name for s in cluster.services for e in s.endpoints if e.node_name}
+    blocks: dict[str, list[IPBlockRule]] = defaultdict(list)
+    for rule in ip_blocks:
+        blocks[rule.namespace].append(rule)
+    intents = intents or {}
+    needs = {
+        key: "the Service is annotated kverify.io/needs-client-ip" for key, i in intents.items() if i.needs_client_ip
+    }
+    needs.update(needs_client_ip or {})
+    return Facts(
+        cluster=cluster,
+        client_nodes=tuple(n.name for n in cluster.nodes if n.name in hosting),
+        ip_blocks=dict(blocks),
+        selectors={key: i.selector for key, i in intents.items() if i.selector} if blocks else {},
+        needs_client_ip=needs,
+    )
+
+
+def locator(source_lines: Mapping[str, tuple[str, int]]) -> Callable[[Service], Location | None]:
+    """Where each Service is defined, from :attr:`LoadedManifests.source_lines`."""
+
+    def locate(service: Service) -> Location | None:
+        where = source_lines.get(f"Service {service.key}")
+        return Location(file=where[0], line=where[1]) if where else None
+
+    return locate
+
+
+def _decide(
+    check: BuiltinCheck, facts: Facts, candidates: list[Candidate], files: Sequence[str] | None
+) -> tuple[Verdict, str]:
+    cluster = facts.cluster
+    names = frozenset(index_of(cluster).node_position)
+    for candidate in candidates:
+        for outcome in iter_route(cluster, candidate.flow):
+            why = check.prop.violation(outcome, names)
+            if why is None and candidate.also is not None:
+                why = candidate.also(outcome)
+            if why is not None and candidate.lb_picks_only and not _lb_may_pick(cluster, candidate.flow):
+                break  # the load balancer never sends this flow there: no outcome of it counts
+            if why is not None:
+                cx = counterexample(
+                    cluster, candidate.flow, outcome, f"{check.id} {candidate.context}", files, detail=why
+                )
+                verdict = Refuted(
+                    claim=check.id,
+                    dataplane=cluster.proxy.dataplane,
+                    scope=scope(cluster, candidate.flow),
+                    counterexample=cx,
+                )
+                return verdict, candidate.context
+    return Proved(claim=check.id, dataplane=cluster.proxy.dataplane, scope="these manifests"), ""
+
+
+def _lb_may_pick(cluster: Cluster, flow: Flow) -> bool:
+    """Whether the load balancer may send ``flow`` to its (named) arrival node, by the rule table.
+
+    Asked only once an outcome breaks the claim: the rule (``lb-fail-open``) looks at every node.
+    """
+    from kverify.check import concrete_worlds  # loads the Z3 engine
+
+    return any(world.lb_may_pick_node for _, world in concrete_worlds(cluster, flow))
+
+
+def run_builtin(
+    cluster: Cluster,
+    facts: Facts,
+    *,
+    files: Sequence[str] | None,
+    locate: Callable[[Service], Location | None] = lambda _s: None,
+    origin: str = BUILT_IN,
+    progress: Progress | None = None,
+) -> CheckRun:
+    """Every built-in check on every (non-headless) Service: findings listed, passes counted."""
+    # Like the loader: no cycles are made here, and the cyclic GC would rescan the loaded snapshot.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(cluster, facts, files=files, locate=locate, origin=origin, progress=progress)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run(
+    cluster: Cluster,
+    facts: Facts,
+    *,
+    files: Sequence[str] | None,
+    locate: Callable[[Service], Location | None],
+    origin: str,
+    progress: Progress | None,
+) -> CheckRun:
+    results: list[CheckResult] = []
+    passed = 0
+    total = len(cluster.services)
+    for i, service in enumerate(cluster.services):
+        if progress is not None and i % 256 == 0:
+            progress(i, total)
+        if service.headless:
+            continue
+        for check, candidates in candidate_flows(facts, service):
+            verdict, context = _decide(check, facts, candidates, files)
+            if isinstance(verdict, Proved):
+                passed += 1
+                continue
+            results.append(
+                CheckResult(
+                    origin=origin,
+                    claim=check.id,
+                    statement=check.statement,
+                    service=service.key,
+                    verdict=verdict,
+                    service_location=locate(service),
+                    context=f"{context}. Why: {check.why}",
+                )
+            )
+    if progress is not None:
+        progress(total, total)
+    return CheckRun(results=tuple(results), builtin_passed=passed, services_checked=total, inputs=tuple(files or ()))

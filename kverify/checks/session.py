@@ -1,0 +1,103 @@
+"""One ``kverify check`` invocation: spec files and manifests in, one :class:`CheckRun` out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kverify.checks.run import facts_for, locator, run_builtin
+from kverify.errors import InputError, Problem
+from kverify.findings import CheckRun, merge
+from kverify.load import load_manifests, to_cluster
+from kverify.load.sources import expand
+from kverify.model import LoadBalancerProfile, ProxyConfig
+from kverify.spec import evaluate, is_spec_file, load_spec
+
+ProgressFactory = Callable[[str], Callable[[int, int], None]]
+
+
+def bundled_specs_dir() -> Path:
+    """The worked scenarios shipped with kverify: package data, or ``specs/`` of a checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "data" / "specs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "specs"  # pragma: no cover - unusual layouts
+
+
+def bundled_specs() -> list[str]:
+    folder = bundled_specs_dir()
+    here = Path.cwd()
+    if (here / "specs").resolve() == folder.resolve():
+        folder = here / "specs"  # a checkout: the repository's specs/ (a link to the package data)
+    files = sorted(folder.glob("*.yaml"))
+    # Relative paths read better in reports when kverify runs from a checkout.
+    return [os.path.relpath(f, here) if f.is_relative_to(here) else str(f) for f in files]
+
+
+def split_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Spec files and manifest files among ``paths`` (directories expanded, as for manifests)."""
+    problems: list[Problem] = []
+    files = expand(list(paths), problems)
+    if problems:
+        raise InputError(problems)
+    specs = [f for f in files if is_spec_file(f)]
+    return specs, [f for f in files if f not in specs]
+
+
+def run_check(
+    paths: Sequence[str],
+    *,
+    proxy: ProxyConfig,
+    load_balancer: LoadBalancerProfile,
+    needs_client_ip: Sequence[str] = (),
+    progress: ProgressFactory | None = None,
+) -> CheckRun:
+    """Evaluate every spec among ``paths``, and the built-in checks on the other (manifest) files."""
+    spec_files, manifest_files = split_inputs(paths)
+    problems: list[Problem] = []
+    specs = []
+    for file in spec_files:
+        try:
+            specs.append(load_spec(file))
+        except InputError as error:
+            problems.extend(error.problems)
+    loaded = None
+    if manifest_files:
+        try:
+            loaded = load_manifests(manifest_files)
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    runs: list[CheckRun] = []
+    for spec in specs:
+        runs.append(evaluate(spec, progress(f"spec {spec.name}") if progress else None))
+    if loaded is not None:
+        cluster = to_cluster(loaded, proxy=proxy, load_balancer=load_balancer)
+        known = {s.key for s in cluster.services}
+        for key in needs_client_ip:
+            if key not in known:
+                problems.append(Problem(f'Not found: "{key}" in the manifests', field="--needs-client-ip"))
+        if problems:
+            raise InputError(problems)
+        needs = {key: "--needs-client-ip names it" for key in needs_client_ip}
+        facts = facts_for(cluster, ip_blocks=loaded.ip_blocks, intents=loaded.intents, needs_client_ip=needs)
+        run = run_builtin(
+            cluster,
+            facts,
+            files=manifest_files,
+            locate=locator(loaded.source_lines),
+            progress=progress("built-in checks") if progress else None,
+        )
+        warnings = tuple(str(w) for w in loaded.warnings)
+        runs.append(
+            CheckRun(
+                results=run.results,
+                builtin_passed=run.builtin_passed,
+                services_checked=run.services_checked,
+                inputs=run.inputs,
+                warnings=warnings,
+            )
+        )
+    return merge(runs)

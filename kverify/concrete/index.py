@@ -1,0 +1,88 @@
+"""Per-cluster lookups the executable model needs on every call, built once per Cluster object.
+
+``route`` is called a handful of times on clusters of thousands of nodes (``kverify check`` on a
+snapshot): rebuilding the node index, the zone map and the node views (all O(nodes)), or the set
+of taken pod addresses (O(endpoints)), on every call would make each call as costly as the whole
+check. Clusters are frozen, so what is derived from one never goes stale; the cache is keyed by the
+object's identity and holds it only weakly.
+"""
+
+from __future__ import annotations
+
+import weakref
+from functools import cached_property
+
+from kverify.model import Cluster, Node, Service
+from kverify.semantics.vocabulary import NO_ZONE, NodeView
+
+
+class ClusterIndex:
+    """Lookups derived from one cluster; each one is built on first use."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self._cluster = weakref.ref(cluster)  # a strong reference would keep the cache entry alive
+
+    @property
+    def cluster(self) -> Cluster:
+        cluster = self._cluster()
+        assert cluster is not None  # the index is only reachable while its cluster lives
+        return cluster
+
+    @cached_property
+    def node_position(self) -> dict[str, int]:
+        """Node name -> its index in ``cluster.nodes`` (the node's index in the rule table)."""
+        return {n.name: i for i, n in enumerate(self.cluster.nodes)}
+
+    @cached_property
+    def nodes_by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.cluster.nodes}
+
+    @cached_property
+    def services_by_key(self) -> dict[str, Service]:
+        found: dict[str, Service] = {}
+        for s in self.cluster.services:
+            found.setdefault(s.key, s)  # first wins, as Cluster.service does
+        return found
+
+    @cached_property
+    def zones(self) -> dict[str, int]:
+        """Zone name -> index, in node order. Callers that add hint-only zones must copy it."""
+        zones: dict[str, int] = {}
+        for n in self.cluster.nodes:
+            if n.zone:
+                zones.setdefault(n.zone, len(zones))
+        return zones
+
+    @cached_property
+    def node_views(self) -> tuple[NodeView, ...]:
+        zones = self.zones
+        return tuple(
+            NodeView(zone=zones.get(n.zone, NO_ZONE) if n.zone else NO_ZONE, draining=n.draining)
+            for n in self.cluster.nodes
+        )
+
+    @cached_property
+    def endpoint_ips(self) -> frozenset[str]:
+        """Every endpoint address of every Service (a default pod client must not take one)."""
+        return frozenset(e.ip for s in self.cluster.services for e in s.endpoints)
+
+    @cached_property
+    def endpoint_count(self) -> int:
+        return sum(len(s.endpoints) for s in self.cluster.services)
+
+    def position(self, node: Node) -> int:
+        return self.node_position[node.name]
+
+
+_CACHE: dict[int, tuple[weakref.ref[Cluster], ClusterIndex]] = {}
+
+
+def index_of(cluster: Cluster) -> ClusterIndex:
+    """The (cached) index of ``cluster``."""
+    key = id(cluster)
+    entry = _CACHE.get(key)
+    if entry is not None and entry[0]() is cluster:
+        return entry[1]
+    index = ClusterIndex(cluster)
+    _CACHE[key] = (weakref.ref(cluster, lambda _ref, key=key: _CACHE.pop(key, None)), index)  # type: ignore[misc]
+    return index

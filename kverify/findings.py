@@ -1,0 +1,105 @@
+"""What ``kverify check`` reports: one result per (claim, service), with the verdict and what was expected.
+
+A result *passes* when its verdict is the expected one (a spec may expect a claim to be refuted, to
+document a known trade-off). An Unknown verdict never passes.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from kverify.verdicts import Proved, Refuted, Unknown, Verdict
+
+HOLDS, REFUTED = "holds", "refuted"
+BUILT_IN = "built-in"
+
+
+@attrs.frozen(kw_only=True)
+class Location:
+    """A place in an input file (1-based line)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@attrs.frozen(kw_only=True)
+class CheckResult:
+    """One claim about one Service, decided on concrete manifests."""
+
+    #: The spec's name, or ``"built-in"`` for the checks that need no spec.
+    origin: str
+    claim: str  # claim id: the spec claim's id, or the built-in check's id
+    statement: str  # the belief, in Kubernetes words
+    service: str  # namespace/name
+    verdict: Verdict
+    expected: str = HOLDS  # HOLDS or REFUTED
+    #: Where the Service is defined (its manifest, or the spec's inline topology).
+    service_location: Location | None = None
+    #: Where the claim is written (a spec claim, or an expected finding), if anywhere.
+    claim_location: Location | None = None
+    #: Why the claim matters here (e.g. the NetworkPolicy that needs the client IP).
+    context: str = ""
+
+    @property
+    def passed(self) -> bool:
+        if isinstance(self.verdict, Unknown):
+            return False
+        return isinstance(self.verdict, Proved) == (self.expected == HOLDS)
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``fail`` or ``unknown``: what the exit code and the reports are built on."""
+        if isinstance(self.verdict, Unknown):
+            return "unknown"
+        return "ok" if self.passed else "fail"
+
+    @property
+    def id(self) -> str:
+        """A stable id: the counterexample's when there is one, else origin/claim/service."""
+        if isinstance(self.verdict, Refuted):
+            return self.verdict.counterexample.id
+        return f"{self.origin}/{self.claim}/{self.service}"
+
+
+@attrs.frozen(kw_only=True)
+class CheckRun:
+    """Everything one ``kverify check`` found."""
+
+    results: tuple[CheckResult, ...] = ()
+    #: (service, built-in check) pairs that applied and held: counted, not listed (10,000s on big clusters).
+    builtin_passed: int = 0
+    services_checked: int = 0
+    #: Inputs read (spec files and manifest files), for the reports' headers.
+    inputs: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.status == "fail")
+
+    @property
+    def unknown(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.status == "unknown")
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "results": len(self.results),
+            "ok": sum(r.status == "ok" for r in self.results),
+            "failed": len(self.failed),
+            "unknown": len(self.unknown),
+            "builtin_passed": self.builtin_passed,
+            "services_checked": self.services_checked,
+        }
+
+
+def merge(runs: list[CheckRun]) -> CheckRun:
+    return CheckRun(
+        results=tuple(r for run in runs for r in run.results),
+        builtin_passed=sum(run.builtin_passed for run in runs),
+        services_checked=sum(run.services_checked for run in runs),
+        inputs=tuple(i for run in runs for i in run.inputs),
+        warnings=tuple(w for run in runs for w in run.warnings),
+    )

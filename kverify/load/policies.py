@@ -1,0 +1,74 @@
+"""NetworkPolicy (``networking.k8s.io/v1``) -> its ingress ``ipBlock`` peers, and a Service's intent.
+
+kverify does not model NetworkPolicy enforcement; it reads just enough to know that a policy admits
+external clients by address, which SNAT defeats (built-in check ``etp-cluster-hides-client-ip``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kverify.load.fields import Ctx, invalid
+from kverify.model.policy import IPBlockRule, ServiceIntent
+
+NEEDS_CLIENT_IP_ANNOTATION = "kverify.io/needs-client-ip"
+
+
+def ip_blocks_from(ctx: Ctx, obj: dict[str, Any], namespace: str, name: str) -> list[IPBlockRule]:
+    """Every ``spec.ingress[*].from[*].ipBlock`` of one NetworkPolicy."""
+    spec = ctx.mapping(obj, "spec", ())
+    selector = ctx.mapping(spec, "podSelector", ("spec",))
+    labels = ctx.mapping(selector, "matchLabels", ("spec", "podSelector"))
+    pairs = tuple(sorted((str(k), str(val)) for k, val in labels.items()))
+    exact = not selector.get("matchExpressions")
+    rules: list[IPBlockRule] = []
+    for i, rule in enumerate(ctx.list(spec, "ingress", ("spec",))):
+        if type(rule) is not dict:
+            ctx.error(("spec", "ingress", i), invalid(rule, "must be a mapping"))
+            continue
+        for j, peer in enumerate(ctx.list(rule, "from", ("spec", "ingress", i))):
+            path = ("spec", "ingress", i, "from", j)
+            if type(peer) is not dict:
+                ctx.error(path, invalid(peer, "must be a mapping"))
+                continue
+            block = ctx.mapping(peer, "ipBlock", path)
+            if not block:
+                continue
+            cidr = ctx.string(block, "cidr", (*path, "ipBlock"), required=True)
+            if cidr is None or ctx.cidr(cidr, (*path, "ipBlock", "cidr")) is None:
+                continue
+            excepts = [
+                c
+                for k, text in enumerate(ctx.strings(block, "except", (*path, "ipBlock")))
+                if (c := ctx.cidr(text, (*path, "ipBlock", "except", k))) is not None
+            ]
+            rules.append(
+                IPBlockRule(
+                    policy=f"{namespace}/{name}",
+                    namespace=namespace,
+                    pod_selector=pairs,
+                    selector_exact=exact,
+                    cidr=cidr.strip(),
+                    excepts=excepts,
+                )
+            )
+    return rules
+
+
+def intent_from(ctx: Ctx, obj: dict[str, Any]) -> ServiceIntent | None:
+    """The Service's selector and ``kverify.io/needs-client-ip`` annotation (``None`` when neither is set)."""
+    spec = obj.get("spec")
+    selector = spec.get("selector") if type(spec) is dict else None
+    annotations = obj["metadata"].get("annotations")
+    needs = None
+    if type(annotations) is dict and NEEDS_CLIENT_IP_ANNOTATION in annotations:
+        value = annotations[NEEDS_CLIENT_IP_ANNOTATION]
+        if value not in ("true", "false"):
+            ctx.error(
+                ("metadata", "annotations", NEEDS_CLIENT_IP_ANNOTATION), invalid(value, 'must be "true" or "false"')
+            )
+        needs = value == "true"
+    if not selector and needs is None:
+        return None
+    pairs = tuple(sorted((str(k), str(val)) for k, val in selector.items())) if type(selector) is dict else ()
+    return ServiceIntent(selector=pairs, needs_client_ip=bool(needs))

@@ -1,0 +1,39 @@
+"""What kverify reads beyond routing: NetworkPolicy ipBlocks and per-Service intent.
+
+Neither changes where a packet goes; the built-in checks read them to know when the address a pod
+sees matters (SNAT hides the client's address from an ipBlock rule).
+"""
+
+from __future__ import annotations
+
+import attrs
+from attrs import validators as v
+
+
+@attrs.frozen(kw_only=True)
+class IPBlockRule:
+    """One ``ipBlock`` peer of a NetworkPolicy's ingress rule: sources in ``cidr`` (less ``excepts``)
+    may reach the pods ``pod_selector`` selects in ``namespace``."""
+
+    policy: str = attrs.field(validator=v.instance_of(str))  # namespace/name
+    namespace: str = attrs.field(validator=v.instance_of(str))
+    #: ``podSelector.matchLabels``; empty selects every pod of the namespace.
+    pod_selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    #: False when the selector also has ``matchExpressions`` (kverify reads ``matchLabels`` only).
+    selector_exact: bool = True
+    cidr: str = attrs.field(validator=v.instance_of(str))
+    excepts: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def selects(self, namespace: str, selector: tuple[tuple[str, str], ...]) -> bool:
+        """Whether the policy selects the pods of a Service with this ``spec.selector`` (pods carry at
+        least the selector's labels; a policy asking for other labels may or may not select them)."""
+        return namespace == self.namespace and set(self.pod_selector) <= set(selector)
+
+
+@attrs.frozen(kw_only=True)
+class ServiceIntent:
+    """What a Service's manifest says beyond routing."""
+
+    selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    #: The ``kverify.io/needs-client-ip: "true"`` annotation: the pods need the client's address.
+    needs_client_ip: bool = False

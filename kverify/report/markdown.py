@@ -1,0 +1,92 @@
+"""``kverify check --format markdown``: a verdict table for a design review, and for each
+counterexample a Mermaid sequence diagram of its hops with the addresses at every step."""
+
+from __future__ import annotations
+
+import re
+
+from kverify.findings import CheckResult, CheckRun
+from kverify.report.check_text import summary_line, verdict_words
+from kverify.report.trace_text import outcome_line
+from kverify.results import Hop, Outcome
+from kverify.verdicts import Refuted
+
+_ICON = {"ok": "✅", "fail": "❌", "unknown": "❓"}
+# Mermaid reads ';' as a statement end and '#' as an entity code; '<'/'>' could open HTML.
+_UNSAFE = re.compile(r"[;#<>]")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _label(text: str) -> str:
+    return _UNSAFE.sub(",", text).replace('"', "'").strip()
+
+
+def sequence_diagram(outcome: Outcome) -> str:
+    """The hops as a Mermaid ``sequenceDiagram``: one arrow per hop (dashed for the reply), a note for
+    each rewrite, and the drop at the end when the packet is not delivered."""
+    participants: dict[str, str] = {}
+
+    def alias(place: str) -> str:
+        if place not in participants:
+            participants[place] = f"P{len(participants)}"
+        return participants[place]
+
+    body: list[str] = []
+    hops: tuple[Hop, ...] = outcome.hops
+    for i, hop in enumerate(hops):
+        source = alias(hop.at)
+        if hop.to == "(end)":
+            body.append(f"    Note over {source}: {_label(hop.note or 'dropped')}")
+            continue
+        target = alias(hop.to)
+        reply = outcome.delivered and i == len(hops) - 1
+        arrow = "-->>" if reply else "->>"
+        body.append(f"    {source}{arrow}{target}: src {_label(hop.src)} dst {_label(hop.dst)}")
+        if hop.note:
+            over = source if source == target else f"{source},{target}"
+            body.append(f"    Note over {over}: {_label(hop.note)}")
+    head = ["sequenceDiagram"] + [f"    participant {a} as {_label(place)}" for place, a in participants.items()]
+    return "\n".join(head + body)
+
+
+def _row(r: CheckResult) -> str:
+    cx = r.verdict.counterexample.id if isinstance(r.verdict, Refuted) else ""
+    link = f"[{cx}](#{cx})" if cx else ""
+    return (
+        f"| {_ICON[r.status]} | {_cell(r.origin)} | `{_cell(r.service)}` | {_cell(r.claim)}: {_cell(r.statement)} "
+        f"| {r.expected} | {_cell(verdict_words(r))} | {link} |"
+    )
+
+
+def render(run: CheckRun) -> str:
+    lines = ["# kverify check", "", summary_line(run), ""]
+    lines += ["| | Origin | Service | Claim | Expected | Verdict | Counterexample |", "|---|---|---|---|---|---|---|"]
+    lines += [_row(r) for r in run.results]
+    for r in run.results:
+        if not isinstance(r.verdict, Refuted):
+            continue
+        cx = r.verdict.counterexample
+        lines += ["", f'<a id="{cx.id}"></a>', f"## {cx.id}: {r.claim} ({r.service})", ""]
+        lines.append(f"{r.statement} — **{verdict_words(r)}**.")
+        lines += ["", f"- outcome: {outcome_line(cx.outcome)}"]
+        if cx.detail:
+            lines.append(f"- why: {cx.detail}")
+        if r.context:
+            lines.append(f"- context: {r.context}")
+        if r.service_location:
+            lines.append(f"- Service defined at `{r.service_location}`")
+        lines += [f"- reproduce: `{cx.command}`", "", "```mermaid", sequence_diagram(cx.outcome), "```"]
+        if cx.manifest and f"{cx.id}.yaml" in cx.command:  # an inline topology: the command's manifest
+            lines += [
+                "",
+                f"<details><summary>{cx.id}.yaml</summary>",
+                "",
+                "```yaml",
+                cx.manifest.rstrip(),
+                "```",
+                "</details>",
+            ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,106 @@
+"""Deciding a spec: each claim by exhaustive enumeration on its cluster, and the built-in checks it asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kverify.checks import facts_for, run_builtin
+from kverify.errors import InputError, Problem
+from kverify.exhaustive import PROPERTIES, at_most_hops, decide, decide_share
+from kverify.findings import REFUTED, CheckResult, CheckRun, Location
+from kverify.model import Flow
+from kverify.spec.model import Spec, SpecClaim
+from kverify.verdicts import Proved, Verdict
+
+Progress = Callable[[int, int], None]
+
+
+def flow_of(claim: SpecClaim) -> Flow:
+    return Flow(
+        service=claim.service,
+        client=claim.client,
+        destination=claim.via,
+        client_ip=claim.source_ip,
+        node=claim.node,
+        port=claim.port,
+    )
+
+
+def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
+    """Proved for these manifests, Refuted with an outcome from them, or Unknown with the reason."""
+    flow = flow_of(claim)
+    try:
+        if claim.prop == "share-within":
+            assert claim.ratio is not None
+            return decide_share(spec.cluster, flow, claim.ratio, claim=claim.id, files=spec.manifests)
+        prop = at_most_hops(claim.hops or 0) if claim.prop == "at-most-hops" else PROPERTIES[claim.prop]
+        return decide(spec.cluster, flow, prop, claim=claim.id, files=spec.manifests)
+    except InputError as error:  # the flow cannot exist in this cluster: the claim is wrong, say where
+        loc = claim.location
+        raise InputError(
+            [Problem(p.message, loc.file, loc.line, f"Spec {spec.name}", f"claims[{claim.id}]") for p in error.problems]
+        ) from None
+
+
+def evaluate(spec: Spec, progress: Progress | None = None) -> CheckRun:
+    """Every claim of ``spec`` and, if it asks, the built-in checks with their expected findings."""
+    results: list[CheckResult] = []
+    total = len(spec.claims)
+    for i, claim in enumerate(spec.claims):
+        if progress is not None:
+            progress(i, total)
+        results.append(
+            CheckResult(
+                origin=spec.name,
+                claim=claim.id,
+                statement=claim.statement,
+                service=claim.service,
+                verdict=decide_claim(spec, claim),
+                expected=claim.expect,
+                service_location=spec.service_lines.get(claim.service),
+                claim_location=claim.location,
+                context=claim.why,
+            )
+        )
+    passed = 0
+    if spec.builtin_checks:
+        needs = {key: f"spec {spec.name} lists it in builtinChecks.needsClientIP" for key in spec.needs_client_ip}
+        facts = facts_for(spec.cluster, ip_blocks=spec.ip_blocks, intents=spec.intents, needs_client_ip=needs)
+        run = run_builtin(
+            spec.cluster, facts, files=spec.manifests, locate=lambda s: spec.service_lines.get(s.key), origin=spec.name
+        )
+        passed = run.builtin_passed
+        expected = {(e.check, e.service): e for e in spec.expected_findings}
+        for finding in run.results:
+            e = expected.pop((finding.claim, finding.service), None)
+            if e is not None:
+                finding = _expected(finding, e.location)
+            results.append(finding)
+        for (check_id, service), e in expected.items():  # expected, yet the check holds: a failure
+            from kverify.checks.catalogue import check
+
+            c = check(check_id)
+            verdict = Proved(claim=check_id, dataplane=spec.cluster.proxy.dataplane, scope="these manifests")
+            results.append(
+                CheckResult(
+                    origin=spec.name,
+                    claim=check_id,
+                    statement=c.statement,
+                    service=service,
+                    verdict=verdict,
+                    expected=REFUTED,
+                    service_location=spec.service_lines.get(service),
+                    claim_location=e.location,
+                    context="the spec expects this built-in check to find a problem here",
+                )
+            )
+    files = (spec.file, *(spec.manifests or ()))
+    return CheckRun(
+        results=tuple(results), builtin_passed=passed, services_checked=len(spec.cluster.services), inputs=files
+    )
+
+
+def _expected(finding: CheckResult, location: Location) -> CheckResult:
+    import attrs
+
+    return attrs.evolve(finding, expected=REFUTED, claim_location=location)

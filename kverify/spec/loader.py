@@ -1,0 +1,300 @@
+"""Spec files (YAML) -> :class:`~kverify.spec.model.Spec`; each problem reads
+``FILE:LINE: Spec NAME: field.path: message``.
+
+The format is documented in ``docs/spec-format.md`` and published as a JSON Schema
+(``kverify/data/spec.schema.json``); this loader enforces the same rules and says where they break.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from kverify.errors import InputError, Problem
+from kverify.exhaustive import PARAMETRIC, PROPERTIES
+from kverify.findings import HOLDS, REFUTED, Location
+from kverify.load import load_manifests
+from kverify.load.fields import Ctx, Path, invalid, unsupported
+from kverify.load.sources import read_file
+from kverify.model import (
+    ClientKind,
+    Cluster,
+    Dataplane,
+    Destination,
+    LoadBalancerProfile,
+    ProxyConfig,
+)
+from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
+from kverify.spec.topology import topology_from
+
+_TOP = ("apiVersion", "kind", "metadata", "manifests", "topology", "environment", "builtinChecks", "claims")
+_METADATA = ("name", "description")
+_ENVIRONMENT = (
+    "dataplane",
+    "loadBalancer",
+    "clusterCIDR",
+    "localTrafficDetector",
+    "masqueradeAll",
+    "nodePortAddresses",
+)
+_BUILTIN = ("enabled", "needsClientIP", "expectFindings")
+_CLAIM = ("id", "service", "from", "via", "node", "sourceIP", "port", "property", "hops", "ratio", "expect", "why")
+_CLIENTS = {"external": ClientKind.EXTERNAL, "pod": ClientKind.POD, "host": ClientKind.NODE}
+_VIA = {
+    d.spelling: d
+    for d in (Destination.LOAD_BALANCER, Destination.NODE_PORT, Destination.CLUSTER_IP, Destination.EXTERNAL_IP)
+}
+_SNIFF_API = re.compile(r"^apiVersion:\s*['\"]?kverify\.io/", re.M)
+
+
+def is_spec_file(path: str) -> bool:
+    """A YAML file whose top level says ``apiVersion: kverify.io/...`` (cheap: no parse). The kind is
+    not required here, so that ``kind: Spek`` is reported by the spec loader, not skipped as a manifest."""
+    if not path.endswith((".yaml", ".yml")) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return bool(_SNIFF_API.search(head))
+
+
+def known_fields(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> None:
+    """Unknown fields are errors (a typo would otherwise silently weaken a claim)."""
+    for key in m:
+        if key not in fields:
+            ctx.error((*path, str(key)), f'unknown field "{key}": supported fields: {", ".join(fields)}')
+
+
+def load_spec(file: str) -> Spec:
+    """Read one spec file; raise :class:`InputError` with every problem found."""
+    problems: list[Problem] = []
+    docs = [d for d in read_file(file, problems) if d.data is not None]
+    if problems:
+        raise InputError(problems)
+    if len(docs) != 1:
+        raise InputError(Problem(f"a spec file holds exactly one document, found {len(docs)}", file, 1))
+    doc = docs[0]
+    data = doc.data
+    if type(data) is not dict:
+        raise InputError(Problem("a spec is a mapping", file, doc.line))
+    meta = data.get("metadata")
+    given = meta.get("name") if type(meta) is dict else None
+    name: str = given if type(given) is str and given else os.path.splitext(os.path.basename(file))[0]
+    warnings: list[Problem] = []
+    ctx = Ctx(file, doc.locate, f"Spec {name}", problems, warnings)
+    known_fields(ctx, data, (), _TOP)
+    if data.get("apiVersion") != API_VERSION:
+        ctx.error(("apiVersion",), unsupported(data.get("apiVersion"), (API_VERSION,)))
+    if data.get("kind") != KIND:
+        ctx.error(("kind",), unsupported(data.get("kind"), (KIND,)))
+    meta_map = ctx.mapping(data, "metadata", ())
+    known_fields(ctx, meta_map, ("metadata",), _METADATA)
+    ctx.string(meta_map, "name", ("metadata",), required=True)
+    description = ctx.string(meta_map, "description", ("metadata",)) or ""
+    proxy, lb = _environment(ctx, ctx.mapping(data, "environment", ()))
+    cluster, files, lines, blocks, intents = _cluster(ctx, data, file, proxy, lb)
+    if problems:
+        raise InputError(problems)
+    claims = _claims(ctx, data, cluster)
+    builtin = data.get("builtinChecks")
+    enabled, needs, expected = _builtin(ctx, ctx.mapping(data, "builtinChecks", ()), cluster)
+    if problems:
+        raise InputError(problems)
+    return Spec(
+        name=name,
+        file=file,
+        description=description,
+        cluster=cluster,
+        manifests=files,
+        service_lines=lines,
+        claims=claims,
+        builtin_checks=enabled and builtin is not None,
+        needs_client_ip=needs,
+        expected_findings=expected,
+        ip_blocks=blocks,
+        intents=intents,
+    )
+
+
+def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalancerProfile]:
+    path: Path = ("environment",)
+    known_fields(ctx, env, path, _ENVIRONMENT)
+    dataplane = ctx.enum(env, "dataplane", path, Dataplane, Dataplane.IPTABLES)
+    lb = ctx.enum(env, "loadBalancer", path, LoadBalancerProfile, LoadBalancerProfile.HEALTH_CHECKED)
+    cidrs = ["10.0.0.0/8"] if env.get("clusterCIDR") is None else ctx.strings(env, "clusterCIDR", path)
+    cidrs = [c for i, text in enumerate(cidrs) if (c := ctx.cidr(text, (*path, "clusterCIDR", i))) is not None]
+    addresses = [
+        c
+        for i, text in enumerate(ctx.strings(env, "nodePortAddresses", path))
+        if (c := ctx.cidr(text, (*path, "nodePortAddresses", i))) is not None
+    ]
+    detector = ctx.boolean(env, "localTrafficDetector", path)
+    masquerade = ctx.boolean(env, "masqueradeAll", path)
+    proxy = ProxyConfig(
+        dataplane=dataplane,
+        cluster_cidrs=cidrs,
+        local_traffic_detector=detector is not False,
+        masquerade_all=bool(masquerade),
+        node_port_addresses=addresses,
+    )
+    return proxy, lb
+
+
+def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: LoadBalancerProfile):  # type: ignore[no-untyped-def]
+    has_manifests, has_topology = "manifests" in data, "topology" in data
+    if has_manifests == has_topology:
+        ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}
+    if has_topology:
+        nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()))
+        return Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb), None, lines, (), {}
+    names = ctx.strings(data, "manifests", ())
+    if not names and not ctx.problems:
+        ctx.error(("manifests",), "Required value: at least one manifest file")
+    base = os.path.dirname(file)
+    files = tuple(os.path.normpath(os.path.join(base, n)) for n in names)
+    for i, (n, f) in enumerate(zip(names, files, strict=True)):
+        if not os.path.exists(f):
+            ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
+    if ctx.problems:
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}
+    loaded = load_manifests(list(files))  # its problems carry their own file and line
+    lines = {
+        key[len("Service ") :]: Location(file=f, line=n)
+        for key, (f, n) in loaded.source_lines.items()
+        if key.startswith("Service ")
+    }
+    cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
+    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents)
+
+
+def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster) -> tuple[SpecClaim, ...]:
+    services = {s.key: s for s in cluster.services}
+    nodes = {n.name for n in cluster.nodes}
+    claims: list[SpecClaim] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(ctx.list(data, "claims", ())):
+        path: Path = ("claims", i)
+        if type(raw) is not dict:
+            ctx.error(path, invalid(raw, "must be a mapping"))
+            continue
+        before = len(ctx.problems)
+        known_fields(ctx, raw, path, _CLAIM)
+        claim_id = ctx.string(raw, "id", path, required=True) or f"claim-{i}"
+        if claim_id in seen:
+            ctx.error((*path, "id"), f'Duplicate value: "{claim_id}"')
+        seen.add(claim_id)
+        service = ctx.string(raw, "service", path, required=True)
+        if service is not None and service not in services:
+            known = ", ".join(sorted(services)) or "none"
+            ctx.error((*path, "service"), f'Not found: "{service}" (services: {known})')
+        client = _word(ctx, raw, "from", path, _CLIENTS, "external")
+        via = _word(ctx, raw, "via", path, _VIA, "load-balancer" if client is ClientKind.EXTERNAL else "cluster-ip")
+        node = ctx.string(raw, "node", path)
+        if node is not None and node not in nodes:
+            ctx.error((*path, "node"), f'Not found: "{node}" (nodes: {", ".join(sorted(nodes)) or "none"})')
+        source = ctx.string(raw, "sourceIP", path)
+        if source is not None:
+            ctx.ip(source, (*path, "sourceIP"))
+        port = ctx.port(raw, "port", path)
+        prop = ctx.string(raw, "property", path, required=True)
+        if prop is not None and prop not in PROPERTIES and prop not in PARAMETRIC:
+            ctx.error((*path, "property"), unsupported(prop, (*PROPERTIES, *PARAMETRIC)))
+        hops, ratio = raw.get("hops"), raw.get("ratio")
+        if prop == "at-most-hops" and (type(hops) is not int or hops < 0):
+            ctx.error(
+                (*path, "hops"),
+                "Required value: a whole number >= 0" if hops is None else invalid(hops, "must be a whole number >= 0"),
+            )
+        elif prop != "at-most-hops" and hops is not None:
+            ctx.error((*path, "hops"), "Forbidden: only with property at-most-hops")
+        number = isinstance(ratio, int | float) and not isinstance(ratio, bool)
+        if prop == "share-within" and not (number and ratio >= 1):
+            ctx.error(
+                (*path, "ratio"),
+                "Required value: a number >= 1" if ratio is None else invalid(ratio, "must be a number >= 1"),
+            )
+        elif prop != "share-within" and ratio is not None:
+            ctx.error((*path, "ratio"), "Forbidden: only with property share-within")
+        expect = ctx.string(raw, "expect", path) or HOLDS
+        if expect not in (HOLDS, REFUTED):
+            ctx.error((*path, "expect"), unsupported(expect, (HOLDS, REFUTED)))
+        why = ctx.string(raw, "why", path) or ""
+        if service in services and via is not None and len(ctx.problems) == before:
+            _check_reachable(ctx, path, services[service], via)
+        if len(ctx.problems) != before or client is None or via is None or service is None or prop is None:
+            continue
+        claims.append(
+            SpecClaim(
+                id=claim_id,
+                service=service,
+                client=client,
+                via=via,
+                node=node,
+                source_ip=source,
+                port=port,
+                prop=prop,
+                hops=hops,
+                ratio=float(ratio) if ratio is not None else None,
+                expect=expect,
+                why=why,
+                location=Location(file=ctx.file, line=ctx.locate(path)),
+            )
+        )
+    return tuple(claims)
+
+
+def _check_reachable(ctx: Ctx, path: Path, service, via: Destination) -> None:  # type: ignore[no-untyped-def]
+    if via is Destination.LOAD_BALANCER and not service.load_balancer_ingress:
+        ctx.error((*path, "via"), f'Invalid value: "load-balancer": Service {service.key} has no load-balancer ingress')
+    elif via is Destination.NODE_PORT and not any(p.node_port for p in service.ports):
+        ctx.error((*path, "via"), f'Invalid value: "node-port": Service {service.key} has no nodePort')
+    elif via is Destination.EXTERNAL_IP and not service.external_ips:
+        ctx.error((*path, "via"), f'Invalid value: "external-ip": Service {service.key} has no externalIPs')
+
+
+def _word(ctx: Ctx, m: dict[str, Any], key: str, path: Path, words: dict[str, Any], default: str) -> Any:
+    value = m.get(key, default)
+    if value in words:
+        return words[value]
+    ctx.error((*path, key), unsupported(value, tuple(words)))
+    return None
+
+
+def _builtin(
+    ctx: Ctx, m: dict[str, Any], cluster: Cluster
+) -> tuple[bool, tuple[str, ...], tuple[ExpectedFinding, ...]]:
+    from kverify.checks.catalogue import CHECKS  # checks depend on exhaustive, not on specs
+
+    path: Path = ("builtinChecks",)
+    known_fields(ctx, m, path, _BUILTIN)
+    enabled = ctx.boolean(m, "enabled", path) is not False
+    services = {s.key for s in cluster.services}
+    needs = tuple(ctx.strings(m, "needsClientIP", path))
+    for i, key in enumerate(needs):
+        if key not in services:
+            ctx.error(
+                (*path, "needsClientIP", i), f'Not found: "{key}" (services: {", ".join(sorted(services)) or "none"})'
+            )
+    expected: list[ExpectedFinding] = []
+    ids = tuple(c.id for c in CHECKS)
+    for i, raw in enumerate(ctx.list(m, "expectFindings", path)):
+        p: Path = (*path, "expectFindings", i)
+        if type(raw) is not dict:
+            ctx.error(p, invalid(raw, "must be a mapping"))
+            continue
+        known_fields(ctx, raw, p, ("check", "service"))
+        check = ctx.string(raw, "check", p, required=True)
+        service = ctx.string(raw, "service", p, required=True)
+        if check is not None and check not in ids:
+            ctx.error((*p, "check"), unsupported(check, ids))
+        if service is not None and service not in services:
+            ctx.error((*p, "service"), f'Not found: "{service}" (services: {", ".join(sorted(services)) or "none"})')
+        if check and service:
+            expected.append(
+                ExpectedFinding(check=check, service=service, location=Location(file=ctx.file, line=ctx.locate(p)))
+            )
+    return enabled, needs, tuple(expected)

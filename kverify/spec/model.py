@@ -1,0 +1,74 @@
+"""A spec file, read: what the user intends (claims) about what they run (manifests or a topology)."""
+
+from __future__ import annotations
+
+import attrs
+
+from kverify.findings import HOLDS, Location
+from kverify.model import ClientKind, Cluster, Destination
+
+API_VERSION = "kverify.io/v1alpha1"
+KIND = "Spec"
+
+
+@attrs.frozen(kw_only=True)
+class SpecClaim:
+    """One belief about one Service and the clients that reach it."""
+
+    id: str
+    service: str  # namespace/name
+    client: ClientKind
+    via: Destination
+    node: str | None = None  # arrival node (external) or client node (pod, host); None: every node
+    source_ip: str | None = None
+    port: int | None = None
+    prop: str  # the property: a kverify.exhaustive.PROPERTIES id, "at-most-hops" or "share-within"
+    hops: int | None = None
+    ratio: float | None = None
+    expect: str = HOLDS
+    why: str = ""
+    location: Location
+
+    @property
+    def statement(self) -> str:
+        from kverify.exhaustive import PROPERTIES, at_most_hops  # the phrase lives with the property
+
+        who = {ClientKind.EXTERNAL: "external clients", ClientKind.POD: "pods", ClientKind.NODE: "host-network clients"}
+        where = f" on {self.node}" if self.node else ""
+        if self.client is ClientKind.EXTERNAL and self.node:
+            where = f" arriving at {self.node}"
+        head = f"{who[self.client]}{where} via {self.via.spelling}: "
+        if self.prop == "share-within":
+            return (
+                head
+                + f"every Ready pod gets a share of the connections, the largest at most {self.ratio:g} x the smallest"
+            )
+        phrase = at_most_hops(self.hops or 0).phrase if self.prop == "at-most-hops" else PROPERTIES[self.prop].phrase
+        return head + phrase
+
+
+@attrs.frozen(kw_only=True)
+class ExpectedFinding:
+    check: str
+    service: str
+    location: Location
+
+
+@attrs.frozen(kw_only=True)
+class Spec:
+    """A spec file. ``cluster`` carries the environment (proxy, load balancer) already applied."""
+
+    name: str
+    file: str
+    description: str = ""
+    cluster: Cluster
+    #: The manifest files the cluster was loaded from (None: an inline topology).
+    manifests: tuple[str, ...] | None = None
+    #: Service key -> (file, line) of its definition.
+    service_lines: dict[str, Location] = attrs.field(factory=dict, hash=False)
+    claims: tuple[SpecClaim, ...] = ()
+    builtin_checks: bool = False
+    needs_client_ip: tuple[str, ...] = ()
+    expected_findings: tuple[ExpectedFinding, ...] = ()
+    ip_blocks: tuple = ()  # IPBlockRule values from the manifests
+    intents: dict = attrs.field(factory=dict, hash=False)  # ServiceIntent values from the manifests

@@ -1,0 +1,144 @@
+"""A spec's inline ``topology``: a few nodes and Services written tersely, with the API server's
+allocations (ClusterIP, nodePort, healthCheckNodePort, load balancer IP) filled in when omitted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kverify.findings import Location
+from kverify.load.fields import Ctx, Path, invalid
+from kverify.model import (
+    Endpoint,
+    LoadBalancerIngress,
+    Node,
+    Service,
+    ServicePort,
+    ServiceType,
+    TrafficPolicy,
+)
+
+_NODE = ("name", "address", "zone", "podCIDR", "draining")
+_SERVICE = (
+    "name",
+    "type",
+    "externalTrafficPolicy",
+    "internalTrafficPolicy",
+    "clusterIP",
+    "port",
+    "targetPort",
+    "nodePort",
+    "loadBalancerIP",
+    "healthCheckNodePort",
+    "externalIPs",
+    "endpoints",
+)
+_ENDPOINT = ("ip", "node", "pod", "ready", "serving", "terminating")
+
+
+def _known(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> None:
+    from kverify.spec.loader import known_fields
+
+    known_fields(ctx, m, path, fields)
+
+
+def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tuple[Service, ...], dict[str, Location]]:
+    _known(ctx, topo, ("topology",), ("nodes", "services"))
+    nodes: list[Node] = []
+    for i, raw in enumerate(ctx.list(topo, "nodes", ("topology",))):
+        path: Path = ("topology", "nodes", i)
+        if type(raw) is not dict:
+            ctx.error(path, invalid(raw, "must be a mapping"))
+            continue
+        _known(ctx, raw, path, _NODE)
+        name = ctx.string(raw, "name", path, required=True)
+        address = ctx.string(raw, "address", path) or f"192.168.0.{11 + i}"
+        ctx.ip(address, (*path, "address"))
+        cidr = ctx.string(raw, "podCIDR", path) or f"10.244.{1 + i}.0/24"
+        ctx.cidr(cidr, (*path, "podCIDR"))
+        zone = ctx.string(raw, "zone", path)
+        draining = ctx.boolean(raw, "draining", path)
+        if name is not None and not ctx.problems:
+            nodes.append(Node(name=name, addresses=(address,), zone=zone, pod_cidrs=(cidr,), draining=bool(draining)))
+    names = {n.name for n in nodes}
+    services: list[Service] = []
+    lines: dict[str, Location] = {}
+    for i, raw in enumerate(ctx.list(topo, "services", ("topology",))):
+        path = ("topology", "services", i)
+        if type(raw) is not dict:
+            ctx.error(path, invalid(raw, "must be a mapping"))
+            continue
+        service = _service(ctx, raw, path, i, names)
+        if service is not None:
+            services.append(service)
+            lines[service.key] = Location(file=ctx.file, line=ctx.locate(path))
+    return tuple(nodes), tuple(services), lines
+
+
+def _service(ctx: Ctx, raw: dict[str, Any], path: Path, i: int, nodes: set[str]) -> Service | None:
+    before = len(ctx.problems)
+    _known(ctx, raw, path, _SERVICE)
+    key = ctx.string(raw, "name", path, required=True) or "default/unnamed"
+    namespace, _, name = key.rpartition("/")
+    type_ = ctx.enum(raw, "type", path, ServiceType, ServiceType.CLUSTER_IP)
+    etp = ctx.enum(raw, "externalTrafficPolicy", path, TrafficPolicy, TrafficPolicy.CLUSTER)
+    itp = ctx.enum(raw, "internalTrafficPolicy", path, TrafficPolicy, TrafficPolicy.CLUSTER)
+    cluster_ip = ctx.string(raw, "clusterIP", path) or f"10.96.0.{10 + i}"
+    ctx.ip(cluster_ip, (*path, "clusterIP"))
+    port = ctx.port(raw, "port", path) or 80
+    target = ctx.port(raw, "targetPort", path) or 8080
+    exposed = type_ is not ServiceType.CLUSTER_IP
+    node_port = ctx.port(raw, "nodePort", path) or (30080 + i if exposed else None)
+    if node_port is not None and not exposed:
+        ctx.error((*path, "nodePort"), "Forbidden: may not be used when `type` is 'ClusterIP'")
+    lb_ip = ctx.string(raw, "loadBalancerIP", path) or (
+        f"198.51.100.{10 + i}" if type_ is ServiceType.LOAD_BALANCER else None
+    )
+    if lb_ip is not None:
+        ctx.ip(lb_ip, (*path, "loadBalancerIP"))
+    needs_hc = type_ is ServiceType.LOAD_BALANCER and etp is TrafficPolicy.LOCAL
+    health = ctx.port(raw, "healthCheckNodePort", path) or (32000 + i if needs_hc else None)
+    external_ips = [
+        ip for j, ip in enumerate(ctx.strings(raw, "externalIPs", path)) if ctx.ip(ip, (*path, "externalIPs", j))
+    ]
+    endpoints: list[Endpoint] = []
+    for j, e in enumerate(ctx.list(raw, "endpoints", path)):
+        p: Path = (*path, "endpoints", j)
+        if type(e) is not dict:
+            ctx.error(p, invalid(e, "must be a mapping"))
+            continue
+        _known(ctx, e, p, _ENDPOINT)
+        ip = ctx.string(e, "ip", p, required=True)
+        if ip is not None:
+            ctx.ip(ip, (*p, "ip"))
+        node = ctx.string(e, "node", p)
+        if node is not None and node not in nodes:
+            ctx.error((*p, "node"), f'Not found: "{node}" (nodes: {", ".join(sorted(nodes)) or "none"})')
+        pod = ctx.string(e, "pod", p)
+        ready, serving, terminating = (ctx.boolean(e, k, p) for k in ("ready", "serving", "terminating"))
+        if len(ctx.problems) == before and ip is not None:
+            endpoints.append(
+                Endpoint(
+                    ip=ip,
+                    node_name=node,
+                    pod=f"{namespace}/{pod}" if pod else None,
+                    # a terminating endpoint is not Ready unless the spec says so (as EndpointSlices report it)
+                    ready=ready if ready is not None else terminating is not True,
+                    serving=serving is not False,
+                    terminating=terminating is True,
+                )
+            )
+    if len(ctx.problems) != before:
+        return None
+    return Service(
+        namespace=namespace or "default",
+        name=name,
+        type=type_,
+        cluster_ips=(cluster_ip,),
+        ports=(ServicePort(name="http", port=port, node_port=node_port, target_port=target),),
+        external_traffic_policy=etp,
+        internal_traffic_policy=itp,
+        external_ips=external_ips,
+        load_balancer_ingress=(LoadBalancerIngress(ip=lb_ip),) if lb_ip else (),
+        health_check_node_port=health,
+        endpoints=endpoints,
+    )

@@ -1,0 +1,83 @@
+"""The docs say what the code does: the tutorial's commands print what it shows, the generated reference
+pages are current, and the explanation states the bound the prover uses."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kverify import docs_gen
+from kverify.claims import ALL_CLAIMS, HOLDS
+from kverify.symbolic.prove import DEFAULT_MAX_ENDPOINTS, DEFAULT_MAX_NODES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+KVERIFY = ".venv/bin/kverify"  # how the tutorial runs kverify after the README's install command
+
+
+def _console_steps(markdown: str) -> list[tuple[str, str]]:
+    """(command, expected output) for each `$ ` line of the ```console blocks, in order."""
+    steps: list[tuple[str, str]] = []
+    for block in re.findall(r"```console\n(.*?)```", markdown, flags=re.DOTALL):
+        for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
+            command, _, output = chunk.partition("\n")
+            steps.append((command, output))
+    return steps
+
+
+def test_the_tutorial_has_its_three_parts() -> None:
+    text = (DOCS / "tutorial.md").read_text()
+    assert [c.split()[1] for c, _ in _console_steps(text)] == ["trace"] * 3 + ["prove"] * 2 + ["trace"] * 2
+
+
+def test_tutorial_commands_print_what_the_tutorial_shows(tmp_path: Path) -> None:
+    """Word for word, in a copy of the checkout's examples, one command after the other."""
+    shutil.copytree(ROOT / "examples" / "article", tmp_path / "examples" / "article")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
+    for command, expected in _console_steps((DOCS / "tutorial.md").read_text()):
+        words = shlex.split(command)
+        assert words[0] == KVERIFY, command
+        run = subprocess.run(
+            [sys.executable, "-m", "kverify", *words[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert run.returncode == 0, (command, run.stderr)
+        assert run.stdout == expected, f"$ {command}\n--- tutorial\n{expected}--- actual\n{run.stdout}"
+
+
+def test_tutorial_install_summary_matches_the_library() -> None:
+    pairs = [(c, verdict) for c in ALL_CLAIMS for verdict in c.expected.values()]
+    proved = sum(verdict == HOLDS for _, verdict in pairs)
+    line = (
+        f"{len(pairs)} verdicts: {proved} proved, {len(pairs) - proved} refuted, 0 unknown; "
+        "0 differ from the library's expectation"
+    )
+    assert f"```text\n{line}\n```" in (DOCS / "tutorial.md").read_text()
+
+
+@pytest.mark.parametrize("page", ["explanation.md", "how-to/use-the-assertion-api.md"])
+def test_pages_state_the_provers_current_bound(page: str) -> None:
+    text = " ".join((DOCS / page).read_text().split())
+    assert f"{DEFAULT_MAX_NODES} nodes and {DEFAULT_MAX_ENDPOINTS} endpoints" in text
+
+
+def test_generated_reference_pages_are_up_to_date() -> None:
+    assert docs_gen.stale() == [], "run: python -m kverify.docs_gen"
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
+    assert [p for p in pages if p not in nav] == []

@@ -1,0 +1,36 @@
+"""The example projects under examples/ pass, run as their users run them: `pytest` in their folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECTS = [p.parent for p in sorted((ROOT / "examples").glob("*/tests"))]
+
+
+def test_there_is_an_example_project() -> None:
+    assert ROOT / "examples" / "shop" in PROJECTS
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=[p.name for p in PROJECTS])
+def test_example_project_passes(project: Path) -> None:
+    # kverify from this checkout, whether or not it is installed; no cache written into examples/. An
+    # xdist worker's PYTEST_* variables would make the child believe it runs under xdist too.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert " passed" in run.stdout and "failed" not in run.stdout

@@ -1,0 +1,115 @@
+"""The bundled specs (``specs/``, shipped as package data): a regression corpus of worked scenarios,
+each claim with the verdict it must keep, several of them refuted on purpose."""
+
+from __future__ import annotations
+
+import filecmp
+import re
+from pathlib import Path
+
+import pytest
+
+from kverify.checks.session import bundled_specs, bundled_specs_dir
+from kverify.cli import main
+from kverify.spec import evaluate, load_spec
+from kverify.verdicts import Proved, Refuted
+
+ROOT = Path(__file__).parent.parent
+SPECS = sorted(bundled_specs_dir().glob("*.yaml"))
+
+#: spec name -> {claim id: verdict}. A change here is a change in what kverify says about Kubernetes.
+EXPECTED = {
+    "article-cluster": {
+        "lb-delivers": "proved",
+        "lb-keeps-client-ip": "refuted",
+        "lb-stays-on-node": "refuted",
+        "lb-one-hop": "proved",
+        "lb-even-spread": "proved",
+        "nodeport-on-node-c-delivers": "proved",
+    },
+    "article-local": {
+        "lb-delivers": "proved",
+        "lb-keeps-client-ip": "proved",
+        "lb-stays-on-node": "proved",
+        "lb-no-hops": "proved",
+        "lb-even-spread": "proved",
+        "nodeport-on-node-c-delivers": "refuted",
+    },
+    "local-lb-without-health-checks": {
+        "lb-delivers": "refuted",
+        "lb-never-dropped": "refuted",
+        "lb-keeps-client-ip": "proved",
+        "lb-delivers-on-node-a": "proved",
+        "etp-local-lb-without-health-checks": "refuted",
+    },
+    "in-cluster-client-local": {
+        "pod-to-lb-ip-delivered": "proved",
+        "pod-to-lb-ip-stays-on-node": "refuted",
+        "host-to-nodeport-delivered": "proved",
+        "pods-reach-cache": "refuted",
+        "pods-on-node-a-reach-cache": "proved",
+        "itp-local-clients-without-endpoint": "refuted",
+    },
+    "rollout-terminating": {
+        "lb-delivers": "proved",
+        "lb-reaches-ready-pods": "proved",
+        "nodeport-on-node-a-reaches-ready-pods": "refuted",
+        "last-lb-delivers": "refuted",
+        "terminating-endpoints-behind-health-checked-lb": "refuted",
+    },
+    "ingress-needs-client-ip": {
+        "office-keeps-client-ip": "refuted",
+        "office-delivered": "proved",
+        "local-variant-keeps-client-ip": "proved",
+        "etp-cluster-hides-client-ip": "refuted",
+    },
+}
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+def test_each_bundled_spec_keeps_its_verdicts(path: Path) -> None:
+    spec = load_spec(str(path))
+    run = evaluate(spec)
+    assert {r.claim: r.verdict.verdict for r in run.results} == EXPECTED[spec.name]
+    assert all(r.passed for r in run.results), [r for r in run.results if not r.passed]
+    for r in run.results:
+        if isinstance(r.verdict, Refuted):  # a counterexample a reviewer can replay
+            cx = r.verdict.counterexample
+            assert re.fullmatch(r"cx-[0-9a-f]{10}", cx.id) and cx.command.startswith("kverify trace ")
+            assert cx.outcome.hops
+        else:
+            assert isinstance(r.verdict, Proved) and r.verdict.scope.startswith("these manifests: 3 node(s)")
+
+
+def test_the_corpus_covers_the_scenarios_of_the_issue() -> None:
+    assert set(EXPECTED) == {p.stem for p in SPECS}
+    refuted = sum(v == "refuted" for claims in EXPECTED.values() for v in claims.values())
+    assert refuted >= 10
+
+
+def test_the_article_manifests_in_the_specs_are_the_examples() -> None:
+    assert filecmp.cmp(
+        bundled_specs_dir() / "manifests" / "article-cluster.yaml",
+        ROOT / "examples" / "article" / "cluster.yaml",
+        shallow=False,
+    )
+
+
+def test_the_repository_specs_directory_is_the_package_data() -> None:
+    assert (ROOT / "specs").resolve() == (ROOT / "kverify" / "data" / "specs").resolve()
+
+
+def test_kverify_check_without_arguments_checks_the_bundled_specs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    total = sum(len(v) for v in EXPECTED.values())
+    assert re.fullmatch(
+        rf"{total} result\(s\): {total} as expected, 0 failed, 0 unknown; "
+        r"built-in checks: \d+ held over \d+ service\(s\)",
+        out[-1],
+    )
+    assert {line.split()[1] for line in out if line.startswith("spec ")} == set(EXPECTED)
+    assert bundled_specs()[0].startswith("specs/")  # from a checkout: the repository's paths
