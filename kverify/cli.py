@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--max-nodes", type=int, default=None, metavar="N")
     prove.add_argument("--max-endpoints", type=int, default=None, metavar="M")
     prove.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per solver call")
+    prove.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+        help="solver processes, each building the encodings once (default: 2, or 1 on one CPU)",
+    )
     prove.add_argument("--write-counterexamples", metavar="DIR", help="write each counterexample's manifest here")
     prove.add_argument("--list", action="store_true", help="list the claims and exit")
     prove.add_argument("--format", default="text", choices=["text", "json"])
@@ -187,7 +192,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
 def _run_prove(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from kverify.check import prove_claim
+    from kverify.check import prove_all
     from kverify.claims import ALL_CLAIMS, find_claim
     from kverify.errors import Problem
     from kverify.model import Dataplane
@@ -212,26 +217,30 @@ def _run_prove(args: argparse.Namespace) -> int:
             problems.append(Problem(f"Invalid value: {value}: must be between 1 and 12, inclusive", field=flag))
     if args.timeout <= 0:
         problems.append(Problem(f"Invalid value: {args.timeout}: must be positive", field="--timeout"))
+    if not 1 <= args.jobs <= 64:
+        problems.append(Problem(f"Invalid value: {args.jobs}: must be between 1 and 64, inclusive", field="--jobs"))
     if problems:
         raise InputError(problems)
     wanted = {Dataplane.parse(d) for d in args.dataplane} if args.dataplane else None
-    results = []
-    for claim in claims or ALL_CLAIMS:
-        for dataplane, expected in claim.expected.items():
-            if wanted is not None and dataplane not in wanted:
-                continue
-            verdict = prove_claim(
-                claim,
-                dataplane,
-                max_nodes=args.max_nodes or bounds.DEFAULT_MAX_NODES,
-                max_endpoints=args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
-                timeout_ms=int(args.timeout * 1000),
-            )
-            results.append((claim, verdict, expected))
-            if args.write_counterexamples and isinstance(verdict, Refuted):
-                folder = Path(args.write_counterexamples)
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{verdict.counterexample.id}.yaml").write_text(verdict.counterexample.manifest)
+    pairs = [
+        (claim, dataplane)
+        for claim in claims or ALL_CLAIMS
+        for dataplane in claim.expected
+        if wanted is None or dataplane in wanted
+    ]
+    verdicts = prove_all(
+        pairs,
+        jobs=args.jobs,
+        max_nodes=args.max_nodes or bounds.DEFAULT_MAX_NODES,
+        max_endpoints=args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
+        timeout_ms=int(args.timeout * 1000),
+    )
+    results = [(claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts)]
+    for _, verdict, _ in results:
+        if args.write_counterexamples and isinstance(verdict, Refuted):
+            folder = Path(args.write_counterexamples)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{verdict.counterexample.id}.yaml").write_text(verdict.counterexample.manifest)
     if args.format == "json":
         entries = []
         for claim, verdict, expected in results:
