@@ -49,7 +49,8 @@ def concrete_worlds(cluster: Cluster, flow: Flow) -> Iterator[tuple[Outcome, Wor
         if not decision.delivered:
             chosen = [None]  # type: ignore[list-item]
         for outcome, index in zip(outcomes, chosen, strict=True):
-            def pick(values, index=index):  # noqa: ANN001, ANN202 - bound per outcome
+
+            def pick(values, index=index):
                 return False if index is None else values[index]
 
             yield outcome, World(ops=CONCRETE, situation=s, decision=decision, pick=pick, lb_may_pick_node=lb_pick)
@@ -111,9 +112,7 @@ def _replay(claim: Claim, dataplane: Dataplane, answer: prove.Answer) -> Counter
     if claim.via_load_balancer and flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         replay_flow = attrs.evolve(flow, node=None)
     broken = [
-        o
-        for o in violations(claim, decoded.cluster, replay_flow)
-        if o.node == decoded.handling_node or o.node is None
+        o for o in violations(claim, decoded.cluster, replay_flow) if o.node == decoded.handling_node or o.node is None
     ]
     matching = [o for o in broken if o.endpoint_ip == decoded.endpoint_ip or not o.delivered]
     if not matching:
@@ -192,12 +191,18 @@ def prove_claim(
             bounds = ANY_SIZE
     if answer.status == "unsat":
         return Proved(
-            claim=claim.id, dataplane=dataplane, scope=bounds, assumptions=ASSUMPTIONS,
+            claim=claim.id,
+            dataplane=dataplane,
+            scope=bounds,
+            assumptions=ASSUMPTIONS,
             seconds=time.perf_counter() - started,
         )
     if answer.status == "unknown":
         return Unknown(
-            claim=claim.id, dataplane=dataplane, reason=answer.reason, scope=bounds,
+            claim=claim.id,
+            dataplane=dataplane,
+            reason=answer.reason,
+            scope=bounds,
             seconds=time.perf_counter() - started,
         )
     if isinstance(claim, SpreadClaim):
@@ -205,7 +210,10 @@ def prove_claim(
     else:
         counterexample = _replay(claim, dataplane, answer)
     return Refuted(
-        claim=claim.id, dataplane=dataplane, scope=bounds, counterexample=counterexample,
+        claim=claim.id,
+        dataplane=dataplane,
+        scope=bounds,
+        counterexample=counterexample,
         seconds=time.perf_counter() - started,
     )
 

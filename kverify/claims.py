@@ -107,7 +107,7 @@ CLAIMS: tuple[Claim, ...] = (
         "sends is delivered when any Ready endpoint exists.",
         assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint(), w.endpoints_on_known_nodes()),
         require=lambda w: w.delivered(),
-        expected=dict.fromkeys(KUBE_PROXY + (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), HOLDS),
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), HOLDS),
         why="the LB probes healthCheckNodePort, which answers 200 only on nodes with a local Ready endpoint "
         "(pkg/proxy/healthcheck/service_health.go), and those nodes' Local set is non-empty.",
         load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
@@ -166,7 +166,7 @@ CLAIMS: tuple[Claim, ...] = (
         statement="eTP Local never crosses nodes, for in-cluster clients too.",
         assume=lambda w: w.ops.and_(w.in_cluster_client(), w.external_destination(), w.etp_local()),
         require=lambda w: w.ops.implies(w.delivered(), w.endpoint_on_handling_node()),
-        expected=dict.fromkeys(KUBE_PROXY + (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
         why="pod and host traffic to an eTP Local address is short-circuited to the Cluster set "
         "(iptables EXT chain; Cilium socket-LB); ipvs falls back to all endpoints without local ones.",
         minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),
@@ -175,11 +175,13 @@ CLAIMS: tuple[Claim, ...] = (
         id="itp-local-delivers",
         statement="iTP Local always delivers pod -> ClusterIP traffic when the Service has usable endpoints.",
         assume=lambda w: w.ops.and_(
-            w.client_is(ClientKind.POD), w.destination_is(Destination.CLUSTER_IP), w.itp_local(), w.any_usable_endpoint()
+            w.client_is(ClientKind.POD),
+            w.destination_is(Destination.CLUSTER_IP),
+            w.itp_local(),
+            w.any_usable_endpoint(),
         ),
         require=lambda w: w.delivered(),
-        expected=dict.fromkeys(KUBE_PROXY, REFUTED)
-        | {Dataplane.CILIUM_SNAT: REFUTED, Dataplane.CILIUM_DSR: REFUTED},
+        expected=dict.fromkeys(KUBE_PROXY, REFUTED) | {Dataplane.CILIUM_SNAT: REFUTED, Dataplane.CILIUM_DSR: REFUTED},
         why="iTP Local uses only the client node's endpoints and DROPs without them "
         "(nftables/proxier_test.go TestInternalTrafficPolicy).",
         minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),
@@ -189,8 +191,7 @@ CLAIMS: tuple[Claim, ...] = (
         statement="A pod reaching itself through its Service sees its own IP as the source.",
         assume=lambda w: w.ops.and_(w.client_is(ClientKind.POD), w.endpoint_is_client()),
         require=lambda w: w.ops.implies(w.delivered(), w.client_ip_kept()),
-        expected=dict.fromkeys(KUBE_PROXY, REFUTED)
-        | {Dataplane.CILIUM_SNAT: HOLDS, Dataplane.CILIUM_DSR: HOLDS},
+        expected=dict.fromkeys(KUBE_PROXY, REFUTED) | {Dataplane.CILIUM_SNAT: HOLDS, Dataplane.CILIUM_DSR: HOLDS},
         why="the endpoint chain masquerades packets whose source is the endpoint itself "
         "(nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP'); Cilium's socket-LB connects "
         "the pod straight to its own IP.",
@@ -246,7 +247,7 @@ SPREAD_CLAIMS: tuple[SpreadClaim, ...] = (
         id="etp-local-even-spread",
         statement="eTP Local spreads external load evenly over the pods (behind a health-checked load balancer).",
         etp_local=True,
-        expected=dict.fromkeys(KUBE_PROXY + (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
         why="the load balancer splits traffic per node, and each node splits its share over its local pods only: "
         "a pod alone on its node gets more than pods that share one (Kubernetes docs, 'Caveats and limitations "
         "when preserving source IPs').",

@@ -7,6 +7,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from kverify.model.enums import _Spelled
 
 from kverify.errors import InputError, KverifyError
 
@@ -14,13 +17,13 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors exit 2, as argparse does, but say so plainly
+    def error(self, message: str) -> NoReturn:  # usage errors exit 2, as argparse does, but say so plainly
         self.print_usage(sys.stderr)
         print(f"kverify: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_INPUT)
 
 
-def _choices(enum_type: type) -> list[str]:
+def _choices(enum_type: type[_Spelled]) -> list[str]:
     return [m.spelling for m in enum_type]
 
 
@@ -57,7 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--max-endpoints", type=int, default=None, metavar="M")
     prove.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per solver call")
     prove.add_argument(
-        "--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
         help="solver processes, each building the encodings once (default: 2, or 1 on one CPU)",
     )
     prove.add_argument("--write-counterexamples", metavar="DIR", help="write each counterexample's manifest here")
@@ -82,8 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
     check.add_argument("--masquerade-all", action="store_true")
     check.add_argument("--nodeport-address", action="append", metavar="CIDR", help="kube-proxy --nodeport-addresses")
-    check.add_argument("--needs-client-ip", action="append", default=[], metavar="NAMESPACE/NAME",
-                       help="a Service whose pods need the client IP (as the kverify.io/needs-client-ip annotation)")
+    check.add_argument(
+        "--needs-client-ip",
+        action="append",
+        default=[],
+        metavar="NAMESPACE/NAME",
+        help="a Service whose pods need the client IP (as the kverify.io/needs-client-ip annotation)",
+    )
     check.add_argument("--write-counterexamples", metavar="DIR", help="write each exported counterexample here")
     check.add_argument("--color", default="auto", choices=["auto", "always", "never"])
     check.add_argument("--verbose", "-v", action="store_true", help="text: show every counterexample's hops")
@@ -235,7 +246,9 @@ def _run_prove(args: argparse.Namespace) -> int:
         max_endpoints=args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
         timeout_ms=int(args.timeout * 1000),
     )
-    results = [(claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts)]
+    results = [
+        (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
+    ]
     for _, verdict, _ in results:
         if args.write_counterexamples and isinstance(verdict, Refuted):
             folder = Path(args.write_counterexamples)

@@ -59,8 +59,11 @@ def test_counterexample_replays_through_kverify_trace(claim_id, dataplane, tmp_p
     outcomes = json.loads(capsys.readouterr().out)["outcomes"]
     shown = cx.outcome.to_json()
     assert any(
-        o["node"] == shown["node"] and o["endpoint_ip"] == shown["endpoint_ip"] and o["delivered"] == shown["delivered"]
-        and o["source_ip_seen"] == shown["source_ip_seen"] and o["reply_ok"] == shown["reply_ok"]
+        o["node"] == shown["node"]
+        and o["endpoint_ip"] == shown["endpoint_ip"]
+        and o["delivered"] == shown["delivered"]
+        and o["source_ip_seen"] == shown["source_ip_seen"]
+        and o["reply_ok"] == shown["reply_ok"]
         for o in outcomes
     ), (shown, outcomes)
 
@@ -73,7 +76,9 @@ def test_prove_json_lists_every_claim_and_dataplane(capsys) -> None:  # type: ig
         assert r["verdict"] in ("proved", "refuted")
         if r["verdict"] == "refuted":
             cx = r["counterexample"]
-            assert cx["nodes"] >= 1 and cx["endpoints"] >= 0 and cx["trace"] and cx["command"].startswith("kverify trace")
+            assert (
+                cx["nodes"] >= 1 and cx["endpoints"] >= 0 and cx["trace"] and cx["command"].startswith("kverify trace")
+            )
         else:
             assert "nodes" in r["scope"]
 

@@ -28,7 +28,8 @@ PICKED = [
     "nftables TestInternalExternalMasquerade [base]: pod to LB with eTP:Local",
     "nftables TestInternalExternalMasquerade [no LocalTrafficDetector]: pod to LB with eTP:Local",
     "nftables TestInternalExternalMasquerade [masqueradeAll]: node to LB with eTP:Local",
-    "nftables TestInternalTrafficPolicy [internalTrafficPolicy is local and there are no local endpoints]: no endpoints",
+    "nftables TestInternalTrafficPolicy [internalTrafficPolicy is local and there are no local endpoints]: "
+    "no endpoints",
     "nftables TestNoEndpointsReject: pod to cluster IP with no endpoints",
     "nftables TestClusterIPGeneral: hairpin to cluster IP",
 ]
@@ -68,29 +69,71 @@ def test_kubernetes_rows_through_the_cli(case, tmp_path, capsys) -> None:  # typ
     elif "masqueraded" in expect:
         assert {o["masqueraded"] for o in outcomes} == {expect["masqueraded"]}
     for o in outcomes:  # the documented JSON contract
-        assert {"node", "delivered", "endpoint_ip", "endpoint_node", "source_ip_seen", "masqueraded",
-                "crosses_nodes", "drop_kind", "reply_ok", "rules"} <= set(o)
+        assert {
+            "node",
+            "delivered",
+            "endpoint_ip",
+            "endpoint_node",
+            "source_ip_seen",
+            "masqueraded",
+            "crosses_nodes",
+            "drop_kind",
+            "reply_ok",
+            "rules",
+        } <= set(o)
 
 
 def test_article_cluster_picture_crosses_nodes_with_snat(capsys) -> None:  # type: ignore[no-untyped-def]
-    doc = _run_json(capsys, ARTICLE, "--service", "shop/web-cluster", "--to", "load-balancer",
-                    "--from", "external", "--node", "node-c")
+    doc = _run_json(
+        capsys,
+        ARTICLE,
+        "--service",
+        "shop/web-cluster",
+        "--to",
+        "load-balancer",
+        "--from",
+        "external",
+        "--node",
+        "node-c",
+    )
     assert doc["outcomes"] and all(o["crosses_nodes"] and o["masqueraded"] for o in doc["outcomes"])
     assert {o["source_ip_seen"] for o in doc["outcomes"]} == {"192.168.0.13"}  # node-c's address
     assert all(o["reply_ok"] for o in doc["outcomes"])
 
 
 def test_article_local_picture_stays_and_keeps_client_ip(capsys) -> None:  # type: ignore[no-untyped-def]
-    doc = _run_json(capsys, ARTICLE, "--service", "shop/web-local", "--to", "load-balancer",
-                    "--from", "external", "--src-ip", "203.0.113.7", "--node", "node-a")
+    doc = _run_json(
+        capsys,
+        ARTICLE,
+        "--service",
+        "shop/web-local",
+        "--to",
+        "load-balancer",
+        "--from",
+        "external",
+        "--src-ip",
+        "203.0.113.7",
+        "--node",
+        "node-a",
+    )
     (outcome,) = doc["outcomes"]
     assert outcome["endpoint_node"] == "node-a" and not outcome["crosses_nodes"]
     assert outcome["source_ip_seen"] == "203.0.113.7" and not outcome["masqueraded"]
 
 
 def test_article_local_picture_drops_on_a_node_without_endpoint(capsys) -> None:  # type: ignore[no-untyped-def]
-    doc = _run_json(capsys, ARTICLE, "--service", "shop/web-local", "--to", "load-balancer",
-                    "--from", "external", "--load-balancer", "no-health-check")
+    doc = _run_json(
+        capsys,
+        ARTICLE,
+        "--service",
+        "shop/web-local",
+        "--to",
+        "load-balancer",
+        "--from",
+        "external",
+        "--load-balancer",
+        "no-health-check",
+    )
     by_node = {o["node"]: o for o in doc["outcomes"]}
     assert set(by_node) == {"node-a", "node-b", "node-c"}
     assert not by_node["node-c"]["delivered"] and by_node["node-c"]["drop_kind"] == "drop"
@@ -103,8 +146,20 @@ def test_article_local_picture_behind_health_checks_skips_the_empty_node(capsys)
 
 
 def test_article_dnat_only_thought_experiment_breaks_the_reply(capsys) -> None:  # type: ignore[no-untyped-def]
-    doc = _run_json(capsys, ARTICLE, "--service", "shop/web-cluster", "--to", "node-port", "--from", "external",
-                    "--node", "node-c", "--dataplane", "dnat-only")
+    doc = _run_json(
+        capsys,
+        ARTICLE,
+        "--service",
+        "shop/web-cluster",
+        "--to",
+        "node-port",
+        "--from",
+        "external",
+        "--node",
+        "node-c",
+        "--dataplane",
+        "dnat-only",
+    )
     assert doc["outcomes"]
     for o in doc["outcomes"]:
         assert o["crosses_nodes"] and not o["masqueraded"] and not o["reply_ok"]
@@ -114,16 +169,41 @@ def test_article_dnat_only_thought_experiment_breaks_the_reply(capsys) -> None: 
 def test_health_check_node_port_reports_per_node(capsys) -> None:  # type: ignore[no-untyped-def]
     statuses = {}
     for node in ("node-a", "node-b", "node-c"):
-        doc = _run_json(capsys, ARTICLE, "--service", "shop/web-local", "--to", "health-check-node-port",
-                        "--from", "external", "--node", node)
+        doc = _run_json(
+            capsys,
+            ARTICLE,
+            "--service",
+            "shop/web-local",
+            "--to",
+            "health-check-node-port",
+            "--from",
+            "external",
+            "--node",
+            node,
+        )
         (o,) = doc["outcomes"]
         statuses[node] = (o["health_check"]["status"], o["health_check"]["local_endpoints"])
     assert statuses == {"node-a": (200, 1), "node-b": (200, 1), "node-c": (503, 0)}
 
 
 def test_text_format_is_one_line_per_outcome(capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["trace", ARTICLE, "--service", "shop/web-local", "--to", "load-balancer", "--from", "external",
-                 "--load-balancer", "no-health-check"]) == 0
+    assert (
+        main(
+            [
+                "trace",
+                ARTICLE,
+                "--service",
+                "shop/web-local",
+                "--to",
+                "load-balancer",
+                "--from",
+                "external",
+                "--load-balancer",
+                "no-health-check",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 + 3 + 1  # header, one per node, summary
     assert "DROPPED" in lines[3] and "node-c" in lines[3]
@@ -143,9 +223,23 @@ BAD = [
 @pytest.mark.parametrize(("what", "files", "expected"), BAD, ids=[b[0] for b in BAD])
 def test_bad_manifests_exit_2_with_one_line_per_problem(what, files, expected) -> None:  # type: ignore[no-untyped-def]
     result = subprocess.run(
-        [sys.executable, "-m", "kverify", "trace", *files, "--service", "shop/web", "--to", "cluster-ip",
-         "--from", "pod"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            "-m",
+            "kverify",
+            "trace",
+            *files,
+            "--service",
+            "shop/web",
+            "--to",
+            "cluster-ip",
+            "--from",
+            "pod",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert result.returncode == 2, result
     assert "Traceback" not in result.stderr

@@ -12,7 +12,11 @@ from kverify.testing.strategies import clusters_and_flows
 def _within_documented_assumptions(cluster: Cluster, flow: Flow) -> bool:
     """What the encoding assumes (kverify.check.ASSUMPTIONS, Universe.well_formed)."""
     service = cluster.services[0]
-    etp_ok = service.external_traffic_policy is TrafficPolicy.CLUSTER or service.type is not ServiceType.CLUSTER_IP or bool(service.external_ips)
+    etp_ok = (
+        service.external_traffic_policy is TrafficPolicy.CLUSTER
+        or service.type is not ServiceType.CLUSTER_IP
+        or bool(service.external_ips)
+    )
     distinct = len({e.ip for e in service.endpoints}) == len(service.endpoints)
     return etp_ok and distinct
 

@@ -155,7 +155,13 @@ def test_json_stream_of_objects_and_ipv6() -> None:
 def test_a_directory_loads_its_manifest_files() -> None:
     loaded = load("valid")
     assert sorted(s.key for s in loaded.services) == [
-        "default/db", "default/kubernetes", "kube-system/kube-dns", "prod/api", "shop/web", "stream/one", "test/cond",
+        "default/db",
+        "default/kubernetes",
+        "kube-system/kube-dns",
+        "prod/api",
+        "shop/web",
+        "stream/one",
+        "test/cond",
     ]
     assert len(loaded.nodes) == 4
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import inspect
 from pathlib import Path
 
 import pytest
@@ -78,7 +77,9 @@ def test_rules_do_not_branch_in_python(path: Path) -> None:
 
 
 def test_semantics_doc_is_generated_from_the_table() -> None:
-    assert (ROOT / "docs" / "semantics.md").read_text() == render(), "run: python -m kverify.semantics.docs > docs/semantics.md"
+    assert (ROOT / "docs" / "semantics.md").read_text() == render(), (
+        "run: python -m kverify.semantics.docs > docs/semantics.md"
+    )
 
 
 def _health_flow(case):  # type: ignore[no-untyped-def]
@@ -108,8 +109,21 @@ def _lb_flows() -> None:
                 )
                 for client in ClientKind:
                     for destination in (Destination.LOAD_BALANCER, Destination.CLUSTER_IP, Destination.NODE_PORT):
-                        flow = Flow(service=svc.key, client=client, destination=destination, node="test-node" if client is not ClientKind.EXTERNAL else None)
+                        flow = Flow(
+                            service=svc.key,
+                            client=client,
+                            destination=destination,
+                            node="test-node" if client is not ClientKind.EXTERNAL else None,
+                        )
                         route(cluster, flow)
     hairpin = attrs.evolve(base, proxy=attrs.evolve(base.proxy, dataplane=Dataplane.IPTABLES))
-    route(hairpin, Flow(service=service.key, client=ClientKind.POD, destination=Destination.CLUSTER_IP,
-                        client_ip=service.endpoints[0].ip, node=service.endpoints[0].node_name or "test-node"))
+    route(
+        hairpin,
+        Flow(
+            service=service.key,
+            client=ClientKind.POD,
+            destination=Destination.CLUSTER_IP,
+            client_ip=service.endpoints[0].ip,
+            node=service.endpoints[0].node_name or "test-node",
+        ),
+    )

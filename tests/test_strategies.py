@@ -208,9 +208,7 @@ def test_flows_reject_bad_arguments_eagerly(cluster: Cluster, kwargs: dict[str, 
     "kwargs",
     [
         pytest.param({"service_types": [ServiceType.CLUSTER_IP], "destinations": [Destination.NODE_PORT]}),
-        pytest.param(
-            {"service_types": [ServiceType.NODE_PORT], "destinations": [Destination.HEALTH_CHECK_NODE_PORT]}
-        ),
+        pytest.param({"service_types": [ServiceType.NODE_PORT], "destinations": [Destination.HEALTH_CHECK_NODE_PORT]}),
         pytest.param({"destinations": ["cluster-ip"]}),
         pytest.param({"clients": [ClientKind.POD, Destination.CLUSTER_IP]}),
     ],
@@ -344,9 +342,7 @@ def _reaches(strategy, condition) -> None:  # type: ignore[no-untyped-def]
         ),
         pytest.param(lambda s: s.health_check_node_port is not None, id="healthCheckNodePort"),
         pytest.param(lambda s: bool(s.load_balancer_source_ranges), id="source ranges"),
-        pytest.param(
-            lambda s: s.type is ServiceType.CLUSTER_IP and s.external_ips, id="ClusterIP with externalIPs"
-        ),
+        pytest.param(lambda s: s.type is ServiceType.CLUSTER_IP and s.external_ips, id="ClusterIP with externalIPs"),
     ],
 )
 def test_clusters_reach_edge_case(condition) -> None:  # type: ignore[no-untyped-def]
@@ -379,8 +375,10 @@ def _inside_source_ranges(cluster: Cluster, flow: Flow) -> bool:
 
 def _other_nodes_node_port(cluster: Cluster, flow: Flow) -> bool:
     owner = cluster.node_owning(flow.dst_ip) if flow.dst_ip else None
-    return flow.client is ClientKind.POD and flow.destination is Destination.NODE_PORT and (
-        owner is not None and owner.name != flow.node
+    return (
+        flow.client is ClientKind.POD
+        and flow.destination is Destination.NODE_PORT
+        and (owner is not None and owner.name != flow.node)
     )
 
 

@@ -20,13 +20,12 @@ from kverify.model import (
     Destination,
     Endpoint,
     Flow,
-    IPMode,
     Node,
     Service,
     ServicePort,
 )
 from kverify.semantics.registry import declare, mark
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+from kverify.semantics.vocabulary import NO_NODE, EndpointView, Situation
 
 K8S = "kubernetes/kubernetes"
 LOCALHOST = "127.0.0.1"
@@ -163,9 +162,7 @@ def resolve_port(service: Service, flow: Flow) -> ServicePort:
     if port is None:
         wanted = f"{flow.port}/{flow.protocol}" if flow.port else str(flow.protocol)
         offered = ", ".join(f"{p.port}/{p.protocol}" for p in service.ports) or "none"
-        raise InputError(
-            Problem(f"Service {service.key} has no port {wanted} (ports: {offered})", field="--port")
-        )
+        raise InputError(Problem(f"Service {service.key} has no port {wanted} (ports: {offered})", field="--port"))
     return port
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from kverify.concrete import classify
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow, ReplyPath
+from kverify.results import Hop
 from kverify.semantics import delivery, endpoints, nat, policy
 from kverify.semantics.decide import Decision, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
-from kverify.results import Hop
 
 
 def explain(h: classify.Handling, decision: Decision, index: int | None) -> tuple[str, ...]:
@@ -45,7 +45,8 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
             when("topology-prefer-same-zone", endpoints.prefer_same_zone(C, s))
         when(
             "drop-no-local-endpoints",
-            decision.drop_kind in (DropKind.DROP, DropKind.REJECT) and delivery.drops_no_local(C, s, decision.chosen)
+            decision.drop_kind in (DropKind.DROP, DropKind.REJECT)
+            and delivery.drops_no_local(C, s, decision.chosen)
             and not delivery.rejects(C, s),
         )
     if index is None:
@@ -82,11 +83,21 @@ def hops_for(
     if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         hops.append(Hop(at=client, to="load-balancer", src=h.client_ip, dst=dst))
         if node:
-            hops.append(Hop(at="load-balancer", to=node, src=h.client_ip, dst=dst, note=f"{cluster.load_balancer} picks {node}"))
+            hops.append(
+                Hop(at="load-balancer", to=node, src=h.client_ip, dst=dst, note=f"{cluster.load_balancer} picks {node}")
+            )
     elif node and (h.client_node is None or h.client_node != h.node):
         hops.append(Hop(at=client, to=node, src=h.client_ip, dst=dst))
     else:
-        hops.append(Hop(at=client, to=f"{first_stop} (proxy)", src=h.client_ip, dst=dst, note="local delivery to the node's proxy"))
+        hops.append(
+            Hop(
+                at=client,
+                to=f"{first_stop} (proxy)",
+                src=h.client_ip,
+                dst=dst,
+                note="local delivery to the node's proxy",
+            )
+        )
     if index is None:
         kind = DropKind(decision.drop_kind) if decision.drop_kind else None
         if kind is DropKind.NOT_INTERCEPTED:
@@ -96,7 +107,9 @@ def hops_for(
         hops.append(Hop(at=first_stop, to="(end)", src=h.client_ip, dst=dst, note=note))
         return tuple(hops)
     endpoint = h.endpoints[index]
-    target_port = endpoint.target_port(port.name) or (port.target_port if isinstance(port.target_port, int) else port.port)
+    target_port = endpoint.target_port(port.name) or (
+        port.target_port if isinstance(port.target_port, int) else port.port
+    )
     new_dst = f"{endpoint.ip}:{target_port}"
     src_now = seen or h.client_ip
     rewrites = [f"DNAT {dst} -> {new_dst}"]
@@ -112,8 +125,12 @@ def hops_for(
     reply_note = {
         ReplyPath.VIA_TRANSLATING_NODE: f"reply un-NATed on {first_stop}",
         ReplyPath.DIRECT_SERVER_RETURN: f"DSR: {where} rewrites the reply's source to the service address",
-        ReplyPath.DIRECT_FROM_ENDPOINT_NODE: f"reply leaves {where} directly, not un-NATed: the client expected {dst} and drops it",
+        ReplyPath.DIRECT_FROM_ENDPOINT_NODE: (
+            f"reply leaves {where} directly, not un-NATed: the client expected {dst} and drops it"
+        ),
         ReplyPath.FROM_LOAD_BALANCER: "reply returns through the load balancer",
     }[path]
-    hops.append(Hop(at=endpoint.pod or f"pod {endpoint.ip}", to=client, src=reply_src, dst=h.client_ip, note=reply_note))
+    hops.append(
+        Hop(at=endpoint.pod or f"pod {endpoint.ip}", to=client, src=reply_src, dst=h.client_ip, note=reply_note)
+    )
     return tuple(hops)

@@ -111,7 +111,9 @@ def _service(cluster: Cluster, flow: Flow) -> Service:
         raise InputError(Problem(f'Not found: "{flow.service}" (services: {known})', field="--service"))
     if service.headless:
         raise InputError(
-            Problem(f"Service {service.key} is headless (clusterIP: None): kube-proxy gives it no rules", field="--service")
+            Problem(
+                f"Service {service.key} is headless (clusterIP: None): kube-proxy gives it no rules", field="--service"
+            )
         )
     return service
 
@@ -136,10 +138,9 @@ def handlings(cluster: Cluster, flow: Flow, service: Service) -> list[classify.H
     else:
         port = classify.resolve_port(service, flow)
     given = _node(cluster, flow.node, "--node")
-    client_nodes: list[Node | None]
-    if flow.client is ClientKind.EXTERNAL:
-        client_nodes = [None]
-    else:
+    # An external client runs on no node; an in-cluster one on the given node, or on any node.
+    client_nodes: list[Node | None] = [None]
+    if flow.client is not ClientKind.EXTERNAL:
         client_nodes = [given] if given else list(cluster.nodes)
     result: list[classify.Handling] = []
     for client_node in client_nodes:
@@ -162,7 +163,7 @@ def _candidate_nodes(
             if flow.dst_ip == classify.LOCALHOST and client_node is not None:
                 owner = client_node
             if owner is None:
-                raise InputError(Problem(f'{flow.dst_ip} is not an address of any node', field="--dst-ip"))
+                raise InputError(Problem(f"{flow.dst_ip} is not an address of any node", field="--dst-ip"))
             if flow.client is ClientKind.EXTERNAL and given is not None and given != owner:
                 raise InputError(Problem(f"{flow.dst_ip} is not an address of node {given.name}", field="--dst-ip"))
             return [(owner, flow.dst_ip)]
@@ -176,7 +177,10 @@ def _candidate_nodes(
     dst_ip = flow.dst_ip or addresses[0]
     if dst_ip not in addresses:
         raise InputError(
-            Problem(f"{dst_ip} is not a {destination.spelling} address of {service.key} ({', '.join(addresses)})", field="--dst-ip")
+            Problem(
+                f"{dst_ip} is not a {destination.spelling} address of {service.key} ({', '.join(addresses)})",
+                field="--dst-ip",
+            )
         )
     if flow.client is not ClientKind.EXTERNAL:
         return [(client_node, dst_ip)]

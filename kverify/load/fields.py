@@ -115,7 +115,7 @@ class Ctx:
             self.error((*path, key), invalid(v, "must be a mapping"))
         return {}
 
-    def list(self, m: Mapping[str, Any], key: str, path: Path) -> list[Any]:
+    def list_of(self, m: Mapping[str, Any], key: str, path: Path) -> list[Any]:
         """An optional list field (absent or null -> ``[]``)."""
         v = m.get(key)
         if type(v) is list:
@@ -139,7 +139,7 @@ class Ctx:
     def strings(self, m: Mapping[str, Any], key: str, path: Path) -> list[str]:
         """An optional list of strings."""
         out: list[str] = []
-        for i, v in enumerate(self.list(m, key, path)):
+        for i, v in enumerate(self.list_of(m, key, path)):
             if type(v) is str:
                 out.append(v)
             else:

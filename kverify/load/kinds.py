@@ -49,18 +49,21 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
     meta, spec, status = obj["metadata"], ctx.mapping(obj, "spec", ()), ctx.mapping(obj, "status", ())
     internal: list[str] = []
     external: list[str] = []
-    for i, entry in enumerate(ctx.list(status, "addresses", ("status",))):
+    for i, entry in enumerate(ctx.list_of(status, "addresses", ("status",))):
         path = ("status", "addresses", i)
         if type(entry) is not dict:
             ctx.error(path, invalid(entry, "must be a mapping"))
             continue
         kind = ctx.string(entry, "type", path, required=True)
         address = ctx.string(entry, "address", path, required=True)
-        if kind in ("InternalIP", "ExternalIP") and address is not None:
-            if ctx.ip(address, (*path, "address")) is not None:
-                target = internal if kind == "InternalIP" else external
-                if address not in internal and address not in external:
-                    target.append(address)
+        if (
+            kind in ("InternalIP", "ExternalIP")
+            and address is not None
+            and ctx.ip(address, (*path, "address")) is not None
+        ):
+            target = internal if kind == "InternalIP" else external
+            if address not in internal and address not in external:
+                target.append(address)
     labels = ctx.mapping(meta, "labels", ("metadata",))
     zone = ctx.string(labels, ZONE_LABEL, ("metadata", "labels"))
     pod_cidrs: list[str] = []
@@ -70,7 +73,7 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
     single = ctx.string(spec, "podCIDR", ("spec",))
     if not pod_cidrs and single is not None and (checked := ctx.cidr(single, ("spec", "podCIDR"))) is not None:
         pod_cidrs.append(checked)
-    taints = ctx.list(spec, "taints", ("spec",))
+    taints = ctx.list_of(spec, "taints", ("spec",))
     draining = meta.get("deletionTimestamp") is not None or any(
         type(t) is dict and t.get("key") == AUTOSCALER_TAINT for t in taints
     )
@@ -138,7 +141,7 @@ def _cluster_ips(ctx: Ctx, spec: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headless: bool) -> list[ServicePort]:
-    raw = ctx.list(spec, "ports", ("spec",))
+    raw = ctx.list_of(spec, "ports", ("spec",))
     if not raw and not headless and spec.get("ports") in (None, []):
         ctx.error(("spec", "ports"), "Required value")
     ports: list[ServicePort] = []
@@ -167,9 +170,7 @@ def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headle
         elif (type(target) is int and not 1 <= target <= 65535) or type(target) not in (int, str):
             ctx.error((*path, "targetPort"), invalid(target, "must be a port number or a port name"))
         if port is not None:
-            ports.append(
-                ServicePort(name=name, port=port, protocol=protocol, node_port=node_port, target_port=target)
-            )
+            ports.append(ServicePort(name=name, port=port, protocol=protocol, node_port=node_port, target_port=target))
     return ports
 
 
@@ -192,7 +193,7 @@ def _health_check_node_port(ctx: Ctx, spec: dict[str, Any], type_: ServiceType) 
 def _ingress(ctx: Ctx, obj: dict[str, Any]) -> list[LoadBalancerIngress]:
     lb = ctx.mapping(ctx.mapping(obj, "status", ()), "loadBalancer", ("status",))
     out: list[LoadBalancerIngress] = []
-    for i, entry in enumerate(ctx.list(lb, "ingress", _STATUS_LB)):
+    for i, entry in enumerate(ctx.list_of(lb, "ingress", _STATUS_LB)):
         path = (*_STATUS_LB, "ingress", i)
         if type(entry) is not dict:
             ctx.error(path, invalid(entry, "must be a mapping"))
@@ -258,7 +259,7 @@ def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | S
 
 def _slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
     ports: list[EndpointPort] = []
-    for i, p in enumerate(ctx.list(obj, "ports", ())):
+    for i, p in enumerate(ctx.list_of(obj, "ports", ())):
         path = ("ports", i)
         if type(p) is not dict:
             ctx.error(path, invalid(p, "must be a mapping"))
@@ -300,7 +301,7 @@ def _endpoints_unvalidated(
 ) -> list[tuple[int, Endpoint]]:
     out: list[tuple[int, Endpoint]] = []
     append = out.append
-    for i, e in enumerate(ctx.list(obj, "endpoints", ())):
+    for i, e in enumerate(ctx.list_of(obj, "endpoints", ())):
         if type(e) is not dict:
             ctx.error(("endpoints", i), invalid(e, "must be a mapping"))
             continue
@@ -353,8 +354,15 @@ def _endpoints_unvalidated(
             else:
                 zones, nodes = _hints(ctx, i, hints)
                 endpoint = Endpoint(
-                    ip=ip, node_name=node, ready=ready, serving=serving, terminating=terminating, pod=pod,
-                    ports=ports, zone_hints=zones, node_hints=nodes,
+                    ip=ip,
+                    node_name=node,
+                    ready=ready,
+                    serving=serving,
+                    terminating=terminating,
+                    pod=pod,
+                    ports=ports,
+                    zone_hints=zones,
+                    node_hints=nodes,
                 )
         except ValueError:
             ctx.error(("endpoints", i, "addresses", 0), invalid(ip, _family(v6)))
@@ -398,7 +406,7 @@ def _hints(ctx: Ctx, i: int, hints: object) -> tuple[frozenset[str], frozenset[s
     found: list[frozenset[str]] = []
     for key in ("forZones", "forNodes"):
         names = set()
-        for j, entry in enumerate(ctx.list(hints, key, path)):
+        for j, entry in enumerate(ctx.list_of(hints, key, path)):
             if type(entry) is not dict:
                 ctx.error((*path, key, j), invalid(entry, "must be a mapping"))
             elif (name := ctx.string(entry, "name", (*path, key, j), required=True)) is not None:

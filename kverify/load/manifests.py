@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import os
-import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from,
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.sources import RawDoc, expand, read_file
 from kverify.model.cluster import Cluster, Node, ProxyConfig, Service
+from kverify.model.convert import read_only
 from kverify.model.enums import LoadBalancerProfile
 from kverify.model.policy import IPBlockRule, ServiceIntent
 
@@ -35,10 +35,29 @@ API_VERSIONS = {
 }
 SKIP_REASONS = {"Endpoints": "Endpoints (v1) is deprecated; kverify reads EndpointSlices"}
 _CLUSTER_SCOPED = frozenset(
-    "Node Namespace PersistentVolume StorageClass ClusterRole ClusterRoleBinding CustomResourceDefinition "
-    "IngressClass PriorityClass RuntimeClass APIService CSIDriver CSINode VolumeAttachment "
-    "ValidatingWebhookConfiguration MutatingWebhookConfiguration ValidatingAdmissionPolicy "
-    "ValidatingAdmissionPolicyBinding ServiceCIDR IPAddress ClusterIssuer".split()
+    [
+        "Node",
+        "Namespace",
+        "PersistentVolume",
+        "StorageClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "IngressClass",
+        "PriorityClass",
+        "RuntimeClass",
+        "APIService",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ServiceCIDR",
+        "IPAddress",
+        "ClusterIssuer",
+    ]
 )
 
 
@@ -56,13 +75,11 @@ class LoadedManifests:
     skipped: tuple[str, ...] = ()
     #: Problems that do not stop the analysis (partial snapshots, fields kube-proxy ignores).
     warnings: tuple[Problem, ...] = ()
-    source_lines: Mapping[str, tuple[str, int]] = attrs.field(
-        factory=dict, converter=types.MappingProxyType, hash=False
-    )
+    source_lines: Mapping[str, tuple[str, int]] = attrs.field(factory=dict, converter=read_only, hash=False)
     #: Ingress ipBlocks of the NetworkPolicies read (kverify does not model enforcement).
     ip_blocks: tuple[IPBlockRule, ...] = ()
     #: ``namespace/name`` -> selector and annotations of Services that have any.
-    intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=types.MappingProxyType, hash=False)
+    intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=read_only, hash=False)
 
 
 def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> LoadedManifests:

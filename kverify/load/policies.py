@@ -22,11 +22,11 @@ def ip_blocks_from(ctx: Ctx, obj: dict[str, Any], namespace: str, name: str) -> 
     pairs = tuple(sorted((str(k), str(val)) for k, val in labels.items()))
     exact = not selector.get("matchExpressions")
     rules: list[IPBlockRule] = []
-    for i, rule in enumerate(ctx.list(spec, "ingress", ("spec",))):
+    for i, rule in enumerate(ctx.list_of(spec, "ingress", ("spec",))):
         if type(rule) is not dict:
             ctx.error(("spec", "ingress", i), invalid(rule, "must be a mapping"))
             continue
-        for j, peer in enumerate(ctx.list(rule, "from", ("spec", "ingress", i))):
+        for j, peer in enumerate(ctx.list_of(rule, "from", ("spec", "ingress", i))):
             path = ("spec", "ingress", i, "from", j)
             if type(peer) is not dict:
                 ctx.error(path, invalid(peer, "must be a mapping"))

@@ -29,7 +29,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-_SCAN = _DECODER.scan_once  # (text, index) -> (value, end); raises StopIteration
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # (text, index) -> (value, end); raises StopIteration
 
 
 class YamlLocator:

@@ -12,6 +12,7 @@ import ipaddress
 import attrs
 from attrs import validators as v
 
+from kverify.model.convert import to_frozenset, to_tuple
 from kverify.model.enums import (
     Dataplane,
     IPMode,
@@ -52,9 +53,9 @@ class Node:
     """A Kubernetes Node. ``addresses[0]`` is its primary IP (kube-proxy's ``--node-ip``)."""
 
     name: str = attrs.field(validator=_name)
-    addresses: tuple[str, ...] = attrs.field(converter=tuple, validator=_ip_addresses)
+    addresses: tuple[str, ...] = attrs.field(converter=to_tuple, validator=_ip_addresses)
     zone: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
-    pod_cidrs: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_cidrs)
+    pod_cidrs: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_cidrs)
     #: The Node has a deletionTimestamp or the ToBeDeletedByClusterAutoscaler taint; kube-proxy's
     #: /healthz then fails (rule ``lb-healthz-draining-node``).
     draining: bool = attrs.field(default=False, validator=v.instance_of(bool))
@@ -86,11 +87,11 @@ class Endpoint:
     ready: bool = attrs.field(default=True, validator=v.instance_of(bool))
     serving: bool = attrs.field(default=True, validator=v.instance_of(bool))
     terminating: bool = attrs.field(default=False, validator=v.instance_of(bool))
-    zone_hints: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    node_hints: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    zone_hints: frozenset[str] = attrs.field(default=frozenset(), converter=to_frozenset)
+    node_hints: frozenset[str] = attrs.field(default=frozenset(), converter=to_frozenset)
     #: ``namespace/name`` of the Pod behind the endpoint (its targetRef), if known.
     pod: str | None = attrs.field(default=None)
-    ports: tuple[EndpointPort, ...] = attrs.field(default=(), converter=tuple)
+    ports: tuple[EndpointPort, ...] = attrs.field(default=(), converter=to_tuple)
 
     @property
     def usable(self) -> bool:
@@ -130,23 +131,23 @@ class Service:
     name: str = attrs.field(validator=_name)
     type: ServiceType = attrs.field(default=ServiceType.CLUSTER_IP, validator=v.instance_of(ServiceType))
     #: Empty for a headless Service (``clusterIP: None``), which gets no proxy rules.
-    cluster_ips: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_ip_addresses)
-    ports: tuple[ServicePort, ...] = attrs.field(default=(), converter=tuple)
+    cluster_ips: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_ip_addresses)
+    ports: tuple[ServicePort, ...] = attrs.field(default=(), converter=to_tuple)
     external_traffic_policy: TrafficPolicy = attrs.field(
         default=TrafficPolicy.CLUSTER, validator=v.instance_of(TrafficPolicy)
     )
     internal_traffic_policy: TrafficPolicy = attrs.field(
         default=TrafficPolicy.CLUSTER, validator=v.instance_of(TrafficPolicy)
     )
-    external_ips: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_ip_addresses)
-    load_balancer_ingress: tuple[LoadBalancerIngress, ...] = attrs.field(default=(), converter=tuple)
-    load_balancer_source_ranges: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_cidrs)
+    external_ips: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_ip_addresses)
+    load_balancer_ingress: tuple[LoadBalancerIngress, ...] = attrs.field(default=(), converter=to_tuple)
+    load_balancer_source_ranges: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_cidrs)
     health_check_node_port: int | None = attrs.field(default=None, validator=v.optional(_port))
     session_affinity: SessionAffinity = attrs.field(
         default=SessionAffinity.NONE, validator=v.instance_of(SessionAffinity)
     )
     traffic_distribution: str | None = attrs.field(default=None)
-    endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=tuple)
+    endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=to_tuple)
 
     @property
     def key(self) -> str:
@@ -177,10 +178,10 @@ class ProxyConfig:
     """
 
     dataplane: Dataplane = attrs.field(default=Dataplane.IPTABLES, validator=v.instance_of(Dataplane))
-    cluster_cidrs: tuple[str, ...] = attrs.field(default=("10.0.0.0/8",), converter=tuple, validator=_cidrs)
+    cluster_cidrs: tuple[str, ...] = attrs.field(default=("10.0.0.0/8",), converter=to_tuple, validator=_cidrs)
     local_traffic_detector: bool = attrs.field(default=True, validator=v.instance_of(bool))
     masquerade_all: bool = attrs.field(default=False, validator=v.instance_of(bool))
-    node_port_addresses: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_cidrs)
+    node_port_addresses: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_cidrs)
     localhost_node_ports: bool = attrs.field(default=True, validator=v.instance_of(bool))
 
     @property
@@ -193,8 +194,8 @@ class ProxyConfig:
 class Cluster:
     """Everything routing depends on: nodes, services (with endpoints), the proxy, the load balancer."""
 
-    nodes: tuple[Node, ...] = attrs.field(default=(), converter=tuple)
-    services: tuple[Service, ...] = attrs.field(default=(), converter=tuple)
+    nodes: tuple[Node, ...] = attrs.field(default=(), converter=to_tuple)
+    services: tuple[Service, ...] = attrs.field(default=(), converter=to_tuple)
     proxy: ProxyConfig = attrs.field(factory=ProxyConfig)
     load_balancer: LoadBalancerProfile = attrs.field(
         default=LoadBalancerProfile.HEALTH_CHECKED, validator=v.instance_of(LoadBalancerProfile)

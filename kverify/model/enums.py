@@ -8,6 +8,7 @@ and on Z3 integer terms (see :mod:`kverify.semantics.ops`).
 from __future__ import annotations
 
 import enum
+from typing import Self
 
 
 class _Spelled(enum.IntEnum):
@@ -15,14 +16,14 @@ class _Spelled(enum.IntEnum):
 
     spelling: str
 
-    def __new__(cls, value: int, spelling: str) -> _Spelled:
+    def __new__(cls, value: int, spelling: str = "") -> Self:
         member = int.__new__(cls, value)
         member._value_ = value
         member.spelling = spelling
         return member
 
     @classmethod
-    def parse(cls, word: str) -> _Spelled:
+    def parse(cls, word: str) -> Self:
         """Return the member spelled ``word``; raise ``ValueError`` naming the supported words."""
         for member in cls:
             if member.spelling == word:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import attrs
 from attrs import validators as v
 
+from kverify.model.convert import to_tuple
+
 
 @attrs.frozen(kw_only=True)
 class IPBlockRule:
@@ -18,11 +20,11 @@ class IPBlockRule:
     policy: str = attrs.field(validator=v.instance_of(str))  # namespace/name
     namespace: str = attrs.field(validator=v.instance_of(str))
     #: ``podSelector.matchLabels``; empty selects every pod of the namespace.
-    pod_selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    pod_selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=to_tuple)
     #: False when the selector also has ``matchExpressions`` (kverify reads ``matchLabels`` only).
     selector_exact: bool = True
     cidr: str = attrs.field(validator=v.instance_of(str))
-    excepts: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    excepts: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
 
     def selects(self, namespace: str, selector: tuple[tuple[str, str], ...]) -> bool:
         """Whether the policy selects the pods of a Service with this ``spec.selector`` (pods carry at
@@ -34,6 +36,6 @@ class IPBlockRule:
 class ServiceIntent:
     """What a Service's manifest says beyond routing."""
 
-    selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=tuple)
+    selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=to_tuple)
     #: The ``kverify.io/needs-client-ip: "true"`` annotation: the pods need the client's address.
     needs_client_ip: bool = False

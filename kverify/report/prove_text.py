@@ -37,9 +37,7 @@ def render(results: Sequence[tuple[Claim | SpreadClaim, Verdict, str]]) -> str:
     proved = sum(isinstance(v, Proved) for _, v, _ in results)
     refuted = sum(isinstance(v, Refuted) for _, v, _ in results)
     unknown = sum(isinstance(v, Unknown) for _, v, _ in results)
-    surprising = sum(
-        (v.verdict == "proved") != (e == "holds") or isinstance(v, Unknown) for _, v, e in results
-    )
+    surprising = sum((v.verdict == "proved") != (e == "holds") or isinstance(v, Unknown) for _, v, e in results)
     lines.append(
         f"{len(results)} verdicts: {proved} proved, {refuted} refuted, {unknown} unknown; "
         f"{surprising} differ from the library's expectation"

@@ -77,7 +77,19 @@ def decide(ops: Ops, s: Situation) -> Decision:
         ops.ite(
             ops.not_(captured),
             DropKind.NOT_INTERCEPTED,
-            ops.ite(filtered, DropKind.DROP, ops.ite(rejected, DropKind.REJECT, ops.ite(no_local, ops.ite(delivery.cilium_rejects_no_backend(ops, s), DropKind.REJECT, DropKind.DROP), NOT_DROPPED))),
+            ops.ite(
+                filtered,
+                DropKind.DROP,
+                ops.ite(
+                    rejected,
+                    DropKind.REJECT,
+                    ops.ite(
+                        no_local,
+                        ops.ite(delivery.cilium_rejects_no_backend(ops, s), DropKind.REJECT, DropKind.DROP),
+                        NOT_DROPPED,
+                    ),
+                ),
+            ),
         ),
     )
     drop_kind = ops.ite(direct, ops.ite(ops.any_(pods), NOT_DROPPED, DropKind.DROP), drop_kind)

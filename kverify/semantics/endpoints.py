@@ -46,9 +46,7 @@ def ready(ops: Ops, endpoint: EndpointView) -> Term:
     since="v1.26",
 )
 def any_usable(ops: Ops, situation: Situation) -> Term:
-    return ops.any_(
-        ops.or_(ready(ops, e), serving_terminating(ops, e)) for e in situation.endpoints
-    )
+    return ops.any_(ops.or_(ready(ops, e), serving_terminating(ops, e)) for e in situation.endpoints)
 
 
 @rule(
@@ -87,7 +85,9 @@ def prefer_same_zone(ops: Ops, situation: Situation) -> Term:
     source=f"{K8S} pkg/proxy/topology.go availableForTopology",
     since="v1.24",
 )
-def available_for_topology(ops: Ops, situation: Situation, endpoint: EndpointView, same_node: Term, same_zone: Term) -> Term:
+def available_for_topology(
+    ops: Ops, situation: Situation, endpoint: EndpointView, same_node: Term, same_zone: Term
+) -> Term:
     return ops.ite(
         same_node,
         ops.member(situation.handling_node, endpoint.node_hints),
@@ -139,10 +139,12 @@ def cluster_endpoints(ops: Ops, situation: Situation) -> tuple[Term, ...]:
 )
 def local_endpoints(ops: Ops, situation: Situation, node: Term) -> tuple[Term, ...]:
     local = tuple(is_local(ops, e, node) for e in situation.endpoints)
-    any_local_ready = ops.any_(ops.and_(here, ready(ops, e)) for here, e in zip(local, situation.endpoints))
+    any_local_ready = ops.any_(
+        ops.and_(here, ready(ops, e)) for here, e in zip(local, situation.endpoints, strict=True)
+    )
     return tuple(
         ops.and_(here, ops.ite(any_local_ready, ready(ops, e), serving_terminating(ops, e)))
-        for here, e in zip(local, situation.endpoints)
+        for here, e in zip(local, situation.endpoints, strict=True)
     )
 
 

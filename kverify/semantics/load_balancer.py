@@ -52,7 +52,7 @@ def fails_open(ops: Ops, s: Situation) -> Term:
 )
 def metallb_announces(ops: Ops, s: Situation, node: int) -> Term:
     serving = tuple(ops.and_(e.present, ops.or_(e.ready, e.serving)) for e in s.endpoints)
-    here = ops.any_(ops.and_(sv, is_local(ops, e, node)) for sv, e in zip(serving, s.endpoints))
+    here = ops.any_(ops.and_(sv, is_local(ops, e, node)) for sv, e in zip(serving, s.endpoints, strict=True))
     return ops.and_(ops.any_(serving), ops.ite(external_policy_local(ops, s), here, ops.true))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kverify.model.enums import ClientKind, Destination, Dataplane
+from kverify.model.enums import ClientKind, Dataplane, Destination
 from kverify.semantics import dataplane as dp
 from kverify.semantics.endpoints import is_local
 from kverify.semantics.ops import Ops, Term
@@ -74,7 +74,8 @@ def masquerade_localhost(ops: Ops, s: Situation) -> Term:
     "masquerade-hairpin",
     title="kube-proxy masquerades a pod that reaches itself through the Service (hairpin). Cilium's socket-LB "
     "connects such a pod straight to its own IP, without NAT.",
-    source=f"{K8S} pkg/proxy/iptables/proxier.go writeServiceToEndpointRules (SEP chain '-s <endpoint IP> -j KUBE-MARK-MASQ'); "
+    source=f"{K8S} pkg/proxy/iptables/proxier.go writeServiceToEndpointRules "
+    "(SEP chain '-s <endpoint IP> -j KUBE-MARK-MASQ'); "
     "nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP'; pkg/proxy/ipvs/proxier.go (KUBE-LOOP-BACK "
     "ipset MASQUERADE); cilium/cilium bpf/bpf_sock.c (connect() rewritten to the backend: no NAT)",
     since="v1.22; Cilium v1.8 (socket-LB)",

@@ -64,7 +64,9 @@ def rule(
     return register
 
 
-def declare(id: str, *, title: str, source: str, since: str, kind: RuleKind = "classify", dataplanes: str = "all") -> str:
+def declare(
+    id: str, *, title: str, source: str, since: str, kind: RuleKind = "classify", dataplanes: str = "all"
+) -> str:
     """Register a rule implemented outside a single function (e.g. address classification)."""
     if id in RULES:
         raise ValueError(f"duplicate rule id {id!r}")

@@ -13,9 +13,11 @@ from kverify.semantics.vocabulary import EndpointView, Situation
     "reply-path",
     title="The reply is un-NATed only where the request was translated: it passes there if the request was "
     "masqueraded, the endpoint is on that node, or the client is; otherwise it leaves the endpoint's node "
-    "directly, with the pod's IP as source, and the client drops it (Cilium DSR instead rewrites it at the backend).",
+    "directly, with the pod's IP as source, and the client drops it (Cilium DSR instead rewrites it at the "
+    "backend).",
     source="kubernetes.io/docs/tutorials/services/source-ip/ ('Source IP for Services with Type=NodePort'); "
-    "netfilter conntrack reverse NAT; cilium/cilium Documentation/network/kubernetes/kubeproxy-free.rst 'Direct Server Return (DSR)'",
+    "netfilter conntrack reverse NAT; "
+    "cilium/cilium Documentation/network/kubernetes/kubeproxy-free.rst 'Direct Server Return (DSR)'",
     since="v1.5",
 )
 def reply_path(ops: Ops, s: Situation, endpoint: EndpointView, masqueraded: Term) -> Term:

@@ -39,7 +39,7 @@ _ENVIRONMENT = (
     "nodePortAddresses",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
-_CLAIM = ("id", "service", "from", "via", "node", "sourceIP", "port", "property", "hops", "ratio", "expect", "why")
+_CLAIM = ("id", "service", "from", "via", "node", "sourceIP", "port", "property", "hops", "ratio", "expect", "allowUnknown", "why")
 _CLIENTS = {"external": ClientKind.EXTERNAL, "pod": ClientKind.POD, "host": ClientKind.NODE}
 _VIA = {
     d.spelling: d
@@ -176,7 +176,7 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster) -> tuple[SpecClaim
     nodes = {n.name for n in cluster.nodes}
     claims: list[SpecClaim] = []
     seen: set[str] = set()
-    for i, raw in enumerate(ctx.list(data, "claims", ())):
+    for i, raw in enumerate(ctx.list_of(data, "claims", ())):
         path: Path = ("claims", i)
         if type(raw) is not dict:
             ctx.error(path, invalid(raw, "must be a mapping"))
@@ -222,6 +222,7 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster) -> tuple[SpecClaim
         expect = ctx.string(raw, "expect", path) or HOLDS
         if expect not in (HOLDS, REFUTED):
             ctx.error((*path, "expect"), unsupported(expect, (HOLDS, REFUTED)))
+        allow_unknown = ctx.boolean(raw, "allowUnknown", path) is True
         why = ctx.string(raw, "why", path) or ""
         if service in services and via is not None and len(ctx.problems) == before:
             _check_reachable(ctx, path, services[service], via)
@@ -240,6 +241,7 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster) -> tuple[SpecClaim
                 hops=hops,
                 ratio=float(ratio) if ratio is not None else None,
                 expect=expect,
+                allow_unknown=allow_unknown,
                 why=why,
                 location=Location(file=ctx.file, line=ctx.locate(path)),
             )
@@ -281,7 +283,7 @@ def _builtin(
             )
     expected: list[ExpectedFinding] = []
     ids = tuple(c.id for c in CHECKS)
-    for i, raw in enumerate(ctx.list(m, "expectFindings", path)):
+    for i, raw in enumerate(ctx.list_of(m, "expectFindings", path)):
         p: Path = (*path, "expectFindings", i)
         if type(raw) is not dict:
             ctx.error(p, invalid(raw, "must be a mapping"))

@@ -26,6 +26,8 @@ class SpecClaim:
     hops: int | None = None
     ratio: float | None = None
     expect: str = HOLDS
+    #: An Unknown verdict (a case the model does not cover) is accepted, not a failure.
+    allow_unknown: bool = False
     why: str = ""
     location: Location
 

@@ -44,7 +44,7 @@ def _known(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> 
 def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tuple[Service, ...], dict[str, Location]]:
     _known(ctx, topo, ("topology",), ("nodes", "services"))
     nodes: list[Node] = []
-    for i, raw in enumerate(ctx.list(topo, "nodes", ("topology",))):
+    for i, raw in enumerate(ctx.list_of(topo, "nodes", ("topology",))):
         path: Path = ("topology", "nodes", i)
         if type(raw) is not dict:
             ctx.error(path, invalid(raw, "must be a mapping"))
@@ -62,7 +62,7 @@ def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tup
     names = {n.name for n in nodes}
     services: list[Service] = []
     lines: dict[str, Location] = {}
-    for i, raw in enumerate(ctx.list(topo, "services", ("topology",))):
+    for i, raw in enumerate(ctx.list_of(topo, "services", ("topology",))):
         path = ("topology", "services", i)
         if type(raw) is not dict:
             ctx.error(path, invalid(raw, "must be a mapping"))
@@ -101,7 +101,7 @@ def _service(ctx: Ctx, raw: dict[str, Any], path: Path, i: int, nodes: set[str])
         ip for j, ip in enumerate(ctx.strings(raw, "externalIPs", path)) if ctx.ip(ip, (*path, "externalIPs", j))
     ]
     endpoints: list[Endpoint] = []
-    for j, e in enumerate(ctx.list(raw, "endpoints", path)):
+    for j, e in enumerate(ctx.list_of(raw, "endpoints", path)):
         p: Path = (*path, "endpoints", j)
         if type(e) is not dict:
             ctx.error(p, invalid(e, "must be a mapping"))

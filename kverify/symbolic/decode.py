@@ -82,8 +82,14 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
     for j in range(m):
         where = _int(model, u.ep_node[j])
         ip = f"10.244.{where}.{10 + j}" if where >= 0 else f"10.250.0.{10 + j}"
-        zone_hints = [f"zone-{z}" if z < u.zones else "zone-elsewhere" for z, b in enumerate(u.ep_zone_hint[j]) if _bool(model, b)]
-        node_hints = [node_name(i) if i < u.max_nodes else "node-elsewhere" for i, b in enumerate(u.ep_node_hint[j]) if _bool(model, b)]
+        zone_hints = [
+            f"zone-{z}" if z < u.zones else "zone-elsewhere" for z, b in enumerate(u.ep_zone_hint[j]) if _bool(model, b)
+        ]
+        node_hints = [
+            node_name(i) if i < u.max_nodes else "node-elsewhere"
+            for i, b in enumerate(u.ep_node_hint[j])
+            if _bool(model, b)
+        ]
         endpoints.append(
             Endpoint(
                 ip=ip,
@@ -99,7 +105,13 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
         if _bool(model, u.ep_is_client[j]):
             client_ip = ip
     return assemble(
-        u, model, nodes, endpoints, client_ip, handling=h, client_node=_int(model, u.client_node),
+        u,
+        model,
+        nodes,
+        endpoints,
+        client_ip,
+        handling=h,
+        client_node=_int(model, u.client_node),
         choice=_int(model, u.endpoint_choice),
     )
 
@@ -144,7 +156,9 @@ def assemble(
         name="web",
         type=service_type,
         cluster_ips=(CLUSTER_IP,),
-        ports=(ServicePort(name="http", port=80, node_port=30080 if service_type is not ServiceType.CLUSTER_IP else None),),
+        ports=(
+            ServicePort(name="http", port=80, node_port=30080 if service_type is not ServiceType.CLUSTER_IP else None),
+        ),
         external_traffic_policy=TrafficPolicy.LOCAL if etp_local else TrafficPolicy.CLUSTER,
         internal_traffic_policy=TrafficPolicy.LOCAL if _bool(model, u.itp_local) else TrafficPolicy.CLUSTER,
         external_ips=(EXTERNAL_IP,) if _bool(model, u.has_external_ips) else (),

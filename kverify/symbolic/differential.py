@@ -19,10 +19,10 @@ from kverify.model import ClientKind, Cluster, Destination, Flow
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
-from kverify.symbolic.prove import _solver
-from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
 from kverify.symbolic.kinds import CLIENT_NODE, HANDLING, NAMES_HANDLING, NAMES_OTHERS, NO_HINTS, OTHER, Kind
+from kverify.symbolic.prove import _solver
+from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import Universe, select
 
 #: (delivered, endpoint index or None, drop kind, masqueraded, reply ok)
@@ -89,7 +89,11 @@ def _concrete_fates(h: Handling) -> frozenset[Fate]:
 def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
     """Both engines' fates for every way ``flow`` is handled in ``cluster``."""
     service = _service(cluster, flow)
-    if flow.port is not None and service.port(flow.port, flow.protocol) is None and flow.destination is not Destination.NODE_PORT:
+    if (
+        flow.port is not None
+        and service.port(flow.port, flow.protocol) is None
+        and flow.destination is not Destination.NODE_PORT
+    ):
         return []  # an unexposed port is decided before the rule table (rule service-port-unmatched)
     results = []
     for h in handlings(cluster, flow, service):
@@ -180,7 +184,11 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
     from kverify.symbolic.prove import kinds_encoding
 
     service = _service(cluster, flow)
-    if flow.port is not None and service.port(flow.port, flow.protocol) is None and flow.destination is not Destination.NODE_PORT:
+    if (
+        flow.port is not None
+        and service.port(flow.port, flow.protocol) is None
+        and flow.destination is not Destination.NODE_PORT
+    ):
         return []
     u, world, solver = kinds_encoding()
     d = world.decision
@@ -195,14 +203,22 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
         others = [i for i in range(len(s.nodes)) if i not in (hn, cn)]
         role = NO_NODE if cn == NO_NODE else (HANDLING if cn == hn else CLIENT_NODE)
         pins = [
-            u.dataplane == int(s.dataplane), u.load_balancer == int(s.load_balancer),
-            u.service_type == int(s.service_type), u.etp_local == bool(s.etp_local_spec),
-            u.itp_local == bool(s.itp_local_spec), u.has_external_ips == bool(s.has_external_ips),
-            u.has_vip_ingress == bool(s.has_vip_ingress), u.has_detector == bool(s.has_detector),
-            u.masquerade_all == bool(s.masquerade_all), u.client == int(s.client),
-            u.destination == int(s.destination), u.client_node == role,
-            u.address_captured == bool(s.address_captured), u.dst_ip_mode_proxy == bool(s.dst_ip_mode_proxy),
-            u.dst_is_localhost == bool(s.dst_is_localhost), u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
+            u.dataplane == int(s.dataplane),
+            u.load_balancer == int(s.load_balancer),
+            u.service_type == int(s.service_type),
+            u.etp_local == bool(s.etp_local_spec),
+            u.itp_local == bool(s.itp_local_spec),
+            u.has_external_ips == bool(s.has_external_ips),
+            u.has_vip_ingress == bool(s.has_vip_ingress),
+            u.has_detector == bool(s.has_detector),
+            u.masquerade_all == bool(s.masquerade_all),
+            u.client == int(s.client),
+            u.destination == int(s.destination),
+            u.client_node == role,
+            u.address_captured == bool(s.address_captured),
+            u.dst_ip_mode_proxy == bool(s.dst_ip_mode_proxy),
+            u.dst_is_localhost == bool(s.dst_is_localhost),
+            u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
             u.src_allowed_by_ranges == bool(s.src_allowed_by_ranges),
             u.handling_has_zone == (s.handling_zone != NO_ZONE),
             u.other_node_present == bool(others),
@@ -241,8 +257,12 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
         lb_concrete = frozenset({hn}) if may_receive(CONCRETE, s, hn) else frozenset()
         results.append(
             Comparison(
-                node=h.node.name, concrete=concrete, symbolic=frozenset(symbolic),
-                lb_nodes_concrete=lb_concrete, lb_nodes_symbolic=lb_symbolic, well_formed=well_formed,
+                node=h.node.name,
+                concrete=concrete,
+                symbolic=frozenset(symbolic),
+                lb_nodes_concrete=lb_concrete,
+                lb_nodes_symbolic=lb_symbolic,
+                well_formed=well_formed,
             )
         )
     return results

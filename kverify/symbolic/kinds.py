@@ -47,8 +47,13 @@ class Kind:
 def all_kinds() -> tuple[Kind, ...]:
     kinds = []
     for node, ready, serving, terminating, zone, hint, client in itertools.product(
-        (HANDLING, CLIENT_NODE, OTHER, NO_NODE), (True, False), (True, False), (True, False),
-        (NO_HINTS, NAMES_HANDLING, NAMES_OTHERS), (NO_HINTS, NAMES_HANDLING, NAMES_OTHERS), (False, True),
+        (HANDLING, CLIENT_NODE, OTHER, NO_NODE),
+        (True, False),
+        (True, False),
+        (True, False),
+        (NO_HINTS, NAMES_HANDLING, NAMES_OTHERS),
+        (NO_HINTS, NAMES_HANDLING, NAMES_OTHERS),
+        (False, True),
     ):
         if client and node == OTHER:
             continue  # the client pod runs on its own node
@@ -94,9 +99,7 @@ class KindUniverse(FlowInputs):
         )
 
     def situation(self) -> Situation:
-        nodes = tuple(
-            NodeView(zone=NO_ZONE, draining=self.draining[i], present=self.node_present(i)) for i in range(3)
-        )
+        nodes = tuple(NodeView(zone=NO_ZONE, draining=self.draining[i], present=self.node_present(i)) for i in range(3))
         zone = z3.If(self.handling_has_zone, 0, NO_ZONE)
         return self.situation_with(HANDLING, zone, self.endpoint_views(), nodes)
 
@@ -174,6 +177,12 @@ def decode_kinds(u: KindUniverse, model: z3.ModelRef) -> Decoded:
             choice = j
     client_role = model.eval(u.client_node, model_completion=True).as_long()
     return assemble(
-        u, model, nodes, endpoints, client_ip, handling=0,
-        client_node=index.get(client_role, NO_NODE) if client_role != NO_NODE else NO_NODE, choice=choice,
+        u,
+        model,
+        nodes,
+        endpoints,
+        client_ip,
+        handling=0,
+        client_node=index.get(client_role, NO_NODE) if client_role != NO_NODE else NO_NODE,
+        choice=choice,
     )

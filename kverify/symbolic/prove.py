@@ -41,12 +41,16 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
     d = decide(ops, s)
     lb_pick = z3.Or(*[z3.And(u.handling_node == i, lift(may_receive(ops, s, i))) for i in range(u.max_nodes)])
     if u.max_endpoints:
+
         def pick(values: Any) -> Any:
             return select(list(values), u.endpoint_choice)
+
         chosen = [pick(d.chosen)]
     else:
+
         def pick(values: Any) -> Any:
             return z3.BoolVal(False)
+
         chosen = []
     world = World(ops=ops, situation=s, decision=d, pick=pick, lb_may_pick_node=lb_pick)
     outcome = [z3.Implies(lift(d.delivered), lift(chosen[0]))] if chosen else [z3.Not(lift(d.delivered))]
@@ -197,17 +201,34 @@ def _canonicalise(solver: z3.Solver, u: Universe, nodes: int, endpoints: int) ->
     integer(u.service_type, 0, 2)
     integer(u.handling_node, 0, nodes - 1)
     integer(u.client_node, -1, nodes - 1)
-    for var in (u.etp_local, u.itp_local, u.has_external_ips, u.has_vip_ingress, u.has_source_ranges,
-                u.has_detector, u.masquerade_all, u.address_captured, u.dst_ip_mode_proxy, u.dst_is_localhost,
-                u.src_in_cluster_cidr, u.src_allowed_by_ranges):
+    for var in (
+        u.etp_local,
+        u.itp_local,
+        u.has_external_ips,
+        u.has_vip_ingress,
+        u.has_source_ranges,
+        u.has_detector,
+        u.masquerade_all,
+        u.address_captured,
+        u.dst_ip_mode_proxy,
+        u.dst_is_localhost,
+        u.src_in_cluster_cidr,
+        u.src_allowed_by_ranges,
+    ):
         boolean(var)
     for i in range(nodes):
         integer(u.node_zone[i], -1, u.zones - 1)
         boolean(u.node_draining[i])
     for j in range(endpoints):
         integer(u.ep_node[j], -1, nodes - 1)
-        for var in (u.ep_ready[j], u.ep_serving[j], u.ep_terminating[j], u.ep_is_client[j],
-                    *u.ep_zone_hint[j], *u.ep_node_hint[j]):
+        for var in (
+            u.ep_ready[j],
+            u.ep_serving[j],
+            u.ep_terminating[j],
+            u.ep_is_client[j],
+            *u.ep_zone_hint[j],
+            *u.ep_node_hint[j],
+        ):
             boolean(var)
     integer(u.endpoint_choice, 0, max(endpoints - 1, 0))
     for var, values in choices:

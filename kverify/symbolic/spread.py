@@ -14,7 +14,6 @@ from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.policy import external_policy_local
 from kverify.symbolic import prove
-from kverify.symbolic.decode import decode
 from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import Universe, select
 

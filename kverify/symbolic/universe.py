@@ -16,8 +16,8 @@ from typing import Any
 import z3
 
 from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, ServiceType
-from kverify.symbolic.smt_ops import lift
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+from kverify.symbolic.smt_ops import lift
 
 #: Classification rules (kind "classify") and the free inputs of the encoding that abstract them.
 ABSTRACTS = {
@@ -114,10 +114,19 @@ class FlowInputs:
         c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
         c += [z3.Implies(dest == int(Destination.LOAD_BALANCER), lb)]
         c += [z3.Implies(dest == int(Destination.EXTERNAL_IP), self.has_external_ips)]
-        c += [z3.Implies(self.has_vip_ingress, lb), z3.Implies(self.dst_ip_mode_proxy, dest == int(Destination.LOAD_BALANCER))]
-        c += [z3.Implies(z3.And(dest == int(Destination.LOAD_BALANCER), z3.Not(self.dst_ip_mode_proxy)), self.has_vip_ingress)]
+        c += [
+            z3.Implies(self.has_vip_ingress, lb),
+            z3.Implies(self.dst_ip_mode_proxy, dest == int(Destination.LOAD_BALANCER)),
+        ]
+        c += [
+            z3.Implies(
+                z3.And(dest == int(Destination.LOAD_BALANCER), z3.Not(self.dst_ip_mode_proxy)), self.has_vip_ingress
+            )
+        ]
         # The API server accepts eTP Local only on externally accessible Services.
-        c += [z3.Implies(self.etp_local, z3.Or(self.service_type != int(ServiceType.CLUSTER_IP), self.has_external_ips))]
+        c += [
+            z3.Implies(self.etp_local, z3.Or(self.service_type != int(ServiceType.CLUSTER_IP), self.has_external_ips))
+        ]
         # Only NodePort addresses can be left uncaptured; 127.0.0.1 only from the node itself.
         c += [z3.Implies(dest != int(Destination.NODE_PORT), self.address_captured)]
         localhost_ok = z3.Or(
@@ -139,7 +148,10 @@ class FlowInputs:
         ]
         # Node addresses lie outside the cluster CIDR (assumption, stated in every proof).
         c += [z3.Implies(client == int(ClientKind.NODE), z3.Not(self.src_in_cluster_cidr))]
-        c += [z3.Implies(self.has_source_ranges, lb), z3.Implies(z3.Not(self.has_source_ranges), self.src_allowed_by_ranges)]
+        c += [
+            z3.Implies(self.has_source_ranges, lb),
+            z3.Implies(z3.Not(self.has_source_ranges), self.src_allowed_by_ranges),
+        ]
         return c
 
     def client_endpoint_constraint(self, endpoint: EndpointView) -> Any:
@@ -233,11 +245,23 @@ class Universe(FlowInputs):
         c += self.flow_constraints(lambda node: z3.And(node >= 0, node < self.n_nodes))
         for i in range(n):
             present = self.node_present(i)
-            c += [z3.If(present, z3.And(self.node_zone[i] >= NO_ZONE, self.node_zone[i] < self.zones), self.node_zone[i] == NO_ZONE)]
+            c += [
+                z3.If(
+                    present,
+                    z3.And(self.node_zone[i] >= NO_ZONE, self.node_zone[i] < self.zones),
+                    self.node_zone[i] == NO_ZONE,
+                )
+            ]
             c += [z3.Implies(z3.Not(present), z3.Not(self.node_draining[i]))]
         for j in range(m):
             present = self.endpoint_present(j)
-            c += [z3.If(present, z3.And(self.ep_node[j] >= NO_NODE, self.ep_node[j] < self.n_nodes), self.ep_node[j] == NO_NODE)]
+            c += [
+                z3.If(
+                    present,
+                    z3.And(self.ep_node[j] >= NO_NODE, self.ep_node[j] < self.n_nodes),
+                    self.ep_node[j] == NO_NODE,
+                )
+            ]
             absent_fields = [self.ep_ready[j], self.ep_serving[j], self.ep_terminating[j], self.ep_is_client[j]]
             absent_fields += self.ep_zone_hint[j] + self.ep_node_hint[j]
             c += [z3.Implies(z3.Not(present), z3.Not(z3.Or(*absent_fields)))]

@@ -368,9 +368,7 @@ def _draw_endpoints(
     mode = draw(_HINT_MODE) if hints else "none"
     node_hint_sets = st.frozensets(st.sampled_from(names), min_size=1, max_size=2)
 
-    specs = draw(
-        st.lists(st.tuples(places, _CONDITION, st.sampled_from(port_sets)), max_size=max_endpoints)
-    )
+    specs = draw(st.lists(st.tuples(places, _CONDITION, st.sampled_from(port_sets)), max_size=max_endpoints))
     endpoints = []
     for j, (place, (ready, serving, terminating), ports) in enumerate(specs):
         if place < 8:
@@ -627,8 +625,7 @@ def clusters_and_flows(
     fitting = [t for t in types if any(t in offering[d] for d in wanted)]
     if not fitting:
         raise InvalidArgument(
-            f"no service type among {[t.spelling for t in types]} offers "
-            f"destinations={[d.spelling for d in wanted]}"
+            f"no service type among {[t.spelling for t in types]} offers destinations={[d.spelling for d in wanted]}"
         )
     cluster_strategy = clusters(
         min_nodes=min_nodes,
@@ -642,9 +639,7 @@ def clusters_and_flows(
         unknown_node_endpoints=unknown_node_endpoints,
     )
     if set(wanted) != set(Destination):
-        cluster_strategy = cluster_strategy.filter(
-            lambda c: any(d in wanted for d in destinations_of(c.services[0]))
-        )
+        cluster_strategy = cluster_strategy.filter(lambda c: any(d in wanted for d in destinations_of(c.services[0])))
     return _clusters_and_flows(cluster_strategy, kinds, wanted)
 
 
