@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check spec files' claims, and built-in checks on manifests (no argument: the bundled specs)",
         description="Spec files (kind: Spec) are evaluated; other files are manifests for the built-in checks. "
-        "Exit codes: 0 every result as expected, 1 a claim fails, 2 bad input, 3 a verdict is unknown.",
+        "Exit codes: 0 every result as expected, 1 a claim fails, 2 bad input, "
+        "3 a verdict is unknown (and the claim does not say allowUnknown).",
     )
     check.add_argument("paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them")
     check.add_argument("--format", default="text", choices=["text", "json", "markdown", "sarif"])
@@ -195,7 +196,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
         Path(args.output).write_text(text + "\n")
     else:
         print(text)
-    if run.unknown:
+    if run.unknown_not_allowed:
         return EXIT_UNKNOWN
     return EXIT_FAILED if run.failed else EXIT_OK
 
@@ -303,6 +304,8 @@ def _run_trace(args: argparse.Namespace) -> int:
     loaded = load_manifests(args.manifests)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for skipped in loaded.skipped:  # never silently: say what the model does not read
+        print(f"skipped: {skipped}", file=sys.stderr)
     cluster = to_cluster(loaded, proxy=proxy, load_balancer=LoadBalancerProfile.parse(args.load_balancer))
     flow = Flow(
         service=args.service,
@@ -330,6 +333,8 @@ def _run_trace(args: argparse.Namespace) -> int:
             "dataplane": proxy.dataplane.spelling,
             "load_balancer": cluster.load_balancer.spelling,
             "outcomes": [o.to_json() for o in outcomes],
+            "skipped": list(loaded.skipped),
+            "warnings": [str(w) for w in loaded.warnings],
         }
         print(json.dumps(document, indent=2))
     else:

@@ -265,3 +265,31 @@ def test_bad_flags(args, expected, capsys) -> None:  # type: ignore[no-untyped-d
         assert code == 0
     else:
         assert code == 2 and expected in err
+
+
+def test_objects_kverify_does_not_model_are_listed_never_silently(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    extra = tmp_path / "deployment.yaml"
+    extra.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {}\n")
+    assert (
+        main(
+            [
+                "trace",
+                ARTICLE,
+                str(extra),
+                "--service",
+                "shop/web-local",
+                "--to",
+                "cluster-ip",
+                "--from",
+                "pod",
+                "--node",
+                "node-a",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "Deployment shop/web" in captured.err
+    assert any("Deployment shop/web" in line for line in json.loads(captured.out)["skipped"])
