@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from collections.abc import Iterator
 
 from kverify.concrete import classify
@@ -42,6 +44,20 @@ UNKNOWN_PORT = declare(
     "('TCP-only port does not match UDP traffic'); pkg/proxy/iptables/proxier_test.go TestClusterIPGeneral",
     since="v1.29 (nftables)",
 )
+
+
+DUAL_STACK = declare(
+    "ip-family",
+    title="kube-proxy programs each IP family separately: a packet to an IPv4 (IPv6) Service address is "
+    "sent only to IPv4 (IPv6) endpoints.",
+    source="kubernetes/kubernetes cmd/kube-proxy/app/server_linux.go (one proxier per family, "
+    "NewDualStackProxier); pkg/proxy/endpointslicecache.go (slices filtered by AddressType)",
+    since="v1.20 (IPv6DualStack beta; GA v1.23)",
+)
+
+
+def _family(ip: str) -> int:
+    return ipaddress.ip_address(ip).version
 
 
 def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
@@ -218,7 +234,12 @@ def _handling(
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         endpoints = service.endpoints  # LocalReadyEndpoints counts over every port of the Service
     else:
-        endpoints = tuple(e for e in service.endpoints if e.serves(port.name))
+        # kube-proxy runs one proxier per IP family: a packet to an IPv6 address meets IPv6 endpoints only.
+        mark(DUAL_STACK)
+        family = ipaddress.ip_address(dst_ip).version if dst_ip else None
+        endpoints = tuple(
+            e for e in service.endpoints if e.serves(port.name) and (family is None or _family(e.ip) == family)
+        )
     index = index_of(cluster)
     zones = dict(index.zones)  # endpoint_views adds zones only hints name
     views = classify.endpoint_views(cluster, endpoints, client_ip, zones)

@@ -48,9 +48,8 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP
   targets preserve the client IP for UDP by default; kverify models the TCP default (LB address seen).
   LBs that proxy (non-passthrough) are not modelled.
-- **Address families**: IPv4 and IPv6 addresses are accepted, but kube-proxy runs one proxier per
-  family and kverify does not yet split endpoints by family: on a dual-stack Service, a flow to an
-  IPv6 address may list IPv4 endpoints.
+- **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
+  destination's family (rule `ip-family`). The proofs reason about one family at a time.
 """
 
 

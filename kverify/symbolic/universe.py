@@ -28,6 +28,7 @@ ABSTRACTS = {
     "hairpin-match": "EndpointView.is_client",
     "handling-node": "handling_node, client_node",
     "service-port-unmatched": "address_captured (a flow to an unexposed port is not intercepted)",
+    "ip-family": "Situation.endpoints (only the destination's family: the encoding's endpoints are one family)",
 }
 
 
