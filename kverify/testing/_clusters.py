@@ -1,0 +1,354 @@
+"""Building blocks of :mod:`kverify.testing.strategies` (the public module): constants, argument
+checks and the cluster strategy."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Iterable
+from typing import TypeVar
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from kverify.model import (
+    Cluster,
+    Dataplane,
+    Endpoint,
+    EndpointPort,
+    IPMode,
+    LoadBalancerIngress,
+    LoadBalancerProfile,
+    Node,
+    ProxyConfig,
+    Service,
+    ServicePort,
+    ServiceType,
+    TrafficPolicy,
+)
+
+#: The key of the one Service every generated cluster has.
+SERVICE = "default/svc"
+#: The ``nodeName`` of endpoints on a node the cluster does not list.
+UNKNOWN_NODE = "node-gone"
+#: The zones nodes (and zone hints) are drawn from.
+ZONES = ("zone-a", "zone-b", "zone-c")
+
+#: Upper bounds of ``max_nodes`` and ``max_endpoints``: the address plan has room for this many.
+MAX_NODES = 100
+MAX_ENDPOINTS = 200
+
+_NODE_PORTS = st.integers(30000, 32767)
+_LOCALHOST = "127.0.0.1"
+_CLUSTER_CIDR = "10.0.0.0/8"
+_EXTERNAL_CLIENTS = ipaddress.ip_network("203.0.113.0/24")
+_POD_CLIENTS = ipaddress.ip_network("10.250.0.0/16")
+_NODELESS_POD_CIDR = "10.244.255"
+
+# (ready, serving, terminating), plainest first: every combination kube-proxy may be handed.
+_CONDITIONS: tuple[tuple[bool, bool, bool], ...] = (
+    (True, True, False),  # ready
+    (False, True, True),  # serving while terminating: a fallback target
+    (False, False, True),  # terminating, not serving
+    (False, False, False),  # not ready
+    (True, True, True),  # ready yet terminating (as defaulted for old clients)
+    (False, True, False),  # serving but neither ready nor terminating
+    (True, False, False),  # ready but not serving (inconsistent, but decodable)
+    (True, False, True),  # ready, not serving, terminating
+)
+
+# loadBalancerSourceRanges, plainest (none) first. 192.168.0.0/16 contains the nodes' addresses,
+# which lets packets sourced from the Service's own LB IPs through (rule lb-source-ranges-match).
+_SOURCE_RANGES: tuple[tuple[str, ...], ...] = (
+    (),
+    ("203.0.113.0/25",),
+    ("203.0.113.0/25", "198.18.0.0/15"),
+    ("10.0.0.0/8",),
+    ("192.168.0.0/16",),
+)
+
+_HINT_MODES = ("none", "zones", "nodes", "mixed")
+
+# Strategies drawn from on every example, built once.
+_BOOLEANS = st.booleans()
+_POLICIES = st.sampled_from((TrafficPolicy.CLUSTER, TrafficPolicy.LOCAL))
+_CLUSTER_CIDRS = st.sampled_from(((_CLUSTER_CIDR,), ()))
+_ZONE_OR_NONE = st.sampled_from((None, *ZONES))
+_ONE_IN_6 = st.integers(0, 5).map(lambda k: k == 5)  # True rarely; shrinks to False
+_ONE_IN_8 = st.integers(0, 7).map(lambda k: k == 7)
+_PORT_COUNTS = st.integers(1, 2)
+_CLUSTER_IP_HOSTS = st.integers(1, 65534)
+_DOC_HOSTS = st.lists(st.integers(1, 254), max_size=2, unique=True)
+_INGRESS_ENTRIES = st.lists(
+    st.tuples(st.integers(1, 254), st.sampled_from((IPMode.VIP, IPMode.PROXY))),
+    max_size=2,
+    unique_by=lambda entry: entry[0],
+)
+_SOURCE_RANGE_SETS = st.sampled_from(_SOURCE_RANGES)
+_HINT_MODE = st.sampled_from(_HINT_MODES)
+_CONDITION = st.sampled_from(_CONDITIONS)
+_ZONE_HINTS = st.frozensets(st.sampled_from(ZONES), min_size=1, max_size=2)
+# 0..7: a known node (node-0 first); 8: no nodeName; 9: a node the cluster does not list.
+_PLACES = st.integers(0, 9)
+_KNOWN_PLACES = st.integers(0, 8)
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+# --- argument checks -------------------------------------------------------------------------
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{name}={value!r} must be True or False")
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name}={value!r} must be an integer")
+    if not low <= value <= high:
+        raise InvalidArgument(f"{name}={value!r} must be between {low} and {high}")
+
+
+def _check_members(name: str, values: Iterable[E] | None, kind: type[E]) -> tuple[E, ...]:
+    """The members named (all of ``kind`` when None), in declaration order, without duplicates."""
+    if values is None:
+        return tuple(kind)
+    if isinstance(values, (str, bytes, enum.Enum)) or not isinstance(values, Iterable):
+        raise InvalidArgument(f"{name}={values!r} must be a collection of {kind.__name__} members")
+    chosen = list(values)
+    for value in chosen:
+        if not isinstance(value, kind):
+            raise InvalidArgument(
+                f"{name}: {value!r} is not a {kind.__name__} (expected one of {', '.join(m.name for m in kind)})"
+            )
+    if not chosen:
+        raise InvalidArgument(f"{name} must not be empty")
+    return tuple(m for m in kind if m in chosen)
+
+
+# --- clusters --------------------------------------------------------------------------------
+
+
+def clusters(
+    *,
+    min_nodes: int = 1,
+    max_nodes: int = 4,
+    max_endpoints: int = 6,
+    dataplanes: Iterable[Dataplane] | None = None,
+    load_balancers: Iterable[LoadBalancerProfile] | None = None,
+    service_types: Iterable[ServiceType] | None = None,
+    zones: bool = True,
+    hints: bool = True,
+    unknown_node_endpoints: bool = True,
+) -> st.SearchStrategy[Cluster]:
+    """Clusters of ``min_nodes..max_nodes`` nodes with exactly one Service, ``default/svc``.
+
+    The Service has a type among ``service_types`` (default: all), one or two TCP ports (with
+    nodePorts in 30000-32767 for NodePort and, usually, LoadBalancer Services), a cluster IP,
+    either traffic policy, maybe externalIPs and, for LoadBalancer Services, ingress IPs (ipMode VIP
+    or Proxy, sometimes a hostname-only entry), maybe loadBalancerSourceRanges, and a
+    healthCheckNodePort exactly when it is a LoadBalancer with ``externalTrafficPolicy: Local``.
+
+    It has up to ``max_endpoints`` endpoints with every combination of ready/serving/terminating,
+    on a known node, on no node, or (if ``unknown_node_endpoints``) on :data:`UNKNOWN_NODE`; some
+    serve only one of two ports. With ``hints``, endpoints may carry zone and node hints (often on
+    every endpoint, so that topology routing applies). With ``zones``, nodes get zones from
+    :data:`ZONES` (or none).
+
+    The proxy runs one of ``dataplanes`` (default: all), with or without a cluster CIDR (and so a
+    LocalTrafficDetector) and ``--masquerade-all``; the load balancer in front is one of
+    ``load_balancers`` (default: all).
+    """
+    _check_int("min_nodes", min_nodes, 1, MAX_NODES)
+    _check_int("max_nodes", max_nodes, 1, MAX_NODES)
+    if min_nodes > max_nodes:
+        raise InvalidArgument(f"min_nodes={min_nodes} must be at most max_nodes={max_nodes}")
+    _check_int("max_endpoints", max_endpoints, 0, MAX_ENDPOINTS)
+    planes = _check_members("dataplanes", dataplanes, Dataplane)
+    profiles = _check_members("load_balancers", load_balancers, LoadBalancerProfile)
+    types = _check_members("service_types", service_types, ServiceType)
+    _check_bool("zones", zones)
+    _check_bool("hints", hints)
+    _check_bool("unknown_node_endpoints", unknown_node_endpoints)
+    return _clusters(
+        node_counts=st.integers(min_nodes, max_nodes),
+        max_endpoints=max_endpoints,
+        planes=st.sampled_from(planes),
+        profiles=st.sampled_from(profiles),
+        types=st.sampled_from(types),
+        zones=zones,
+        hints=hints,
+        unknown_node_endpoints=unknown_node_endpoints,
+    )
+
+
+@st.composite
+def _clusters(
+    draw: st.DrawFn,
+    *,
+    node_counts: st.SearchStrategy[int],
+    max_endpoints: int,
+    planes: st.SearchStrategy[Dataplane],
+    profiles: st.SearchStrategy[LoadBalancerProfile],
+    types: st.SearchStrategy[ServiceType],
+    zones: bool,
+    hints: bool,
+    unknown_node_endpoints: bool,
+) -> Cluster:
+    proxy = ProxyConfig(
+        dataplane=draw(planes),
+        cluster_cidrs=draw(_CLUSTER_CIDRS),
+        masquerade_all=draw(_BOOLEANS),
+    )
+    load_balancer = draw(profiles)
+    count = draw(node_counts)
+    zone_choice = _ZONE_OR_NONE if zones else st.none()
+    nodes = tuple(
+        Node(
+            name=f"node-{i}",
+            addresses=(f"192.168.0.{i + 10}",),
+            zone=draw(zone_choice),
+            pod_cidrs=(f"10.244.{i}.0/24",),
+            draining=draw(_ONE_IN_8),  # rarely: most nodes are healthy
+        )
+        for i in range(count)
+    )
+    service = _draw_service(
+        draw,
+        nodes=nodes,
+        max_endpoints=max_endpoints,
+        types=types,
+        hints=hints,
+        unknown_node_endpoints=unknown_node_endpoints,
+    )
+    return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer)
+
+
+def _draw_service(
+    draw: st.DrawFn,
+    *,
+    nodes: tuple[Node, ...],
+    max_endpoints: int,
+    types: st.SearchStrategy[ServiceType],
+    hints: bool,
+    unknown_node_endpoints: bool,
+) -> Service:
+    service_type = draw(types)
+    etp = draw(_POLICIES)
+    itp = draw(_POLICIES)
+
+    n_ports = draw(_PORT_COUNTS)
+    names = ("",) if n_ports == 1 else ("http", "https")
+    numbers = (80, 443)[:n_ports]
+    targets = (8080, 8443)[:n_ports]
+    # A LoadBalancer may opt out of nodePorts (allocateLoadBalancerNodePorts: false); rarely.
+    with_node_ports = service_type is ServiceType.NODE_PORT or (
+        service_type is ServiceType.LOAD_BALANCER and not draw(_ONE_IN_6)
+    )
+    node_ports: list[int | None] = [None] * n_ports
+    if with_node_ports:
+        node_ports = list(draw(st.lists(_NODE_PORTS, min_size=n_ports, max_size=n_ports, unique=True)))
+    ports = tuple(
+        ServicePort(name=names[i], port=numbers[i], node_port=node_ports[i], target_port=targets[i])
+        for i in range(n_ports)
+    )
+
+    health_check_node_port = None
+    if service_type is ServiceType.LOAD_BALANCER and etp is TrafficPolicy.LOCAL:
+        taken = set(node_ports)
+        health_check_node_port = draw(_NODE_PORTS.filter(lambda p: p not in taken))
+
+    cluster_ip = draw(_CLUSTER_IP_HOSTS)
+    external_ips = draw(_DOC_HOSTS)
+
+    ingress: list[LoadBalancerIngress] = []
+    source_ranges: tuple[str, ...] = ()
+    if service_type is ServiceType.LOAD_BALANCER:
+        entries = draw(_INGRESS_ENTRIES)
+        ingress = [LoadBalancerIngress(ip=f"192.0.2.{host}", ip_mode=mode) for host, mode in entries]
+        if draw(_ONE_IN_6):  # rarely: a hostname-only entry (e.g. an AWS ELB)
+            ingress.append(LoadBalancerIngress(hostname="svc.lb.example.com"))
+        source_ranges = draw(_SOURCE_RANGE_SETS)
+
+    endpoints = _draw_endpoints(
+        draw,
+        nodes=nodes,
+        max_endpoints=max_endpoints,
+        port_names=names,
+        targets=targets,
+        hints=hints,
+        unknown_node_endpoints=unknown_node_endpoints,
+    )
+    distribution = None
+    if any(e.node_hints for e in endpoints):
+        distribution = "PreferSameNode"
+    elif any(e.zone_hints for e in endpoints):
+        distribution = "PreferClose"
+    namespace, name = SERVICE.split("/")
+    return Service(
+        namespace=namespace,
+        name=name,
+        type=service_type,
+        cluster_ips=(f"172.30.{cluster_ip >> 8}.{cluster_ip & 255}",),
+        ports=ports,
+        external_traffic_policy=etp,
+        internal_traffic_policy=itp,
+        external_ips=tuple(f"198.51.100.{host}" for host in external_ips),
+        load_balancer_ingress=tuple(ingress),
+        load_balancer_source_ranges=source_ranges,
+        health_check_node_port=health_check_node_port,
+        traffic_distribution=distribution,
+        endpoints=endpoints,
+    )
+
+
+def _draw_endpoints(
+    draw: st.DrawFn,
+    *,
+    nodes: tuple[Node, ...],
+    max_endpoints: int,
+    port_names: tuple[str, ...],
+    targets: tuple[int, ...],
+    hints: bool,
+    unknown_node_endpoints: bool,
+) -> tuple[Endpoint, ...]:
+    names = [n.name for n in nodes]
+    places = _PLACES if unknown_node_endpoints else _KNOWN_PLACES
+    all_ports = tuple(EndpointPort(name=n, port=t) for n, t in zip(port_names, targets, strict=True))
+    # () means "every port of the Service"; with two ports an endpoint may serve only one.
+    port_sets = [(), all_ports]
+    if len(all_ports) == 2:
+        port_sets += [all_ports[:1], all_ports[1:]]
+    mode = draw(_HINT_MODE) if hints else "none"
+    node_hint_sets = st.frozensets(st.sampled_from(names), min_size=1, max_size=2)
+
+    specs = draw(st.lists(st.tuples(places, _CONDITION, st.sampled_from(port_sets)), max_size=max_endpoints))
+    endpoints = []
+    for j, (place, (ready, serving, terminating), ports) in enumerate(specs):
+        if place < 8:
+            node_name: str | None = names[place % len(names)]
+            ip = f"10.244.{place % len(names)}.{j + 2}"
+        else:
+            node_name = None if place == 8 else UNKNOWN_NODE
+            ip = f"{_NODELESS_POD_CIDR}.{j + 2}"
+        zone_hints: frozenset[str] = frozenset()
+        node_hints: frozenset[str] = frozenset()
+        if mode in ("zones", "nodes") or (mode == "mixed" and draw(_BOOLEANS)):
+            zone_hints = draw(_ZONE_HINTS)
+        if mode == "nodes" or (mode == "mixed" and draw(_BOOLEANS)):
+            node_hints = draw(node_hint_sets)
+        endpoints.append(
+            Endpoint(
+                ip=ip,
+                node_name=node_name,
+                ready=ready,
+                serving=serving,
+                terminating=terminating,
+                zone_hints=zone_hints,
+                node_hints=node_hints,
+                pod=f"default/svc-pod-{j}",
+                ports=ports,
+            )
+        )
+    return tuple(endpoints)
