@@ -26,7 +26,7 @@ from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.world import World
 from kverify.symbolic import prove
-from kverify.symbolic.spread import find_uneven_spread
+from kverify.symbolic.spread import find_uneven_spread, spread_bounds
 from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
 
 ASSUMPTIONS = (
@@ -174,6 +174,7 @@ def prove_claim(
     bounds = scope(max_nodes, max_endpoints)
     if isinstance(claim, SpreadClaim):
         # Shares count endpoints, which the kind abstraction forgets: bounded, stated in the scope.
+        bounds = scope(*spread_bounds(max_nodes, max_endpoints))
         answer = find_uneven_spread(
             claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
         )

@@ -31,8 +31,7 @@ def find_uneven_spread(
     Shares are scaled by lcm(1..max_endpoints) so they stay integers (QF_FD): pod j gets
     sum over picked nodes i with j chosen of lcm / |chosen at i| (the 1/|picked| factor is common).
     """
-    # Counterexamples are small (two nodes, three pods); keep the integer shares small too.
-    max_nodes, max_endpoints = min(max_nodes, 4), min(max_endpoints, 6)
+    max_nodes, max_endpoints = spread_bounds(max_nodes, max_endpoints)
     if not max_endpoints:
         return prove.Answer(status="unsat")
     u, solver, etp_local = _encoding(max_nodes, max_endpoints)
@@ -44,6 +43,12 @@ def find_uneven_spread(
         return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
     finally:
         solver.pop()
+
+
+def spread_bounds(max_nodes: int, max_endpoints: int) -> tuple[int, int]:
+    """The bounds the share search really uses: counterexamples are small (two nodes, three pods),
+    and smaller bounds keep the integer shares (scaled by lcm(1..endpoints)) small."""
+    return min(max_nodes, 4), min(max_endpoints, 6)
 
 
 @functools.lru_cache(maxsize=2)
