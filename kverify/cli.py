@@ -9,9 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from kverify.model.enums import _Spelled
-
 from kverify.errors import InputError, KverifyError
+from kverify.model.enums import _Spelled
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 

@@ -88,7 +88,8 @@ def render_cli() -> str:
         f"| {EXIT_OK} | success (`prove`: every verdict is the one the library expects) |",
         f"| {EXIT_FAILED} | a verdict differs from the library's expectation |",
         f"| {EXIT_INPUT} | bad input or usage: one line per problem, `FILE:LINE: Kind ns/name: field: message` |",
-        f"| {EXIT_UNKNOWN} | a verdict is unknown (unknown never passes) |",
+        f"| {EXIT_UNKNOWN} | a verdict is unknown (unknown never passes; for `check`, unless the spec claim "
+        "says `allowUnknown: true`) |",
     ]
     for name, sub in commands.items():
         lines += ["", f"## `kverify {name}`", "", _sentence(helps.get(name, "")), ""]

@@ -42,6 +42,9 @@ class CheckResult:
     claim_location: Location | None = None
     #: Why the claim matters here (e.g. the NetworkPolicy that needs the client IP).
     context: str = ""
+    #: The spec accepts an Unknown verdict for this claim (``allowUnknown``): still reported as
+    #: unknown, but it does not fail the run.
+    allow_unknown: bool = False
 
     @property
     def passed(self) -> bool:
@@ -83,6 +86,11 @@ class CheckRun:
     @property
     def unknown(self) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.results if r.status == "unknown")
+
+    @property
+    def unknown_not_allowed(self) -> tuple[CheckResult, ...]:
+        """The unknown results that fail the run (those a spec did not mark ``allowUnknown``)."""
+        return tuple(r for r in self.unknown if not r.allow_unknown)
 
     def summary(self) -> dict[str, int]:
         return {

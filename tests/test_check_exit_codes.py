@@ -109,3 +109,19 @@ def test_manifests_that_break_no_built_in_check_exit_0(
     assert main(["check", "examples/article/cluster.yaml", "--load-balancer", "no-health-check"]) == 1
     out = capsys.readouterr().out
     assert "etp-local-lb-without-health-checks" in out and "shop/web-local" in out
+
+
+def test_an_unknown_verdict_the_spec_allows_is_reported_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "elb.yaml").write_text(HOSTNAME_ONLY)
+    spec = (
+        "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: elb}\nmanifests: [elb.yaml]\n"
+        "claims:\n  - {id: delivered, service: shop/elb, property: delivered, allowUnknown: true}\n"
+    )
+    assert run(tmp_path, spec) == 0
+    out = capsys.readouterr().out
+    assert (
+        "UNKNOWN delivered: " in out and "[unknown, allowed by the spec: the load balancer has only a hostname" in out
+    )
+    assert out.splitlines()[-1].startswith("1 result(s): 0 as expected, 0 failed, 1 unknown;")

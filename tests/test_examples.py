@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugin_loading import plugin_args
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS = [p.parent for p in sorted((ROOT / "examples").glob("*/tests"))]
 
@@ -23,8 +25,9 @@ def test_example_project_passes(project: Path) -> None:
     # xdist worker's PYTEST_* variables would make the child believe it runs under xdist too.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    # Installed, kverify's pytest plugin loads through its entry point; from a bare checkout, by name.
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark"],
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-p", "no:benchmark", *plugin_args()],
         cwd=project,
         env=env,
         capture_output=True,
@@ -34,3 +37,6 @@ def test_example_project_passes(project: Path) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert " passed" in run.stdout and "failed" not in run.stdout
+    for spec in sorted(project.glob("specs/*.kverify.yaml")):  # every claim of its specs ran, and passed
+        ran = [line for line in run.stdout.splitlines() if line.startswith(f"specs/{spec.name}::")]
+        assert ran and all(" PASSED " in line for line in ran), run.stdout

@@ -55,7 +55,17 @@ def test_an_inline_topology_gets_the_api_servers_allocations(tmp_path: Path) -> 
     assert spec.cluster.load_balancer.spelling == "no-health-check"
     (claim,) = spec.claims
     assert isinstance(claim, SpecClaim) and claim.location.line == 16 and claim.expect == "refuted"
+    assert claim.allow_unknown is False
     jsonschema.validate(yaml.safe_load(GOOD), SCHEMA)
+
+
+def test_allow_unknown_is_read_and_in_the_schema(tmp_path: Path) -> None:
+    text = GOOD + "    allowUnknown: true\n"
+    (claim,) = load_spec(write(tmp_path, text)).claims
+    assert claim.allow_unknown is True
+    jsonschema.validate(yaml.safe_load(text), SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(text.replace("allowUnknown: true", "allowUnknown: 1")), SCHEMA)
 
 
 BROKEN = [
@@ -103,6 +113,11 @@ BROKEN = [
         GOOD.replace("expect: refuted", "expect: maybe"),
         '19: Spec demo: claims[0].expect: Unsupported value: "maybe": supported values: "holds", "refuted"',
         id="expect is holds or refuted",
+    ),
+    pytest.param(
+        GOOD.replace("expect: refuted", "expect: refuted\n    allowUnknown: yes please"),
+        '20: Spec demo: claims[0].allowUnknown: Invalid value: "yes please": must be a boolean',
+        id="allowUnknown is a boolean",
     ),
     pytest.param(
         GOOD.replace("kind: Spec", "kind: Spek"),

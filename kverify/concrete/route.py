@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import ipaddress
-
 from collections.abc import Iterator
 
 from kverify.concrete import classify

@@ -25,7 +25,7 @@ def verdict_words(result: CheckResult) -> str:
     v = result.verdict
     word = v.verdict
     if isinstance(v, Unknown):
-        return f"unknown: {v.reason}"
+        return f"unknown{', allowed by the spec' if result.allow_unknown else ''}: {v.reason}"
     expected = "holds" if isinstance(v, Proved) else "refuted"
     return (
         f"{word}, as expected"
@@ -34,7 +34,9 @@ def verdict_words(result: CheckResult) -> str:
     )
 
 
-def _result_lines(r: CheckResult, colour: bool, verbose: bool) -> list[str]:
+def result_lines(r: CheckResult, colour: bool = False, verbose: bool = False) -> list[str]:
+    """One result: its label and statement, then (failing, or ``verbose``) its scope or counterexample
+    with every hop and the command that reproduces it. Used by the report and the pytest plugin."""
     label = _paint(f"{_LABEL[r.status]:8}", r.status, colour)
     lines = [f"    {label}{r.claim}: {r.statement}  [{verdict_words(r)}]"]
     v = r.verdict
@@ -64,7 +66,7 @@ def render(run: CheckRun, *, colour: bool = False, verbose: bool = False) -> str
             where = items[0].service_location
             lines.append(f"  {service}" + (f"  ({where})" if where else ""))
             for r in items:
-                lines.extend(_result_lines(r, colour, verbose))
+                lines.extend(result_lines(r, colour, verbose))
     lines.append(summary_line(run))
     return "\n".join(lines)
 

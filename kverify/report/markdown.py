@@ -61,8 +61,8 @@ def _row(r: CheckResult) -> str:
     )
 
 
-def render(run: CheckRun) -> str:
-    lines = ["# kverify check", "", summary_line(run), ""]
+def render(run: CheckRun, *, title: str = "kverify check") -> str:
+    lines = [f"# {title}", "", summary_line(run), ""]
     lines += ["| | Origin | Service | Claim | Expected | Verdict | Counterexample |", "|---|---|---|---|---|---|---|"]
     lines += [_row(r) for r in run.results]
     for r in run.results:

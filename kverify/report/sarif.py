@@ -34,7 +34,8 @@ def _physical(location: Location) -> dict[str, Any]:
 def _message(r: CheckResult) -> str:
     v = r.verdict
     if isinstance(v, Unknown):
-        return f"{r.service}: {r.statement} Unknown: {v.reason}"
+        allowed = " (allowed by the spec)" if r.allow_unknown else ""
+        return f"{r.service}: {r.statement} Unknown{allowed}: {v.reason}"
     if isinstance(v, Refuted):
         cx = v.counterexample
         text = f"{r.service}: {r.statement} Refuted by {cx.id}: {outcome_line(cx.outcome)}"
@@ -44,12 +45,19 @@ def _message(r: CheckResult) -> str:
     return f"{r.service}: {r.statement} Proved ({v.scope}), but the spec expects it to be refuted."
 
 
+def _level(r: CheckResult) -> str:
+    """``error`` for a failure; ``warning`` for an unknown verdict, ``note`` when the spec allows it."""
+    if r.status != "unknown":
+        return "error"
+    return "note" if r.allow_unknown else "warning"
+
+
 def _result(r: CheckResult, rule_index: int) -> dict[str, Any]:
     where = r.service_location or r.claim_location
     out: dict[str, Any] = {
         "ruleId": _rule_id(r),
         "ruleIndex": rule_index,
-        "level": "warning" if r.status == "unknown" else "error",
+        "level": _level(r),
         "message": {"text": _message(r)},
         "partialFingerprints": {"kverifyResultId/v1": r.id},
         "properties": {"service": r.service, "origin": r.origin, "expected": r.expected, "verdict": r.verdict.verdict},

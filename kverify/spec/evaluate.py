@@ -42,6 +42,60 @@ def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
         ) from None
 
 
+def claim_result(spec: Spec, claim: SpecClaim) -> CheckResult:
+    """One claim of ``spec``, decided, with what the spec expects of it."""
+    return CheckResult(
+        origin=spec.name,
+        claim=claim.id,
+        statement=claim.statement,
+        service=claim.service,
+        verdict=decide_claim(spec, claim),
+        expected=claim.expect,
+        service_location=spec.service_lines.get(claim.service),
+        claim_location=claim.location,
+        context=claim.why,
+        allow_unknown=claim.allow_unknown,
+    )
+
+
+def builtin_run(spec: Spec) -> CheckRun:
+    """The built-in checks on the spec's cluster (when it asks for them), with its expected findings:
+    a finding the spec expects passes, an expected finding that does not occur fails."""
+    if not spec.builtin_checks:
+        return CheckRun()
+    needs = {key: f"spec {spec.name} lists it in builtinChecks.needsClientIP" for key in spec.needs_client_ip}
+    facts = facts_for(spec.cluster, ip_blocks=spec.ip_blocks, intents=spec.intents, needs_client_ip=needs)
+    run = run_builtin(
+        spec.cluster, facts, files=spec.manifests, locate=lambda s: spec.service_lines.get(s.key), origin=spec.name
+    )
+    results: list[CheckResult] = []
+    expected = {(e.check, e.service): e for e in spec.expected_findings}
+    for finding in run.results:
+        e = expected.pop((finding.claim, finding.service), None)
+        if e is not None:
+            finding = _expected(finding, e.location)
+        results.append(finding)
+    for (check_id, service), e in expected.items():  # expected, yet the check holds: a failure
+        from kverify.checks.catalogue import check
+
+        c = check(check_id)
+        verdict = Proved(claim=check_id, dataplane=spec.cluster.proxy.dataplane, scope="these manifests")
+        results.append(
+            CheckResult(
+                origin=spec.name,
+                claim=check_id,
+                statement=c.statement,
+                service=service,
+                verdict=verdict,
+                expected=REFUTED,
+                service_location=spec.service_lines.get(service),
+                claim_location=e.location,
+                context="the spec expects this built-in check to find a problem here",
+            )
+        )
+    return CheckRun(results=tuple(results), builtin_passed=run.builtin_passed)
+
+
 def evaluate(spec: Spec, progress: Progress | None = None) -> CheckRun:
     """Every claim of ``spec`` and, if it asks, the built-in checks with their expected findings."""
     results: list[CheckResult] = []
@@ -49,54 +103,14 @@ def evaluate(spec: Spec, progress: Progress | None = None) -> CheckRun:
     for i, claim in enumerate(spec.claims):
         if progress is not None:
             progress(i, total)
-        results.append(
-            CheckResult(
-                origin=spec.name,
-                claim=claim.id,
-                statement=claim.statement,
-                service=claim.service,
-                verdict=decide_claim(spec, claim),
-                expected=claim.expect,
-                service_location=spec.service_lines.get(claim.service),
-                claim_location=claim.location,
-                context=claim.why,
-            )
-        )
-    passed = 0
-    if spec.builtin_checks:
-        needs = {key: f"spec {spec.name} lists it in builtinChecks.needsClientIP" for key in spec.needs_client_ip}
-        facts = facts_for(spec.cluster, ip_blocks=spec.ip_blocks, intents=spec.intents, needs_client_ip=needs)
-        run = run_builtin(
-            spec.cluster, facts, files=spec.manifests, locate=lambda s: spec.service_lines.get(s.key), origin=spec.name
-        )
-        passed = run.builtin_passed
-        expected = {(e.check, e.service): e for e in spec.expected_findings}
-        for finding in run.results:
-            e = expected.pop((finding.claim, finding.service), None)
-            if e is not None:
-                finding = _expected(finding, e.location)
-            results.append(finding)
-        for (check_id, service), e in expected.items():  # expected, yet the check holds: a failure
-            from kverify.checks.catalogue import check
-
-            c = check(check_id)
-            verdict = Proved(claim=check_id, dataplane=spec.cluster.proxy.dataplane, scope="these manifests")
-            results.append(
-                CheckResult(
-                    origin=spec.name,
-                    claim=check_id,
-                    statement=c.statement,
-                    service=service,
-                    verdict=verdict,
-                    expected=REFUTED,
-                    service_location=spec.service_lines.get(service),
-                    claim_location=e.location,
-                    context="the spec expects this built-in check to find a problem here",
-                )
-            )
+        results.append(claim_result(spec, claim))
+    builtin = builtin_run(spec)
     files = (spec.file, *(spec.manifests or ()))
     return CheckRun(
-        results=tuple(results), builtin_passed=passed, services_checked=len(spec.cluster.services), inputs=files
+        results=(*results, *builtin.results),
+        builtin_passed=builtin.builtin_passed,
+        services_checked=len(spec.cluster.services),
+        inputs=files,
     )
 
 

@@ -39,7 +39,21 @@ _ENVIRONMENT = (
     "nodePortAddresses",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
-_CLAIM = ("id", "service", "from", "via", "node", "sourceIP", "port", "property", "hops", "ratio", "expect", "allowUnknown", "why")
+_CLAIM = (
+    "id",
+    "service",
+    "from",
+    "via",
+    "node",
+    "sourceIP",
+    "port",
+    "property",
+    "hops",
+    "ratio",
+    "expect",
+    "allowUnknown",
+    "why",
+)
 _CLIENTS = {"external": ClientKind.EXTERNAL, "pod": ClientKind.POD, "host": ClientKind.NODE}
 _VIA = {
     d.spelling: d
@@ -212,7 +226,7 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster) -> tuple[SpecClaim
         elif prop != "at-most-hops" and hops is not None:
             ctx.error((*path, "hops"), "Forbidden: only with property at-most-hops")
         number = isinstance(ratio, int | float) and not isinstance(ratio, bool)
-        if prop == "share-within" and not (number and ratio >= 1):
+        if prop == "share-within" and not (number and ratio is not None and ratio >= 1):
             ctx.error(
                 (*path, "ratio"),
                 "Required value: a number >= 1" if ratio is None else invalid(ratio, "must be a number >= 1"),
