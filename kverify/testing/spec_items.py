@@ -59,10 +59,11 @@ class SpecFile(pytest.File):
             raise self.CollectError(str(error)) from None
         dataplane = spec.cluster.proxy.dataplane.spelling
         for i, claim in enumerate(spec.claims):
-            name = f"{claim.service}: {claim.id} [{dataplane}]".replace("::", ": :")  # '::' separates node ids
+            # '::' separates node ids, and pytest (9.2+) reads a trailing "[...]" as parameters: use "(...)".
+            name = f"{claim.service}: {claim.id} ({dataplane})".replace("::", ": :")
             yield ClaimItem.from_parent(self, name=name, spec=spec, claim=claim, position=i)
         if spec.builtin_checks:
-            name = f"built-in checks [{dataplane}]"
+            name = f"built-in checks ({dataplane})"
             yield BuiltinChecksItem.from_parent(self, name=name, spec=spec, claim=None, position=len(spec.claims))
 
 
