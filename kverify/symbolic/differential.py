@@ -23,7 +23,7 @@ from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
 from kverify.symbolic.kinds import CLIENT_NODE, HANDLING, NAMES_HANDLING, NAMES_OTHERS, NO_HINTS, OTHER, Kind
 from kverify.symbolic.prove import _solver
 from kverify.symbolic.smt_ops import SmtOps, lift
-from kverify.symbolic.universe import Universe, select
+from kverify.symbolic.universe import FlowInputs, Universe, select
 
 #: (delivered, endpoint index or None, drop kind, masqueraded, reply ok)
 Fate = tuple[bool, int | None, int, bool, bool]
@@ -41,11 +41,9 @@ class Comparison:
     well_formed: bool
 
 
-def _pins(u: Universe, h: Handling, cluster: Cluster) -> list[Any]:
-    s = h.situation
-    pins = [
-        u.n_nodes == len(s.nodes),
-        u.n_endpoints == len(s.endpoints),
+def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
+    """Pin the configuration and flow inputs to a concrete Situation's values."""
+    return [
         u.dataplane == int(s.dataplane),
         u.load_balancer == int(s.load_balancer),
         u.service_type == int(s.service_type),
@@ -57,13 +55,22 @@ def _pins(u: Universe, h: Handling, cluster: Cluster) -> list[Any]:
         u.masquerade_all == bool(s.masquerade_all),
         u.client == int(s.client),
         u.destination == int(s.destination),
-        u.client_node == int(s.client_node),
-        u.handling_node == max(int(s.handling_node), 0),
+        u.client_node == client_node,
         u.address_captured == bool(s.address_captured),
         u.dst_ip_mode_proxy == bool(s.dst_ip_mode_proxy),
         u.dst_is_localhost == bool(s.dst_is_localhost),
         u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
         u.src_allowed_by_ranges == bool(s.src_allowed_by_ranges),
+    ]
+
+
+def _pins(u: Universe, h: Handling, cluster: Cluster) -> list[Any]:
+    s = h.situation
+    pins = _flow_pins(u, s, int(s.client_node))
+    pins += [
+        u.n_nodes == len(s.nodes),
+        u.n_endpoints == len(s.endpoints),
+        u.handling_node == max(int(s.handling_node), 0),
     ]
     for i, node in enumerate(s.nodes):
         pins += [u.node_zone[i] == int(node.zone), u.node_draining[i] == bool(node.draining)]
@@ -202,24 +209,8 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
         kinds = [kind_of(s, j) for j in range(len(s.endpoints))]
         others = [i for i in range(len(s.nodes)) if i not in (hn, cn)]
         role = NO_NODE if cn == NO_NODE else (HANDLING if cn == hn else CLIENT_NODE)
-        pins = [
-            u.dataplane == int(s.dataplane),
-            u.load_balancer == int(s.load_balancer),
-            u.service_type == int(s.service_type),
-            u.etp_local == bool(s.etp_local_spec),
-            u.itp_local == bool(s.itp_local_spec),
-            u.has_external_ips == bool(s.has_external_ips),
-            u.has_vip_ingress == bool(s.has_vip_ingress),
-            u.has_detector == bool(s.has_detector),
-            u.masquerade_all == bool(s.masquerade_all),
-            u.client == int(s.client),
-            u.destination == int(s.destination),
-            u.client_node == role,
-            u.address_captured == bool(s.address_captured),
-            u.dst_ip_mode_proxy == bool(s.dst_ip_mode_proxy),
-            u.dst_is_localhost == bool(s.dst_is_localhost),
-            u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
-            u.src_allowed_by_ranges == bool(s.src_allowed_by_ranges),
+        pins = _flow_pins(u, s, role)
+        pins += [
             u.handling_has_zone == (s.handling_zone != NO_ZONE),
             u.other_node_present == bool(others),
             u.draining[HANDLING] == bool(s.nodes[hn].draining),
