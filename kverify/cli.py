@@ -22,6 +22,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def _port(text: str) -> int:
+    """argparse type: a TCP/UDP/SCTP port number."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be a port number") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"Invalid value: {number}: must be between 1 and 65535, inclusive")
+    return number
+
+
 def _choices(enum_type: type[_Spelled]) -> list[str]:
     return [m.spelling for m in enum_type]
 
@@ -37,9 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--service", required=True, metavar="NAMESPACE/NAME")
     trace.add_argument("--to", required=True, choices=_choices(Destination), dest="destination")
     trace.add_argument("--dst-ip", metavar="IP")
-    trace.add_argument("--port", type=int, metavar="PORT")
+    trace.add_argument("--port", type=_port, metavar="PORT")
     trace.add_argument("--protocol", default="TCP", choices=_choices(Protocol))
-    trace.add_argument("--from", required=True, choices=_choices(ClientKind), dest="client")
+    trace.add_argument(
+        "--from",
+        required=True,
+        choices=[*_choices(ClientKind), "host"],
+        dest="client",
+        help="external, pod, or node (alias: host) for a host-network process",
+    )
     trace.add_argument("--src-ip", metavar="IP")
     trace.add_argument("--node", metavar="NODE")
     trace.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
@@ -308,7 +325,7 @@ def _run_trace(args: argparse.Namespace) -> int:
     cluster = to_cluster(loaded, proxy=proxy, load_balancer=LoadBalancerProfile.parse(args.load_balancer))
     flow = Flow(
         service=args.service,
-        client=ClientKind.parse(args.client),
+        client=ClientKind.parse("node" if args.client == "host" else args.client),
         destination=Destination.parse(args.destination),
         client_ip=args.src_ip,
         node=args.node,
@@ -355,6 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except BrokenPipeError:  # `kverify ... | head`
         return EXIT_OK
+    except OSError as error:  # an output path we cannot write: the user's input, not a bug
+        where = error.filename if error.filename else "output"
+        print(f"{where}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

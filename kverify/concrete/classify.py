@@ -67,10 +67,12 @@ HAIRPIN = declare(
 )
 HANDLING_NODE = declare(
     "handling-node",
-    title="In-cluster clients are translated on their own node, except a NodePort on another node's IP, "
-    "which is routed there first; external clients are handled where they arrive.",
+    title="In-cluster clients are translated on their own node, except (kube-proxy) a NodePort on another "
+    "node's IP, which is routed there first; Cilium's socket-LB translates that one on the client's node "
+    "too. External clients are handled where they arrive.",
     source=f"{K8S} pkg/proxy/iptables/proxier.go (nat PREROUTING/OUTPUT -> KUBE-SERVICES; "
-    "KUBE-NODEPORTS only for '-m addrtype --dst-type LOCAL')",
+    "KUBE-NODEPORTS only for '-m addrtype --dst-type LOCAL'); "
+    "cilium/cilium bpf/bpf_sock.c sock4_wildcard_lookup (remote node IPs)",
     since="v1.22",
 )
 

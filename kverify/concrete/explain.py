@@ -5,7 +5,8 @@ from __future__ import annotations
 from kverify.concrete import classify
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow, ReplyPath
 from kverify.results import Hop
-from kverify.semantics import delivery, endpoints, nat, policy
+from kverify.semantics import dataplane as dp
+from kverify.semantics import delivery, endpoints, nat, policy, reply
 from kverify.semantics.decide import Decision, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
 
@@ -29,18 +30,28 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
         if s.destination == Destination.EXTERNAL_IP:
             fired.append("external-ips-every-node")
         when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
+        if decision.drop_kind == DropKind.NOT_INTERCEPTED:
+            return tuple(dict.fromkeys(fired))  # nothing past classification applied
         when("lb-source-ranges", decision.drop_kind == DropKind.DROP and delivery.source_range_drop(C, s))
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
         fired.append("policy-for-destination")
         when("external-policy-local", policy.external_policy_local(C, s) and policy.is_external_destination(C, s))
-        when("etp-local-short-circuit-pod", policy.short_circuit_pod(C, s))
-        when("etp-local-short-circuit-host", policy.short_circuit_host(C, s))
-        when("cilium-socket-lb-etp-local", delivery.cilium_in_cluster_uses_all(C, s) and policy.policy_local(C, s))
+        iptables_like = not (dp.is_cilium(C, s) or dp.is_ipvs(C, s))  # ipvs and Cilium do not short-circuit
+        when("etp-local-short-circuit-pod", iptables_like and policy.short_circuit_pod(C, s))
+        when("etp-local-short-circuit-host", iptables_like and policy.short_circuit_host(C, s))
+        when(
+            "cilium-socket-lb-etp-local",
+            delivery.cilium_in_cluster_uses_all(C, s)
+            and policy.policy_local(C, s)
+            and s.destination != Destination.CLUSTER_IP,
+        )
         local = endpoints.local_endpoints(C, s, s.handling_node)
-        when("ipvs-etp-local-fallback", delivery.uses_local_set(C, s) and delivery.ipvs_local_fallback(C, s, local))
-        fired.append("local-endpoints" if decision.uses_local_set else "cluster-endpoints")
-        if not decision.uses_local_set:
+        fallback = decision.uses_local_set and delivery.ipvs_local_fallback(C, s, local)
+        when("ipvs-etp-local-fallback", fallback)
+        uses_local = decision.uses_local_set and not fallback
+        fired.append("local-endpoints" if uses_local else "cluster-endpoints")
+        if not uses_local:
             when("topology-prefer-same-node", endpoints.prefer_same_node(C, s))
             when("topology-prefer-same-zone", endpoints.prefer_same_zone(C, s))
         when(
@@ -63,6 +74,7 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
     ):
         when(rule_id, condition and decision.masqueraded[index])
     when("dnat-only", nat.no_snat(C, s))
+    when("ipvs-host-vip-source", reply.ipvs_host_vip_source(C, s) and decision.reply_path[index] == 1)
     fired.append("reply-path")
     return tuple(dict.fromkeys(fired))
 

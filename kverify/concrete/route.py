@@ -33,6 +33,7 @@ from kverify.semantics.decide import Decision, decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark
+from kverify.semantics.reply import ipvs_host_vip_source
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
 
 UNKNOWN_PORT = declare(
@@ -181,6 +182,10 @@ def _candidate_nodes(
                 raise InputError(Problem(f"{flow.dst_ip} is not an address of any node", field="--dst-ip"))
             if flow.client is ClientKind.EXTERNAL and given is not None and given != owner:
                 raise InputError(Problem(f"{flow.dst_ip} is not an address of node {given.name}", field="--dst-ip"))
+            socket_lb = cluster.proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+            if socket_lb and client_node is not None and destination is Destination.NODE_PORT:
+                # Cilium's socket-LB translates connect() on the client's own node, for any node's IP.
+                return [(client_node, flow.dst_ip)]
             return [(owner, flow.dst_ip)]
         if flow.client is not ClientKind.EXTERNAL and client_node is not None:
             return [(client_node, client_node.primary_address or "")]
@@ -266,7 +271,7 @@ def _handling(
         handling_zone=zones.get(node.zone, NO_ZONE) if node and node.zone else NO_ZONE,
         address_captured=captured,
         dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
-        dst_is_localhost=dst_ip == classify.LOCALHOST,
+        dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is ClientKind.NODE,
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
         src_allowed_by_ranges=classify.allowed_by_source_ranges(service, client_ip, node),
         endpoints=views,
@@ -287,8 +292,10 @@ def _captured(cluster: Cluster, flow: Flow, service: Service, port, node, client
     if flow.destination is Destination.NODE_PORT:
         if port.node_port is None or node is None:
             return False
-        on_node = client_node is not None and client_node == node
-        return dst_ip in classify.nodeport_addresses(cluster, node, client_on_node=on_node)
+        # 127.0.0.1 is the host's loopback only for host-network clients (a pod has its own).
+        host_client = flow.client is ClientKind.NODE and client_node is not None and client_node == node
+        owner = cluster.node_owning(dst_ip) or node  # Cilium may translate another node's address
+        return dst_ip in classify.nodeport_addresses(cluster, owner, client_on_node=host_client)
     if flow.destination is Destination.EXTERNAL_IP:
         classify.mark(classify.EXTERNAL_IPS)
     return True
@@ -340,6 +347,8 @@ def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, ind
     if decision.lb_rewrote_source:
         return "load-balancer"
     if not decision.masqueraded[index]:
+        if ipvs_host_vip_source(CONCRETE, h.situation):
+            return h.dst_ip  # the VIP on kube-ipvs0 is the source address the host picks
         return h.client_ip
     node = h.node
     return (node.primary_address if node else None) or "node-address"

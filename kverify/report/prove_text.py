@@ -31,7 +31,7 @@ def render(results: Sequence[tuple[Claim | SpreadClaim, Verdict, str]]) -> str:
             if cx.detail:
                 lines.append(f"             {cx.detail}")
             lines.extend(f"               {hop}" for hop in cx.outcome.hops)
-            lines.append(f"             reproduce: {cx.command}")
+            lines.append(f"             reproduce (write the manifest with --write-counterexamples DIR): {cx.command}")
         else:
             lines.append(f"  UNKNOWN  {dp:12} {verdict.reason}{mark}")
     proved = sum(isinstance(v, Proved) for _, v, _ in results)
@@ -39,7 +39,8 @@ def render(results: Sequence[tuple[Claim | SpreadClaim, Verdict, str]]) -> str:
     unknown = sum(isinstance(v, Unknown) for _, v, _ in results)
     surprising = sum((v.verdict == "proved") != (e == "holds") or isinstance(v, Unknown) for _, v, e in results)
     lines.append(
-        f"{len(results)} verdicts: {proved} proved, {refuted} refuted, {unknown} unknown; "
+        f"{len(results)} verdict{'' if len(results) == 1 else 's'}: "
+        f"{proved} proved, {refuted} refuted, {unknown} unknown; "
         f"{surprising} differ from the library's expectation"
     )
     return "\n".join(lines)

@@ -48,5 +48,7 @@ def render(flow: Flow, outcomes: Sequence[Outcome], *, hops: bool = False) -> st
         if hops:
             lines.extend(f"      {hop}" for hop in outcome.hops)
     delivered = sum(o.delivered for o in outcomes)
-    lines.append(f"{len(outcomes)} outcome(s): {delivered} delivered, {len(outcomes) - delivered} not delivered")
+    broken = sum(o.delivered and not o.reply_ok and o.health_check is None for o in outcomes)
+    summary = f"{len(outcomes)} outcome(s): {delivered} delivered, {len(outcomes) - delivered} not delivered"
+    lines.append(summary + (f" ({broken} with a broken reply)" if broken else ""))
     return "\n".join(lines)

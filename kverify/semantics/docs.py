@@ -34,9 +34,13 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   gets, not the set of possible outcomes; routes list every endpoint a first connection may reach.
 - **ipvs** follows `CategorizeEndpoints` like iptables, with the eTP Local fallback of PR #97081
   (`ipvs-etp-local-fallback`). Not modelled: iTP Local on an externally accessible Service falling
-  back to all endpoints (read in `pkg/proxy/ipvs/proxier.go`, untested upstream); host-network
-  clients failing to reach eTP Local LB IPs on nodes without endpoints (kubernetes#93456); the
-  iptables `KUBE-IPVS-FILTER` REJECT of unexposed ports on service IPs.
+  back to all endpoints (read in `pkg/proxy/ipvs/proxier.go`, untested upstream); the iptables
+  `KUBE-IPVS-FILTER` REJECT of unexposed ports on service IPs.
+- **ipMode Proxy, external clients**: kube-proxy programs nothing for the LB IP (`lb-ip-mode-proxy`,
+  shown as not intercepted); the load balancer then proxies to a NodePort with its own address as
+  source, which `kverify trace --to node-port` follows. kverify does not chain the two.
+- **CNI masquerade** of pod traffic to node IPs (flannel, ip-masq-agent) is not modelled: it would turn
+  a pod reaching another node's NodePort into an off-cluster source there.
 - **nftables** drops packets to unallocated addresses in the service CIDR; kverify has no
   service-CIDR input, so such flows cannot be asked.
 - **Cilium**: `hybrid` (DSR for TCP, SNAT for UDP) and per-service `annotation` modes; `lbExternalClusterIP=true`;

@@ -53,7 +53,7 @@ def any_usable(ops: Ops, situation: Situation) -> Term:
     "topology-prefer-same-node",
     title="PreferSameNode applies iff every Ready endpoint has node hints and one names this node.",
     source=f"{K8S} pkg/proxy/topology.go topologyModeFromHints; KEP-3015 (PreferSameNode)",
-    since="v1.33 (PreferSameTrafficDistribution alpha; beta v1.34)",
+    since="v1.34 (PreferSameTrafficDistribution beta, on by default; alpha in v1.33)",
 )
 def prefer_same_node(ops: Ops, situation: Situation) -> Term:
     eps = situation.endpoints

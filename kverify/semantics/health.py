@@ -27,7 +27,7 @@ def needs_health_check(ops: Ops, s: Situation) -> Term:
     "(and kube-proxy is healthy), else 503; serving-terminating endpoints do not count.",
     source=f"{K8S} pkg/proxy/healthcheck/service_health.go hcHandler.ServeHTTP; "
     "pkg/proxy/endpoints.go LocalReadyEndpoints",
-    since="v1.7 (terminating endpoints excluded since v1.26)",
+    since="v1.22 (Ready-only count, LocalReadyEndpoints)",
 )
 def health_check_passes(ops: Ops, s: Situation, node: Term) -> Term:
     return has_local_ready(ops, s, node)

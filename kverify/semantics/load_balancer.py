@@ -16,11 +16,12 @@ K8S = "kubernetes/kubernetes"
 @rule(
     "lb-health-checked",
     title="A health-checked cloud LB sends only to nodes passing its probe: the healthCheckNodePort "
-    "under eTP Local, kube-proxy's /healthz (fails on draining nodes) under eTP Cluster.",
+    "under eTP Local; under eTP Cluster kube-proxy's /healthz, which fails on draining nodes (GCE, Azure "
+    "'shared' probes; AWS LBC probes the traffic port instead, where draining nodes still pass).",
     source="KEP-3836 (kube-proxy /healthz for eTP Cluster); "
     f"{K8S} pkg/proxy/healthcheck/proxy_health.go; kubernetes/cloud-provider-gcp gce_loadbalancer_external.go; "
     "kubernetes-sigs/aws-load-balancer-controller docs guide/service/annotations.md (healthcheck defaults)",
-    since="v1.7 (healthCheckNodePort); v1.28 (KEP-3836 /healthz draining)",
+    since="v1.7 (healthCheckNodePort); v1.30 (KEP-3836 /healthz draining, on by default)",
 )
 def passes_probe(ops: Ops, s: Situation, node: int) -> Term:
     return ops.ite(

@@ -81,7 +81,8 @@ def masquerade_localhost(ops: Ops, s: Situation) -> Term:
     since="v1.22; Cilium v1.8 (socket-LB)",
 )
 def masquerade_hairpin(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
-    return endpoint.is_client
+    # ipvs' KUBE-LOOP-BACK ipset holds this node's endpoints only.
+    return ops.and_(endpoint.is_client, ops.implies(dp.is_ipvs(ops, s), is_local(ops, endpoint, s.handling_node)))
 
 
 @rule(

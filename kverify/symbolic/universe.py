@@ -109,7 +109,9 @@ class FlowInputs:
         c += [z3.If(external, self.client_node == NO_NODE, node_exists(self.client_node))]
         # In-cluster clients are translated on their own node, except when they address another node's IP.
         node_addressed = z3.Or(dest == int(Destination.NODE_PORT), dest == int(Destination.HEALTH_CHECK_NODE_PORT))
-        c += [z3.Implies(z3.And(z3.Not(external), z3.Not(node_addressed)), h == self.client_node)]
+        cilium = z3.Or(self.dataplane == int(Dataplane.CILIUM_SNAT), self.dataplane == int(Dataplane.CILIUM_DSR))
+        socket_lb = z3.And(cilium, dest == int(Destination.NODE_PORT))  # Cilium translates at connect()
+        c += [z3.Implies(z3.And(z3.Not(external), z3.Or(z3.Not(node_addressed), socket_lb)), h == self.client_node)]
         # A destination the Service has.
         lb = self.service_type == int(ServiceType.LOAD_BALANCER)
         c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
