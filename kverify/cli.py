@@ -22,6 +22,26 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kverify")
+    except PackageNotFoundError:  # running from a checkout without installing
+        return "(not installed)"
+
+
+def _cidr(text: str) -> str:
+    """argparse type: a CIDR, as kube-proxy's --cluster-cidr and --nodeport-addresses take."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be a CIDR such as 10.0.0.0/8") from None
+    return text
+
+
 def _port(text: str) -> int:
     """argparse type: a TCP/UDP/SCTP port number."""
     try:
@@ -40,7 +60,11 @@ def _choices(enum_type: type[_Spelled]) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, Protocol
 
-    parser = _Parser(prog="kverify", description=__doc__)
+    parser = _Parser(
+        prog="kverify",
+        description="Prove how Kubernetes Services route traffic, or show the smallest counterexample.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     trace = commands.add_parser("trace", help="every possible outcome of one flow to a Service")
@@ -61,10 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--node", metavar="NODE")
     trace.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
     trace.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
-    trace.add_argument("--cluster-cidr", action="append", metavar="CIDR", help="repeatable; default 10.0.0.0/8")
+    trace.add_argument(
+        "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
+    )
     trace.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
     trace.add_argument("--masquerade-all", action="store_true")
-    trace.add_argument("--nodeport-address", action="append", metavar="CIDR", help="kube-proxy --nodeport-addresses")
+    trace.add_argument(
+        "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
+    )
     trace.add_argument("--format", default="text", choices=["text", "json"])
     trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
     trace.set_defaults(run=_run_trace)
@@ -101,10 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
     )
     check.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
-    check.add_argument("--cluster-cidr", action="append", metavar="CIDR", help="repeatable; default 10.0.0.0/8")
+    check.add_argument(
+        "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
+    )
     check.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
     check.add_argument("--masquerade-all", action="store_true")
-    check.add_argument("--nodeport-address", action="append", metavar="CIDR", help="kube-proxy --nodeport-addresses")
+    check.add_argument(
+        "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
+    )
     check.add_argument(
         "--needs-client-ip",
         action="append",
@@ -294,7 +326,7 @@ def _run_trace(args: argparse.Namespace) -> int:
     from kverify.concrete import route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
-    from kverify.model import ClientKind, Dataplane, Destination, Flow, LoadBalancerProfile, Protocol, ProxyConfig
+    from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Protocol
     from kverify.report.trace_text import render
 
     problems = []
@@ -304,18 +336,8 @@ def _run_trace(args: argparse.Namespace) -> int:
                 ipaddress.ip_address(value)
             except ValueError:
                 problems.append(Problem(f"Invalid value: {value!r}: must be a valid IP address", field=flag))
-    cidrs = args.cluster_cidr if args.cluster_cidr is not None else ["10.0.0.0/8"]
-    try:
-        proxy = ProxyConfig(
-            dataplane=Dataplane.parse(args.dataplane),
-            cluster_cidrs=cidrs,
-            local_traffic_detector=not args.no_local_detector,
-            masquerade_all=args.masquerade_all,
-            node_port_addresses=args.nodeport_address or (),
-        )
-    except ValueError as error:
-        problems.append(Problem(str(error), field="--cluster-cidr/--nodeport-address"))
-    if problems:
+    proxy = _proxy_from(args, problems)
+    if problems or proxy is None:
         raise InputError(problems)
     loaded = load_manifests(args.manifests)
     for warning in loaded.warnings:

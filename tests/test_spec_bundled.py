@@ -108,7 +108,7 @@ def test_kverify_check_without_arguments_checks_the_bundled_specs(
     total = sum(len(v) for v in EXPECTED.values())
     assert re.fullmatch(
         rf"{total} result\(s\): {total} as expected, 0 failed, 0 unknown; "
-        r"built-in checks: \d+ held over \d+ service\(s\)",
+        r"built-in checks: \d+ check\(s\) without findings over \d+ service\(s\)",
         out[-1],
     )
     assert {line.split()[1] for line in out if line.startswith("spec ")} == set(EXPECTED)

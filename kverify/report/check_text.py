@@ -75,5 +75,5 @@ def summary_line(run: CheckRun) -> str:
     s = run.summary()
     return (
         f"{s['results']} result(s): {s['ok']} as expected, {s['failed']} failed, {s['unknown']} unknown; "
-        f"built-in checks: {s['builtin_passed']} held over {s['services_checked']} service(s)"
+        f"built-in checks: {s['builtin_passed']} check(s) without findings over {s['services_checked']} service(s)"
     )
