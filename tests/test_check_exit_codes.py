@@ -75,8 +75,7 @@ def test_a_verdict_the_model_cannot_reach_is_unknown_and_exits_3(
     out = capsys.readouterr().out
     assert "UNKNOWN" in out and "only a hostname" in out
     assert (
-        out.splitlines()[-1]
-        == "1 result(s): 0 as expected, 0 failed, 1 unknown; "
+        out.splitlines()[-1] == "1 result(s): 0 as expected, 0 failed, 1 unknown; "
         "built-in checks: 0 check(s) without findings over 1 service(s)"
     )
 
