@@ -449,3 +449,10 @@ def test_json_locator_agrees_with_yaml_composer(name: str) -> None:
             assert [locate(p) for p in paths] == [reference(p) for p in paths]
         # a path that does not exist stops at its deepest existing ancestor
         assert locate(("no-such-key",)) == locate(())
+
+
+def test_an_empty_file_is_a_warning_not_silence(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    loaded = load_manifests([empty])
+    assert [str(w) for w in loaded.warnings] == [f"{empty}: no Kubernetes objects in this file"]

@@ -97,8 +97,13 @@ def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> LoadedManifests:
     gc.disable()
     try:
         for file in expand([os.fspath(p) for p in paths], problems):
+            before = len(problems)
+            documents = 0
             for doc in read_file(file, problems):
+                documents += 1
                 assembly.add_doc(file, doc)
+            if documents == 0 and len(problems) == before:  # an empty file is almost always a mistake
+                assembly.warnings.append(Problem("no Kubernetes objects in this file", file))
         return assembly.finish()
     finally:
         if gc_was_enabled:

@@ -15,7 +15,6 @@ from kverify.report.trace_text import outcome_line
 from kverify.verdicts import Refuted, Unknown
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFORMATION_URI = "https://github.com/kverify/kverify"
 
 
 def _rule_id(r: CheckResult) -> str:
@@ -101,7 +100,6 @@ def document(run: CheckRun) -> dict[str, Any]:
                     "driver": {
                         "name": "kverify",
                         "version": tool_version,
-                        "informationUri": INFORMATION_URI,
                         "rules": list(rules.values()),
                     }
                 },
