@@ -21,7 +21,8 @@ def test_the_index_is_built_once_per_cluster_and_dropped_with_it() -> None:
     before = len(_CACHE)
     del cluster
     gc.collect()
-    assert ref() is None and len(_CACHE) == before - 1
+    # Other clusters of this worker may be collected too: the entry for ours must be gone.
+    assert ref() is None and len(_CACHE) <= before - 1
 
 
 def test_an_equal_but_distinct_cluster_gets_the_same_outcomes() -> None:
