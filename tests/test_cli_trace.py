@@ -8,6 +8,7 @@ with one line per problem and no traceback.
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -85,16 +86,7 @@ def test_kubernetes_rows_through_the_cli(case, tmp_path, capsys) -> None:  # typ
 
 def test_article_cluster_picture_crosses_nodes_with_snat(capsys) -> None:  # type: ignore[no-untyped-def]
     doc = _run_json(
-        capsys,
-        ARTICLE,
-        "--service",
-        "shop/web-cluster",
-        "--to",
-        "load-balancer",
-        "--from",
-        "external",
-        "--node",
-        "node-c",
+        capsys, ARTICLE, *shlex.split("--service shop/web-cluster --to load-balancer --from external --node node-c")
     )
     assert doc["outcomes"] and all(o["crosses_nodes"] and o["masqueraded"] for o in doc["outcomes"])
     assert {o["source_ip_seen"] for o in doc["outcomes"]} == {"192.168.0.13"}  # node-c's address
@@ -105,16 +97,7 @@ def test_article_local_picture_stays_and_keeps_client_ip(capsys) -> None:  # typ
     doc = _run_json(
         capsys,
         ARTICLE,
-        "--service",
-        "shop/web-local",
-        "--to",
-        "load-balancer",
-        "--from",
-        "external",
-        "--src-ip",
-        "203.0.113.7",
-        "--node",
-        "node-a",
+        *shlex.split("--service shop/web-local --to load-balancer --from external --src-ip 203.0.113.7 --node node-a"),
     )
     (outcome,) = doc["outcomes"]
     assert outcome["endpoint_node"] == "node-a" and not outcome["crosses_nodes"]
@@ -125,14 +108,7 @@ def test_article_local_picture_drops_on_a_node_without_endpoint(capsys) -> None:
     doc = _run_json(
         capsys,
         ARTICLE,
-        "--service",
-        "shop/web-local",
-        "--to",
-        "load-balancer",
-        "--from",
-        "external",
-        "--load-balancer",
-        "no-health-check",
+        *shlex.split("--service shop/web-local --to load-balancer --from external --load-balancer no-health-check"),
     )
     by_node = {o["node"]: o for o in doc["outcomes"]}
     assert set(by_node) == {"node-a", "node-b", "node-c"}
@@ -149,16 +125,7 @@ def test_article_dnat_only_thought_experiment_breaks_the_reply(capsys) -> None: 
     doc = _run_json(
         capsys,
         ARTICLE,
-        "--service",
-        "shop/web-cluster",
-        "--to",
-        "node-port",
-        "--from",
-        "external",
-        "--node",
-        "node-c",
-        "--dataplane",
-        "dnat-only",
+        *shlex.split("--service shop/web-cluster --to node-port --from external --node node-c --dataplane dnat-only"),
     )
     assert doc["outcomes"]
     for o in doc["outcomes"]:
