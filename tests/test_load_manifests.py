@@ -256,8 +256,8 @@ ERRORS = [
         "broken YAML: the parser's line and reason",
         ["errors/broken.yaml"],
         [
-            "errors/broken.yaml:8: invalid YAML: "
-            "while parsing a block collection did not find expected '-' indicator (column 6)"
+            "errors/broken.yaml:8: invalid YAML: did not find expected '-' indicator (column 6), "
+            "while parsing a block collection that starts at line 7, column 5"
         ],
     ),
     (

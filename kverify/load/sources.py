@@ -170,9 +170,14 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
             yield RawDoc(data, node.start_mark.line + 1, YamlLocator(node), items)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        what = exc.problem or exc.context or "syntax error"
         column = f" (column {mark.column + 1})" if mark else ""
-        problems.append(Problem(f"invalid YAML: {what}{column}", file, mark.line + 1 if mark else None))
+        context = ""
+        if exc.context and exc.problem and exc.context_mark:
+            # The parser notices the problem where it gives up; say where the construct began too.
+            start = exc.context_mark
+            context = f", {exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
+        problems.append(Problem(f"invalid YAML: {what}{column}{context}", file, mark.line + 1 if mark else None))
     except yaml.YAMLError as exc:
         problems.append(Problem(f"invalid YAML: {exc}", file))
     finally:
