@@ -148,6 +148,12 @@ class Service:
     )
     traffic_distribution: str | None = attrs.field(default=None)
     endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=to_tuple)
+    #: ``spec.selector`` as label pairs; ``None`` when the Service has none (endpoints managed by hand).
+    selector: tuple[tuple[str, str], ...] | None = attrs.field(default=None)
+    #: Field paths kverify filled in because the API server allocates or defaults them at apply time
+    #: (``spec.clusterIP``, ``spec.ports[0].nodePort``, ``status.loadBalancer.ingress``...): shown as
+    #: "allocated at apply time" wherever they appear, never passed off as real.
+    allocated: frozenset[str] = attrs.field(default=frozenset(), converter=to_frozenset)
 
     @property
     def key(self) -> str:
