@@ -1,0 +1,71 @@
+"""What a design review reads: Services, the workloads behind them, and the nodes (if described).
+
+Matching follows the EndpointSlice controller (``pkg/controller/endpointslice/reconciler.go``,
+``pkg/api/v1/pod/util.go`` ``FindPort``): a Service selects the pods of workloads in its namespace
+whose template labels carry every label of ``spec.selector``; a named ``targetPort`` resolves to the
+container port of that name and protocol, and a pod with no such port gives the Service no endpoint
+on that Service port.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from kverify.model import Cluster, Service, ServicePort
+from kverify.model.workload import NodePool, Workload, WorkloadKind
+
+
+@attrs.frozen(kw_only=True)
+class Design:
+    """Manifests before apply: the cluster's Services (without endpoints), its Nodes if any were given,
+    the proxy and load balancer; the workloads; the node pools a spec or the command line describes.
+
+    With neither ``cluster.nodes`` nor ``node_pools``, claims are quantified over every cluster.
+    """
+
+    cluster: Cluster
+    workloads: tuple[Workload, ...] = ()
+    node_pools: tuple[NodePool, ...] = ()
+
+    @property
+    def nodes_described(self) -> bool:
+        return bool(self.cluster.nodes or self.node_pools)
+
+
+@attrs.frozen(kw_only=True)
+class Backend:
+    """A workload whose pods are endpoints of one Service port, at ``target_port`` on each pod."""
+
+    workload: Workload
+    target_port: int
+
+
+def selected_workloads(design: Design, service: Service) -> tuple[Workload, ...]:
+    """The workloads whose pods the Service's selector matches (none for a selector-less Service)."""
+    if not service.selector:
+        return ()  # no selector (or an empty one): the controller manages no endpoints for it
+    wanted = set(service.selector)
+    matched = [w for w in design.workloads if w.namespace == service.namespace and wanted <= set(w.labels)]
+    return tuple(w for w in matched if not (w.kind is WorkloadKind.REPLICA_SET and _owned_elsewhere(design, w)))
+
+
+def _owned_elsewhere(design: Design, workload: Workload) -> bool:
+    """A ReplicaSet listed beside a Deployment with the same template is that Deployment's: count it once."""
+    return any(
+        w.kind is WorkloadKind.DEPLOYMENT and w.namespace == workload.namespace and w.labels == workload.labels
+        for w in design.workloads
+    )
+
+
+def backends_of(design: Design, service: Service, port: ServicePort) -> tuple[Backend, ...]:
+    """The workloads serving ``port`` of ``service``, with the port number their pods listen on."""
+    found: list[Backend] = []
+    for workload in selected_workloads(design, service):
+        target = port.target_port if port.target_port is not None else port.port
+        if isinstance(target, str):
+            number = workload.named_port(target, port.protocol)
+            if number is None:
+                continue  # FindPort fails: the controller leaves this pod out of the port's endpoints
+            target = number
+        found.append(Backend(workload=workload, target_port=target))
+    return tuple(found)

@@ -1,0 +1,267 @@
+"""Deciding a claim over every placement: the scheduler's constraints and the rule table, one formula.
+
+``decide_over_placements`` asks Z3 for a placement (and arrival node, and outcome) that breaks the
+claim. Unsatisfiable: the claim is proved for every placement in the stated scope. Satisfiable: the
+smallest such placement (fewest nodes, then fewest pods) is decoded, made concrete
+(``materialise.py``) and replayed through the executable model, which must show the same violation
+(a disagreement is an internal error, never output). A solver timeout is Unknown, never Proved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import z3
+
+from kverify.errors import InputError, InternalError, Problem
+from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServicePort
+from kverify.model.workload import Workload
+from kverify.placement import scheduler
+from kverify.placement.design import Backend, Design, backends_of
+from kverify.placement.flow import FlowTerms, endpoints_of, flow_terms, holds, no_node_announces, template
+from kverify.placement.materialise import Placement, describe, materialise
+from kverify.placement.universe import PlacementUniverse
+from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
+
+DEFAULT_TIMEOUT_MS = 30_000
+SEED = 0
+
+
+@attrs.frozen(kw_only=True)
+class PlacementVerdict:
+    """A verdict over placements, and the placement that decided it (refuted) if any."""
+
+    verdict: Verdict
+    placement: Placement | None = None
+
+
+def workloads_to_place(design: Design, backends: tuple[Backend, ...]) -> tuple[Workload, ...]:
+    """The Service's workloads, and the ones their anti-affinity and spread terms count."""
+    chosen: list[Workload] = []
+    for b in backends:
+        if b.workload not in chosen:
+            chosen.append(b.workload)
+    for w in list(chosen):
+        selectors = [(t.selector, t.namespaces) for t in w.scheduling.anti_affinity]
+        selectors += [(c.selector, ()) for c in w.scheduling.spread if c.when_unsatisfiable == "DoNotSchedule"]
+        for selector, spaces in selectors:
+            for other in design.workloads:
+                if other not in chosen and other.namespace in (spaces or (w.namespace,)):
+                    if selector.matches(other.label_map):
+                        chosen.append(other)
+    return tuple(chosen)
+
+
+def _solver(timeout_ms: int) -> z3.Solver:
+    solver = z3.Solver()
+    solver.set("random_seed", SEED)
+    solver.set("timeout", max(1, int(timeout_ms)))
+    return solver
+
+
+def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
+    pods = sum(w.replicas or 0 for w in u.workloads if w.replicas is not None)
+    what = ", ".join(
+        f"{w.kind.spelling} {w.namespace}/{w.name} ({'one per eligible node' if w.replicas is None else w.replicas})"
+        for w in u.workloads
+    ) or "no workload selected by the Service"
+    dataplane = design.cluster.proxy.dataplane.spelling
+    if design.cluster.nodes:
+        where = f"the {len(design.cluster.nodes)} Node(s) of the manifests"
+    elif design.node_pools:
+        where = "node pools " + ", ".join(
+            f"{p.name} ({p.min_count}{'' if p.min_count == p.max_count else f'-{p.max_count}'} nodes)"
+            for p in design.node_pools
+        )
+    else:
+        where = (
+            f"every cluster (any number of nodes, labels, taints and zones; {u.k} node slots stand for all: "
+            f"{pods} pod(s) touch at most {pods} nodes, plus the arrival node, the client's and one more)"
+        )
+    return f"every placement of {what} on {where}, {dataplane}"
+
+
+def _check(solver: z3.Solver, *extra: Any) -> z3.CheckSatResult:
+    return solver.check(*extra)
+
+
+def schedulable(design: Design, workloads: tuple[Workload, ...], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> str | None:
+    """Why no placement schedules every replica of ``workloads`` (None: some placement does)."""
+    if not workloads:
+        return None
+    u = PlacementUniverse(design, workloads)
+    solver = _solver(timeout_ms)
+    solver.add(*u.constraints, *u.pool_order())
+    stages: list[tuple[str, Callable[[], list[Any]]]] = [
+        ("anti-affinity", lambda: [c for w in workloads for t in w.scheduling.anti_affinity for c in scheduler.anti_affinity(u, w, t)]),
+        ("topologySpreadConstraints", lambda: [c for w in workloads for s in w.scheduling.spread for c in scheduler.spread(u, w, s)]),
+        ("host ports (hostNetwork)", lambda: scheduler.host_ports(u)),
+    ]
+    result = solver.check()
+    if result == z3.unsat:
+        names = ", ".join(w.key for w in workloads)
+        return f"no node can take the pods of {names} (node selector, affinity, taints, or too few nodes)"
+    for label, build in stages:
+        solver.add(*build())
+        result = solver.check()
+        if result == z3.unsat:
+            names = ", ".join(w.key for w in workloads)
+            return f"replicas of {names} stay Pending: the {label} constraints cannot all be met on {_where(design)}"
+    if result == z3.unknown:
+        return None  # undecided: the claims themselves will say Unknown if the solver times out
+    return None
+
+
+def _where(design: Design) -> str:
+    if design.cluster.nodes:
+        return f"the {len(design.cluster.nodes)} Node(s) given"
+    if design.node_pools:
+        return "the node pools described"
+    return "any cluster"
+
+
+def decide_over_placements(
+    design: Design,
+    flow: Flow,
+    prop: str,
+    *,
+    claim: str,
+    hops: int | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    files: tuple[str, ...] | None = None,
+) -> PlacementVerdict:
+    """``prop`` holds for every outcome of ``flow`` in every placement, or the smallest placement that breaks it."""
+    started = time.perf_counter()
+    cluster = design.cluster
+    dataplane = cluster.proxy.dataplane
+    service = cluster.service(flow.service)
+    if service is None:
+        known = ", ".join(s.key for s in cluster.services) or "none"
+        raise InputError(Problem(f'Not found: "{flow.service}" (services: {known})', field="service"))
+
+    def unknown(reason: str, scope: str = "") -> PlacementVerdict:
+        seconds = time.perf_counter() - started
+        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope, seconds=seconds))
+
+    if service.headless:
+        return unknown("the Service is headless (clusterIP: None): clients reach pods directly, kverify models proxied Services")
+    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+        return unknown("health-check flows are decided on snapshots, not over placements")
+    base, port = template(design, service, flow)
+    backends = backends_of(design, service, port)
+    workloads = workloads_to_place(design, backends)
+    if (reason := scheduler.unsupported(workloads)) is not None:
+        return unknown(reason)
+    if (reason := schedulable(design, workloads, timeout_ms)) is not None:
+        return unknown(reason)
+    u = PlacementUniverse(design, workloads)
+    scope = scope_of(design, u, service)
+    arrival = _named_slot(u, flow)
+    endpoints = endpoints_of(u, backends)
+    terms = flow_terms(u, base, endpoints, flow, arrival)
+    solver = _solver(timeout_ms)
+    solver.add(*scheduler.constraints(u), *terms.well_formed)
+    lb_flow = flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER and flow.node is None
+    violation = z3.Not(holds(terms, prop, hops))
+    if lb_flow:
+        at_picked = z3.And(terms.lb_picks, violation)
+        metallb = cluster.load_balancer in (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP)
+        if metallb and prop in ("delivered", "never-dropped"):  # nobody announcing drops every packet
+            violation = z3.Or(at_picked, no_node_announces(u, base, endpoints, flow, cluster))
+        else:
+            violation = at_picked
+    solver.add(violation)
+    result = solver.check()
+    seconds = lambda: time.perf_counter() - started  # noqa: E731
+    if result == z3.unknown:
+        return unknown(f"solver: {solver.reason_unknown()}", scope)
+    if result == z3.unsat:
+        return PlacementVerdict(verdict=Proved(claim=claim, dataplane=dataplane, scope=scope, seconds=seconds()))
+    model = _smallest(solver, u)
+    placement = _decode(u, model)
+    cx = _replay(design, service, flow, prop, hops, terms, model, placement, u, claim, files)
+    verdict = Refuted(claim=claim, dataplane=dataplane, scope=scope, counterexample=cx, seconds=seconds())
+    return PlacementVerdict(verdict=verdict, placement=placement)
+
+
+def _named_slot(u: PlacementUniverse, flow: Flow) -> int | None:
+    if flow.node is None:
+        return None
+    names = [s.name for s in u.slots]
+    if u.abstract or flow.node not in names:
+        known = ", ".join(names) if not u.abstract else "none: the spec describes no nodes"
+        raise InputError(Problem(f'Not found: "{flow.node}" (nodes: {known})', field="node"))
+    return names.index(flow.node)
+
+
+def _smallest(solver: z3.Solver, u: PlacementUniverse) -> z3.ModelRef:
+    """The model with the fewest nodes (then the solver's choice, which is deterministic)."""
+    count = u.node_count()
+    best = solver.model()
+    size = best.eval(count, model_completion=True).as_long()
+    for n in range(u.size_floor, size):
+        if solver.check(count == n) == z3.sat:
+            return solver.model()
+    return best
+
+
+def _decode(u: PlacementUniverse, model: z3.ModelRef) -> Placement:
+    def val(term: Any) -> Any:
+        if isinstance(term, bool | int):
+            return term
+        v = model.eval(term, model_completion=True)
+        return z3.is_true(v) if z3.is_bool(v) else v.as_long()
+
+    present = [j for j in range(u.k) if val(u.present[j])]
+    pods: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for p in u.pods:
+        if val(p.present):
+            pods[p.name] = u.slots[val(p.node)].name
+            owners[p.name] = f"{p.workload.namespace}/{p.workload.name}"
+    zones: dict[str, str | None] = {}
+    if u.abstract and "topology.kubernetes.io/zone" in u._domains:
+        for j in present:
+            d = val(u.domain("topology.kubernetes.io/zone", j))
+            zones[u.slots[j].name] = f"zone-{d + 1}" if d >= 0 else None
+    return Placement(nodes=tuple(u.slots[j].name for j in present), pods=pods, owners=owners, zones=zones)
+
+
+def _replay(
+    design: Design,
+    service: Service,
+    flow: Flow,
+    prop: str,
+    hops: int | None,
+    terms: FlowTerms,
+    model: z3.ModelRef,
+    placement: Placement,
+    u: PlacementUniverse,
+    claim: str,
+    files: tuple[str, ...] | None,
+) -> Counterexample:
+    """The counterexample on the concrete cluster of ``placement``, as the executable model routes it."""
+    from kverify.exhaustive import PROPERTIES, at_most_hops, counterexample
+    from kverify.concrete import iter_route
+    from kverify.concrete.index import index_of
+
+    cluster = materialise(design, service, placement, u.slots)
+    h = terms.h if isinstance(terms.h, int) else model.eval(terms.h, model_completion=True).as_long()
+    arrival = u.slots[h].name
+    replay_flow = attrs.evolve(flow, node=arrival)
+    check = at_most_hops(hops or 0) if prop == "at-most-hops" else PROPERTIES[prop]
+    names = frozenset(index_of(cluster).node_position)
+    for candidate in (replay_flow, flow):
+        for outcome in iter_route(cluster, candidate):
+            why = check.violation(outcome, names)
+            if why is not None:
+                detail = f"{why}; placement: {describe(placement)}"
+                # The placed cluster exists nowhere but in the counterexample: it is written as its own manifest.
+                return counterexample(cluster, candidate, outcome, claim, None, detail=detail)
+    raise InternalError(
+        f"the solver's placement ({describe(placement)}) breaks {claim!r} at {arrival}, "
+        "but the executable model routes every outcome there within the claim"
+    )
