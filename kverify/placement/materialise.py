@@ -109,14 +109,22 @@ def _pod_ip(node: Node, used: dict[str, int]) -> str:
     return str(net.network_address + offset)
 
 
-def describe(placement: Placement, labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """One line per node: ``node-1 (zone-a): web-0, web-1``."""
-    lines = []
+def describe(placement: Placement) -> str:
+    """Nodes with pods of the Service, then the others: ``node-1: web-0, web-1; node-2: web-2; 3 other
+    node(s) without one (node-3, node-4, node-5)``."""
+    parts, empty = [], []
     for node in placement.nodes:
-        pods = ", ".join(p.split("/", 1)[1] for p in sorted(placement.pods_on(node))) or "no pod of the Service"
+        pods = ", ".join(p.split("/", 1)[1] for p in sorted(placement.pods_on(node)))
         zone = placement.zones.get(node)
-        lines.append(f"{node}{f' ({zone})' if zone else ''}: {pods}")
-    return "; ".join(lines)
+        label = f"{node}{f' ({zone})' if zone else ''}"
+        if pods:
+            parts.append(f"{label}: {pods}")
+        else:
+            empty.append(label)
+    if empty:
+        shown = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")
+        parts.append(f"{len(empty)} node(s) without one ({shown})")
+    return "; ".join(parts) if parts else "no node"
 
 
 __all__ = ["Placement", "describe", "materialise", "node_labels"]

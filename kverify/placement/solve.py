@@ -10,6 +10,7 @@ smallest such placement (fewest nodes, then fewest pods) is decoded, made concre
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from collections.abc import Callable
 from typing import Any
 
@@ -265,3 +266,76 @@ def _replay(
         f"the solver's placement ({describe(placement)}) breaks {claim!r} at {arrival}, "
         "but the executable model routes every outcome there within the claim"
     )
+
+
+def decide_share_over_placements(
+    design: Design,
+    flow: Flow,
+    ratio: float,
+    *,
+    claim: str,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> PlacementVerdict:
+    """Every Ready pod gets a share within ``ratio`` of every other's in every placement (Proved, with
+    the worst ratio any placement gives), or the placement with the worst ratio (Refuted)."""
+    from kverify.exhaustive import decide_share
+    from kverify.placement.share import share_terms, worst_ratio
+
+    started = time.perf_counter()
+    cluster = design.cluster
+    dataplane = cluster.proxy.dataplane
+    service = cluster.service(flow.service)
+    if service is None:
+        raise InputError(Problem(f'Not found: "{flow.service}"', field="service"))
+    if service.headless:
+        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason="the Service is headless"))
+    base, port = template(design, service, flow)
+    backends = backends_of(design, service, port)
+    workloads = workloads_to_place(design, backends)
+    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms)
+    if reason is not None:
+        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason))
+    u = PlacementUniverse(design, workloads)
+    scope = scope_of(design, u, service)
+    endpoints = endpoints_of(u, backends)
+    if not endpoints:
+        reason = "the Service has no Ready pods to share traffic (no workload serves this port)"
+        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope))
+    shares = share_terms(u, base, endpoints, flow)
+    solver = _solver(timeout_ms)
+    solver.add(*scheduler.constraints(u))
+    deadline = started + timeout_ms / 1000
+
+    def replay_cluster(placement: Placement) -> Any:
+        return materialise(design, service, placement, u.slots)
+
+    worst, placement, _, finished = worst_ratio(
+        solver, u, shares, endpoints, lambda m: _decode(u, m), replay_cluster, flow, deadline
+    )
+    bound = Fraction(ratio).limit_denominator(1000)
+    seconds = time.perf_counter() - started
+    shown = "infinite (a Ready pod gets no traffic)" if worst is None else str(worst)
+    if worst is None or worst > bound:
+        assert placement is not None
+        concrete = decide_share(replay_cluster(placement), flow, ratio, claim=claim, files=None)
+        if not isinstance(concrete, Refuted):
+            raise InternalError(f"placement {describe(placement)} gives share ratio {shown}, the executable model disagrees")
+        cx = attrs.evolve(
+            concrete.counterexample,
+            detail=f"{concrete.counterexample.detail}; worst ratio over placements {'at least ' if not finished else ''}"
+            f"{shown}, placement: {describe(placement)}",
+        )
+        verdict = Refuted(claim=claim, dataplane=dataplane, scope=scope, counterexample=cx, seconds=seconds)
+        return PlacementVerdict(verdict=verdict, placement=placement)
+    if not finished:
+        reason = f"the search for the worst ratio did not finish in {timeout_ms / 1000:g} s (worst found: {shown})"
+        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope))
+    where = f", placement: {describe(placement)}" if placement is not None else " (every placement shares evenly)"
+    proved = Proved(
+        claim=claim,
+        dataplane=dataplane,
+        scope=scope,
+        assumptions=(f"worst share ratio over placements: {shown}{where}",),
+        seconds=seconds,
+    )
+    return PlacementVerdict(verdict=proved, placement=placement)
