@@ -8,6 +8,6 @@ placements or the smallest placement that breaks the claim, replayed through the
 """
 
 from kverify.placement.design import Backend, Design, backends_of
-from kverify.placement.solve import PlacementVerdict, decide_over_placements
 
-__all__ = ["Backend", "Design", "PlacementVerdict", "backends_of", "decide_over_placements"]
+
+__all__ = ["Backend", "Design", "backends_of"]

@@ -32,6 +32,14 @@ class Design:
         return bool(self.cluster.nodes or self.node_pools)
 
 
+def at_design_time(design: Design, service: Service) -> bool:
+    """The Service is decided over placements: no EndpointSlice gives it endpoints, and either workloads
+    are given or the cluster has no nodes (EndpointSlices, where given, win: that is a snapshot)."""
+    if service.headless or service.endpoints:
+        return False
+    return bool(design.workloads) or bool(design.node_pools) or not design.cluster.nodes
+
+
 @attrs.frozen(kw_only=True)
 class Backend:
     """A workload whose pods are endpoints of one Service port, at ``target_port`` on each pod."""

@@ -64,8 +64,7 @@ def template(design: Design, service: Service, flow: Flow) -> tuple[Situation, S
     """The concrete Situation of ``flow`` on a probe cluster: its placement-independent fields."""
     port = resolve_port(service, flow)
     probe_nodes = tuple(
-        Node(name=f"probe-{i}", addresses=(f"192.168.255.{10 + i}",), pod_cidrs=(f"10.254.{i}.0/24",))
-        for i in range(3)
+        Node(name=f"probe-{i}", addresses=(f"192.168.255.{10 + i}",), pod_cidrs=(f"10.254.{i}.0/24",)) for i in range(3)
     )
     probe = attrs.evolve(design.cluster, nodes=probe_nodes)
     named = attrs.evolve(flow, node="probe-0")
@@ -78,8 +77,8 @@ def template(design: Design, service: Service, flow: Flow) -> tuple[Situation, S
 
 def relation(slot: Any, h: Any) -> Any:
     """Index of the node view a pod on ``slot`` is seen at from arrival slot ``h``."""
-    return z3.If(slot == h, HANDLING, OTHER) if z3.is_expr(slot) or z3.is_expr(h) else (
-        HANDLING if slot == h else OTHER
+    return (
+        z3.If(slot == h, HANDLING, OTHER) if z3.is_expr(slot) or z3.is_expr(h) else (HANDLING if slot == h else OTHER)
     )
 
 

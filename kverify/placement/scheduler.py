@@ -104,7 +104,9 @@ def spread(u: PlacementUniverse, workload: Workload, constraint: SpreadConstrain
             parts.append(_bool(u.eligible(workload, j)))
         return z3.And(*parts)
 
-    exists = [z3.Or(*[z3.And(counts_as_domain(j), _int(slot_domain[j]) == d) for j in range(u.k)]) for d in range(domains)]
+    exists = [
+        z3.Or(*[z3.And(counts_as_domain(j), _int(slot_domain[j]) == d) for j in range(u.k)]) for d in range(domains)
+    ]
     pod_domain = {id(p): _int(u.at(slot_domain, p.node)) for p in counted}
     count = [
         z3.Sum([z3.If(z3.And(_bool(p.present), pod_domain[id(p)] == d), 1, 0) for p in counted] or [z3.IntVal(0)])

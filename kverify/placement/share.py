@@ -31,9 +31,7 @@ from kverify.symbolic.smt_ops import lift
 MAX_ROUNDS = 25
 
 
-def share_terms(
-    u: PlacementUniverse, base: Situation, endpoints: tuple[Endpoint, ...], flow: Flow
-) -> list[Any]:
+def share_terms(u: PlacementUniverse, base: Situation, endpoints: tuple[Endpoint, ...], flow: Flow) -> list[Any]:
     """Each endpoint's share (up to a common factor) as a Z3 Real term."""
     lb_flow = flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER
     n = len(endpoints)

@@ -65,10 +65,13 @@ def _solver(timeout_ms: int) -> z3.Solver:
 
 def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
     pods = sum(w.replicas or 0 for w in u.workloads if w.replicas is not None)
-    what = ", ".join(
-        f"{w.kind.spelling} {w.namespace}/{w.name} ({'one per eligible node' if w.replicas is None else w.replicas})"
-        for w in u.workloads
-    ) or "no workload selected by the Service"
+    what = (
+        ", ".join(
+            f"{w.kind.spelling} {w.namespace}/{w.name} ({'one per eligible node' if w.replicas is None else w.replicas})"
+            for w in u.workloads
+        )
+        or "no workload selected by the Service"
+    )
     dataplane = design.cluster.proxy.dataplane.spelling
     if design.cluster.nodes:
         where = f"the {len(design.cluster.nodes)} Node(s) of the manifests"
@@ -97,8 +100,16 @@ def schedulable(design: Design, workloads: tuple[Workload, ...], timeout_ms: int
     solver = _solver(timeout_ms)
     solver.add(*u.constraints, *u.pool_order())
     stages: list[tuple[str, Callable[[], list[Any]]]] = [
-        ("anti-affinity", lambda: [c for w in workloads for t in w.scheduling.anti_affinity for c in scheduler.anti_affinity(u, w, t)]),
-        ("topologySpreadConstraints", lambda: [c for w in workloads for s in w.scheduling.spread for c in scheduler.spread(u, w, s)]),
+        (
+            "anti-affinity",
+            lambda: [
+                c for w in workloads for t in w.scheduling.anti_affinity for c in scheduler.anti_affinity(u, w, t)
+            ],
+        ),
+        (
+            "topologySpreadConstraints",
+            lambda: [c for w in workloads for s in w.scheduling.spread for c in scheduler.spread(u, w, s)],
+        ),
         ("host ports (hostNetwork)", lambda: scheduler.host_ports(u)),
     ]
     result = solver.check()
@@ -145,10 +156,14 @@ def decide_over_placements(
 
     def unknown(reason: str, scope: str = "") -> PlacementVerdict:
         seconds = time.perf_counter() - started
-        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope, seconds=seconds))
+        return PlacementVerdict(
+            verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope, seconds=seconds)
+        )
 
     if service.headless:
-        return unknown("the Service is headless (clusterIP: None): clients reach pods directly, kverify models proxied Services")
+        return unknown(
+            "the Service is headless (clusterIP: None): clients reach pods directly, kverify models proxied Services"
+        )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         return unknown("health-check flows are decided on snapshots, not over placements")
     base, port = template(design, service, flow)
@@ -319,7 +334,9 @@ def decide_share_over_placements(
         assert placement is not None
         concrete = decide_share(replay_cluster(placement), flow, ratio, claim=claim, files=None)
         if not isinstance(concrete, Refuted):
-            raise InternalError(f"placement {describe(placement)} gives share ratio {shown}, the executable model disagrees")
+            raise InternalError(
+                f"placement {describe(placement)} gives share ratio {shown}, the executable model disagrees"
+            )
         cx = attrs.evolve(
             concrete.counterexample,
             detail=f"{concrete.counterexample.detail}; worst ratio over placements {'at least ' if not finished else ''}"

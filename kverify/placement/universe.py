@@ -97,8 +97,12 @@ class PlacementUniverse:
         design = self.design
         if design.cluster.nodes:
             slots = [
-                Slot(name=n.name, labels=node_labels(n), taints=tuple(getattr(n, "taints", ()) or ()),
-                     addresses=n.addresses)
+                Slot(
+                    name=n.name,
+                    labels=node_labels(n),
+                    taints=tuple(getattr(n, "taints", ()) or ()),
+                    addresses=n.addresses,
+                )
                 for n in design.cluster.nodes
             ]
             return slots, [True] * len(slots), len(slots)
@@ -167,8 +171,7 @@ class PlacementUniverse:
                 values = sorted({s.labels[key] for s in self.slots if s.labels and key in s.labels})
                 index = {v: i for i, v in enumerate(values)}
                 self._domains[key] = [
-                    index.get(s.labels.get(key), NO_DOMAIN) if s.labels is not None else NO_DOMAIN
-                    for s in self.slots
+                    index.get(s.labels.get(key), NO_DOMAIN) if s.labels is not None else NO_DOMAIN for s in self.slots
                 ]
         return self._domains[key][slot]
 

@@ -9,6 +9,7 @@ from kverify.errors import InputError, Problem
 from kverify.exhaustive import PROPERTIES, at_most_hops, decide, decide_share
 from kverify.findings import REFUTED, CheckResult, CheckRun, Location
 from kverify.model import Flow
+from kverify.placement.design import Design, at_design_time
 from kverify.spec.model import Spec, SpecClaim
 from kverify.verdicts import Proved, Verdict
 
@@ -30,6 +31,9 @@ def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
     """Proved for these manifests, Refuted with an outcome from them, or Unknown with the reason."""
     flow = flow_of(claim)
     try:
+        service = spec.cluster.service(claim.service)
+        if service is not None and at_design_time(spec.design, service):
+            return decide_at_design_time(spec.design, flow, claim)
         if claim.prop == "share-within":
             assert claim.ratio is not None
             return decide_share(spec.cluster, flow, claim.ratio, claim=claim.id, files=spec.manifests)
@@ -40,6 +44,16 @@ def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
         raise InputError(
             [Problem(p.message, loc.file, loc.line, f"Spec {spec.name}", f"claims[{claim.id}]") for p in error.problems]
         ) from None
+
+
+def decide_at_design_time(design: Design, flow: Flow, claim: SpecClaim) -> Verdict:
+    """The claim over every placement of the Service's workloads (:mod:`kverify.placement`)."""
+    from kverify.placement.solve import decide_over_placements, decide_share_over_placements  # loads Z3
+
+    if claim.prop == "share-within":
+        assert claim.ratio is not None
+        return decide_share_over_placements(design, flow, claim.ratio, claim=claim.id).verdict
+    return decide_over_placements(design, flow, claim.prop, claim=claim.id, hops=claim.hops).verdict
 
 
 def claim_result(spec: Spec, claim: SpecClaim) -> CheckResult:

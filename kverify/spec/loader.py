@@ -26,9 +26,11 @@ from kverify.model import (
     ProxyConfig,
 )
 from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
+from kverify.model.workload import NodePool
+from kverify.spec.pools import pools_from
 from kverify.spec.topology import topology_from
 
-_TOP = ("apiVersion", "kind", "metadata", "manifests", "topology", "environment", "builtinChecks", "claims")
+_TOP = ("apiVersion", "kind", "metadata", "manifests", "topology", "nodes", "environment", "builtinChecks", "claims")
 _METADATA = ("name", "description")
 _ENVIRONMENT = (
     "dataplane",
@@ -109,10 +111,13 @@ def load_spec(file: str) -> Spec:
     ctx.string(meta_map, "name", ("metadata",), required=True)
     description = ctx.string(meta_map, "description", ("metadata",)) or ""
     proxy, lb = _environment(ctx, ctx.mapping(data, "environment", ()))
-    cluster, files, lines, blocks, intents = _cluster(ctx, data, file, proxy, lb)
+    cluster, files, lines, blocks, intents, workloads = _cluster(ctx, data, file, proxy, lb)
+    pools = pools_from(ctx, data["nodes"], ("nodes",)) if "nodes" in data else ()
+    if pools and cluster.nodes:
+        ctx.error(("nodes",), "Forbidden: the manifests already have Node objects; describe the nodes once")
     if problems:
         raise InputError(problems)
-    claims = _claims(ctx, data, cluster)
+    claims = _claims(ctx, data, cluster, pools)
     builtin = data.get("builtinChecks")
     enabled, needs, expected = _builtin(ctx, ctx.mapping(data, "builtinChecks", ()), cluster)
     if problems:
@@ -130,6 +135,8 @@ def load_spec(file: str) -> Spec:
         expected_findings=expected,
         ip_blocks=blocks,
         intents=intents,
+        workloads=workloads,
+        node_pools=pools,
     )
 
 
@@ -161,10 +168,10 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     has_manifests, has_topology = "manifests" in data, "topology" in data
     if has_manifests == has_topology:
         ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ()
     if has_topology:
         nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()))
-        return Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb), None, lines, (), {}
+        return Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb), None, lines, (), {}, ()
     names = ctx.strings(data, "manifests", ())
     if not names and not ctx.problems:
         ctx.error(("manifests",), "Required value: at least one manifest file")
@@ -174,7 +181,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if not os.path.exists(f):
             ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
     if ctx.problems:
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ()
     loaded = load_manifests(list(files))  # its problems carry their own file and line
     lines = {
         key[len("Service ") :]: Location(file=f, line=n)
@@ -182,12 +189,13 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if key.startswith("Service ")
     }
     cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
-    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents)
+    workloads = tuple(getattr(loaded, "workloads", ()))
+    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), workloads
 
 
-def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster) -> tuple[SpecClaim, ...]:
+def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodePool, ...]) -> tuple[SpecClaim, ...]:
     services = {s.key: s for s in cluster.services}
-    nodes = {n.name for n in cluster.nodes}
+    nodes = {n.name for n in cluster.nodes} | {f"{p.name}-{i + 1}" for p in pools for i in range(p.max_count)}
     claims: list[SpecClaim] = []
     seen: set[str] = set()
     for i, raw in enumerate(ctx.list_of(data, "claims", ())):

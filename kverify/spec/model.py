@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from kverify.findings import HOLDS, Location
 from kverify.model import ClientKind, Cluster, Destination
+from kverify.model.workload import NodePool, Workload
+
+if TYPE_CHECKING:
+    from kverify.placement.design import Design
 
 API_VERSION = "kverify.io/v1alpha1"
 KIND = "Spec"
@@ -74,3 +80,13 @@ class Spec:
     expected_findings: tuple[ExpectedFinding, ...] = ()
     ip_blocks: tuple = ()  # IPBlockRule values from the manifests
     intents: dict = attrs.field(factory=dict, hash=False)  # ServiceIntent values from the manifests
+    #: Design-time inputs: the workloads of the manifests and the node pools of ``nodes:``.
+    workloads: tuple[Workload, ...] = ()
+    node_pools: tuple[NodePool, ...] = ()
+
+    @property
+    def design(self) -> Design:
+        """The spec as a design review sees it (see :mod:`kverify.placement`)."""
+        from kverify.placement.design import Design
+
+        return Design(cluster=self.cluster, workloads=self.workloads, node_pools=self.node_pools)
