@@ -127,9 +127,7 @@ class SpreadConstraint:
 
     max_skew: int = attrs.field(validator=v.and_(v.instance_of(int), v.ge(1)))
     topology_key: str = attrs.field(validator=v.instance_of(str))
-    when_unsatisfiable: str = attrs.field(
-        default="DoNotSchedule", validator=v.in_(("DoNotSchedule", "ScheduleAnyway"))
-    )
+    when_unsatisfiable: str = attrs.field(default="DoNotSchedule", validator=v.in_(("DoNotSchedule", "ScheduleAnyway")))
     selector: LabelSelector = attrs.field(factory=LabelSelector)
     min_domains: int | None = None
     node_affinity_policy: str = attrs.field(default="Honor", validator=v.in_(("Honor", "Ignore")))
@@ -183,7 +181,7 @@ class Workload:
     kind: WorkloadKind = attrs.field(validator=v.instance_of(WorkloadKind))
     namespace: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
-    replicas: int | None = attrs.field(default=1, validator=v.optional(v.and_(v.instance_of(int), v.ge(0))))
+    replicas: int | None = attrs.field(default=1, validator=v.optional([v.instance_of(int), v.ge(0)]))
     #: Where ``replicas`` came from: ``spec.replicas``, ``default 1``, or an HPA's ``minReplicas``.
     replicas_source: str = "spec.replicas"
     labels: Labels = attrs.field(default=(), converter=to_tuple)

@@ -9,5 +9,4 @@ placements or the smallest placement that breaks the claim, replayed through the
 
 from kverify.placement.design import Backend, Design, backends_of
 
-
 __all__ = ["Backend", "Design", "backends_of"]

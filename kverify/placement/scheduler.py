@@ -50,8 +50,9 @@ def _selected(u: PlacementUniverse, owner: Workload, term_selector: Any, namespa
 
 def _same_domain(u: PlacementUniverse, key: str, a: Pod, b: Pod) -> Any:
     if key == HOSTNAME_LABEL:
-        return a.node == b.node if z3.is_expr(a.node) or z3.is_expr(b.node) else a.node == b.node
-    da, db = u.at([u.domain(key, j) for j in range(u.k)], a.node), u.at([u.domain(key, j) for j in range(u.k)], b.node)
+        return a.node == b.node  # a Python bool when both slots are known, else a Z3 term
+    domains = [u.domain(key, j) for j in range(u.k)]
+    da, db = u.at(domains, a.node), u.at(domains, b.node)
     return z3.And(_int(da) == _int(db), _int(da) != NO_DOMAIN)
 
 

@@ -10,15 +10,15 @@ smallest such placement (fewest nodes, then fewest pods) is decoded, made concre
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import attrs
 import z3
 
 from kverify.errors import InputError, InternalError, Problem
-from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServicePort
+from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service
 from kverify.model.workload import Workload
 from kverify.placement import scheduler
 from kverify.placement.design import Backend, Design, backends_of
@@ -50,9 +50,9 @@ def workloads_to_place(design: Design, backends: tuple[Backend, ...]) -> tuple[W
         selectors += [(c.selector, ()) for c in w.scheduling.spread if c.when_unsatisfiable == "DoNotSchedule"]
         for selector, spaces in selectors:
             for other in design.workloads:
-                if other not in chosen and other.namespace in (spaces or (w.namespace,)):
-                    if selector.matches(other.label_map):
-                        chosen.append(other)
+                same_space = other.namespace in (spaces or (w.namespace,))
+                if other not in chosen and same_space and selector.matches(other.label_map):
+                    chosen.append(other)
     return tuple(chosen)
 
 
@@ -67,7 +67,7 @@ def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
     pods = sum(w.replicas or 0 for w in u.workloads if w.replicas is not None)
     what = (
         ", ".join(
-            f"{w.kind.spelling} {w.namespace}/{w.name} ({'one per eligible node' if w.replicas is None else w.replicas})"
+            f"{w.kind.spelling} {w.namespace}/{w.name} ({'one per node' if w.replicas is None else w.replicas})"
             for w in u.workloads
         )
         or "no workload selected by the Service"
@@ -260,9 +260,9 @@ def _replay(
     files: tuple[str, ...] | None,
 ) -> Counterexample:
     """The counterexample on the concrete cluster of ``placement``, as the executable model routes it."""
-    from kverify.exhaustive import PROPERTIES, at_most_hops, counterexample
     from kverify.concrete import iter_route
     from kverify.concrete.index import index_of
+    from kverify.exhaustive import PROPERTIES, at_most_hops, counterexample
 
     cluster = materialise(design, service, placement, u.slots)
     h = terms.h if isinstance(terms.h, int) else model.eval(terms.h, model_completion=True).as_long()
@@ -339,8 +339,8 @@ def decide_share_over_placements(
             )
         cx = attrs.evolve(
             concrete.counterexample,
-            detail=f"{concrete.counterexample.detail}; worst ratio over placements {'at least ' if not finished else ''}"
-            f"{shown}, placement: {describe(placement)}",
+            detail=f"{concrete.counterexample.detail}; worst ratio over placements "
+            f"{'at least ' if not finished else ''}{shown}, placement: {describe(placement)}",
         )
         verdict = Refuted(claim=claim, dataplane=dataplane, scope=scope, counterexample=cx, seconds=seconds)
         return PlacementVerdict(verdict=verdict, placement=placement)

@@ -24,7 +24,7 @@ import attrs
 import z3
 
 from kverify.model import Node
-from kverify.model.workload import HOSTNAME_LABEL, ZONE_LABEL, NodePool, Taint, Workload, WorkloadKind
+from kverify.model.workload import HOSTNAME_LABEL, ZONE_LABEL, Taint, Workload, WorkloadKind
 from kverify.placement.design import Design
 
 NO_DOMAIN = -1  # the node has no label for this topology key
@@ -107,7 +107,8 @@ class PlacementUniverse:
             ]
             return slots, [True] * len(slots), len(slots)
         if design.node_pools:
-            slots, present = [], []
+            slots = []
+            present: list[Any] = []
             for pool in design.node_pools:
                 for i in range(pool.max_count):
                     name = f"{pool.name}-{i + 1}"
@@ -117,7 +118,7 @@ class PlacementUniverse:
         fixed = sum(w.replicas or 0 for w in self.workloads if w.kind is not WorkloadKind.DAEMON_SET)
         k = fixed + 3
         slots = [Slot(name=f"node-{i + 1}", labels=None) for i in range(k)]
-        present: list[Any] = [True] + [z3.Bool(f"present_node-{i + 1}") for i in range(1, k)]
+        present = [True] + [z3.Bool(f"present_node-{i + 1}") for i in range(1, k)]
         return slots, present, 1
 
     def pool_order(self) -> list[Any]:
@@ -171,7 +172,8 @@ class PlacementUniverse:
                 values = sorted({s.labels[key] for s in self.slots if s.labels and key in s.labels})
                 index = {v: i for i, v in enumerate(values)}
                 self._domains[key] = [
-                    index.get(s.labels.get(key), NO_DOMAIN) if s.labels is not None else NO_DOMAIN for s in self.slots
+                    index.get(s.labels.get(key, ""), NO_DOMAIN) if s.labels is not None else NO_DOMAIN
+                    for s in self.slots
                 ]
         return self._domains[key][slot]
 

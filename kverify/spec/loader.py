@@ -25,8 +25,8 @@ from kverify.model import (
     LoadBalancerProfile,
     ProxyConfig,
 )
-from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
 from kverify.model.workload import NodePool
+from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
 from kverify.spec.pools import pools_from
 from kverify.spec.topology import topology_from
 

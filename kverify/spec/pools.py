@@ -72,16 +72,16 @@ def pools_from(ctx: Ctx, raw: Any, path: Path) -> tuple[NodePool, ...]:
                 ctx.error(tp, invalid(t, "must be a mapping"))
                 continue
             known_fields(ctx, t, tp, TAINT_FIELDS)
-            key = ctx.string(t, "key", tp, required=True)
-            value = ctx.string(t, "value", tp) or ""
+            taint_key = ctx.string(t, "key", tp, required=True)
+            taint_value = ctx.string(t, "value", tp) or ""
             effect = ctx.string(t, "effect", tp, required=True)
             if effect is not None and effect not in EFFECTS:
                 ctx.error(
                     (*tp, "effect"),
                     f'Unsupported value: "{effect}": supported values: ' + ", ".join(f'"{e}"' for e in EFFECTS),
                 )
-            elif key is not None and effect is not None:
-                taints.append(Taint(key=key, value=value, effect=effect))
+            elif taint_key is not None and effect is not None:
+                taints.append(Taint(key=taint_key, value=taint_value, effect=effect))
         if bounds is not None:
             total += bounds[1]
             if total > MAX_POOL_NODES:
