@@ -181,13 +181,18 @@ class Workload:
     kind: WorkloadKind = attrs.field(validator=v.instance_of(WorkloadKind))
     namespace: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
-    replicas: int | None = attrs.field(default=1, validator=v.optional([v.instance_of(int), v.ge(0)]))
+    replicas: int | None = attrs.field(default=1, validator=v.optional(v.instance_of(int)))
     #: Where ``replicas`` came from: ``spec.replicas``, ``default 1``, or an HPA's ``minReplicas``.
     replicas_source: str = "spec.replicas"
     labels: Labels = attrs.field(default=(), converter=to_tuple)
     ports: tuple[ContainerPort, ...] = attrs.field(default=(), converter=to_tuple)
     host_network: bool = False
     scheduling: Scheduling = attrs.field(factory=Scheduling)
+
+    @replicas.validator
+    def _non_negative(self, attribute: attrs.Attribute, value: int | None) -> None:  # type: ignore[type-arg]
+        if value is not None and value < 0:
+            raise ValueError(f"replicas: Invalid value: {value}: must be greater than or equal to 0")
 
     @property
     def key(self) -> str:
