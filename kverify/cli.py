@@ -7,10 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from kverify.errors import InputError, KverifyError
 from kverify.model.enums import _Spelled
+
+if TYPE_CHECKING:
+    from kverify.model import ProxyConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -68,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     trace = commands.add_parser("trace", help="every possible outcome of one flow to a Service")
-    trace.add_argument("manifests", nargs="+", metavar="MANIFEST", help="YAML/JSON files (kubectl get -o yaml|json)")
+    trace.add_argument(
+        "manifests",
+        nargs="+",
+        metavar="MANIFEST",
+        help="YAML/JSON files or directories (read recursively); - reads standard input",
+    )
+    _namespace_flag(trace)
+    trace.add_argument("--verbose", "-v", action="store_true", help="list every object skipped as not modelled")
     trace.add_argument("--service", required=True, metavar="NAMESPACE/NAME")
     trace.add_argument("--to", required=True, choices=_choices(Destination), dest="destination")
     trace.add_argument("--dst-ip", metavar="IP")
@@ -122,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit codes: 0 every result as expected, 1 a claim fails, 2 bad input, "
         "3 a verdict is unknown (and the claim does not say allowUnknown).",
     )
-    check.add_argument("paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them")
+    check.add_argument(
+        "paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them; - reads stdin"
+    )
+    _namespace_flag(check)
     check.add_argument("--format", default="text", choices=["text", "json", "markdown", "sarif"])
     check.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     check.add_argument(
@@ -146,13 +159,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--write-counterexamples", metavar="DIR", help="write each exported counterexample here")
     check.add_argument("--color", default="auto", choices=["auto", "always", "never"])
-    check.add_argument("--verbose", "-v", action="store_true", help="text: show every counterexample's hops")
+    check.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="list every object skipped as not modelled; text: show every counterexample's hops",
+    )
     check.add_argument("--list-checks", action="store_true", help="list the built-in checks and exit")
     check.set_defaults(run=_run_check)
     return parser
 
 
-def _proxy_from(args: argparse.Namespace, problems: list) -> object:  # type: ignore[type-arg]
+def _namespace_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--namespace",
+        "-n",
+        default="default",
+        metavar="NS",
+        help="the namespace of objects that name none, as kubectl apply -n (default: default)",
+    )
+
+
+def _report_skipped(skipped: Sequence[str], kinds: Sequence[str], *, verbose: bool) -> None:
+    """What the model does not read, never silently: one summary line, or every object with --verbose."""
+    from kverify.load.manifests import skipped_summary
+
+    if verbose:
+        for line in skipped:
+            print(f"skipped: {line}", file=sys.stderr)
+    elif (summary := skipped_summary(kinds)) is not None:
+        print(summary, file=sys.stderr)
+
+
+def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:  # type: ignore[type-arg]
     """The ProxyConfig the flags describe (shared by trace and check)."""
     from kverify.errors import Problem
     from kverify.model import Dataplane, ProxyConfig
@@ -217,10 +256,12 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
             load_balancer=LoadBalancerProfile.parse(args.load_balancer),  # type: ignore[arg-type]
             needs_client_ip=args.needs_client_ip,
             progress=progress,
+            namespace=args.namespace,
         )
     finally:
         for bar in bars:
             bar.close()
+    _report_skipped(run.skipped, run.skipped_kinds, verbose=args.verbose)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.write_counterexamples:
@@ -339,11 +380,10 @@ def _run_trace(args: argparse.Namespace) -> int:
     proxy = _proxy_from(args, problems)
     if problems or proxy is None:
         raise InputError(problems)
-    loaded = load_manifests(args.manifests)
+    loaded = load_manifests(args.manifests, namespace=args.namespace)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for skipped in loaded.skipped:  # never silently: say what the model does not read
-        print(f"skipped: {skipped}", file=sys.stderr)
+    _report_skipped(loaded.skipped, loaded.skipped_kinds, verbose=args.verbose)
     cluster = to_cluster(loaded, proxy=proxy, load_balancer=LoadBalancerProfile.parse(args.load_balancer))
     flow = Flow(
         service=args.service,
@@ -356,6 +396,8 @@ def _run_trace(args: argparse.Namespace) -> int:
         protocol=Protocol.parse(args.protocol),
     )
     outcomes = route(cluster, flow)
+    service = cluster.service(flow.service)
+    allocated = service.allocated_values() if service is not None else ()
     if args.format == "json":
         document = {
             "service": flow.service,
@@ -371,12 +413,14 @@ def _run_trace(args: argparse.Namespace) -> int:
             "dataplane": proxy.dataplane.spelling,
             "load_balancer": cluster.load_balancer.spelling,
             "outcomes": [o.to_json() for o in outcomes],
+            # Values the manifests do not give: the API server or the cloud allocates them at apply time.
+            "allocated": dict(allocated),
             "skipped": list(loaded.skipped),
             "warnings": [str(w) for w in loaded.warnings],
         }
         print(json.dumps(document, indent=2))
     else:
-        print(render(flow, outcomes, hops=args.hops))
+        print(render(flow, outcomes, hops=args.hops, allocated=allocated))
     return EXIT_OK
 
 

@@ -78,6 +78,15 @@ class CheckRun:
     #: Inputs read (spec files and manifest files), for the reports' headers.
     inputs: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Objects the manifests hold that kverify builds nothing from (one line each), and their kinds.
+    skipped: tuple[str, ...] = ()
+    skipped_kinds: tuple[str, ...] = ()
+    #: Service key -> its values known only after apply, as ``(field path, value)`` (see
+    #: ``Service.allocated_values``): reports show them as "allocated at apply time".
+    allocated: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    def allocated_for(self, service: str) -> tuple[tuple[str, str], ...]:
+        return next((values for key, values in self.allocated if key == service), ())
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
@@ -110,4 +119,7 @@ def merge(runs: list[CheckRun]) -> CheckRun:
         services_checked=sum(run.services_checked for run in runs),
         inputs=tuple(i for run in runs for i in run.inputs),
         warnings=tuple(w for run in runs for w in run.warnings),
+        skipped=tuple(s for run in runs for s in run.skipped),
+        skipped_kinds=tuple(k for run in runs for k in run.skipped_kinds),
+        allocated=tuple(a for run in runs for a in run.allocated),
     )

@@ -234,29 +234,34 @@ def test_bad_flags(args, expected, capsys) -> None:  # type: ignore[no-untyped-d
         assert code == 2 and expected in err
 
 
-def test_objects_kverify_does_not_model_are_listed_never_silently(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    extra = tmp_path / "deployment.yaml"
-    extra.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {}\n")
-    assert (
-        main(
+@pytest.mark.parametrize(
+    ("flags", "expected_err"),
+    [
+        pytest.param(
+            [],
+            ["skipped 3 objects of 2 kinds not modelled; --verbose lists them"],
+            id="objects kverify does not model are counted in one line, never silently",
+        ),
+        pytest.param(
+            ["--verbose"],
             [
-                "trace",
-                ARTICLE,
-                str(extra),
-                "--service",
-                "shop/web-local",
-                "--to",
-                "cluster-ip",
-                "--from",
-                "pod",
-                "--node",
-                "node-a",
-                "--format",
-                "json",
-            ]
-        )
-        == 0
+                "skipped: {extra}:1: ConfigMap shop/settings: kind not modelled, skipped",
+                "skipped: {extra}:5: ConfigMap default/other: kind not modelled, skipped",
+                "skipped: {extra}:9: no apiVersion and kind: not a Kubernetes object, skipped",
+            ],
+            id="--verbose lists every skipped object with its file and line",
+        ),
+    ],
+)
+def test_objects_kverify_does_not_model_are_reported_never_silently(tmp_path, capsys, flags, expected_err) -> None:  # type: ignore[no-untyped-def]
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n---\n"
+        "replicaCount: 3\n"
     )
+    argv = ["trace", ARTICLE, str(extra), "--service", "shop/web-local", "--to", "cluster-ip", "--from", "pod"]
+    assert main([*argv, "--node", "node-a", "--format", "json", *flags]) == 0
     captured = capsys.readouterr()
-    assert "Deployment shop/web" in captured.err
-    assert any("Deployment shop/web" in line for line in json.loads(captured.out)["skipped"])
+    assert captured.err.splitlines() == [line.format(extra=extra) for line in expected_err]
+    assert len(json.loads(captured.out)["skipped"]) == 3  # the JSON document keeps the list

@@ -6,12 +6,14 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import attrs
+
 from kverify.checks.run import facts_for, locator, run_builtin
 from kverify.errors import InputError, Problem
 from kverify.findings import CheckRun, merge
 from kverify.load import load_manifests, to_cluster
 from kverify.load.sources import expand
-from kverify.model import LoadBalancerProfile, ProxyConfig
+from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig
 from kverify.spec import evaluate, is_spec_file, load_spec
 
 ProgressFactory = Callable[[str], Callable[[int, int], None]]
@@ -45,6 +47,11 @@ def split_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     return specs, [f for f in files if f not in specs]
 
 
+def allocated_of(cluster: Cluster) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """Each Service's values known only after apply, for the reports."""
+    return tuple((s.key, values) for s in cluster.services if (values := s.allocated_values()))
+
+
 def run_check(
     paths: Sequence[str],
     *,
@@ -52,8 +59,11 @@ def run_check(
     load_balancer: LoadBalancerProfile,
     needs_client_ip: Sequence[str] = (),
     progress: ProgressFactory | None = None,
+    namespace: str = "default",
 ) -> CheckRun:
-    """Evaluate every spec among ``paths``, and the built-in checks on the other (manifest) files."""
+    """Evaluate every spec among ``paths``, and the built-in checks on the other (manifest) files.
+
+    Manifest objects without a namespace land in ``namespace``; a spec file names its own."""
     spec_files, manifest_files = split_inputs(paths)
     problems: list[Problem] = []
     specs = []
@@ -65,14 +75,19 @@ def run_check(
     loaded = None
     if manifest_files:
         try:
-            loaded = load_manifests(manifest_files)
+            loaded = load_manifests(manifest_files, namespace=namespace)
         except InputError as error:
             problems.extend(error.problems)
     if problems:
         raise InputError(problems)
     runs: list[CheckRun] = []
     for spec in specs:
-        runs.append(evaluate(spec, progress(f"spec {spec.name}") if progress else None))
+        run = evaluate(spec, progress(f"spec {spec.name}") if progress else None)
+        runs.append(
+            attrs.evolve(
+                run, skipped=spec.skipped, skipped_kinds=spec.skipped_kinds, allocated=allocated_of(spec.cluster)
+            )
+        )
     if loaded is not None:
         cluster = to_cluster(loaded, proxy=proxy, load_balancer=load_balancer)
         known = {s.key for s in cluster.services}
@@ -98,6 +113,9 @@ def run_check(
                 services_checked=run.services_checked,
                 inputs=run.inputs,
                 warnings=warnings,
+                skipped=loaded.skipped,
+                skipped_kinds=loaded.skipped_kinds,
+                allocated=allocated_of(cluster),
             )
         )
     return merge(runs)

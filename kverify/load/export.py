@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import yaml
 
+from kverify.load.kinds import ALLOCATED_ANNOTATION
 from kverify.model import Cluster, IPMode, Service, ServiceType
 
 
@@ -13,6 +15,7 @@ def _service(service: Service) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "type": service.type.spelling,
         "clusterIP": service.cluster_ips[0] if service.cluster_ips else "None",
+        **({"clusterIPs": list(service.cluster_ips)} if len(service.cluster_ips) > 1 else {}),
         "ports": [
             {
                 k: v
@@ -28,9 +31,16 @@ def _service(service: Service) -> dict[str, Any]:
             for p in service.ports
         ],
     }
+    if service.cluster_ips:
+        families = [f"IPv{ipaddress.ip_address(ip).version}" for ip in service.cluster_ips]
+        spec["ipFamilies"] = families
+        spec["ipFamilyPolicy"] = "RequireDualStack" if len(families) > 1 else "SingleStack"
+    if service.selector:
+        spec["selector"] = dict(service.selector)
     spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling
-    if service.type is ServiceType.LOAD_BALANCER and not any(p.node_port for p in service.ports):
-        spec["allocateLoadBalancerNodePorts"] = False
+    if service.type is ServiceType.LOAD_BALANCER:
+        spec["allocateLoadBalancerNodePorts"] = any(p.node_port for p in service.ports)
+    spec["sessionAffinity"] = service.session_affinity.spelling
     if service.traffic_distribution:
         spec["trafficDistribution"] = service.traffic_distribution
     spec["internalTrafficPolicy"] = service.internal_traffic_policy.spelling
@@ -40,12 +50,13 @@ def _service(service: Service) -> dict[str, Any]:
         spec["loadBalancerSourceRanges"] = list(service.load_balancer_source_ranges)
     if service.health_check_node_port:
         spec["healthCheckNodePort"] = service.health_check_node_port
-    document: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": service.name, "namespace": service.namespace},
-        "spec": spec,
-    }
+    metadata: dict[str, Any] = {"name": service.name, "namespace": service.namespace}
+    if service.allocated:
+        # The values are real in this file, but were only known after apply in the input.
+        metadata["annotations"] = {ALLOCATED_ANNOTATION: ",".join(sorted(service.allocated))}
+    document: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
+    if service.type is ServiceType.LOAD_BALANCER and not service.load_balancer_ingress:
+        document["status"] = {"loadBalancer": {}}  # provisioning: nothing to allocate when read back
     if service.load_balancer_ingress:
         document["status"] = {
             "loadBalancer": {

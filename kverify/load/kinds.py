@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from kverify.load.allocate import Pending, cluster_ip_families, lb_families
 from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip, unsupported
 from kverify.model.cluster import Endpoint, EndpointPort, LoadBalancerIngress, Node, ServicePort
 from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
@@ -24,9 +25,6 @@ SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-rang
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 
 _STATUS_LB = ("status", "loadBalancer")
-#: A field the API server fills in is missing: the manifest was never applied. Guessing it would
-#: invent routing, so it is an error (as a missing clusterIP is).
-NOT_ALLOCATED = "Required value: not allocated yet; load `kubectl get -o yaml` output or set the allocated value"
 
 
 @attrs.frozen
@@ -85,14 +83,27 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
 
 
 def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
-    """The keyword arguments of a :class:`~kverify.model.cluster.Service`, without its endpoints."""
+    """The keyword arguments of a :class:`~kverify.model.cluster.Service`, without its endpoints.
+
+    What the API server would allocate or default is left for :func:`kverify.load.allocate.allocate`:
+    the kwargs carry it as ``"pending"`` (a :class:`~kverify.load.allocate.Pending`).
+    """
     spec = ctx.mapping(obj, "spec", ())
     if spec.get("type") == "ExternalName":
         return Skip("ExternalName services get no proxy rules")
     before = len(ctx.problems)
+    defaulted: list[str] = []
+
+    def default(key: str) -> None:
+        if spec.get(key) in (None, ""):
+            defaulted.append(f"spec.{key}")
+
     type_ = ctx.enum(spec, "type", ("spec",), ServiceType, ServiceType.CLUSTER_IP, also=("ExternalName",))
-    cluster_ips = _cluster_ips(ctx, spec)
-    ports = _service_ports(ctx, spec, type_, headless=cluster_ips == ())
+    default("type")
+    cluster_ips, headless = _cluster_ips(ctx, spec, type_)
+    families, family_defaults = cluster_ip_families(ctx, spec, cluster_ips, headless=headless)
+    defaulted += family_defaults
+    ports, node_ports = _service_ports(ctx, spec, type_, headless=headless, defaulted=defaulted)
     external_ips = [
         ip for i, ip in enumerate(ctx.strings(spec, "externalIPs", ("spec",))) if ctx.ip(ip, ("spec", "externalIPs", i))
     ]
@@ -101,6 +112,30 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
         if (cidr := ctx.cidr(text, ("spec", "loadBalancerSourceRanges", i))) is not None:
             ranges.append(cidr)
     _source_ranges_annotation(ctx, obj, bool(ranges))
+    if type_ is not ServiceType.CLUSTER_IP:  # the API server sets it for NodePort and LoadBalancer only
+        default("externalTrafficPolicy")
+    default("internalTrafficPolicy")
+    default("sessionAffinity")
+    if type_ is ServiceType.LOAD_BALANCER:
+        default("allocateLoadBalancerNodePorts")
+    ingress = _ingress(ctx, obj)
+    health_check = ctx.port(spec, "healthCheckNodePort", ("spec",))
+    requested = ctx.string(spec, "loadBalancerIP", ("spec",))
+    if requested is not None and ctx.ip(requested, ("spec", "loadBalancerIP")) is None:
+        requested = None
+    no_status = not ingress and not _has_lb_status(obj)
+    defaulted += _recorded_allocations(ctx, obj)
+    pending = Pending(
+        families=families,
+        node_ports=node_ports,
+        # apiservice.NeedsHealthCheck: LoadBalancer with externalTrafficPolicy Local
+        health_check_node_port=health_check is None
+        and type_ is ServiceType.LOAD_BALANCER
+        and spec.get("externalTrafficPolicy") == "Local",
+        ingress_families=lb_families(type_, cluster_ips, families) if no_status else (),
+        requested_ingress=requested,
+        defaulted=tuple(defaulted),
+    )
     kwargs = {
         "type": type_,
         "cluster_ips": cluster_ips,
@@ -112,39 +147,80 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
             spec, "internalTrafficPolicy", ("spec",), TrafficPolicy, TrafficPolicy.CLUSTER
         ),
         "external_ips": external_ips,
-        "load_balancer_ingress": _ingress(ctx, obj),
+        "load_balancer_ingress": ingress,
         "load_balancer_source_ranges": ranges,
-        "health_check_node_port": _health_check_node_port(ctx, spec, type_),
+        "health_check_node_port": health_check,
         "session_affinity": ctx.enum(spec, "sessionAffinity", ("spec",), SessionAffinity, SessionAffinity.NONE),
         "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
+        "selector": _selector(ctx, spec),
+        "pending": pending,
     }
     return kwargs if len(ctx.problems) == before else None
 
 
-def _cluster_ips(ctx: Ctx, spec: dict[str, Any]) -> tuple[str, ...]:
-    """``clusterIPs`` (or ``clusterIP``); ``None`` means headless, which yields ``()``."""
+#: Written on exported manifests: the field paths kverify filled in (read back, so a counterexample
+#: manifest still says which of its values are only known after apply).
+ALLOCATED_ANNOTATION = "kverify.io/allocated"
+
+
+def _recorded_allocations(ctx: Ctx, obj: dict[str, Any]) -> list[str]:
+    annotations = obj["metadata"].get("annotations")
+    if type(annotations) is not dict or ALLOCATED_ANNOTATION not in annotations:
+        return []
+    value = annotations[ALLOCATED_ANNOTATION]
+    if type(value) is not str:
+        ctx.error(("metadata", "annotations", ALLOCATED_ANNOTATION), invalid(value, "must be a string"))
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _has_lb_status(obj: dict[str, Any]) -> bool:
+    """``status.loadBalancer`` is there, even empty: a snapshot, where an LB still being provisioned
+    has no address (nothing to allocate); manifests from Git have no status at all."""
+    status = obj.get("status")
+    return type(status) is dict and type(status.get("loadBalancer")) is dict
+
+
+def _selector(ctx: Ctx, spec: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """``spec.selector``: label pairs; ``None`` when absent or empty (the API server treats an
+    empty selector as none: the EndpointSlice controller manages no endpoints for it)."""
+    raw = ctx.mapping(spec, "selector", ("spec",))
+    pairs: list[tuple[str, str]] = []
+    for key, value in raw.items():
+        if type(value) is not str:
+            ctx.error(("spec", "selector", str(key)), invalid(value, "must be a string"))
+        else:
+            pairs.append((str(key), value))
+    return tuple(pairs) or None
+
+
+def _cluster_ips(ctx: Ctx, spec: dict[str, Any], type_: ServiceType) -> tuple[tuple[str, ...], bool]:
+    """The given ``clusterIPs`` (or ``clusterIP``), and whether the Service is headless (``None``)."""
     single = ctx.string(spec, "clusterIP", ("spec",))
     many = ctx.strings(spec, "clusterIPs", ("spec",))
     if many and single is not None and many[0] != single:
         ctx.error(("spec", "clusterIPs", 0), invalid(many[0], "must match `clusterIP`"))
     ips, path = (many, ("spec", "clusterIPs")) if many else ([single] if single else [], ("spec", "clusterIP"))
-    if not ips:
-        ctx.error(
-            ("spec", "clusterIP"),
-            "Required value: the Service has no ClusterIP yet; load `kubectl get -o yaml` output, "
-            'set the allocated address, or write "None" for a headless Service',
-        )
-        return ()
     if "None" in ips:
-        return ()
-    return tuple(ip for i, ip in enumerate(ips) if ctx.ip(ip, path if path[-1] == "clusterIP" else (*path, i)))
+        if type_ is not ServiceType.CLUSTER_IP:
+            ctx.error(path, invalid("None", "may only be set to 'None' for ClusterIP services"))
+        return (), True
+    if len(ips) > 2:
+        ctx.error(("spec", "clusterIPs"), "Too many: may only hold up to 2 values")
+        return (), False
+    given = tuple(ip for i, ip in enumerate(ips) if ctx.ip(ip, path if path[-1] == "clusterIP" else (*path, i)))
+    return (given if len(given) == len(ips) else ()), False
 
 
-def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headless: bool) -> list[ServicePort]:
+def _service_ports(
+    ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headless: bool, defaulted: list[str]
+) -> tuple[list[ServicePort], tuple[int, ...]]:
+    """The ports, and the indexes of those whose ``nodePort`` the API server allocates."""
     raw = ctx.list_of(spec, "ports", ("spec",))
     if not raw and not headless and spec.get("ports") in (None, []):
         ctx.error(("spec", "ports"), "Required value")
     ports: list[ServicePort] = []
+    pending: list[int] = []
     names: set[str] = set()
     for i, p in enumerate(raw):
         path = ("spec", "ports", i)
@@ -159,19 +235,22 @@ def _service_ports(ctx: Ctx, spec: dict[str, Any], type_: ServiceType, *, headle
         names.add(name)
         port = ctx.port(p, "port", path, required=True)
         protocol = ctx.enum(p, "protocol", path, Protocol, Protocol.TCP)
+        if p.get("protocol") in (None, ""):
+            defaulted.append(f"spec.ports[{i}].protocol")
         node_port = ctx.port(p, "nodePort", path)
         if node_port is not None and type_ == ServiceType.CLUSTER_IP:
             ctx.error((*path, "nodePort"), "Forbidden: may not be used when `type` is 'ClusterIP'")
         if node_port is None and port is not None and _allocates_node_ports(type_, spec):
-            ctx.error((*path, "nodePort"), NOT_ALLOCATED)
+            pending.append(len(ports))
         target = p.get("targetPort")
         if target is None or target == "" or (type(target) is int and target == 0):
             target = port  # the API server defaults targetPort to port
+            defaulted.append(f"spec.ports[{i}].targetPort")
         elif (type(target) is int and not 1 <= target <= 65535) or type(target) not in (int, str):
             ctx.error((*path, "targetPort"), invalid(target, "must be a port number or a port name"))
         if port is not None:
             ports.append(ServicePort(name=name, port=port, protocol=protocol, node_port=node_port, target_port=target))
-    return ports
+    return ports, tuple(pending)
 
 
 def _allocates_node_ports(type_: ServiceType, spec: dict[str, Any]) -> bool:
@@ -180,14 +259,6 @@ def _allocates_node_ports(type_: ServiceType, spec: dict[str, Any]) -> bool:
     if type_ == ServiceType.LOAD_BALANCER:
         return spec.get("allocateLoadBalancerNodePorts") is not False
     return type_ == ServiceType.NODE_PORT
-
-
-def _health_check_node_port(ctx: Ctx, spec: dict[str, Any], type_: ServiceType) -> int | None:
-    """Allocated for LoadBalancer Services with eTP=Local (``apiservice.NeedsHealthCheck``)."""
-    port = ctx.port(spec, "healthCheckNodePort", ("spec",))
-    if port is None and type_ == ServiceType.LOAD_BALANCER and spec.get("externalTrafficPolicy") == "Local":
-        ctx.error(("spec", "healthCheckNodePort"), NOT_ALLOCATED)
-    return port
 
 
 def _ingress(ctx: Ctx, obj: dict[str, Any]) -> list[LoadBalancerIngress]:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from kverify.errors import InputError, Problem
+from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, unsupported
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, service_from, slice_from
 from kverify.load.policies import intent_from, ip_blocks_from
@@ -73,6 +74,9 @@ class LoadedManifests:
     services: tuple[Service, ...] = ()
     #: One line per object kverify builds nothing from, with the reason.
     skipped: tuple[str, ...] = ()
+    #: The kind of each object in ``skipped``, in the same order (``"(not a Kubernetes object)"`` for a
+    #: document without apiVersion and kind, such as a Helm values file).
+    skipped_kinds: tuple[str, ...] = ()
     #: Problems that do not stop the analysis (partial snapshots, fields kube-proxy ignores).
     warnings: tuple[Problem, ...] = ()
     source_lines: Mapping[str, tuple[str, int]] = attrs.field(factory=dict, converter=read_only, hash=False)
@@ -82,15 +86,16 @@ class LoadedManifests:
     intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=read_only, hash=False)
 
 
-def load_manifests(paths: Sequence[str | os.PathLike[str]]) -> LoadedManifests:
-    """Read manifest files (and directories of them) into nodes and services with their endpoints.
+def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = "default") -> LoadedManifests:
+    """Read manifest files (and directories of them, recursively) into nodes and services with their endpoints.
 
     Accepts multi-document YAML, JSON (one object, a stream of objects, or a ``List``/``*List`` as
-    ``kubectl get -o json`` prints it). Raises :class:`~kverify.errors.InputError` listing every
-    problem found, each as ``FILE:LINE: Kind namespace/name: field.path: message``.
+    ``kubectl get -o json`` prints it); ``-`` is standard input. Objects without a namespace land in
+    ``namespace``, as ``kubectl apply -n`` puts them. Raises :class:`~kverify.errors.InputError`
+    listing every problem found, each as ``FILE:LINE: Kind namespace/name: field.path: message``.
     """
     problems: list[Problem] = []
-    assembly = _Assembly(problems)
+    assembly = _Assembly(problems, namespace)
     # Loading allocates millions of acyclic objects; the cyclic GC would rescan the growing heap
     # again and again (it doubled the load time of a 100 MB snapshot). Nothing here makes cycles.
     gc_was_enabled = gc.isenabled()
@@ -132,13 +137,29 @@ def _label(kind: str | None, namespace: str, name: str | None) -> str | None:
 _TYPE_NAMES = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
+#: The kind counted for a document that is no Kubernetes object (Helm values, most config files).
+NOT_AN_OBJECT = "(not a Kubernetes object)"
+
+
+def skipped_summary(kinds: Sequence[str]) -> str | None:
+    """The one line every command prints about what it skipped, or ``None`` when nothing was."""
+    if not kinds:
+        return None
+    objects = "object" if len(kinds) == 1 else "objects"
+    distinct = len(set(kinds))
+    of_kinds = "kind" if distinct == 1 else "kinds"
+    return f"skipped {len(kinds)} {objects} of {distinct} {of_kinds} not modelled; --verbose lists them"
+
+
 class _Assembly:
     """Collects objects file by file, then joins them (endpoints to services, nodes to endpoints)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], namespace: str = "default") -> None:
         self.problems = problems
+        self.namespace = namespace
         self.warnings: list[Problem] = []
         self.skipped: list[str] = []
+        self.skipped_kinds: list[str] = []
         self.first: dict[str, tuple[str, int]] = {}
         self.nodes: list[Node] = []
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
@@ -182,12 +203,21 @@ class _Assembly:
 
     def add_object(self, file: str, data: dict[str, Any], line: int, locate: Callable[[Path], int]) -> None:
         kind, api_version, meta = data.get("kind"), data.get("apiVersion"), data.get("metadata")
+        if kind is None and api_version is None:  # Helm values, kustomize config...: not an object
+            self._skip(file, line, NOT_AN_OBJECT, "no apiVersion and kind: not a Kubernetes object")
+            return
         name = meta.get("name") if type(meta) is dict else None
         namespace = meta.get("namespace") if type(meta) is dict else None
         kind_ok = type(kind) is str and kind != ""
         name_ok = type(name) is str and name != ""
-        namespace = namespace if type(namespace) is str and namespace else "default"
+        namespace = namespace if type(namespace) is str and namespace else self.namespace
         label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
+        if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
+            # Not modelled: its shape is none of kverify's business (a Kustomization has no name).
+            if label is not None and label not in self.first:
+                self.first[label] = (file, line)
+            self._skip(file, line, kind, f"{label or kind}: {SKIP_REASONS.get(kind, 'kind not modelled')}")
+            return
         ctx = Ctx(file, locate, label, self.problems, self.warnings)
         before = len(self.problems)
         ctx.string(data, "apiVersion", (), required=True)
@@ -214,7 +244,7 @@ class _Assembly:
         else:
             self.first[label] = (file, line)
         if not modelled:
-            self.skipped.append(f"{file}:{line}: {label}: {SKIP_REASONS.get(kind, 'kind not modelled')}, skipped")
+            self._skip(file, line, kind, f"{label}: {SKIP_REASONS.get(kind, 'kind not modelled')}")
             return
         if api_version != API_VERSIONS[kind]:
             ctx.error(("apiVersion",), unsupported(api_version, (API_VERSIONS[kind],)))
@@ -230,7 +260,7 @@ class _Assembly:
         else:
             result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
             if isinstance(result, Skip):
-                self.skipped.append(f"{file}:{line}: {label}: {result.reason}, skipped")
+                self._skip(file, line, kind, f"{label}: {result.reason}")
                 if kind == "Service":
                     self.skipped_services.add(f"{namespace}/{name}")
             elif isinstance(result, SliceRecord):
@@ -239,6 +269,10 @@ class _Assembly:
                 self.services.append((ctx, namespace, name, result))
                 if (intent := intent_from(ctx, data)) is not None:
                     self.intents[f"{namespace}/{name}"] = intent
+
+    def _skip(self, file: str, line: int, kind: str, what: str) -> None:
+        self.skipped.append(f"{file}:{line}: {what}, skipped")
+        self.skipped_kinds.append(kind)
 
     def finish(self) -> LoadedManifests:
         node_names = {n.name for n in self.nodes}
@@ -270,6 +304,7 @@ class _Assembly:
                     ctx.warn(("endpoints", i, "targetRef"), f'Pod "{endpoint.pod}" not found in the manifests')
             if key in by_service:
                 by_service[key].extend(endpoint for _, endpoint in record.endpoints)
+        allocate([(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services])
         services: list[Service] = []
         for ctx, ns, name, kwargs in self.services:
             try:
@@ -282,6 +317,7 @@ class _Assembly:
             nodes=tuple(self.nodes),
             services=tuple(services),
             skipped=tuple(self.skipped),
+            skipped_kinds=tuple(self.skipped_kinds),
             warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
             ip_blocks=tuple(self.ip_blocks),

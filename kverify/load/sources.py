@@ -118,12 +118,19 @@ class RawDoc:
     items: tuple[tuple[Any, int, Any], ...] | None = None  # filled when the document is a list
 
 
+#: The file name that means standard input, as in ``kubectl apply -f -``.
+STDIN = "-"
+
+
 def expand(paths: list[str], problems: list[Problem]) -> list[str]:
-    """Files named, with directories replaced by their manifest files (not recursive, like kubectl)."""
+    """Files named, with directories replaced by their manifest files, recursively (as
+    ``kubectl apply -R``; hidden directories such as ``.git`` are left out). ``-`` stays: stdin."""
     files: list[str] = []
     for path in paths:
-        if os.path.isdir(path):
-            found = sorted(e.path for e in os.scandir(path) if e.is_file() and e.name.endswith(MANIFEST_SUFFIXES))
+        if path == STDIN:
+            files.append(path)
+        elif os.path.isdir(path):
+            found = sorted(_walk(path))
             if not found:
                 problems.append(Problem("directory has no .yaml, .yml or .json files", path))
             files.extend(found)
@@ -134,11 +141,34 @@ def expand(paths: list[str], problems: list[Problem]) -> list[str]:
     return files
 
 
+def _walk(folder: str) -> Iterator[str]:
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            if name.endswith(MANIFEST_SUFFIXES):
+                yield os.path.join(root, name)
+
+
+_stdin_read: list[tuple[object, bytes]] = []
+
+
+def _read_bytes(file: str) -> bytes:
+    """The bytes of ``file``; standard input is read once and kept (a spec and the manifests may
+    both be looked at)."""
+    if file != STDIN:
+        with open(file, "rb") as handle:
+            return handle.read()
+    import sys
+
+    if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
+        _stdin_read[:] = [(sys.stdin, sys.stdin.buffer.read())]
+    return _stdin_read[0][1]
+
+
 def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
     """The documents of one file; unreadable or unparsable input becomes a problem."""
     try:
-        with open(file, "rb") as handle:
-            raw = handle.read()
+        raw = _read_bytes(file)
     except OSError as exc:
         problems.append(Problem(exc.strerror or str(exc), file))
         return []
@@ -148,7 +178,7 @@ def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
         line = raw.count(b"\n", 0, exc.start) + 1
         problems.append(Problem(f"invalid UTF-8 (byte {exc.start})", file, line))
         return []
-    if file.endswith(".json"):
+    if file.endswith(".json") or (file == STDIN and text.lstrip()[:1] in ("{", "[")):
         return list(_json_docs(text, file, problems))
     return list(_yaml_docs(text, file, problems))
 

@@ -8,6 +8,7 @@ that span objects (an endpoint's node exists, a flow names a known service) live
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import attrs
 from attrs import validators as v
@@ -172,6 +173,46 @@ class Service:
 
     def node_port_for(self, number: int, protocol: Protocol = Protocol.TCP) -> ServicePort | None:
         return next((p for p in self.ports if p.node_port == number and p.protocol == protocol), None)
+
+    def allocated_values(self) -> tuple[tuple[str, str], ...]:
+        """The addresses and ports in :attr:`allocated` (known only after apply) as ``(field path,
+        value)``, in field order; fields merely defaulted to a fixed value (``spec.type``) are left out."""
+        out: list[tuple[str, str]] = []
+        for path in sorted(self.allocated, key=_field_order):
+            value = self._allocated_value(path)
+            if value is not None and not (path == "spec.clusterIPs[0]" and "spec.clusterIP" in self.allocated):
+                out.append((path, value))
+        return tuple(out)
+
+    def allocated_addresses(self) -> frozenset[str]:
+        """The addresses among :meth:`allocated_values` (to mark them wherever they are printed)."""
+        return frozenset(value for path, value in self.allocated_values() if not path.endswith("odePort"))
+
+    def _allocated_value(self, path: str) -> str | None:
+        match = _INDEXED.fullmatch(path)
+        if path == "spec.clusterIP" and self.cluster_ips:
+            return self.cluster_ips[0]
+        if path == "spec.healthCheckNodePort" and self.health_check_node_port:
+            return str(self.health_check_node_port)
+        if match is None:
+            return None
+        field, index, rest = match.group(1), int(match.group(2)), match.group(3)
+        if field == "spec.clusterIPs" and index < len(self.cluster_ips) and not rest:
+            return self.cluster_ips[index]
+        if field == "spec.ports" and rest == ".nodePort" and index < len(self.ports):
+            number = self.ports[index].node_port
+            return str(number) if number else None
+        if field == "status.loadBalancer.ingress" and rest == ".ip" and index < len(self.load_balancer_ingress):
+            return self.load_balancer_ingress[index].ip
+        return None
+
+
+_INDEXED = re.compile(r"([A-Za-z.]+)\[(\d+)\](.*)")
+
+
+def _field_order(path: str) -> tuple[int, str]:
+    """spec before status; within each, as written (``ports[10]`` after ``ports[9]``)."""
+    return (path.startswith("status"), re.sub(r"\d+", lambda m: m.group().zfill(6), path))
 
 
 @attrs.frozen(kw_only=True)

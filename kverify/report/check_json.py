@@ -40,6 +40,8 @@ def document(run: CheckRun) -> dict[str, Any]:
         "summary": run.summary(),
         "results": [result_json(r) for r in run.results],
         "warnings": list(run.warnings),
+        "allocated": {key: dict(values) for key, values in run.allocated},
+        "skipped": list(run.skipped),
     }
 
 

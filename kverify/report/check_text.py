@@ -65,10 +65,17 @@ def render(run: CheckRun, *, colour: bool = False, verbose: bool = False) -> str
             items = list(in_service)
             where = items[0].service_location
             lines.append(f"  {service}" + (f"  ({where})" if where else ""))
+            if values := run.allocated_for(service):
+                lines.append(_paint(f"    {allocated_line(values)}", "dim", colour))
             for r in items:
                 lines.extend(result_lines(r, colour, verbose))
     lines.append(summary_line(run))
     return "\n".join(lines)
+
+
+def allocated_line(values: tuple[tuple[str, str], ...]) -> str:
+    """``allocated at apply time (not in the manifests): spec.clusterIP 10.104.3.7, ...``"""
+    return "allocated at apply time (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in values)
 
 
 def summary_line(run: CheckRun) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kverify.findings import CheckResult, CheckRun
-from kverify.report.check_text import summary_line, verdict_words
+from kverify.report.check_text import allocated_line, summary_line, verdict_words
 from kverify.report.trace_text import outcome_line
 from kverify.results import Hop, Outcome
 from kverify.verdicts import Refuted
@@ -78,6 +78,8 @@ def render(run: CheckRun, *, title: str = "kverify check") -> str:
             lines.append(f"- context: {r.context}")
         if r.service_location:
             lines.append(f"- Service defined at `{r.service_location}`")
+        if values := run.allocated_for(r.service):
+            lines.append(f"- {allocated_line(values)}")
         lines += [f"- reproduce: `{cx.command}`", "", "```mermaid", sequence_diagram(cx.outcome), "```"]
         if cx.manifest and f"{cx.id}.yaml" in cx.command:  # an inline topology: the command's manifest
             lines += [

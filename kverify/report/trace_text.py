@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from kverify.model import DropKind, Flow
@@ -34,7 +35,26 @@ def outcome_line(outcome: Outcome) -> str:
     )
 
 
-def render(flow: Flow, outcomes: Sequence[Outcome], *, hops: bool = False) -> str:
+ALLOCATED = "allocated at apply time"
+
+
+def mark_allocated(text: str, addresses: frozenset[str]) -> str:
+    """``dst 10.104.3.7`` -> ``dst 10.104.3.7 (allocated at apply time)`` for each filled-in address."""
+    for address in addresses:
+        pattern = rf"(?<![\w.:]){re.escape(address)}\]?(?::\d+)?(?![\w.:])"  # with its :port, if any
+        text = re.sub(pattern, lambda m: f"{m.group()} ({ALLOCATED})", text)
+    return text
+
+
+def render(
+    flow: Flow,
+    outcomes: Sequence[Outcome],
+    *,
+    hops: bool = False,
+    allocated: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The flow, one line per outcome (and its hops), a summary; ``allocated`` are the Service's
+    values known only after apply (``Service.allocated_values``), marked wherever they appear."""
     head = (
         f"{flow.client.spelling} client"
         + (f" {flow.client_ip}" if flow.client_ip else "")
@@ -42,11 +62,14 @@ def render(flow: Flow, outcomes: Sequence[Outcome], *, hops: bool = False) -> st
         + (f" {flow.dst_ip}" if flow.dst_ip else "")
         + (f":{flow.port}" if flow.port else "")
     )
-    lines = [head]
+    addresses = frozenset(value for path, value in allocated if not path.endswith("odePort"))
+    lines = [mark_allocated(head, addresses)]
+    if allocated:
+        lines.append(f"  {ALLOCATED} (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in allocated))
     for outcome in outcomes:
-        lines.append("  " + outcome_line(outcome))
+        lines.append("  " + mark_allocated(outcome_line(outcome), addresses))
         if hops:
-            lines.extend(f"      {hop}" for hop in outcome.hops)
+            lines.extend(f"      {mark_allocated(str(hop), addresses)}" for hop in outcome.hops)
     delivered = sum(o.delivered for o in outcomes)
     broken = sum(o.delivered and not o.reply_ok and o.health_check is None for o in outcomes)
     summary = f"{len(outcomes)} outcome(s): {delivered} delivered, {len(outcomes) - delivered} not delivered"

@@ -30,7 +30,18 @@ from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecCla
 from kverify.spec.pools import pools_from
 from kverify.spec.topology import topology_from
 
-_TOP = ("apiVersion", "kind", "metadata", "manifests", "topology", "nodes", "environment", "builtinChecks", "claims")
+_TOP = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "namespace",
+    "manifests",
+    "topology",
+    "nodes",
+    "environment",
+    "builtinChecks",
+    "claims",
+)
 _METADATA = ("name", "description")
 _ENVIRONMENT = (
     "dataplane",
@@ -111,7 +122,10 @@ def load_spec(file: str) -> Spec:
     ctx.string(meta_map, "name", ("metadata",), required=True)
     description = ctx.string(meta_map, "description", ("metadata",)) or ""
     proxy, lb = _environment(ctx, ctx.mapping(data, "environment", ()))
-    cluster, files, lines, blocks, intents, workloads = _cluster(ctx, data, file, proxy, lb)
+    namespace = ctx.string(data, "namespace", ()) or "default"
+    if "namespace" in data and "manifests" not in data:
+        ctx.error(("namespace",), "Forbidden: only with `manifests` (a topology names its Services' namespaces)")
+    cluster, files, lines, blocks, intents, workloads, skipped = _cluster(ctx, data, file, proxy, lb, namespace)
     pools = pools_from(ctx, data["nodes"], ("nodes",)) if "nodes" in data else ()
     if pools and cluster.nodes:
         ctx.error(("nodes",), "Forbidden: the manifests already have Node objects; describe the nodes once")
@@ -137,6 +151,9 @@ def load_spec(file: str) -> Spec:
         intents=intents,
         workloads=workloads,
         node_pools=pools,
+        skipped=skipped[0],
+        skipped_kinds=skipped[1],
+        namespace=namespace,
     )
 
 
@@ -164,14 +181,14 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
     return proxy, lb
 
 
-def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: LoadBalancerProfile):  # type: ignore[no-untyped-def]
+def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: LoadBalancerProfile, namespace: str):  # type: ignore[no-untyped-def]
     has_manifests, has_topology = "manifests" in data, "topology" in data
     if has_manifests == has_topology:
         ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ()
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, (), ((), ())
     if has_topology:
         nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()))
-        return Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb), None, lines, (), {}, ()
+        return Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb), None, lines, (), {}, (), ((), ())
     names = ctx.strings(data, "manifests", ())
     if not names and not ctx.problems:
         ctx.error(("manifests",), "Required value: at least one manifest file")
@@ -181,8 +198,8 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if not os.path.exists(f):
             ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
     if ctx.problems:
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ()
-    loaded = load_manifests(list(files))  # its problems carry their own file and line
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, (), ((), ())
+    loaded = load_manifests(list(files), namespace=namespace)  # its problems carry their own file and line
     lines = {
         key[len("Service ") :]: Location(file=f, line=n)
         for key, (f, n) in loaded.source_lines.items()
@@ -190,7 +207,8 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     }
     cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
     workloads = tuple(getattr(loaded, "workloads", ()))
-    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), workloads
+    skipped = (loaded.skipped, loaded.skipped_kinds)
+    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), workloads, skipped
 
 
 def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodePool, ...]) -> tuple[SpecClaim, ...]:

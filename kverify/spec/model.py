@@ -90,3 +90,9 @@ class Spec:
         from kverify.placement.design import Design
 
         return Design(cluster=self.cluster, workloads=self.workloads, node_pools=self.node_pools)
+
+    #: Objects of the manifests kverify builds nothing from (one line each), and their kinds.
+    skipped: tuple[str, ...] = ()
+    skipped_kinds: tuple[str, ...] = ()
+    #: Where manifest objects without a namespace land (the spec's ``namespace``, as ``kubectl apply -n``).
+    namespace: str = "default"
