@@ -157,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAMESPACE/NAME",
         help="a Service whose pods need the client IP (as the kverify.io/needs-client-ip annotation)",
     )
+    check.add_argument(
+        "--node-pool",
+        action="append",
+        default=[],
+        metavar="NAME=COUNT[,zone=Z][,label=K=V][,taint=K=V:EFFECT]",
+        help="design time: nodes to place workloads on (COUNT may be a range MIN-MAX; repeatable); "
+        "with no Node objects and no pool, claims cover every cluster",
+    )
     check.add_argument("--write-counterexamples", metavar="DIR", help="write each exported counterexample here")
     check.add_argument("--color", default="auto", choices=["auto", "always", "never"])
     check.add_argument(
@@ -247,6 +255,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
 
     from kverify.model import LoadBalancerProfile
     from kverify.report import check_json, check_text, markdown, sarif
+    from kverify.spec.pools import parse_node_pool
     from kverify.verdicts import Refuted
 
     try:
@@ -255,6 +264,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
             proxy=proxy,  # type: ignore[arg-type]
             load_balancer=LoadBalancerProfile.parse(args.load_balancer),  # type: ignore[arg-type]
             needs_client_ip=args.needs_client_ip,
+            node_pools=[parse_node_pool(text) for text in args.node_pool],
             progress=progress,
             namespace=args.namespace,
         )

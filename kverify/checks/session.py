@@ -14,6 +14,8 @@ from kverify.findings import CheckRun, merge
 from kverify.load import load_manifests, to_cluster
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig
+from kverify.model.workload import NodePool
+from kverify.placement.design import Design, at_design_time
 from kverify.spec import evaluate, is_spec_file, load_spec
 
 ProgressFactory = Callable[[str], Callable[[int, int], None]]
@@ -58,6 +60,7 @@ def run_check(
     proxy: ProxyConfig,
     load_balancer: LoadBalancerProfile,
     needs_client_ip: Sequence[str] = (),
+    node_pools: Sequence[NodePool] = (),
     progress: ProgressFactory | None = None,
     namespace: str = "default",
 ) -> CheckRun:
@@ -98,20 +101,47 @@ def run_check(
             raise InputError(problems)
         needs = {key: "--needs-client-ip names it" for key in needs_client_ip}
         facts = facts_for(cluster, ip_blocks=loaded.ip_blocks, intents=loaded.intents, needs_client_ip=needs)
+        if node_pools and cluster.nodes:
+            raise InputError(
+                Problem("the manifests already have Node objects; describe the nodes once", field="--node-pool")
+            )
+        design = Design(
+            cluster=cluster, workloads=tuple(getattr(loaded, "workloads", ())), node_pools=tuple(node_pools)
+        )
+        designed = [s for s in cluster.services if at_design_time(design, s)]
+        snapshot = (
+            cluster
+            if not designed
+            else attrs.evolve(cluster, services=[s for s in cluster.services if not at_design_time(design, s)])
+        )
         run = run_builtin(
-            cluster,
+            snapshot,
             facts,
             files=manifest_files,
             locate=locator(loaded.source_lines),
             progress=progress("built-in checks") if progress else None,
         )
+        runs_here = [run]
+        if designed:
+            from kverify.placement.builtin import run_design_checks  # loads Z3
+
+            runs_here.append(
+                run_design_checks(
+                    design,
+                    needs_client_ip=facts.needs_client_ip,
+                    locate=locator(loaded.source_lines),
+                    files=manifest_files,
+                    progress=progress("design-time checks") if progress else None,
+                )
+            )
+        done = merge(runs_here)
         warnings = tuple(str(w) for w in loaded.warnings)
         runs.append(
             CheckRun(
-                results=run.results,
-                builtin_passed=run.builtin_passed,
-                services_checked=run.services_checked,
-                inputs=run.inputs,
+                results=done.results,
+                builtin_passed=done.builtin_passed,
+                services_checked=done.services_checked,
+                inputs=tuple(manifest_files),
                 warnings=warnings,
                 skipped=loaded.skipped,
                 skipped_kinds=loaded.skipped_kinds,

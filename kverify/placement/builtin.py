@@ -1,0 +1,101 @@
+"""The built-in checks at design time: each Service and its workloads, over every placement.
+
+The same checks as on a snapshot (``kverify.checks.catalogue``: same ids, statements and reasons),
+asked of the solver instead of enumerated: a Service with eTP Local behind a load balancer without
+health checks is a finding as soon as *some* cluster can have a node without a replica, which the
+placement solver shows with the smallest such placement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+from kverify.checks.catalogue import check as catalogue_check
+from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location
+from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServiceType
+from kverify.placement.design import Design, at_design_time, backends_of, selected_workloads
+from kverify.placement.solve import decide_over_placements, schedulable
+from kverify.verdicts import Proved, Unknown
+
+Progress = Callable[[int, int], None]
+
+
+def _external_destination(service: Service) -> Destination | None:
+    if service.type is ServiceType.LOAD_BALANCER and service.load_balancer_ingress:
+        return Destination.LOAD_BALANCER
+    if any(p.node_port for p in service.ports):
+        return Destination.NODE_PORT
+    if service.external_ips:
+        return Destination.EXTERNAL_IP
+    return None
+
+
+def questions(
+    design: Design, service: Service, needs_client_ip: Mapping[str, str]
+) -> Iterator[tuple[str, Flow, str, str]]:
+    """(check id, flow, property, context) for each built-in check that applies to ``service``."""
+    key, local = service.key, service.external_traffic_policy.spelling == "Local"
+    lb = design.cluster.load_balancer
+    no_probe = lb is LoadBalancerProfile.NO_HEALTH_CHECK
+    if service.type is ServiceType.LOAD_BALANCER and local and no_probe and service.load_balancer_ingress:
+        flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+        yield "etp-local-lb-without-health-checks", flow, "delivered", "a cluster may have a node without a replica"
+    if service.type is ServiceType.NODE_PORT and local:
+        flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.NODE_PORT)
+        yield "etp-local-node-port", flow, "delivered", "a cluster may have a node without a replica"
+    destination = _external_destination(service)
+    if not local and destination is not None and key in needs_client_ip:
+        flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=destination)
+        yield "etp-cluster-hides-client-ip", flow, "client-ip-preserved", needs_client_ip[key]
+    if service.internal_traffic_policy.spelling == "Local":
+        flow = Flow(service=key, client=ClientKind.POD, destination=Destination.CLUSTER_IP)
+        yield "itp-local-clients-without-endpoint", flow, "delivered", "pods may run on a node without a replica"
+    if service.selector and not any(backends_of(design, service, p) for p in service.ports):
+        flow = Flow(service=key, client=ClientKind.POD, destination=Destination.CLUSTER_IP)
+        yield "no-usable-endpoints", flow, "delivered", "no workload in the manifests serves a port of the Service"
+
+
+def run_design_checks(
+    design: Design,
+    *,
+    needs_client_ip: Mapping[str, str],
+    locate: Callable[[Service], Location | None],
+    files: Sequence[str],
+    progress: Progress | None = None,
+) -> CheckRun:
+    """The built-in checks on every Service decided at design time, and unschedulable workloads."""
+    services = [s for s in design.cluster.services if at_design_time(design, s)]
+    results: list[CheckResult] = []
+    passed = 0
+    pending: dict[str, str] = {}
+    for w in design.workloads:
+        reason = schedulable(design, (w,))
+        if reason is not None:
+            pending[w.key] = reason
+    for i, service in enumerate(services):
+        if progress is not None:
+            progress(i, len(services))
+        blocked = [pending[w.key] for w in selected_workloads(design, service) if w.key in pending]
+        for check_id, flow, prop, context in questions(design, service, needs_client_ip):
+            check = catalogue_check(check_id)
+            if blocked:
+                verdict = Unknown(claim=check_id, dataplane=design.cluster.proxy.dataplane, reason=blocked[0])
+            else:
+                verdict = decide_over_placements(design, flow, prop, claim=check_id).verdict
+            if isinstance(verdict, Proved):
+                passed += 1
+                continue
+            results.append(
+                CheckResult(
+                    origin=BUILT_IN,
+                    claim=check_id,
+                    statement=check.statement,
+                    service=service.key,
+                    verdict=verdict,
+                    service_location=locate(service),
+                    context=f"at design time: {context}. Why: {check.why}",
+                )
+            )
+    if progress is not None:
+        progress(len(services), len(services))
+    return CheckRun(results=tuple(results), builtin_passed=passed, services_checked=len(services), inputs=tuple(files))
