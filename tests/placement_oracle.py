@@ -123,7 +123,7 @@ def placements(design: Design, workloads: list[Workload]) -> Iterator[Placement]
 
 def violated(
     design: Design, service: Service, flow: Flow, prop: str, hops: int | None = None
-) -> Placement | None | bool:
+) -> Placement | bool | None:
     """The first placement whose concrete routing breaks ``prop`` (None: none does; False: no placement)."""
     port = service.port(flow.port, flow.protocol)
     assert port is not None
