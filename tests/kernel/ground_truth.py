@@ -1,0 +1,167 @@
+"""Send each fixture flow through the kernel, ask kverify's ``route()`` about the same flow, compare.
+
+Four aspects are compared, each only where both sides say something:
+
+- **fate**: delivered to a pod, dropped (the client times out, or its own host refuses to send:
+  EPERM), rejected (connection refused: TCP RST or ICMP port unreachable), or not intercepted (no
+  kube-proxy rule applies: the packet goes on to whatever owns the address; any fate but reaching a
+  Service's pod agrees);
+- **endpoints**: the set of pods reached, over repeated attempts, against the set kverify lists;
+- **source**: the address each pod saw, against ``Outcome.source_ip_seen``;
+- **reply**: whether the answer came back from the address the client contacted (a connected socket
+  says so; the sniffer lists every source that answered), against ``Outcome.reply_ok``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kverify.concrete.route import route
+from kverify.model import Cluster, Dataplane, DropKind
+from tests.kernel.fixture import ENDPOINT_PODS, SERVICES, LabFlow
+from tests.kernel.harness import Attempt, Lab
+
+MAX_ATTEMPTS = 16  # two random endpoints: the odds of missing one are 2^-15
+POD_IPS = {pod.name: pod.ip for pod in ENDPOINT_PODS}
+KERNEL_FATE = {"connected": "delivered", "timeout": "dropped", "blocked": "dropped", "refused": "refused"}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the kernel did with one flow, over one or more attempts."""
+
+    fates: tuple[str, ...]  # delivered | dropped | refused | unreachable | error, sorted, distinct
+    details: tuple[str, ...]  # the client's own words (timeout, blocked, refused...), distinct
+    seen: tuple[tuple[str, str], ...]  # (endpoint reached, source address it saw), sorted, distinct
+    replies: tuple[str, ...]  # every packet that answered the client ("SRC tcp SA"...), sorted
+    attempts: int
+
+    @property
+    def replies_from(self) -> tuple[str, ...]:
+        return tuple(sorted({reply.split()[0] for reply in self.replies}))
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return tuple(sorted({endpoint for endpoint, _ in self.seen}))
+
+    @property
+    def reply_from_contacted(self) -> bool:
+        return "delivered" in self.fates
+
+    def summary(self) -> str:
+        if self.seen:
+            text = ", ".join(f"{e} (saw {s})" for e, s in self.seen)
+            others = [d for d in self.details if d != "connected"]
+            return text + (f"; also {', '.join(others)}" if others else "")
+        answered = f"; answered by {', '.join(self.replies)}" if self.replies else ""
+        return "/".join(self.details) + answered
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What kverify's ``route()`` says about the same flow."""
+
+    fate: str  # delivered | drop | reject | not-intercepted (or several, joined by '+')
+    seen: tuple[tuple[str, str], ...]
+    reply_ok: bool
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return tuple(sorted({endpoint for endpoint, _ in self.seen}))
+
+    def summary(self) -> str:
+        if self.seen:
+            return ", ".join(f"{e} (saw {s})" for e, s in self.seen)
+        return self.fate
+
+
+def observe(lab: Lab, flow: LabFlow, *, timeout: float = 1.0, max_attempts: int = MAX_ATTEMPTS) -> Observation:
+    """Attempt ``flow`` until every endpoint of its Service has answered, or an attempt fails, or
+    ``max_attempts`` ran (the Service's endpoints come from the Go fixture, not from kverify)."""
+    service = next(s for s in SERVICES if s.key == flow.service)
+    wanted = {e.ip for e in service.endpoints}
+    attempts: list[Attempt] = []
+    while len(attempts) < max_attempts:
+        src = flow.src if flow.bind else None
+        attempt = lab.attempt(flow.namespace, flow.dst, flow.port, src=src, proto=flow.proto, timeout=timeout)
+        attempts.append(attempt)
+        reached = {POD_IPS[a.pod] for a in attempts if a.pod}
+        if attempt.outcome != "connected" and not reached:
+            break
+        if wanted <= reached:
+            break
+    return summarize(attempts)
+
+
+def summarize(attempts: list[Attempt]) -> Observation:
+    return Observation(
+        fates=tuple(sorted({KERNEL_FATE.get(a.outcome, a.outcome) for a in attempts})),
+        details=tuple(sorted({a.outcome for a in attempts})),
+        seen=tuple(sorted({(POD_IPS.get(a.pod, a.pod), a.peer_seen or "") for a in attempts if a.pod})),
+        replies=tuple(sorted(set().union(*(a.replies for a in attempts)))),
+        attempts=len(attempts),
+    )
+
+
+def expect(cluster: Cluster, flow: LabFlow) -> Expectation:
+    outcomes = route(cluster, flow.kverify_flow())
+    fates = sorted({"delivered" if o.delivered else (o.drop_kind or DropKind.DROP).spelling for o in outcomes})
+    return Expectation(
+        fate="+".join(fates),
+        seen=tuple(sorted({(o.endpoint_ip or "", o.source_ip_seen or "") for o in outcomes if o.delivered})),
+        reply_ok=all(o.reply_ok for o in outcomes if o.delivered) and any(o.delivered for o in outcomes),
+    )
+
+
+FATE_AGREES = {
+    "delivered": {"delivered"},
+    "drop": {"dropped"},
+    "reject": {"refused"},
+    # Not intercepted: the packet goes on untranslated to whatever owns the address (which refuses
+    # it itself when nothing listens), or on towards a router that has no route for it.
+    "not-intercepted": {"refused by the destination", "dropped", "unreachable"},
+}
+
+
+def differences(flow: LabFlow, expected: Expectation, observed: Observation) -> dict[str, str]:
+    """Each aspect on which kverify and the kernel disagree, with both sides in words."""
+    found: dict[str, str] = {}
+    allowed = set().union(*(FATE_AGREES[f] for f in expected.fate.split("+")))
+    fates = set(observed.fates)
+    refused_by_destination = "refused" in fates and observed.replies_from == (flow.dst,)
+    if refused_by_destination and "refused by the destination" in allowed:
+        fates = (fates - {"refused"}) | {"refused by the destination"}
+    if not fates <= allowed:
+        found["fate"] = f"kverify {expected.fate}, kernel {'+'.join(observed.fates)}"
+    if expected.seen and observed.seen:
+        if expected.endpoints != observed.endpoints:
+            found["endpoints"] = f"kverify {', '.join(expected.endpoints)}, kernel {', '.join(observed.endpoints)}"
+        for endpoint, source in observed.seen:
+            model = dict(expected.seen).get(endpoint)
+            if model is not None and model != source:
+                found[f"source at {endpoint}"] = f"kverify {model}, kernel {source}"
+    if expected.reply_ok != observed.reply_from_contacted and "delivered" in expected.fate.split("+"):
+        found["reply"] = f"kverify reply_ok={expected.reply_ok}, kernel answered from {observed.replies_from or '-'}"
+    return found
+
+
+@dataclass(frozen=True)
+class Row:
+    dataplane: Dataplane
+    flow: LabFlow
+    expected: Expectation
+    observed: Observation
+    disagreements: dict[str, str]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.disagreements
+
+
+def compare(lab: Lab, cluster: Cluster, flows: tuple[LabFlow, ...]) -> list[Row]:
+    rows = []
+    for flow in flows:
+        expected = expect(cluster, flow)
+        observed = observe(lab, flow)
+        rows.append(Row(cluster.proxy.dataplane, flow, expected, observed, differences(flow, expected, observed)))
+    return rows
