@@ -39,6 +39,18 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
 - **ipMode Proxy, external clients**: kube-proxy programs nothing for the LB IP (`lb-ip-mode-proxy`,
   shown as not intercepted); the load balancer then proxies to a NodePort with its own address as
   source, which `kverify trace --to node-port` follows. kverify does not chain the two.
+- **Masquerade source address**: a masqueraded flow's `source_ip_seen` is the node's primary IP.
+  The kernel's MASQUERADE takes the address the route towards the endpoint prefers on the interface
+  the packet leaves by (`torvalds/linux` `net/netfilter/nf_nat_masquerade.c`
+  `nf_nat_masquerade_ipv4`: `inet_select_addr(out, nh, RT_SCOPE_UNIVERSE)`): the node IP over an
+  underlay route, the bridge's address (flannel's `cni0`, the bridge plugin's gateway) for a pod on
+  the same node, the tunnel device's address over VXLAN. Measured with kube-proxy's own rules in
+  `docs/research/kernel-ground-truth.md`.
+- **Bridge hairpin mode**: a pod reaching itself through its Service is delivered (masqueraded).
+  With `bridge-nf-call-iptables=1` the DNAT back to the pod is bridged out of the port it came in by
+  (`torvalds/linux` `net/bridge/br_netfilter_hooks.c` `br_nf_pre_routing_finish`, `bridged_dnat`),
+  which needs the port's hairpin mode (kubelet `--hairpin-mode`); without it those connections time
+  out. Measured in `docs/research/kernel-ground-truth.md`.
 - **CNI masquerade** of pod traffic to node IPs (flannel, ip-masq-agent) is not modelled: it would turn
   a pod reaching another node's NodePort into an off-cluster source there.
 - **nftables** drops packets to unallocated addresses in the service CIDR; kverify has no
