@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from kverify.errors import InputError, KverifyError
+from kverify.errors import PART_LIMIT, InputError, KverifyError, one_line
 from kverify.model.enums import _Spelled
 
 if TYPE_CHECKING:
@@ -54,6 +54,29 @@ def _port(text: str) -> int:
     if not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"Invalid value: {number}: must be between 1 and 65535, inclusive")
     return number
+
+
+def _megabytes(text: str) -> int:
+    """argparse type: a size in MB (10^6 bytes), as ``--max-input-size`` takes; returned in bytes."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < 1e9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be a size in MB, e.g. 1024")
+    return int(number * 1e6)
+
+
+def _input_size_flag(parser: argparse.ArgumentParser) -> None:
+    from kverify.load.sources import DEFAULT_MAX_INPUT_BYTES
+
+    parser.add_argument(
+        "--max-input-size",
+        type=_megabytes,
+        default=DEFAULT_MAX_INPUT_BYTES,
+        metavar="MB",
+        help=f"refuse input files larger than this (default: {DEFAULT_MAX_INPUT_BYTES // 10**6})",
+    )
 
 
 def _choices(enum_type: type[_Spelled]) -> list[str]:
@@ -105,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trace.add_argument("--format", default="text", choices=["text", "json"])
     trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
+    _input_size_flag(trace)
     trace.set_defaults(run=_run_trace)
 
     prove = commands.add_parser("prove", help="prove or refute the theorem library's claims with Z3")
@@ -174,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list every object skipped as not modelled; text: show every counterexample's hops",
     )
     check.add_argument("--list-checks", action="store_true", help="list the built-in checks and exit")
+    _input_size_flag(check)
     check.set_defaults(run=_run_check)
     return parser
 
@@ -194,9 +219,9 @@ def _report_skipped(skipped: Sequence[str], kinds: Sequence[str], *, verbose: bo
 
     if verbose:
         for line in skipped:
-            print(f"skipped: {line}", file=sys.stderr)
+            print(f"skipped: {one_line(line, PART_LIMIT)}", file=sys.stderr)
     elif (summary := skipped_summary(kinds)) is not None:
-        print(summary, file=sys.stderr)
+        print(one_line(summary, PART_LIMIT), file=sys.stderr)
 
 
 def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:  # type: ignore[type-arg]
@@ -305,7 +330,7 @@ def _run_prove(args: argparse.Namespace) -> int:
 
     from kverify.check import prove_all
     from kverify.claims import ALL_CLAIMS, find_claim
-    from kverify.errors import Problem
+    from kverify.errors import Problem, quote
     from kverify.model import Dataplane
     from kverify.report.prove_text import render
     from kverify.symbolic import prove as bounds
@@ -322,7 +347,7 @@ def _run_prove(args: argparse.Namespace) -> int:
             claims.append(find_claim(claim_id))
         except KeyError:
             known = ", ".join(c.id for c in ALL_CLAIMS)
-            problems.append(Problem(f'Not found: "{claim_id}" (claims: {known})', field="CLAIM"))
+            problems.append(Problem(f"Not found: {quote(claim_id)} (claims: {known})", field="CLAIM"))
     for flag, value in (("--max-nodes", args.max_nodes), ("--max-endpoints", args.max_endpoints)):
         if value is not None and not 1 <= value <= 12:
             problems.append(Problem(f"Invalid value: {value}: must be between 1 and 12, inclusive", field=flag))
@@ -437,6 +462,10 @@ def _run_trace(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kverify`` console script."""
     args = build_parser().parse_args(argv)
+    if hasattr(args, "max_input_size"):
+        from kverify.load.sources import max_input_bytes
+
+        max_input_bytes.set(args.max_input_size)
     try:
         return int(args.run(args))
     except InputError as error:
@@ -444,7 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(str(problem), file=sys.stderr)
         return EXIT_INPUT
     except KverifyError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error), PART_LIMIT)}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:  # `kverify ... | head`
         return EXIT_OK

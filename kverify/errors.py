@@ -2,11 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 
 class KverifyError(Exception):
     """Base of every error kverify raises on purpose."""
+
+
+#: Longest object label, field path or message printed (a 5 MB name must not become a 5 MB line).
+PART_LIMIT = 2000
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` with every character ``repr`` would escape escaped (control and other unprintable
+    characters, line and paragraph separators), so that user text can never end a line or move the
+    cursor; printable text, accents and all, is kept. Longer than ``limit``: cut, with ``...``."""
+    cut = limit is not None and len(text) > limit
+    if cut:
+        text = text[:limit]
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text + "..." if cut else text
+
+
+#: Longest rendering of a user's value in a message, in characters.
+VALUE_LIMIT = 80
+
+
+def quote(text: str, limit: int = VALUE_LIMIT) -> str:
+    """User text in a message: double-quoted, escaped as ``repr`` would (and ``"``, ``\\``), at most
+    ``limit`` characters of it."""
+    cut = len(text) > limit
+    body = text[:limit]
+    if not body.isprintable() or '"' in body or "\\" in body:
+        body = "".join(
+            c if c.isprintable() and c not in '"\\' else ("\\" + c if c in '"\\' else repr(c)[1:-1]) for c in body
+        )
+    return f'"{body}..."' if cut else f'"{body}"'
+
+
+def names(items: Iterable[str], limit: int = 10) -> str:
+    """Known names for a "Not found" message: sorted, escaped, at most ``limit`` of them."""
+    ordered = sorted(items)
+    if not ordered:
+        return "none"
+    shown = ", ".join(one_line(n, VALUE_LIMIT) for n in ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown}, ... ({len(ordered)} in all)"
 
 
 @attrs.frozen
@@ -23,11 +66,13 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
+        """One line, whatever the parts hold (user text in them is escaped, long parts cut)."""
         where = ""
         if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        parts = [p for p in (self.obj, self.field) if p]
-        return where + "".join(f"{p}: " for p in parts) + self.message
+            file = one_line(self.file, PART_LIMIT)
+            where = f"{file}:{self.line}: " if self.line else f"{file}: "
+        parts = [one_line(p, PART_LIMIT) for p in (self.obj, self.field) if p]
+        return where + "".join(f"{p}: " for p in parts) + one_line(self.message, PART_LIMIT)
 
 
 class InputError(KverifyError):

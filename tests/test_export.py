@@ -9,7 +9,7 @@ from hypothesis import given
 
 from kverify.load import load_manifests, to_cluster
 from kverify.load.export import manifests
-from kverify.model import Cluster
+from kverify.model import Cluster, ServiceType, TrafficPolicy
 from kverify.testing.strategies import clusters
 
 
@@ -18,7 +18,12 @@ def _comparable(cluster: Cluster) -> Cluster:
     services = []
     for service in cluster.services:
         endpoints = tuple(sorted((attrs.evolve(e, ports=()) for e in service.endpoints), key=lambda e: e.ip))
-        services.append(attrs.evolve(service, endpoints=endpoints))
+        service = attrs.evolve(service, endpoints=endpoints)
+        if service.type is ServiceType.CLUSTER_IP and not service.external_ips:
+            # Not written: the API server refuses externalTrafficPolicy on a Service nothing outside the
+            # cluster reaches, and kube-proxy ignores it there (rule external-policy-local).
+            service = attrs.evolve(service, external_traffic_policy=TrafficPolicy.CLUSTER)
+        services.append(service)
     return attrs.evolve(cluster, services=tuple(services))
 
 

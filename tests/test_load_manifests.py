@@ -63,7 +63,7 @@ def test_multi_document_yaml_builds_nodes_and_services() -> None:
     assert set(services) == {"shop/web", "default/db"}
     web = services["shop/web"]
     assert web.type is ServiceType.LOAD_BALANCER
-    assert web.cluster_ips == ("10.96.0.10",)
+    assert web.cluster_ips == ("10.96.0.20",)
     assert [(p.name, p.port, p.protocol, p.node_port, p.target_port) for p in web.ports] == [
         ("http", 80, Protocol.TCP, 30080, 8080),
         ("dns", 53, Protocol.UDP, 30053, 53),  # targetPort defaults to port

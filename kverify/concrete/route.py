@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from kverify.concrete import classify
 from kverify.concrete.explain import explain, hops_for
 from kverify.concrete.index import index_of
-from kverify.errors import InputError, Problem
+from kverify.errors import InputError, Problem, names, quote
 from kverify.model import (
     ClientKind,
     Cluster,
@@ -123,8 +123,8 @@ def _unmatched_port(cluster: Cluster, flow: Flow) -> Outcome:
 def _service(cluster: Cluster, flow: Flow) -> Service:
     service = index_of(cluster).services_by_key.get(flow.service)
     if service is None:
-        known = ", ".join(s.key for s in cluster.services) or "none"
-        raise InputError(Problem(f'Not found: "{flow.service}" (services: {known})', field="--service"))
+        known = names(s.key for s in cluster.services)
+        raise InputError(Problem(f"Not found: {quote(flow.service)} (services: {known})", field="--service"))
     if service.headless:
         raise InputError(
             Problem(
@@ -139,8 +139,8 @@ def _node(cluster: Cluster, name: str | None, what: str) -> Node | None:
         return None
     node = index_of(cluster).nodes_by_name.get(name)
     if node is None:
-        known = ", ".join(n.name for n in cluster.nodes) or "none"
-        raise InputError(Problem(f'Not found: "{name}" (nodes: {known})', field=what))
+        known = names(n.name for n in cluster.nodes)
+        raise InputError(Problem(f"Not found: {quote(name)} (nodes: {known})", field=what))
     return node
 
 

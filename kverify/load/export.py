@@ -37,7 +37,9 @@ def _service(service: Service) -> dict[str, Any]:
         spec["ipFamilyPolicy"] = "RequireDualStack" if len(families) > 1 else "SingleStack"
     if service.selector:
         spec["selector"] = dict(service.selector)
-    spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling
+    if service.type is not ServiceType.CLUSTER_IP or service.external_ips:
+        # The API server refuses it elsewhere (validateServiceExternalTrafficPolicy); kube-proxy ignores it there.
+        spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling
     if service.type is ServiceType.LOAD_BALANCER:
         spec["allocateLoadBalancerNodePorts"] = any(p.node_port for p in service.ports)
     spec["sessionAffinity"] = service.session_affinity.spelling

@@ -6,13 +6,13 @@ path is only built (and a line number only looked up) once something is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from kverify.errors import Problem
+from kverify.errors import VALUE_LIMIT, Problem, quote
 from kverify.model.enums import _Spelled
 
 Path = tuple[str | int, ...]
@@ -34,16 +34,66 @@ def render_path(path: Path) -> str:
     return "".join(out)
 
 
-def fmt(value: object) -> str:
-    """A bad value as apimachinery prints it: strings quoted, numbers and booleans bare."""
+_DEPTH_LIMIT = 32
+
+
+class _Full(Exception):
+    """The rendering reached its length limit."""
+
+
+def fmt(value: object, limit: int = VALUE_LIMIT) -> str:
+    """A bad value as apimachinery prints it: strings quoted, numbers and booleans bare, mappings and
+    lists as JSON, cut at ``limit`` characters.
+
+    The value is walked only until ``limit`` characters are written, so the cost is bounded whatever
+    it holds: a YAML alias bomb (``&a [*b, *b, ...]``) expands to billions of elements if walked
+    whole, and a value nested thousands deep would exhaust the stack.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 256:  # str() of a huge int is quadratic
+        return f"(an integer of {value.bit_length()} bits)"
     if isinstance(value, int | float):
         return str(value)
     if value is None:
         return "null"
-    text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
-    return text if len(text) <= 80 else text[:77] + "..."
+    out: list[str] = []
+    size = 0
+
+    def emit(piece: str) -> None:
+        nonlocal size
+        out.append(piece)
+        size += len(piece)
+        if size > limit:
+            raise _Full
+
+    def walk(v: object, depth: int) -> None:
+        if depth > _DEPTH_LIMIT:
+            emit("...")
+        elif isinstance(v, str):
+            emit(quote(v, limit))
+        elif isinstance(v, dict):
+            emit("{")
+            for i, (k, item) in enumerate(v.items()):
+                emit(", " if i else "")
+                emit(quote(str(k), limit) + ": ")
+                walk(item, depth + 1)
+            emit("}")
+        elif isinstance(v, list | tuple):
+            emit("[")
+            for i, item in enumerate(v):
+                emit(", " if i else "")
+                walk(item, depth + 1)
+            emit("]")
+        elif isinstance(v, bool | int | float) or v is None:
+            emit(fmt(v))
+        else:
+            emit(quote(str(v), limit))
+
+    with contextlib.suppress(_Full):
+        walk(value, 0)
+    text = "".join(out)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def unsupported(value: object, supported: tuple[str, ...]) -> str:

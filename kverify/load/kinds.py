@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from kverify.load import validate
 from kverify.load.allocate import Pending, cluster_ip_families, lb_families
 from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip, unsupported
 from kverify.model.cluster import Endpoint, EndpointPort, LoadBalancerIngress, Node, ServicePort
@@ -100,6 +101,7 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
 
     type_ = ctx.enum(spec, "type", ("spec",), ServiceType, ServiceType.CLUSTER_IP, also=("ExternalName",))
     default("type")
+    validate.service_spec(ctx, spec, type_.spelling)
     cluster_ips, headless = _cluster_ips(ctx, spec, type_)
     families, family_defaults = cluster_ip_families(ctx, spec, cluster_ips, headless=headless)
     defaulted += family_defaults

@@ -16,8 +16,9 @@ from typing import Any
 import attrs
 
 from kverify.errors import InputError, Problem
+from kverify.load import validate
 from kverify.load.allocate import allocate
-from kverify.load.fields import Ctx, Path, invalid, unsupported
+from kverify.load.fields import Ctx, Path, invalid, quote, unsupported
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, service_from, slice_from
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.sources import RawDoc, expand, read_file
@@ -105,7 +106,7 @@ def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = 
             before = len(problems)
             documents = 0
             for doc in read_file(file, problems):
-                documents += 1
+                documents += doc.data is not None  # `null`, `~` or a lone `---` hold no object either
                 assembly.add_doc(file, doc)
             if documents == 0 and len(problems) == before:  # an empty file is almost always a mistake
                 assembly.warnings.append(Problem("no Kubernetes objects in this file", file))
@@ -236,10 +237,12 @@ class _Assembly:
         if len(self.problems) != before or label is None or type(kind) is not str or type(name) is not str:
             return
         modelled = kind in API_VERSIONS
+        if modelled and not validate.object_name(ctx, kind, name, (meta or {}).get("namespace") or None):
+            return
         if label in self.first:
             if modelled:
                 f, n = self.first[label]
-                ctx.error(("metadata", "name"), f'Duplicate value: "{name}": already defined at {f}:{n}')
+                ctx.error(("metadata", "name"), f"Duplicate value: {quote(name)}: already defined at {f}:{n}")
                 return
         else:
             self.first[label] = (file, line)
@@ -306,7 +309,9 @@ class _Assembly:
                 by_service[key].extend(endpoint for _, endpoint in record.endpoints)
         allocate([(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services])
         services: list[Service] = []
+        allocations = validate.Allocations()
         for ctx, ns, name, kwargs in self.services:
+            allocations.service(ctx, f"{ns}/{name}", kwargs)
             try:
                 services.append(Service(namespace=ns, name=name, endpoints=by_service[f"{ns}/{name}"], **kwargs))
             except (ValueError, TypeError) as exc:

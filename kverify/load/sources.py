@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
 import yaml
 
-from kverify.errors import Problem
+from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
@@ -152,25 +154,83 @@ def _walk(folder: str) -> Iterator[str]:
 _stdin_read: list[tuple[object, bytes]] = []
 
 
-def _read_bytes(file: str) -> bytes:
-    """The bytes of ``file``; standard input is read once and kept (a spec and the manifests may
-    both be looked at)."""
-    if file != STDIN:
-        with open(file, "rb") as handle:
-            return handle.read()
+#: Files larger than this are refused unless the limit is raised (``--max-input-size``): the largest
+#: snapshots seen (16,000 nodes, 480,000 endpoints) are about 200 MB of JSON and need ~1.3 GB to load.
+DEFAULT_MAX_INPUT_BYTES = 512 * 10**6
+#: The input limit in force (a context variable, so that the CLI flag reaches spec files and
+#: manifests alike without threading a parameter through every loader).
+max_input_bytes: ContextVar[int] = ContextVar("max_input_bytes", default=DEFAULT_MAX_INPUT_BYTES)
+
+
+def read_bytes(file: str, problems: list[Problem]) -> bytes | None:
+    """The content of a regular file within the size limit; anything else is a problem.
+
+    The file is opened non-blocking and checked before any read: a FIFO would block forever and a
+    device such as ``/dev/zero`` never ends. Standard input (``-``) is read once and kept (a spec and
+    the manifests may both be looked at), within the same limit.
+    """
+    if file == STDIN:
+        return _read_stdin(file, problems)
+    try:
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        problems.append(Problem(exc.strerror or str(exc), file))
+        return None
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            problems.append(Problem(f"not a regular file ({_file_type(info.st_mode)}): kverify reads only files", file))
+            return None
+        limit = max_input_bytes.get()
+        try:
+            raw = handle.read(limit + 1) if info.st_size <= limit else b""
+        except OSError as exc:
+            problems.append(Problem(exc.strerror or str(exc), file))
+            return None
+        if info.st_size > limit or len(raw) > limit:
+            problems.append(_too_big(file, max(info.st_size, len(raw))))
+            return None
+    return raw
+
+
+def _read_stdin(file: str, problems: list[Problem]) -> bytes | None:
     import sys
 
     if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
-        _stdin_read[:] = [(sys.stdin, sys.stdin.buffer.read())]
-    return _stdin_read[0][1]
+        _stdin_read[:] = [(sys.stdin, sys.stdin.buffer.read(max_input_bytes.get() + 1))]
+    raw = _stdin_read[0][1]
+    if len(raw) > max_input_bytes.get():
+        problems.append(_too_big(file, len(raw)))
+        return None
+    return raw
+
+
+def _too_big(file: str, size: int) -> Problem:
+    limit = max_input_bytes.get()
+    return Problem(
+        f"file is {size / 1e6:.1f} MB, larger than the input limit of {limit / 1e6:g} MB "
+        "(raise it with --max-input-size MB)",
+        file,
+    )
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
     """The documents of one file; unreadable or unparsable input becomes a problem."""
-    try:
-        raw = _read_bytes(file)
-    except OSError as exc:
-        problems.append(Problem(exc.strerror or str(exc), file))
+    raw = read_bytes(file, problems)
+    if raw is None:
         return []
     try:
         text = raw.decode("utf-8-sig")
@@ -181,6 +241,21 @@ def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
     if file.endswith(".json") or (file == STDIN and text.lstrip()[:1] in ("{", "[")):
         return list(_json_docs(text, file, problems))
     return list(_yaml_docs(text, file, problems))
+
+
+#: Python refuses to convert integers of more than 4,300 digits (CVE-2020-10735); find the line.
+_HUGE_INT = re.compile(r"[0-9]{4300}")
+TOO_DEEP = "nested too deeply"
+
+
+def _beyond_parser(exc: Exception, text: str, kind: str, file: str, line: int | None) -> Problem:
+    """A problem for an input the parser gives up on for Python's own limits (not a syntax error)."""
+    if isinstance(exc, RecursionError):
+        return Problem(f"invalid {kind}: {TOO_DEEP}", file, line)
+    if (huge := _HUGE_INT.search(text)) is not None:
+        where = text.count("\n", 0, huge.start()) + 1
+        return Problem(f"invalid {kind}: a number has more than 4300 digits", file, where)
+    return Problem(f"invalid {kind}: {one_line(str(exc), 200)}", file, line)
 
 
 def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
@@ -198,6 +273,12 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
                         for item, n in zip(data["items"], seq.value, strict=True)
                     )
             yield RawDoc(data, node.start_mark.line + 1, YamlLocator(node), items)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids: say which, and where
+        pos = exc.position
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = one_line(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
+        problems.append(Problem(f"invalid YAML: {exc.reason}: {char} (column {column})", file, line))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "syntax error"
@@ -209,7 +290,9 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
             context = f", {exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
         problems.append(Problem(f"invalid YAML: {what}{column}{context}", file, mark.line + 1 if mark else None))
     except yaml.YAMLError as exc:
-        problems.append(Problem(f"invalid YAML: {exc}", file))
+        problems.append(Problem(f"invalid YAML: {one_line(str(exc), 200)}", file))
+    except (RecursionError, ValueError, OverflowError) as exc:
+        problems.append(_beyond_parser(exc, text, "YAML", file, None))
     finally:
         loader.dispose()
 
@@ -224,12 +307,15 @@ def _json_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
                 data, end, items = _json_object(text, pos, line)
             else:
                 (data, end), items = _SCAN(text, pos), None
-        except (StopIteration, IndexError, ValueError):
+        except (StopIteration, IndexError, ValueError, RecursionError):
             try:  # the fast path failed: let the decoder say where and why
                 data, end = _DECODER.raw_decode(text, pos)
                 items = None
             except json.JSONDecodeError as exc:
                 problems.append(Problem(f"invalid JSON: {exc.msg} (column {exc.colno})", file, exc.lineno))
+                return
+            except (RecursionError, ValueError) as exc:
+                problems.append(_beyond_parser(exc, text, "JSON", file, line))
                 return
         yield RawDoc(data, line, JsonLocator(text, pos, line), items)
         nxt = _WS.match(text, end).end()  # type: ignore[union-attr]

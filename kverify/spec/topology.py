@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kverify.findings import Location
+from kverify.load import validate
 from kverify.load.fields import Ctx, Path, invalid
 from kverify.model import (
     Endpoint,
@@ -44,6 +45,7 @@ def _known(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> 
 def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tuple[Service, ...], dict[str, Location]]:
     _known(ctx, topo, ("topology",), ("nodes", "services"))
     nodes: list[Node] = []
+    node_lines: dict[str, int] = {}
     for i, raw in enumerate(ctx.list_of(topo, "nodes", ("topology",))):
         path: Path = ("topology", "nodes", i)
         if type(raw) is not dict:
@@ -51,6 +53,10 @@ def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tup
             continue
         _known(ctx, raw, path, _NODE)
         name = ctx.string(raw, "name", path, required=True)
+        if name is not None and validate.check_name(ctx, (*path, "name"), name, "DNS-1123 subdomain"):
+            if name in node_lines:
+                validate.duplicate(ctx, (*path, "name"), name, node_lines[name])
+            node_lines.setdefault(name, ctx.locate(path))
         address = ctx.string(raw, "address", path) or f"192.168.0.{11 + i}"
         ctx.ip(address, (*path, "address"))
         cidr = ctx.string(raw, "podCIDR", path) or f"10.244.{1 + i}.0/24"
@@ -62,44 +68,93 @@ def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tup
     names = {n.name for n in nodes}
     services: list[Service] = []
     lines: dict[str, Location] = {}
-    for i, raw in enumerate(ctx.list_of(topo, "services", ("topology",))):
+    raws = ctx.list_of(topo, "services", ("topology",))
+    # Values the user gave are claimed first, so that a filled-in one never takes them.
+    given = _Given(raws)
+    for i, raw in enumerate(raws):
         path = ("topology", "services", i)
         if type(raw) is not dict:
             ctx.error(path, invalid(raw, "must be a mapping"))
             continue
-        service = _service(ctx, raw, path, i, names)
-        if service is not None:
-            services.append(service)
-            lines[service.key] = Location(file=ctx.file, line=ctx.locate(path))
+        service = _service(ctx, raw, path, i, names, given)
+        if service is None:
+            continue
+        if service.key in lines:
+            validate.duplicate(ctx, (*path, "name"), service.key, lines[service.key].line)
+            continue
+        services.append(service)
+        lines[service.key] = Location(file=ctx.file, line=ctx.locate(path))
     return tuple(nodes), tuple(services), lines
 
 
-def _service(ctx: Ctx, raw: dict[str, Any], path: Path, i: int, nodes: set[str]) -> Service | None:
+class _Given:
+    """The nodePorts, healthCheckNodePorts and ClusterIPs the topology's Services name, and the
+    allocator for the ones it fills in (the first candidate not given by anyone)."""
+
+    def __init__(self, raws: list[Any]) -> None:
+        keys = ("nodePort", "healthCheckNodePort")
+        self.ports = {v for r in raws if type(r) is dict for k in keys if type(v := r.get(k)) is int}
+        self.ips = {v for r in raws if type(r) is dict if type(v := r.get("clusterIP")) is str}
+        self.claims = validate.Allocations()
+
+    def free_port(self, first: int) -> int:
+        port = first
+        while port in self.ports:
+            port += 1
+        self.ports.add(port)
+        return port
+
+    def free_ip(self, i: int) -> str:
+        for n in range(10 + i, 10 + i + 65536):
+            ip = f"10.96.{n // 256}.{n % 256}"
+            if ip not in self.ips:
+                self.ips.add(ip)
+                return ip
+        raise AssertionError("unreachable: a topology has fewer than 65,536 Services")
+
+
+def _service(ctx: Ctx, raw: dict[str, Any], path: Path, i: int, nodes: set[str], given: _Given) -> Service | None:
     before = len(ctx.problems)
     _known(ctx, raw, path, _SERVICE)
     key = ctx.string(raw, "name", path, required=True) or "default/unnamed"
     namespace, _, name = key.rpartition("/")
+    if not name:  # "shop/" or "/"
+        ctx.error((*path, "name"), invalid(key, "must be NAME or NAMESPACE/NAME"))
+    else:
+        validate.check_name(ctx, (*path, "name"), name, "DNS-1035 label")
+    if namespace or "/" in key:
+        validate.check_name(ctx, (*path, "name"), namespace, "DNS-1123 label")
+    key = f"{namespace or 'default'}/{name}"
     type_ = ctx.enum(raw, "type", path, ServiceType, ServiceType.CLUSTER_IP)
     etp = ctx.enum(raw, "externalTrafficPolicy", path, TrafficPolicy, TrafficPolicy.CLUSTER)
     itp = ctx.enum(raw, "internalTrafficPolicy", path, TrafficPolicy, TrafficPolicy.CLUSTER)
-    cluster_ip = ctx.string(raw, "clusterIP", path) or f"10.96.0.{10 + i}"
-    ctx.ip(cluster_ip, (*path, "clusterIP"))
+    given_ip = ctx.string(raw, "clusterIP", path)
+    cluster_ip = given_ip or given.free_ip(i)
+    if ctx.ip(cluster_ip, (*path, "clusterIP")) and given_ip:
+        given.claims.cluster_ip(ctx, (*path, "clusterIP"), given_ip, key)
     port = ctx.port(raw, "port", path) or 80
     target = ctx.port(raw, "targetPort", path) or 8080
     exposed = type_ is not ServiceType.CLUSTER_IP
-    node_port = ctx.port(raw, "nodePort", path) or (30080 + i if exposed else None)
+    given_port = ctx.port(raw, "nodePort", path)
+    node_port = given_port or (given.free_port(30080 + i) if exposed else None)
     if node_port is not None and not exposed:
         ctx.error((*path, "nodePort"), "Forbidden: may not be used when `type` is 'ClusterIP'")
+    elif given_port is not None:
+        given.claims.node_port(ctx, (*path, "nodePort"), given_port, key)
     lb_ip = ctx.string(raw, "loadBalancerIP", path) or (
         f"198.51.100.{10 + i}" if type_ is ServiceType.LOAD_BALANCER else None
     )
     if lb_ip is not None:
         ctx.ip(lb_ip, (*path, "loadBalancerIP"))
     needs_hc = type_ is ServiceType.LOAD_BALANCER and etp is TrafficPolicy.LOCAL
-    health = ctx.port(raw, "healthCheckNodePort", path) or (32000 + i if needs_hc else None)
+    given_health = ctx.port(raw, "healthCheckNodePort", path)
+    health = given_health or (given.free_port(32000 + i) if needs_hc else None)
+    if given_health is not None:
+        given.claims.node_port(ctx, (*path, "healthCheckNodePort"), given_health, key)
     external_ips = [
         ip for j, ip in enumerate(ctx.strings(raw, "externalIPs", path)) if ctx.ip(ip, (*path, "externalIPs", j))
     ]
+    validate.service_spec(ctx, raw, type_.spelling, base=path)
     endpoints: list[Endpoint] = []
     for j, e in enumerate(ctx.list_of(raw, "endpoints", path)):
         p: Path = (*path, "endpoints", j)
