@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile
+from kverify.model import ClientKind, Dataplane, Destination, DropKind, LoadBalancerProfile
 from kverify.semantics.ops import Term
 from kverify.semantics.world import World
 
@@ -132,23 +132,25 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         id="etp-local-always-delivers",
-        statement="eTP Local always delivers external traffic when the Service has Ready endpoints "
-        "(load balancer without health checks).",
+        statement="eTP Local always delivers external traffic, and its reply comes back, when the Service has "
+        "Ready endpoints (load balancer without health checks).",
         assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint()),
-        require=lambda w: w.delivered(),
+        require=lambda w: w.ops.and_(w.delivered(), w.reply_ok()),
         expected={
             Dataplane.IPTABLES: REFUTED,
             Dataplane.NFTABLES: REFUTED,
-            Dataplane.IPVS: HOLDS,
+            Dataplane.IPVS: REFUTED,
             Dataplane.CILIUM_SNAT: REFUTED,
             Dataplane.CILIUM_DSR: REFUTED,
         },
         why="a node without a local endpoint DROPs (kube-proxy) or REJECTs (Cilium) eTP Local external "
-        "traffic, and an LB without health checks still sends to it; ipvs instead forwards it, but the reply "
-        "is lost, which this claim does not look at (see external-reply-ok).",
+        "traffic, and an LB without health checks still sends to it; ipvs instead forwards it to a remote pod "
+        "unmasqueraded and the reply is lost (pkg/proxy/ipvs/proxier.go syncEndpoint: 'the reply will have the "
+        "POD address and will be discarded'). Until issue 9 this claim required delivery only and so held on "
+        "ipvs while every such connection timed out.",
         load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK,
         via_load_balancer=True,
-        minimal={Dataplane.IPTABLES: (2, 1), Dataplane.NFTABLES: (2, 1)},
+        minimal={Dataplane.IPTABLES: (2, 1), Dataplane.NFTABLES: (2, 1), Dataplane.IPVS: (2, 1)},
     ),
     Claim(
         id="etp-cluster-preserves-client-ip",
@@ -183,18 +185,24 @@ CLAIMS: tuple[Claim, ...] = (
         require=lambda w: w.delivered(),
         expected=dict.fromkeys(KUBE_PROXY, REFUTED) | {Dataplane.CILIUM_SNAT: REFUTED, Dataplane.CILIUM_DSR: REFUTED},
         why="iTP Local uses only the client node's endpoints and DROPs without them "
-        "(nftables/proxier_test.go TestInternalTrafficPolicy).",
+        "(nftables/proxier_test.go TestInternalTrafficPolicy). ipvs instead falls back to the Cluster set, which "
+        "kube-proxy computes only for an externally accessible Service: for a ClusterIP-only Service the virtual "
+        "server is empty and answers ICMP port unreachable (pkg/proxy/ipvs/proxier.go syncEndpoint; "
+        "pkg/proxy/topology.go CategorizeEndpoints, UsesClusterEndpoints).",
         minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),
     ),
     Claim(
         id="hairpin-preserves-client-ip",
-        statement="A pod reaching itself through its Service sees its own IP as the source.",
-        assume=lambda w: w.ops.and_(w.client_is(ClientKind.POD), w.endpoint_is_client()),
+        statement="A pod reaching itself through its Service's ClusterIP sees its own IP as the source.",
+        assume=lambda w: w.ops.and_(
+            w.client_is(ClientKind.POD), w.destination_is(Destination.CLUSTER_IP), w.endpoint_is_client()
+        ),
         require=lambda w: w.ops.implies(w.delivered(), w.client_ip_kept()),
         expected=dict.fromkeys(KUBE_PROXY, REFUTED) | {Dataplane.CILIUM_SNAT: HOLDS, Dataplane.CILIUM_DSR: HOLDS},
         why="the endpoint chain masquerades packets whose source is the endpoint itself "
         "(nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP'); Cilium's socket-LB connects "
-        "the pod straight to its own IP.",
+        "the pod straight to its own IP. Restricted to the ClusterIP in issue 9, so that a NodePort or LB "
+        "flow's own masquerade (eTP Cluster) cannot be what refutes it.",
         minimal=dict.fromkeys(KUBE_PROXY, (1, 1)),
     ),
     Claim(
@@ -218,8 +226,108 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
+#: Claims added in issue 9 (what users asked about in GitHub threads; the review's corrections).
+REVIEW_CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        id="in-cluster-reply-ok",
+        statement="Every delivered connection from a pod or a host-network process gets its reply back from the "
+        "address it contacted.",
+        assume=lambda w: w.in_cluster_client(),
+        require=lambda w: w.ops.implies(w.delivered(), w.reply_ok()),
+        expected={
+            Dataplane.IPTABLES: REFUTED,
+            Dataplane.NFTABLES: REFUTED,
+            Dataplane.IPVS: REFUTED,
+            Dataplane.CILIUM_SNAT: HOLDS,
+            Dataplane.CILIUM_DSR: HOLDS,
+        },
+        why="a pod reaching another node's NodePort under eTP Local is pod traffic there (LocalTrafficDetector): "
+        "short-circuited to the Cluster set without masquerade, so a third node's endpoint replies straight to "
+        "the pod, bypassing the node that translated it (pkg/proxy/iptables/proxier.go EXT chain); ipvs also "
+        "loses a host's reply through its own LB IP (kubernetes#93456). Cilium's socket-LB translates at the "
+        "client's connect(), so the reply is always un-NATed there. A CNI that SNATs pod -> node traffic "
+        "(not modelled) would change the kube-proxy verdicts.",
+    ),
+    Claim(
+        id="pod-cluster-ip-keeps-pod-ip",
+        statement="A pod (inside the cluster CIDR) reaching a ClusterIP is seen by the endpoint with its own IP, "
+        "unless it reaches itself (hairpin) or the proxy runs with --masquerade-all.",
+        assume=lambda w: w.ops.and_(
+            w.client_is(ClientKind.POD),
+            w.destination_is(Destination.CLUSTER_IP),
+            w.ops.not_(w.source_outside_cluster_cidr()),
+            w.ops.not_(w.endpoint_is_client()),
+            w.ops.not_(w.masquerade_all()),
+        ),
+        require=lambda w: w.ops.implies(w.delivered(), w.client_ip_kept()),
+        expected=dict.fromkeys(ALL_DATAPLANES, HOLDS),
+        why="kube-proxy masquerades ClusterIP traffic only from sources that are not pod traffic, with "
+        "--masquerade-all, or on hairpin (pkg/proxy/iptables/proxier.go syncProxyRules; nftables/proxier_test.go "
+        "TestInternalExternalMasquerade 'pod to ClusterIP'); Cilium's socket-LB does not NAT the source.",
+    ),
+    Claim(
+        id="nodeport-ignores-source-ranges",
+        statement="loadBalancerSourceRanges do not guard the NodePort: an external client outside them still "
+        "reaches the Service through any node's NodePort (eTP Cluster, usable endpoints).",
+        assume=lambda w: w.ops.and_(
+            _external_flow(w),
+            w.destination_is(Destination.NODE_PORT),
+            w.address_captured(),
+            w.ops.not_(w.allowed_by_source_ranges()),
+            w.ops.not_(w.etp_local()),
+            w.any_usable_endpoint(),
+        ),
+        require=lambda w: w.delivered(),
+        expected=dict.fromkeys(ALL_DATAPLANES, HOLDS),
+        why="kube-proxy filters only the LoadBalancer IP ('nodeports are not subject to loadBalancerSourceRanges', "
+        "nftables/proxier_test.go TestLoadBalancer 'nodePort bypasses LoadBalancerSourceRanges'); Cilium checks "
+        "ranges on NodePorts only with bpf.lbSourceRangeAllTypes=true (not modelled). The claim holding is the "
+        "finding: ranges alone do not close a Service to the world.",
+    ),
+    Claim(
+        id="etp-local-no-endpoint-times-out",
+        statement="eTP Local, external client, node without a local endpoint while others have one: the packet is "
+        "silently dropped (the client times out) rather than refused.",
+        assume=lambda w: w.ops.and_(
+            _external_flow(w),
+            w.etp_local(),
+            w.address_captured(),
+            w.allowed_by_source_ranges(),
+            w.ip_mode_vip(),
+            w.any_usable_endpoint(),
+            w.ops.not_(w.delivered()),
+        ),
+        require=lambda w: w.dropped_as(DropKind.DROP),
+        expected={
+            Dataplane.IPTABLES: HOLDS,
+            Dataplane.NFTABLES: HOLDS,
+            Dataplane.IPVS: HOLDS,
+            Dataplane.CILIUM_SNAT: REFUTED,
+            Dataplane.CILIUM_DSR: REFUTED,
+        },
+        why="kube-proxy writes DROP for 'has no local endpoints' and REJECT only for 'has no endpoints' "
+        "(pkg/proxy/iptables/proxier.go syncProxyRules; nftables/proxier_test.go TestExternalTrafficPolicyLocal); "
+        "ipvs never drops here, it forwards (the claim holds vacuously); Cilium answers ICMP port unreachable "
+        "(service-no-backend-response=reject).",
+        minimal={Dataplane.CILIUM_SNAT: (2, 1), Dataplane.CILIUM_DSR: (2, 1)},
+    ),
+    Claim(
+        id="health-check-503-means-no-delivery",
+        statement="A node whose healthCheckNodePort answers 503 never delivers eTP Local external traffic.",
+        assume=lambda w: w.ops.and_(_external_flow(w), w.etp_local(), w.health_check_fails_here()),
+        require=lambda w: w.ops.not_(w.delivered()),
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        why="the health check counts only Ready local endpoints (pkg/proxy/endpoints.go LocalReadyEndpoints) while "
+        "the Local set falls back to serving-terminating ones (pkg/proxy/topology.go CategorizeEndpoints; "
+        "nftables/proxier_test.go TestHealthCheckNodePortWhenTerminating): a node with only terminating pods "
+        "answers 503 and still forwards what reaches it (ipvs additionally forwards to remote endpoints).",
+        minimal=dict.fromkeys((Dataplane.IPTABLES, Dataplane.NFTABLES), (1, 1)),
+    ),
+)
+
+
 def claim(claim_id: str) -> Claim:
-    for c in CLAIMS:
+    for c in CLAIMS + REVIEW_CLAIMS:
         if c.id == claim_id:
             return c
     raise KeyError(claim_id)
@@ -255,7 +363,7 @@ SPREAD_CLAIMS: tuple[SpreadClaim, ...] = (
     ),
 )
 
-ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + SPREAD_CLAIMS
+ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + REVIEW_CLAIMS + SPREAD_CLAIMS
 
 
 def find_claim(claim_id: str) -> Claim | SpreadClaim:

@@ -79,6 +79,16 @@ def _input_size_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _bool(text: str) -> bool:
+    """argparse type: true/false, as kube-proxy's boolean flags take them (``--flag=false``)."""
+    word = text.strip().lower()
+    if word in ("true", "1", "t"):
+        return True
+    if word in ("false", "0", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be true or false")
+
+
 def _choices(enum_type: type[_Spelled]) -> list[str]:
     return [m.spelling for m in enum_type]
 
@@ -125,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--masquerade-all", action="store_true")
     trace.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
+    )
+    trace.add_argument(
+        "--iptables-localhost-nodeports",
+        type=_bool,
+        default=True,
+        metavar="BOOL",
+        help="kube-proxy --iptables-localhost-nodeports (default true): NodePorts on 127.0.0.1 (iptables mode)",
     )
     trace.add_argument("--format", default="text", choices=["text", "json"])
     trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
@@ -173,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--masquerade-all", action="store_true")
     check.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
+    )
+    check.add_argument(
+        "--iptables-localhost-nodeports",
+        type=_bool,
+        default=True,
+        metavar="BOOL",
+        help="kube-proxy --iptables-localhost-nodeports (default true)",
     )
     check.add_argument(
         "--needs-client-ip",
@@ -237,6 +261,7 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
             local_traffic_detector=not args.no_local_detector,
             masquerade_all=args.masquerade_all,
             node_port_addresses=args.nodeport_address or (),
+            localhost_node_ports=args.iptables_localhost_nodeports,
         )
     except ValueError as error:
         problems.append(Problem(str(error), field="--cluster-cidr/--nodeport-address"))

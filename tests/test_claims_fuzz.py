@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kverify.check import prove_claim, violations
-from kverify.claims import CLAIMS, HOLDS, Claim
+from kverify.claims import CLAIMS, HOLDS, REVIEW_CLAIMS, Claim
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
 from kverify.testing.strategies import clusters_and_flows
 from kverify.verdicts import Refuted
 
-HOLDING = [(c, dp) for c in CLAIMS for dp, verdict in c.expected.items() if verdict == HOLDS]
-REFUTED = [(c, dp) for c in CLAIMS for dp, verdict in c.expected.items() if verdict != HOLDS]
+HOLDING = [(c, dp) for c in CLAIMS + REVIEW_CLAIMS for dp, verdict in c.expected.items() if verdict == HOLDS]
+REFUTED = [(c, dp) for c in CLAIMS + REVIEW_CLAIMS for dp, verdict in c.expected.items() if verdict != HOLDS]
 
 
 def _as_claimed(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> tuple[Cluster, Flow]:

@@ -53,11 +53,16 @@ DETECT_LOCAL = declare(
 )
 SOURCE_RANGES = declare(
     "lb-source-ranges-match",
-    title="A source is allowed when loadBalancerSourceRanges is empty or one range contains it; when a range "
-    "contains the node's primary IP, the Service's LB IPs are allowed as sources too.",
-    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules (allowFromNode: '-s <LB IP> -j RETURN'); "
+    title="A source is allowed when loadBalancerSourceRanges has no range of the destination's IP family "
+    "(kube-proxy keeps each family's ranges in that family's proxier; a family without ranges has no firewall, "
+    "and 0.0.0.0/0 or ::/0 means no firewall) or one of them contains it; when a range contains the node's "
+    "primary IP, the Service's LB IPs are allowed as sources too. Cilium: every range applies (per-family "
+    "handling not verified).",
+    source=f"{K8S} pkg/proxy/serviceport.go newBaseServiceInfo (`cidrFamilyMap[ipFamily]`, "
+    "`slices.ContainsFunc(cidrs, proxyutil.IsZeroCIDR)`); "
+    "pkg/proxy/iptables/proxier.go syncProxyRules (allowFromNode: '-s <LB IP> -j RETURN'); "
     "nftables/proxier_test.go TestLoadBalancer 'same node to LB1, SNATted to LB1 (implicitly allowed)'",
-    since="v1.22",
+    since="v1.22 (per-family filtering read at ~v1.33)",
 )
 HAIRPIN = declare(
     "hairpin-match",
@@ -95,11 +100,19 @@ def in_any(ip: str, cidrs: Iterable[str]) -> bool:
     return any(address in ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
-def allowed_by_source_ranges(service: Service, client_ip: str, node: Node | None) -> bool:
-    """loadBalancerSourceRanges admit the source. When the node's primary IP is inside a range,
-    packets sourced from the Service's own LB IPs are admitted too (a node that owns the LB IP may
-    pick it as source address)."""
+def allowed_by_source_ranges(
+    service: Service, client_ip: str, node: Node | None, *, dst_ip: str | None = None, per_family: bool = True
+) -> bool:
+    """loadBalancerSourceRanges admit the source. kube-proxy (``per_family``) keeps only the ranges of
+    the destination's family, and a zero-masked range means "allow any". When the node's primary IP
+    is inside a range, packets sourced from the Service's own LB IPs are admitted too (a node that
+    owns the LB IP may pick it as source address)."""
     ranges = service.load_balancer_source_ranges
+    if per_family:
+        family = ipaddress.ip_address(dst_ip or client_ip).version
+        ranges = tuple(r for r in ranges if ipaddress.ip_network(r, strict=False).version == family)
+        if any(ipaddress.ip_network(r, strict=False).prefixlen == 0 for r in ranges):
+            ranges = ()
     if not ranges or in_any(client_ip, ranges):
         return True
     lb_ips = {i.ip for i in service.load_balancer_ingress if i.ip}

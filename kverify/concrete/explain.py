@@ -7,7 +7,7 @@ from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow, Repl
 from kverify.results import Hop
 from kverify.semantics import dataplane as dp
 from kverify.semantics import delivery, endpoints, nat, policy, reply
-from kverify.semantics.decide import Decision, via_ip_target
+from kverify.semantics.decide import Decision, ip_target_blocks, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
 
 
@@ -24,6 +24,7 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
         return ("health-check-node-port-allocated", "health-check-status")
     if via_ip_target(C, s):
         fired.append("ip-target-lb")
+        when("ip-target-lb-source-ranges", ip_target_blocks(C, s))
     else:
         if s.destination == Destination.NODE_PORT:
             fired.append("nodeport-addresses")
@@ -32,7 +33,9 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
         when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
         if decision.drop_kind == DropKind.NOT_INTERCEPTED:
             return tuple(dict.fromkeys(fired))  # nothing past classification applied
-        when("lb-source-ranges", decision.drop_kind == DropKind.DROP and delivery.source_range_drop(C, s))
+        ranges = delivery.source_range_drop(C, s)
+        when("lb-source-ranges", decision.drop_kind == DropKind.DROP and ranges)
+        when("iptables-firewall-needs-endpoints", ranges and delivery.iptables_firewall_skipped(C, s))
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
         fired.append("policy-for-destination")
@@ -47,19 +50,24 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
             and s.destination != Destination.CLUSTER_IP,
         )
         local = endpoints.local_endpoints(C, s, s.handling_node)
-        fallback = decision.uses_local_set and delivery.ipvs_local_fallback(C, s, local)
-        when("ipvs-etp-local-fallback", fallback)
+        etp_fallback = decision.uses_local_set and delivery.ipvs_local_fallback(C, s, local)
+        itp_fallback = decision.uses_local_set and delivery.ipvs_itp_local_fallback(C, s, local)
+        fallback = etp_fallback or itp_fallback
+        when("ipvs-etp-local-fallback", etp_fallback)
         uses_local = decision.uses_local_set and not fallback
         fired.append("local-endpoints" if uses_local else "cluster-endpoints")
-        if not uses_local:
+        if not uses_local and not endpoints.cilium_ignores_hints(C, s):
             when("topology-prefer-same-node", endpoints.prefer_same_node(C, s))
             when("topology-prefer-same-zone", endpoints.prefer_same_zone(C, s))
-        when(
-            "drop-no-local-endpoints",
+        no_local = (
             decision.drop_kind in (DropKind.DROP, DropKind.REJECT)
+            and not delivery.filtered(C, s)
             and delivery.drops_no_local(C, s, decision.chosen)
-            and not delivery.rejects(C, s),
+            and not delivery.rejects(C, s)
         )
+        when("drop-no-local-endpoints", no_local)
+        when("ipvs-itp-local-fallback", itp_fallback)
+        when("ipvs-empty-virtual-server-reject", no_local and dp.is_ipvs(C, s))
     if index is None:
         return tuple(dict.fromkeys(fired))
     e = s.endpoints[index]

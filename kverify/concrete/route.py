@@ -56,6 +56,9 @@ DUAL_STACK = declare(
 )
 
 
+CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+
+
 def _family(ip: str) -> int:
     return ipaddress.ip_address(ip).version
 
@@ -63,7 +66,7 @@ def _family(ip: str) -> int:
 def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
     """Every possible outcome of ``flow`` in ``cluster``, in a stable order."""
     service = _service(cluster, flow)
-    if flow.port is not None and classify.find_port(service, flow) is None:
+    if _port_unmatched(service, flow):
         return (_unmatched_port(cluster, flow),)
     outcomes: list[Outcome] = []
     for handling in handlings(cluster, flow, service):
@@ -78,7 +81,7 @@ def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
     """The outcomes of :func:`route`, in the same order, built one at a time: a caller looking for
     the first outcome that breaks a claim stops paying for explanations and hops once it has it."""
     service = _service(cluster, flow)
-    if flow.port is not None and classify.find_port(service, flow) is None:
+    if _port_unmatched(service, flow):
         yield _unmatched_port(cluster, flow)
         return
     found = False
@@ -88,6 +91,16 @@ def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
             yield outcome
     if not found:
         yield _unannounced(cluster, flow)
+
+
+def _port_unmatched(service: Service, flow: Flow) -> bool:
+    """The flow names a port the Service does not expose (for a health check: not its healthCheckNodePort)."""
+    if flow.port is None:
+        return False
+    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+        hcnp = service.health_check_node_port
+        return hcnp is not None and flow.port != hcnp
+    return classify.find_port(service, flow) is None
 
 
 def _unannounced(cluster: Cluster, flow: Flow) -> Outcome:
@@ -273,7 +286,9 @@ def _handling(
         dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
         dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is ClientKind.NODE,
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
-        src_allowed_by_ranges=classify.allowed_by_source_ranges(service, client_ip, node),
+        src_allowed_by_ranges=classify.allowed_by_source_ranges(
+            service, client_ip, node, dst_ip=dst_ip or None, per_family=proxy.dataplane not in CILIUM
+        ),
         endpoints=views,
         nodes=index.node_views,
     )

@@ -15,6 +15,18 @@ _DROP_WORDS = {
 }
 
 
+def _source_note(outcome: Outcome) -> str:
+    """Why the pod sees that source: SNAT, the client's own address, or another address."""
+    if outcome.masqueraded:
+        return " (SNAT)"
+    client_ip = outcome.hops[0].src if outcome.hops else None
+    if outcome.source_ip_seen == "load-balancer":
+        return " (the load balancer's address)"
+    if client_ip is None or outcome.source_ip_seen == client_ip:
+        return " (client IP kept)"
+    return f" (not the client's address {client_ip}: the host picked it as source)"
+
+
 def outcome_line(outcome: Outcome) -> str:
     """One line a reviewer can read at a glance."""
     where = f"at {outcome.node}" if outcome.node else "via load balancer"
@@ -26,7 +38,7 @@ def outcome_line(outcome: Outcome) -> str:
         return f"{where}: {drop}  [{', '.join(outcome.rules)}]"
     hop = "crosses to" if outcome.crosses_nodes else "stays on"
     target = outcome.endpoint_node or "an unknown node"
-    seen = f"pod sees {outcome.source_ip_seen}" + (" (SNAT)" if outcome.masqueraded else " (client IP kept)")
+    seen = f"pod sees {outcome.source_ip_seen}" + _source_note(outcome)
     reply = "reply ok" if outcome.reply_ok else "REPLY BROKEN (client drops it)"
     pod = f" ({outcome.endpoint_pod})" if outcome.endpoint_pod else ""
     return (

@@ -35,6 +35,7 @@ class Decision:
     reply_ok: tuple[Term, ...]
     uses_local_set: Term
     health_check_served: Term
+    health_check_applies: Term  # the Service has a healthCheckNodePort (eTP Local LoadBalancer)
     health_check_ok: Term
 
 
@@ -48,6 +49,18 @@ class Decision:
 )
 def ip_target_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
     return tuple(ready(ops, e) for e in s.endpoints)
+
+
+@rule(
+    "ip-target-lb-source-ranges",
+    title="An IP-target load balancer enforces loadBalancerSourceRanges itself (security-group rules): a client "
+    "outside them never reaches a pod.",
+    source="kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md 'Access control' "
+    "(spec.loadBalancerSourceRanges -> security group inbound rules); docs/deploy/security_groups.md",
+    since="AWS LBC v2.0",
+)
+def ip_target_blocks(ops: Ops, s: Situation) -> Term:
+    return ops.not_(s.src_allowed_by_ranges)
 
 
 def via_ip_target(ops: Ops, s: Situation) -> Term:
@@ -85,14 +98,19 @@ def decide(ops: Ops, s: Situation) -> Decision:
                     DropKind.REJECT,
                     ops.ite(
                         no_local,
-                        ops.ite(delivery.cilium_rejects_no_backend(ops, s), DropKind.REJECT, DropKind.DROP),
+                        ops.ite(
+                            ops.or_(delivery.cilium_rejects_no_backend(ops, s), delivery.ipvs_empty_rejects(ops, s)),
+                            DropKind.REJECT,
+                            DropKind.DROP,
+                        ),
                         NOT_DROPPED,
                     ),
                 ),
             ),
         ),
     )
-    drop_kind = ops.ite(direct, ops.ite(ops.any_(pods), NOT_DROPPED, DropKind.DROP), drop_kind)
+    direct_drop = ops.or_(ip_target_blocks(ops, s), ops.not_(ops.any_(pods)))
+    drop_kind = ops.ite(direct, ops.ite(direct_drop, DropKind.DROP, NOT_DROPPED), drop_kind)
     chosen = tuple(ops.ite(direct, p, c) for p, c in zip(pods, chosen, strict=True))
     delivered = ops.and_(ops.not_(is_health_check), ops.eq(drop_kind, NOT_DROPPED))
     masq = tuple(ops.and_(ops.not_(direct), nat.masqueraded(ops, s, e)) for e in s.endpoints)
@@ -110,5 +128,6 @@ def decide(ops: Ops, s: Situation) -> Decision:
         reply_ok=tuple(ops.not_(ops.eq(p, ReplyPath.DIRECT_FROM_ENDPOINT_NODE)) for p in paths),
         uses_local_set=delivery.uses_local_set(ops, s),
         health_check_served=hc_served,
+        health_check_applies=needs_health_check(ops, s),
         health_check_ok=health_check_passes(ops, s, s.handling_node),
     )

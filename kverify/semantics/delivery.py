@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kverify.model.enums import ClientKind, Destination
+from kverify.model.enums import ClientKind, Dataplane, Destination, ServiceType
 from kverify.semantics import dataplane as dp
 from kverify.semantics.endpoints import any_usable, cluster_endpoints, local_endpoints
 from kverify.semantics.ops import Ops, Term
@@ -59,9 +59,24 @@ def source_range_drop(ops: Ops, s: Situation) -> Term:
     return ops.and_(ops.eq(s.destination, Destination.LOAD_BALANCER), applies, ops.not_(s.src_allowed_by_ranges))
 
 
+@rule(
+    "iptables-firewall-needs-endpoints",
+    title="iptables installs the loadBalancerSourceRanges firewall only for a service port with endpoints: "
+    "with none, a blocked client is REJECTed like any other (nftables and ipvs DROP it first).",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules "
+    "(`usesFWChain := hasEndpoints && len(svcInfo.LoadBalancerVIPs()) > 0 && len(...LoadBalancerSourceRanges()) > 0`; "
+    "'has no endpoints' REJECT in the filter table)",
+    since="v1.22 (read at ~v1.28 and ~v1.34)",
+    dataplanes="iptables",
+)
+def iptables_firewall_skipped(ops: Ops, s: Situation) -> Term:
+    return ops.and_(ops.eq(s.dataplane, Dataplane.IPTABLES), ops.not_(any_usable(ops, s)))
+
+
 def filtered(ops: Ops, s: Situation) -> Term:
     """Dropped before endpoint selection (source ranges; Cilium's external ClusterIP guard)."""
-    return ops.or_(source_range_drop(ops, s), cilium_external_cluster_ip(ops, s))
+    ranges = ops.and_(source_range_drop(ops, s), ops.not_(iptables_firewall_skipped(ops, s)))
+    return ops.or_(ranges, cilium_external_cluster_ip(ops, s))
 
 
 @rule(
@@ -105,12 +120,42 @@ def ipvs_local_fallback(ops: Ops, s: Situation, local: tuple[Term, ...]) -> Term
     return ops.and_(dp.is_ipvs(ops, s), is_external_destination(ops, s), ops.not_(ops.any_(local)))
 
 
+@rule(
+    "ipvs-itp-local-fallback",
+    title="ipvs: an iTP Local ClusterIP virtual server on a node without local endpoints falls back to the "
+    "Cluster set, which kube-proxy computes only for a Service that is externally accessible (so traffic "
+    "reaches every endpoint); for a ClusterIP-only Service that set is empty and the virtual server has no "
+    "real servers.",
+    source=f"{K8S} pkg/proxy/ipvs/proxier.go syncProxyRules (`internalNodeLocal` -> syncEndpoint), syncEndpoint "
+    "(`if len(localEndpoints) > 0 {...} else { endpoints = clusterEndpoints }`, PR #97081); "
+    "pkg/proxy/topology.go CategorizeEndpoints (`if !svcInfo.UsesClusterEndpoints()`); "
+    "pkg/proxy/serviceport.go UsesClusterEndpoints (`!internalPolicyLocal || ExternallyAccessible()`)",
+    since="v1.22 (iTP Local beta); read at ~v1.33",
+    dataplanes="ipvs",
+)
+def ipvs_itp_local_fallback(ops: Ops, s: Situation, local: tuple[Term, ...]) -> Term:
+    return ops.and_(dp.is_ipvs(ops, s), ops.eq(s.destination, Destination.CLUSTER_IP), ops.not_(ops.any_(local)))
+
+
+def uses_cluster_endpoints(ops: Ops, s: Situation) -> Term:
+    """kube-proxy computes the Cluster set (``UsesClusterEndpoints``): iTP Cluster or externally accessible."""
+    accessible = ops.or_(
+        ops.eq(s.service_type, ServiceType.NODE_PORT),
+        ops.eq(s.service_type, ServiceType.LOAD_BALANCER),
+        s.has_external_ips,
+    )
+    return ops.or_(ops.not_(s.itp_local_spec), accessible)
+
+
 def chosen_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
     """Per endpoint: whether the proxy may DNAT this flow to it."""
     local = local_endpoints(ops, s, s.handling_node)
     cluster = cluster_endpoints(ops, s)
-    use_local = ops.and_(uses_local_set(ops, s), ops.not_(ipvs_local_fallback(ops, s, local)))
-    return tuple(ops.ite(use_local, lo, cl) for lo, cl in zip(local, cluster, strict=True))
+    fallback = ops.or_(ipvs_local_fallback(ops, s, local), ipvs_itp_local_fallback(ops, s, local))
+    use_local = ops.and_(uses_local_set(ops, s), ops.not_(fallback))
+    # An ipvs fallback reads the Cluster set kube-proxy computed, which is nil unless UsesClusterEndpoints.
+    cluster_known = ops.or_(ops.not_(dp.is_ipvs(ops, s)), uses_cluster_endpoints(ops, s))
+    return tuple(ops.ite(use_local, lo, ops.and_(cluster_known, cl)) for lo, cl in zip(local, cluster, strict=True))
 
 
 @rule(
@@ -133,6 +178,19 @@ def rejects(ops: Ops, s: Situation) -> Term:
 )
 def drops_no_local(ops: Ops, s: Situation, chosen: tuple[Term, ...]) -> Term:
     return ops.and_(any_usable(ops, s), ops.not_(ops.any_(chosen)))
+
+
+@rule(
+    "ipvs-empty-virtual-server-reject",
+    title="ipvs: a virtual server with no real servers answers ICMP port unreachable (a reject, TCP or UDP), "
+    "where iptables/nftables would DROP for 'no local endpoints'.",
+    source="torvalds/linux net/netfilter/ipvs/ip_vs_core.c ip_vs_leave ('ICMP_PORT_UNREACH is sent here no matter "
+    "it is TCP/UDP'); kubernetes/kubernetes#72534 (ipvs needs no REJECT rule)",
+    since="v1.11 (ipvs GA)",
+    dataplanes="ipvs",
+)
+def ipvs_empty_rejects(ops: Ops, s: Situation) -> Term:
+    return dp.is_ipvs(ops, s)
 
 
 @rule(

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from kverify.model.enums import ClientKind, Destination
+from kverify.model.enums import ClientKind, Destination, DropKind
 from kverify.semantics.decide import Decision, via_ip_target
 from kverify.semantics.endpoints import any_usable, ready
 from kverify.semantics.ops import Ops, Term
@@ -93,3 +93,18 @@ class World:
 
     def reply_ok(self) -> Term:
         return self.pick(self.decision.reply_ok)
+
+    def dropped_as(self, kind: DropKind) -> Term:
+        """The packet is not delivered, in this way (DROP: the client times out; REJECT: refused)."""
+        return self.ops.eq(self.decision.drop_kind, kind)
+
+    def masquerade_all(self) -> Term:
+        return self.situation.masquerade_all
+
+    def pod_traffic_detected(self) -> Term:
+        """kube-proxy's LocalTrafficDetector counts the source as pod traffic."""
+        return self.ops.and_(self.situation.has_detector, self.situation.src_in_cluster_cidr)
+
+    def health_check_fails_here(self) -> Term:
+        """The Service has a healthCheckNodePort and it answers 503 on the handling node."""
+        return self.ops.and_(self.decision.health_check_applies, self.ops.not_(self.decision.health_check_ok))

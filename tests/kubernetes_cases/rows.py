@@ -91,8 +91,10 @@ def cluster(row: dict[str, Any]) -> Cluster:
             cluster_cidrs=cidrs,
             local_traffic_detector=bool(cidrs),
             masquerade_all=proxy.get("masquerade_all", False),
+            localhost_node_ports=proxy.get("localhost_node_ports", True),
+            node_port_addresses=proxy.get("node_port_addresses") or (),
         ),
-        load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK,
+        load_balancer=LoadBalancerProfile.parse(row.get("load_balancer", "no-health-check")),
     )
 
 
