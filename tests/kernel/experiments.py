@@ -24,9 +24,12 @@ from kverify.model import (
     ServiceType,
 )
 from kverify.results import Outcome
-from tests.kernel.fixture import ENDPOINT_PODS, FLOWS, VIPS, LabFlow
-from tests.kernel.ground_truth import Observation, observe, summarize
-from tests.kernel.harness import BRIDGE, CLIENT, NODE_A, NODE_B, RULES, TUNNEL, UNDERLAY, Attempt, Lab, bridge_port
+from tests.kernel.fixture import OVERALL_NFT, LabFlow
+from tests.kernel.ground_truth import Observation, load_rules, observe, open_lab, summarize
+from tests.kernel.harness import CLIENT, NODE_A, NODE_B, UNDERLAY, Attempt, Lab, bridge_port, tunnel_address
+
+POD_IPS = {pod.name: pod.ip for pod in OVERALL_NFT.pods}
+BRIDGE_A = OVERALL_NFT.bridges["node-a"]
 
 # The thought experiment's rule is the article's, not kube-proxy's: DNAT a VIP to a pod on another
 # node and masquerade nothing. With MASQUERADE it is the fix kube-proxy applies (eTP Cluster).
@@ -92,11 +95,11 @@ def thought_experiment() -> ThoughtExperiment:
         port=80,
     )
     (model,) = route(thought_experiment_cluster(), flow)
-    with Lab(pods=ENDPOINT_PODS, vips=VIPS) as lab:
+    with open_lab(OVERALL_NFT) as lab:
         lab.load_nft_text(DNAT_ONLY_RULES)
-        without_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT, timeout=1.0)])
+        without_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT, timeout=1.0)], POD_IPS)
         lab.load_nft_text(WITH_MASQUERADE)
-        with_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT, timeout=1.0)])
+        with_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT, timeout=1.0)], POD_IPS)
     return ThoughtExperiment(model=model, without_snat=without_snat, with_snat=with_snat)
 
 
@@ -110,7 +113,7 @@ class MasqueradeSource:
 
 
 def _by_id(flow_id: str) -> LabFlow:
-    return next(f for f in FLOWS if f.id == flow_id)
+    return next(f for f in OVERALL_NFT.flows if f.id == flow_id)
 
 
 NODEPORT_FLOW = "external to NodePort, eTP Cluster"  # to 10.180.0.3, on node-b
@@ -120,9 +123,10 @@ EXTERNAL_IP_FLOW = "external to externalIP, local and remote endpoints"  # to 10
 def vxlan_observations() -> dict[str, Observation]:
     """Two fixture flows on a lab whose nodes reach each other's pods through VXLAN, with kube-proxy's
     nftables rules loaded on node-a."""
-    with Lab(pods=ENDPOINT_PODS, vips=VIPS, cni="vxlan") as lab:
-        lab.load_nftables(RULES / "nftables_overall.nft")
-        return {flow_id: observe(lab, _by_id(flow_id), timeout=0.7) for flow_id in (NODEPORT_FLOW, EXTERNAL_IP_FLOW)}
+    with open_lab(OVERALL_NFT, cni="vxlan") as lab:
+        load_rules(lab, OVERALL_NFT)
+        flows = (NODEPORT_FLOW, EXTERNAL_IP_FLOW)
+        return {flow_id: observe(lab, OVERALL_NFT, _by_id(flow_id), timeout=0.7) for flow_id in flows}
 
 
 def masquerade_sources(routed: dict[str, Observation], vxlan: dict[str, Observation]) -> list[MasqueradeSource]:
@@ -141,21 +145,21 @@ def masquerade_sources(routed: dict[str, Observation], vxlan: dict[str, Observat
         ),
         MasqueradeSource(
             "routed: bridge to a pod on the same node",
-            BRIDGE["node-a"],
+            BRIDGE_A,
             EXTERNAL_IP_FLOW,
             "10.180.0.5",
             seen(routed, EXTERNAL_IP_FLOW, "10.180.0.5"),
         ),
         MasqueradeSource(
             "vxlan: tunnel device to the other node (flannel-style)",
-            TUNNEL["node-a"],
+            tunnel_address(BRIDGE_A),
             NODEPORT_FLOW,
             "10.180.0.3",
             seen(vxlan, NODEPORT_FLOW, "10.180.0.3"),
         ),
         MasqueradeSource(
             "vxlan: bridge to a pod on the same node",
-            BRIDGE["node-a"],
+            BRIDGE_A,
             EXTERNAL_IP_FLOW,
             "10.180.0.5",
             seen(vxlan, EXTERNAL_IP_FLOW, "10.180.0.5"),
@@ -189,9 +193,9 @@ def hairpin(lab: Lab) -> list[Hairpin]:
                 attempts.append(lab.attempt(flow.namespace, flow.dst, flow.port, src=flow.src, timeout=0.5))
                 reached = {a.pod for a in attempts if a.pod}
                 failed = any(not a.pod for a in attempts)
-                if reached == {"ep-4", "ep-5"} or (reached == {"ep-4"} and failed):
+                if reached == {"ep-10-180-0-4", "ep-10-180-0-5"} or (reached == {"ep-10-180-0-4"} and failed):
                     break
-            results.append(Hairpin(mode, netfilter, summarize(attempts)))
+            results.append(Hairpin(mode, netfilter, summarize(attempts, POD_IPS)))
     lab.run(node, "bridge", "link", "set", "dev", port, "hairpin", "on")
     lab.run(node, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1")
     return results

@@ -1,15 +1,19 @@
-"""The cluster of kube-proxy's TestOverallIPTablesRules / TestOverallNFTablesRules, in kverify's model,
-and the flows the kernel harness sends through the rules those tests assert.
+"""The fixtures of kube-proxy's rule-asserting tests, in kverify's model, and the flows the kernel
+harness sends through the rules those tests assert.
 
-The Services and EndpointSlices are the ones the Go tests define (same names, addresses, ports,
-policies; an endpoint without ``NodeName`` stays without one, as in the test, and is therefore
-remote). The proxy settings are those of each file's ``NewFakeProxier``. Rules are never derived
-from this model: the harness loads the transcriptions in ``rules/``.
+A :class:`Fixture` pairs the transcribed rules (``rules/``) with the cluster the Go test built them
+for: the same Services and EndpointSlices (names, addresses, ports, policies, conditions; an
+endpoint without ``NodeName`` stays without one and is therefore remote) and the proxy settings of
+that file's ``NewFakeProxier``. Rules are never derived from this model.
+
+- TestOverallIPTablesRules / TestOverallNFTablesRules: six Services, every kind of address.
+- TestEndpointSliceWithTerminatingEndpointsTrafficPolicyLocal (iptables): eTP Local with local
+  endpoints, ready, serving-terminating and not-serving endpoints, ClientIP affinity.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kverify.model import (
     ClientKind,
@@ -32,13 +36,6 @@ from kverify.model import (
 from tests.kernel.harness import CLIENT, CLIENT_BLOCKED, NODE_A, NODE_B, POD_CLIENT, Pod
 
 TEST_NODE = "test-node"  # testNodeName in both proxier_test.go files; node-a in the lab
-LAB_NODE = {TEST_NODE: "node-a"}
-ORIGIN = {
-    Dataplane.NFTABLES: "kubernetes/kubernetes@030880a5dc54 "
-    "pkg/proxy/nftables/proxier_test.go TestOverallNFTablesRules",
-    Dataplane.IPTABLES: "kubernetes/kubernetes (fork aojea/kubernetes@4e7ccb27627e) "
-    "pkg/proxy/iptables/proxier_test.go TestOverallIPTablesRules",
-}
 
 P80 = EndpointPort(name="p80", port=80)
 
@@ -112,15 +109,19 @@ SERVICES = (
     ),
 )
 
-# Where the lab runs each endpoint: local endpoints on node-a, the others on node-b.
-ENDPOINT_PODS = tuple(
-    Pod(name=f"ep-{ip.rsplit('.', 1)[1]}", node="node-a" if node == TEST_NODE else "node-b", ip=ip)
-    for ip, node in sorted({(e.ip, e.node_name) for s in SERVICES for e in s.endpoints})
-)
 VIPS = ("1.2.3.4", "5.6.7.8")
 
 
-def cluster(dataplane: Dataplane) -> Cluster:
+def _lab_pods(services: tuple[Service, ...], test_node: str) -> tuple[Pod, ...]:
+    """Where the lab runs each endpoint: on node-a if the test node owns it, else on node-b."""
+    found = {(e.ip, e.node_name) for s in services for e in s.endpoints}
+    return tuple(
+        Pod(name=f"ep-{ip.replace('.', '-')}", node="node-a" if node == test_node else "node-b", ip=ip)
+        for ip, node in sorted(found)
+    )
+
+
+def _overall_cluster(dataplane: Dataplane) -> Cluster:
     """The fixture's cluster as each file's NewFakeProxier configures kube-proxy."""
     nodes = (
         # testNodeIPs (IPv4 part): the node's addresses in the fake network interfacer
@@ -156,13 +157,13 @@ class LabFlow:
     def proto(self) -> str:
         return self.protocol.spelling.lower()
 
-    def kverify_flow(self) -> Flow:
+    def kverify_flow(self, test_node: str) -> Flow:
         return Flow(
             service=self.service,
             client=self.client,
             destination=self.destination,
             client_ip=self.src,
-            node=TEST_NODE,
+            node=test_node,
             dst_ip=self.dst,
             port=self.port,
             protocol=self.protocol,
@@ -189,7 +190,7 @@ def _host(id_: str, svc: str, to: Destination, dst: str, port: int) -> LabFlow:
 
 UDP = Protocol.UDP
 
-FLOWS = (
+OVERALL_FLOWS = (
     # External client (203.0.113.2; .130 is outside svc5's loadBalancerSourceRanges).
     _ext("external to LB IP, eTP Local without local endpoints", "ns2/svc2", LB, "1.2.3.4", 80),
     _ext("external to NodePort, eTP Local without local endpoints", "ns2/svc2", NP, NODE_A, 3001),
@@ -231,5 +232,137 @@ FLOWS = (
     _host("host to LB IP outside loadBalancerSourceRanges", "ns5/svc5", LB, "5.6.7.8", 80),
     _host("host to ClusterIP without endpoints", "ns6/svc6", CIP, "172.30.0.46", 80),
     # The endpoint 10.180.0.5 reaching its own Service (hairpin when it picks itself).
-    LabFlow("endpoint pod to its own ClusterIP", "ns4/svc4", POD, CIP, "172.30.0.44", 80, "10.180.0.5", "pod-ep-5"),
+    LabFlow(
+        "endpoint pod to its own ClusterIP", "ns4/svc4", POD, CIP, "172.30.0.44", 80, "10.180.0.5", "pod-ep-10-180-0-5"
+    ),
 )
+
+
+# -- TestEndpointSliceWithTerminatingEndpointsTrafficPolicyLocal (iptables) -----------------------
+
+TEST_HOSTNAME = "test-hostname"  # testHostname in that version of the iptables proxier_test.go
+
+
+def _conditions(ip: str, ready: bool, serving: bool, terminating: bool, node: str) -> Endpoint:
+    return Endpoint(ip=ip, node_name=node, ready=ready, serving=serving, terminating=terminating)
+
+
+def _terminating_service(*endpoints: Endpoint) -> Service:
+    return Service(
+        namespace="ns1",
+        name="svc1",
+        type=ServiceType.LOAD_BALANCER,
+        cluster_ips=("172.30.1.1",),
+        ports=(ServicePort(name="", port=80, target_port=80),),
+        external_traffic_policy=TrafficPolicy.LOCAL,
+        health_check_node_port=30000,
+        session_affinity=SessionAffinity.CLIENT_IP,
+        load_balancer_ingress=(LoadBalancerIngress(ip="1.2.3.4"),),
+        endpoints=endpoints,
+    )
+
+
+# "feature gate ProxyTerminatingEndpoints enabled, ready endpoints exist"
+TERMINATING_READY = _terminating_service(
+    _conditions("10.0.1.1", True, True, False, TEST_HOSTNAME),
+    _conditions("10.0.1.2", True, True, False, TEST_HOSTNAME),
+    _conditions("10.0.1.3", False, True, True, TEST_HOSTNAME),
+    _conditions("10.0.1.4", False, False, True, TEST_HOSTNAME),
+    _conditions("10.0.1.5", True, True, False, "host-1"),
+)
+# "feature gate ProxyTerminatingEndpoints enabled, only terminating endpoints exist"
+TERMINATING_ONLY = _terminating_service(
+    _conditions("10.0.1.2", False, True, True, TEST_HOSTNAME),
+    _conditions("10.0.1.3", False, True, True, TEST_HOSTNAME),
+    _conditions("10.0.1.4", False, False, True, TEST_HOSTNAME),
+    _conditions("10.0.1.5", True, True, False, "host-1"),
+)
+
+
+def _terminating_cluster(service: Service) -> Cluster:
+    nodes = (Node(name=TEST_HOSTNAME, addresses=(NODE_A,)), Node(name="host-1", addresses=(NODE_B,)))
+    # NewFakeProxier of that version: pod CIDR 10.0.0.0/8, nodePortAddresses nil
+    proxy = ProxyConfig(dataplane=Dataplane.IPTABLES, cluster_cidrs=("10.0.0.0/8",), localhost_node_ports=True)
+    return Cluster(nodes=nodes, services=(service,), proxy=proxy)
+
+
+TERMINATING_FLOWS = (
+    _pod("pod to ClusterIP", "ns1/svc1", CIP, "172.30.1.1", 80),  # the test's "pod to clusterIP"
+    _ext("external to LB IP, eTP Local", "ns1/svc1", LB, "1.2.3.4", 80),  # the test's "external to LB"
+    _pod("pod to LB IP, eTP Local", "ns1/svc1", LB, "1.2.3.4", 80),
+    _host("host to ClusterIP", "ns1/svc1", CIP, "172.30.1.1", 80),
+    _host("host to LB IP, eTP Local", "ns1/svc1", LB, "1.2.3.4", 80),
+)
+
+
+# -- the fixtures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """Transcribed rules, the cluster they were written for, and the flows to send through them."""
+
+    name: str
+    origin: str  # repository@commit, file, test (and case)
+    rules: tuple[str, ...]  # files in rules/: one .nft, or an iptables-restore input
+    cluster: Cluster
+    test_node: str
+    flows: tuple[LabFlow, ...]
+    vips: tuple[str, ...] = VIPS
+    # node-b's pod bridge, away from the fixture's pod addresses
+    bridges: dict[str, str] = field(default_factory=lambda: {"node-a": "10.0.0.1", "node-b": "10.0.1.1"})
+    # Empty ClientIP affinity lists (xt_recent) before each attempt, so that each is a first connection.
+    forget_affinity: bool = False
+
+    @property
+    def dataplane(self) -> Dataplane:
+        return self.cluster.proxy.dataplane
+
+    @property
+    def pods(self) -> tuple[Pod, ...]:
+        return _lab_pods(self.cluster.services, self.test_node)
+
+
+OVERALL_NFT = Fixture(
+    name="TestOverallNFTablesRules (nftables)",
+    origin="kubernetes/kubernetes@030880a5dc54 pkg/proxy/nftables/proxier_test.go TestOverallNFTablesRules",
+    rules=("nftables_overall.nft",),
+    cluster=_overall_cluster(Dataplane.NFTABLES),
+    test_node=TEST_NODE,
+    flows=OVERALL_FLOWS,
+)
+OVERALL_IPT = Fixture(
+    name="TestOverallIPTablesRules (iptables)",
+    origin="kubernetes/kubernetes (fork aojea/kubernetes@4e7ccb27627e) pkg/proxy/iptables/proxier_test.go "
+    "TestOverallIPTablesRules",
+    rules=("iptables_overall.rules",),
+    cluster=_overall_cluster(Dataplane.IPTABLES),
+    test_node=TEST_NODE,
+    flows=OVERALL_FLOWS,
+)
+_TERMINATING = "kubernetes/kubernetes (fork openshift/kubernetes@06d263ebff31) pkg/proxy/iptables/proxier_test.go "
+TERMINATING_READY_IPT = Fixture(
+    name="Terminating endpoints, eTP Local: ready endpoints exist (iptables)",
+    origin=_TERMINATING + "TestEndpointSliceWithTerminatingEndpointsTrafficPolicyLocal, "
+    '"feature gate ProxyTerminatingEndpoints enabled, ready endpoints exist"',
+    rules=("iptables_terminating_ready.rules",),
+    cluster=_terminating_cluster(TERMINATING_READY),
+    test_node=TEST_HOSTNAME,
+    flows=TERMINATING_FLOWS,
+    vips=("1.2.3.4",),
+    bridges={"node-a": "10.0.0.1", "node-b": "10.0.2.1"},
+    forget_affinity=True,
+)
+TERMINATING_ONLY_IPT = Fixture(
+    name="Terminating endpoints, eTP Local: only terminating endpoints on the node (iptables)",
+    origin=_TERMINATING + "TestEndpointSliceWithTerminatingEndpointsTrafficPolicyLocal, "
+    '"feature gate ProxyTerminatingEndpoints enabled, only terminating endpoints exist"',
+    rules=("iptables_terminating_only.rules",),
+    cluster=_terminating_cluster(TERMINATING_ONLY),
+    test_node=TEST_HOSTNAME,
+    flows=TERMINATING_FLOWS,
+    vips=("1.2.3.4",),
+    bridges={"node-a": "10.0.0.1", "node-b": "10.0.2.1"},
+    forget_affinity=True,
+)
+FIXTURES = (OVERALL_IPT, OVERALL_NFT, TERMINATING_READY_IPT, TERMINATING_ONLY_IPT)

@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kverify.concrete.route import route
-from kverify.model import Cluster, Dataplane, DropKind
-from tests.kernel.fixture import ENDPOINT_PODS, SERVICES, LabFlow
-from tests.kernel.harness import Attempt, Lab
+from kverify.model import DropKind
+from tests.kernel.fixture import Fixture, LabFlow
+from tests.kernel.harness import RULES, Attempt, Lab
 
-MAX_ATTEMPTS = 16  # two random endpoints: the odds of missing one are 2^-15
-POD_IPS = {pod.name: pod.ip for pod in ENDPOINT_PODS}
+MAX_ATTEMPTS = 16  # up to three random endpoints: the odds of missing one are below 3 * (2/3)^16 = 0.5%
 KERNEL_FATE = {"connected": "delivered", "timeout": "dropped", "blocked": "dropped", "refused": "refused"}
 
 
@@ -75,36 +74,55 @@ class Expectation:
         return self.fate
 
 
-def observe(lab: Lab, flow: LabFlow, *, timeout: float = 1.0, max_attempts: int = MAX_ATTEMPTS) -> Observation:
+def open_lab(fixture: Fixture, **options: object) -> Lab:
+    """A lab (not yet entered) with the fixture's pods, VIPs and bridges."""
+    return Lab(pods=fixture.pods, vips=fixture.vips, bridges=dict(fixture.bridges), **options)  # type: ignore[arg-type]
+
+
+def load_rules(lab: Lab, fixture: Fixture) -> None:
+    (rules,) = fixture.rules
+    if rules.endswith(".nft"):
+        lab.load_nftables(RULES / rules)
+    else:
+        lab.load_iptables(RULES / rules, RULES / "iptables_jumps.rules")
+
+
+def observe(
+    lab: Lab, fixture: Fixture, flow: LabFlow, *, timeout: float = 1.0, max_attempts: int = MAX_ATTEMPTS
+) -> Observation:
     """Attempt ``flow`` until every endpoint of its Service has answered, or an attempt fails, or
     ``max_attempts`` ran (the Service's endpoints come from the Go fixture, not from kverify)."""
-    service = next(s for s in SERVICES if s.key == flow.service)
+    service = fixture.cluster.service(flow.service)
+    assert service is not None, flow.service
     wanted = {e.ip for e in service.endpoints}
+    pod_ips = {pod.name: pod.ip for pod in fixture.pods}
     attempts: list[Attempt] = []
     while len(attempts) < max_attempts:
+        if fixture.forget_affinity:
+            lab.forget_affinity()
         src = flow.src if flow.bind else None
         attempt = lab.attempt(flow.namespace, flow.dst, flow.port, src=src, proto=flow.proto, timeout=timeout)
         attempts.append(attempt)
-        reached = {POD_IPS[a.pod] for a in attempts if a.pod}
+        reached = {pod_ips[a.pod] for a in attempts if a.pod}
         if attempt.outcome != "connected" and not reached:
             break
         if wanted <= reached:
             break
-    return summarize(attempts)
+    return summarize(attempts, pod_ips)
 
 
-def summarize(attempts: list[Attempt]) -> Observation:
+def summarize(attempts: list[Attempt], pod_ips: dict[str, str]) -> Observation:
     return Observation(
         fates=tuple(sorted({KERNEL_FATE.get(a.outcome, a.outcome) for a in attempts})),
         details=tuple(sorted({a.outcome for a in attempts})),
-        seen=tuple(sorted({(POD_IPS.get(a.pod, a.pod), a.peer_seen or "") for a in attempts if a.pod})),
+        seen=tuple(sorted({(pod_ips.get(a.pod, a.pod), a.peer_seen or "") for a in attempts if a.pod})),
         replies=tuple(sorted(set().union(*(a.replies for a in attempts)))),
         attempts=len(attempts),
     )
 
 
-def expect(cluster: Cluster, flow: LabFlow) -> Expectation:
-    outcomes = route(cluster, flow.kverify_flow())
+def expect(fixture: Fixture, flow: LabFlow) -> Expectation:
+    outcomes = route(fixture.cluster, flow.kverify_flow(fixture.test_node))
     fates = sorted({"delivered" if o.delivered else (o.drop_kind or DropKind.DROP).spelling for o in outcomes})
     return Expectation(
         fate="+".join(fates),
@@ -147,7 +165,7 @@ def differences(flow: LabFlow, expected: Expectation, observed: Observation) -> 
 
 @dataclass(frozen=True)
 class Row:
-    dataplane: Dataplane
+    fixture: Fixture
     flow: LabFlow
     expected: Expectation
     observed: Observation
@@ -158,10 +176,11 @@ class Row:
         return not self.disagreements
 
 
-def compare(lab: Lab, cluster: Cluster, flows: tuple[LabFlow, ...]) -> list[Row]:
+def compare(lab: Lab, fixture: Fixture) -> list[Row]:
+    """Every flow of ``fixture`` through ``lab`` (which has the fixture's rules loaded)."""
     rows = []
-    for flow in flows:
-        expected = expect(cluster, flow)
-        observed = observe(lab, flow)
-        rows.append(Row(cluster.proxy.dataplane, flow, expected, observed, differences(flow, expected, observed)))
+    for flow in fixture.flows:
+        expected = expect(fixture, flow)
+        observed = observe(lab, fixture, flow)
+        rows.append(Row(fixture, flow, expected, observed, differences(flow, expected, observed)))
     return rows

@@ -29,6 +29,7 @@ resort); servers also exit when their standard input closes.
 from __future__ import annotations
 
 import atexit
+import ipaddress
 import json
 import os
 import secrets
@@ -135,8 +136,19 @@ NODE_B = "192.168.0.3"
 ROUTER = "192.168.0.1"
 CLIENT = "203.0.113.2"
 CLIENT_BLOCKED = "203.0.113.130"
+# Each node's pod bridge address (a /24, the node's pod subnet) unless a lab is given others;
+# with VXLAN the tunnel device carries the subnet's network address, as flannel does.
 BRIDGE = {"node-a": "10.0.0.1", "node-b": "10.0.1.1"}
-TUNNEL = {"node-a": "10.0.0.0", "node-b": "10.0.1.0"}
+
+
+def tunnel_address(bridge: str) -> str:
+    return str(ipaddress.ip_interface(f"{bridge}/24").network.network_address)
+
+
+def bridge_subnet(bridge: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"{bridge}/24", strict=False)
+
+
 UNDERLAY = {"node-a": NODE_A, "node-b": NODE_B}
 POD_CLIENT = Pod(name="pod-client", node="node-a", ip="10.0.0.2", ports=())
 
@@ -150,6 +162,7 @@ class Lab:
     hairpin: bool = True  # the bridge ports' hairpin mode (kubelet's hairpin-veth)
     bridge_netfilter: bool = True  # net.bridge.bridge-nf-call-iptables, as kubeadm requires
     vips: tuple[str, ...] = ()  # addresses the load balancer routes to node-a
+    bridges: dict[str, str] = field(default_factory=lambda: dict(BRIDGE))  # node -> cni0 address
     prefix: str = field(default_factory=lambda: f"kv{secrets.token_hex(3)}")
     namespaces: list[str] = field(default_factory=list)
     servers: list[subprocess.Popen[str]] = field(default_factory=list)
@@ -244,7 +257,7 @@ class Lab:
         self.run(ns, "ip", "link", "set", "eth0", "up")
         self.run(ns, "ip", "route", "add", "default", "via", ROUTER, "src", UNDERLAY[node])
         self.run(ns, "ip", "link", "add", "cni0", "type", "bridge")
-        self.run(ns, "ip", "addr", "add", f"{BRIDGE[node]}/24", "dev", "cni0")
+        self.run(ns, "ip", "addr", "add", f"{self.bridges[node]}/24", "dev", "cni0")
         self.run(ns, "ip", "link", "set", "cni0", "up")
         self._sysctl(ns, "net.bridge.bridge-nf-call-iptables", int(self.bridge_netfilter))
 
@@ -255,7 +268,7 @@ class Lab:
         self.run(node_ns, "ip", "link", "set", port, "master", "cni0", "up")
         self.run(node_ns, "bridge", "link", "set", "dev", port, "hairpin", "on" if self.hairpin else "off")
         self.run(node_ns, "ip", "route", "replace", f"{pod.ip}/32", "dev", "cni0")
-        gateway = BRIDGE[pod.node]
+        gateway = self.bridges[pod.node]
         self.run(ns, "ip", "addr", "add", f"{pod.ip}/32", "dev", "eth0")
         self.run(ns, "ip", "link", "set", "eth0", "up")
         self.run(ns, "ip", "route", "add", gateway, "dev", "eth0", "scope", "link")
@@ -264,7 +277,7 @@ class Lab:
             self._serve(ns, pod)
 
     def _pods_on(self, node: str) -> list[str]:
-        subnet = f"{BRIDGE[node].rsplit('.', 1)[0]}.0/24"
+        subnet = str(bridge_subnet(self.bridges[node]))
         return [subnet, *(f"{p.ip}/32" for p in (POD_CLIENT, *self.pods) if p.node == node)]
 
     def _routes_between_nodes(self) -> None:
@@ -289,13 +302,13 @@ class Lab:
                     "4789",
                 )
                 self.run(ns, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", UNDERLAY[other])
-                self.run(ns, "ip", "addr", "add", f"{TUNNEL[node]}/32", "dev", "vx0")
+                self.run(ns, "ip", "addr", "add", f"{tunnel_address(self.bridges[node])}/32", "dev", "vx0")
                 self.run(ns, "ip", "link", "set", "vx0", "up")
-                via = ["via", TUNNEL[other], "dev", "vx0", "onlink"]
+                via = ["via", tunnel_address(self.bridges[other]), "dev", "vx0", "onlink"]
             else:
                 via = ["via", UNDERLAY[other]]
             for destination in self._pods_on(other):
-                if not destination.startswith(BRIDGE[node].rsplit(".", 1)[0]):
+                if not ipaddress.ip_network(destination).subnet_of(bridge_subnet(self.bridges[node])):
                     self.run(ns, "ip", "route", "replace", destination, *via)
 
     def _serve(self, ns: str, pod: Pod) -> None:
@@ -330,6 +343,12 @@ class Lab:
         for line in _strip_comments(jumps.read_text()).splitlines():
             table, chain, *args = _split(line)
             self.run(ns, "iptables", "-t", table, "-I", chain, *args)
+
+    def forget_affinity(self, node: str = "node-a") -> None:
+        """Empty every ``recent`` list (kube-proxy's ClientIP affinity in iptables mode) on ``node``."""
+        self.run(
+            self.ns(node), "sh", "-c", 'for f in /proc/net/xt_recent/*; do [ -e "$f" ] && echo / > "$f"; done; true'
+        )
 
     def load_nft_text(self, text: str, node: str = "node-a") -> None:
         self.run(self.ns(node), "nft", "-f", "-", stdin=text)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from kverify.model import Dataplane
 from tests.kernel.experiments import Hairpin, MasqueradeSource, ThoughtExperiment
-from tests.kernel.fixture import ENDPOINT_PODS, ORIGIN
+from tests.kernel.fixture import FIXTURES
 from tests.kernel.ground_truth import Row
-from tests.kernel.harness import BRIDGE, NODE_A, UNDERLAY
+from tests.kernel.harness import NODE_A, UNDERLAY
 
 DOC = "docs/research/kernel-ground-truth.md"
 REGENERATE = "KVERIFY_WRITE_GROUND_TRUTH=1 .venv/bin/python -m pytest tests/kernel -p no:xdist"
@@ -31,8 +31,8 @@ def explain(row: Row, aspect: str) -> str | None:
     endpoint = aspect.removeprefix("source at ")
     model = dict(row.expected.seen).get(endpoint)
     kernel = dict(row.observed.seen).get(endpoint)
-    node = next((p.node for p in ENDPOINT_PODS if p.ip == endpoint), None)
-    towards = BRIDGE["node-a"] if node == "node-a" else UNDERLAY["node-a"]
+    node = next((p.node for p in row.fixture.pods if p.ip == endpoint), None)
+    towards = row.fixture.bridges["node-a"] if node == "node-a" else UNDERLAY["node-a"]
     if model == NODE_A and kernel == towards and kernel != model:
         return (
             f"masquerade source: the kernel used {kernel}, the address of node-a's interface towards "
@@ -44,7 +44,7 @@ def explain(row: Row, aspect: str) -> str | None:
 
 def unexplained(rows: Sequence[Row]) -> list[str]:
     return [
-        f"{row.dataplane.spelling}: {row.flow.id}: {aspect}: {text}"
+        f"{row.fixture.name}: {row.flow.id}: {aspect}: {text}"
         for row in rows
         for aspect, text in row.disagreements.items()
         if explain(row, aspect) is None
@@ -69,7 +69,7 @@ def render(results: Results) -> str:
     source_only = sum(
         bool(row.disagreements) and all(a.startswith("source at") for a in row.disagreements) for row in rows
     )
-    counts = {dp: sum(row.dataplane is dp for row in rows) for dp in (Dataplane.IPTABLES, Dataplane.NFTABLES)}
+    counts = {dp: sum(row.fixture.dataplane is dp for row in rows) for dp in (Dataplane.IPTABLES, Dataplane.NFTABLES)}
     out = [
         "# Ground truth from the Linux kernel",
         "",
@@ -82,13 +82,17 @@ def render(results: Results) -> str:
         "network; each pod reports the address it saw. The same flows are then asked of kverify's",
         "`route()` on the same cluster, built from the same Go fixture.",
         "",
-        "- Rules (transcribed in `tests/kernel/rules/`, never generated from kverify's model):",
-        *(f"  - {dp.spelling}: {ORIGIN[dp]}" for dp in (Dataplane.IPTABLES, Dataplane.NFTABLES)),
-        "- The fixture: six Services (ClusterIP; LoadBalancer with eTP Local and an externalIP but no local",
-        "  endpoint; NodePort; externalIP; LoadBalancer with eTP Cluster, loadBalancerSourceRanges and",
-        "  ClientIP affinity; ClusterIP without endpoints) on node `test-node` (192.168.0.2, also 192.168.1.2",
-        "  and 192.168.99.11), pod CIDR 10.0.0.0/8. Endpoints without `nodeName` in the test run on a",
-        "  second node, node-b (192.168.0.3), which has no kube-proxy rules; 10.180.0.5 runs on test-node.",
+        "- Rules (transcribed in `tests/kernel/rules/`, never generated from kverify's model), one lab each:",
+        *(f"  - {f.name}: {f.origin}" for f in FIXTURES),
+        "- The overall fixtures: six Services (ClusterIP; LoadBalancer with eTP Local and an externalIP but",
+        "  no local endpoint; NodePort; externalIP; LoadBalancer with eTP Cluster, loadBalancerSourceRanges",
+        "  and ClientIP affinity; ClusterIP without endpoints) on node `test-node` (192.168.0.2, also",
+        "  192.168.1.2 and 192.168.99.11), pod CIDR 10.0.0.0/8. Endpoints without `nodeName` in the test run",
+        "  on a second node, node-b (192.168.0.3), which has no kube-proxy rules; 10.180.0.5 runs on test-node.",
+        "- The terminating-endpoints fixtures: one LoadBalancer Service with eTP Local and ClientIP affinity;",
+        "  ready, serving-terminating and not-serving endpoints on the test node, one ready endpoint on",
+        "  host-1 (node-b). Every endpoint runs a server, so an endpoint that should get no traffic would be",
+        "  seen if it got some. Each attempt starts with empty affinity lists (a new client).",
         "- The lab: pods on a `cni0` bridge per node (bridge address 10.0.0.1 on test-node), routes",
         "  between the nodes over the underlay (`routed`), `bridge-nf-call-iptables=1`, hairpin mode on; the",
         "  external client is 203.0.113.2 (203.0.113.130 outside the source ranges), behind a router that",
@@ -108,9 +112,9 @@ def render(results: Results) -> str:
         f"- {len(rows) - agreeing - source_only} other disagreements.",
         "",
     ]
-    for dataplane in (Dataplane.IPTABLES, Dataplane.NFTABLES):
-        out += [f"## {dataplane.spelling}", "", "| flow | kverify | kernel | agrees |", "|---|---|---|---|"]
-        for row in (r for r in rows if r.dataplane is dataplane):
+    for fixture in FIXTURES:
+        out += [f"## {fixture.name}", "", "| flow | kverify | kernel | agrees |", "|---|---|---|---|"]
+        for row in (r for r in rows if r.fixture is fixture):
             verdict = "yes" if row.agrees else "no: " + "; ".join(row.disagreements)
             out.append(
                 f"| {_cell(row.flow.id)} (`{row.flow.src}` → `{row.flow.dst}:{row.flow.port}/{row.flow.proto}`) "
@@ -120,7 +124,7 @@ def render(results: Results) -> str:
     out += ["## Disagreements and what was done", ""]
     for row in rows:
         for aspect in row.disagreements:
-            out.append(f"- {row.dataplane.spelling}, {row.flow.id}: {explain(row, aspect) or 'UNEXPLAINED'}")
+            out.append(f"- {row.fixture.name}, {row.flow.id}: {explain(row, aspect) or 'UNEXPLAINED'}")
     out += [
         "",
         "No rule was changed: every disagreement is the masquerade source address, which kverify does not",

@@ -16,37 +16,33 @@ from pathlib import Path
 
 import pytest
 
-from kverify.model import Dataplane
 from tests.kernel import experiments
-from tests.kernel.fixture import ENDPOINT_PODS, FLOWS, SERVICES, VIPS, cluster
-from tests.kernel.ground_truth import Row, compare
-from tests.kernel.harness import CLIENT, NODE_A, RULES, Lab, nft_transaction, unavailable
+from tests.kernel.fixture import FIXTURES, OVERALL_NFT, Fixture
+from tests.kernel.ground_truth import Row, compare, load_rules, open_lab
+from tests.kernel.harness import CLIENT, NODE_A, RULES, nft_transaction, unavailable
 from tests.kernel.report import DOC, REGENERATE, Results, render, unexplained
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _routed(dataplane: Dataplane) -> tuple[list[Row], list[experiments.Hairpin]]:
-    with Lab(pods=ENDPOINT_PODS, vips=VIPS) as lab:
-        if dataplane is Dataplane.NFTABLES:
-            lab.load_nftables(RULES / "nftables_overall.nft")
-        else:
-            lab.load_iptables(RULES / "iptables_overall.rules", RULES / "iptables_jumps.rules")
-        rows = compare(lab, cluster(dataplane), FLOWS)
-        hairpin = experiments.hairpin(lab) if dataplane is Dataplane.NFTABLES else []
+def _fixture_in_a_lab(fixture: Fixture) -> tuple[list[Row], list[experiments.Hairpin]]:
+    with open_lab(fixture) as lab:
+        load_rules(lab, fixture)
+        rows = compare(lab, fixture)
+        hairpin = experiments.hairpin(lab) if fixture is OVERALL_NFT else []
     return rows, hairpin
 
 
 def _run_everything() -> Results:
     with ThreadPoolExecutor(max_workers=2) as pool:
-        iptables = pool.submit(_routed, Dataplane.IPTABLES)
-        nftables = pool.submit(_routed, Dataplane.NFTABLES)
+        labs = [pool.submit(_fixture_in_a_lab, fixture) for fixture in FIXTURES]
         thought = pool.submit(experiments.thought_experiment)
         vxlan = pool.submit(experiments.vxlan_observations)
-        (ipt_rows, _), (nft_rows, hairpin) = iptables.result(), nftables.result()
-        routed = {row.flow.id: row.observed for row in nft_rows}
+        rows = [row for lab in labs for row in lab.result()[0]]
+        hairpin = [h for lab in labs for h in lab.result()[1]]
+        routed = {row.flow.id: row.observed for row in rows if row.fixture is OVERALL_NFT}
         return Results(
-            rows=(*ipt_rows, *nft_rows),
+            rows=tuple(rows),
             thought=thought.result(),
             masquerade=tuple(experiments.masquerade_sources(routed, vxlan.result())),
             hairpin=tuple(hairpin),
@@ -112,26 +108,28 @@ def test_the_nft_transaction_creates_every_object_before_a_rule_uses_it() -> Non
     )
 
 
-@pytest.mark.parametrize(
-    ("path", "dnat", "service_ip"),
-    [
-        ("nftables_overall.nft", r"dnat to ([\d.]+):80", r"service-ips \{ ([\d.]+) \. tcp \. 80"),
-        ("iptables_overall.rules", r"--to-destination ([\d.]+):80", r"-d ([\d.]+) --dport 80 -j KUBE-(?:SVC|EXT|FW)"),
-    ],
-)
-def test_the_kverify_fixture_is_the_cluster_the_rules_were_written_for(path: str, dnat: str, service_ip: str) -> None:
+PATTERNS = {
+    ".nft": (r"dnat to ([\d.]+):80", r"service-ips \{ ([\d.]+) \. tcp \. 80"),
+    ".rules": (r"--to-destination ([\d.]+):80", r"-d ([\d.]+) --dport 80 -j KUBE-(?:SVC|EXT|FW)"),
+}
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
+def test_the_kverify_fixture_is_the_cluster_the_rules_were_written_for(fixture: Fixture) -> None:
     """The Services and endpoints built in fixture.py are those the transcribed rules serve."""
+    (path,) = fixture.rules
     text = (RULES / path).read_text()
-    endpoints = {e.ip for s in SERVICES for e in s.endpoints}
-    addresses = {ip for s in SERVICES if s.endpoints for ip in (*s.cluster_ips, *s.external_ips)} | {
-        i.ip for s in SERVICES for i in s.load_balancer_ingress if i.ip
+    dnat, service_ip = PATTERNS[Path(path).suffix]
+    services = fixture.cluster.services
+    assert set(re.findall(dnat, text)) <= {e.ip for s in services for e in s.endpoints}
+    addresses = {ip for s in services if s.endpoints for ip in (*s.cluster_ips, *s.external_ips)} | {
+        i.ip for s in services if s.endpoints for i in s.load_balancer_ingress if i.ip
     }
-    assert set(re.findall(dnat, text)) == endpoints
     assert set(re.findall(service_ip, text)) == addresses
-    node_ports = {p.node_port for s in SERVICES for p in s.ports if p.node_port}
+    node_ports = {p.node_port for s in services for p in s.ports if p.node_port}
     assert {int(n) for n in re.findall(r"(?:tcp \. |--dport )(300\d)\b", text)} == node_ports
 
 
 def test_enough_flows_for_both_dataplanes() -> None:
-    assert 2 * len(FLOWS) >= 40
-    assert len({f.id for f in FLOWS}) == len(FLOWS)
+    assert sum(len(f.flows) for f in FIXTURES) >= 40
+    assert all(len({flow.id for flow in f.flows}) == len(f.flows) for f in FIXTURES)
