@@ -99,7 +99,7 @@ def test_skipped_objects_are_listed_with_their_reason() -> None:
     assert load("valid/cluster.yaml").skipped == (
         "valid/cluster.yaml:75: Service default/legacy: ExternalName services get no proxy rules, skipped",
         "valid/cluster.yaml:107: EndpointSlice shop/web-fqdn: addressType FQDN is not used by kube-proxy, skipped",
-        "valid/cluster.yaml:118: Deployment shop/web: kind not modelled, skipped",
+        "valid/cluster.yaml:118: ConfigMap shop/web: kind not modelled, skipped",
         "valid/cluster.yaml:126: Endpoints shop/web: "
         "Endpoints (v1) is deprecated; kverify reads EndpointSlices, skipped",
         "valid/cluster.yaml:132: Namespace shop: kind not modelled, skipped",
@@ -112,7 +112,7 @@ def test_source_lines_point_at_each_object() -> None:
     assert lines["Service shop/web"] == ("valid/cluster.yaml", 41)
     assert lines["Service default/db"] == ("valid/cluster.yaml", 66)
     assert lines["EndpointSlice shop/web-abc12"] == ("valid/cluster.yaml", 83)
-    assert lines["Deployment shop/web"] == ("valid/cluster.yaml", 118)
+    assert lines["ConfigMap shop/web"] == ("valid/cluster.yaml", 118)
     with pytest.raises(TypeError):
         lines["Service x/y"] = ("a", 1)  # type: ignore[index]
 
@@ -128,12 +128,12 @@ def test_kubectl_list_json() -> None:
     (endpoint,) = api.endpoints
     assert (endpoint.ip, endpoint.node_name, endpoint.pod) == ("10.0.1.77", "ip-10-0-1-5", "prod/api-7d9f-x2")
     assert endpoint.ports[0].port == 8443
-    assert loaded.skipped == ("valid/list.json:86: ReplicaSet prod/api-7d9f: kind not modelled, skipped",)
+    assert loaded.skipped == ("valid/list.json:86: ControllerRevision prod/api-7d9f: kind not modelled, skipped",)
     assert dict(loaded.source_lines) == {
         "Node ip-10-0-1-5": ("valid/list.json", 4),
         "Service prod/api": ("valid/list.json", 22),
         "EndpointSlice prod/api-k8s2p": ("valid/list.json", 48),
-        "ReplicaSet prod/api-7d9f": ("valid/list.json", 86),
+        "ControllerRevision prod/api-7d9f": ("valid/list.json", 86),
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from kverify.load.kinds import ALLOCATED_ANNOTATION
+from kverify.load.services import ALLOCATED_ANNOTATION
 from kverify.model import Cluster, IPMode, Service, ServiceType
 
 
@@ -139,8 +139,11 @@ def manifests(cluster: Cluster) -> str:
     documents: list[dict[str, Any]] = []
     for node in cluster.nodes:
         metadata: dict[str, Any] = {"name": node.name}
+        labels = dict(node.labels)
         if node.zone:
-            metadata["labels"] = {"topology.kubernetes.io/zone": node.zone}
+            labels["topology.kubernetes.io/zone"] = node.zone
+        if labels:
+            metadata["labels"] = labels
         document: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Node",
@@ -148,8 +151,11 @@ def manifests(cluster: Cluster) -> str:
             "spec": {"podCIDRs": list(node.pod_cidrs)} if node.pod_cidrs else {},
             "status": {"addresses": [{"type": "InternalIP", "address": a} for a in node.addresses]},
         }
+        taints = [{"key": t.key, **({"value": t.value} if t.value else {}), "effect": t.effect} for t in node.taints]
         if node.draining:
-            document["spec"]["taints"] = [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]
+            taints.append({"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"})
+        if taints:
+            document["spec"]["taints"] = taints
         documents.append(document)
     for service in cluster.services:
         documents.append(_service(service))

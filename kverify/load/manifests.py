@@ -19,13 +19,23 @@ from kverify.errors import InputError, Problem
 from kverify.load import validate
 from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, quote, unsupported
-from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, service_from, slice_from
+from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.policies import intent_from, ip_blocks_from
+from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
+from kverify.load.workloads import (
+    HPA,
+    HPA_VERSIONS,
+    HpaRecord,
+    every_namespace,
+    hpa_from,
+    workload_from,
+)
 from kverify.model.cluster import Cluster, Node, ProxyConfig, Service
 from kverify.model.convert import read_only
 from kverify.model.enums import LoadBalancerProfile
 from kverify.model.policy import IPBlockRule, ServiceIntent
+from kverify.model.workload import Workload
 
 #: The apiVersion kverify reads for each kind it models.
 API_VERSIONS = {
@@ -34,6 +44,11 @@ API_VERSIONS = {
     "EndpointSlice": "discovery.k8s.io/v1",
     "Pod": "v1",
     "NetworkPolicy": "networking.k8s.io/v1",  # ingress ipBlocks only (kverify.load.policies)
+    "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "ReplicaSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    HPA: HPA_VERSIONS[0],  # autoscaling/v1 too
 }
 SKIP_REASONS = {"Endpoints": "Endpoints (v1) is deprecated; kverify reads EndpointSlices"}
 _CLUSTER_SCOPED = frozenset(
@@ -85,6 +100,12 @@ class LoadedManifests:
     ip_blocks: tuple[IPBlockRule, ...] = ()
     #: ``namespace/name`` -> selector and annotations of Services that have any.
     intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=read_only, hash=False)
+    #: Deployments, StatefulSets, ReplicaSets, DaemonSets and bare Pods (those no controller owns),
+    #: with an HPA's ``minReplicas`` applied to the workload it scales.
+    workloads: tuple[Workload, ...] = ()
+    #: ``namespace/name`` of the Services for which EndpointSlices were given (a snapshot): their
+    #: endpoints are those, even when there are none; none are derived from workloads.
+    endpoints_given: frozenset[str] = frozenset()
 
 
 def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = "default") -> LoadedManifests:
@@ -169,6 +190,8 @@ class _Assembly:
         self.pods: set[str] = set()
         self.ip_blocks: list[IPBlockRule] = []
         self.intents: dict[str, ServiceIntent] = {}
+        self.workloads: list[Workload] = []
+        self.hpas: list[tuple[Ctx, HpaRecord]] = []
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
         data = doc.data
@@ -249,15 +272,23 @@ class _Assembly:
         if not modelled:
             self._skip(file, line, kind, f"{label}: {SKIP_REASONS.get(kind, 'kind not modelled')}")
             return
-        if api_version != API_VERSIONS[kind]:
-            ctx.error(("apiVersion",), unsupported(api_version, (API_VERSIONS[kind],)))
+        accepted = HPA_VERSIONS if kind == HPA else (API_VERSIONS[kind],)
+        if api_version not in accepted:
+            ctx.error(("apiVersion",), unsupported(api_version, accepted))
             return
         if kind == "Node":
             node = node_from(ctx, data, name)
             if node is not None:
                 self.nodes.append(node)
-        elif kind == "Pod":  # read only to check endpoints' targetRefs
+        elif kind == "Pod":  # checks endpoints' targetRefs; a bare Pod is a workload of its own
             self.pods.add(f"{namespace}/{name}")
+            if not data["metadata"].get("ownerReferences"):
+                self._add_workload(ctx, data, kind, namespace, name)
+        elif kind in WORKLOAD_KINDS:
+            self._add_workload(ctx, data, kind, namespace, name)
+        elif kind == HPA:
+            if (hpa := hpa_from(ctx, data, namespace, name)) is not None:
+                self.hpas.append((ctx, hpa))
         elif kind == "NetworkPolicy":
             self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
         else:
@@ -272,6 +303,27 @@ class _Assembly:
                 self.services.append((ctx, namespace, name, result))
                 if (intent := intent_from(ctx, data)) is not None:
                     self.intents[f"{namespace}/{name}"] = intent
+
+    def _add_workload(self, ctx: Ctx, data: dict[str, Any], kind: str, namespace: str, name: str) -> None:
+        if (workload := workload_from(ctx, data, kind, namespace, name)) is not None:
+            self.workloads.append(workload)
+
+    def _workloads(self) -> tuple[Workload, ...]:
+        """The workloads, with HPAs' ``minReplicas`` applied and "every namespace" spelled out."""
+        by_key = {f"{w.kind.spelling} {w.namespace}/{w.name}": i for i, w in enumerate(self.workloads)}
+        workloads = list(self.workloads)
+        for ctx, hpa in self.hpas:
+            kind, _, target = hpa.target.partition(" ")
+            i = by_key.get(f"{kind} {hpa.namespace}/{target}")
+            if i is None:
+                ctx.warn(
+                    ("spec", "scaleTargetRef"), f"{hpa.target} not found in the manifests; this HPA scales nothing"
+                )
+            elif workloads[i].replicas is not None:  # an HPA cannot scale a DaemonSet
+                source = f"minReplicas of HorizontalPodAutoscaler {hpa.namespace}/{hpa.name}"
+                workloads[i] = attrs.evolve(workloads[i], replicas=hpa.min_replicas, replicas_source=source)
+        namespaces = tuple(sorted({w.namespace for w in workloads}))
+        return tuple(every_namespace(w, namespaces) for w in workloads)
 
     def _skip(self, file: str, line: int, kind: str, what: str) -> None:
         self.skipped.append(f"{file}:{line}: {what}, skipped")
@@ -323,11 +375,18 @@ class _Assembly:
             services=tuple(services),
             skipped=tuple(self.skipped),
             skipped_kinds=tuple(self.skipped_kinds),
+            workloads=self._workloads(),
+            endpoints_given=frozenset(
+                f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None
+            ),
             warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
             ip_blocks=tuple(self.ip_blocks),
             intents=self.intents,
         )
+
+
+WORKLOAD_KINDS = frozenset(("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"))
 
 
 def _prefixed(locate: Callable[[Path], int], prefix: Path) -> Callable[[Path], int]:

@@ -23,6 +23,7 @@ from kverify.model.enums import (
     SessionAffinity,
     TrafficPolicy,
 )
+from kverify.model.workload import Taint
 
 
 def _ip_address(_instance: object, attribute: attrs.Attribute, value: str) -> None:  # type: ignore[type-arg]
@@ -60,6 +61,11 @@ class Node:
     #: The Node has a deletionTimestamp or the ToBeDeletedByClusterAutoscaler taint; kube-proxy's
     #: /healthz then fails (rule ``lb-healthz-draining-node``).
     draining: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: ``metadata.labels`` but the zone label (held in ``zone``), for placement (node selectors).
+    labels: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=to_tuple)
+    #: ``spec.taints`` (the scheduler's TaintToleration filter) but the cluster autoscaler's
+    #: ``ToBeDeletedByClusterAutoscaler`` (held in ``draining``; it is a NoSchedule taint).
+    taints: tuple[Taint, ...] = attrs.field(default=(), converter=to_tuple)
 
     @property
     def primary_address(self) -> str | None:
