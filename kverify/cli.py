@@ -15,7 +15,7 @@ from kverify.model.enums import _Spelled
 if TYPE_CHECKING:
     from kverify.model import ProxyConfig
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check spec files' claims, and built-in checks on manifests (no argument: the bundled specs)",
         description="Spec files (kind: Spec) are evaluated; other files are manifests for the built-in checks. "
         "Exit codes: 0 every result as expected, 1 a claim fails, 2 bad input, "
-        "3 a verdict is unknown (and the claim does not say allowUnknown).",
+        "3 a verdict is unknown (and the claim does not say allowUnknown), "
+        "4 nothing was checked (no spec claim, no built-in check applied; see --allow-nothing-checked).",
     )
     check.add_argument(
         "paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them; - reads stdin"
@@ -220,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         action="store_true",
         help="list every object skipped as not modelled; text: show every counterexample's hops",
+    )
+    check.add_argument(
+        "--allow-nothing-checked",
+        action="store_true",
+        help="exit 0 when no spec claim and no built-in check applied to anything (default: exit 4)",
     )
     check.add_argument("--list-checks", action="store_true", help="list the built-in checks and exit")
     _input_size_flag(check)
@@ -347,7 +353,9 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
         print(text)
     if run.unknown_not_allowed:
         return EXIT_UNKNOWN
-    return EXIT_FAILED if run.failed else EXIT_OK
+    if run.failed:
+        return EXIT_FAILED
+    return EXIT_NOTHING_CHECKED if run.nothing_checked and not args.allow_nothing_checked else EXIT_OK
 
 
 def _run_prove(args: argparse.Namespace) -> int:

@@ -6,6 +6,9 @@ document a known trade-off). An Unknown verdict never passes.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 import attrs
 
 from kverify.verdicts import Proved, Refuted, Unknown, Verdict
@@ -74,6 +77,14 @@ class CheckRun:
     results: tuple[CheckResult, ...] = ()
     #: (service, built-in check) pairs that applied and held: counted, not listed (10,000s on big clusters).
     builtin_passed: int = 0
+    #: (service, built-in check) pairs that applied and found something (listed in ``results``).
+    builtin_found: int = 0
+    #: Services the built-in checks looked at (each applied to some, nothing to check on the others).
+    builtin_services: int = 0
+    #: ``(reason, count)``: Services no built-in check applied to, by why (``kverify.checks.idle``).
+    nothing_to_check: tuple[tuple[str, int], ...] = ()
+    #: Spec claims decided (each is one result).
+    claims: int = 0
     services_checked: int = 0
     #: Inputs read (spec files and manifest files), for the reports' headers.
     inputs: tuple[str, ...] = ()
@@ -101,21 +112,53 @@ class CheckRun:
         """The unknown results that fail the run (those a spec did not mark ``allowUnknown``)."""
         return tuple(r for r in self.unknown if not r.allow_unknown)
 
-    def summary(self) -> dict[str, int]:
+    @property
+    def builtin_applied(self) -> int:
+        """(service, built-in check) pairs that applied: those without findings and those with."""
+        return self.builtin_passed + self.builtin_found
+
+    @property
+    def nothing_checked(self) -> bool:
+        """No spec claim was decided and no built-in check applied to anything: not a pass."""
+        return self.claims == 0 and self.builtin_applied == 0 and not self.results
+
+    def summary(self) -> dict[str, Any]:
+        """The counts every report prints (JSON keeps them as numbers)."""
+        idle = dict(self.nothing_to_check)
         return {
             "results": len(self.results),
             "ok": sum(r.status == "ok" for r in self.results),
             "failed": len(self.failed),
             "unknown": len(self.unknown),
+            "claims": self.claims,
+            "builtin_applied": self.builtin_applied,
+            "builtin_found": self.builtin_found,
             "builtin_passed": self.builtin_passed,
+            "builtin_services": self.builtin_services,
+            "nothing_to_check": sum(idle.values()),
+            "nothing_to_check_by_reason": idle,
+            "nothing_checked": self.nothing_checked,
             "services_checked": self.services_checked,
         }
+
+
+def add_idle(*tallies: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """The sum of ``nothing_to_check`` tallies, in the order of the first time each reason appears."""
+    total: Counter[str] = Counter()
+    for pairs in tallies:
+        for reason, count in pairs:
+            total[reason] += count
+    return tuple(total.items())
 
 
 def merge(runs: list[CheckRun]) -> CheckRun:
     return CheckRun(
         results=tuple(r for run in runs for r in run.results),
         builtin_passed=sum(run.builtin_passed for run in runs),
+        builtin_found=sum(run.builtin_found for run in runs),
+        builtin_services=sum(run.builtin_services for run in runs),
+        nothing_to_check=add_idle(*(run.nothing_to_check for run in runs)),
+        claims=sum(run.claims for run in runs),
         services_checked=sum(run.services_checked for run in runs),
         inputs=tuple(i for run in runs for i in run.inputs),
         warnings=tuple(w for run in runs for w in run.warnings),

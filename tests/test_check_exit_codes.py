@@ -60,7 +60,7 @@ def test_expectations_decide_the_exit_code(
 ) -> None:
     assert run(tmp_path, SPEC.replace("EXPECT", expect)) == code
     last = capsys.readouterr().out.splitlines()[-1]
-    assert last.startswith("1 result(s): ") and ("1 failed" in last) == (code == 1)
+    assert last.startswith("1 result: ") and ("1 failed" in last) == (code == 1)
 
 
 def test_a_verdict_the_model_cannot_reach_is_unknown_and_exits_3(
@@ -74,10 +74,8 @@ def test_a_verdict_the_model_cannot_reach_is_unknown_and_exits_3(
     assert run(tmp_path, spec) == 3
     out = capsys.readouterr().out
     assert "UNKNOWN" in out and "only a hostname" in out
-    assert (
-        out.splitlines()[-1] == "1 result(s): 0 as expected, 0 failed, 1 unknown; "
-        "built-in checks: 0 check(s) without findings over 1 service(s)"
-    )
+    last = "1 result: 0 as expected, 0 failed, 1 unknown; 1 Service looked at; 1 spec claim decided."
+    assert out.splitlines()[-1] == last
 
 
 @pytest.mark.parametrize(
@@ -101,11 +99,12 @@ def test_bad_input_or_usage_exits_2_without_a_traceback(
     assert "Traceback" not in err and err.strip()
 
 
-def test_manifests_that_break_no_built_in_check_exit_0(
+def test_manifests_no_built_in_check_applies_to_exit_4_unless_allowed(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)
-    assert main(["check", "examples/article/cluster.yaml"]) == 0
+    assert main(["check", "examples/article/cluster.yaml"]) == 4
+    assert main(["check", "examples/article/cluster.yaml", "--allow-nothing-checked"]) == 0
     assert main(["check", "examples/article/cluster.yaml", "--load-balancer", "no-health-check"]) == 1
     out = capsys.readouterr().out
     assert "etp-local-lb-without-health-checks" in out and "shop/web-local" in out
@@ -124,4 +123,4 @@ def test_an_unknown_verdict_the_spec_allows_is_reported_and_exits_0(
     assert (
         "UNKNOWN delivered: " in out and "[unknown, allowed by the spec: the load balancer has only a hostname" in out
     )
-    assert out.splitlines()[-1].startswith("1 result(s): 0 as expected, 0 failed, 1 unknown;")
+    assert out.splitlines()[-1].startswith("1 result: 0 as expected, 0 failed, 1 unknown;")

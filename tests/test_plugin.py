@@ -345,7 +345,7 @@ def test_the_markdown_report_lists_every_verdict_with_its_counterexample(project
     project.makefile(".kverify.yaml", web=spec("web", HOLDS, WEBHOOK))
     run(project, "--kverify-markdown=report.md").assert_outcomes(passed=2, failed=1)
     text = (project.path / "report.md").read_text()
-    assert text.startswith("# kverify: the spec verdicts of a pytest run\n\n3 result(s): 2 as expected, 1 failed")
+    assert text.startswith("# kverify: the spec verdicts of a pytest run\n\n3 results: 2 as expected, 1 failed")
     rows = [line for line in text.splitlines() if line.startswith("| ✅") or line.startswith("| ❌")]
     assert [row.split(" | ")[3].split(":")[0] for row in rows] == [
         "external clients keep their IP",

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from kverify.checks.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
+from kverify.checks.idle import tally, why_nothing_to_check
 from kverify.concrete import iter_route
 from kverify.concrete.index import index_of
 from kverify.exhaustive import counterexample, scope
@@ -121,13 +122,14 @@ def _run(
 ) -> CheckRun:
     results: list[CheckResult] = []
     passed = 0
+    idle: list[str] = []
     total = len(cluster.services)
     for i, service in enumerate(cluster.services):
         if progress is not None and i % 256 == 0:
             progress(i, total)
-        if service.headless:
-            continue
-        for check, candidates in candidate_flows(facts, service):
+        applied = False
+        for check, candidates in [] if service.headless else candidate_flows(facts, service):
+            applied = True
             verdict, context = _decide(check, facts, candidates, files)
             if isinstance(verdict, Proved):
                 passed += 1
@@ -143,6 +145,20 @@ def _run(
                     context=f"{context}. Why: {check.why}",
                 )
             )
+        if not applied:
+            idle.append(
+                why_nothing_to_check(
+                    service, load_balancer=cluster.load_balancer, needs_client_ip=facts.needs_client_ip
+                )
+            )
     if progress is not None:
         progress(total, total)
-    return CheckRun(results=tuple(results), builtin_passed=passed, services_checked=total, inputs=tuple(files or ()))
+    return CheckRun(
+        results=tuple(results),
+        builtin_passed=passed,
+        builtin_found=len(results),
+        builtin_services=total,
+        nothing_to_check=tally(idle),
+        services_checked=total,
+        inputs=tuple(files or ()),
+    )

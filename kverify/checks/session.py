@@ -137,10 +137,8 @@ def run_check(
         done = merge(runs_here)
         warnings = tuple(str(w) for w in loaded.warnings)
         runs.append(
-            CheckRun(
-                results=done.results,
-                builtin_passed=done.builtin_passed,
-                services_checked=done.services_checked,
+            attrs.evolve(
+                done,
                 inputs=tuple(manifest_files),
                 warnings=warnings,
                 skipped=loaded.skipped,

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from kverify.checks.catalogue import check as catalogue_check
+from kverify.checks.idle import tally, why_nothing_to_check
 from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.placement.design import Design, at_design_time, backends_of, selected_workloads
 from kverify.placement.solve import decide_over_placements, schedulable
-from kverify.verdicts import Proved, Unknown
+from kverify.verdicts import Proved, Unknown, Verdict
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +68,7 @@ def run_design_checks(
     services = [s for s in design.cluster.services if at_design_time(design, s)]
     results: list[CheckResult] = []
     passed = 0
+    idle: list[str] = []
     pending: dict[str, str] = {}
     for w in design.workloads:
         reason = schedulable(design, (w,))
@@ -76,8 +78,11 @@ def run_design_checks(
         if progress is not None:
             progress(i, len(services))
         blocked = [pending[w.key] for w in selected_workloads(design, service) if w.key in pending]
+        applied = False
         for check_id, flow, prop, context in questions(design, service, needs_client_ip):
+            applied = True
             check = catalogue_check(check_id)
+            verdict: Verdict
             if blocked:
                 verdict = Unknown(claim=check_id, dataplane=design.cluster.proxy.dataplane, reason=blocked[0])
             else:
@@ -96,6 +101,23 @@ def run_design_checks(
                     context=f"at design time: {context}. Why: {check.why}",
                 )
             )
+        if not applied:
+            idle.append(
+                why_nothing_to_check(
+                    service,
+                    load_balancer=design.cluster.load_balancer,
+                    needs_client_ip=needs_client_ip,
+                    has_workload=bool(selected_workloads(design, service)),
+                )
+            )
     if progress is not None:
         progress(len(services), len(services))
-    return CheckRun(results=tuple(results), builtin_passed=passed, services_checked=len(services), inputs=tuple(files))
+    return CheckRun(
+        results=tuple(results),
+        builtin_passed=passed,
+        builtin_found=len(results),
+        builtin_services=len(services),
+        nothing_to_check=tally(idle),
+        services_checked=len(services),
+        inputs=tuple(files),
+    )

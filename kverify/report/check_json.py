@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from kverify.findings import CheckResult, CheckRun, Location
+from kverify.report.check_text import summary_line
 
 VERSION = 1
 SCHEMA = "https://kverify.io/schemas/check-report-v1.json"
@@ -37,7 +38,7 @@ def document(run: CheckRun) -> dict[str, Any]:
         "version": VERSION,
         "tool": "kverify",
         "inputs": list(run.inputs),
-        "summary": run.summary(),
+        "summary": {"text": summary_line(run), **run.summary()},
         "results": [result_json(r) for r in run.results],
         "warnings": list(run.warnings),
         "allocated": {key: dict(values) for key, values in run.allocated},

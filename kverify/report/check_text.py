@@ -78,9 +78,44 @@ def allocated_line(values: tuple[tuple[str, str], ...]) -> str:
     return "allocated at apply time (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in values)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def idle_words(run: CheckRun) -> str:
+    """``3 Services had nothing to check (2 ClusterIP only, 1 no endpoints and no workload)``, or ``""``."""
+    from kverify.checks.idle import tally
+
+    pairs = tally(reason for reason, count in run.nothing_to_check for _ in range(count))
+    total = sum(count for _, count in pairs)
+    if not total:
+        return ""
+    why = ", ".join(f"{count} {reason}" for reason, count in pairs)
+    return f"{_count(total, 'Service')} had nothing to check ({why})"
+
+
 def summary_line(run: CheckRun) -> str:
+    """What the run did, in one line a reviewer skimming CI logs cannot misread: the verdicts, then how
+    many Services were looked at, how many checks applied and found something, and why the others had
+    nothing to check. A run that checked nothing says so first. The same words go into Markdown and JSON."""
     s = run.summary()
-    return (
-        f"{s['results']} result(s): {s['ok']} as expected, {s['failed']} failed, {s['unknown']} unknown; "
-        f"built-in checks: {s['builtin_passed']} check(s) without findings over {s['services_checked']} service(s)"
-    )
+    parts = [f"{_count(s['services_checked'], 'Service')} looked at"]
+    if s["claims"]:
+        parts.append(f"{_count(s['claims'], 'spec claim')} decided")
+    if s["builtin_services"] and not s["builtin_applied"]:
+        parts.append("built-in checks: none applied")
+    elif s["builtin_services"]:
+        parts.append(
+            f"built-in checks: {s['builtin_applied']} applied, {s['builtin_found']} found something, "
+            f"{s['builtin_passed']} found nothing wrong"
+        )
+    if idle := idle_words(run):
+        parts.append(idle)
+    detail = "; ".join(parts)
+    if run.nothing_checked:
+        return (
+            f"NOTHING CHECKED: no spec claim and no built-in check applied; {detail}. "
+            "Not a pass (--allow-nothing-checked accepts it)."
+        )
+    verdicts = f"{_count(s['results'], 'result')}: {s['ok']} as expected, {s['failed']} failed, {s['unknown']} unknown"
+    return f"{verdicts}; {detail}."

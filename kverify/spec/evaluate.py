@@ -107,7 +107,13 @@ def builtin_run(spec: Spec) -> CheckRun:
                 context="the spec expects this built-in check to find a problem here",
             )
         )
-    return CheckRun(results=tuple(results), builtin_passed=run.builtin_passed)
+    return CheckRun(
+        results=tuple(results),
+        builtin_passed=run.builtin_passed,
+        builtin_found=run.builtin_found,
+        builtin_services=run.builtin_services,
+        nothing_to_check=run.nothing_to_check,
+    )
 
 
 def evaluate(spec: Spec, progress: Progress | None = None) -> CheckRun:
@@ -123,6 +129,10 @@ def evaluate(spec: Spec, progress: Progress | None = None) -> CheckRun:
     return CheckRun(
         results=(*results, *builtin.results),
         builtin_passed=builtin.builtin_passed,
+        builtin_found=builtin.builtin_found,
+        builtin_services=builtin.builtin_services,
+        nothing_to_check=builtin.nothing_to_check,
+        claims=len(spec.claims),
         services_checked=len(spec.cluster.services),
         inputs=files,
     )

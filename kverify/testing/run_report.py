@@ -69,15 +69,12 @@ class RunReport:
 
     def run(self) -> CheckRun:
         """Every result gathered, in collection order (xdist delivers them in any order)."""
-        from kverify.findings import CheckRun
+        import attrs
+
+        from kverify.findings import merge
 
         runs = [run for _, run in sorted(self.collected, key=lambda item: item[0])]
-        return CheckRun(
-            results=tuple(r for run in runs for r in run.results),
-            builtin_passed=sum(run.builtin_passed for run in runs),
-            services_checked=sum(run.services_checked for run in runs),
-            inputs=tuple(dict.fromkeys(i for run in runs for i in run.inputs)),
-        )
+        return attrs.evolve(merge(runs), inputs=tuple(dict.fromkeys(i for run in runs for i in run.inputs)))
 
 
 def render(kind: str, run: CheckRun) -> str:

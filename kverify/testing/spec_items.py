@@ -115,7 +115,7 @@ class ClaimItem(SpecItem):
 
     def decide(self) -> CheckRun:
         assert self.claim is not None
-        return CheckRun(results=(claim_result(self.spec, self.claim),), inputs=_inputs(self.spec))
+        return CheckRun(results=(claim_result(self.spec, self.claim),), claims=1, inputs=_inputs(self.spec))
 
 
 class BuiltinChecksItem(SpecItem):
@@ -126,6 +126,9 @@ class BuiltinChecksItem(SpecItem):
         return CheckRun(
             results=run.results,
             builtin_passed=run.builtin_passed,
+            builtin_found=run.builtin_found,
+            builtin_services=run.builtin_services,
+            nothing_to_check=run.nothing_to_check,
             services_checked=len(self.spec.cluster.services),
             inputs=_inputs(self.spec),
         )
