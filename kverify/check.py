@@ -91,7 +91,9 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         if flow.destination is Destination.NODE_PORT and exposed and exposed.node_port:
             port = exposed.node_port  # what a client really dials
         words += ["--port", str(port)]
-    words += ["--dataplane", proxy.dataplane.spelling, "--load-balancer", cluster.load_balancer.spelling]
+    words += ["--dataplane", proxy.dataplane.spelling]
+    if cluster.load_balancer_explicit:  # otherwise the manifests' annotations choose it again
+        words += ["--load-balancer", cluster.load_balancer.spelling]
     if proxy.cluster_cidrs != ("10.0.0.0/8",):
         for cidr in proxy.cluster_cidrs:
             words += ["--cluster-cidr", cidr]

@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--src-ip", metavar="IP")
     trace.add_argument("--node", metavar="NODE")
     trace.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
-    trace.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
+    trace.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
     trace.add_argument(
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
     )
-    check.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
+    check.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
     check.add_argument(
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
@@ -231,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     _input_size_flag(check)
     check.set_defaults(run=_run_check)
     return parser
+
+
+_LB_HELP = (
+    "the load balancer in front of LoadBalancer Services (default: what well-known annotations say, "
+    "e.g. aws-load-balancer-nlb-target-type: ip -> ip-target; otherwise health-checked)"
+)
 
 
 def _namespace_flag(parser: argparse.ArgumentParser) -> None:
@@ -318,7 +324,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
         run = run_check(
             args.paths or bundled_specs(),
             proxy=proxy,  # type: ignore[arg-type]
-            load_balancer=LoadBalancerProfile.parse(args.load_balancer),  # type: ignore[arg-type]
+            load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
             needs_client_ip=args.needs_client_ip,
             node_pools=[parse_node_pool(text) for text in args.node_pool],
             progress=progress,
@@ -452,7 +458,8 @@ def _run_trace(args: argparse.Namespace) -> int:
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     _report_skipped(loaded.skipped, loaded.skipped_kinds, verbose=args.verbose)
-    cluster = to_cluster(loaded, proxy=proxy, load_balancer=LoadBalancerProfile.parse(args.load_balancer))
+    profile = LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None
+    cluster = to_cluster(loaded, proxy=proxy, load_balancer=profile)
     flow = Flow(
         service=args.service,
         client=ClientKind.parse("node" if args.client == "host" else args.client),
@@ -479,7 +486,8 @@ def _run_trace(args: argparse.Namespace) -> int:
                 "node": flow.node,
             },
             "dataplane": proxy.dataplane.spelling,
-            "load_balancer": cluster.load_balancer.spelling,
+            "load_balancer": cluster.load_balancer_for(service).spelling,
+            "load_balancer_reason": cluster.load_balancer_reason(service),
             "outcomes": [o.to_json() for o in outcomes],
             # Values the manifests do not give: the API server or the cloud allocates them at apply time.
             "allocated": dict(allocated),
@@ -488,7 +496,10 @@ def _run_trace(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2))
     else:
-        print(render(flow, outcomes, hops=args.hops, allocated=allocated))
+        lb = None
+        if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:
+            lb = f"{cluster.load_balancer_for(service).spelling} ({cluster.load_balancer_reason(service)})"
+        print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb))
     return EXIT_OK
 
 

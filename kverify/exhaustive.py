@@ -17,6 +17,7 @@ import attrs
 
 from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
+from kverify.concrete.unknown_lb import hostname_only, source_unknown
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
 from kverify.results import Outcome
@@ -123,7 +124,10 @@ def scope(cluster: Cluster, flow: Flow) -> str:
         if flow.node is not None:
             return f"{where}, arriving at {flow.node}"
         if flow.destination is Destination.LOAD_BALANCER:
-            return f"{where}, every arrival node the load balancer ({cluster.load_balancer.spelling}) may pick"
+            service = cluster.service(flow.service)
+            profile = cluster.load_balancer_for(service)
+            why = "" if cluster.load_balancer_explicit else f", {cluster.load_balancer_reason(service)}"
+            return f"{where}, every arrival node the load balancer ({profile.spelling}{why}) may pick"
         return f"{where}, arriving at every node"
     kind = "pod" if flow.client is ClientKind.POD else "host-network"
     if flow.node is not None:
@@ -140,10 +144,13 @@ def unsupported(cluster: Cluster, flow: Flow) -> str | None:
         return "the Service is headless (clusterIP: None): clients reach pods directly, kverify models proxied Services"
     if (
         flow.destination is Destination.LOAD_BALANCER
-        and service.load_balancer_ingress
-        and not any(i.ip for i in service.load_balancer_ingress)
+        and flow.client is not ClientKind.EXTERNAL
+        and hostname_only(service)
     ):
-        return "the load balancer has only a hostname (no ingress IP): what it does before the nodes is not modelled"
+        return (
+            "the load balancer is known only by a hostname: in-cluster clients leave the cluster to reach it, "
+            "which is not modelled (external clients are)"
+        )
     if not cluster.nodes:
         return "the manifests have no Node objects: no arrival or client node to enumerate"
     return None
@@ -199,6 +206,8 @@ def decide(
     """Every outcome of ``flow`` satisfies ``prop`` (Proved), or the first that does not (Refuted)."""
     dataplane = cluster.proxy.dataplane
     reason = unsupported(cluster, flow)
+    if reason is None and prop.id == "client-ip-preserved":
+        reason = source_unknown(cluster, flow)
     if reason is not None:
         return Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope(cluster, flow))
     names = frozenset(index_of(cluster).node_position)

@@ -96,6 +96,12 @@ class CheckRun:
     #: ``Service.allocated_values``): reports show them as "allocated at apply time".
     allocated: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
+    #: Service key -> (load balancer profile, why) for the LoadBalancer Services checked.
+    load_balancers: tuple[tuple[str, str, str], ...] = ()
+
+    def load_balancer_of(self, service: str) -> tuple[str, str] | None:
+        return next(((p, why) for key, p, why in self.load_balancers if key == service), None)
+
     def allocated_for(self, service: str) -> tuple[tuple[str, str], ...]:
         return next((values for key, values in self.allocated if key == service), ())
 
@@ -165,4 +171,5 @@ def merge(runs: list[CheckRun]) -> CheckRun:
         skipped=tuple(s for run in runs for s in run.skipped),
         skipped_kinds=tuple(k for run in runs for k in run.skipped_kinds),
         allocated=tuple(a for run in runs for a in run.allocated),
+        load_balancers=tuple(lb for run in runs for lb in run.load_balancers),
     )

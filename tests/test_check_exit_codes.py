@@ -48,6 +48,20 @@ def run(tmp_path: Path, text: str, *extra: str) -> int:
     return main(["check", str(path), *extra])
 
 
+def test_external_clients_of_a_load_balancer_known_only_by_hostname_are_decided(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No endpoints behind an ELB: the node port rejects what the load balancer sends (not Unknown)."""
+    (tmp_path / "elb.yaml").write_text(HOSTNAME_ONLY)
+    spec = (
+        "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: elb}\nmanifests: [elb.yaml]\n"
+        "claims:\n  - {id: delivered, service: shop/elb, property: delivered, expect: refuted}\n"
+    )
+    assert run(tmp_path, spec, "--verbose") == 0
+    out = capsys.readouterr().out
+    assert "REJECTED" in out and "known only as abc.elb.amazonaws.com) sends to node-a's node port" in out
+
+
 @pytest.mark.parametrize(
     ("expect", "code"),
     [
@@ -69,11 +83,11 @@ def test_a_verdict_the_model_cannot_reach_is_unknown_and_exits_3(
     (tmp_path / "elb.yaml").write_text(HOSTNAME_ONLY)
     spec = (
         "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: elb}\nmanifests: [elb.yaml]\n"
-        "claims:\n  - {id: delivered, service: shop/elb, property: delivered}\n"
+        "claims:\n  - {id: delivered, service: shop/elb, from: pod, via: load-balancer, property: delivered}\n"
     )
     assert run(tmp_path, spec) == 3
     out = capsys.readouterr().out
-    assert "UNKNOWN" in out and "only a hostname" in out
+    assert "UNKNOWN" in out and "known only by a hostname: in-cluster clients leave the cluster" in out
     last = "1 result: 0 as expected, 0 failed, 1 unknown; 1 Service looked at; 1 spec claim decided."
     assert out.splitlines()[-1] == last
 
@@ -116,11 +130,10 @@ def test_an_unknown_verdict_the_spec_allows_is_reported_and_exits_0(
     (tmp_path / "elb.yaml").write_text(HOSTNAME_ONLY)
     spec = (
         "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: elb}\nmanifests: [elb.yaml]\n"
-        "claims:\n  - {id: delivered, service: shop/elb, property: delivered, allowUnknown: true}\n"
+        "claims:\n  - {id: delivered, service: shop/elb, from: pod, via: load-balancer, property: delivered,"
+        " allowUnknown: true}\n"
     )
     assert run(tmp_path, spec) == 0
     out = capsys.readouterr().out
-    assert (
-        "UNKNOWN delivered: " in out and "[unknown, allowed by the spec: the load balancer has only a hostname" in out
-    )
+    assert "UNKNOWN delivered: " in out and "[unknown, allowed by the spec: the load balancer is known only by" in out
     assert out.splitlines()[-1].startswith("1 result: 0 as expected, 0 failed, 1 unknown;")

@@ -233,20 +233,26 @@ def test_a_claim_expected_refuted_fails_once_proved(project: pytest.Pytester) ->
     ],
 )
 def test_unknown(project: pytest.Pytester, allow: str, outcome: dict[str, int]) -> None:
-    """A load balancer known only by its hostname is not modelled: the verdict is Unknown."""
+    """In-cluster clients of a load balancer known only by its hostname leave the cluster: not modelled, Unknown."""
     (project.path / "manifests" / "elb.yaml").write_text(HOSTNAME_ONLY)
-    claim = "  - id: elb delivers\n    service: shop/elb\n    property: delivered\n" + allow
+    claim = (
+        "  - id: elb delivers\n    service: shop/elb\n    from: pod\n    via: load-balancer\n    property: delivered\n"
+    )
+    claim += allow
     project.makefile(".kverify.yaml", elb=spec("elb", claim))
     result = run(project, "-rs")
     result.assert_outcomes(**outcome)
-    reason = "the load balancer has only a hostname (no ingress IP): what it does before the nodes is not modelled"
+    reason = (
+        "the load balancer is known only by a hostname: in-cluster clients leave the cluster to reach it, "
+        "which is not modelled (external clients are)"
+    )
     if allow:
         skipped = "SKIPPED [[]1[]] elb.kverify.yaml:7: unknown, allowed by the spec (allowUnknown)"
         result.stdout.fnmatch_lines([f"{skipped} - elb delivers: {reason}"])
     else:
         result.stdout.fnmatch_lines(
             [
-                f"  UNKNOWN elb delivers: external clients via load-balancer: *  [[]unknown: {reason}[]]",
+                f"  UNKNOWN elb delivers: pods via load-balancer: *  [[]unknown: {reason}[]]",
                 "  (the model does not cover this case; `allowUnknown: true` on the claim accepts it)",
             ]
         )
@@ -359,7 +365,8 @@ def test_the_markdown_report_lists_every_verdict_with_its_counterexample(project
 
 def test_the_sarif_report_validates_and_points_at_the_manifest(project: pytest.Pytester) -> None:
     (project.path / "manifests" / "elb.yaml").write_text(HOSTNAME_ONLY)
-    unknown = "  - {id: elb delivers, service: shop/elb, property: delivered, allowUnknown: true}\n"
+    unknown = "  - {id: elb delivers, service: shop/elb, from: pod, via: load-balancer, property: delivered,"
+    unknown += " allowUnknown: true}\n"
     project.makefile(".kverify.yaml", web=spec("web", HOLDS, WEBHOOK, unknown))
     run(project, "--kverify-sarif=reports/kverify.sarif").assert_outcomes(passed=2, failed=1, skipped=1)
     document = json.loads((project.path / "reports" / "kverify.sarif").read_text())

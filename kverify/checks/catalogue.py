@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
+from kverify.concrete.unknown_lb import hostname_only
 from kverify.exhaustive import PROPERTIES, Property
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.model.policy import IPBlockRule
@@ -60,7 +61,9 @@ def _ready_nodes(service: Service) -> set[str]:
 
 
 def _lb_ip(service: Service) -> bool:
-    return any(i.ip for i in service.load_balancer_ingress)
+    """The Service has a load balancer whose flows can be decided: an ingress IP, or only a hostname
+    (external clients then arrive at node ports: :mod:`kverify.concrete.unknown_lb`)."""
+    return any(i.ip for i in service.load_balancer_ingress) or hostname_only(service)
 
 
 def _etp_local_lb_without_health_checks(facts: Facts, service: Service) -> list[Candidate] | None:
@@ -68,7 +71,7 @@ def _etp_local_lb_without_health_checks(facts: Facts, service: Service) -> list[
     if not (
         service.type is ServiceType.LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
-        and cluster.load_balancer is LoadBalancerProfile.NO_HEALTH_CHECK
+        and cluster.load_balancer_for(service) is LoadBalancerProfile.NO_HEALTH_CHECK
         and _lb_ip(service)
     ):
         return None
@@ -176,7 +179,7 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     if not (
         service.type is ServiceType.LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
-        and cluster.load_balancer is LoadBalancerProfile.HEALTH_CHECKED
+        and cluster.load_balancer_for(service) is LoadBalancerProfile.HEALTH_CHECKED
         and _lb_ip(service)
     ):
         return None

@@ -13,7 +13,7 @@ from kverify.errors import InputError, Problem
 from kverify.findings import CheckRun, merge
 from kverify.load import load_manifests, to_cluster
 from kverify.load.sources import expand
-from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig
+from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
 from kverify.model.workload import NodePool
 from kverify.placement.design import Design, at_design_time
 from kverify.spec import evaluate, is_spec_file, load_spec
@@ -54,11 +54,20 @@ def allocated_of(cluster: Cluster) -> tuple[tuple[str, tuple[tuple[str, str], ..
     return tuple((s.key, values) for s in cluster.services if (values := s.allocated_values()))
 
 
+def load_balancers_of(cluster: Cluster) -> tuple[tuple[str, str, str], ...]:
+    """Each LoadBalancer Service's load balancer profile and why it applies, for the reports."""
+    return tuple(
+        (s.key, cluster.load_balancer_for(s).spelling, cluster.load_balancer_reason(s))
+        for s in cluster.services
+        if s.type is ServiceType.LOAD_BALANCER
+    )
+
+
 def run_check(
     paths: Sequence[str],
     *,
     proxy: ProxyConfig,
-    load_balancer: LoadBalancerProfile,
+    load_balancer: LoadBalancerProfile | None,
     needs_client_ip: Sequence[str] = (),
     node_pools: Sequence[NodePool] = (),
     progress: ProgressFactory | None = None,
@@ -88,7 +97,11 @@ def run_check(
         run = evaluate(spec, progress(f"spec {spec.name}") if progress else None)
         runs.append(
             attrs.evolve(
-                run, skipped=spec.skipped, skipped_kinds=spec.skipped_kinds, allocated=allocated_of(spec.cluster)
+                run,
+                skipped=spec.skipped,
+                skipped_kinds=spec.skipped_kinds,
+                allocated=allocated_of(spec.cluster),
+                load_balancers=load_balancers_of(spec.cluster),
             )
         )
     if loaded is not None:
@@ -144,6 +157,7 @@ def run_check(
                 skipped=loaded.skipped,
                 skipped_kinds=loaded.skipped_kinds,
                 allocated=allocated_of(cluster),
+                load_balancers=load_balancers_of(cluster),
             )
         )
     return merge(runs)

@@ -104,7 +104,13 @@ def hops_for(
         hops.append(Hop(at=client, to="load-balancer", src=h.client_ip, dst=dst))
         if node:
             hops.append(
-                Hop(at="load-balancer", to=node, src=h.client_ip, dst=dst, note=f"{cluster.load_balancer} picks {node}")
+                Hop(
+                    at="load-balancer",
+                    to=node,
+                    src=h.client_ip,
+                    dst=dst,
+                    note=f"{h.situation.load_balancer} picks {node}",
+                )
             )
     elif node and (h.client_node is None or h.client_node != h.node):
         hops.append(Hop(at=client, to=node, src=h.client_ip, dst=dst))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from kverify.concrete import classify
+from kverify.concrete import classify, unknown_lb
 from kverify.concrete.explain import explain, hops_for
 from kverify.concrete.index import index_of
 from kverify.errors import InputError, Problem, names, quote
@@ -65,16 +65,7 @@ def _family(ip: str) -> int:
 
 def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
     """Every possible outcome of ``flow`` in ``cluster``, in a stable order."""
-    service = _service(cluster, flow)
-    if _port_unmatched(service, flow):
-        return (_unmatched_port(cluster, flow),)
-    outcomes: list[Outcome] = []
-    for handling in handlings(cluster, flow, service):
-        outcomes.extend(_outcomes(cluster, flow, service, handling))
-    if not outcomes:
-        # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing).
-        outcomes.append(_unannounced(cluster, flow))
-    return tuple(outcomes)
+    return tuple(iter_route(cluster, flow))
 
 
 def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
@@ -84,13 +75,15 @@ def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
     if _port_unmatched(service, flow):
         yield _unmatched_port(cluster, flow)
         return
+    onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
-    for handling in handlings(cluster, flow, service):
-        for outcome in _iter_outcomes(cluster, flow, service, handling):
+    for handling in handlings(cluster, onward or flow, service, lb_picks=onward is not None):
+        for outcome in _iter_outcomes(cluster, onward or flow, service, handling):
             found = True
-            yield outcome
+            yield unknown_lb.through_load_balancer(outcome, flow, service) if onward else outcome
     if not found:
-        yield _unannounced(cluster, flow)
+        # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing).
+        yield _unannounced(cluster, flow, service)
 
 
 def _port_unmatched(service: Service, flow: Flow) -> bool:
@@ -103,7 +96,7 @@ def _port_unmatched(service: Service, flow: Flow) -> bool:
     return classify.find_port(service, flow) is None
 
 
-def _unannounced(cluster: Cluster, flow: Flow) -> Outcome:
+def _unannounced(cluster: Cluster, flow: Flow, service: Service) -> Outcome:
     mark("lb-metallb-announce")
     return Outcome(
         node=None,
@@ -116,7 +109,8 @@ def _unannounced(cluster: Cluster, flow: Flow) -> Outcome:
                 to="(end)",
                 src=flow.client_ip or classify.EXTERNAL_CLIENT_IP,
                 dst=flow.dst_ip or "load-balancer IP",
-                note=f"{cluster.load_balancer.spelling}: no node announces the address, so nothing answers for it",
+                note=f"{cluster.load_balancer_for(service).spelling}: no node announces the address, "
+                "so nothing answers for it",
             ),
         ),
     )
@@ -157,8 +151,9 @@ def _node(cluster: Cluster, name: str | None, what: str) -> Node | None:
     return node
 
 
-def handlings(cluster: Cluster, flow: Flow, service: Service) -> list[classify.Handling]:
-    """Each (handling node, situation) the flow may meet, in node order."""
+def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool = False) -> list[classify.Handling]:
+    """Each (handling node, situation) the flow may meet, in node order. ``lb_picks``: the flow is
+    what a load balancer sends on (to node ports), so only the nodes it may pick are kept."""
     if not cluster.nodes:
         raise InputError(Problem("the cluster has no nodes", field="nodes"))
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
@@ -176,7 +171,8 @@ def handlings(cluster: Cluster, flow: Flow, service: Service) -> list[classify.H
         client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, client_node, service)
         for node, dst_ip in _candidate_nodes(cluster, flow, service, given, client_node):
             result.append(_handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip))
-    if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER and given is None:
+    via_lb = flow.destination is Destination.LOAD_BALANCER or lb_picks
+    if flow.client is ClientKind.EXTERNAL and via_lb and given is None:
         result = _load_balancer_picks(cluster, result)
     return result
 
@@ -205,6 +201,8 @@ def _candidate_nodes(
         nodes = [given] if given else list(cluster.nodes)
         return [(n, n.primary_address or "") for n in nodes]
     addresses = classify.service_addresses(service, destination)
+    if not addresses and destination is Destination.LOAD_BALANCER and unknown_lb.hostname_only(service):
+        return [(None, "")]  # an IP-target load balancer known by hostname: it sends to the pods
     if not addresses:
         raise InputError(Problem(f"Service {service.key} has no {destination.spelling} address", field="--to"))
     dst_ip = flow.dst_ip or addresses[0]
@@ -217,7 +215,7 @@ def _candidate_nodes(
         )
     if flow.client is not ClientKind.EXTERNAL:
         return [(client_node, dst_ip)]
-    if cluster.load_balancer is LoadBalancerProfile.IP_TARGET and destination is Destination.LOAD_BALANCER:
+    if cluster.load_balancer_for(service) is LoadBalancerProfile.IP_TARGET and destination is Destination.LOAD_BALANCER:
         return [(None, dst_ip)]
     nodes = [given] if given else list(cluster.nodes)
     return [(n, dst_ip) for n in nodes]
@@ -268,7 +266,7 @@ def _handling(
     classify.mark(classify.SOURCE_RANGES)
     situation = Situation(
         dataplane=proxy.dataplane,
-        load_balancer=cluster.load_balancer,
+        load_balancer=cluster.load_balancer_for(service),
         service_type=service.type,
         etp_local_spec=service.external_traffic_policy.spelling == "Local",
         itp_local_spec=service.internal_traffic_policy.spelling == "Local",

@@ -70,6 +70,10 @@ class Pending:
     requested_ingress: str | None = None
     #: Field paths defaulted to a fixed value (``spec.type``, ``spec.ports[0].protocol``...).
     defaulted: tuple[str, ...] = ()
+    #: A LoadBalancer Service's string annotations and ``spec.loadBalancerClass``, for
+    #: :func:`kverify.load.lb_hints.lb_hint` (decided once the whole input is read).
+    annotations: tuple[tuple[str, str], ...] = ()
+    lb_class: str | None = None
 
 
 def cluster_ip_families(

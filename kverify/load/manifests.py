@@ -20,6 +20,7 @@ from kverify.load import validate
 from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, quote, unsupported
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
+from kverify.load.lb_hints import METALLB_BGP_KINDS, lb_hint
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
@@ -140,11 +141,18 @@ def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = 
 def to_cluster(
     loaded: LoadedManifests,
     proxy: ProxyConfig | None = None,
-    load_balancer: LoadBalancerProfile = LoadBalancerProfile.HEALTH_CHECKED,
+    load_balancer: LoadBalancerProfile | None = None,
 ) -> Cluster:
-    """The :class:`~kverify.model.cluster.Cluster` of what was loaded, behind this proxy and LB."""
+    """The :class:`~kverify.model.cluster.Cluster` of what was loaded, behind this proxy and LB.
+
+    With no ``load_balancer``, each Service's well-known annotations choose its profile
+    (:mod:`kverify.load.lb_hints`), and ``health-checked`` where none do."""
     return Cluster(
-        nodes=loaded.nodes, services=loaded.services, proxy=proxy or ProxyConfig(), load_balancer=load_balancer
+        nodes=loaded.nodes,
+        services=loaded.services,
+        proxy=proxy or ProxyConfig(),
+        load_balancer=load_balancer or LoadBalancerProfile.HEALTH_CHECKED,
+        load_balancer_explicit=load_balancer is not None,
     )
 
 
@@ -191,6 +199,7 @@ class _Assembly:
         self.ip_blocks: list[IPBlockRule] = []
         self.intents: dict[str, ServiceIntent] = {}
         self.workloads: list[Workload] = []
+        self.metallb_bgp = False  # a BGPAdvertisement or BGPPeer: MetalLB announces over BGP
         self.hpas: list[tuple[Ctx, HpaRecord]] = []
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
@@ -237,6 +246,8 @@ class _Assembly:
         namespace = namespace if type(namespace) is str and namespace else self.namespace
         label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
+            if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):
+                self.metallb_bgp = True
             # Not modelled: its shape is none of kverify's business (a Kustomization has no name).
             if label is not None and label not in self.first:
                 self.first[label] = (file, line)
@@ -359,7 +370,12 @@ class _Assembly:
                     ctx.warn(("endpoints", i, "targetRef"), f'Pod "{endpoint.pod}" not found in the manifests')
             if key in by_service:
                 by_service[key].extend(endpoint for _, endpoint in record.endpoints)
-        allocate([(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services])
+        drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]
+        for _, _, kwargs, pending in drafts:
+            hint = lb_hint(dict(pending.annotations), pending.lb_class, metallb_bgp=self.metallb_bgp)
+            if hint is not None:
+                kwargs["load_balancer_hint"], kwargs["load_balancer_hint_reason"] = hint
+        allocate(drafts)
         services: list[Service] = []
         allocations = validate.Allocations()
         for ctx, ns, name, kwargs in self.services:

@@ -12,8 +12,9 @@ from typing import Any
 
 from kverify.load import validate
 from kverify.load.allocate import Pending, cluster_ip_families, lb_families
-from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr
+from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip
 from kverify.load.kinds import Skip
+from kverify.load.lb_hints import requested_ips
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
 from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
 
@@ -60,9 +61,12 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
         default("allocateLoadBalancerNodePorts")
     ingress = _ingress(ctx, obj)
     health_check = ctx.port(spec, "healthCheckNodePort", ("spec",))
+    annotations = _string_annotations(obj) if type_ is ServiceType.LOAD_BALANCER else {}
     requested = ctx.string(spec, "loadBalancerIP", ("spec",))
     if requested is not None and ctx.ip(requested, ("spec", "loadBalancerIP")) is None:
         requested = None
+    if requested is None:
+        requested = next((ip for ip in requested_ips(annotations) if is_ip(ip)), None)
     no_status = not ingress and not _has_lb_status(obj)
     defaulted += _recorded_allocations(ctx, obj)
     pending = Pending(
@@ -75,6 +79,8 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
         ingress_families=lb_families(type_, cluster_ips, families) if no_status else (),
         requested_ingress=requested,
         defaulted=tuple(defaulted),
+        annotations=tuple(sorted(annotations.items())),
+        lb_class=ctx.string(spec, "loadBalancerClass", ("spec",)),
     )
     kwargs = {
         "type": type_,
@@ -112,6 +118,13 @@ def _recorded_allocations(ctx: Ctx, obj: dict[str, Any]) -> list[str]:
         ctx.error(("metadata", "annotations", ALLOCATED_ANNOTATION), invalid(value, "must be a string"))
         return []
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _string_annotations(obj: dict[str, Any]) -> dict[str, str]:
+    annotations = obj["metadata"].get("annotations")
+    if type(annotations) is not dict:
+        return {}
+    return {str(k): v for k, v in annotations.items() if type(v) is str}
 
 
 def _has_lb_status(obj: dict[str, Any]) -> bool:

@@ -161,6 +161,13 @@ class Service:
     #: (``spec.clusterIP``, ``spec.ports[0].nodePort``, ``status.loadBalancer.ingress``...): shown as
     #: "allocated at apply time" wherever they appear, never passed off as real.
     allocated: frozenset[str] = attrs.field(default=frozenset(), converter=to_frozenset)
+    #: The load balancer profile well-known annotations point to (AWS, MetalLB, GCP, Azure), if any, and
+    #: why (``"from annotation service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip"``).
+    #: Used only when the user has not chosen a profile (see :meth:`Cluster.load_balancer_for`).
+    load_balancer_hint: LoadBalancerProfile | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(LoadBalancerProfile))
+    )
+    load_balancer_hint_reason: str = ""
 
     @property
     def key(self) -> str:
@@ -253,6 +260,24 @@ class Cluster:
     load_balancer: LoadBalancerProfile = attrs.field(
         default=LoadBalancerProfile.HEALTH_CHECKED, validator=v.instance_of(LoadBalancerProfile)
     )
+    #: The user chose ``load_balancer`` (a flag, a spec's environment): it overrides every Service's
+    #: annotation hint. ``False`` when it is only the default.
+    load_balancer_explicit: bool = attrs.field(default=True, validator=v.instance_of(bool))
+
+    def load_balancer_for(self, service: Service | None) -> LoadBalancerProfile:
+        """The load balancer in front of ``service``: the user's choice, else the Service's
+        annotation hint, else the default. The one place this is decided."""
+        if self.load_balancer_explicit or service is None or service.load_balancer_hint is None:
+            return self.load_balancer
+        return service.load_balancer_hint
+
+    def load_balancer_reason(self, service: Service | None) -> str:
+        """Why :meth:`load_balancer_for` chose what it chose, for reports."""
+        if self.load_balancer_explicit:
+            return "chosen by the user"
+        if service is not None and service.load_balancer_hint is not None:
+            return service.load_balancer_hint_reason
+        return "the default: no --load-balancer, no spec environment, no well-known annotation"
 
     def node(self, name: str | None) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

@@ -36,7 +36,7 @@ def questions(
 ) -> Iterator[tuple[str, Flow, str, str]]:
     """(check id, flow, property, context) for each built-in check that applies to ``service``."""
     key, local = service.key, service.external_traffic_policy.spelling == "Local"
-    lb = design.cluster.load_balancer
+    lb = design.cluster.load_balancer_for(service)
     no_probe = lb is LoadBalancerProfile.NO_HEALTH_CHECK
     if service.type is ServiceType.LOAD_BALANCER and local and no_probe and service.load_balancer_ingress:
         flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)

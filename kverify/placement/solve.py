@@ -184,7 +184,10 @@ def decide_over_placements(
     violation = z3.Not(holds(terms, prop, hops))
     if lb_flow:
         at_picked = z3.And(terms.lb_picks, violation)
-        metallb = cluster.load_balancer in (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP)
+        metallb = cluster.load_balancer_for(service) in (
+            LoadBalancerProfile.METALLB_L2,
+            LoadBalancerProfile.METALLB_BGP,
+        )
         if metallb and prop in ("delivered", "never-dropped"):  # nobody announcing drops every packet
             violation = z3.Or(at_picked, no_node_announces(u, base, endpoints, flow, cluster))
         else:

@@ -42,6 +42,7 @@ def document(run: CheckRun) -> dict[str, Any]:
         "results": [result_json(r) for r in run.results],
         "warnings": list(run.warnings),
         "allocated": {key: dict(values) for key, values in run.allocated},
+        "load_balancers": {key: {"profile": p, "reason": why} for key, p, why in run.load_balancers},
         "skipped": list(run.skipped),
     }
 

@@ -67,6 +67,8 @@ def render(run: CheckRun, *, colour: bool = False, verbose: bool = False) -> str
             lines.append(f"  {service}" + (f"  ({where})" if where else ""))
             if values := run.allocated_for(service):
                 lines.append(_paint(f"    {allocated_line(values)}", "dim", colour))
+            if lb := run.load_balancer_of(service):
+                lines.append(_paint(f"    load balancer: {lb[0]} ({lb[1]})", "dim", colour))
             for r in items:
                 lines.extend(result_lines(r, colour, verbose))
     lines.append(summary_line(run))

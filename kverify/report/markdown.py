@@ -80,6 +80,8 @@ def render(run: CheckRun, *, title: str = "kverify check") -> str:
             lines.append(f"- Service defined at `{r.service_location}`")
         if values := run.allocated_for(r.service):
             lines.append(f"- {allocated_line(values)}")
+        if lb := run.load_balancer_of(r.service):
+            lines.append(f"- load balancer: {lb[0]} ({lb[1]})")
         lines += [f"- reproduce: `{cx.command}`", "", "```mermaid", sequence_diagram(cx.outcome), "```"]
         if cx.manifest and f"{cx.id}.yaml" in cx.command:  # an inline topology: the command's manifest
             lines += [

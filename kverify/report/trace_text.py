@@ -64,6 +64,7 @@ def render(
     *,
     hops: bool = False,
     allocated: Sequence[tuple[str, str]] = (),
+    load_balancer: str | None = None,
 ) -> str:
     """The flow, one line per outcome (and its hops), a summary; ``allocated`` are the Service's
     values known only after apply (``Service.allocated_values``), marked wherever they appear."""
@@ -78,6 +79,8 @@ def render(
     lines = [mark_allocated(head, addresses)]
     if allocated:
         lines.append(f"  {ALLOCATED} (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in allocated))
+    if load_balancer:
+        lines.append(f"  load balancer: {load_balancer}")
     for outcome in outcomes:
         lines.append("  " + mark_allocated(outcome_line(outcome), addresses))
         if hops:

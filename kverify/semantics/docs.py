@@ -66,6 +66,60 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   LBs that proxy (non-passthrough) are not modelled.
 - **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
   destination's family (rule `ip-family`). The proofs reason about one family at a time.
+
+## Manifests as written: what the API server and the cloud fill in
+
+Manifests from Git have no ClusterIP, node ports or load-balancer address. kverify fills in what the
+API server allocates or defaults at apply time (`kverify/load/allocate.py`), records each field path
+in `Service.allocated`, and shows the values as *allocated at apply time* in traces, reports and
+exported counterexamples (annotation `kverify.io/allocated`):
+
+- ClusterIPs from `10.96.0.0/12` (kubeadm's default `serviceSubnet`) and `fd00:10:96::/112` (kind's
+  IPv6 default), one per family the Service asks for; family defaulting as
+  `pkg/registry/core/service/storage/alloc.go` `initIPFamilyFields` (no policy with two families or
+  two ClusterIPs: `RequireDualStack`; otherwise `SingleStack`), a dual-stack-capable cluster with IPv4
+  first assumed. Dynamic values avoid the static band at the bottom of each range (KEP-3070 for
+  ClusterIPs, KEP-3668 for node ports) and every value a manifest gives.
+- Node ports from 30000-32767 for NodePort Services and LoadBalancer Services unless
+  `allocateLoadBalancerNodePorts: false`; a `healthCheckNodePort` for LoadBalancer Services with
+  eTP Local (`pkg/api/v1/service/util.go` `NeedsHealthCheck`).
+- The load balancer's address from `spec.loadBalancerIP` or MetalLB's `metallb.io/loadBalancerIPs`
+  when asked for, else from `192.0.2.0/24` / `2001:db8:1b::/112` (documentation ranges, RFC 5737 and
+  RFC 3849). A snapshot's empty `status.loadBalancer` (still provisioning) gets none.
+- Defaults: `type: ClusterIP`, traffic policies `Cluster` (eTP only for NodePort and LoadBalancer),
+  `protocol: TCP`, `targetPort` = `port`, `sessionAffinity: None`, `allocateLoadBalancerNodePorts: true`
+  (`pkg/apis/core/v1/defaults.go` `SetDefaults_Service`).
+
+Verdicts do not depend on the allocated values except through `loadBalancerSourceRanges` that
+contain the allocated load-balancer address (rule `lb-source-ranges-match` admits the LB's own
+address as a source); kverify warns when that happens.
+
+**A load balancer known only by a hostname** (AWS ELB/NLB): kube-proxy writes no rule for an ingress
+entry without an IP (`pkg/proxy/serviceport.go` `newBaseServiceInfo` reads `ingress.IP`). An external
+client's flow is decided as the node-port flow the load balancer sends on, to the nodes its profile
+may pick: instance targets are registered on the Service's node port
+(kubernetes-sigs/aws-load-balancer-controller `pkg/service/model_build_target_group.go`
+`buildTargetGroupBindingSpec`). Unknown, with the reason: in-cluster clients of such a load balancer
+(they leave the cluster), and whether the pod sees the client's address when the load balancer is
+not known to be an NLB (a classic ELB proxies TCP).
+
+**Which load balancer** (`kverify/load/lb_hints.py`): unless `--load-balancer` or a spec's
+`environment.loadBalancer` chooses one, well-known annotations do, per Service, and every report says
+which profile applied and why:
+
+- `service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip` or `aws-load-balancer-type:
+  nlb-ip` -> `ip-target` (aws-load-balancer-controller `model_build_target_group.go` `buildTargetType`).
+- `aws-load-balancer-nlb-target-type: instance`, `aws-load-balancer-type: nlb` or `external`,
+  `spec.loadBalancerClass: service.k8s.aws/nlb`, any other `service.beta.kubernetes.io/aws-load-balancer-*`
+  -> `health-checked` (`buildTargetGroupHealthCheckConfig`: instance targets under eTP Local are
+  probed on the healthCheckNodePort; kubernetes/cloud-provider-aws likewise for the in-tree NLB and
+  classic ELB, via `GetServiceHealthCheckPathPort`).
+- `metallb.universe.tf/*`, `metallb.io/*` -> `metallb-l2`, or `metallb-bgp` when the manifests hold a
+  `BGPAdvertisement` or `BGPPeer` of `metallb.io` (https://metallb.universe.tf/usage/).
+- `cloud.google.com/*`, `networking.gke.io/*` -> `health-checked` (kubernetes/cloud-provider-gcp
+  `gce_loadbalancer_external.go`, `GetServiceHealthCheckPathPort`).
+- `service.beta.kubernetes.io/azure-*` -> `health-checked` (kubernetes-sigs/cloud-provider-azure
+  `azure_loadbalancer.go`: `NeedsHealthCheck` -> `GetServiceHealthCheckPathPort`).
 """
 
 

@@ -172,7 +172,8 @@ def _configure(
         plane = _parse(Dataplane, dataplane, "dataplane")
         cluster = attrs.evolve(cluster, proxy=attrs.evolve(cluster.proxy, dataplane=plane))
     if load_balancer is not None:
-        cluster = attrs.evolve(cluster, load_balancer=_parse(LoadBalancerProfile, load_balancer, "load_balancer"))
+        profile = _parse(LoadBalancerProfile, load_balancer, "load_balancer")
+        cluster = attrs.evolve(cluster, load_balancer=profile, load_balancer_explicit=True)
     return cluster
 
 

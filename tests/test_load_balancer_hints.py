@@ -1,0 +1,206 @@
+"""Well-known annotations choose the load balancer in front of a Service when the user has not.
+
+Rows cite the controller that reads each annotation (see ``kverify/load/lb_hints.py``): the AWS Load
+Balancer Controller's ``buildTargetType``/``buildTargetGroupHealthCheckConfig``
+(``pkg/service/model_build_target_group.go``), MetalLB's usage docs, and the GCP/Azure providers,
+which probe the healthCheckNodePort (``GetServiceHealthCheckPathPort``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kverify.load import load_manifests, to_cluster
+from kverify.model import LoadBalancerProfile
+
+AWS = "service.beta.kubernetes.io/aws-load-balancer-"
+
+
+def lb_service(annotations: dict[str, str] | None = None, **spec: object) -> dict[str, object]:
+    meta: dict[str, object] = {"name": "web", "annotations": annotations or {}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}], **spec},
+    }
+
+
+def loaded(tmp_path: Path, *objects: dict[str, object]):  # type: ignore[no-untyped-def]
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    return load_manifests([path])
+
+
+BGP_ADVERTISEMENT = {
+    "apiVersion": "metallb.io/v1beta1",
+    "kind": "BGPAdvertisement",
+    "metadata": {"name": "external", "namespace": "metallb-system"},
+}
+
+HINTS = [
+    pytest.param(
+        {AWS + "type": "external", AWS + "nlb-target-type": "ip"},
+        (),
+        LoadBalancerProfile.IP_TARGET,
+        f"from annotation {AWS}nlb-target-type: ip",
+        id="AWS LBC with ip targets: the NLB sends to pod IPs",
+    ),
+    pytest.param(
+        {AWS + "type": "nlb-ip"},
+        (),
+        LoadBalancerProfile.IP_TARGET,
+        f"from annotation {AWS}type: nlb-ip",
+        id="the legacy nlb-ip type means ip targets",
+    ),
+    pytest.param(
+        {AWS + "type": "external", AWS + "nlb-target-type": "instance"},
+        (),
+        LoadBalancerProfile.HEALTH_CHECKED,
+        f"from annotation {AWS}nlb-target-type: instance",
+        id="AWS LBC with instance targets health-checks the healthCheckNodePort",
+    ),
+    pytest.param(
+        {AWS + "type": "nlb"},
+        (),
+        LoadBalancerProfile.HEALTH_CHECKED,
+        f"from annotation {AWS}type: nlb",
+        id="the in-tree NLB uses instance targets",
+    ),
+    pytest.param(
+        {AWS + "backend-protocol": "tcp"},
+        (),
+        LoadBalancerProfile.HEALTH_CHECKED,
+        f"from annotation {AWS}backend-protocol",
+        id="any other AWS annotation: a classic ELB, which probes the healthCheckNodePort",
+    ),
+    pytest.param(
+        {"metallb.universe.tf/address-pool": "public"},
+        (),
+        LoadBalancerProfile.METALLB_L2,
+        "from annotation metallb.universe.tf/address-pool (MetalLB, layer 2",
+        id="MetalLB without BGP in the manifests is layer 2",
+    ),
+    pytest.param(
+        {"metallb.io/address-pool": "public"},
+        (BGP_ADVERTISEMENT,),
+        LoadBalancerProfile.METALLB_BGP,
+        "from annotation metallb.io/address-pool (MetalLB; the manifests configure BGP)",
+        id="MetalLB with a BGPAdvertisement in the manifests announces over BGP",
+    ),
+    pytest.param(
+        {"networking.gke.io/load-balancer-type": "Internal"},
+        (),
+        LoadBalancerProfile.HEALTH_CHECKED,
+        "from annotation networking.gke.io/load-balancer-type (a GCP load balancer",
+        id="GCP load balancers probe the healthCheckNodePort",
+    ),
+    pytest.param(
+        {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+        (),
+        LoadBalancerProfile.HEALTH_CHECKED,
+        "from annotation service.beta.kubernetes.io/azure-load-balancer-internal (an Azure load balancer",
+        id="Azure load balancers probe the healthCheckNodePort",
+    ),
+]
+
+
+@pytest.mark.parametrize(("annotations", "extra", "profile", "reason"), HINTS)
+def test_annotations_choose_the_profile_when_the_user_has_not(tmp_path, annotations, extra, profile, reason) -> None:  # type: ignore[no-untyped-def]
+    result = loaded(tmp_path, lb_service(annotations), *extra)
+    cluster = to_cluster(result)
+    (service,) = result.services
+    assert cluster.load_balancer_for(service) is profile
+    assert cluster.load_balancer_reason(service).startswith(reason)
+
+
+def test_the_users_choice_overrides_every_annotation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = loaded(tmp_path, lb_service({AWS + "nlb-target-type": "ip"}))
+    cluster = to_cluster(result, load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK)
+    (service,) = result.services
+    assert cluster.load_balancer_for(service) is LoadBalancerProfile.NO_HEALTH_CHECK
+    assert cluster.load_balancer_reason(service) == "chosen by the user"
+
+
+def test_without_annotations_the_default_applies_and_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = loaded(tmp_path, lb_service())
+    cluster = to_cluster(result)
+    (service,) = result.services
+    assert cluster.load_balancer_for(service) is LoadBalancerProfile.HEALTH_CHECKED
+    assert cluster.load_balancer_reason(service).startswith("the default: no --load-balancer")
+
+
+def test_the_aws_lbc_load_balancer_class_means_instance_targets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (service,) = loaded(tmp_path, lb_service(loadBalancerClass="service.k8s.aws/nlb")).services
+    assert service.load_balancer_hint is LoadBalancerProfile.HEALTH_CHECKED
+
+
+def test_metallb_requested_addresses_become_the_allocated_ingress(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (service,) = loaded(tmp_path, lb_service({"metallb.io/loadBalancerIPs": "198.51.100.9"})).services
+    assert [i.ip for i in service.load_balancer_ingress] == ["198.51.100.9"]
+    assert "status.loadBalancer.ingress[0].ip" in service.allocated
+
+
+def test_a_trace_through_an_annotated_load_balancer_says_which_profile_and_why(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from kverify.cli import main
+
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "a"},
+        "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.1"}]},
+    }
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump_all([lb_service({AWS + "nlb-target-type": "ip"}), node]))
+    argv = ["trace", str(path), "--service", "default/web", "--to", "load-balancer", "--from", "external"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"load balancer: ip-target (from annotation {AWS}nlb-target-type: ip" in out
+    assert main([*argv, "--format", "json"]) == 0
+    document = __import__("json").loads(capsys.readouterr().out)
+    assert document["load_balancer"] == "ip-target"
+    assert document["load_balancer_reason"].startswith(f"from annotation {AWS}nlb-target-type: ip")
+
+
+ELB_SPEC = (
+    "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: elb}\nmanifests: [elb.yaml]\n"
+    "claims:\n  - {id: ip, service: default/web, property: client-ip-preserved, allowUnknown: true}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "verdict"),
+    [
+        pytest.param({}, "unknown", id="an ELB known by hostname alone may proxy: the client address is unknown"),
+        pytest.param({AWS + "type": "nlb"}, "proved", id="an NLB by hostname keeps the client address under eTP Local"),
+    ],
+)
+def test_client_ip_through_a_load_balancer_known_only_by_hostname(tmp_path, capsys, annotations, verdict) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from kverify.cli import main
+
+    service = lb_service(annotations, externalTrafficPolicy="Local", selector={"app": "web"})
+    service["status"] = {"loadBalancer": {"ingress": [{"hostname": "abc.elb.amazonaws.com"}]}}
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "a"},
+        "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.1"}]},
+    }
+    endpoints = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "web-1", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "ports": [{"port": 80}],
+        "endpoints": [{"addresses": ["10.244.0.5"], "nodeName": "a"}],
+    }
+    (tmp_path / "elb.yaml").write_text(yaml.safe_dump_all([service, node, endpoints]))
+    (tmp_path / "spec.yaml").write_text(ELB_SPEC)
+    assert main(["check", str(tmp_path / "spec.yaml"), "--format", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["verdict"]["verdict"] == verdict
