@@ -13,6 +13,8 @@ from kverify.errors import PART_LIMIT, InputError, KverifyError, one_line
 from kverify.model.enums import _Spelled
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kverify.model import ProxyConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
@@ -161,7 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="solver processes, each building the encodings once (default: 2, or 1 on one CPU)",
     )
-    prove.add_argument("--write-counterexamples", metavar="DIR", help="write each counterexample's manifest here")
+    prove.add_argument(
+        "--write-counterexamples",
+        metavar="DIR",
+        help="write each counterexample's manifest here (default: .kverify/counterexamples)",
+    )
     prove.add_argument("--list", action="store_true", help="list the claims and exit")
     prove.add_argument("--format", default="text", choices=["text", "json"])
     prove.set_defaults(run=_run_prove)
@@ -214,7 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="design time: nodes to place workloads on (COUNT may be a range MIN-MAX; repeatable); "
         "with no Node objects and no pool, claims cover every cluster",
     )
-    check.add_argument("--write-counterexamples", metavar="DIR", help="write each exported counterexample here")
+    check.add_argument(
+        "--write-counterexamples",
+        metavar="DIR",
+        help="write every counterexample's manifest here (default: only those the reproduce commands need, "
+        "under .kverify/counterexamples)",
+    )
     check.add_argument("--color", default="auto", choices=["auto", "always", "never"])
     check.add_argument(
         "--verbose",
@@ -316,9 +327,8 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     from pathlib import Path
 
     from kverify.model import LoadBalancerProfile
-    from kverify.report import check_json, check_text, markdown, sarif
+    from kverify.report import check_json, check_text, markdown, reproduce, sarif
     from kverify.spec.pools import parse_node_pool
-    from kverify.verdicts import Refuted
 
     try:
         run = run_check(
@@ -336,13 +346,13 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     _report_skipped(run.skipped, run.skipped_kinds, verbose=args.verbose)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.write_counterexamples:
-        folder = Path(args.write_counterexamples)
-        folder.mkdir(parents=True, exist_ok=True)
-        for result in run.results:
-            if isinstance(result.verdict, Refuted) and result.verdict.counterexample.manifest:
-                cx = result.verdict.counterexample
-                (folder / f"{cx.id}.yaml").write_text(cx.manifest)
+    run, written = reproduce.finish(
+        run,
+        folder=args.write_counterexamples or reproduce.DEFAULT_FOLDER,
+        write_all=bool(args.write_counterexamples),
+        program=reproduce.invoked_as(),
+    )
+    _report_written(written)
     out = sys.stdout if not args.output else None
     if args.format == "json":
         text = check_json.render(run)
@@ -364,13 +374,22 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     return EXIT_NOTHING_CHECKED if run.nothing_checked and not args.allow_nothing_checked else EXIT_OK
 
 
-def _run_prove(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _report_written(written: Sequence[Path]) -> None:
+    """Say where the counterexamples' manifests went (the reproduce commands read them)."""
+    if written:
+        folders = ", ".join(sorted({str(path.parent) for path in written}))
+        print(
+            f"wrote {len(written)} counterexample manifest(s) to {folders} (the reproduce commands read them)",
+            file=sys.stderr,
+        )
 
+
+def _run_prove(args: argparse.Namespace) -> int:
     from kverify.check import prove_all
     from kverify.claims import ALL_CLAIMS, find_claim
     from kverify.errors import Problem, quote
     from kverify.model import Dataplane
+    from kverify.report import reproduce
     from kverify.report.prove_text import render
     from kverify.symbolic import prove as bounds
     from kverify.verdicts import Refuted, Unknown
@@ -413,11 +432,14 @@ def _run_prove(args: argparse.Namespace) -> int:
     results = [
         (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
     ]
-    for _, verdict, _ in results:
-        if args.write_counterexamples and isinstance(verdict, Refuted):
-            folder = Path(args.write_counterexamples)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{verdict.counterexample.id}.yaml").write_text(verdict.counterexample.manifest)
+    program = reproduce.invoked_as()
+    written: list[Path] = []
+    for i, (claim, verdict, expected) in enumerate(results):
+        if isinstance(verdict, Refuted):
+            folder = args.write_counterexamples or reproduce.DEFAULT_FOLDER
+            done, paths = reproduce.finish_verdict(verdict, folder=folder, write_all=True, program=program)
+            results[i], written = (claim, done, expected), written + paths
+    _report_written(written)
     if args.format == "json":
         entries = []
         for claim, verdict, expected in results:

@@ -37,15 +37,33 @@ def test_the_tutorial_has_its_three_parts() -> None:
     assert [c.split()[1] for c, _ in _console_steps(text)] == ["trace"] * 3 + ["prove"] * 2 + ["trace"] * 2
 
 
+def _console_script() -> Path:
+    """The ``kverify`` console script installed beside this interpreter (the README's install makes it)."""
+    script = Path(sys.executable).parent / "kverify"
+    if not script.is_file():
+        pytest.skip(f"kverify is not installed as a console script beside {sys.executable} (pip install -e .)")
+    return script
+
+
+def _without(folder: Path) -> str:
+    """PATH without ``folder``: the README does not activate the venv, so its kverify is not on PATH."""
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != folder.resolve()]
+    return os.pathsep.join(keep)
+
+
 def test_tutorial_commands_print_what_the_tutorial_shows(tmp_path: Path) -> None:
-    """Word for word, in a copy of the checkout's examples, one command after the other."""
+    """Word for word, in a copy of the checkout's examples, one command after the other, with the
+    console script at ``.venv/bin/kverify`` as the README installs it (reproduce commands name it so)."""
+    script = _console_script()
     shutil.copytree(ROOT / "examples" / "article", tmp_path / "examples" / "article")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / KVERIFY).symlink_to(script)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "PATH": _without(script.parent)}
     for command, expected in _console_steps((DOCS / "tutorial.md").read_text()):
         words = shlex.split(command)
         assert words[0] == KVERIFY, command
         run = subprocess.run(
-            [sys.executable, "-m", "kverify", *words[1:]],
+            words,
             cwd=tmp_path,
             env=env,
             capture_output=True,

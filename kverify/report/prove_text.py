@@ -31,7 +31,7 @@ def render(results: Sequence[tuple[Claim | SpreadClaim, Verdict, str]]) -> str:
             if cx.detail:
                 lines.append(f"             {cx.detail}")
             lines.extend(f"               {hop}" for hop in cx.outcome.hops)
-            lines.append(f"             reproduce (write the manifest with --write-counterexamples DIR): {cx.command}")
+            lines.append(f"             reproduce: {cx.command}")
         else:
             lines.append(f"  UNKNOWN  {dp:12} {verdict.reason}{mark}")
     proved = sum(isinstance(v, Proved) for _, v, _ in results)

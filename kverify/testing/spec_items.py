@@ -83,7 +83,7 @@ class SpecItem(pytest.Item):
         raise NotImplementedError
 
     def runtest(self) -> None:
-        run = self.decide()
+        run = self._runnable(self.decide())
         self.kverify_results = ((self.parent.nodeid if self.parent else "", self.position), run)
         failing = [r for r in run.results if r.status == "fail" or (r.status == "unknown" and not r.allow_unknown)]
         if failing:
@@ -96,6 +96,14 @@ class SpecItem(pytest.Item):
             raise pytest.skip.Exception(
                 f"unknown, allowed by the spec (allowUnknown) - {reasons}", _use_item_location=True
             )
+
+    def _runnable(self, run: CheckRun) -> CheckRun:
+        """Reproduce commands that run as printed: a counterexample's own manifest (an inline topology,
+        a design-time placement) is written under ``.kverify/counterexamples`` where pytest started."""
+        from kverify.report import reproduce
+
+        folder = str(self.config.invocation_params.dir / reproduce.DEFAULT_FOLDER)
+        return reproduce.finish(run, folder=folder, write_all=False, program=["kverify"])[0]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ClaimFailed):
