@@ -1,5 +1,6 @@
 """Measurements beyond the fixture flows: the article's DNAT-without-SNAT thought experiment, the
-address masquerade picks (underlay, bridge, tunnel), and hairpin with the bridge's hairpin mode.
+address masquerade picks (underlay, bridge, tunnel), hairpin with the bridge's hairpin mode, and
+ClientIP session affinity.
 
 Each returns what the kernel did in words a table can show, plus what a test asserts about it.
 """
@@ -24,7 +25,7 @@ from kverify.model import (
     ServiceType,
 )
 from kverify.results import Outcome
-from tests.kernel.fixture import OVERALL_NFT, LabFlow
+from tests.kernel.fixture import OVERALL_NFT, Fixture, LabFlow
 from tests.kernel.ground_truth import Observation, load_rules, observe, open_lab, summarize
 from tests.kernel.harness import CLIENT, NODE_A, NODE_B, UNDERLAY, Attempt, Lab, bridge_port, tunnel_address
 
@@ -199,3 +200,16 @@ def hairpin(lab: Lab) -> list[Hairpin]:
     lab.run(node, "bridge", "link", "set", "dev", port, "hairpin", "on")
     lab.run(node, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1")
     return results
+
+
+AFFINITY_ATTEMPTS = 6
+
+
+def affinity(lab: Lab, fixture: Fixture) -> Observation:
+    """Repeated connections from one pod to a ClusterIP with ClientIP affinity, without emptying the
+    affinity lists in between (the fixture's own flows empty them, so each is a first connection)."""
+    flow = next(f for f in fixture.flows if f.id == "pod to ClusterIP")
+    lab.forget_affinity()
+    pod_ips = {pod.name: pod.ip for pod in fixture.pods}
+    attempts = [lab.attempt(flow.namespace, flow.dst, flow.port, src=flow.src) for _ in range(AFFINITY_ATTEMPTS)]
+    return summarize(attempts, pod_ips)

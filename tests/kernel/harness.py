@@ -45,6 +45,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RULES = HERE / "rules"
 COMMAND_TIMEOUT = 20.0  # seconds for any one setup command
+SERVER_START_TIMEOUT = 30.0  # seconds for a pod's server to bind (generous: CI machines may be loaded)
 TOOLS = ("ip", "nft", "iptables", "iptables-restore", "nfacct", "bridge")
 
 
@@ -322,7 +323,10 @@ class Lab:
         )
         self.servers.append(server)
         assert server.stdout is not None
-        if not select.select([server.stdout], [], [], 10)[0] or server.stdout.readline().strip() != "ready":
+        if (
+            not select.select([server.stdout], [], [], SERVER_START_TIMEOUT)[0]
+            or server.stdout.readline().strip() != "ready"
+        ):
             raise LabError(
                 f"the server in pod {pod.name} did not start: {server.stderr.read() if server.stderr else ''}"
             )

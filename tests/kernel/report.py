@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kverify.model import Dataplane
 from tests.kernel.experiments import Hairpin, MasqueradeSource, ThoughtExperiment
 from tests.kernel.fixture import FIXTURES
-from tests.kernel.ground_truth import Row
+from tests.kernel.ground_truth import Observation, Row
 from tests.kernel.harness import NODE_A, UNDERLAY
 
 DOC = "docs/research/kernel-ground-truth.md"
@@ -57,6 +57,7 @@ class Results:
     thought: ThoughtExperiment
     masquerade: tuple[MasqueradeSource, ...]
     hairpin: tuple[Hairpin, ...]
+    affinity: Observation
 
 
 def _cell(text: str) -> str:
@@ -134,6 +135,17 @@ def render(results: Results) -> str:
     ]
     out += _thought(results.thought) + _masquerade(results.masquerade) + _hairpin(results.hairpin)
     out += [
+        "## Session affinity",
+        "",
+        "With ClientIP affinity (the terminating-endpoints fixture, ready endpoints on both nodes),",
+        f"{results.affinity.attempts} connections in a row from the pod 10.0.0.2 to the ClusterIP, without emptying",
+        f"the affinity lists, reach {len(results.affinity.endpoints)} endpoint: the same one every time (which one",
+        "varies from run to run). kverify lists every endpoint a first connection may reach (in the table",
+        "above each attempt is a first connection, and all three are reached); which one a repeat",
+        "connection reaches is not modelled (docs/semantics.md, session affinity).",
+        "",
+    ]
+    out += [
         "## Limits of this harness",
         "",
         "- Only test-node runs kube-proxy's rules (the Go fixtures describe one node); node-b forwards to",
@@ -199,8 +211,10 @@ def _hairpin(results: Sequence[Hairpin]) -> list[str]:
         "",
         "With bridge netfilter on, the DNAT back to the pod's own address is bridged out of the port the",
         "packet came in by, which a bridge does only in hairpin mode; with it off, the packet is routed",
-        "and hairpin mode does not matter. kverify reports the hairpin connection as delivered and",
-        "masqueraded (the Go tests' 'hairpin to cluster IP'); it does not model hairpin mode.",
+        "and hairpin mode does not matter. The failing row is what kubernetes/kubernetes#43966 reports with",
+        "flannel (`hairpin_mode` 0 on `cni0`'s ports, pods that cannot reach themselves through their",
+        "Service). kverify reports the hairpin connection as delivered and masqueraded (the Go tests'",
+        "'hairpin to cluster IP'); it does not model hairpin mode.",
         "",
     ]
     return out

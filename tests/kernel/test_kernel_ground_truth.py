@@ -2,7 +2,8 @@
 
 The privileged test builds the namespace labs (``harness.py``), loads the rules kube-proxy's unit
 tests assert (``rules/``), sends every fixture flow, compares with ``route()``, and checks
-``docs/research/kernel-ground-truth.md`` against what it saw. Without root or the tools it is
+``docs/research/kernel-ground-truth.md`` against what it saw. It is one test, so that parallel
+workers never build the labs twice; its checks are reported by name. Without root or the tools it is
 skipped with the reason; with ``KVERIFY_REQUIRE_KERNEL=1`` (set by ``.ci/run``) it fails instead,
 so CI cannot pass without running it. The other tests here need no privileges.
 """
@@ -12,25 +13,36 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.kernel import experiments
-from tests.kernel.fixture import FIXTURES, OVERALL_NFT, Fixture
-from tests.kernel.ground_truth import Row, compare, load_rules, open_lab
+from tests.kernel import experiments, harness
+from tests.kernel.fixture import FIXTURES, OVERALL_NFT, TERMINATING_READY_IPT, Fixture
+from tests.kernel.ground_truth import Observation, Row, compare, load_rules, open_lab
 from tests.kernel.harness import CLIENT, NODE_A, RULES, nft_transaction, unavailable
 from tests.kernel.report import DOC, REGENERATE, Results, render, unexplained
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _fixture_in_a_lab(fixture: Fixture) -> tuple[list[Row], list[experiments.Hairpin]]:
+@dataclass
+class _LabResults:
+    rows: list[Row]
+    hairpin: list[experiments.Hairpin] = field(default_factory=list)
+    affinity: Observation | None = None
+
+
+def _fixture_in_a_lab(fixture: Fixture) -> _LabResults:
     with open_lab(fixture) as lab:
         load_rules(lab, fixture)
-        rows = compare(lab, fixture)
-        hairpin = experiments.hairpin(lab) if fixture is OVERALL_NFT else []
-    return rows, hairpin
+        found = _LabResults(rows=compare(lab, fixture))
+        if fixture is OVERALL_NFT:
+            found.hairpin = experiments.hairpin(lab)
+        if fixture is TERMINATING_READY_IPT:
+            found.affinity = experiments.affinity(lab, fixture)
+    return found
 
 
 def _run_everything() -> Results:
@@ -38,29 +50,39 @@ def _run_everything() -> Results:
         labs = [pool.submit(_fixture_in_a_lab, fixture) for fixture in FIXTURES]
         thought = pool.submit(experiments.thought_experiment)
         vxlan = pool.submit(experiments.vxlan_observations)
-        rows = [row for lab in labs for row in lab.result()[0]]
-        hairpin = [h for lab in labs for h in lab.result()[1]]
+        found = [lab.result() for lab in labs]
+        rows = [row for lab in found for row in lab.rows]
         routed = {row.flow.id: row.observed for row in rows if row.fixture is OVERALL_NFT}
+        (affinity,) = [lab.affinity for lab in found if lab.affinity]
         return Results(
             rows=tuple(rows),
             thought=thought.result(),
             masquerade=tuple(experiments.masquerade_sources(routed, vxlan.result())),
-            hairpin=tuple(hairpin),
+            hairpin=tuple(h for lab in found for h in lab.hairpin),
+            affinity=affinity,
         )
 
 
-@pytest.fixture(scope="module")
-def results() -> Results:
+def test_the_kernel_against_kverify() -> None:
+    """One test, so that parallel workers never build the labs twice; each check below is reported
+    by name when it fails, and every check runs."""
     reason = unavailable()
     if reason:
         if os.environ.get("KVERIFY_REQUIRE_KERNEL") == "1":
             pytest.fail(f"KVERIFY_REQUIRE_KERNEL=1 but {reason}")
         pytest.skip(reason)
-    return _run_everything()
+    results = _run_everything()
+    failures = []
+    for check in CHECKS:
+        try:
+            check(results)
+        except AssertionError as error:
+            failures.append(f"{check.__name__}: {error}")
+    assert not failures, "\n\n".join(failures)
 
 
-def test_kernel_agrees_with_kverify_or_the_gap_is_explained(results: Results) -> None:
-    assert len(results.rows) >= 40
+def kernel_agrees_with_kverify_or_the_gap_is_explained(results: Results) -> None:
+    assert len(results.rows) >= 40, len(results.rows)
     problems = unexplained(results.rows)
     assert not problems, "kverify and the kernel disagree, unexplained:\n" + "\n".join(problems)
     rendered = render(results)
@@ -70,29 +92,47 @@ def test_kernel_agrees_with_kverify_or_the_gap_is_explained(results: Results) ->
     assert doc.read_text() == rendered, f"{DOC} is not what the kernel did this time; regenerate: {REGENERATE}"
 
 
-def test_dnat_without_snat_fails_because_the_reply_comes_from_the_pod(results: Results) -> None:
+def dnat_without_snat_fails_because_the_reply_comes_from_the_pod(results: Results) -> None:
     t = results.thought
-    assert t.model.delivered and not t.model.reply_ok and t.model.source_ip_seen == CLIENT
-    assert "delivered" not in t.without_snat.fates
-    assert "10.180.0.1" in t.without_snat.replies_from and "1.2.3.4" not in t.without_snat.replies_from
-    assert t.with_snat.fates == ("delivered",) and t.with_snat.seen == (("10.180.0.1", NODE_A),)
+    assert t.model.delivered and not t.model.reply_ok and t.model.source_ip_seen == CLIENT, t.model
+    assert "delivered" not in t.without_snat.fates, t.without_snat
+    assert "10.180.0.1" in t.without_snat.replies_from, t.without_snat
+    assert "1.2.3.4" not in t.without_snat.replies_from, t.without_snat
+    assert t.with_snat.fates == ("delivered",) and t.with_snat.seen == (("10.180.0.1", NODE_A),), t.with_snat
 
 
-def test_masquerade_takes_the_address_of_the_interface_the_packet_leaves_by(results: Results) -> None:
-    for found in results.masquerade:
-        assert found.observed == found.interface_address, found
+def masquerade_takes_the_address_of_the_interface_the_packet_leaves_by(results: Results) -> None:
+    wrong = [found for found in results.masquerade if found.observed != found.interface_address]
+    assert not wrong, wrong
 
 
-def test_hairpin_needs_hairpin_mode_only_when_bridge_netfilter_is_on(results: Results) -> None:
+def hairpin_needs_hairpin_mode_only_when_bridge_netfilter_is_on(results: Results) -> None:
     reached = {(h.hairpin_mode, h.bridge_netfilter): dict(h.observed.seen).get("10.180.0.5") for h in results.hairpin}
     assert reached == {
         (True, True): "10.0.0.1",
         (True, False): "10.0.0.1",
         (False, False): "10.0.0.1",
         (False, True): None,
-    }
+    }, reached
     (off,) = [h for h in results.hairpin if not h.hairpin_mode and h.bridge_netfilter]
-    assert "dropped" in off.observed.fates and "10.180.0.4" in dict(off.observed.seen)
+    assert "dropped" in off.observed.fates and "10.180.0.4" in dict(off.observed.seen), off
+
+
+def affinity_sends_a_client_back_to_its_first_endpoint(results: Results) -> None:
+    assert results.affinity.fates == ("delivered",) and len(results.affinity.endpoints) == 1, results.affinity
+    (first_connections,) = [
+        r for r in results.rows if r.fixture is TERMINATING_READY_IPT and r.flow.id == "pod to ClusterIP"
+    ]
+    assert len(first_connections.observed.endpoints) > 1, first_connections.observed
+
+
+CHECKS = (
+    kernel_agrees_with_kverify_or_the_gap_is_explained,
+    dnat_without_snat_fails_because_the_reply_comes_from_the_pod,
+    masquerade_takes_the_address_of_the_interface_the_packet_leaves_by,
+    hairpin_needs_hairpin_mode_only_when_bridge_netfilter_is_on,
+    affinity_sends_a_client_back_to_its_first_endpoint,
+)
 
 
 # -- no privileges needed ----------------------------------------------------------------------
@@ -133,3 +173,15 @@ def test_the_kverify_fixture_is_the_cluster_the_rules_were_written_for(fixture: 
 def test_enough_flows_for_both_dataplanes() -> None:
     assert sum(len(f.flows) for f in FIXTURES) >= 40
     assert all(len({flow.id for flow in f.flows}) == len(f.flows) for f in FIXTURES)
+
+
+def test_without_root_the_harness_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.os, "geteuid", lambda: 1000)
+    assert "needs root" in (harness.unavailable() or "")
+
+
+def test_without_the_tools_the_harness_names_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(harness.shutil, "which", lambda tool: None if tool in ("nft", "nfacct") else "/bin/true")
+    reason = harness.unavailable() or ""
+    assert "nft, nfacct" in reason and "apt-get install" in reason
