@@ -167,6 +167,7 @@ class Lab:
     prefix: str = field(default_factory=lambda: f"kv{secrets.token_hex(3)}")
     namespaces: list[str] = field(default_factory=list)
     servers: list[subprocess.Popen[str]] = field(default_factory=list)
+    clients: dict[str, subprocess.Popen[str]] = field(default_factory=dict)  # role -> peer_client --serve
 
     # -- names --------------------------------------------------------------------------------
     def ns(self, role: str) -> str:
@@ -189,7 +190,7 @@ class Lab:
         self.close()
 
     def close(self) -> None:
-        for server in self.servers:
+        for server in (*self.clients.values(), *self.servers):
             if server.stdin:
                 server.stdin.close()
             try:
@@ -201,6 +202,7 @@ class Lab:
                 if pipe:
                     pipe.close()
         self.servers.clear()
+        self.clients.clear()
         for name in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=COMMAND_TIMEOUT)
         self.namespaces.clear()
@@ -362,23 +364,27 @@ class Lab:
         self, client: str, dst: str, port: int, *, src: str | None = None, proto: str = "tcp", timeout: float = 1.0
     ) -> Attempt:
         """One connection from the namespace of ``client`` (a role such as "client" or "node-a",
-        or "pod-NAME") to ``dst:port``."""
-        argv = [
-            sys.executable,
-            str(HERE / "peer_client.py"),
-            "--dst",
-            dst,
-            "--port",
-            str(port),
-            "--proto",
-            proto,
-            "--timeout",
-            str(timeout),
-        ]
-        if src:
-            argv += ["--src", src]
-        out = _run(["ip", "netns", "exec", self.ns(client), *argv], timeout=timeout + COMMAND_TIMEOUT)
-        return Attempt.parse(json.loads(out))
+        or "pod-NAME") to ``dst:port``, made by that namespace's ``peer_client.py --serve``."""
+        agent = self._client(client)
+        assert agent.stdin is not None and agent.stdout is not None
+        request = {"dst": dst, "port": port, "src": src, "proto": proto, "timeout": timeout}
+        agent.stdin.write(json.dumps(request) + "\n")
+        agent.stdin.flush()
+        # The attempt is bounded by its own timeouts; this bounds a client that hangs or died.
+        if not select.select([agent.stdout], [], [], timeout + COMMAND_TIMEOUT)[0]:
+            raise LabError(f"the client in {client} did not answer {request}")
+        line = agent.stdout.readline()
+        if not line:
+            raise LabError(f"the client in {client} exited: {agent.stderr.read() if agent.stderr else ''}")
+        return Attempt.parse(json.loads(line))
+
+    def _client(self, role: str) -> subprocess.Popen[str]:
+        if role not in self.clients:
+            argv = ["ip", "netns", "exec", self.ns(role), sys.executable, str(HERE / "peer_client.py"), "--serve"]
+            self.clients[role] = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        return self.clients[role]
 
 
 def bridge_port(pod_ip: str) -> str:

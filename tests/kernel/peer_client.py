@@ -1,7 +1,8 @@
 """A client for the kernel harness: one connection attempt, reported as one JSON line.
 
 Run inside a client's network namespace:
-``python3 peer_client.py --dst IP --port N [--src IP] [--proto tcp|udp] [--timeout S]``.
+``python3 peer_client.py --dst IP --port N [--src IP] [--proto tcp|udp] [--timeout S]``, or with
+``--serve`` to answer one JSON request per line of standard input.
 
 Besides what the socket call says (connected, refused, timed out, unreachable), it sniffs the
 namespace's interfaces (an AF_PACKET socket, opened before the first packet is sent) and lists the
@@ -18,6 +19,7 @@ import json
 import select
 import socket
 import struct
+import sys
 import time
 
 ETH_P_ALL = 0x0003
@@ -103,15 +105,30 @@ def attempt(dst: str, port: int, src: str | None, proto: str, timeout: float) ->
     return result
 
 
+def serve() -> None:
+    """Answer one JSON request per line of standard input (the harness keeps one client per
+    namespace rather than starting a process per attempt); exit when standard input closes."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        result = attempt(request["dst"], request["port"], request.get("src"), request["proto"], request["timeout"])
+        print(json.dumps(result), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dst", required=True)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--serve", action="store_true", help="read requests as JSON lines on stdin")
+    parser.add_argument("--dst")
+    parser.add_argument("--port", type=int)
     parser.add_argument("--src")
     parser.add_argument("--proto", default="tcp", choices=("tcp", "udp"))
     parser.add_argument("--timeout", type=float, default=1.0)
     args = parser.parse_args()
-    print(json.dumps(attempt(args.dst, args.port, args.src, args.proto, args.timeout)))
+    if args.serve:
+        serve()
+    elif args.dst is None or args.port is None:
+        parser.error("--dst and --port are required (or --serve)")
+    else:
+        print(json.dumps(attempt(args.dst, args.port, args.src, args.proto, args.timeout)))
 
 
 if __name__ == "__main__":
