@@ -114,11 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _namespace_flag(trace)
     trace.add_argument("--verbose", "-v", action="store_true", help="list every object skipped as not modelled")
-    trace.add_argument("--service", required=True, metavar="NAMESPACE/NAME")
-    trace.add_argument("--to", required=True, choices=_choices(Destination), dest="destination")
-    trace.add_argument("--dst-ip", metavar="IP")
-    trace.add_argument("--port", type=_port, metavar="PORT")
-    trace.add_argument("--protocol", default="TCP", choices=_choices(Protocol))
+    trace.add_argument("--service", required=True, metavar="NAMESPACE/NAME", help="the Service to send to")
+    trace.add_argument(
+        "--to", required=True, choices=_choices(Destination), dest="destination", help="the kind of address dialled"
+    )
+    trace.add_argument("--dst-ip", metavar="IP", help="the address dialled (default: from the Service and the nodes)")
+    trace.add_argument(
+        "--port", type=_port, metavar="PORT", help="the port dialled: a Service port, or its nodePort for node-port"
+    )
+    trace.add_argument("--protocol", default="TCP", choices=_choices(Protocol), help="the flow's protocol")
     trace.add_argument(
         "--from",
         required=True,
@@ -126,15 +130,30 @@ def build_parser() -> argparse.ArgumentParser:
         dest="client",
         help="external, pod, or node (alias: host) for a host-network process",
     )
-    trace.add_argument("--src-ip", metavar="IP")
-    trace.add_argument("--node", metavar="NODE")
-    trace.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
+    trace.add_argument(
+        "--src-ip",
+        metavar="IP",
+        help="the client's address (default: 203.0.113.10 outside; a free pod address, or the node's, inside)",
+    )
+    trace.add_argument(
+        "--node",
+        metavar="NODE",
+        help="the node an external packet arrives at, or an in-cluster client runs on (default: every node)",
+    )
+    trace.add_argument(
+        "--dataplane",
+        default="iptables",
+        choices=_choices(Dataplane),
+        help="kube-proxy's mode, or Cilium's replacement",
+    )
     trace.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
     trace.add_argument(
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
     trace.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
-    trace.add_argument("--masquerade-all", action="store_true")
+    trace.add_argument(
+        "--masquerade-all", action="store_true", help="kube-proxy --masquerade-all: SNAT every proxied packet"
+    )
     trace.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
@@ -145,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BOOL",
         help="kube-proxy --iptables-localhost-nodeports (default true): NodePorts on 127.0.0.1 (iptables mode)",
     )
-    trace.add_argument("--format", default="text", choices=["text", "json"])
+    trace.add_argument("--format", default="text", choices=["text", "json"], help="text for people, json for tools")
     trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
     _input_size_flag(trace)
     trace.set_defaults(run=_run_trace)
@@ -153,8 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     prove = commands.add_parser("prove", help="prove or refute the theorem library's claims with Z3")
     prove.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (default: all; see --list)")
     prove.add_argument("--dataplane", action="append", choices=_choices(Dataplane), help="repeatable")
-    prove.add_argument("--max-nodes", type=int, default=None, metavar="N")
-    prove.add_argument("--max-endpoints", type=int, default=None, metavar="M")
+    prove.add_argument(
+        "--max-nodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="nodes bound of bounded proofs and counterexamples (1-12)",
+    )
+    prove.add_argument(
+        "--max-endpoints", type=int, default=None, metavar="M", help="endpoints bound behind the Service port (1-12)"
+    )
     prove.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per solver call")
     prove.add_argument(
         "--jobs",
@@ -169,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write each counterexample's manifest here (default: .kverify/counterexamples)",
     )
     prove.add_argument("--list", action="store_true", help="list the claims and exit")
-    prove.add_argument("--format", default="text", choices=["text", "json"])
+    prove.add_argument("--format", default="text", choices=["text", "json"], help="text for people, json for tools")
     prove.set_defaults(run=_run_prove)
 
     check = commands.add_parser(
@@ -184,7 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them; - reads stdin"
     )
     _namespace_flag(check)
-    check.add_argument("--format", default="text", choices=["text", "json", "markdown", "sarif"])
+    check.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json", "markdown", "sarif"],
+        help="text for a terminal, json for tools, markdown for a review or a job summary, sarif for code scanning",
+    )
     check.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     check.add_argument(
         "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
@@ -194,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
     check.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
-    check.add_argument("--masquerade-all", action="store_true")
+    check.add_argument(
+        "--masquerade-all", action="store_true", help="kube-proxy --masquerade-all: SNAT every proxied packet"
+    )
     check.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
@@ -226,7 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write every counterexample's manifest here (default: only those the reproduce commands need, "
         "under .kverify/counterexamples)",
     )
-    check.add_argument("--color", default="auto", choices=["auto", "always", "never"])
+    check.add_argument(
+        "--color",
+        default="auto",
+        choices=["auto", "always", "never"],
+        help="text format: colours (auto: on a terminal)",
+    )
     check.add_argument(
         "--verbose",
         "-v",

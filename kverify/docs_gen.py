@@ -38,6 +38,10 @@ def _argument(action: argparse.Action) -> str:
     return f"`{action.metavar or action.dest}`" + ("..." if action.nargs in ("+", "*") else "")
 
 
+#: The CLI's own argparse types, by function name, as the reference names their values.
+_TYPES = {"_port": "port number", "_cidr": "CIDR", "_bool": "`true` or `false`", "_megabytes": "size in MB"}
+
+
 def _values(action: argparse.Action) -> str:
     if action.choices:
         return ", ".join(f"`{c}`" for c in action.choices)
@@ -47,15 +51,20 @@ def _values(action: argparse.Action) -> str:
         return "integer"
     if action.type is float:
         return "number"
-    return "text"
+    return _TYPES.get(getattr(action.type, "__name__", ""), "text")
+
+
+def _optional(action: argparse.Action) -> bool:
+    """argparse marks a ``nargs="*"`` positional without a default as required; it is not."""
+    return not action.required or (not action.option_strings and action.nargs in ("*", "?"))
 
 
 def _default(action: argparse.Action) -> str:
-    if action.required:
+    if not _optional(action):
         return "required"
     if action.nargs == 0 or action.default in (None, argparse.SUPPRESS, [], ()):
-        return ""
-    return f"`{action.default}`"
+        return "optional"
+    return f"optional, `{action.default}`"
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> tuple[dict[str, argparse.ArgumentParser], dict[str, str]]:
@@ -68,7 +77,7 @@ def _subcommands(parser: argparse.ArgumentParser) -> tuple[dict[str, argparse.Ar
 
 def render_cli() -> str:
     """The CLI reference, one table per subcommand, from :func:`kverify.cli.build_parser`."""
-    from kverify.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, EXIT_UNKNOWN, build_parser
+    from kverify.cli import EXIT_FAILED, EXIT_INPUT, EXIT_NOTHING_CHECKED, EXIT_OK, EXIT_UNKNOWN, build_parser
 
     parser = build_parser()
     commands, helps = _subcommands(parser)
@@ -90,6 +99,8 @@ def render_cli() -> str:
         f"| {EXIT_INPUT} | bad input or usage: one line per problem, `FILE:LINE: Kind ns/name: field: message` |",
         f"| {EXIT_UNKNOWN} | a verdict is unknown (unknown never passes; for `check`, unless the spec claim "
         "says `allowUnknown: true`) |",
+        f"| {EXIT_NOTHING_CHECKED} | `check`: nothing was checked (no spec claim, and no built-in check applied to any "
+        "Service), unless `--allow-nothing-checked` |",
     ]
     for name, sub in commands.items():
         lines += ["", f"## `kverify {name}`", "", _sentence(helps.get(name, "")), ""]
