@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kverify.errors import InputError
 from kverify.load import load_manifests
@@ -294,3 +296,70 @@ def test_exported_manifests_say_which_values_were_allocated_and_load_back_the_sa
     (again,) = load_manifests([tmp_path / "export.yaml"]).services
     assert again.allocated == services["default/web"].allocated
     assert again.cluster_ips == services["default/web"].cluster_ips
+
+
+# -- fuzzing: a mutated Service is read (and filled in) or rejected, never a crash -------------------
+
+
+FULL_SERVICE = service(
+    "web",
+    namespace="shop",
+    type="LoadBalancer",
+    externalTrafficPolicy="Local",
+    ipFamilyPolicy="PreferDualStack",
+    ipFamilies=["IPv4", "IPv6"],
+    loadBalancerIP="198.51.100.7",
+    loadBalancerSourceRanges=["203.0.113.0/24"],
+    selector={"app": "web"},
+    ports=[{"name": "http", "port": 80, "targetPort": "http"}, {"name": "dns", "port": 53, "protocol": "UDP"}],
+)
+FULL_SERVICE["metadata"]["annotations"] = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**33), max_value=2**33),
+    st.text(max_size=8),
+    st.sampled_from(["None", "IPv6", "SingleStack", "10.96.0.1", "fd00::1", "Local", "LoadBalancer", "NodePort"]),
+    st.lists(st.text(max_size=4), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+)
+
+
+def _paths(obj: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutations=st.lists(st.tuples(st.sampled_from(_paths(FULL_SERVICE)), _VALUES, st.booleans()), max_size=4))
+def test_mutated_services_never_raise_anything_but_input_errors(tmp_path, mutations) -> None:  # type: ignore[no-untyped-def]
+    import copy
+    import json
+
+    obj = copy.deepcopy(FULL_SERVICE)
+    for path, value, delete in mutations:
+        parent: object = obj
+        try:
+            for part in path[:-1]:
+                parent = parent[part]  # type: ignore[index]
+            if delete and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            else:
+                parent[path[-1]] = value  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed or replaced this path
+    (tmp_path / "fuzz.json").write_text(json.dumps(obj))
+    try:
+        services = load_manifests([tmp_path / "fuzz.json"]).services
+    except InputError:
+        return
+    for loaded in services:  # every filled-in value is a real address or port
+        for path, value in loaded.allocated_values():
+            assert value.isdigit() if path.endswith("odePort") else ipaddress.ip_address(value)
