@@ -53,8 +53,9 @@ PUBLIC = Path(__file__).parent / "data" / "public"
         ),
     ],
 )
-def test_public_manifests_are_checked_as_published(file, skipped_line, services, capsys) -> None:  # type: ignore[no-untyped-def]
-    code = main(["check", str(PUBLIC / file), "--format", "json", "--allow-nothing-checked"])
+def test_public_manifests_are_checked_as_published(file, skipped_line, services, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    argv = ["check", str(PUBLIC / file), "--format", "json", "--allow-nothing-checked"]
+    code = main([*argv, "--write-counterexamples", str(tmp_path)])
     captured = capsys.readouterr()
     assert code in (0, 1)
     assert captured.err.splitlines() == [skipped_line]
