@@ -6,14 +6,17 @@ import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import attrs
+
 from kverify.checks.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
 from kverify.checks.idle import tally, why_nothing_to_check
 from kverify.concrete import iter_route
 from kverify.concrete.index import index_of
 from kverify.exhaustive import counterexample, scope
-from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location
+from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location, merge
 from kverify.model import Cluster, Flow, Service
 from kverify.model.policy import IPBlockRule, ServiceIntent
+from kverify.placement.design import Design, at_design_time
 from kverify.verdicts import Proved, Refuted, Verdict
 
 Progress = Callable[[int, int], None]
@@ -162,3 +165,46 @@ def _run(
         services_checked=total,
         inputs=tuple(files or ()),
     )
+
+
+def run_builtin_checks(
+    design: Design,
+    facts: Facts,
+    *,
+    files: Sequence[str] | None,
+    locate: Callable[[Service], Location | None] = lambda _s: None,
+    origin: str = BUILT_IN,
+    progress: Callable[[str], Progress] | None = None,
+) -> CheckRun:
+    """The built-in checks on every Service: on its EndpointSlices where the manifests give them (a
+    snapshot), else over every placement of its workloads (:mod:`kverify.placement.builtin`)."""
+    cluster = design.cluster
+    designed = [s for s in cluster.services if at_design_time(design, s)]
+    snapshot = cluster
+    if designed:
+        keep = {s.key for s in designed}
+        snapshot = attrs.evolve(cluster, services=[s for s in cluster.services if s.key not in keep])
+    runs = [
+        run_builtin(
+            snapshot,
+            facts,
+            files=files,
+            locate=locate,
+            origin=origin,
+            progress=progress("built-in checks") if progress else None,
+        )
+    ]
+    if designed:
+        from kverify.placement.builtin import run_design_checks  # loads Z3
+
+        runs.append(
+            run_design_checks(
+                design,
+                needs_client_ip=facts.needs_client_ip,
+                locate=locate,
+                files=tuple(files or ()),
+                origin=origin,
+                progress=progress("design-time checks") if progress else None,
+            )
+        )
+    return merge(runs)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import attrs
 
-from kverify.checks.run import facts_for, locator, run_builtin
+from kverify.checks.run import facts_for, locator, run_builtin_checks
 from kverify.errors import InputError, Problem
 from kverify.findings import CheckRun, merge
 from kverify.load import load_manifests, to_cluster
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
 from kverify.model.workload import NodePool
-from kverify.placement.design import Design, at_design_time
+from kverify.placement.design import Design
 from kverify.spec import evaluate, is_spec_file, load_spec
 
 ProgressFactory = Callable[[str], Callable[[int, int], None]]
@@ -121,33 +121,13 @@ def run_check(
         design = Design(
             cluster=cluster, workloads=tuple(getattr(loaded, "workloads", ())), node_pools=tuple(node_pools)
         )
-        designed = [s for s in cluster.services if at_design_time(design, s)]
-        snapshot = (
-            cluster
-            if not designed
-            else attrs.evolve(cluster, services=[s for s in cluster.services if not at_design_time(design, s)])
-        )
-        run = run_builtin(
-            snapshot,
+        done = run_builtin_checks(
+            design,
             facts,
             files=manifest_files,
             locate=locator(loaded.source_lines),
-            progress=progress("built-in checks") if progress else None,
+            progress=progress if progress else None,
         )
-        runs_here = [run]
-        if designed:
-            from kverify.placement.builtin import run_design_checks  # loads Z3
-
-            runs_here.append(
-                run_design_checks(
-                    design,
-                    needs_client_ip=facts.needs_client_ip,
-                    locate=locator(loaded.source_lines),
-                    files=manifest_files,
-                    progress=progress("design-time checks") if progress else None,
-                )
-            )
-        done = merge(runs_here)
         warnings = tuple(str(w) for w in loaded.warnings)
         runs.append(
             attrs.evolve(

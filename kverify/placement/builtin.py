@@ -19,6 +19,8 @@ from kverify.placement.solve import decide_over_placements, schedulable
 from kverify.verdicts import Proved, Unknown, Verdict
 
 Progress = Callable[[int, int], None]
+#: The result for a workload some replica of which must stay Pending.
+SCHEDULABLE = "workload-schedulable"
 
 
 def _external_destination(service: Service) -> Destination | None:
@@ -62,6 +64,7 @@ def run_design_checks(
     needs_client_ip: Mapping[str, str],
     locate: Callable[[Service], Location | None],
     files: Sequence[str],
+    origin: str = BUILT_IN,
     progress: Progress | None = None,
 ) -> CheckRun:
     """The built-in checks on every Service decided at design time, and unschedulable workloads."""
@@ -92,7 +95,7 @@ def run_design_checks(
                 continue
             results.append(
                 CheckResult(
-                    origin=BUILT_IN,
+                    origin=origin,
                     claim=check_id,
                     statement=check.statement,
                     service=service.key,
@@ -112,6 +115,17 @@ def run_design_checks(
             )
     if progress is not None:
         progress(len(services), len(services))
+    for key, reason in pending.items():  # a design flaw of its own, whether or not a Service needs it
+        results.append(
+            CheckResult(
+                origin=origin,
+                claim=SCHEDULABLE,
+                statement="Every replica of the workload can be scheduled on the nodes described.",
+                service=key,
+                verdict=Unknown(claim=SCHEDULABLE, dataplane=design.cluster.proxy.dataplane, reason=reason),
+                context="at design time: the claims about Services it backs cannot be decided either",
+            )
+        )
     return CheckRun(
         results=tuple(results),
         builtin_passed=passed,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kverify.checks import facts_for, run_builtin
+from kverify.checks import facts_for
+from kverify.checks.run import run_builtin_checks
 from kverify.errors import InputError, Problem
 from kverify.exhaustive import PROPERTIES, at_most_hops, decide, decide_share
 from kverify.findings import REFUTED, CheckResult, CheckRun, Location
@@ -79,8 +80,8 @@ def builtin_run(spec: Spec) -> CheckRun:
         return CheckRun()
     needs = {key: f"spec {spec.name} lists it in builtinChecks.needsClientIP" for key in spec.needs_client_ip}
     facts = facts_for(spec.cluster, ip_blocks=spec.ip_blocks, intents=spec.intents, needs_client_ip=needs)
-    run = run_builtin(
-        spec.cluster, facts, files=spec.manifests, locate=lambda s: spec.service_lines.get(s.key), origin=spec.name
+    run = run_builtin_checks(
+        spec.design, facts, files=spec.manifests, locate=lambda s: spec.service_lines.get(s.key), origin=spec.name
     )
     results: list[CheckResult] = []
     expected = {(e.check, e.service): e for e in spec.expected_findings}
