@@ -21,6 +21,9 @@ class Counterexample:
     command: str  # a `kverify trace` command line that reproduces it (with a manifest written by `manifest`)
     manifest: str  # the cluster as Kubernetes YAML
     detail: str = ""  # what the outcome alone does not show (e.g. per-pod shares)
+    #: Design time: where the scheduler put the Service's pods, as (node, (pod, ...)) for every node of
+    #: the counterexample's cluster (empty for a snapshot: its EndpointSlices say it).
+    placement: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def nodes(self) -> int:
@@ -79,6 +82,7 @@ class Refuted:
                 "detail": cx.detail,
                 "command": cx.command,
                 "manifest": cx.manifest,
+                **({"placement": {node: list(pods) for node, pods in cx.placement}} if cx.placement else {}),
             },
         }
 

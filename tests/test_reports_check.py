@@ -80,6 +80,22 @@ def check_mermaid(diagram: str) -> None:
     assert arrows >= 1
 
 
+_FLOW_LINE = re.compile(
+    r'    (client\(\["[^"\[\]();#<>]+"\]\)|lb\{\{"[^"]+"\}\}|subgraph N\d+\["[^"\[\]]+"\]|end|more\["[^"\[\]]+"\]'
+    r'|drop\(\["[A-Z-]+"\]\)|\w+ --> \w+|\w+ -- "[^"]+" --> \w+|\w+ --x drop)'
+    r'|        N\d+(P\d+|E)\["[^"\[\]]+"\]'
+)
+
+
+def check_flowchart(diagram: str) -> None:
+    """Structural check of a placement flowchart: boxes, subgraphs and edges only, balanced subgraphs."""
+    lines = diagram.splitlines()
+    assert lines[0] == "flowchart LR"
+    for line in lines[1:]:
+        assert _FLOW_LINE.fullmatch(line), f"not placement flowchart syntax: {line!r}"
+    assert sum(line.startswith("    subgraph") for line in lines) == lines.count("    end") >= 1
+
+
 @pytest.mark.parametrize("argv", INPUTS)
 def test_markdown_has_a_verdict_table_and_a_diagram_per_counterexample(capsys, argv) -> None:  # type: ignore[no-untyped-def]
     _, text = report(capsys, *argv, "--format", "markdown")
@@ -87,8 +103,13 @@ def test_markdown_has_a_verdict_table_and_a_diagram_per_counterexample(capsys, a
     refuted = [r for r in json.loads(as_json)["results"] if r["verdict"]["verdict"] == "refuted"]
     table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| |")]
     assert len(table) == len(json.loads(as_json)["results"])
-    diagrams = re.findall(r"```mermaid\n(.*?)\n```", text, re.S)
+    every = re.findall(r"```mermaid\n(.*?)\n```", text, re.S)
+    diagrams = [d for d in every if d.startswith("sequenceDiagram")]
+    placements = [d for d in every if d.startswith("flowchart")]
     assert len(diagrams) == len(refuted) > 0
+    assert len(placements) == sum("placement" in r["verdict"]["counterexample"] for r in refuted)
+    for placement in placements:
+        check_flowchart(placement)
     for diagram in diagrams:
         check_mermaid(diagram)
     for r in refuted:  # every address of the counterexample's hops is in its diagram

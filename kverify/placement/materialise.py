@@ -33,6 +33,10 @@ class Placement:
     def pods_on(self, node: str) -> list[str]:
         return [p for p, n in self.pods.items() if n == node]
 
+    def as_pairs(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(node, (pod, ...)) for every node, pods sorted: the shape counterexamples carry."""
+        return tuple((node, tuple(sorted(self.pods_on(node)))) for node in self.nodes)
+
 
 def _node_addresses(index: int, avoid: Sequence[str]) -> tuple[str, ...]:
     """A made-up primary address for node ``index``, outside every CIDR in ``avoid``."""

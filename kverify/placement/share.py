@@ -60,6 +60,18 @@ def beats(shares: list[Any], endpoints: tuple[Endpoint, ...], ratio: Fraction) -
     return z3.Or(*pairs) if pairs else z3.BoolVal(False)
 
 
+def reaches(shares: list[Any], endpoints: tuple[Endpoint, ...], ratio: Fraction | None) -> Any:
+    """Some two present pods' shares differ by ``ratio`` or more (``None``: a pod gets nothing)."""
+    pairs = []
+    for a in range(len(shares)):
+        for b in range(len(shares)):
+            if a != b:
+                pa, pb = lift(endpoints[a].pod.present), lift(endpoints[b].pod.present)
+                far = shares[b] == 0 if ratio is None else shares[a] >= z3.RealVal(ratio) * shares[b]
+                pairs.append(z3.And(pa, pb, shares[a] > 0, far))
+    return z3.Or(*pairs) if pairs else z3.BoolVal(False)
+
+
 def concrete_ratio(cluster: Any, flow: Flow, pods: list[str]) -> tuple[Fraction | None, dict[str, Fraction]]:
     """The executable model's worst ratio on a concrete cluster (``None``: a Ready pod gets nothing)."""
     from kverify.concrete.index import index_of

@@ -199,7 +199,7 @@ def decide_over_placements(
         return unknown(f"solver: {solver.reason_unknown()}", scope)
     if result == z3.unsat:
         return PlacementVerdict(verdict=Proved(claim=claim, dataplane=dataplane, scope=scope, seconds=seconds()))
-    model = _smallest(solver, u)
+    model = _smallest(solver, u, terms)
     placement = _decode(u, model)
     cx = _replay(design, service, flow, prop, hops, terms, model, placement, u, claim, files)
     verdict = Refuted(claim=claim, dataplane=dataplane, scope=scope, counterexample=cx, seconds=seconds())
@@ -216,15 +216,66 @@ def _named_slot(u: PlacementUniverse, flow: Flow) -> int | None:
     return names.index(flow.node)
 
 
-def _smallest(solver: z3.Solver, u: PlacementUniverse) -> z3.ModelRef:
-    """The model with the fewest nodes (then the solver's choice, which is deterministic)."""
+def _smallest(solver: z3.Solver, u: PlacementUniverse, terms: FlowTerms | None) -> z3.ModelRef:
+    """The canonical smallest model: fewest nodes, then the least value of each decision variable in
+    a fixed order (slots, labels, arrival node, pods, outcome). It depends only on the formula, not on
+    the solver's history, so a counterexample's id is the same in every run and every process."""
     count = u.node_count()
-    best = solver.model()
-    size = best.eval(count, model_completion=True).as_long()
-    for n in range(u.size_floor, size):
+    size = solver.model().eval(count, model_completion=True).as_long()
+    model = solver.model()
+    solver.push()
+    for n in range(u.size_floor, size + 1):
         if solver.check(count == n) == z3.sat:
-            return solver.model()
-    return best
+            model = solver.model()  # before add(): adding a constraint discards the model
+            solver.add(count == n)
+            break
+    for var in [p for p in u.present if z3.is_expr(p)] + [b for bits in u._eligible.values() for b in bits]:
+        model, _ = _least(solver, var, model)
+    for var in [d for ds in u._domains.values() for d in ds if z3.is_expr(d)]:
+        model, _ = _least(solver, var, model)
+    if terms is not None and z3.is_expr(terms.h):
+        model, _ = _least(solver, terms.h, model)
+    previous: tuple[Any, int] = (None, -1)
+    for pod in u.pods:
+        if z3.is_expr(pod.node):
+            floor = previous[1] if previous[0] is pod.workload else -1
+            model, value = _least(solver, pod.node, model, floor)
+            previous = (pod.workload, value)
+    if terms is not None:
+        model, _ = _least(solver, terms.choice, model)
+    solver.pop()
+    return model
+
+
+def _least(solver: z3.Solver, var: Any, model: z3.ModelRef, floor: int = -1) -> tuple[z3.ModelRef, int]:
+    """Fix ``var`` to its least satisfiable value (True before False for a Boolean); ``floor`` is a
+    value no smaller one can take (every domain starts at -1; a pod's node is at least its
+    predecessor's). Returns a model with the value, and the value (0/1 for a Boolean)."""
+    if z3.is_bool(var):
+        if z3.is_true(model.eval(var, model_completion=True)):
+            solver.add(var)
+            return model, 1
+        if solver.check(var) == z3.sat:
+            model = solver.model()
+            solver.add(var)
+            return model, 1
+        solver.add(z3.Not(var))
+        return model, 0
+    low, high = floor, model.eval(var, model_completion=True).as_long()
+    if low < high:  # the floor first: most pods share their predecessor's node in the least placement
+        if solver.check(var <= low) == z3.sat:
+            high, model = low, solver.model()
+        else:
+            low += 1
+    while low < high:
+        mid = (low + high) // 2
+        if solver.check(var <= mid) == z3.sat:
+            high = mid
+            model = solver.model()
+        else:
+            low = mid + 1
+    solver.add(var == high)
+    return model, high
 
 
 def _decode(u: PlacementUniverse, model: z3.ModelRef) -> Placement:
@@ -279,7 +330,8 @@ def _replay(
             if why is not None:
                 detail = f"{why}; placement: {describe(placement)}"
                 # The placed cluster exists nowhere but in the counterexample: it is written as its own manifest.
-                return counterexample(cluster, candidate, outcome, claim, None, detail=detail)
+                cx = counterexample(cluster, candidate, outcome, claim, None, detail=detail)
+                return attrs.evolve(cx, placement=placement.as_pairs())
     raise InternalError(
         f"the solver's placement ({describe(placement)}) breaks {claim!r} at {arrival}, "
         "but the executable model routes every outcome there within the claim"
@@ -297,7 +349,7 @@ def decide_share_over_placements(
     """Every Ready pod gets a share within ``ratio`` of every other's in every placement (Proved, with
     the worst ratio any placement gives), or the placement with the worst ratio (Refuted)."""
     from kverify.exhaustive import decide_share
-    from kverify.placement.share import share_terms, worst_ratio
+    from kverify.placement.share import reaches, share_terms, worst_ratio
 
     started = time.perf_counter()
     cluster = design.cluster
@@ -330,6 +382,12 @@ def decide_share_over_placements(
     worst, placement, _, finished = worst_ratio(
         solver, u, shares, endpoints, lambda m: _decode(u, m), replay_cluster, flow, deadline
     )
+    if finished and placement is not None:  # the canonical placement with that ratio: a stable id
+        solver.push()
+        solver.add(reaches(shares, endpoints, worst))
+        if solver.check() == z3.sat:
+            placement = _decode(u, _smallest(solver, u, None))
+        solver.pop()
     bound = Fraction(ratio).limit_denominator(1000)
     seconds = time.perf_counter() - started
     shown = "infinite (a Ready pod gets no traffic)" if worst is None else str(worst)
@@ -342,6 +400,7 @@ def decide_share_over_placements(
             )
         cx = attrs.evolve(
             concrete.counterexample,
+            placement=placement.as_pairs(),
             detail=f"{concrete.counterexample.detail}; worst ratio over placements "
             f"{'at least ' if not finished else ''}{shown}, placement: {describe(placement)}",
         )

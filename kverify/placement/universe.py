@@ -206,7 +206,8 @@ class PlacementUniverse:
             var = z3.Int(f"node_{workload.namespace}/{workload.name}#{i}")
             self.pods.append(Pod(workload=workload, index=i, node=var))
             self.constraints += [var >= 0, var < self.k]
-            self.constraints.append(self.at(self.present, var))
+            if not all(p is True for p in self.present):  # a node pool with a range: some slots may be absent
+                self.constraints.append(self.at(self.present, var))
             self.constraints.append(self._eligible_at(workload, var))
             if previous is not None:
                 self.constraints.append(previous <= var)

@@ -7,6 +7,7 @@ import re
 
 from kverify.findings import CheckResult, CheckRun
 from kverify.report.check_text import allocated_line, summary_line, verdict_words
+from kverify.report.placement_diagram import placement_diagram, placement_summary
 from kverify.report.trace_text import outcome_line
 from kverify.results import Hop, Outcome
 from kverify.verdicts import Refuted
@@ -83,6 +84,8 @@ def render(run: CheckRun, *, title: str = "kverify check") -> str:
         if lb := run.load_balancer_of(r.service):
             lines.append(f"- load balancer: {lb[0]} ({lb[1]})")
         lines += [f"- reproduce: `{cx.command}`", "", "```mermaid", sequence_diagram(cx.outcome), "```"]
+        if cx.placement:  # design time: where the scheduler put the pods in this counterexample
+            lines += ["", f"Placement: {placement_summary(cx)}", "", "```mermaid", placement_diagram(cx), "```"]
         if cx.manifest and f"{cx.id}.yaml" in cx.command:  # an inline topology: the command's manifest
             lines += [
                 "",
