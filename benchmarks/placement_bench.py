@@ -26,10 +26,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from kverify.concrete import iter_route  # noqa: E402
-from kverify.concrete.index import index_of  # noqa: E402
-from kverify.exhaustive import PROPERTIES  # noqa: E402
-from kverify.model import (  # noqa: E402
+from kverify.concrete import iter_route
+from kverify.concrete.index import index_of
+from kverify.exhaustive import PROPERTIES
+from kverify.model import (
     ClientKind,
     Cluster,
     Destination,
@@ -41,11 +41,11 @@ from kverify.model import (  # noqa: E402
     ServiceType,
     TrafficPolicy,
 )
-from kverify.model.workload import ContainerPort, NodePool, Workload, WorkloadKind  # noqa: E402
-from kverify.placement import Design  # noqa: E402
-from kverify.placement.materialise import Placement, materialise  # noqa: E402
-from kverify.placement.solve import decide_over_placements  # noqa: E402
-from kverify.placement.universe import PlacementUniverse  # noqa: E402
+from kverify.model.workload import ContainerPort, NodePool, Workload, WorkloadKind
+from kverify.placement import Design
+from kverify.placement.materialise import Placement, materialise
+from kverify.placement.solve import decide_over_placements
+from kverify.placement.universe import PlacementUniverse
 
 FLOW = Flow(service="default/web", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
 CLAIMS = {
