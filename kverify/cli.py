@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the node an external packet arrives at, or an in-cluster client runs on (default: every node)",
     )
     trace.add_argument(
+        "--node-pool",
+        action="append",
+        default=[],
+        metavar="NAME=COUNT[,zone=Z][,label=K=V][,taint=K=V:EFFECT]",
+        help="design time: nodes to place the workloads on (repeatable); with none, every cluster",
+    )
+    trace.add_argument(
         "--dataplane",
         default="iptables",
         choices=_choices(Dataplane),
@@ -503,7 +510,9 @@ def _run_trace(args: argparse.Namespace) -> int:
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
     from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Protocol
+    from kverify.placement.design import Design, at_design_time
     from kverify.report.trace_text import render
+    from kverify.spec.pools import parse_node_pool
 
     problems = []
     for flag, value in (("--dst-ip", args.dst_ip), ("--src-ip", args.src_ip)):
@@ -531,9 +540,13 @@ def _run_trace(args: argparse.Namespace) -> int:
         port=args.port,
         protocol=Protocol.parse(args.protocol),
     )
-    outcomes = route(cluster, flow)
     service = cluster.service(flow.service)
     allocated = service.allocated_values() if service is not None else ()
+    pools = tuple(map(parse_node_pool, args.node_pool))
+    design = Design(cluster=cluster, workloads=tuple(getattr(loaded, "workloads", ())), node_pools=pools)
+    if service is not None and at_design_time(design, service):
+        return _trace_design(args, design, flow, allocated)
+    outcomes = route(cluster, flow)
     if args.format == "json":
         document = {
             "service": flow.service,
@@ -562,6 +575,42 @@ def _run_trace(args: argparse.Namespace) -> int:
             lb = f"{cluster.load_balancer_for(service).spelling} ({cluster.load_balancer_reason(service)})"
         print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb))
     return EXIT_OK
+
+
+def _trace_design(args: argparse.Namespace, design, flow, allocated) -> int:  # type: ignore[no-untyped-def]
+    """A Service with no EndpointSlices: every kind of outcome over every placement of its workloads,
+    each shown on the smallest placement that gives it."""
+    from kverify.placement.materialise import describe
+    from kverify.placement.solve import outcomes_over_placements
+    from kverify.report.trace_text import render
+
+    found, scope, reason = outcomes_over_placements(design, flow)
+    if args.format == "json":
+        document = {
+            "service": flow.service,
+            "design_time": True,
+            "scope": scope,
+            "unknown": reason,
+            "dataplane": design.cluster.proxy.dataplane.spelling,
+            "load_balancer": design.cluster.load_balancer.spelling,
+            "placements": [
+                {
+                    "placement": {node: list(pods) for node, pods in f.placement.as_pairs()},
+                    "outcomes": [o.to_json() for o in f.outcomes],
+                }
+                for f in found
+            ],
+            "allocated": dict(allocated),
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(f"design time: {len(found)} kind(s) of outcome over {scope}")
+        for f in found:
+            print(f"\nplacement: {describe(f.placement)}")
+            print(render(flow, f.outcomes, hops=args.hops, allocated=allocated))
+        if reason:
+            print(f"UNKNOWN: {reason}")
+    return EXIT_UNKNOWN if reason else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

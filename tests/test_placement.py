@@ -6,11 +6,15 @@ compares the solver with every placement enumerated and routed by the executable
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kverify.cli import main
 from kverify.concrete import route
 from kverify.model import (
     ClientKind,
@@ -323,3 +327,34 @@ def test_solver_agrees_with_every_placement_enumerated(case: tuple[Design, Flow,
         assert verdict.verdict == "unknown"  # no placement schedules every replica
         return
     assert verdict.verdict == ("proved" if found is None else "refuted"), (verdict, found)
+
+
+# -- the command line at design time ----------------------------------------------------------------
+
+DESIGN_DIR = Path(__file__).parent.parent / "kverify" / "data" / "specs" / "manifests" / "design"
+
+
+def test_trace_at_design_time_shows_each_kind_of_outcome_on_its_own_placement(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """eTP Local, 3 replicas, an LB without health checks, any cluster: the flow is dropped where the
+    LB picks a node without a replica, delivered with the client IP where it picks one with."""
+    argv = [str(DESIGN_DIR / "web-local.yaml"), "--service", "shop/web", "--to", "load-balancer"]
+    argv += ["--from", "external", "--load-balancer", "no-health-check", "--format", "json"]
+    assert main(["trace", *argv]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["design_time"] is True and document["unknown"] is None
+    kinds = {(o["delivered"], o["drop_kind"]) for p in document["placements"] for o in p["outcomes"]}
+    assert kinds == {(True, None), (False, "drop")}
+    dropped = next(p for p in document["placements"] if not p["outcomes"][0]["delivered"])
+    arrival = dropped["outcomes"][0]["node"]
+    assert dropped["placement"][arrival] == []  # dropped exactly where no replica runs
+    assert sum(len(pods) for pods in dropped["placement"].values()) == 3
+
+
+def test_check_on_raw_manifests_finds_the_design_flaw(capsys: pytest.CaptureFixture[str]) -> None:
+    """The built-in check fires at design time: no Nodes, no EndpointSlices, only a Deployment."""
+    code = main(["check", str(DESIGN_DIR / "web-local.yaml"), "--load-balancer", "no-health-check"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "etp-local-lb-without-health-checks" in out and "placement:" in out

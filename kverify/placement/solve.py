@@ -81,10 +81,8 @@ def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
             for p in design.node_pools
         )
     else:
-        where = (
-            f"every cluster (any number of nodes, labels, taints and zones; {u.k} node slots stand for all: "
-            f"{pods} pod(s) touch at most {pods} nodes, plus the arrival node, the client's and one more)"
-        )
+        where = f"every cluster (any number of nodes, labels, taints and zones; {u.k} node slots represent them all"
+        where += f": {pods} pod(s) use at most {pods} nodes, plus the arrival node and one more)" if pods else ")"
     return f"every placement of {what} on {where}, {dataplane}"
 
 
@@ -418,3 +416,64 @@ def decide_share_over_placements(
         seconds=seconds,
     )
     return PlacementVerdict(verdict=proved, placement=placement)
+
+
+@attrs.frozen(kw_only=True)
+class PlacedOutcome:
+    """One kind of outcome the flow can have in some placement, shown on the smallest such placement."""
+
+    placement: Placement
+    cluster: Any  # the placement made concrete (kverify.model.Cluster)
+    outcomes: tuple[Any, ...]  # route() at the arrival node of that placement
+
+
+MAX_OUTCOME_KINDS = 12
+
+
+def outcomes_over_placements(
+    design: Design, flow: Flow, *, timeout_ms: int = DEFAULT_TIMEOUT_MS
+) -> tuple[tuple[PlacedOutcome, ...], str, str | None]:
+    """Every kind of outcome (delivered or the drop kind; crossing nodes; client IP kept; reply ok) the
+    flow has in some placement, each on its canonical smallest placement, replayed by the executable
+    model. Returns them, the scope, and why the placement cannot be decided (else None)."""
+    from kverify.concrete import route
+
+    service = design.cluster.service(flow.service)
+    if service is None:
+        known = ", ".join(s.key for s in design.cluster.services) or "none"
+        raise InputError(Problem(f'Not found: "{flow.service}" (services: {known})', field="--service"))
+    base, port = template(design, service, flow)
+    backends = backends_of(design, service, port)
+    workloads = workloads_to_place(design, backends)
+    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms)
+    u = PlacementUniverse(design, workloads)
+    scope = scope_of(design, u, service)
+    if reason is not None:
+        return (), scope, reason
+    terms = flow_terms(u, base, endpoints_of(u, backends), flow, _named_slot(u, flow))
+    solver = _solver(timeout_ms)
+    solver.add(*scheduler.constraints(u), *terms.well_formed)
+    if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER and flow.node is None:
+        solver.add(terms.lb_picks)
+    kind = (terms.delivered, terms.drop_kind, terms.crosses, terms.client_ip_kept, terms.reply_ok)
+    found: list[PlacedOutcome] = []
+    while len(found) < MAX_OUTCOME_KINDS:
+        result = solver.check()
+        if result == z3.unknown:
+            return tuple(found), scope, f"solver: {solver.reason_unknown()}"
+        if result == z3.unsat:
+            break
+        values = [solver.model().eval(k, model_completion=True) for k in kind]
+        same = z3.And(*[k == v for k, v in zip(kind, values, strict=True)])
+        solver.push()
+        solver.add(same)
+        solver.check()
+        model = _smallest(solver, u, terms)
+        solver.pop()
+        placement = _decode(u, model)
+        cluster = materialise(design, service, placement, u.slots)
+        h = terms.h if isinstance(terms.h, int) else model.eval(terms.h, model_completion=True).as_long()
+        outcomes = route(cluster, attrs.evolve(flow, node=u.slots[h].name))
+        found.append(PlacedOutcome(placement=placement, cluster=cluster, outcomes=outcomes))
+        solver.add(z3.Not(same))
+    return tuple(found), scope, None
