@@ -101,7 +101,10 @@ def situation_at(
         )
         for e in endpoints
     )
-    others = z3.Or(*[z3.And(lift(p), j != h) for j, p in enumerate(u.present)]) if u.k > 1 else False
+    if all(p is True for p in u.present):
+        others: Any = u.k > 1  # every slot is a node: another one exists when there are two
+    else:
+        others = z3.Or(*[z3.And(lift(p), j != h) for j, p in enumerate(u.present)]) if u.k > 1 else False
     nodes = (
         NodeView(zone=NO_ZONE, draining=False, present=True),
         NodeView(zone=NO_ZONE, draining=False, present=False),  # the client's node is h (module doc)
@@ -140,7 +143,9 @@ def flow_terms(
     on_h = pick(tuple(lift(v.node) == HANDLING for v in s.endpoints))
     c: list[Any] = []
     if z3.is_expr(h):
-        c += [h >= 0, h < u.k, u.at(u.present, h)]
+        c += [h >= 0, h < u.k]
+        if not all(p is True for p in u.present):
+            c.append(u.at(u.present, h))
     if n:
         c += [choice >= 0, choice < n, z3.Implies(delivered, pick(tuple(lift(x) for x in d.chosen)))]
     else:

@@ -90,13 +90,26 @@ def _check(solver: z3.Solver, *extra: Any) -> z3.CheckSatResult:
     return solver.check(*extra)
 
 
-def schedulable(design: Design, workloads: tuple[Workload, ...], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> str | None:
+def schedulable(
+    design: Design,
+    workloads: tuple[Workload, ...],
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    universe: PlacementUniverse | None = None,
+) -> str | None:
     """Why no placement schedules every replica of ``workloads`` (None: some placement does)."""
     if not workloads:
         return None
-    u = PlacementUniverse(design, workloads)
+    u = universe if universe is not None else PlacementUniverse(design, workloads)
     solver = _solver(timeout_ms)
-    solver.add(*u.constraints, *u.pool_order())
+    solver.add(*u.pool_order())
+    added = 0
+
+    def add_universe_constraints() -> None:  # building a stage may declare topology domains
+        nonlocal added
+        solver.add(*u.constraints[added:])
+        added = len(u.constraints)
+
+    add_universe_constraints()
     stages: list[tuple[str, Callable[[], list[Any]]]] = [
         (
             "anti-affinity",
@@ -116,6 +129,7 @@ def schedulable(design: Design, workloads: tuple[Workload, ...], timeout_ms: int
         return f"no node can take the pods of {names} (node selector, affinity, taints, or too few nodes)"
     for label, build in stages:
         solver.add(*build())
+        add_universe_constraints()
         result = solver.check()
         if result == z3.unsat:
             names = ", ".join(w.key for w in workloads)
@@ -169,9 +183,9 @@ def decide_over_placements(
     workloads = workloads_to_place(design, backends)
     if (reason := scheduler.unsupported(workloads)) is not None:
         return unknown(reason)
-    if (reason := schedulable(design, workloads, timeout_ms)) is not None:
-        return unknown(reason)
     u = PlacementUniverse(design, workloads)
+    if (reason := schedulable(design, workloads, timeout_ms, u)) is not None:
+        return unknown(reason)
     scope = scope_of(design, u, service)
     arrival = _named_slot(u, flow)
     endpoints = endpoints_of(u, backends)
@@ -327,6 +341,12 @@ def _replay(
             why = check.violation(outcome, names)
             if why is not None:
                 detail = f"{why}; placement: {describe(placement)}"
+                shown = _shown(design, service, placement, u, candidate, check, arrival)
+                if shown is not None:  # a large cluster: the manifest keeps the nodes that matter
+                    small, small_cluster, small_outcome, left_out = shown
+                    detail += f"; the manifest keeps {len(small.nodes)} node(s), {left_out} without a pod are left out"
+                    cx = counterexample(small_cluster, candidate, small_outcome, claim, None, detail=detail)
+                    return attrs.evolve(cx, placement=small.as_pairs())
                 # The placed cluster exists nowhere but in the counterexample: it is written as its own manifest.
                 cx = counterexample(cluster, candidate, outcome, claim, None, detail=detail)
                 return attrs.evolve(cx, placement=placement.as_pairs())
@@ -334,6 +354,36 @@ def _replay(
         f"the solver's placement ({describe(placement)}) breaks {claim!r} at {arrival}, "
         "but the executable model routes every outcome there within the claim"
     )
+
+
+def _shown(
+    design: Design,
+    service: Service,
+    placement: Placement,
+    u: PlacementUniverse,
+    flow: Flow,
+    check: Any,
+    arrival: str,
+) -> tuple[Placement, Any, Any, int] | None:
+    """For a placement on more than ``EXPORT_MAX_NODES`` nodes: the same placement on only the nodes
+    with a pod of the Service and the arrival node, if the executable model shows the same violation
+    there (it does whenever no rule looks at the nodes left out). ``None``: export the whole cluster."""
+    from kverify.concrete import iter_route
+    from kverify.concrete.index import index_of
+    from kverify.exhaustive import EXPORT_MAX_NODES
+
+    if len(placement.nodes) <= EXPORT_MAX_NODES:
+        return None
+    keep = tuple(n for n in placement.nodes if n == arrival or placement.pods_on(n))
+    if len(keep) > EXPORT_MAX_NODES:
+        return None
+    small = attrs.evolve(placement, nodes=keep)
+    cluster = materialise(design, service, small, u.slots)
+    names = frozenset(index_of(cluster).node_position)
+    for outcome in iter_route(cluster, flow):
+        if check.violation(outcome, names) is not None:
+            return small, cluster, outcome, len(placement.nodes) - len(keep)
+    return None
 
 
 def decide_share_over_placements(
@@ -360,10 +410,10 @@ def decide_share_over_placements(
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
-    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms)
+    u = PlacementUniverse(design, workloads)
+    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms, u)
     if reason is not None:
         return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason))
-    u = PlacementUniverse(design, workloads)
     scope = scope_of(design, u, service)
     endpoints = endpoints_of(u, backends)
     if not endpoints:
@@ -445,8 +495,8 @@ def outcomes_over_placements(
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
-    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms)
     u = PlacementUniverse(design, workloads)
+    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms, u)
     scope = scope_of(design, u, service)
     if reason is not None:
         return (), scope, reason

@@ -87,6 +87,7 @@ class PlacementUniverse:
         self.k = len(self.slots)
         self._eligible: dict[tuple[Any, ...], list[Any]] = {}
         self._domains: dict[str, list[Any]] = {}
+        self._eligible_bits: dict[int, list[Any]] = {}
         self.pods: list[Pod] = []
         self.constraints: list[Any] = []
         for w in self.workloads:
@@ -215,7 +216,9 @@ class PlacementUniverse:
 
     def _eligible_at(self, workload: Workload, var: Any) -> Any:
         """``eligible(workload, var)`` as intervals of slot indexes when it is concrete (large clusters)."""
-        bits = [self.eligible(workload, j) for j in range(self.k)]
+        bits = self._eligible_bits.get(id(workload))
+        if bits is None:  # the same for every replica: computed once per workload
+            bits = self._eligible_bits[id(workload)] = [self.eligible(workload, j) for j in range(self.k)]
         if not all(isinstance(b, bool) for b in bits):
             return self.at(bits, var)
         runs, start = [], None
