@@ -86,8 +86,14 @@ def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
     return f"every placement of {what} on {where}, {dataplane}"
 
 
-def _check(solver: z3.Solver, *extra: Any) -> z3.CheckSatResult:
-    return solver.check(*extra)
+def design_time_gap(service: Service) -> str | None:
+    """Why a Service's routing depends on something placement does not decide, if it does."""
+    if service.traffic_distribution:
+        return (
+            f"trafficDistribution: {service.traffic_distribution}: the EndpointSlice controller's zone hints are "
+            "not modelled at design time (decide it on a snapshot with EndpointSlices)"
+        )
+    return None
 
 
 def schedulable(
@@ -178,6 +184,8 @@ def decide_over_placements(
         )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         return unknown("health-check flows are decided on snapshots, not over placements")
+    if (reason := design_time_gap(service)) is not None:
+        return unknown(reason)
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
@@ -411,7 +419,8 @@ def decide_share_over_placements(
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
     u = PlacementUniverse(design, workloads)
-    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms, u)
+    reason = design_time_gap(service) or scheduler.unsupported(workloads)
+    reason = reason or schedulable(design, workloads, timeout_ms, u)
     if reason is not None:
         return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason))
     scope = scope_of(design, u, service)
@@ -496,7 +505,8 @@ def outcomes_over_placements(
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
     u = PlacementUniverse(design, workloads)
-    reason = scheduler.unsupported(workloads) or schedulable(design, workloads, timeout_ms, u)
+    reason = design_time_gap(service) or scheduler.unsupported(workloads)
+    reason = reason or schedulable(design, workloads, timeout_ms, u)
     scope = scope_of(design, u, service)
     if reason is not None:
         return (), scope, reason
