@@ -358,3 +358,21 @@ def test_check_on_raw_manifests_finds_the_design_flaw(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert code == 1
     assert "etp-local-lb-without-health-checks" in out and "placement:" in out
+
+
+def test_pool_nodes_carry_the_kubelet_os_label() -> None:
+    """Manifests commonly select kubernetes.io/os: linux (ingress-nginx does); the kubelet sets it on
+    every node, so a pool's nodes have it unless the pool's labels say otherwise."""
+    linux = workload(1, node_selector=LabelSelector.of({"kubernetes.io/os": "linux"}))
+    d = design(linux, (pool("workers", 2),), lb=LoadBalancerProfile.HEALTH_CHECKED)
+    assert decide_over_placements(d, LB_FLOW, "delivered", claim="c").verdict.verdict == "proved"
+    windows = design(linux, (pool("win", 2, labels=(("kubernetes.io/os", "windows"),)),))
+    verdict = decide_over_placements(windows, LB_FLOW, "delivered", claim="c").verdict
+    assert verdict.verdict == "unknown"
+    assert "no node matches its nodeSelector (kubernetes.io/os In ['linux'])" in verdict.reason  # type: ignore[union-attr]
+
+
+def test_traffic_distribution_is_unknown_at_design_time() -> None:
+    svc = attrs.evolve(service(), traffic_distribution="PreferClose")
+    verdict = decide_over_placements(design(workload(3), svc=svc), LB_FLOW, "delivered", claim="c").verdict
+    assert verdict.verdict == "unknown" and "trafficDistribution" in verdict.reason  # type: ignore[union-attr]

@@ -23,6 +23,9 @@ Labels = tuple[tuple[str, str], ...]
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+#: Labels the kubelet sets on every node (``pkg/kubelet/kubelet_node_status.go`` initialNode); a node
+#: pool gets them for a Linux amd64 node unless its own labels say otherwise.
+KUBELET_LABELS = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
 #: Nodes with this label are left out of external load balancers (KEP-1143, GA v1.21).
 EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
@@ -225,7 +228,7 @@ class NodePool:
 
     def label_map(self, node_name: str) -> dict[str, str]:
         """The labels of one node of the pool, with the well-known hostname and zone labels."""
-        labels = dict(self.labels)
+        labels = {**KUBELET_LABELS, **dict(self.labels)}
         labels.setdefault(HOSTNAME_LABEL, node_name)
         if self.zone is not None:
             labels.setdefault(ZONE_LABEL, self.zone)

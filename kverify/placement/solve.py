@@ -131,8 +131,7 @@ def schedulable(
     ]
     result = solver.check()
     if result == z3.unsat:
-        names = ", ".join(w.key for w in workloads)
-        return f"no node can take the pods of {names} (node selector, affinity, taints, or too few nodes)"
+        return _no_node_reason(u, workloads)
     for label, build in stages:
         solver.add(*build())
         add_universe_constraints()
@@ -143,6 +142,25 @@ def schedulable(
     if result == z3.unknown:
         return None  # undecided: the claims themselves will say Unknown if the solver times out
     return None
+
+
+def _no_node_reason(u: PlacementUniverse, workloads: tuple[Workload, ...]) -> str:
+    """Which workload no node can take, and the part of its pod spec no node satisfies."""
+    for w in workloads:
+        if any(u.eligible(w, j) is not False for j in range(u.k)):
+            continue
+        s = w.scheduling
+        labelled = [slot for slot in u.slots if slot.labels is not None]
+        if s.node_name is not None:
+            why = f"spec.nodeName {s.node_name!r} names no node"
+        elif labelled and not any(s.matches_node(slot.labels or {}) for slot in labelled):
+            selector = ", ".join(f"{r.key} {r.operator} {list(r.values)}" for r in s.node_selector.requirements)
+            why = f"no node matches its nodeSelector ({selector})" if selector else "no node matches its node affinity"
+        else:
+            why = "every node that matches its node selector has a taint it does not tolerate"
+        return f"no node can take the pods of {w.key}: {why}"
+    names = ", ".join(w.key for w in workloads)
+    return f"replicas of {names} stay Pending: not enough nodes for all of them"
 
 
 def _where(design: Design) -> str:
