@@ -103,22 +103,37 @@ def placements(design: Design, workloads: list[Workload]) -> Iterator[Placement]
         daemon: list[tuple[str, Workload, Slot]] = []
         for w in workloads:
             if w.kind is WorkloadKind.DAEMON_SET:
-                for j, s in enumerate(nodes):
-                    assert s.labels is not None
-                    if w.scheduling.node_allowed(s.labels, s.taints):
-                        daemon.append((f"{w.namespace}/{w.name}-{j}", w, s))
+                mine = [
+                    (f"{w.namespace}/{w.name}-{j}", w, s)
+                    for j, s in enumerate(nodes)
+                    if s.labels is not None and w.scheduling.node_allowed(s.labels, s.taints)
+                ]
+                if not mine:
+                    break  # a DaemonSet no node can take is not scheduled: no placement of this size
+                daemon += mine
             else:
                 pods += [(f"{w.namespace}/{w.name}-{i}", w) for i in range(w.replicas or 0)]
-        for choice in itertools.product(nodes, repeat=len(pods)):
-            where = {name: slot for (name, _), slot in zip(pods, choice, strict=True)}
-            where.update({name: slot for name, _, slot in daemon})
-            if feasible(design, workloads, nodes, where):
-                owners = {name: f"{w.namespace}/{w.name}" for name, w in pods} | {
-                    n: f"{w.namespace}/{w.name}" for n, w, _ in daemon
-                }
-                yield Placement(
-                    nodes=tuple(s.name for s in nodes), pods={p: s.name for p, s in where.items()}, owners=owners
-                )
+        else:
+            yield from _assignments(design, workloads, nodes, pods, daemon)
+
+
+def _assignments(
+    design: Design,
+    workloads: list[Workload],
+    nodes: list[Slot],
+    pods: list[tuple[str, Workload]],
+    daemon: list[tuple[str, Workload, Slot]],
+) -> Iterator[Placement]:
+    """Every assignment of ``pods`` to ``nodes`` (DaemonSet pods fixed) the scheduler allows."""
+    owners = {name: f"{w.namespace}/{w.name}" for name, w in pods}
+    owners |= {name: f"{w.namespace}/{w.name}" for name, w, _ in daemon}
+    for choice in itertools.product(nodes, repeat=len(pods)):
+        where = {name: slot for (name, _), slot in zip(pods, choice, strict=True)}
+        where.update({name: slot for name, _, slot in daemon})
+        if feasible(design, workloads, nodes, where):
+            yield Placement(
+                nodes=tuple(s.name for s in nodes), pods={p: s.name for p, s in where.items()}, owners=owners
+            )
 
 
 def violated(

@@ -32,9 +32,9 @@ def _console_steps(markdown: str) -> list[tuple[str, str]]:
     return steps
 
 
-def test_the_tutorial_has_its_three_parts() -> None:
+def test_the_tutorial_has_its_four_parts() -> None:
     text = (DOCS / "tutorial.md").read_text()
-    assert [c.split()[1] for c, _ in _console_steps(text)] == ["trace"] * 3 + ["prove"] * 2 + ["trace"] * 2
+    assert [c.split()[1] for c, _ in _console_steps(text)] == ["trace"] * 3 + ["prove"] * 2 + ["trace"] * 4
 
 
 def _console_script() -> Path:
@@ -55,7 +55,8 @@ def test_tutorial_commands_print_what_the_tutorial_shows(tmp_path: Path) -> None
     """Word for word, in a copy of the checkout's examples, one command after the other, with the
     console script at ``.venv/bin/kverify`` as the README installs it (reproduce commands name it so)."""
     script = _console_script()
-    shutil.copytree(ROOT / "examples" / "article", tmp_path / "examples" / "article")
+    for example in ("article", "design"):
+        shutil.copytree(ROOT / "examples" / example, tmp_path / "examples" / example)
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / KVERIFY).symlink_to(script)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "PATH": _without(script.parent)}

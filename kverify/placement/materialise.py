@@ -127,7 +127,7 @@ def describe(placement: Placement) -> str:
             empty.append(label)
     if empty:
         shown = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")
-        parts.append(f"{len(empty)} node(s) without one ({shown})")
+        parts.append(f"{len(empty)} node(s) without a pod of the Service ({shown})")
     return "; ".join(parts) if parts else "no node"
 
 

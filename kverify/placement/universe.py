@@ -198,9 +198,13 @@ class PlacementUniverse:
     def _add_pods(self, workload: Workload) -> None:
         if workload.kind is WorkloadKind.DAEMON_SET:
             # One pod on every node the DaemonSet's pods may run on (the DaemonSet controller).
+            pods = []
             for j in range(self.k):
                 present = z3.And(_lift(self.present[j]), _lift(self.eligible(workload, j)))
-                self.pods.append(Pod(workload=workload, index=j, node=j, present=z3.simplify(present)))
+                pods.append(Pod(workload=workload, index=j, node=j, present=z3.simplify(present)))
+            self.pods += pods
+            # Scheduled means running somewhere: a DaemonSet no node can take is reported, not proved.
+            self.constraints.append(z3.Or(*[_lift(p.present) for p in pods]))
             return
         previous = None
         for i in range(workload.replicas or 0):
