@@ -376,3 +376,29 @@ def test_traffic_distribution_is_unknown_at_design_time() -> None:
     svc = attrs.evolve(service(), traffic_distribution="PreferClose")
     verdict = decide_over_placements(design(workload(3), svc=svc), LB_FLOW, "delivered", claim="c").verdict
     assert verdict.verdict == "unknown" and "trafficDistribution" in verdict.reason  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "scheduling",
+    [
+        pytest.param({"node_selector": LabelSelector.of({"role": "edge"})}, id="nodeSelector In"),
+        pytest.param({}, id="no selector: a taint keeps it off"),
+        pytest.param({"tolerations": (Toleration(operator="Exists"),)}, id="tolerates everything: unconstrained"),
+    ],
+)
+@pytest.mark.parametrize("eligible", [True, False])
+def test_realised_nodes_give_the_solvers_choice(scheduling: dict[str, object], eligible: bool) -> None:
+    """The labels and taints written for an abstract node make the scheduler's own predicate agree
+    with the solver's choice (or, for a workload nothing can keep off a node, refuse to pretend)."""
+    from kverify.errors import InternalError
+    from kverify.model.workload import HOSTNAME_LABEL as HOST
+    from kverify.placement.realise import realise
+
+    w = workload(1, **scheduling)
+    try:
+        labels, taints = realise("node-1", {w: eligible}, {ZONE_LABEL: "zone-1"})
+    except InternalError:
+        assert not eligible and "tolerations" in scheduling  # nothing keeps it off: never pretend
+        return
+    assert w.scheduling.node_allowed({**labels, HOST: "node-1"}, taints) is eligible
+    assert labels[ZONE_LABEL] == "zone-1"

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from kverify.model import Cluster, Endpoint, EndpointPort, Node, Service
-from kverify.model.workload import ZONE_LABEL
+from kverify.model.workload import HOSTNAME_LABEL, ZONE_LABEL, Taint
 from kverify.placement.design import Design, backends_of
 from kverify.placement.universe import Slot, node_labels
 
@@ -29,6 +29,9 @@ class Placement:
     owners: Mapping[str, str] = attrs.field(factory=dict)
     #: Zone of each node as decided (``None``: no zone label).
     zones: Mapping[str, str | None] = attrs.field(factory=dict)
+    #: Labels and taints of nodes the solver chose (no nodes described), see ``realise.py``.
+    labels: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    taints: Mapping[str, tuple[Taint, ...]] = attrs.field(factory=dict)
 
     def pods_on(self, node: str) -> list[str]:
         return [p for p, n in self.pods.items() if n == node]
@@ -71,12 +74,16 @@ def materialise(design: Design, service: Service, placement: Placement, slots: S
             continue
         slot = by_name[name]
         zone = placement.zones.get(name) or (slot.labels or {}).get(ZONE_LABEL)
+        labels = dict(placement.labels.get(name) or slot.labels or {})
+        for implied in (ZONE_LABEL, HOSTNAME_LABEL):  # the Node carries these itself
+            labels.pop(implied, None)
         nodes.append(
             Node(
                 name=name,
                 addresses=_node_addresses(i, cluster.proxy.cluster_cidrs),
                 zone=zone,
                 pod_cidrs=(ranges[i],),
+                **_placement_fields(tuple(sorted(labels.items())), placement.taints.get(name, slot.taints)),
             )
         )
     node_index = {n.name: i for i, n in enumerate(nodes)}
@@ -103,6 +110,12 @@ def materialise(design: Design, service: Service, placement: Placement, slots: S
     placed = attrs.evolve(service, endpoints=tuple(endpoints[p] for p in sorted(endpoints)))
     services = tuple(placed if s.key == service.key else s for s in cluster.services)
     return attrs.evolve(cluster, nodes=tuple(nodes), services=services)
+
+
+def _placement_fields(labels: tuple[tuple[str, str], ...], taints: tuple[Taint, ...]) -> dict[str, object]:
+    """Node labels and taints, where the model has them."""
+    fields = attrs.fields_dict(Node)
+    return {k: v for k, v in (("labels", labels), ("taints", taints)) if k in fields}
 
 
 def _pod_ip(node: Node, used: dict[str, int]) -> str:

@@ -10,7 +10,7 @@ smallest such placement (fewest nodes, then fewest pods) is decoded, made concre
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -19,11 +19,12 @@ import z3
 
 from kverify.errors import InputError, InternalError, Problem
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service
-from kverify.model.workload import Workload
+from kverify.model.workload import ZONE_LABEL, Taint, Workload
 from kverify.placement import scheduler
 from kverify.placement.design import Backend, Design, backends_of
 from kverify.placement.flow import FlowTerms, endpoints_of, flow_terms, holds, no_node_announces, template
 from kverify.placement.materialise import Placement, describe, materialise
+from kverify.placement.realise import realise
 from kverify.placement.universe import PlacementUniverse
 from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
 
@@ -331,11 +332,26 @@ def _decode(u: PlacementUniverse, model: z3.ModelRef) -> Placement:
             pods[p.name] = u.slots[val(p.node)].name
             owners[p.name] = f"{p.workload.namespace}/{p.workload.name}"
     zones: dict[str, str | None] = {}
-    if u.abstract and "topology.kubernetes.io/zone" in u._domains:
+    labels: dict[str, Mapping[str, str]] = {}
+    taints: dict[str, tuple[Taint, ...]] = {}
+    if u.abstract:  # the solver chose each node's labels: make them real
         for j in present:
-            d = val(u.domain("topology.kubernetes.io/zone", j))
-            zones[u.slots[j].name] = f"zone-{d + 1}" if d >= 0 else None
-    return Placement(nodes=tuple(u.slots[j].name for j in present), pods=pods, owners=owners, zones=zones)
+            name = u.slots[j].name
+            domains = {}
+            for key in u._domains:
+                d = val(u.domain(key, j))
+                domains[key] = f"{'zone' if key == ZONE_LABEL else key.rsplit('/', 1)[-1]}-{d + 1}" if d >= 0 else None
+            zones[name] = domains.get(ZONE_LABEL)
+            eligible = {w: bool(val(u.eligible(w, j))) for w in u.workloads if w.scheduling.node_name is None}
+            labels[name], taints[name] = realise(name, eligible, domains)
+    return Placement(
+        nodes=tuple(u.slots[j].name for j in present),
+        pods=pods,
+        owners=owners,
+        zones=zones,
+        labels=labels,
+        taints=taints,
+    )
 
 
 def _replay(
