@@ -543,7 +543,9 @@ def _run_trace(args: argparse.Namespace) -> int:
     service = cluster.service(flow.service)
     allocated = service.allocated_values() if service is not None else ()
     pools = tuple(map(parse_node_pool, args.node_pool))
-    design = Design(cluster=cluster, workloads=tuple(getattr(loaded, "workloads", ())), node_pools=pools)
+    design = Design(
+        cluster=cluster, workloads=loaded.workloads, node_pools=pools, endpoints_given=loaded.endpoints_given
+    )
     if service is not None and at_design_time(design, service):
         return _trace_design(args, design, flow, allocated)
     outcomes = route(cluster, flow)

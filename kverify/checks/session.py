@@ -119,7 +119,10 @@ def run_check(
                 Problem("the manifests already have Node objects; describe the nodes once", field="--node-pool")
             )
         design = Design(
-            cluster=cluster, workloads=tuple(getattr(loaded, "workloads", ())), node_pools=tuple(node_pools)
+            cluster=cluster,
+            workloads=loaded.workloads,
+            node_pools=tuple(node_pools),
+            endpoints_given=loaded.endpoints_given,
         )
         done = run_builtin_checks(
             design,

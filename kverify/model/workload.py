@@ -184,7 +184,7 @@ class Workload:
     kind: WorkloadKind = attrs.field(validator=v.instance_of(WorkloadKind))
     namespace: str = attrs.field(validator=v.instance_of(str))
     name: str = attrs.field(validator=v.instance_of(str))
-    replicas: int | None = attrs.field(default=1, validator=v.optional(v.instance_of(int)))
+    replicas: int | None = attrs.field(default=1)
     #: Where ``replicas`` came from: ``spec.replicas``, ``default 1``, or an HPA's ``minReplicas``.
     replicas_source: str = "spec.replicas"
     labels: Labels = attrs.field(default=(), converter=to_tuple)
@@ -194,7 +194,7 @@ class Workload:
 
     @replicas.validator
     def _non_negative(self, attribute: attrs.Attribute, value: int | None) -> None:  # type: ignore[type-arg]
-        if value is not None and value < 0:
+        if value is not None and (type(value) is not int or value < 0):
             raise ValueError(f"replicas: Invalid value: {value}: must be greater than or equal to 0")
 
     @property

@@ -26,6 +26,8 @@ class Design:
     cluster: Cluster
     workloads: tuple[Workload, ...] = ()
     node_pools: tuple[NodePool, ...] = ()
+    #: Services whose EndpointSlices the manifests give (a snapshot), even with no endpoint in them.
+    endpoints_given: frozenset[str] = frozenset()
 
     @property
     def nodes_described(self) -> bool:
@@ -35,7 +37,7 @@ class Design:
 def at_design_time(design: Design, service: Service) -> bool:
     """The Service is decided over placements: no EndpointSlice gives it endpoints, and either workloads
     are given or the cluster has no nodes (EndpointSlices, where given, win: that is a snapshot)."""
-    if service.headless or service.endpoints:
+    if service.headless or service.endpoints or service.key in design.endpoints_given:
         return False
     return bool(design.workloads) or bool(design.node_pools) or not design.cluster.nodes
 

@@ -83,7 +83,8 @@ def materialise(design: Design, service: Service, placement: Placement, slots: S
                 addresses=_node_addresses(i, cluster.proxy.cluster_cidrs),
                 zone=zone,
                 pod_cidrs=(ranges[i],),
-                **_placement_fields(tuple(sorted(labels.items())), placement.taints.get(name, slot.taints)),
+                labels=tuple(sorted(labels.items())),
+                taints=placement.taints.get(name, slot.taints),
             )
         )
     node_index = {n.name: i for i, n in enumerate(nodes)}
@@ -110,12 +111,6 @@ def materialise(design: Design, service: Service, placement: Placement, slots: S
     placed = attrs.evolve(service, endpoints=tuple(endpoints[p] for p in sorted(endpoints)))
     services = tuple(placed if s.key == service.key else s for s in cluster.services)
     return attrs.evolve(cluster, nodes=tuple(nodes), services=services)
-
-
-def _placement_fields(labels: tuple[tuple[str, str], ...], taints: tuple[Taint, ...]) -> dict[str, object]:
-    """Node labels and taints, where the model has them."""
-    fields = attrs.fields_dict(Node)
-    return {k: v for k, v in (("labels", labels), ("taints", taints)) if k in fields}
 
 
 def _pod_ip(node: Node, used: dict[str, int]) -> str:

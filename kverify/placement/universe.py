@@ -24,7 +24,7 @@ import attrs
 import z3
 
 from kverify.model import Node
-from kverify.model.workload import HOSTNAME_LABEL, ZONE_LABEL, Taint, Workload, WorkloadKind
+from kverify.model.workload import HOSTNAME_LABEL, KUBELET_LABELS, ZONE_LABEL, Taint, Workload, WorkloadKind
 from kverify.placement.design import Design
 
 NO_DOMAIN = -1  # the node has no label for this topology key
@@ -57,7 +57,7 @@ class Pod:
 
 def node_labels(node: Node) -> dict[str, str]:
     """A Node's labels, with the well-known hostname and zone labels the kubelet sets."""
-    labels = dict(getattr(node, "labels", ()) or ())
+    labels = {**KUBELET_LABELS, **dict(node.labels)}
     labels.setdefault(HOSTNAME_LABEL, node.name)
     if node.zone is not None:
         labels.setdefault(ZONE_LABEL, node.zone)
@@ -101,7 +101,7 @@ class PlacementUniverse:
                 Slot(
                     name=n.name,
                     labels=node_labels(n),
-                    taints=tuple(getattr(n, "taints", ()) or ()),
+                    taints=n.taints,
                     addresses=n.addresses,
                 )
                 for n in design.cluster.nodes

@@ -126,7 +126,9 @@ def load_spec(file: str) -> Spec:
     namespace = ctx.string(data, "namespace", ()) or "default"
     if "namespace" in data and "manifests" not in data:
         ctx.error(("namespace",), "Forbidden: only with `manifests` (a topology names its Services' namespaces)")
-    cluster, files, lines, blocks, intents, workloads, skipped = _cluster(ctx, data, file, proxy, lb, namespace)
+    cluster, files, lines, blocks, intents, (workloads, endpoints_given), skipped = _cluster(
+        ctx, data, file, proxy, lb, namespace
+    )
     pools = pools_from(ctx, data["nodes"], ("nodes",)) if "nodes" in data else ()
     if pools and cluster.nodes:
         ctx.error(("nodes",), "Forbidden: the manifests already have Node objects; describe the nodes once")
@@ -151,6 +153,7 @@ def load_spec(file: str) -> Spec:
         ip_blocks=blocks,
         intents=intents,
         workloads=workloads,
+        endpoints_given=endpoints_given,
         node_pools=pools,
         skipped=skipped[0],
         skipped_kinds=skipped[1],
@@ -186,10 +189,18 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     has_manifests, has_topology = "manifests" in data, "topology" in data
     if has_manifests == has_topology:
         ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, (), ((), ())
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset()), ((), ())
     if has_topology:
         nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()))
-        return Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb), None, lines, (), {}, (), ((), ())
+        return (
+            Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb),
+            None,
+            lines,
+            (),
+            {},
+            ((), frozenset()),
+            ((), ()),
+        )
     names = ctx.strings(data, "manifests", ())
     if not names and not ctx.problems:
         ctx.error(("manifests",), "Required value: at least one manifest file")
@@ -199,7 +210,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if not os.path.exists(f):
             ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
     if ctx.problems:
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, (), ((), ())
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset()), ((), ())
     loaded = load_manifests(list(files), namespace=namespace)  # its problems carry their own file and line
     lines = {
         key[len("Service ") :]: Location(file=f, line=n)
@@ -207,9 +218,9 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if key.startswith("Service ")
     }
     cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
-    workloads = tuple(getattr(loaded, "workloads", ()))
     skipped = (loaded.skipped, loaded.skipped_kinds)
-    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), workloads, skipped
+    design_inputs = (loaded.workloads, loaded.endpoints_given)  # what a design-time decision needs
+    return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), design_inputs, skipped
 
 
 def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodePool, ...]) -> tuple[SpecClaim, ...]:

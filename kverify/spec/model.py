@@ -83,13 +83,19 @@ class Spec:
     #: Design-time inputs: the workloads of the manifests and the node pools of ``nodes:``.
     workloads: tuple[Workload, ...] = ()
     node_pools: tuple[NodePool, ...] = ()
+    endpoints_given: frozenset[str] = frozenset()
 
     @property
     def design(self) -> Design:
         """The spec as a design review sees it (see :mod:`kverify.placement`)."""
         from kverify.placement.design import Design
 
-        return Design(cluster=self.cluster, workloads=self.workloads, node_pools=self.node_pools)
+        return Design(
+            cluster=self.cluster,
+            workloads=self.workloads,
+            node_pools=self.node_pools,
+            endpoints_given=self.endpoints_given,
+        )
 
     #: Objects of the manifests kverify builds nothing from (one line each), and their kinds.
     skipped: tuple[str, ...] = ()
