@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -74,3 +75,14 @@ class Outcome:
             "hops": [attrs.asdict(h) for h in self.hops],
             "health_check": attrs.asdict(self.health_check) if self.health_check else None,
         }
+
+
+ALLOCATED = "allocated at apply time"
+
+
+def mark_allocated(text: str, addresses: frozenset[str]) -> str:
+    """``dst 10.104.3.7`` -> ``dst 10.104.3.7 (allocated at apply time)`` for each filled-in address."""
+    for address in addresses:
+        pattern = rf"(?<![\w.:]){re.escape(address)}\]?(?::\d+)?(?![\w.:])"  # with its :port, if any
+        text = re.sub(pattern, lambda m: f"{m.group()} ({ALLOCATED})", text)
+    return text

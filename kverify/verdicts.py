@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from kverify.model import Cluster, Dataplane, Flow
-from kverify.results import Outcome
+from kverify.results import Outcome, mark_allocated
 
 
 @attrs.frozen(kw_only=True)
@@ -24,6 +24,12 @@ class Counterexample:
     #: Design time: where the scheduler put the Service's pods, as (node, (pod, ...)) for every node of
     #: the counterexample's cluster (empty for a snapshot: its EndpointSlices say it).
     placement: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def trace_lines(self) -> list[str]:
+        """The hops, one line each, with addresses known only after apply marked as such."""
+        service = self.cluster.service(self.flow.service)
+        allocated = service.allocated_addresses() if service is not None else frozenset()
+        return [mark_allocated(str(h), allocated) for h in self.outcome.hops]
 
     @property
     def nodes(self) -> int:
@@ -78,7 +84,7 @@ class Refuted:
                 "nodes": cx.nodes,
                 "endpoints": cx.endpoints,
                 "outcome": cx.outcome.to_json(),
-                "trace": [str(h) for h in cx.outcome.hops],
+                "trace": cx.trace_lines(),
                 "detail": cx.detail,
                 "command": cx.command,
                 "manifest": cx.manifest,

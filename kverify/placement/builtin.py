@@ -108,7 +108,7 @@ def run_design_checks(
             idle.append(
                 why_nothing_to_check(
                     service,
-                    load_balancer=design.cluster.load_balancer,
+                    load_balancer=design.cluster.load_balancer_for(service),
                     needs_client_ip=needs_client_ip,
                     has_workload=bool(selected_workloads(design, service)),
                 )

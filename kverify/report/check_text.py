@@ -50,7 +50,7 @@ def result_lines(r: CheckResult, colour: bool = False, verbose: bool = False) ->
         if r.status != "ok" or verbose:
             if r.context:
                 lines.append(f"             {r.context}")
-            lines.extend(_paint(f"               {hop}", "dim", colour) for hop in cx.outcome.hops)
+            lines.extend(_paint(f"               {hop}", "dim", colour) for hop in cx.trace_lines())
             lines.append(f"             reproduce: {cx.command}")
     return lines
 

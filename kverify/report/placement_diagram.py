@@ -31,7 +31,8 @@ def placement_diagram(cx: Counterexample) -> str:
     lines.append(f'    client(["{_text(client)}"])')
     entry = "client"
     if cx.flow.client is ClientKind.EXTERNAL and cx.flow.destination.spelling == "load-balancer":
-        lines.append(f'    lb{{{{"load balancer: {_text(cx.cluster.load_balancer.spelling)}"}}}}')
+        profile = cx.cluster.load_balancer_for(service)
+        lines.append(f'    lb{{{{"load balancer: {_text(profile.spelling)}"}}}}')
         lines.append("    client --> lb")
         entry = "lb"
     node_ids: dict[str, str] = {}

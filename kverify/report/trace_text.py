@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from kverify.model import DropKind, Flow
-from kverify.results import Outcome
+from kverify.results import ALLOCATED, Outcome, mark_allocated
 
 _DROP_WORDS = {
     DropKind.DROP: "DROPPED (silently)",
@@ -45,17 +44,6 @@ def outcome_line(outcome: Outcome) -> str:
         f"{where}: delivered to {outcome.endpoint_ip}{pod}, {hop} {target}; {seen}; {reply}"
         f"  [{', '.join(outcome.rules)}]"
     )
-
-
-ALLOCATED = "allocated at apply time"
-
-
-def mark_allocated(text: str, addresses: frozenset[str]) -> str:
-    """``dst 10.104.3.7`` -> ``dst 10.104.3.7 (allocated at apply time)`` for each filled-in address."""
-    for address in addresses:
-        pattern = rf"(?<![\w.:]){re.escape(address)}\]?(?::\d+)?(?![\w.:])"  # with its :port, if any
-        text = re.sub(pattern, lambda m: f"{m.group()} ({ALLOCATED})", text)
-    return text
 
 
 def render(
