@@ -54,6 +54,7 @@ def snapshot(nodes: int, services: int, endpoints: int, seed: int = 7) -> dict[s
     items: list[dict[str, Any]] = [_node(i) for i in range(nodes)]
     per_service = endpoints // services
     pod = 0
+    free_ports = iter(range(30000, 32768))  # node ports and health-check node ports share the range
     for s in range(services):
         namespace, name = f"ns-{s % 200}", f"svc-{s:05d}"
         roll = rng.random()
@@ -75,14 +76,14 @@ def snapshot(nodes: int, services: int, endpoints: int, seed: int = 7) -> dict[s
         }
         service: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
         if type_ != "ClusterIP":
-            spec["ports"][0]["nodePort"] = 30000 + s % 2700
+            spec["ports"][0]["nodePort"] = next(free_ports)  # unique, as the API server requires
             spec["externalTrafficPolicy"] = "Local" if rng.random() < 0.3 else "Cluster"
             if rng.random() < 0.1:
                 metadata["annotations"] = {"kverify.io/needs-client-ip": "true"}
         if type_ == "LoadBalancer":
             service["status"] = {"loadBalancer": {"ingress": [{"ip": f"198.18.{s // 256}.{s % 256}"}]}}
             if spec["externalTrafficPolicy"] == "Local":
-                spec["healthCheckNodePort"] = 32000 + s % 700
+                spec["healthCheckNodePort"] = next(free_ports)
         items.append(service)
         count = 0 if rng.random() < 0.01 else per_service
         eps = []
