@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--list-checks", action="store_true", help="list the built-in checks and exit")
     _input_size_flag(check)
     check.set_defaults(run=_run_check)
+    _diff_parser(commands)
     return parser
 
 
@@ -294,6 +295,48 @@ _LB_HELP = (
     "the load balancer in front of LoadBalancer Services (default: what well-known annotations say, "
     "e.g. aws-load-balancer-nlb-target-type: ip -> ip-target; otherwise health-checked)"
 )
+
+
+def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
+    from kverify.model import Dataplane, LoadBalancerProfile
+
+    diff = commands.add_parser(
+        "diff",
+        help="the behaviour that changes between two revisions (files, directories, REV:path, or --git)",
+        description="For every Service, entry point and kind of client: the kinds of outcome before and after, "
+        "where they differ, each with its trace; and the spec claims whose verdict changes. "
+        "Exit codes: 0 no spec claim changes verdict, 1 one does, 2 bad input.",
+    )
+    diff.add_argument("old", metavar="OLD", help="a file, a directory, or REV:path (with --git: a revision)")
+    diff.add_argument("new", metavar="NEW", help="a file, a directory, or REV:path (with --git: a revision)")
+    diff.add_argument(
+        "paths", nargs="*", metavar="PATH", help="with --git: the paths (relative to here) to compare at OLD and NEW"
+    )
+    diff.add_argument("--git", action="store_true", help="OLD and NEW are git revisions of PATH...")
+    _namespace_flag(diff)
+    diff.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+    diff.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    diff.add_argument("--no-hops", action="store_true", help="text format: leave out each trace's hops")
+    diff.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
+    diff.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
+    diff.add_argument(
+        "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
+    )
+    diff.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
+    diff.add_argument("--masquerade-all", action="store_true")
+    diff.add_argument(
+        "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
+    )
+    diff.add_argument("--iptables-localhost-nodeports", type=_bool, default=True, metavar="BOOL")
+    diff.add_argument(
+        "--node-pool",
+        action="append",
+        default=[],
+        metavar="NAME=COUNT[,zone=Z][,label=K=V][,taint=K=V:EFFECT]",
+        help="design time: nodes to place workloads on, on both sides (repeatable)",
+    )
+    _input_size_flag(diff)
+    diff.set_defaults(run=_run_diff)
 
 
 def _namespace_flag(parser: argparse.ArgumentParser) -> None:
@@ -613,6 +656,49 @@ def _trace_design(args: argparse.Namespace, design, flow, allocated) -> int:  # 
         if reason:
             print(f"UNKNOWN: {reason}")
     return EXIT_UNKNOWN if reason else EXIT_OK
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from kverify.diff import Environment, diff, read_revision
+    from kverify.diff.sources import sides
+    from kverify.errors import Problem
+    from kverify.model import LoadBalancerProfile
+    from kverify.report import diff_report
+    from kverify.spec.pools import parse_node_pool
+
+    if args.paths and not args.git:
+        raise InputError(Problem("Forbidden: PATH arguments need --git (else OLD and NEW are the paths)", field="PATH"))
+    problems: list = []  # type: ignore[type-arg]
+    proxy = _proxy_from(args, problems)
+    if problems or proxy is None:
+        raise InputError(problems)
+    env = Environment(
+        proxy=proxy,
+        load_balancer=LoadBalancerProfile.parse(args.load_balancer),
+        node_pools=tuple(parse_node_pool(text) for text in args.node_pool),
+        namespace=args.namespace,
+    )
+    with ExitStack() as stack:
+        old_side, new_side = sides(args.old, args.new, args.paths if args.git else None, stack)
+        for warning in (*old_side.warnings, *new_side.warnings):
+            print(f"warning: {warning}", file=sys.stderr)
+        old = read_revision(old_side.label, old_side.paths, env, root=old_side.root)
+        new = read_revision(new_side.label, new_side.paths, env, root=new_side.root)
+        found = diff(old, new)
+    if args.format == "json":
+        text = diff_report.render_json(found)
+    elif args.format == "markdown":
+        text = diff_report.render_markdown(found).rstrip("\n")
+    else:
+        text = diff_report.render_text(found, hops=not args.no_hops)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return EXIT_FAILED if found.verdicts_changed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

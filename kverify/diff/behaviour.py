@@ -1,0 +1,228 @@
+"""The behaviour of one revision: for every Service, client kind, entry point and port, the *kinds* of
+outcome its traffic can have.
+
+A kind is what a reviewer compares (delivered or the drop kind; the client IP kept; crossing nodes;
+the reply reaching the client), never a node name or an allocated address, so that a renamed node or
+a different ClusterIP does not show as a change. Each kind keeps one witness: the outcome with its
+hops, and where it happens (the arrival nodes of a snapshot, or the smallest placement at design time).
+
+Services with EndpointSlices are routed by the executable model at every node
+(:func:`kverify.concrete.route`); Services without them (manifests as written in Git) are decided
+over every placement of their workloads (:func:`kverify.placement.solve.outcomes_over_placements`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+
+import attrs
+
+from kverify.model import ClientKind, Destination, Flow, Service, ServiceType
+from kverify.model.enums import Protocol
+from kverify.placement.design import Design, at_design_time
+from kverify.results import Outcome
+
+#: Arrival nodes listed per kind in a snapshot; the rest are counted.
+MAX_NODES_SHOWN = 8
+
+
+@attrs.frozen(kw_only=True, order=True)
+class Probe:
+    """One kind of client reaching one entry point of one Service port."""
+
+    service: str
+    destination: Destination
+    client: ClientKind
+    port: int
+    protocol: Protocol = Protocol.TCP
+
+    @property
+    def key(self) -> str:
+        return f"{self.service} {self.entry} from {self.client_word}"
+
+    @property
+    def entry(self) -> str:
+        return f"{self.destination.spelling} {self.port}/{self.protocol.spelling}"
+
+    @property
+    def client_word(self) -> str:
+        return {ClientKind.EXTERNAL: "external", ClientKind.POD: "pod", ClientKind.NODE: "host"}[self.client]
+
+    def flow(self) -> Flow:
+        return Flow(
+            service=self.service,
+            client=self.client,
+            destination=self.destination,
+            port=self.port,
+            protocol=self.protocol,
+        )
+
+
+@attrs.frozen(kw_only=True, order=True)
+class Kind:
+    """What a reviewer compares of one outcome (``None``: does not apply, the packet was not delivered)."""
+
+    delivered: bool
+    drop: str | None = None
+    client_ip_kept: bool | None = None
+    crosses_nodes: bool | None = None
+    reply_ok: bool | None = None
+
+    @classmethod
+    def of(cls, o: Outcome) -> Kind:
+        if not o.delivered:
+            return cls(delivered=False, drop=o.drop_kind.spelling if o.drop_kind else "lost")
+        kept = not (o.masqueraded or o.source_ip_seen == "load-balancer")
+        return cls(delivered=True, client_ip_kept=kept, crosses_nodes=o.crosses_nodes, reply_ok=o.reply_ok)
+
+    def phrase(self) -> str:
+        if not self.delivered:
+            return {
+                "drop": "DROPPED (silently)",
+                "reject": "REJECTED",
+                "not-intercepted": "not intercepted (leaves for the address itself)",
+            }.get(self.drop or "", f"not delivered ({self.drop})")
+        parts = [
+            "delivered",
+            "client IP kept" if self.client_ip_kept else "client IP replaced",
+            "crosses nodes" if self.crosses_nodes else "stays on the arrival node",
+        ]
+        if not self.reply_ok:
+            parts.append("the reply does not reach the client")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, object]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen(kw_only=True)
+class Witness:
+    """One outcome of a kind, and where it happens."""
+
+    outcome: Outcome
+    #: Snapshot: the arrival (or client) nodes with this kind, at most MAX_NODES_SHOWN, and how many in all.
+    nodes: tuple[str, ...] = ()
+    node_count: int = 0
+    #: Design time: the smallest placement that gives this kind, and whether its arrival (or client)
+    #: node runs no pod of the Service's workloads there.
+    placement: str | None = None
+    node_without_pod: bool = False
+
+    def short(self) -> str:
+        """Where, in a few words, for a headline."""
+        if self.placement is not None:
+            return "at a node without a pod of the Service" if self.node_without_pod else "in some placement"
+        if not self.nodes:
+            return "at the load balancer"
+        more = self.node_count - len(self.nodes)
+        return "at " + ", ".join(self.nodes) + (f" and {more} more" if more > 0 else "")
+
+    def where(self) -> str:
+        if self.placement is not None:
+            return f"placement: {self.placement}"
+        if not self.nodes:
+            return "the load balancer (no node)"
+        more = self.node_count - len(self.nodes)
+        listed = ", ".join(self.nodes) + (f" and {more} more" if more > 0 else "")
+        return f"at {self.node_count} node(s): {listed}"
+
+
+@attrs.frozen(kw_only=True)
+class Observed:
+    """The kinds of outcome of one probe on one revision (``unknown``: the engines could not decide)."""
+
+    kinds: tuple[Kind, ...] = ()
+    witnesses: tuple[Witness, ...] = ()  # one per kind, same order
+    design_time: bool = False
+    scope: str = ""
+    unknown: str | None = None
+    #: Snapshot: the largest pod share over the smallest (None: not computed, or no pod gets any).
+    share_ratio: Fraction | None = None
+    #: Snapshot: the fraction of connections not delivered.
+    dropped_share: Fraction | None = None
+
+    def witness(self, kind: Kind) -> Witness:
+        return self.witnesses[self.kinds.index(kind)]
+
+
+def probes(service: Service) -> Iterator[Probe]:
+    """Every (entry point, client kind, port) the Service offers."""
+    if service.headless:
+        return
+    entries: list[tuple[Destination, tuple[ClientKind, ...]]] = []
+    in_cluster = (ClientKind.POD, ClientKind.NODE)
+    if service.cluster_ips or service.type is not ServiceType.CLUSTER_IP or service.selector is not None:
+        entries.append((Destination.CLUSTER_IP, in_cluster))
+    if service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+        entries.append((Destination.NODE_PORT, (ClientKind.EXTERNAL, *in_cluster)))
+    if service.type is ServiceType.LOAD_BALANCER and any(i.ip for i in service.load_balancer_ingress):
+        entries.append((Destination.LOAD_BALANCER, (ClientKind.EXTERNAL, *in_cluster)))
+    if service.external_ips:
+        entries.append((Destination.EXTERNAL_IP, (ClientKind.EXTERNAL, *in_cluster)))
+    for destination, clients in entries:
+        for port in service.ports:
+            for client in clients:
+                yield Probe(
+                    service=service.key, destination=destination, client=client, port=port.port, protocol=port.protocol
+                )
+
+
+def observe(design: Design, service: Service, probe: Probe) -> Observed:
+    """The kinds of outcome of ``probe`` on this revision, each with a witness."""
+    if at_design_time(design, service):
+        return _over_placements(design, probe)
+    return _on_snapshot(design, probe)
+
+
+def _on_snapshot(design: Design, probe: Probe) -> Observed:
+    from kverify.concrete import route
+    from kverify.distribution import pod_shares
+    from kverify.exhaustive import scope, unsupported
+
+    cluster, flow = design.cluster, probe.flow()
+    if (reason := unsupported(cluster, flow)) is not None:
+        return Observed(unknown=reason)
+    first: dict[Kind, Outcome] = {}
+    nodes: dict[Kind, list[str]] = {}
+    for outcome in route(cluster, flow):
+        kind = Kind.of(outcome)
+        first.setdefault(kind, outcome)
+        seen = nodes.setdefault(kind, [])
+        if outcome.node is not None and (not seen or seen[-1] != outcome.node) and outcome.node not in seen:
+            seen.append(outcome.node)
+    kinds = tuple(sorted(first))
+    witnesses = tuple(
+        Witness(outcome=first[k], nodes=tuple(nodes[k][:MAX_NODES_SHOWN]), node_count=len(nodes[k])) for k in kinds
+    )
+    shares = pod_shares(cluster, flow)
+    service = cluster.service(probe.service)
+    ready = [ep.ip for ep in service.endpoints if ep.ready] if service is not None else []
+    got = [shares.get(ip, Fraction(0)) for ip in ready]
+    ratio = max(got) / min(got) if got and min(got) > 0 else None
+    dropped = 1 - sum(shares.values(), Fraction(0))
+    return Observed(
+        kinds=kinds, witnesses=witnesses, scope=scope(cluster, flow), share_ratio=ratio, dropped_share=dropped
+    )
+
+
+def _over_placements(design: Design, probe: Probe) -> Observed:
+    from kverify.placement.materialise import describe
+    from kverify.placement.solve import outcomes_over_placements
+
+    found, scope, reason = outcomes_over_placements(design, probe.flow())
+    first: dict[Kind, Witness] = {}
+    for placed in found:
+        for outcome in placed.outcomes:
+            kind = Kind.of(outcome)
+            if kind not in first:
+                empty = outcome.node is not None and not placed.placement.pods_on(outcome.node)
+                first[kind] = Witness(outcome=outcome, placement=describe(placed.placement), node_without_pod=empty)
+    kinds = tuple(sorted(first))
+    return Observed(
+        kinds=kinds,
+        witnesses=tuple(first[k] for k in kinds),
+        design_time=True,
+        scope=scope,
+        unknown=reason,
+    )

@@ -1,0 +1,109 @@
+"""One side of a diff, read: its manifests as a :class:`~kverify.placement.design.Design`, and the
+results of its spec files' claims."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import attrs
+
+from kverify.errors import InputError, Problem
+from kverify.findings import CheckResult
+from kverify.model import LoadBalancerProfile, ProxyConfig, Service
+from kverify.model.workload import NodePool, Workload
+from kverify.placement.design import Design, at_design_time, backends_of
+
+
+@attrs.frozen(kw_only=True)
+class Environment:
+    """What the command line says about the cluster, the same for both sides."""
+
+    proxy: ProxyConfig = attrs.field(factory=ProxyConfig)
+    load_balancer: LoadBalancerProfile = LoadBalancerProfile.HEALTH_CHECKED
+    node_pools: tuple[NodePool, ...] = ()
+    namespace: str = "default"
+
+
+@attrs.frozen(kw_only=True)
+class Revision:
+    """What one side holds. ``root`` is where its paths are shown relative to (a git export's folder)."""
+
+    label: str
+    design: Design | None = None
+    #: Service key -> "file:line" of its definition, relative to ``root``.
+    service_lines: dict[str, str] = attrs.field(factory=dict, hash=False)
+    claims: tuple[CheckResult, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def service(self, key: str) -> Service | None:
+        return self.design.cluster.service(key) if self.design is not None else None
+
+    @property
+    def service_keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.design.cluster.services) if self.design is not None else ()
+
+
+def read_revision(label: str, paths: Sequence[str], env: Environment, *, root: str | None = None) -> Revision:
+    """Load ``paths`` (spec files, manifests, directories of them) and evaluate the specs' claims."""
+    from kverify.checks.session import split_inputs
+    from kverify.load import load_manifests, to_cluster
+    from kverify.spec import evaluate, load_spec
+
+    spec_files, manifest_files = split_inputs(paths)
+    problems: list[Problem] = []
+    specs = []
+    for file in spec_files:
+        try:
+            specs.append(load_spec(file))
+        except InputError as error:
+            problems.extend(error.problems)
+    loaded = None
+    if manifest_files:
+        try:
+            loaded = load_manifests(manifest_files, namespace=env.namespace)
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    claims = tuple(r for spec in specs for r in evaluate(spec).results)
+    design = None
+    lines: dict[str, str] = {}
+    if loaded is not None:
+        cluster = to_cluster(loaded, proxy=env.proxy, load_balancer=env.load_balancer)
+        if env.node_pools and cluster.nodes:
+            message = f"{label}: the manifests already have Node objects; describe the nodes once"
+            raise InputError(Problem(message, field="--node-pool"))
+        workloads: tuple[Workload, ...] = tuple(getattr(loaded, "workloads", ()))
+        design = Design(cluster=cluster, workloads=workloads, node_pools=env.node_pools)
+        for service in cluster.services:
+            where = loaded.source_lines.get(f"Service {service.key}")
+            if where is not None:
+                lines[service.key] = f"{_shown(where[0], root)}:{where[1]}"
+    files = tuple(_shown(f, root) for f in (*spec_files, *manifest_files))
+    return Revision(label=label, design=design, service_lines=lines, claims=claims, files=files)
+
+
+def _shown(path: str, root: str | None) -> str:
+    if root is None:
+        return path
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:  # another drive (Windows)
+        return path
+
+
+def inputs_of(design: Design, service: Service) -> tuple[object, ...]:
+    """Everything the outcomes of ``service``'s traffic depend on: equal on both sides, equal outcomes.
+
+    The Service itself, the nodes (or node pools), the proxy and load balancer and, at design time,
+    the workloads it selects and the ones their anti-affinity and spread terms count.
+    """
+    from kverify.placement.solve import workloads_to_place
+
+    cluster = design.cluster
+    base: tuple[object, ...] = (service, cluster.nodes, cluster.proxy, cluster.load_balancer, design.node_pools)
+    if not at_design_time(design, service):
+        return (*base, False)
+    placed = tuple(workloads_to_place(design, backends_of(design, service, port)) for port in service.ports)
+    return (*base, True, placed)
