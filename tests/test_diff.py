@@ -1,0 +1,211 @@
+"""`kverify diff`: what changes in behaviour between two revisions.
+
+The expected changes follow from Kubernetes, not from kverify's output: flipping
+externalTrafficPolicy from Cluster to Local keeps the client IP (no SNAT), and a load balancer that
+does not probe the healthCheckNodePort still sends to nodes without a local endpoint, which drop
+(kube-proxy ``KUBE-EXT`` chains; the Kubernetes docs "Preserving the client source IP").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kverify.cli import main
+from kverify.report.diff_report import MARKER
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "kverify" / "data" / "specs" / "manifests" / "public"
+DEMO = PUBLIC / "microservices-demo.yaml"
+ARTICLE = ROOT / "kverify" / "data" / "specs" / "manifests" / "article-cluster.yaml"
+SPECS = ROOT / "kverify" / "data" / "specs"
+
+
+def _flip_to_local(text: str, after: str) -> str:
+    """``externalTrafficPolicy: Local`` added after the line ``after`` (exactly one, as written)."""
+    assert text.count(after + "\n") == 1
+    indent = after[: len(after) - len(after.lstrip())]
+    return text.replace(after + "\n", f"{after}\n{indent}externalTrafficPolicy: Local\n")
+
+
+def _diff_json(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> dict:  # type: ignore[type-arg]
+    assert main(["diff", *args, "--format", "json"]) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def _change(document: dict, service: str, entry: str, client: str) -> dict:  # type: ignore[type-arg]
+    found = [
+        c
+        for c in document["changes"]
+        if (c["service"], c["entry_point"], c["client"]) == (service, entry, client) and c["port"] == 80
+    ]
+    assert len(found) == 1, [(c["service"], c["entry_point"], c["client"]) for c in document["changes"]]
+    return found[0]
+
+
+def _delivered(kinds: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    return [k for k in kinds if k["delivered"]]
+
+
+@pytest.fixture(scope="module")
+def demo_flip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("demo")
+    old, new = folder / "old.yaml", folder / "new.yaml"
+    shutil.copy(DEMO, old)
+    text = DEMO.read_text()
+    # frontend-external is the one LoadBalancer Service of the demo: `type: LoadBalancer` is its line.
+    new.write_text(_flip_to_local(text, "  type: LoadBalancer"))
+    return old, new
+
+
+def test_public_manifest_etp_cluster_to_local_keeps_client_ip_and_drops_behind_an_lb_without_health_checks(
+    demo_flip: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = demo_flip
+    doc = _diff_json(capsys, str(old), str(new), "--load-balancer", "no-health-check")
+    assert {c["service"] for c in doc["changes"]} == {"default/frontend-external"}
+    assert doc["summary"]["services_unchanged"] == doc["summary"]["services_compared"] - 1
+    lb = _change(doc, "default/frontend-external", "load-balancer", "external")
+    assert lb["before"]["design_time"] and lb["after"]["design_time"]
+    before, after = lb["before"]["kinds"], lb["after"]["kinds"]
+    assert before and all(not k["client_ip_kept"] for k in _delivered(before))
+    assert all(k["delivered"] for k in before)  # eTP Cluster: every node forwards
+    assert _delivered(after) and all(k["client_ip_kept"] for k in _delivered(after))
+    assert all(not k["crosses_nodes"] for k in _delivered(after))
+    assert any(k["drop"] == "drop" for k in after)
+    drop = next(w for w in lb["witnesses"] if w["change"] == "appears" and w["kind"]["drop"] == "drop")
+    arrival = drop["outcome"]["node"]
+    assert arrival and drop["placement"] and f"without a pod of the Service ({arrival})" in drop["placement"]
+    assert "client IP: replaced -> kept" in lb["headlines"]
+    assert "now DROPPED (silently) at a node without a pod of the Service" in lb["headlines"]
+
+
+def test_the_same_flip_behind_a_health_checked_lb_drops_nothing(
+    demo_flip: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = demo_flip
+    doc = _diff_json(capsys, str(old), str(new), "--load-balancer", "health-checked")
+    lb = _change(doc, "default/frontend-external", "load-balancer", "external")
+    assert all(k["delivered"] for k in lb["after"]["kinds"])
+    assert all(k["client_ip_kept"] for k in lb["after"]["kinds"])
+
+
+def test_markdown_comment_has_a_mermaid_diagram_per_changed_path(
+    demo_flip: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = demo_flip
+    assert main(["diff", str(old), str(new), "--load-balancer", "no-health-check", "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(MARKER)
+    sections = text.split("\n### ")[1:]
+    assert len(sections) == 4  # LB and NodePort, from external clients and from pods
+    for section in sections:
+        assert "```mermaid\nsequenceDiagram" in section
+    lb = next(s for s in sections if s.startswith("`default/frontend-external` load-balancer 80/TCP from external"))
+    assert "**Now: DROPPED (silently)**" in lb and "Note over" in lb
+
+
+def test_snapshot_flip_names_the_node_without_an_endpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = ARTICLE.read_text()
+    new = tmp_path / "new.yaml"
+    assert text.count("externalTrafficPolicy: Cluster") == 1
+    new.write_text(text.replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"))
+    doc = _diff_json(capsys, str(ARTICLE), str(new), "--load-balancer", "no-health-check")
+    lb = _change(doc, "shop/web-cluster", "load-balancer", "external")
+    assert not lb["after"]["design_time"]
+    drop = next(w for w in lb["witnesses"] if w["kind"]["drop"] == "drop")
+    # The article's endpoints run on node-a and node-b: node-c has none.
+    assert drop["nodes"] == ["node-c"] and drop["node_count"] == 1
+    assert lb["before"]["dropped_share"] == "0" and lb["after"]["dropped_share"] == "1/3"
+    kept = [w for w in lb["witnesses"] if w["change"] == "appears" and w["kind"]["delivered"]]
+    assert sorted(n for w in kept for n in w["nodes"]) == ["node-a", "node-b"]
+
+
+def test_no_change_and_a_renamed_node_show_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _diff_json(capsys, str(ARTICLE), str(ARTICLE))
+    assert doc["changes"] == [] and doc["summary"]["services_unchanged"] == doc["summary"]["services_compared"] == 2
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(ARTICLE.read_text().replace("node-c", "node-z"))
+    doc = _diff_json(capsys, str(ARTICLE), str(renamed))
+    assert doc["summary"]["services_unchanged"] == 0  # the nodes differ: both Services were decided again
+    assert doc["changes"] == []
+
+
+def test_a_spec_claim_that_changes_verdict_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = SPECS / "local-lb-without-health-checks.yaml"
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir(), new.mkdir()
+    shutil.copy(spec, old / spec.name)
+    text = spec.read_text()
+    assert text.count("loadBalancer: no-health-check") == 1
+    (new / spec.name).write_text(text.replace("loadBalancer: no-health-check", "loadBalancer: health-checked"))
+    doc = _diff_json(capsys, str(old), str(new), code=1)
+    changed = {c["claim"]: c for c in doc["claims"] if c["verdict_changed"]}
+    # A health-checked LB stops sending to node-c (no local endpoint): the drop claims now hold.
+    assert changed["lb-delivers"]["before"] == "refuted" and changed["lb-delivers"]["after"] == "proved"
+    assert changed["lb-never-dropped"]["after"] == "proved"
+    assert "lb-keeps-client-ip" not in changed  # proved on both sides
+    assert main(["diff", str(old), str(old)]) == 0
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull}
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_two_git_revisions_of_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    target = repo / "deploy" / "cluster.yaml"
+    target.write_text(ARTICLE.read_text())
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "old")
+    target.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"))
+    _git(repo, "commit", "-qam", "new")
+    monkeypatch.chdir(repo)
+    by_git = _diff_json(capsys, "--git", "HEAD~1", "HEAD", "deploy/", "--load-balancer", "no-health-check")
+    by_rev_path = _diff_json(capsys, "HEAD~1:deploy/", "deploy", "--load-balancer", "no-health-check")
+    for doc in (by_git, by_rev_path):
+        assert {c["service"] for c in doc["changes"]} == {"shop/web-cluster"}
+        lb = _change(doc, "shop/web-cluster", "load-balancer", "external")
+        assert lb["service_location"].startswith("deploy/cluster.yaml:")
+    assert by_git["old"] == "HEAD~1" and by_rev_path["old"] == "HEAD~1:deploy/"
+    assert [c["headlines"] for c in by_git["changes"]] == [c["headlines"] for c in by_rev_path["changes"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["nope.yaml", str(ARTICLE)], "OLD: Not found: 'nope.yaml'"),
+        ([str(ARTICLE), str(ARTICLE), "extra"], "PATH: Forbidden"),
+        (["--git", "no-such-revision-xyz", "HEAD", "deploy"], "Not found: revision 'no-such-revision-xyz'"),
+        (["--git", "HEAD", "HEAD"], "PATH: Required value"),
+    ],
+    ids=["missing file", "paths without --git", "unknown revision", "--git without paths"],
+)
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["diff", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_broken_manifest_on_one_side_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Locl"))
+    assert main(["diff", str(ARTICLE), str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.yaml:" in err and "externalTrafficPolicy" in err and "Traceback" not in err
