@@ -317,6 +317,7 @@ def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
     diff.add_argument("--format", default="text", choices=["text", "json", "markdown"])
     diff.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     diff.add_argument("--no-hops", action="store_true", help="text format: leave out each trace's hops")
+    diff.add_argument("--verbose", "-v", action="store_true", help="list every object skipped as not modelled")
     diff.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
     diff.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
     diff.add_argument(
@@ -687,6 +688,11 @@ def _run_diff(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         old = read_revision(old_side.label, old_side.paths, env, root=old_side.root)
         new = read_revision(new_side.label, new_side.paths, env, root=new_side.root)
+        for side in (old, new):
+            for warning in side.warnings:
+                print(f"warning: {one_line(warning, PART_LIMIT)}", file=sys.stderr)
+        # The new side's objects are what the pull request ships: its skipped objects are the ones to list.
+        _report_skipped(new.skipped, new.skipped_kinds, verbose=args.verbose)
         found = diff(old, new)
     if args.format == "json":
         text = diff_report.render_json(found)

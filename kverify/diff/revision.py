@@ -35,6 +35,11 @@ class Revision:
     service_lines: dict[str, str] = attrs.field(factory=dict, hash=False)
     claims: tuple[CheckResult, ...] = ()
     files: tuple[str, ...] = ()
+    #: Objects of the manifests (and the specs' manifests) kverify builds nothing from, and their kinds;
+    #: problems that do not stop the analysis.
+    skipped: tuple[str, ...] = ()
+    skipped_kinds: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def service(self, key: str) -> Service | None:
         return self.design.cluster.service(key) if self.design is not None else None
@@ -81,7 +86,21 @@ def read_revision(label: str, paths: Sequence[str], env: Environment, *, root: s
             if where is not None:
                 lines[service.key] = f"{_shown(where[0], root)}:{where[1]}"
     files = tuple(_shown(f, root) for f in (*spec_files, *manifest_files))
-    return Revision(label=label, design=design, service_lines=lines, claims=claims, files=files)
+    pairs = [p for spec in specs for p in zip(spec.skipped, spec.skipped_kinds, strict=True)]
+    pairs += zip(loaded.skipped, loaded.skipped_kinds, strict=True) if loaded else []
+    unique = list(dict.fromkeys(pairs))  # a spec's manifests are often also among the inputs: list them once
+    skipped, kinds = tuple(s for s, _ in unique), tuple(k for _, k in unique)
+    warnings = tuple(f"{label}: {w}" for w in (loaded.warnings if loaded else ()))
+    return Revision(
+        label=label,
+        design=design,
+        service_lines=lines,
+        claims=claims,
+        files=files,
+        skipped=skipped,
+        skipped_kinds=kinds,
+        warnings=warnings,
+    )
 
 
 def _shown(path: str, root: str | None) -> str:

@@ -33,8 +33,9 @@ def _side(o: Observed | None) -> list[str]:
 
 
 def _where(w: Witness) -> str:
-    at = f"at {w.outcome.node}; " if w.placement is not None and w.outcome.node else ""
-    return at + w.where()
+    if w.placement is not None and w.outcome.node:
+        return f"at {w.outcome.node}, placement {w.placement}"
+    return w.where()
 
 
 def _witnessed(change: BehaviourChange) -> list[tuple[str, Kind, Witness]]:
@@ -81,10 +82,17 @@ def render_text(d: Diff, *, hops: bool = True) -> str:
         lines += ["", "spec claims"]
         for c in d.claims:
             flag = "CHANGED" if c.verdict_changed else "       "
-            lines.append(f"  {flag} {c.origin}/{c.claim} ({c.service}): {c.before_word} -> {c.after_word}")
+            lines.append(f"  {flag} {c.origin}/{c.claim} ({c.service}): {c.before_word} -> {c.after_word}{_expect(c)}")
             lines.append(f"           {c.statement}")
     lines += ["", summary_line(d)]
     return "\n".join(lines)
+
+
+def _expect(c: ClaimChange) -> str:
+    """Whether the new verdict is the one the spec expects."""
+    if c.after is None:
+        return ""
+    return f"  [expected: {c.after.expected}, {'as expected' if c.after.passed else 'now FAILS'}]"
 
 
 def _observed_json(o: Observed | None) -> dict[str, Any] | None:
@@ -121,6 +129,7 @@ def _claim_json(c: ClaimChange) -> dict[str, Any]:
         "after": c.after_word,
         "verdict_changed": c.verdict_changed,
         "expected": (c.after or c.before).expected,  # type: ignore[union-attr]
+        "passes_now": None if c.after is None else c.after.passed,
     }
 
 
@@ -196,7 +205,8 @@ def render_markdown(d: Diff) -> str:
         for c in d.claims:
             icon = "❗" if c.verdict_changed else "➕" if c.before is None else "➖"
             lines.append(
-                f"| {icon} | `{_cell(c.origin)}/{_cell(c.claim)}` | `{c.service}` | {c.before_word} | {c.after_word} "
+                f"| {icon} | `{_cell(c.origin)}/{_cell(c.claim)}` | `{c.service}` | {c.before_word} "
+                f"| {c.after_word}{_cell(_expect(c))} "
                 f"| {_cell(c.statement)} |"
             )
     if d.added_services or d.removed_services:
