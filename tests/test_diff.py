@@ -209,3 +209,26 @@ def test_a_broken_manifest_on_one_side_is_bad_input(tmp_path: Path, capsys: pyte
     assert main(["diff", str(ARTICLE), str(broken)]) == 2
     err = capsys.readouterr().err
     assert "broken.yaml:" in err and "externalTrafficPolicy" in err and "Traceback" not in err
+
+
+def test_the_github_actions_example_runs_a_command_kverify_accepts() -> None:
+    import shlex
+
+    import yaml
+
+    from kverify.cli import build_parser
+
+    path = ROOT / "examples" / "github-actions" / "kverify-diff.yml"
+    workflow = yaml.safe_load(path.read_text())
+    steps = workflow["jobs"]["diff"]["steps"]
+    assert workflow["permissions"]["pull-requests"] == "write"
+    script = next(s["run"] for s in steps if s.get("id") == "diff")
+    command = next(line for line in script.splitlines() if line.strip().startswith("kverify diff"))
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    assert args.git and args.format == "markdown" and args.paths == ["deploy/", "specs/"]
+    posting = next(s for s in steps if "gh pr comment" in s.get("run", ""))
+    assert "kverify-diff.md" in posting["run"] and args.output == "kverify-diff.md"
+    # The how-to shows the same workflow.
+    howto = (ROOT / "docs" / "how-to" / "review-a-pull-request.md").read_text()
+    body = path.read_text().split("name: kverify diff", 1)[1]
+    assert "name: kverify diff" + body in howto
