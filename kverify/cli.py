@@ -285,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 0 when no spec claim and no built-in check applied to anything (default: exit 4)",
     )
     check.add_argument("--list-checks", action="store_true", help="list the built-in checks and exit")
+    check.add_argument(
+        "--fixes",
+        action="store_true",
+        help="text and markdown: for each refuted spec claim, the smallest changes that make it hold, "
+        "each decided again, with its trade-off and a patch",
+    )
     _input_size_flag(check)
     check.set_defaults(run=_run_check)
     _diff_parser(commands)
@@ -453,6 +459,12 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     else:
         colour = args.color == "always" or (args.color == "auto" and out is not None and out.isatty())
         text = check_text.render(run, colour=colour, verbose=args.verbose)
+    if args.fixes and args.format in ("text", "markdown"):
+        from kverify.fixes.run import fixes_in_run
+        from kverify.report import fixes_report
+
+        found = fixes_in_run(args.paths or bundled_specs(), run)
+        text += fixes_report.render_text(found) if args.format == "text" else fixes_report.render_markdown(found)
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:

@@ -1,0 +1,139 @@
+"""Small edits to the user's own YAML text, shown as unified diffs.
+
+kverify never rewrites a manifest through a YAML library (comments, order and quoting would be lost
+and the patch would touch every line). An edit finds the object's document by the line the loader
+recorded, then one field at the indentation of its parent mapping, and replaces, inserts or deletes
+that line (and a deleted field's block). Where the text does not have the expected shape (a JSON
+list, flow style), the edit says so and the fix is shown without a patch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import attrs
+
+
+class EditError(Exception):
+    """The text does not have the shape an edit needs."""
+
+
+@attrs.frozen(kw_only=True)
+class FileEdit:
+    """One file, before and after."""
+
+    path: str
+    before: str
+    after: str
+
+    def unified(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                fromfile=f"a/{self.path}",
+                tofile=f"b/{self.path}",
+            )
+        )
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _document(lines: list[str], start: int) -> tuple[int, int]:
+    """The 0-based [begin, end) lines of the YAML document holding 1-based line ``start``."""
+    begin = start - 1
+    if lines[begin].startswith("---"):
+        begin += 1
+    while begin > 0 and not lines[begin - 1].startswith("---"):
+        begin -= 1
+    end = start
+    while end < len(lines) and not lines[end].startswith("---"):
+        end += 1
+    return begin, end
+
+
+def _block(lines: list[str], begin: int, end: int, path: tuple[str, ...]) -> tuple[int, int, int]:
+    """The mapping at ``path`` inside lines [begin, end): (first child line, end, child indent).
+    An empty path is the document's top level."""
+    child_begin, child_end, indent = begin, end, 0
+    for key in path:
+        found = None
+        for i in range(child_begin, child_end):
+            line = lines[i]
+            if _indent(line) == indent and re.match(rf"{re.escape(key)}:\s*(#.*)?$", line.strip()):
+                found = i
+                break
+        if found is None:
+            raise EditError(f"no `{key}:` block")
+        j = found + 1
+        while j < child_end and (not lines[j].strip() or lines[j].lstrip().startswith("#")):
+            j += 1
+        if j >= child_end or _indent(lines[j]) <= indent:
+            raise EditError(f"`{key}:` is empty or not a block mapping")
+        new_indent = _indent(lines[j])
+        k = j
+        while k < child_end and (not lines[k].strip() or _indent(lines[k]) >= new_indent):
+            k += 1
+        child_begin, child_end, indent = found + 1, k, new_indent
+    return child_begin, child_end, indent
+
+
+def _field(lines: list[str], begin: int, end: int, indent: int, key: str) -> int | None:
+    for i in range(begin, end):
+        if _indent(lines[i]) == indent and lines[i].strip().startswith(f"{key}:"):
+            return i
+    return None
+
+
+def set_field(text: str, start: int, path: tuple[str, ...], key: str, value: str) -> str:
+    """``path.key: value`` in the object that starts at line ``start`` (replaced, or inserted first)."""
+    lines = text.splitlines(keepends=True)
+    begin, end = _document(lines, start)
+    b, e, indent = _block(lines, begin, end, path)
+    i = _field(lines, b, e, indent, key)
+    new = " " * indent + f"{key}: {value}\n"
+    if i is not None:
+        lines[i] = new
+    else:
+        lines.insert(b, new)
+    return "".join(lines)
+
+
+def delete_field(text: str, start: int, path: tuple[str, ...], key: str) -> str:
+    """Remove ``path.key`` (and its block) from the object that starts at line ``start``, if present."""
+    lines = text.splitlines(keepends=True)
+    begin, end = _document(lines, start)
+    b, e, indent = _block(lines, begin, end, path)
+    i = _field(lines, b, e, indent, key)
+    if i is None:
+        return text
+    j = i + 1
+    while j < e and (not lines[j].strip() or _indent(lines[j]) > indent):
+        j += 1
+    del lines[i:j]
+    return "".join(lines)
+
+
+def add_spread(text: str, start: int, labels: dict[str, str]) -> str:
+    """A hostname ``topologySpreadConstraints`` entry (maxSkew 1, DoNotSchedule) selecting ``labels``,
+    first in the pod template's spec of the workload that starts at line ``start``."""
+    lines = text.splitlines(keepends=True)
+    begin, end = _document(lines, start)
+    b, e, indent = _block(lines, begin, end, ("spec", "template", "spec"))
+    if _field(lines, b, e, indent, "topologySpreadConstraints") is not None:
+        raise EditError("the pod template already has topologySpreadConstraints: add the entry by hand")
+    pad = " " * indent
+    block = [
+        f"{pad}topologySpreadConstraints:\n",
+        f"{pad}- maxSkew: 1\n",
+        f"{pad}  topologyKey: kubernetes.io/hostname\n",
+        f"{pad}  whenUnsatisfiable: DoNotSchedule\n",
+        f"{pad}  labelSelector:\n",
+        f"{pad}    matchLabels:\n",
+        *[f"{pad}      {k}: {v}\n" for k, v in sorted(labels.items())],
+    ]
+    lines[b:b] = block
+    return "".join(lines)

@@ -1,0 +1,124 @@
+"""The smallest sets of changes that make a refuted claim hold, each decided again by the same engine
+that refuted it (the solver over every placement, or every outcome of a snapshot).
+
+Single changes first; pairs only when no single change works, and only pairs with no single-change
+fix inside them (so every set shown is minimal). A fix is shown only when its verdict is Proved:
+Refuted and Unknown are not fixes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import attrs
+
+from kverify.findings import HOLDS
+from kverify.fixes import edits
+from kverify.fixes.candidates import Change, changes_for, shown_path
+from kverify.spec.evaluate import decide_claim
+from kverify.spec.model import Spec, SpecClaim
+from kverify.verdicts import Proved, Refuted, Verdict
+
+#: At most this many changes in one fix.
+MAX_SET = 2
+
+
+@attrs.frozen(kw_only=True)
+class Fix:
+    """A set of changes, the verdict of the claim with them made (Proved), and the patch."""
+
+    changes: tuple[Change, ...]
+    verdict: Verdict
+    patch: str = ""
+    #: Why part of the fix has no patch (inline topology, a file kverify cannot edit).
+    no_patch: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ClaimFixes:
+    """The fixes found for one refuted claim, and the changes tried."""
+
+    spec: str
+    claim: SpecClaim
+    verdict: Verdict
+    fixes: tuple[Fix, ...] = ()
+    tried: tuple[str, ...] = ()
+
+
+def _combined(spec: Spec, changes: Sequence[Change]) -> Spec:
+    """The spec with every change of ``changes`` made (each was built on ``spec`` alone)."""
+    if len(changes) == 1:
+        return changes[0].spec
+    out = spec
+    for change in changes:
+        out = attrs.evolve(
+            out,
+            cluster=_merge_cluster(spec.cluster, out.cluster, change.spec.cluster),
+            workloads=tuple(
+                n if n != o else w for w, o, n in zip(out.workloads, spec.workloads, change.spec.workloads, strict=True)
+            ),
+        )
+    return out
+
+
+def _merge_cluster(base, current, changed):  # type: ignore[no-untyped-def]
+    """``current`` with what ``changed`` changed relative to ``base`` (services, proxy, load balancer)."""
+    services = tuple(
+        c if c != b else s for s, b, c in zip(current.services, base.services, changed.services, strict=True)
+    )
+    return attrs.evolve(
+        current,
+        services=services,
+        proxy=changed.proxy if changed.proxy != base.proxy else current.proxy,
+        load_balancer=changed.load_balancer if changed.load_balancer != base.load_balancer else current.load_balancer,
+    )
+
+
+def _patch(changes: Sequence[Change]) -> tuple[str, tuple[str, ...]]:
+    texts: dict[str, tuple[str, str]] = {}
+    missing: list[str] = []
+    for change in changes:
+        if not change.edits:
+            missing.append(f"{change.title}: {change.no_patch}")
+        for file, edit in change.edits:
+            before, after = texts.get(file, (None, None))
+            if before is None:
+                with open(file, encoding="utf-8") as handle:
+                    before = after = handle.read()
+            try:
+                after = edit(after)  # type: ignore[arg-type]
+            except edits.EditError as error:
+                missing.append(f"{change.title}: {shown_path(file)}: {error}")
+                continue
+            texts[file] = (before, after)  # type: ignore[assignment]
+    patch = "".join(
+        edits.FileEdit(path=shown_path(file), before=b, after=a).unified() for file, (b, a) in texts.items()
+    )
+    return patch, tuple(missing)
+
+
+def fixes_for(spec: Spec, claim: SpecClaim, verdict: Verdict) -> ClaimFixes:
+    """The minimal sets of changes (up to MAX_SET) that make ``claim`` hold on ``spec``."""
+    if claim.expect != HOLDS or not isinstance(verdict, Refuted):
+        return ClaimFixes(spec=spec.name, claim=claim, verdict=verdict)
+    candidates = changes_for(spec, claim)
+    found: list[Fix] = []
+    working: list[frozenset[str]] = []
+    for size in range(1, MAX_SET + 1):
+        for group in itertools.combinations(candidates, size):
+            if len({c.target for c in group}) < size:
+                continue  # two changes to one thing
+            ids = frozenset(c.id + c.target for c in group)
+            if any(w <= ids for w in working):
+                continue  # a smaller fix is inside this set
+            result = decide_claim(_combined(spec, group), claim)
+            if isinstance(result, Proved):
+                working.append(ids)
+                patch, missing = _patch(group)
+                found.append(Fix(changes=group, verdict=result, patch=patch, no_patch=missing))
+        if found:
+            break
+    return ClaimFixes(
+        spec=spec.name, claim=claim, verdict=verdict, fixes=tuple(found), tried=tuple(c.title for c in candidates)
+    )

@@ -1,0 +1,49 @@
+"""Fixes in the ``kverify check`` reports: each set of changes, its re-decided verdict, its trade-off,
+and the patch against the user's files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kverify.fixes import ClaimFixes
+
+
+def _head(c: ClaimFixes) -> str:
+    return f"{c.spec}/{c.claim.id} ({c.claim.service})"
+
+
+def render_text(found: Sequence[ClaimFixes]) -> str:
+    lines: list[str] = []
+    for c in found:
+        lines += ["", f"fixes for {_head(c)}, refuted:"]
+        if not c.fixes:
+            lines.append(f"  none found among {len(c.tried)} change(s) tried (and pairs of them):")
+            lines += [f"    - {t}" for t in c.tried]
+            continue
+        for i, fix in enumerate(c.fixes, 1):
+            lines.append(f"  {i}. " + " AND ".join(ch.title for ch in fix.changes))
+            lines.append(f"     proved again: {fix.verdict.scope}")  # type: ignore[union-attr]
+            lines += [f"     trade-off: {ch.trade_off}" for ch in fix.changes]
+            lines += [f"     no patch: {why}" for why in fix.no_patch]
+            lines += [f"     {line}" for line in fix.patch.splitlines()]
+    return "\n".join(lines)
+
+
+def render_markdown(found: Sequence[ClaimFixes]) -> str:
+    lines: list[str] = []
+    if found:
+        lines += ["", "## Fixes"]
+    for c in found:
+        lines += ["", f"### {_head(c)}", ""]
+        if not c.fixes:
+            lines.append(f"No change among these (alone or in pairs) makes it hold: {'; '.join(c.tried)}.")
+            continue
+        for i, fix in enumerate(c.fixes, 1):
+            lines.append(
+                f"{i}. **{' and '.join(ch.title for ch in fix.changes)}** — proved again over {fix.verdict.scope}."
+            )  # type: ignore[union-attr]
+            lines += [f"   - trade-off: {ch.trade_off}" for ch in fix.changes]
+            lines += [f"   - no patch: {why}" for why in fix.no_patch]
+            if fix.patch:
+                lines += ["", "   ```diff", *[f"   {line}" for line in fix.patch.splitlines()], "   ```"]
+    return "\n".join(lines)
