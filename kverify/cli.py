@@ -464,7 +464,9 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
         from kverify.report import fixes_report
 
         found = fixes_in_run(args.paths or bundled_specs(), run)
-        text += fixes_report.render_text(found) if args.format == "text" else fixes_report.render_markdown(found)
+        text += (
+            ("\n" + fixes_report.render_text(found)) if args.format == "text" else fixes_report.render_markdown(found)
+        )
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:

@@ -232,3 +232,22 @@ def test_the_github_actions_example_runs_a_command_kverify_accepts() -> None:
     howto = (ROOT / "docs" / "how-to" / "review-a-pull-request.md").read_text()
     body = path.read_text().split("name: kverify diff", 1)[1]
     assert "name: kverify diff" + body in howto
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_bad_input_at_a_revision_names_the_revision_and_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    target = repo / "deploy" / "cluster.yaml"
+    target.write_text(ARTICLE.read_text())
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "old")
+    target.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Locl"))
+    _git(repo, "commit", "-qam", "typo")
+    monkeypatch.chdir(repo)
+    assert main(["diff", "--git", "HEAD~1", "HEAD", "deploy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("HEAD:deploy/cluster.yaml:") and '"Locl"' in err and len(err.splitlines()) == 1

@@ -50,7 +50,20 @@ class Revision:
 
 
 def read_revision(label: str, paths: Sequence[str], env: Environment, *, root: str | None = None) -> Revision:
-    """Load ``paths`` (spec files, manifests, directories of them) and evaluate the specs' claims."""
+    """Load ``paths`` (spec files, manifests, directories of them) and evaluate the specs' claims.
+
+    Problems name files relative to ``root`` (a git export's folder) with the revision: ``REV:path``."""
+    try:
+        return _read(label, paths, env, root)
+    except InputError as error:
+        if root is None:
+            raise
+        raise InputError(
+            [attrs.evolve(p, file=f"{label}:{_shown(p.file, root)}") if p.file else p for p in error.problems]
+        ) from None
+
+
+def _read(label: str, paths: Sequence[str], env: Environment, root: str | None) -> Revision:
     from kverify.checks.session import split_inputs
     from kverify.load import load_manifests, to_cluster
     from kverify.spec import evaluate, load_spec
