@@ -152,7 +152,7 @@ def probes(service: Service) -> Iterator[Probe]:
         return
     entries: list[tuple[Destination, tuple[ClientKind, ...]]] = []
     in_cluster = (ClientKind.POD, ClientKind.NODE)
-    if service.cluster_ips or service.type is not ServiceType.CLUSTER_IP or service.selector is not None:
+    if service.cluster_ips:
         entries.append((Destination.CLUSTER_IP, in_cluster))
     if service.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
         entries.append((Destination.NODE_PORT, (ClientKind.EXTERNAL, *in_cluster)))
@@ -184,16 +184,17 @@ def _on_snapshot(design: Design, probe: Probe) -> Observed:
     if (reason := unsupported(cluster, flow)) is not None:
         return Observed(unknown=reason)
     first: dict[Kind, Outcome] = {}
-    nodes: dict[Kind, list[str]] = {}
+    nodes: dict[Kind, dict[str, None]] = {}  # insertion-ordered sets
     for outcome in route(cluster, flow):
         kind = Kind.of(outcome)
         first.setdefault(kind, outcome)
-        seen = nodes.setdefault(kind, [])
-        if outcome.node is not None and (not seen or seen[-1] != outcome.node) and outcome.node not in seen:
-            seen.append(outcome.node)
+        seen = nodes.setdefault(kind, {})
+        if outcome.node is not None:
+            seen[outcome.node] = None
     kinds = tuple(sorted(first))
     witnesses = tuple(
-        Witness(outcome=first[k], nodes=tuple(nodes[k][:MAX_NODES_SHOWN]), node_count=len(nodes[k])) for k in kinds
+        Witness(outcome=first[k], nodes=tuple(list(nodes[k])[:MAX_NODES_SHOWN]), node_count=len(nodes[k]))
+        for k in kinds
     )
     shares = pod_shares(cluster, flow)
     service = cluster.service(probe.service)
