@@ -251,3 +251,20 @@ def test_bad_input_at_a_revision_names_the_revision_and_the_path(
     assert main(["diff", "--git", "HEAD~1", "HEAD", "deploy"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("HEAD:deploy/cluster.yaml:") and '"Locl"' in err and len(err.splitlines()) == 1
+
+
+def test_markdown_stays_within_a_comment_by_leaving_whole_paths_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kverify.report import diff_report
+
+    new = tmp_path / "new.yaml"
+    new.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"))
+    assert main(["diff", str(ARTICLE), str(new), "--format", "markdown"]) == 0
+    full = capsys.readouterr().out
+    limit = len(full) // 2
+    monkeypatch.setattr(diff_report, "COMMENT_LIMIT", limit)
+    assert main(["diff", str(ARTICLE), str(new), "--format", "markdown"]) == 0
+    cut = capsys.readouterr().out
+    assert len(cut) <= limit and "more path(s) left out to fit a comment" in cut
+    assert cut.count("```mermaid") == cut.count("```\n") > 0  # every diagram shown is closed
