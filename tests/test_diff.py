@@ -20,8 +20,15 @@ from kverify.cli import main
 from kverify.report.diff_report import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLIC = ROOT / "kverify" / "data" / "specs" / "manifests" / "public"
-DEMO = PUBLIC / "microservices-demo.yaml"
+# An unedited copy of Online Boutique's release manifests (origin and commit in the README beside it).
+DEMO = next(
+    p
+    for p in (
+        ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "microservices-demo.yaml",
+        ROOT / "tests" / "data" / "public" / "microservices-demo.yaml",
+    )
+    if p.exists()
+)
 ARTICLE = ROOT / "kverify" / "data" / "specs" / "manifests" / "article-cluster.yaml"
 SPECS = ROOT / "kverify" / "data" / "specs"
 
