@@ -275,3 +275,25 @@ def test_markdown_stays_within_a_comment_by_leaving_whole_paths_out(
     cut = capsys.readouterr().out
     assert len(cut) <= limit and "more path(s) left out to fit a comment" in cut
     assert cut.count("```mermaid") == cut.count("```\n") > 0  # every diagram shown is closed
+
+
+def test_internal_traffic_policy_local_drops_for_clients_on_nodes_without_a_pod_and_new_entry_points_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # iTP Local: in-cluster clients reach only endpoints on their own node (KEP-2086), none there: drop.
+    text = DEMO.read_text()
+    head = "kind: Service\nmetadata:\n  name: cartservice\n"
+    at = text.index("\nspec:\n", text.index(head))
+    new = tmp_path / "new.yaml"
+    new.write_text(
+        text[:at] + "\nspec:\n  internalTrafficPolicy: Local\n  externalIPs: [198.51.100.7]" + text[at + 6 :]
+    )
+    doc = _diff_json(capsys, str(DEMO), str(new))
+    assert {c["service"] for c in doc["changes"]} == {"default/cartservice"}
+    for client in ("pod", "host"):
+        path = next(c for c in doc["changes"] if (c["entry_point"], c["client"]) == ("cluster-ip", client))
+        assert any(k["drop"] == "drop" for k in path["after"]["kinds"])
+        assert not any(k["drop"] for k in path["before"]["kinds"])
+    added = [c for c in doc["changes"] if c["entry_point"] == "external-ip"]
+    assert {c["client"] for c in added} == {"external", "pod", "host"}
+    assert all(c["before"] is None and c["headlines"] == ["new entry point"] for c in added)
