@@ -320,21 +320,39 @@ def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
     )
     diff.add_argument("--git", action="store_true", help="OLD and NEW are git revisions of PATH...")
     _namespace_flag(diff)
-    diff.add_argument("--format", default="text", choices=["text", "json", "markdown"])
+    diff.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json", "markdown"],
+        help="markdown: a pull-request comment with a Mermaid diagram per changed path",
+    )
     diff.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     diff.add_argument("--no-hops", action="store_true", help="text format: leave out each trace's hops")
     diff.add_argument("--verbose", "-v", action="store_true", help="list every object skipped as not modelled")
-    diff.add_argument("--dataplane", default="iptables", choices=_choices(Dataplane))
-    diff.add_argument("--load-balancer", default="health-checked", choices=_choices(LoadBalancerProfile))
+    diff.add_argument(
+        "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
+    )
+    diff.add_argument(
+        "--load-balancer",
+        default="health-checked",
+        choices=_choices(LoadBalancerProfile),
+        help="the load balancer in front of LoadBalancer Services, on both sides",
+    )
     diff.add_argument(
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
     diff.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
-    diff.add_argument("--masquerade-all", action="store_true")
+    diff.add_argument("--masquerade-all", action="store_true", help="kube-proxy --masquerade-all")
     diff.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
-    diff.add_argument("--iptables-localhost-nodeports", type=_bool, default=True, metavar="BOOL")
+    diff.add_argument(
+        "--iptables-localhost-nodeports",
+        type=_bool,
+        default=True,
+        metavar="BOOL",
+        help="kube-proxy --iptables-localhost-nodeports (default true)",
+    )
     diff.add_argument(
         "--node-pool",
         action="append",
