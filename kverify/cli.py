@@ -332,12 +332,7 @@ def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
     diff.add_argument(
         "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
     )
-    diff.add_argument(
-        "--load-balancer",
-        default="health-checked",
-        choices=_choices(LoadBalancerProfile),
-        help="the load balancer in front of LoadBalancer Services, on both sides",
-    )
+    diff.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP + "; on both sides")
     diff.add_argument(
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
@@ -710,7 +705,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise InputError(problems)
     env = Environment(
         proxy=proxy,
-        load_balancer=LoadBalancerProfile.parse(args.load_balancer),
+        load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
         node_pools=tuple(parse_node_pool(text) for text in args.node_pool),
         namespace=args.namespace,
     )

@@ -20,7 +20,8 @@ class Environment:
     """What the command line says about the cluster, the same for both sides."""
 
     proxy: ProxyConfig = attrs.field(factory=ProxyConfig)
-    load_balancer: LoadBalancerProfile = LoadBalancerProfile.HEALTH_CHECKED
+    #: None: each Service's well-known annotations choose, else health-checked (as ``kverify check``).
+    load_balancer: LoadBalancerProfile | None = None
     node_pools: tuple[NodePool, ...] = ()
     namespace: str = "default"
 
@@ -134,7 +135,8 @@ def inputs_of(design: Design, service: Service) -> tuple[object, ...]:
     from kverify.placement.solve import workloads_to_place
 
     cluster = design.cluster
-    base: tuple[object, ...] = (service, cluster.nodes, cluster.proxy, cluster.load_balancer, design.node_pools)
+    lb = cluster.load_balancer_for(service)
+    base: tuple[object, ...] = (service, cluster.nodes, cluster.proxy, lb, design.node_pools)
     if not at_design_time(design, service):
         return (*base, False)
     placed = tuple(workloads_to_place(design, backends_of(design, service, port)) for port in service.ports)

@@ -110,7 +110,8 @@ def _with_service(spec: Spec, service: object) -> Spec:
 def _environment(spec: Spec, claim: SpecClaim) -> list[Change]:
     out: list[Change] = []
     cluster = spec.cluster
-    if cluster.load_balancer is not LoadBalancerProfile.HEALTH_CHECKED:
+    if cluster.load_balancer_for(cluster.service(claim.service)) is not LoadBalancerProfile.HEALTH_CHECKED:
+        checked = attrs.evolve(cluster, load_balancer=LoadBalancerProfile.HEALTH_CHECKED, load_balancer_explicit=True)
         out.append(
             Change(
                 id="health-checked-load-balancer",
@@ -118,9 +119,7 @@ def _environment(spec: Spec, claim: SpecClaim) -> list[Change]:
                 "(the cloud default; spec: environment.loadBalancer: health-checked)",
                 trade_off="until the probe fails (interval x unhealthy threshold), a node that lost its last "
                 "Ready pod still receives traffic; hardware LBs and some annotations do not probe",
-                spec=attrs.evolve(
-                    spec, cluster=attrs.evolve(cluster, load_balancer=LoadBalancerProfile.HEALTH_CHECKED)
-                ),
+                spec=attrs.evolve(spec, cluster=checked),
                 edits=_env_edit(spec, "loadBalancer", "health-checked"),
                 target="loadBalancer",
             )

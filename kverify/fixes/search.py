@@ -72,6 +72,7 @@ def _merge_cluster(base, current, changed):  # type: ignore[no-untyped-def]
         services=services,
         proxy=changed.proxy if changed.proxy != base.proxy else current.proxy,
         load_balancer=changed.load_balancer if changed.load_balancer != base.load_balancer else current.load_balancer,
+        load_balancer_explicit=changed.load_balancer_explicit or current.load_balancer_explicit,
     )
 
 
