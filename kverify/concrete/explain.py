@@ -11,8 +11,28 @@ from kverify.semantics.decide import Decision, ip_target_blocks, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
 
 
-def explain(h: classify.Handling, decision: Decision, index: int | None) -> tuple[str, ...]:
-    """The ids of the rules whose condition held for this outcome, in the order they apply."""
+def explain(
+    h: classify.Handling, decision: Decision, index: int | None, common: tuple[str, ...] | None = None
+) -> tuple[str, ...]:
+    """The ids of the rules whose condition held for this outcome, in the order they apply.
+
+    ``common`` is :func:`explain_decision` of the same handling and decision: the rules that fired
+    for every outcome of the handling. Computing it looks at every endpoint (the local set), so a
+    caller explaining many outcomes of one handling computes it once and passes it, and the cost of
+    each outcome's explanation no longer grows with the number of endpoints (issue 11: ``trace`` was
+    quadratic in endpoints).
+    """
+    if common is None:
+        common = explain_decision(h, decision)
+    if index is None or h.situation.destination == Destination.HEALTH_CHECK_NODE_PORT:
+        return common
+    if decision.drop_kind == DropKind.NOT_INTERCEPTED and not via_ip_target(C, h.situation):
+        return common
+    return _explain_endpoint(h, decision, index, list(common))
+
+
+def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...]:
+    """The rules that fired for the handling as a whole (before any endpoint is picked)."""
     s = h.situation
     fired: list[str] = []
 
@@ -68,8 +88,17 @@ def explain(h: classify.Handling, decision: Decision, index: int | None) -> tupl
         when("drop-no-local-endpoints", no_local)
         when("ipvs-itp-local-fallback", itp_fallback)
         when("ipvs-empty-virtual-server-reject", no_local and dp.is_ipvs(C, s))
-    if index is None:
-        return tuple(dict.fromkeys(fired))
+    return tuple(dict.fromkeys(fired))
+
+
+def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fired: list[str]) -> tuple[str, ...]:
+    """The rules that fired for the outcome delivered to endpoint ``index``: constant time."""
+    s = h.situation
+
+    def when(rule_id: str, condition: object) -> None:
+        if condition:
+            fired.append(rule_id)
+
     e = s.endpoints[index]
     when("endpoint-serving-terminating", not e.ready)
     for rule_id, condition in (

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from kverify.concrete import classify, unknown_lb
-from kverify.concrete.explain import explain, hops_for
+from kverify.concrete.explain import explain, explain_decision, hops_for
 from kverify.concrete.index import index_of
 from kverify.errors import InputError, Problem, names, quote
 from kverify.model import (
@@ -324,13 +324,14 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         yield _health_check_outcome(h, decision, service)
         return
+    common = explain_decision(h, decision)  # once per handling: it looks at every endpoint
     if not decision.delivered:
         drop = DropKind(decision.drop_kind)
         yield Outcome(
             node=node_name,
             delivered=False,
             drop_kind=drop,
-            rules=explain(h, decision, None),
+            rules=common,
             hops=hops_for(cluster, flow, h, decision, None, None),
         )
         return
@@ -351,7 +352,7 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
             crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
             reply_ok=bool(decision.reply_ok[index]),
             reply_path=path,
-            rules=explain(h, decision, index),
+            rules=explain(h, decision, index, common),
             hops=hops_for(cluster, flow, h, decision, index, seen),
         )
 

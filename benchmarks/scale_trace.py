@@ -1,0 +1,168 @@
+"""Benchmark: ``kverify trace`` of one big Service, against the time it takes to parse the file.
+
+Generates one Service (NodePort, ``externalTrafficPolicy: Local``) with 100,000 endpoints spread over
+1,000 nodes as one ``kubectl get -o json`` List (and the same as YAML), then times, each in a fresh
+interpreter as a user runs it:
+
+- ``trace --to node-port --from external`` with no ``--node``: the flow arriving at every node
+  (1,000 handlings, 100 local endpoints each: 100,000 outcomes);
+- ``trace --to node-port --from external --node node-00000`` on the same Service with
+  ``externalTrafficPolicy: Cluster`` is measured by ``--one-node``: one handling, 100,000 outcomes
+  (the case that was quadratic: each outcome's explanation re-scanned every endpoint).
+
+and prints each beside the parse time (orjson for JSON when installed, else the standard library;
+PyYAML's C loader for YAML) and the peak memory. Goal (issue 11): under 3x the parse time.
+Run: ``python benchmarks/scale_trace.py [--nodes N --endpoints E --one-node --yaml]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None
+
+
+def snapshot(nodes: int, endpoints: int, etp: str) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    for i in range(nodes):
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": f"node-{i:05d}", "labels": {"topology.kubernetes.io/zone": f"zone-{i % 3}"}},
+                "spec": {"podCIDR": f"10.{64 + i // 256}.{i % 256}.0/24"},
+                "status": {"addresses": [{"type": "InternalIP", "address": f"172.16.{i // 256}.{i % 256}"}]},
+            }
+        )
+    items.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {
+                "type": "NodePort",
+                "clusterIP": "10.96.0.10",
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"}],
+                "externalTrafficPolicy": etp,
+            },
+        }
+    )
+    per_slice = 1000  # the EndpointSlice controller's maximum is 1,000 endpoints per slice
+    for first in range(0, endpoints, per_slice):
+        eps = []
+        for pod in range(first, min(first + per_slice, endpoints)):
+            eps.append(
+                {
+                    "addresses": [f"10.{128 + pod // 65536}.{(pod // 256) % 256}.{pod % 256}"],
+                    "conditions": {"ready": True, "serving": True, "terminating": False},
+                    "nodeName": f"node-{pod % nodes:05d}",
+                    "targetRef": {"kind": "Pod", "namespace": "shop", "name": f"web-{pod}"},
+                }
+            )
+        items.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "name": f"web-{first // per_slice:05d}",
+                    "namespace": "shop",
+                    "labels": {"kubernetes.io/service-name": "web"},
+                },
+                "addressType": "IPv4",
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                "endpoints": eps,
+            }
+        )
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def parse_seconds(path: str, repeat: int = 3) -> tuple[float, str]:
+    """Best time to parse the file with the fastest parser at hand."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    best = float("inf")
+    if path.endswith(".json"):
+        name = "orjson" if orjson is not None else "json"
+        for _ in range(repeat):
+            started = time.perf_counter()
+            orjson.loads(raw) if orjson is not None else json.loads(raw)
+            best = min(best, time.perf_counter() - started)
+        return best, name
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for _ in range(repeat):
+        started = time.perf_counter()
+        list(yaml.load_all(raw, Loader=loader))
+        best = min(best, time.perf_counter() - started)
+    return best, loader.__name__
+
+
+def run(command: list[str]) -> tuple[float, int, float, int]:
+    """Wall time, exit code and peak memory (MB) of one fresh ``kverify`` process; output lines."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    script = (
+        "import resource, runpy, sys; sys.argv = ['kverify', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('kverify', run_name='__main__')\n"
+        "finally:\n    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", script, *command], env=env, capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - started
+    peak_kb = int(done.stderr.strip().splitlines()[-1]) if done.stderr.strip() else 0
+    return wall, done.returncode, peak_kb / 1024, done.stdout.count("\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--endpoints", type=int, default=100_000)
+    parser.add_argument("--one-node", action="store_true", help="eTP Cluster, one arrival node (one handling)")
+    parser.add_argument("--yaml", action="store_true", help="also measure the same List as YAML")
+    args = parser.parse_args()
+    etp = "Cluster" if args.one_node else "Local"
+    data = snapshot(args.nodes, args.endpoints, etp)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [os.path.join(folder, "snapshot.json")]
+        with open(paths[0], "w") as handle:
+            json.dump(data, handle, indent=1)
+        if args.yaml:
+            import yaml
+
+            paths.append(os.path.join(folder, "snapshot.yaml"))
+            with open(paths[1], "w") as handle:
+                yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+        del data
+        print(f"one Service: {args.endpoints} endpoints on {args.nodes} nodes, externalTrafficPolicy {etp}")
+        for path in paths:
+            size = os.path.getsize(path) / 1e6
+            parse, parser_name = parse_seconds(path)
+            command = ["trace", path, "--service", "shop/web", "--to", "node-port", "--from", "external"]
+            if args.one_node:
+                command += ["--node", "node-00000"]
+            command += ["--format", "json"]
+            wall, code, peak, lines = run(command)
+            where = "arriving at node-00000" if args.one_node else "arriving at every node"
+            print(f"{os.path.basename(path)}: {size:.1f} MB")
+            print(f"  parse ({parser_name}, best of 3): {parse:.2f} s")
+            print(f"  kverify trace, {where} (fresh interpreter): {wall:.2f} s, exit {code}, {lines} lines of JSON")
+            print(f"  ratio: {wall / parse:.2f}x (goal < 3x); peak memory {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
