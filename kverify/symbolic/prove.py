@@ -5,8 +5,11 @@ Deterministic: a fixed random seed, and an explicit timeout that ends in ``unkno
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Literal
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 import z3
@@ -26,6 +29,112 @@ DEFAULT_MAX_ENDPOINTS = 8
 DEFAULT_TIMEOUT_MS = 20_000
 SEED = 0
 LOGIC = "QF_FD"
+
+
+def timeout_ms_of(seconds: float) -> int:
+    """A timeout in whole milliseconds, rounded up: Z3 reads 0 as *no* timeout, so 0.9 ms must not
+    become 0 (issue 11: ``prove --timeout 0.0009`` ran without any timeout)."""
+    if not seconds > 0 or math.isinf(seconds):
+        raise ValueError(f"a timeout must be a positive number of seconds, not {seconds!r}")
+    return max(1, math.ceil(seconds * 1000))
+
+
+def checked_timeout(timeout_ms: int) -> int:
+    if type(timeout_ms) is not int or timeout_ms < 1:
+        raise ValueError(f"timeout_ms must be a whole number >= 1 (0 would mean no timeout), not {timeout_ms!r}")
+    return timeout_ms
+
+
+class Watched:
+    """A cached solver, noting whether any check gave up (a timeout, or Z3 interrupted).
+
+    An incremental Z3 solver interrupted mid-search is not safe to ask again: after one pass that
+    timed out, later queries in the same process got models that decode to no ClientKind, or
+    counterexamples the executable model refused (issue 11). Whoever holds a solver that gave up
+    drops it from its cache, so the next query builds a fresh one.
+    """
+
+    __slots__ = ("gave_up", "solver")
+
+    def __init__(self, solver: z3.Solver) -> None:
+        self.solver = solver
+        self.gave_up = False
+
+    def check(self, *assumptions: Any) -> Any:
+        result = self.solver.check(*assumptions)
+        if result == z3.unknown:
+            self.gave_up = True
+        return result
+
+    def __getattr__(self, name: str) -> Any:  # push, pop, add, model, num_scopes, reason_unknown, set
+        return getattr(self.solver, name)
+
+
+@contextlib.contextmanager
+def query(solver: z3.Solver, timeout_ms: int, discard: Callable[[], None]) -> Iterator[Watched]:
+    """One query on a cached solver: its own timeout and assertion scope; the solver is thrown away
+    (``discard``) if any check gave up or the query failed, else left as it was found."""
+    watched = Watched(solver)
+    solver.set("timeout", checked_timeout(timeout_ms))
+    solver.push()
+    try:
+        yield watched
+    except BaseException:
+        discard()
+        raise
+    if watched.gave_up:
+        discard()
+    else:
+        solver.pop()
+
+
+T = TypeVar("T", bound=tuple[Any, ...])
+
+
+class SolverCache(Generic[T]):
+    """Like ``functools.lru_cache``, for a function that builds an encoding: a tuple of terms (slow
+    to build) with one solver from :func:`shared_solver`. :meth:`renew` replaces just the solver by
+    a fresh one holding the same constraints: what a query does after its solver gave up, since an
+    interrupted solver must not be asked again (:class:`Watched`)."""
+
+    def __init__(self, build: Callable[..., T], maxsize: int) -> None:
+        functools.update_wrapper(self, build)
+        self._build = build
+        self._maxsize = maxsize
+        self._entries: dict[tuple[Any, ...], T] = {}
+
+    def __call__(self, *key: Any) -> T:
+        entry = self._entries.get(key)
+        if entry is None:
+            if len(self._entries) >= self._maxsize:
+                del self._entries[next(iter(self._entries))]
+            entry = self._entries[key] = self._build(*key)
+        return entry
+
+    def renew(self, *key: Any) -> None:
+        """Replace the solver cached for ``key`` by a fresh one with the same shared constraints."""
+        if (built := self._entries.get(key)) is None:
+            return
+        renewed = [shared_solver(*x.kverify_shared) if isinstance(x, z3.Solver) else x for x in built]
+        self._entries[key] = type(built)(renewed)  # type: ignore[call-arg]
+
+    def cache_clear(self) -> None:
+        self._entries.clear()
+
+
+def shared_solver(*constraints: Any) -> z3.Solver:
+    """A solver holding the constraints every query of an encoding shares. They are kept with it
+    (``solver.assertions()`` gives back the solver's own translation, not them), so that a solver
+    that gave up can be replaced by a fresh one (:meth:`SolverCache.renew`)."""
+    solver = _solver(DEFAULT_TIMEOUT_MS)
+    solver.add(*constraints)
+    solver.kverify_shared = constraints
+    return solver
+
+
+def solver_cache(maxsize: int) -> Callable[[Callable[..., T]], SolverCache[T]]:
+    """Decorator form of :class:`SolverCache`."""
+    return lambda build: SolverCache(build, maxsize)
 
 
 @attrs.frozen(kw_only=True)
@@ -60,10 +169,9 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
 def find_violation_any_size(claim: Claim, dataplane: Dataplane, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Answer:
     """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
     ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
-    u, world, solver = kinds_encoding()
-    solver.set("timeout", timeout_ms)
-    solver.push()  # one incremental solver holds the (large) shared part; each query is a scope
-    try:
+    u, world, shared = kinds_encoding()
+    # One incremental solver holds the (large) shared part; each query is a scope.
+    with query(shared, timeout_ms, kinds_encoding.renew) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
         solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
         result = solver.check()
@@ -72,11 +180,9 @@ def find_violation_any_size(claim: Claim, dataplane: Dataplane, *, timeout_ms: i
         if result == z3.unknown:
             return Answer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
         return Answer(status="sat", decoded=decode_kinds(u, solver.model()))
-    finally:
-        solver.pop()
 
 
-@functools.lru_cache(maxsize=1)
+@solver_cache(maxsize=1)
 def kinds_encoding() -> tuple[KindUniverse, World, z3.Solver]:
     """The kind universe, its World, and a solver holding the constraints every query shares."""
     u = KindUniverse()
@@ -84,8 +190,7 @@ def kinds_encoding() -> tuple[KindUniverse, World, z3.Solver]:
     s = u.situation()
     d = decide(ops, s)
     world = World(ops=ops, situation=s, decision=d, pick=u.pick, lb_may_pick_node=lift(may_receive(ops, s, HANDLING)))
-    solver = _solver(DEFAULT_TIMEOUT_MS)
-    solver.add(*u.well_formed(), z3.Implies(lift(d.delivered), lift(u.pick(d.chosen))))
+    solver = shared_solver(*u.well_formed(), z3.Implies(lift(d.delivered), lift(u.pick(d.chosen))))
     return u, world, solver
 
 
@@ -107,15 +212,11 @@ def find_violation(
 ) -> Answer:
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
     (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
-    u, world, solver = encoding(max_nodes, max_endpoints)
-    solver.set("timeout", timeout_ms)
-    solver.push()
-    try:
+    u, world, shared = encoding(max_nodes, max_endpoints)
+    with query(shared, timeout_ms, lambda: encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
         solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
         return minimal_violation(solver, u, max_nodes, max_endpoints)
-    finally:
-        solver.pop()
 
 
 def readability_preferences(u: Universe) -> list[Any]:
@@ -132,7 +233,7 @@ def readability_preferences(u: Universe) -> list[Any]:
     return prefs
 
 
-def minimal_violation(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
+def minimal_violation(solver: z3.Solver | Watched, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
     """The smallest violation (fewest nodes, then fewest endpoints) among those whose endpoints all run
     on nodes of the cluster, if any, else among all; then the most ordinary-looking one of that size:
     readability preferences are added greedily, each kept only if a violation remains."""
@@ -144,7 +245,7 @@ def minimal_violation(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoi
     return natural if natural.status == "sat" else _minimal(solver, u, max_nodes, max_endpoints)
 
 
-def _minimal(solver: z3.Solver, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
+def _minimal(solver: z3.Solver | Watched, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
     nodes = _least(solver, [], u.n_nodes, range(1, max_nodes + 1))
     if nodes is None:
         return Answer(status="unsat")
@@ -180,7 +281,7 @@ PREFERRED_DESTINATIONS = (
 )
 
 
-def _canonicalise(solver: z3.Solver, u: Universe, nodes: int, endpoints: int) -> None:
+def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoints: int) -> None:
     """Fix every variable the decoder reads to its least value that still leaves a violation.
 
     The result depends only on what is satisfiable, never on the solver's history, so a claim's
@@ -240,7 +341,7 @@ def _canonicalise(solver: z3.Solver, u: Universe, nodes: int, endpoints: int) ->
             solver.pop()
 
 
-def _least(solver: z3.Solver, extra: list[Any], size: Any, candidates: range) -> int | str | None:
+def _least(solver: z3.Solver | Watched, extra: list[Any], size: Any, candidates: range) -> int | str | None:
     """The least candidate value of ``size`` with a violation (``None``: none; a string: unknown)."""
     for value in candidates:
         solver.push()
@@ -254,11 +355,9 @@ def _least(solver: z3.Solver, extra: list[Any], size: Any, candidates: range) ->
     return None
 
 
-@functools.lru_cache(maxsize=8)
+@solver_cache(maxsize=8)
 def encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, World, z3.Solver]:
     """The universe, its World, and a solver holding the constraints every query shares."""
     u = Universe(max_nodes=max_nodes, max_endpoints=max_endpoints)
     world, outcome = symbolic_world(u, SmtOps())
-    solver = _solver(DEFAULT_TIMEOUT_MS)
-    solver.add(*u.well_formed(), *outcome)
-    return u, world, solver
+    return u, world, shared_solver(*u.well_formed(), *outcome)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -34,15 +33,11 @@ def find_uneven_spread(
     max_nodes, max_endpoints = spread_bounds(max_nodes, max_endpoints)
     if not max_endpoints:
         return prove.Answer(status="unsat")
-    u, solver, etp_local = _encoding(max_nodes, max_endpoints)
-    solver.set("timeout", timeout_ms)
-    solver.push()
-    try:
+    u, shared, etp_local = _encoding(max_nodes, max_endpoints)
+    with prove.query(shared, timeout_ms, lambda: _encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
         solver.add(etp_local if claim.etp_local else z3.Not(etp_local))
         return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
-    finally:
-        solver.pop()
 
 
 def spread_bounds(max_nodes: int, max_endpoints: int) -> tuple[int, int]:
@@ -51,7 +46,7 @@ def spread_bounds(max_nodes: int, max_endpoints: int) -> tuple[int, int]:
     return min(max_nodes, 4), min(max_endpoints, 6)
 
 
-@functools.lru_cache(maxsize=2)
+@prove.solver_cache(maxsize=2)  # a solver that timed out is renewed, never asked again
 def _encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, z3.Solver, Any]:
     """A solver holding the per-node decisions, the scaled shares and "two pods' shares differ"."""
     u = Universe(max_nodes=max_nodes, max_endpoints=max_endpoints)
@@ -68,16 +63,20 @@ def _encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, z3.Solver, 
             inverse = z3.If(size == count, scale // count, inverse)
         shares = [share + z3.If(z3.And(picked, lift(c)), inverse, 0) for share, c in zip(shares, d.chosen, strict=True)]
     first, second = z3.Int("share_first"), z3.Int("share_second")
-    solver = prove._solver(prove.DEFAULT_TIMEOUT_MS)
-    solver.add(*u.well_formed())
-    solver.add(
+    share_first, share_second = select(shares, first), select(shares, second)
+    solver = prove.shared_solver(
+        *u.well_formed(),
         u.client == int(ClientKind.EXTERNAL),
         u.destination == int(Destination.LOAD_BALANCER),
         z3.Not(u.dst_ip_mode_proxy),
         u.src_allowed_by_ranges,
         z3.Not(u.src_in_cluster_cidr),
+        first >= 0,
+        first < max_endpoints,
+        second >= 0,
+        second < max_endpoints,
+        share_first > 0,
+        share_second > 0,
+        share_first != share_second,
     )
-    solver.add(first >= 0, first < max_endpoints, second >= 0, second < max_endpoints)
-    share_first, share_second = select(shares, first), select(shares, second)
-    solver.add(share_first > 0, share_second > 0, share_first != share_second)
     return u, solver, lift(external_policy_local(ops, u.situation()))
