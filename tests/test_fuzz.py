@@ -1,8 +1,9 @@
 """Fuzzing (issue 11): valid manifests and specs, mutated in structure and in bytes, through
 ``load_manifests``, ``kverify trace`` and ``kverify check``.
 
-Every run must end with exit 0, 1, 2, 3 (or 4: nothing to check) (``load_manifests``: a result or an ``InputError``), never
-an exception, within a time bound, with every message one printable line. The short profile runs in
+Every run must end with exit 0, 1, 2 or 3 (``check`` may also exit 4: nothing to check;
+``load_manifests`` returns or raises ``InputError``), never an exception, within a time bound, with
+every message one printable line. The short profile runs in
 CI; ``KVERIFY_FUZZ=long`` (optionally ``KVERIFY_FUZZ_EXAMPLES=N``) runs a long one on demand:
 
     KVERIFY_FUZZ=long .venv/bin/python -m pytest tests/test_fuzz.py -p no:cacheprovider
