@@ -101,19 +101,41 @@ def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fire
 
     e = s.endpoints[index]
     when("endpoint-serving-terminating", not e.ready)
-    for rule_id, condition in (
-        ("masquerade-etp-cluster", nat.masquerade_etp_cluster(C, s)),
-        ("masquerade-cluster-ip-off-cluster", nat.masquerade_cluster_ip_off_cluster(C, s)),
-        ("masquerade-all", nat.masquerade_all(C, s)),
-        ("masquerade-localhost-nodeport", nat.masquerade_localhost(C, s)),
-        ("masquerade-hairpin", nat.masquerade_hairpin(C, s, e)),
-        ("cilium-snat-remote-backend", nat.cilium_snat_remote(C, s, e)),
-    ):
-        when(rule_id, condition and decision.masqueraded[index])
-    when("dnat-only", nat.no_snat(C, s))
-    when("ipvs-host-vip-source", reply.ipvs_host_vip_source(C, s) and decision.reply_path[index] == 1)
+    masqueraded = decision.masqueraded[index]
+    node_wide = _node_wide(h)
+    for rule_id, condition in node_wide[0]:
+        when(rule_id, condition and masqueraded)
+    when("masquerade-hairpin", nat.masquerade_hairpin(C, s, e) and masqueraded)
+    when("cilium-snat-remote-backend", nat.cilium_snat_remote(C, s, e) and masqueraded)
+    when("dnat-only", node_wide[1])
+    when("ipvs-host-vip-source", node_wide[2] and decision.reply_path[index] == 1)
     fired.append("reply-path")
     return tuple(dict.fromkeys(fired))
+
+
+_NodeWide = tuple[tuple[tuple[str, object], ...], object, object]
+_node_wide_cache: dict[int, tuple[classify.Handling, _NodeWide]] = {}
+
+
+def _node_wide(h: classify.Handling) -> _NodeWide:
+    """The per-outcome rules that do not depend on the endpoint, evaluated once per handling (the
+    last handling's are kept: outcomes are explained handling by handling)."""
+    cached = _node_wide_cache.get(0)
+    if cached is not None and cached[0] is h:
+        return cached[1]
+    s = h.situation
+    value: _NodeWide = (
+        (
+            ("masquerade-etp-cluster", nat.masquerade_etp_cluster(C, s)),
+            ("masquerade-cluster-ip-off-cluster", nat.masquerade_cluster_ip_off_cluster(C, s)),
+            ("masquerade-all", nat.masquerade_all(C, s)),
+            ("masquerade-localhost-nodeport", nat.masquerade_localhost(C, s)),
+        ),
+        nat.no_snat(C, s),
+        reply.ipvs_host_vip_source(C, s),
+    )
+    _node_wide_cache[0] = (h, value)
+    return value
 
 
 def hops_for(

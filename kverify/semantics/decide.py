@@ -113,7 +113,8 @@ def decide(ops: Ops, s: Situation) -> Decision:
     drop_kind = ops.ite(direct, ops.ite(direct_drop, DropKind.DROP, NOT_DROPPED), drop_kind)
     chosen = tuple(ops.ite(direct, p, c) for p, c in zip(pods, chosen, strict=True))
     delivered = ops.and_(ops.not_(is_health_check), ops.eq(drop_kind, NOT_DROPPED))
-    masq = tuple(ops.and_(ops.not_(direct), nat.masqueraded(ops, s, e)) for e in s.endpoints)
+    request = nat.kube_proxy_masquerade(ops, s)  # the same for every endpoint: once, not per endpoint
+    masq = tuple(ops.and_(ops.not_(direct), nat.masqueraded_given(ops, s, e, request)) for e in s.endpoints)
     paths = tuple(
         ops.ite(direct, ReplyPath.FROM_LOAD_BALANCER, reply.reply_path(ops, s, e, m))
         for e, m in zip(s.endpoints, masq, strict=True)

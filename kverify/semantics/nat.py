@@ -131,7 +131,13 @@ def no_snat(ops: Ops, s: Situation) -> Term:
 
 def masqueraded(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
     """Whether the packet that reaches ``endpoint`` has had its source rewritten."""
-    kube_proxy = ops.or_(kube_proxy_masquerade(ops, s), masquerade_hairpin(ops, s, endpoint))
+    return masqueraded_given(ops, s, endpoint, kube_proxy_masquerade(ops, s))
+
+
+def masqueraded_given(ops: Ops, s: Situation, endpoint: EndpointView, request: Term) -> Term:
+    """:func:`masqueraded`, given ``request`` = :func:`kube_proxy_masquerade` of ``s``, which does not
+    depend on the endpoint: a caller deciding every endpoint computes it once (linear time)."""
+    kube_proxy = ops.or_(request, masquerade_hairpin(ops, s, endpoint))
     cilium = cilium_snat_remote(ops, s, endpoint)
     return ops.ite(
         no_snat(ops, s),
