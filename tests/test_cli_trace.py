@@ -247,7 +247,7 @@ def test_bad_flags(args, expected, capsys) -> None:  # type: ignore[no-untyped-d
             [
                 "skipped: {extra}:1: ConfigMap shop/settings: kind not modelled, skipped",
                 "skipped: {extra}:5: ConfigMap default/other: kind not modelled, skipped",
-                "skipped: {extra}:9: no apiVersion and kind: not a Kubernetes object, skipped",
+                "skipped: {extra}:9: no kind and no metadata: not a Kubernetes object, skipped",
             ],
             id="--verbose lists every skipped object with its file and line",
         ),

@@ -55,11 +55,13 @@ def test_a_directory_is_read_recursively_leaving_out_hidden_folders(tmp_path) ->
 
 def test_files_that_are_no_kubernetes_objects_and_kinds_not_modelled_are_counted(tmp_path) -> None:  # type: ignore[no-untyped-def]
     write(tmp_path, "chart/values.yaml", "replicaCount: 3\nimage: {repository: web, tag: '1.0'}\n")
+    write(tmp_path, "chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")  # no kind, no metadata
     write(tmp_path, "kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
     write(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n" + WEB)
     loaded = load_manifests([tmp_path])
-    assert sorted(loaded.skipped_kinds) == ["(not a Kubernetes object)", "ConfigMap", "Kustomization"]
-    assert skipped_summary(loaded.skipped_kinds) == "skipped 3 objects of 3 kinds not modelled; --verbose lists them"
+    kinds = ["(not a Kubernetes object)", "(not a Kubernetes object)", "ConfigMap", "Kustomization"]
+    assert sorted(loaded.skipped_kinds) == kinds
+    assert skipped_summary(loaded.skipped_kinds) == "skipped 4 objects of 3 kinds not modelled; --verbose lists them"
     assert skipped_summary(["ConfigMap"]) == "skipped 1 object of 1 kind not modelled; --verbose lists them"
     assert skipped_summary([]) is None
 

@@ -236,8 +236,9 @@ class _Assembly:
 
     def add_object(self, file: str, data: dict[str, Any], line: int, locate: Callable[[Path], int]) -> None:
         kind, api_version, meta = data.get("kind"), data.get("apiVersion"), data.get("metadata")
-        if kind is None and api_version is None:  # Helm values, kustomize config...: not an object
-            self._skip(file, line, NOT_AN_OBJECT, "no apiVersion and kind: not a Kubernetes object")
+        if kind is None and (api_version is None or meta is None):
+            # Helm values, a chart's Chart.yaml (apiVersion: v2, no kind, no metadata)...: not an object
+            self._skip(file, line, NOT_AN_OBJECT, "no kind and no metadata: not a Kubernetes object")
             return
         name = meta.get("name") if type(meta) is dict else None
         namespace = meta.get("namespace") if type(meta) is dict else None
