@@ -120,9 +120,10 @@ def main() -> None:
                 verdict = decide_over_placements(d, FLOW, prop, claim=name).verdict
                 solver_s = time.perf_counter() - started
                 answer, enum_s, visited, total = enumerate_placements(d, prop, args.budget)
+                shown = f"{total:,}" if total < 10**12 else f"{float(total):.2e}"
                 print(
                     f"| {n} | {r} | {name} | {verdict.verdict} | {solver_s:.2f} | {answer} | {enum_s:.2f} "
-                    f"| {visited:,} / {total:,} |",
+                    f"| {visited:,} / {shown} |",
                     flush=True,
                 )
 
