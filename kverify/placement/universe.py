@@ -28,6 +28,9 @@ from kverify.model.workload import HOSTNAME_LABEL, KUBELET_LABELS, ZONE_LABEL, T
 from kverify.placement.design import Design
 
 NO_DOMAIN = -1  # the node has no label for this topology key
+#: A draining Node (``Node.draining``) carries the cluster autoscaler's NoSchedule taint, which the
+#: loader keeps in ``draining`` rather than in ``taints``: new pods are not scheduled there.
+AUTOSCALER_TAINT = Taint(key="ToBeDeletedByClusterAutoscaler", effect="NoSchedule")
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +104,7 @@ class PlacementUniverse:
                 Slot(
                     name=n.name,
                     labels=node_labels(n),
-                    taints=n.taints,
+                    taints=(*n.taints, AUTOSCALER_TAINT) if n.draining else n.taints,
                     addresses=n.addresses,
                 )
                 for n in design.cluster.nodes
