@@ -11,6 +11,7 @@ import hashlib
 import shlex
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -20,6 +21,7 @@ from kverify.distribution import pod_shares
 from kverify.errors import InternalError
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
+from kverify.model.versions import NEWEST
 from kverify.results import Outcome
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
@@ -103,6 +105,12 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         words.append("--masquerade-all")
     for cidr in proxy.node_port_addresses:
         words += ["--nodeport-address", cidr]
+    if not proxy.localhost_node_ports:
+        words.append("--iptables-localhost-nodeports=false")
+    if proxy.kubernetes_version != NEWEST:
+        words += ["--kubernetes-version", f"1.{proxy.kubernetes_version}"]
+    if proxy.feature_gates:
+        words += ["--feature-gates", ",".join(f"{n}={str(v).lower()}" for n, v in proxy.feature_gates)]
     return shlex.join(words)
 
 
@@ -170,24 +178,30 @@ def prove_claim(
     max_nodes: int = prove.DEFAULT_MAX_NODES,
     max_endpoints: int = prove.DEFAULT_MAX_ENDPOINTS,
     timeout_ms: int = prove.DEFAULT_TIMEOUT_MS,
+    version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
 ) -> Verdict:
-    """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample."""
+    """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample.
+
+    The proof is for kube-proxy of Kubernetes v1.``version`` with its default feature gates, then
+    ``feature_gates``."""
     started = time.perf_counter()
+    env: dict[str, Any] = {"version": version, "feature_gates": feature_gates}
     bounds = scope(max_nodes, max_endpoints)
     if isinstance(claim, SpreadClaim):
         # Shares count endpoints, which the kind abstraction forgets: bounded, stated in the scope.
         bounds = scope(*spread_bounds(max_nodes, max_endpoints))
         answer = find_uneven_spread(
-            claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
+            claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms, **env
         )
     else:
-        answer = prove.find_violation_any_size(claim, dataplane, timeout_ms=timeout_ms)
+        answer = prove.find_violation_any_size(claim, dataplane, timeout_ms=timeout_ms, **env)
         if answer.status == "unsat":
             bounds = ANY_SIZE
         elif answer.status == "sat":
             # A violation exists: look for the smallest one within the bounds, for people to read.
             smallest = prove.find_violation(
-                claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms
+                claim, dataplane, max_nodes=max_nodes, max_endpoints=max_endpoints, timeout_ms=timeout_ms, **env
             )
             if smallest.status != "unsat":
                 answer = smallest
@@ -221,12 +235,14 @@ def prove_claim(
     )
 
 
-def _prove_batch(batch: list[tuple[str, int, int, int, int]]) -> list[Verdict]:
+def _prove_batch(batch: list[tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...]]]) -> list[Verdict]:
     from kverify.claims import find_claim
 
     return [
-        prove_claim(find_claim(claim_id), Dataplane(dp), max_nodes=n, max_endpoints=m, timeout_ms=t)
-        for claim_id, dp, n, m, t in batch
+        prove_claim(
+            find_claim(claim_id), Dataplane(dp), max_nodes=n, max_endpoints=m, timeout_ms=t, version=v, feature_gates=g
+        )
+        for claim_id, dp, n, m, t, v, g in batch
     ]
 
 
@@ -237,13 +253,21 @@ def prove_all(
     max_nodes: int = prove.DEFAULT_MAX_NODES,
     max_endpoints: int = prove.DEFAULT_MAX_ENDPOINTS,
     timeout_ms: int = prove.DEFAULT_TIMEOUT_MS,
+    version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
+    versions: list[int] | None = None,
 ) -> list[Verdict]:
     """Verdicts for every (claim, dataplane), in order, using up to ``jobs`` processes.
 
     Each process builds the encodings once and answers a contiguous share of the queries; Z3 is
-    deterministic per query, so the verdicts do not depend on ``jobs``.
+    deterministic per query, so the verdicts do not depend on ``jobs``. ``versions``, when given,
+    holds each pair's Kubernetes minor version (else every pair is proved at ``version``).
     """
-    work = [(c.id, int(dp), max_nodes, max_endpoints, timeout_ms) for c, dp in pairs]
+    per_pair = versions if versions is not None else [version] * len(pairs)
+    work = [
+        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates)
+        for (c, dp), v in zip(pairs, per_pair, strict=True)
+    ]
     if jobs <= 1 or len(work) < 2:
         return _prove_batch(work)
     import concurrent.futures

@@ -91,6 +91,57 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be true or false")
 
 
+def _version_flags(parser: argparse.ArgumentParser) -> None:
+    """``--kubernetes-version`` and ``--feature-gates``, as kube-proxy takes its gates."""
+    from kverify.model.versions import NEWEST, OLDEST
+
+    parser.add_argument(
+        "--kubernetes-version",
+        metavar="1.N",
+        default=None,
+        help=f"the Kubernetes version kube-proxy runs, 1.{OLDEST} to 1.{NEWEST} (default: 1.{NEWEST}, the newest)",
+    )
+    parser.add_argument(
+        "--feature-gates",
+        action="append",
+        default=[],
+        metavar="NAME=BOOL,...",
+        help="kube-proxy feature gates that change routing, on top of the version's defaults (repeatable)",
+    )
+
+
+def _environment_from(args: argparse.Namespace, problems: list) -> tuple[int, tuple[tuple[str, bool], ...]]:  # type: ignore[type-arg]
+    """The Kubernetes minor version and feature-gate overrides the flags name (errors into ``problems``)."""
+    from kverify.errors import Problem
+    from kverify.model.versions import NEWEST, parse_feature_gates, resolve_gates
+
+    minor = NEWEST
+    if args.kubernetes_version is not None:
+        try:
+            minor = parse_version_flag(args.kubernetes_version)
+        except ValueError as error:
+            problems.append(Problem(str(error), field="--kubernetes-version"))
+            return NEWEST, ()
+    gates: list[tuple[str, bool]] = []
+    for text in args.feature_gates:
+        try:
+            gates.extend(parse_feature_gates(text))
+        except ValueError as error:
+            problems.append(Problem(str(error), field="--feature-gates"))
+    try:
+        resolve_gates(minor, tuple(gates))
+    except ValueError as error:
+        problems.append(Problem(str(error), field="--feature-gates"))
+        return minor, ()
+    return minor, tuple(gates)
+
+
+def parse_version_flag(text: str) -> int:
+    from kverify.model.versions import parse_version
+
+    return parse_version(text)
+
+
 def _choices(enum_type: type[_Spelled]) -> list[str]:
     return [m.spelling for m in enum_type]
 
@@ -164,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
+    _version_flags(trace)
     trace.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -196,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=min(2, os.cpu_count() or 1),
         metavar="N",
         help="solver processes, each building the encodings once (default: 2, or 1 on one CPU)",
+    )
+    _version_flags(prove)
+    prove.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="prove at every modelled Kubernetes version and print, per claim, the versions it holds for",
     )
     prove.add_argument(
         "--write-counterexamples",
@@ -242,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
+    _version_flags(check)
     check.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -389,6 +448,7 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
     from kverify.model import Dataplane, ProxyConfig
 
     cidrs = args.cluster_cidr if args.cluster_cidr is not None else ["10.0.0.0/8"]
+    minor, gates = _environment_from(args, problems)
     try:
         return ProxyConfig(
             dataplane=Dataplane.parse(args.dataplane),
@@ -397,6 +457,8 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
             masquerade_all=args.masquerade_all,
             node_port_addresses=args.nodeport_address or (),
             localhost_node_ports=args.iptables_localhost_nodeports,
+            kubernetes_version=minor,
+            feature_gates=gates,
         )
     except ValueError as error:
         problems.append(Problem(str(error), field="--cluster-cidr/--nodeport-address"))
@@ -509,6 +571,7 @@ def _run_prove(args: argparse.Namespace) -> int:
     from kverify.claims import ALL_CLAIMS, find_claim
     from kverify.errors import Problem, quote
     from kverify.model import Dataplane
+    from kverify.model.versions import NEWEST
     from kverify.report import reproduce
     from kverify.report.prove_text import render
     from kverify.symbolic import prove as bounds
@@ -533,6 +596,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         problems.append(Problem(f"Invalid value: {args.timeout}: must be positive", field="--timeout"))
     if not 1 <= args.jobs <= 64:
         problems.append(Problem(f"Invalid value: {args.jobs}: must be between 1 and 64, inclusive", field="--jobs"))
+    minor, gates = _environment_from(args, problems)
     if problems:
         raise InputError(problems)
     wanted = {Dataplane.parse(d) for d in args.dataplane} if args.dataplane else None
@@ -542,13 +606,26 @@ def _run_prove(args: argparse.Namespace) -> int:
         for dataplane in claim.expected
         if wanted is None or dataplane in wanted
     ]
-    verdicts = prove_all(
-        pairs,
-        jobs=args.jobs,
-        max_nodes=args.max_nodes or bounds.DEFAULT_MAX_NODES,
-        max_endpoints=args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
-        timeout_ms=bounds.timeout_ms_of(args.timeout),  # rounded up: 0 ms would mean no timeout
-    )
+    settings = {
+        "jobs": args.jobs,
+        "max_nodes": args.max_nodes or bounds.DEFAULT_MAX_NODES,
+        "max_endpoints": args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
+        "timeout_ms": bounds.timeout_ms_of(args.timeout),  # rounded up: 0 ms would mean no timeout
+        "feature_gates": gates,
+    }
+    if args.all_versions:
+        return _prove_all_versions(pairs, settings, args.format)
+    absent = sorted({dp.spelling for _, dp in pairs if not _dataplane_exists(dp, minor, gates)})
+    if absent and wanted and all(not _dataplane_exists(dp, minor, gates) for dp in wanted):
+        raise InputError(
+            Problem(
+                f"{', '.join(absent)} mode does not exist in kube-proxy v1.{minor} with these gates",
+                field="--dataplane",
+            )
+        )
+    pairs = [(c, dp) for c, dp in pairs if _dataplane_exists(dp, minor, gates)]
+    verdicts = prove_all(pairs, version=minor, **settings)  # type: ignore[arg-type]
+    stated = minor == NEWEST and not gates  # what the library's expected verdicts speak for
     results = [
         (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
     ]
@@ -569,14 +646,102 @@ def _run_prove(args: argparse.Namespace) -> int:
             entry["statement"] = claim.statement
             entry["expected"] = expected
             entries.append(entry)
-        print(json.dumps({"version": 1, "results": entries}, indent=2))
+        print(json.dumps({"version": 1, "kubernetes_version": f"v1.{minor}", "results": entries}, indent=2))
     else:
+        print(
+            f"Kubernetes v1.{minor}, "
+            + (", ".join(f"{n}={str(v).lower()}" for n, v in gates) or "default feature gates")
+        )
         print(render(results))
+        if not stated:
+            print(f"(the library's expectations are stated for v1.{NEWEST} with default feature gates)")
     if any(isinstance(v, Unknown) for _, v, _ in results):
         return EXIT_UNKNOWN
-    if any((v.verdict == "proved") != (e == "holds") for _, v, e in results):
+    if stated and any((v.verdict == "proved") != (e == "holds") for _, v, e in results):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _prove_all_versions(pairs: list, settings: dict, output: str) -> int:  # type: ignore[type-arg]
+    """Prove every (claim, dataplane) at every modelled version; print the versions each holds for."""
+    from kverify.check import prove_all
+    from kverify.model.versions import VERSIONS, spell
+    from kverify.verdicts import Unknown
+
+    gates = settings["feature_gates"]
+    work: list = []  # type: ignore[type-arg]
+    minors: list[int] = []
+    for minor in VERSIONS:
+        # A proof about a dataplane that version cannot run would hold vacuously: leave it out.
+        try:
+            present = [(c, dp) for c, dp in pairs if _dataplane_exists(dp, minor, gates)]
+        except ValueError:  # a gate the version does not have yet
+            present = []
+        work += present
+        minors += [minor] * len(present)
+    verdicts = prove_all(work, versions=minors, **settings)
+    by_version: dict[int, dict] = {m: {} for m in VERSIONS}  # type: ignore[type-arg]
+    for (c, dp), minor, verdict in zip(work, minors, verdicts, strict=True):
+        by_version[minor][(c.id, dp)] = verdict
+    rows = []
+    for claim, dataplane in pairs:
+        key = (claim.id, dataplane)
+        found = [(m, by_version[m][key]) for m in VERSIONS if key in by_version[m]]
+        versions = tuple(m for m, _ in found)
+        holds = [m for m, v in found if v.verdict == "proved"]
+        unknown = [m for m, v in found if isinstance(v, Unknown)]
+        rows.append((claim, dataplane, holds, unknown, versions))
+    if output == "json":
+        document = [
+            {
+                "claim": c.id,
+                "dataplane": dp.spelling,
+                "holds_for": [spell(m) for m in holds],
+                "unknown_for": [spell(m) for m in unknown],
+            }
+            for c, dp, holds, unknown, _ in rows
+        ]
+        print(json.dumps({"version": 1, "results": document}, indent=2))
+    else:
+        current = None
+        for claim, dataplane, holds, unknown, versions in rows:
+            if claim.id != current:
+                current = claim.id
+                print(f"{claim.id}: {claim.statement}")
+            print(f"  {dataplane.spelling:12} {_version_ranges(holds, versions)}")
+            if unknown:
+                print(f"  {'':12} unknown for {', '.join(spell(m) for m in unknown)}")
+    return EXIT_UNKNOWN if any(unknown for _, _, _, unknown, _ in rows) else EXIT_OK
+
+
+def _dataplane_exists(dataplane: object, minor: int, gates: tuple[tuple[str, bool], ...]) -> bool:
+    """kube-proxy of that version runs this dataplane (nftables needs its feature gate)."""
+    from kverify.model import Dataplane
+    from kverify.model.versions import resolve_gates
+
+    return dataplane is not Dataplane.NFTABLES or resolve_gates(minor, gates)["NFTablesProxyMode"]
+
+
+def _version_ranges(holds: list[int], versions: tuple[int, ...]) -> str:
+    """``holds from v1.26`` / ``holds v1.24-v1.25, refuted from v1.26`` / ``refuted for every version``."""
+    from kverify.model.versions import spell
+
+    if not versions:
+        return "not run by any modelled version"
+    if not holds:
+        return f"refuted for every version ({spell(versions[0])}-{spell(versions[-1])})"
+    if len(holds) == len(versions):
+        return f"holds for every version ({spell(versions[0])}-{spell(versions[-1])})"
+    spans: list[list[int]] = []
+    for m in holds:
+        if spans and spans[-1][-1] == m - 1:
+            spans[-1].append(m)
+        else:
+            spans.append([m])
+    parts = [spell(s[0]) if len(s) == 1 else f"{spell(s[0])}-{spell(s[-1])}" for s in spans]
+    if len(spans) == 1 and spans[0][-1] == versions[-1]:
+        return f"holds from {spell(spans[0][0])} (refuted before)"
+    return "holds for " + ", ".join(parts) + " (refuted for the others)"
 
 
 def _run_trace(args: argparse.Namespace) -> int:
@@ -586,6 +751,7 @@ def _run_trace(args: argparse.Namespace) -> int:
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
     from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Protocol
+    from kverify.model.versions import describe, spell
     from kverify.placement.design import Design, at_design_time
     from kverify.report.trace_text import render
     from kverify.spec.pools import parse_node_pool
@@ -638,6 +804,8 @@ def _run_trace(args: argparse.Namespace) -> int:
                 "node": flow.node,
             },
             "dataplane": proxy.dataplane.spelling,
+            "kubernetes_version": spell(proxy.kubernetes_version),
+            "feature_gates": cluster.proxy.gates,
             "load_balancer": cluster.load_balancer_for(service).spelling,
             "load_balancer_reason": cluster.load_balancer_reason(service),
             "outcomes": [o.to_json() for o in outcomes],
@@ -651,7 +819,8 @@ def _run_trace(args: argparse.Namespace) -> int:
         lb = None
         if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:
             lb = f"{cluster.load_balancer_for(service).spelling} ({cluster.load_balancer_reason(service)})"
-        print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb))
+        environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates)
+        print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment))
     return EXIT_OK
 
 

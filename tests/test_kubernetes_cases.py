@@ -12,6 +12,7 @@ import pytest
 
 from kverify.concrete import route
 from kverify.concrete.categorize import categorize_endpoints
+from kverify.model.versions import parse_version
 from tests.kubernetes_cases import rows
 
 
@@ -49,6 +50,9 @@ def test_categorize_endpoints(case: dict[str, Any]) -> None:
         internal_policy_local=svc["internal_traffic_policy"] == "Local",
         external_policy_local=svc["external_traffic_policy"] == "Local",
         externally_accessible=svc["externally_accessible"],
+        kubernetes_version=parse_version(str(case.get("kubernetes_version", "1.34"))),
+        feature_gates=tuple((case.get("feature_gates") or {}).items()),
+        hints_annotation=svc.get("hints_annotation"),
     )
     expect = case["expect"]
     for name, got in (("cluster_endpoints", result.cluster), ("local_endpoints", result.local)):

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from kverify.model import ClientKind, Dataplane, Destination, Endpoint, LoadBalancerProfile, ServiceType
+from kverify.concrete.classify import hints_annotation as hints_annotation_asks
+from kverify.model import ClientKind, Dataplane, Destination, Endpoint, LoadBalancerProfile, Service, ServiceType
+from kverify.model.versions import NEWEST, resolve_gates
 from kverify.semantics.endpoints import any_usable, cluster_endpoints, local_endpoints
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
@@ -30,13 +32,26 @@ def categorize_endpoints(
     internal_policy_local: bool = False,
     external_policy_local: bool = False,
     externally_accessible: bool = False,
+    kubernetes_version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
+    hints_annotation: str | None = None,
 ) -> Categorized:
     """Split ``endpoints`` into kube-proxy's Cluster and Local sets as seen from ``node_name``.
 
     Mirrors ``UsesClusterEndpoints``/``UsesLocalEndpoints`` (``pkg/proxy/serviceport.go``): the
     Cluster set is computed unless iTP is Local on a service that is not externally accessible; the
     Local set only under iTP Local, or eTP Local on an externally accessible service.
+    ``kubernetes_version``, ``feature_gates`` and ``hints_annotation`` (the value of the Service's
+    ``service.kubernetes.io/topology-aware-hints`` annotation) select the version's behaviour.
     """
+    gates = resolve_gates(kubernetes_version, feature_gates)
+    annotated = Service(
+        namespace="ns",
+        name="svc",
+        topology_annotation=None
+        if hints_annotation is None
+        else ("service.kubernetes.io/topology-aware-hints", hints_annotation),
+    )
     zones: dict[str, int] = {}
     if node_zone:
         zones[node_zone] = 0
@@ -78,6 +93,12 @@ def categorize_endpoints(
         src_allowed_by_ranges=True,
         endpoints=views,
         nodes=(NodeView(zone=0 if node_zone else NO_ZONE, draining=False),),
+        k8s_minor=kubernetes_version,
+        gate_terminating=gates["ProxyTerminatingEndpoints"],
+        gate_zone_hints=gates["TopologyAwareHints"] or gates["ServiceTrafficDistribution"],
+        gate_node_hints=gates["PreferSameTrafficDistribution"],
+        gate_draining=gates["KubeProxyDrainingTerminatingNodes"],
+        hints_annotation=hints_annotation_asks(annotated, kubernetes_version),
     )
     uses_cluster = not internal_policy_local or externally_accessible
     uses_local = internal_policy_local or (external_policy_local and externally_accessible)

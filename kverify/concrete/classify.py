@@ -82,6 +82,59 @@ HANDLING_NODE = declare(
 )
 
 
+TOPOLOGY_ANNOTATION = declare(
+    "topology-annotation",
+    title="A Service's topology annotation asks kube-proxy for hints: v1.24-v1.26 only "
+    "service.kubernetes.io/topology-aware-hints set to 'auto' or 'Auto'; from v1.27 "
+    "service.kubernetes.io/topology-mode (read first) or topology-aware-hints, any value but '', 'disabled' or "
+    "'Disabled'.",
+    source=f"{K8S} pkg/proxy/topology.go canUseTopology (HintsAnnotation); PR #116522 (v1.27); "
+    "pkg/proxy/serviceport.go newBaseServiceInfo (hintsAnnotation from the two annotations)",
+    since="v1.24",
+)
+IP_MODE_GATE = declare(
+    "load-balancer-ip-mode-gate",
+    title="Without the LoadBalancerIPMode gate (off by default before v1.30) kube-proxy treats every "
+    "LoadBalancer ingress IP as ipMode VIP.",
+    source=f"{K8S} pkg/proxy/util/utils.go IsVIPMode (`if !utilfeature...Enabled(features.LoadBalancerIPMode) "
+    "{ return true }`); KEP-1860",
+    since="v1.29 (alpha); on by default v1.30; GA v1.32",
+)
+NFTABLES_MODE = declare(
+    "nftables-mode-available",
+    title="kube-proxy accepts --proxy-mode=nftables only with the NFTablesProxyMode gate (alpha v1.29, on by "
+    "default from v1.31, GA v1.33).",
+    source=f"{K8S} pkg/features/kube_features.go NFTablesProxyMode; cmd/kube-proxy/app/server_linux.go "
+    "(platformCheckSupported / proxy mode validation); KEP-3866",
+    since="v1.29",
+)
+
+
+def hints_annotation(service: Service, minor: int) -> bool:
+    """Whether the Service's topology annotation asks for hints, as kube-proxy v1.``minor`` reads it."""
+    mark(TOPOLOGY_ANNOTATION)
+    if service.topology_annotation is None:
+        return False
+    key, value = service.topology_annotation
+    if minor < 27:
+        return key.endswith("topology-aware-hints") and value in ("auto", "Auto")
+    return value not in ("", "disabled", "Disabled")
+
+
+def check_dataplane(cluster: Cluster) -> None:
+    """Refuse a dataplane the modelled kube-proxy version would refuse to run."""
+    mark(NFTABLES_MODE)
+    proxy = cluster.proxy
+    if proxy.dataplane is Dataplane.NFTABLES and not proxy.gates["NFTablesProxyMode"]:
+        raise InputError(
+            Problem(
+                f"nftables mode needs the NFTablesProxyMode feature gate (alpha in v1.29, on by default from v1.31); "
+                f"Kubernetes v1.{proxy.kubernetes_version} has it off (use --feature-gates NFTablesProxyMode=true)",
+                field="--dataplane",
+            )
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Handling:
     """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes)."""

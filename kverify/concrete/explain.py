@@ -76,7 +76,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         when("ipvs-etp-local-fallback", etp_fallback)
         uses_local = decision.uses_local_set and not fallback
         fired.append("local-endpoints" if uses_local else "cluster-endpoints")
-        if not uses_local and not endpoints.cilium_ignores_hints(C, s):
+        if not uses_local and not endpoints.cilium_ignores_hints(C, s) and endpoints.hints_enabled(C, s):
             when("topology-prefer-same-node", endpoints.prefer_same_node(C, s))
             when("topology-prefer-same-zone", endpoints.prefer_same_zone(C, s))
         no_local = (
@@ -86,6 +86,12 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
             and not delivery.rejects(C, s)
         )
         when("drop-no-local-endpoints", no_local)
+        when(
+            "nftables-no-endpoint-services-pre-dnat",
+            decision.drop_kind == DropKind.DROP
+            and not delivery.filtered(C, s)
+            and delivery.nftables_pre_dnat_drop(C, s),
+        )
         when("ipvs-itp-local-fallback", itp_fallback)
         when("ipvs-empty-virtual-server-reject", no_local and dp.is_ipvs(C, s))
     return tuple(dict.fromkeys(fired))

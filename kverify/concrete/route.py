@@ -156,6 +156,7 @@ def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool 
     what a load balancer sends on (to node ports), so only the nodes it may pick are kept."""
     if not cluster.nodes:
         raise InputError(Problem("the cluster has no nodes", field="nodes"))
+    classify.check_dataplane(cluster)
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         # The health check is per Service, not per port: any port's endpoints view will do.
         port = service.ports[0] if service.ports else ServicePort(port=service.health_check_node_port or 1)
@@ -264,6 +265,9 @@ def _handling(
     captured = _captured(cluster, flow, service, port, node, client_node, dst_ip)
     classify.mark(classify.DETECT_LOCAL)
     classify.mark(classify.SOURCE_RANGES)
+    classify.mark(classify.IP_MODE_GATE)
+    gates = proxy.gates
+    ip_modes = gates["LoadBalancerIPMode"]  # without the gate every ingress IP is a VIP
     situation = Situation(
         dataplane=proxy.dataplane,
         load_balancer=cluster.load_balancer_for(service),
@@ -272,7 +276,7 @@ def _handling(
         itp_local_spec=service.internal_traffic_policy.spelling == "Local",
         has_external_ips=bool(service.external_ips),
         has_node_port=any(p.node_port for p in service.ports),
-        has_vip_ingress=any(i.ip and i.ip_mode is IPMode.VIP for i in service.load_balancer_ingress),
+        has_vip_ingress=any(i.ip and (i.ip_mode is IPMode.VIP or not ip_modes) for i in service.load_balancer_ingress),
         has_detector=proxy.detects_pod_traffic,
         masquerade_all=proxy.masquerade_all,
         client=flow.client,
@@ -281,7 +285,7 @@ def _handling(
         handling_node=node_index,
         handling_zone=zones.get(node.zone, NO_ZONE) if node and node.zone else NO_ZONE,
         address_captured=captured,
-        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
+        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY and ip_modes),
         dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is ClientKind.NODE,
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
         src_allowed_by_ranges=classify.allowed_by_source_ranges(
@@ -289,6 +293,12 @@ def _handling(
         ),
         endpoints=views,
         nodes=index.node_views,
+        k8s_minor=proxy.kubernetes_version,
+        gate_terminating=gates["ProxyTerminatingEndpoints"],
+        gate_zone_hints=gates["TopologyAwareHints"] or gates["ServiceTrafficDistribution"],
+        gate_node_hints=gates["PreferSameTrafficDistribution"],
+        gate_draining=gates["KubeProxyDrainingTerminatingNodes"],
+        hints_annotation=classify.hints_annotation(service, proxy.kubernetes_version),
     )
     return classify.Handling(
         node=node,

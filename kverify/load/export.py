@@ -56,6 +56,9 @@ def _service(service: Service) -> dict[str, Any]:
     if service.allocated:
         # The values are real in this file, but were only known after apply in the input.
         metadata["annotations"] = {ALLOCATED_ANNOTATION: ",".join(sorted(service.allocated))}
+    if service.topology_annotation:
+        key, value = service.topology_annotation
+        metadata.setdefault("annotations", {})[key] = value
     document: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
     if service.type is ServiceType.LOAD_BALANCER and not service.load_balancer_ingress:
         document["status"] = {"loadBalancer": {}}  # provisioning: nothing to allocate when read back

@@ -98,10 +98,26 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
         "health_check_node_port": health_check,
         "session_affinity": ctx.enum(spec, "sessionAffinity", ("spec",), SessionAffinity, SessionAffinity.NONE),
         "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
+        "topology_annotation": _topology_annotation(obj),
         "selector": _selector(ctx, spec),
         "pending": pending,
     }
     return kwargs if len(ctx.problems) == before else None
+
+
+TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
+
+
+def _topology_annotation(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """The Service's topology annotation (the newer key wins, as kube-proxy reads it)."""
+    annotations = obj["metadata"].get("annotations")
+    if type(annotations) is not dict:
+        return None
+    for key in TOPOLOGY_ANNOTATIONS:
+        value = annotations.get(key)
+        if type(value) is str:
+            return (key, value)
+    return None
 
 
 #: Written on exported manifests: the field paths kverify filled in (read back, so a counterexample

@@ -23,6 +23,7 @@ from kverify.model.enums import (
     SessionAffinity,
     TrafficPolicy,
 )
+from kverify.model.versions import NEWEST, OLDEST, resolve_gates
 from kverify.model.workload import Taint
 
 
@@ -154,6 +155,10 @@ class Service:
         default=SessionAffinity.NONE, validator=v.instance_of(SessionAffinity)
     )
     traffic_distribution: str | None = attrs.field(default=None)
+    #: The topology annotation, as ``(key, value)``: ``service.kubernetes.io/topology-mode`` or the
+    #: deprecated ``service.kubernetes.io/topology-aware-hints`` (older kube-proxy honours zone hints
+    #: only with it; rule ``topology-hints-annotation``).
+    topology_annotation: tuple[str, str] | None = attrs.field(default=None)
     endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=to_tuple)
     #: ``spec.selector`` as label pairs; ``None`` when the Service has none (endpoints managed by hand).
     selector: tuple[tuple[str, str], ...] | None = attrs.field(default=None)
@@ -243,6 +248,24 @@ class ProxyConfig:
     masquerade_all: bool = attrs.field(default=False, validator=v.instance_of(bool))
     node_port_addresses: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_cidrs)
     localhost_node_ports: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    #: The Kubernetes minor version kube-proxy runs (34 for v1.34); see :mod:`kverify.model.versions`.
+    kubernetes_version: int = attrs.field(
+        default=NEWEST, validator=v.and_(v.instance_of(int), v.ge(OLDEST), v.le(NEWEST))
+    )
+    #: ``--feature-gates`` given on top of the version's defaults, as ``(name, value)`` pairs.
+    feature_gates: tuple[tuple[str, bool], ...] = attrs.field(default=(), converter=to_tuple)
+
+    @feature_gates.validator
+    def _known_gates(self, _attribute: object, value: tuple[tuple[str, bool], ...]) -> None:
+        try:
+            resolve_gates(self.kubernetes_version, value)
+        except ValueError as error:
+            raise ValueError(f"feature_gates: {error}") from None
+
+    @property
+    def gates(self) -> dict[str, bool]:
+        """Every routing-relevant feature gate's value (the version's defaults, then ``feature_gates``)."""
+        return resolve_gates(self.kubernetes_version, self.feature_gates)
 
     @property
     def detects_pod_traffic(self) -> bool:

@@ -53,6 +53,7 @@ def render(
     hops: bool = False,
     allocated: Sequence[tuple[str, str]] = (),
     load_balancer: str | None = None,
+    environment: str = "",
 ) -> str:
     """The flow, one line per outcome (and its hops), a summary; ``allocated`` are the Service's
     values known only after apply (``Service.allocated_values``), marked wherever they appear."""
@@ -65,6 +66,8 @@ def render(
     )
     addresses = frozenset(value for path, value in allocated if not path.endswith("odePort"))
     lines = [mark_allocated(head, addresses)]
+    if environment:
+        lines.append(f"  answered for {environment}")
     if allocated:
         lines.append(f"  {ALLOCATED} (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in allocated))
     if load_balancer:

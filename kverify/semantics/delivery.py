@@ -6,7 +6,13 @@ from kverify.model.enums import ClientKind, Dataplane, Destination, ServiceType
 from kverify.semantics import dataplane as dp
 from kverify.semantics.endpoints import any_usable, cluster_endpoints, local_endpoints
 from kverify.semantics.ops import Ops, Term
-from kverify.semantics.policy import is_external_destination, policy_local, short_circuit_host, short_circuit_pod
+from kverify.semantics.policy import (
+    external_policy_local,
+    is_external_destination,
+    policy_local,
+    short_circuit_host,
+    short_circuit_pod,
+)
 from kverify.semantics.registry import rule
 from kverify.semantics.vocabulary import Situation
 
@@ -156,6 +162,41 @@ def chosen_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
     # An ipvs fallback reads the Cluster set kube-proxy computed, which is nil unless UsesClusterEndpoints.
     cluster_known = ops.or_(ops.not_(dp.is_ipvs(ops, s)), uses_cluster_endpoints(ops, s))
     return tuple(ops.ite(use_local, lo, ops.and_(cluster_known, cl)) for lo, cl in zip(local, cluster, strict=True))
+
+
+@rule(
+    "nftables-no-endpoint-services-pre-dnat",
+    title="nftables before the #132456 fix: pod and host traffic to an eTP Local Service's LoadBalancer IP or "
+    "externalIP is dropped on a node without local endpoints (the no-endpoint-services map was checked before "
+    "DNAT), instead of being short-circuited to the Cluster set as iptables and ipvs do.",
+    source="kubernetes/kubernetes#131765 (report: pods blackholed); PR #132456 (fix: filter chains moved after "
+    "DNAT, release note 'allows pods on nodes without local service endpoints to access ... ExternalIPs'); "
+    "PR #133969 (backport to release-1.33)",
+    since="v1.29 (nftables alpha); fixed in v1.34 and a v1.33 patch release",
+    dataplanes="nftables",
+    history=(
+        (
+            "v1.33",
+            "fixed by the backport #133969 in a v1.33 patch release (kverify models v1.33 as fixed; earlier "
+            "v1.33 patches behave as v1.32)",
+            "kubernetes/kubernetes#133969",
+        ),
+        (
+            "v1.34",
+            "fixed: in-cluster traffic to external addresses short-circuits like iptables",
+            "kubernetes/kubernetes#132456",
+        ),
+    ),
+)
+def nftables_pre_dnat_drop(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        ops.eq(s.dataplane, Dataplane.NFTABLES),
+        ops.lt(s.k8s_minor, 33),
+        dp.in_cluster_client(ops, s),
+        ops.or_(ops.eq(s.destination, Destination.LOAD_BALANCER), ops.eq(s.destination, Destination.EXTERNAL_IP)),
+        external_policy_local(ops, s),
+        ops.not_(ops.any_(local_endpoints(ops, s, s.handling_node))),
+    )
 
 
 @rule(

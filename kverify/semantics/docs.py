@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kverify.model.versions import GATES, spell
 from kverify.semantics import load_rules
 from kverify.semantics.registry import RULES
 
@@ -15,12 +16,14 @@ executable model applies them, and the encoding abstracts each as a free input, 
 column, that it quantifies over.
 
 Sources are the upstream code and tests (`kubernetes/kubernetes` unless another repository is
-named), KEPs and vendor documentation; "since" is the first version the rule holds from. Where
-kverify departs from a reference note, the research files in `docs/research/` record what was read
-and at which version.
+named), KEPs and vendor documentation; "since" is the first version the rule holds from, and "changed"
+lists where its behaviour changed (the version, then the change cited): kverify models every version
+from v1.24 to v1.34 (`--kubernetes-version`), and the rule as stated holds from its last change on.
+The table of changes by version below is generated from the same entries. Where kverify departs from
+a reference note, the research files in `docs/research/` record what was read and at which version.
 
-| id | rule | source | since | dataplanes | kind |
-|---|---|---|---|---|---|
+| id | rule | source | since | changed | dataplanes | kind |
+|---|---|---|---|---|---|---|
 """
 
 
@@ -32,10 +35,15 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
 
 - **Session affinity** (`sessionAffinity: ClientIP`) changes which endpoint a *repeat* connection
   gets, not the set of possible outcomes; routes list every endpoint a first connection may reach.
-- **ipvs** follows `CategorizeEndpoints` like iptables, with the eTP Local fallback of PR #97081
-  (`ipvs-etp-local-fallback`). Not modelled: iTP Local on an externally accessible Service falling
-  back to all endpoints (read in `pkg/proxy/ipvs/proxier.go`, untested upstream); the iptables
-  `KUBE-IPVS-FILTER` REJECT of unexposed ports on service IPs.
+- **ipvs** follows `CategorizeEndpoints` like iptables, with the Local fallbacks of PR #97081
+  (`ipvs-etp-local-fallback`, `ipvs-itp-local-fallback`) and the empty virtual server's ICMP reject.
+  Not modelled: the iptables `KUBE-IPVS-FILTER` REJECT of unexposed ports on service IPs, and its
+  regression in v1.26-v1.29.
+- **Versions**: v1.24-v1.34 of kube-proxy. Patch releases are not told apart (a fix backported to a
+  patch release is modelled from that minor, and the rule says so). Cilium and MetalLB are modelled
+  at one version each (the rule's "since"); `--cilium-version` is not implemented.
+- **nftables, host-network client blocked by source ranges with no endpoints**: the `filter-output`
+  chain checks `no-endpoint-services` (REJECT) before `firewall-check`; kverify DROPs as for pods.
 - **ipMode Proxy, external clients**: kube-proxy programs nothing for the LB IP (`lb-ip-mode-proxy`,
   shown as not intercepted); the load balancer then proxies to a NodePort with its own address as
   source, which `kverify trace --to node-port` follows. kverify does not chain the two.
@@ -130,9 +138,43 @@ def render() -> str:
     rows = []
     for rule in sorted(RULES.values(), key=lambda r: (r.kind != "decide", r.id)):
         kind = "decide" if rule.kind == "decide" else f"classify (encoding: `{ABSTRACTS.get(rule.id, '?')}`)"
-        cells = [f"`{rule.id}`", rule.title, rule.source, rule.since, rule.dataplanes, kind]
+        changed = "; ".join(f"{version}: {what}" for version, what, _ in rule.history) or "-"
+        cells = [f"`{rule.id}`", rule.title, rule.source, rule.since, changed, rule.dataplanes, kind]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return HEADER + "\n".join(rows) + "\n" + FOOTER
+    return HEADER + "\n".join(rows) + "\n" + _changes() + _gates() + FOOTER
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.removeprefix("v").split(".") if p.isdigit())
+
+
+def _changes() -> str:
+    """Every rule's history, by version: what changed in routing, and where it is cited."""
+    entries = sorted(
+        ((version, rule.id, what, source) for rule in RULES.values() for version, what, source in rule.history),
+        key=lambda e: (_minor(e[0]), e[1]),
+    )
+    lines = ["", "## Changes in routing by version", "", "| version | rule | change | cited |", "|---|---|---|---|"]
+    lines += [f"| {v} | `{rid}` | {what} | {src} |".replace("\n", " ") for v, rid, what, src in entries]
+    return "\n".join(lines) + "\n"
+
+
+def _gates() -> str:
+    """The kube-proxy feature gates kverify models, with the version each appeared, became default, locked."""
+    lines = [
+        "",
+        "## Feature gates that change routing",
+        "",
+        "Settable with `--feature-gates Name=true|false` on top of the version's defaults.",
+        "",
+        "| gate | alpha (off) | on by default | GA (locked) | effect | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for gate in GATES.values():
+        locked = spell(gate.locked) if gate.locked else "-"
+        cells = [f"`{gate.name}`", spell(gate.alpha), spell(gate.default_on), locked, gate.effect, gate.source]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

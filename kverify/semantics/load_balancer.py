@@ -22,12 +22,21 @@ K8S = "kubernetes/kubernetes"
     f"{K8S} pkg/proxy/healthcheck/proxy_health.go; kubernetes/cloud-provider-gcp gce_loadbalancer_external.go; "
     "kubernetes-sigs/aws-load-balancer-controller docs guide/service/annotations.md (healthcheck defaults)",
     since="v1.7 (healthCheckNodePort); v1.30 (KEP-3836 /healthz draining, on by default)",
+    history=(
+        ("v1.28", "KubeProxyDrainingTerminatingNodes alpha (off): /healthz ignores draining nodes", "KEP-3836"),
+        (
+            "v1.30",
+            "KubeProxyDrainingTerminatingNodes beta, on by default: /healthz fails on draining nodes",
+            "KEP-3836",
+        ),
+        ("v1.31", "KubeProxyDrainingTerminatingNodes GA (locked on)", "KEP-3836"),
+    ),
 )
 def passes_probe(ops: Ops, s: Situation, node: int) -> Term:
     return ops.ite(
         needs_health_check(ops, s),
         health_check_passes(ops, s, node),
-        ops.not_(s.nodes[node].draining),
+        ops.not_(ops.and_(s.gate_draining, s.nodes[node].draining)),
     )
 
 

@@ -34,6 +34,9 @@ class Rule:
     since: str
     kind: RuleKind = "decide"
     dataplanes: str = "all"
+    #: Where the rule's behaviour changed: ``(version, what changed, the change cited)``, oldest first.
+    #: The rule holds as stated from the last entry on; kverify models the earlier behaviour too.
+    history: tuple[tuple[str, str, str], ...] = ()
     function: Callable[..., Any] | None = attrs.field(default=None, eq=False, repr=False)
 
 
@@ -42,7 +45,14 @@ _evaluated: list[set[str]] = []
 
 
 def rule(
-    id: str, *, title: str, source: str, since: str, kind: RuleKind = "decide", dataplanes: str = "all"
+    id: str,
+    *,
+    title: str,
+    source: str,
+    since: str,
+    kind: RuleKind = "decide",
+    dataplanes: str = "all",
+    history: tuple[tuple[str, str, str], ...] = (),
 ) -> Callable[[F], F]:
     """Register the decorated function as rule ``id``; record each evaluation (see :func:`recording`)."""
 
@@ -57,7 +67,14 @@ def rule(
             return function(*args, **kwargs)
 
         RULES[id] = Rule(
-            id=id, title=title, source=source, since=since, kind=kind, dataplanes=dataplanes, function=function
+            id=id,
+            title=title,
+            source=source,
+            since=since,
+            kind=kind,
+            dataplanes=dataplanes,
+            history=history,
+            function=function,
         )
         return evaluate  # type: ignore[return-value]
 
@@ -65,12 +82,19 @@ def rule(
 
 
 def declare(
-    id: str, *, title: str, source: str, since: str, kind: RuleKind = "classify", dataplanes: str = "all"
+    id: str,
+    *,
+    title: str,
+    source: str,
+    since: str,
+    kind: RuleKind = "classify",
+    dataplanes: str = "all",
+    history: tuple[tuple[str, str, str], ...] = (),
 ) -> str:
     """Register a rule implemented outside a single function (e.g. address classification)."""
     if id in RULES:
         raise ValueError(f"duplicate rule id {id!r}")
-    RULES[id] = Rule(id=id, title=title, source=source, since=since, kind=kind, dataplanes=dataplanes)
+    RULES[id] = Rule(id=id, title=title, source=source, since=since, kind=kind, dataplanes=dataplanes, history=history)
     return id
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from kverify.model.versions import NEWEST
+
 NO_NODE = -1
 NO_ZONE = -1
 Term = Any
@@ -69,3 +71,11 @@ class Situation:
     src_allowed_by_ranges: Term  # no loadBalancerSourceRanges, or the source is inside one
     endpoints: tuple[EndpointView, ...]
     nodes: tuple[NodeView, ...]
+    # The Kubernetes version kube-proxy runs (minor: 34 for v1.34) and the feature gates that change
+    # routing (kverify.model.versions). Cilium's own behaviour does not read them.
+    k8s_minor: Term = NEWEST
+    gate_terminating: Term = True  # ProxyTerminatingEndpoints
+    gate_zone_hints: Term = True  # TopologyAwareHints or ServiceTrafficDistribution
+    gate_node_hints: Term = True  # PreferSameTrafficDistribution
+    gate_draining: Term = True  # KubeProxyDrainingTerminatingNodes
+    hints_annotation: Term = False  # the Service's topology annotation asks for hints (as this version reads it)

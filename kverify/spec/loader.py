@@ -26,6 +26,7 @@ from kverify.model import (
     LoadBalancerProfile,
     ProxyConfig,
 )
+from kverify.model.versions import NEWEST, parse_version, resolve_gates
 from kverify.model.workload import NodePool
 from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
 from kverify.spec.pools import pools_from
@@ -51,6 +52,8 @@ _ENVIRONMENT = (
     "localTrafficDetector",
     "masqueradeAll",
     "nodePortAddresses",
+    "kubernetesVersion",
+    "featureGates",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
 _CLAIM = (
@@ -175,14 +178,42 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
     ]
     detector = ctx.boolean(env, "localTrafficDetector", path)
     masquerade = ctx.boolean(env, "masqueradeAll", path)
+    minor, gates = _version(ctx, env, path)
     proxy = ProxyConfig(
         dataplane=dataplane,
         cluster_cidrs=cidrs,
         local_traffic_detector=detector is not False,
         masquerade_all=bool(masquerade),
         node_port_addresses=addresses,
+        kubernetes_version=minor,
+        feature_gates=gates,
     )
     return proxy, lb
+
+
+def _version(ctx: Ctx, env: dict[str, Any], path: Path) -> tuple[int, tuple[tuple[str, bool], ...]]:
+    """``kubernetesVersion: "1.31"`` and ``featureGates: {Name: true}`` (kube-proxy's gates)."""
+    minor = NEWEST
+    text = env.get("kubernetesVersion")
+    if text is not None:
+        try:
+            minor = parse_version(str(text))
+        except ValueError as error:
+            ctx.error((*path, "kubernetesVersion"), str(error))
+            return NEWEST, ()
+    raw = ctx.mapping(env, "featureGates", path)
+    gates = []
+    for name, value in raw.items():
+        if type(value) is not bool:
+            ctx.error((*path, "featureGates", name), invalid(value, "must be true or false"))
+            continue
+        gates.append((str(name), value))
+    try:
+        resolve_gates(minor, tuple(gates))
+    except ValueError as error:
+        ctx.error((*path, "featureGates"), str(error))
+        return minor, ()
+    return minor, tuple(gates)
 
 
 def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: LoadBalancerProfile, namespace: str):  # type: ignore[no-untyped-def]

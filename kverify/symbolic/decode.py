@@ -29,6 +29,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.versions import gate_defaults
 from kverify.symbolic.universe import FlowInputs, Universe
 
 SERVICE = "default/web"
@@ -142,6 +143,9 @@ def assemble(
             client_ip = "10.250.255.1" if in_cidr else "100.64.0.1"
         else:
             client_ip = "10.251.2.2" if in_cidr else "203.0.113.10"
+    minor = _int(model, u.k8s_minor)
+    defaults = gate_defaults(minor)
+    gates = tuple((name, value) for name, term in u.gates.items() if (value := _bool(model, term)) != defaults[name])
     ingress = []
     if _bool(model, u.has_vip_ingress):
         ingress.append(LoadBalancerIngress(ip=VIP_INGRESS))
@@ -165,6 +169,9 @@ def assemble(
         load_balancer_ingress=tuple(ingress),
         load_balancer_source_ranges=ranges,
         health_check_node_port=32000 if service_type is ServiceType.LOAD_BALANCER and etp_local else None,
+        topology_annotation=("service.kubernetes.io/topology-aware-hints", "auto")
+        if _bool(model, u.hints_annotation)
+        else None,
         endpoints=tuple(endpoints),
     )
     node_port_addresses: tuple[str, ...] = ()
@@ -174,6 +181,8 @@ def assemble(
         nodes=tuple(nodes),
         services=(service,),
         proxy=ProxyConfig(
+            kubernetes_version=minor,
+            feature_gates=gates,
             dataplane=dataplane,
             # A pod outside the cluster CIDR: give the cluster a CIDR none of our addresses are in.
             cluster_cidrs=("10.0.0.0/8",) if in_cidr or client is not ClientKind.POD else ("172.16.0.0/16",),

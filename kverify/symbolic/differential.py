@@ -61,6 +61,12 @@ def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
         u.dst_is_localhost == bool(s.dst_is_localhost),
         u.src_in_cluster_cidr == bool(s.src_in_cluster_cidr),
         u.src_allowed_by_ranges == bool(s.src_allowed_by_ranges),
+        u.k8s_minor == int(s.k8s_minor),
+        u.gates["ProxyTerminatingEndpoints"] == bool(s.gate_terminating),
+        z3.Or(u.gates["TopologyAwareHints"], u.gates["ServiceTrafficDistribution"]) == bool(s.gate_zone_hints),
+        u.gates["PreferSameTrafficDistribution"] == bool(s.gate_node_hints),
+        u.gates["KubeProxyDrainingTerminatingNodes"] == bool(s.gate_draining),
+        u.hints_annotation == bool(s.hints_annotation),
     ]
 
 

@@ -16,6 +16,7 @@ import z3
 
 from kverify.claims import Claim
 from kverify.model import Dataplane, Destination
+from kverify.model.versions import NEWEST, resolve_gates
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.world import World
@@ -166,13 +167,26 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
     return world, outcome
 
 
-def find_violation_any_size(claim: Claim, dataplane: Dataplane, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Answer:
+def environment_pins(u: Any, version: int, feature_gates: tuple[tuple[str, bool], ...]) -> list[Any]:
+    """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides)."""
+    return u.environment(version, resolve_gates(version, feature_gates))
+
+
+def find_violation_any_size(
+    claim: Claim,
+    dataplane: Dataplane,
+    *,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
+) -> Answer:
     """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
     ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
     u, world, shared = kinds_encoding()
     # One incremental solver holds the (large) shared part; each query is a scope.
     with query(shared, timeout_ms, kinds_encoding.renew) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
+        solver.add(*environment_pins(u, version, feature_gates))
         solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
         result = solver.check()
         if result == z3.unsat:
@@ -209,12 +223,15 @@ def find_violation(
     max_nodes: int = DEFAULT_MAX_NODES,
     max_endpoints: int = DEFAULT_MAX_ENDPOINTS,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
 ) -> Answer:
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
     (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
     u, world, shared = encoding(max_nodes, max_endpoints)
     with query(shared, timeout_ms, lambda: encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
+        solver.add(*environment_pins(u, version, feature_gates))
         solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
         return minimal_violation(solver, u, max_nodes, max_endpoints)
 

@@ -53,6 +53,11 @@ class SmtOps:
             return bool(a == b)
         return lift(a) == lift(b)
 
+    def lt(self, a: Any, b: Any) -> Any:
+        if not z3.is_expr(a) and not z3.is_expr(b):
+            return bool(a < b)
+        return lift(a) < lift(b)
+
     def any_(self, xs: Iterable[Any]) -> Any:
         items = []
         for x in xs:

@@ -9,6 +9,7 @@ import z3
 
 from kverify.claims import SpreadClaim
 from kverify.model import ClientKind, Destination
+from kverify.model.versions import NEWEST
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.policy import external_policy_local
@@ -24,6 +25,8 @@ def find_uneven_spread(
     max_nodes: int = prove.DEFAULT_MAX_NODES,
     max_endpoints: int = prove.DEFAULT_MAX_ENDPOINTS,
     timeout_ms: int = prove.DEFAULT_TIMEOUT_MS,
+    version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
 ) -> prove.Answer:
     """Look for two pods that both receive traffic but in different shares.
 
@@ -36,6 +39,7 @@ def find_uneven_spread(
     u, shared, etp_local = _encoding(max_nodes, max_endpoints)
     with prove.query(shared, timeout_ms, lambda: _encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
+        solver.add(*prove.environment_pins(u, version, feature_gates))
         solver.add(etp_local if claim.etp_local else z3.Not(etp_local))
         return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
 

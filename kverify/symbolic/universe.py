@@ -16,6 +16,7 @@ from typing import Any
 import z3
 
 from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, ServiceType
+from kverify.model.versions import GATES, NEWEST, OLDEST
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
 from kverify.symbolic.smt_ops import lift
 
@@ -29,6 +30,9 @@ ABSTRACTS = {
     "handling-node": "handling_node, client_node",
     "service-port-unmatched": "address_captured (a flow to an unexposed port is not intercepted)",
     "ip-family": "Situation.endpoints (only the destination's family: the encoding's endpoints are one family)",
+    "topology-annotation": "hints_annotation",
+    "load-balancer-ip-mode-gate": "dst_ip_mode_proxy (constrained false without the LoadBalancerIPMode gate)",
+    "nftables-mode-available": "dataplane (nftables constrained to versions and gates that accept it)",
 }
 
 
@@ -66,6 +70,10 @@ class FlowInputs:
         self.dst_is_localhost = Bool("dst_is_localhost")
         self.src_in_cluster_cidr = Bool("src_in_cluster_cidr")
         self.src_allowed_by_ranges = Bool("src_allowed_by_ranges")
+        # The Kubernetes version and kube-proxy's feature gates (kverify.model.versions).
+        self.k8s_minor = Int("k8s_minor")
+        self.gates = {name: Bool(f"gate_{name}") for name in GATES}
+        self.hints_annotation = Bool("hints_annotation")
 
     def situation_with(
         self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
@@ -93,13 +101,31 @@ class FlowInputs:
             src_allowed_by_ranges=self.src_allowed_by_ranges,
             endpoints=endpoints,
             nodes=nodes,
+            k8s_minor=self.k8s_minor,
+            gate_terminating=self.gates["ProxyTerminatingEndpoints"],
+            gate_zone_hints=z3.Or(self.gates["TopologyAwareHints"], self.gates["ServiceTrafficDistribution"]),
+            gate_node_hints=self.gates["PreferSameTrafficDistribution"],
+            gate_draining=self.gates["KubeProxyDrainingTerminatingNodes"],
+            hints_annotation=self.hints_annotation,
         )
+
+    def environment(self, minor: int, gates: dict[str, bool]) -> list[Any]:
+        """Pin the version and every gate (a proof is for one kube-proxy configuration)."""
+        return [self.k8s_minor == minor] + [self.gates[name] == value for name, value in gates.items()]
 
     def flow_constraints(self, node_exists: Any) -> list[Any]:
         """What every real Service, proxy and flow satisfy; ``node_exists(term)`` says a node index is real."""
         c: list[Any] = []
         dest, client, h = self.destination, self.client, self.handling_node
         c += [z3.And(self.dataplane >= 0, self.dataplane < len(Dataplane))]
+        # A version kverify models, with gates that version has (and cannot turn off once locked).
+        c += [z3.And(self.k8s_minor >= OLDEST, self.k8s_minor <= NEWEST)]
+        for name, gate in GATES.items():
+            c += [z3.Implies(self.k8s_minor < gate.alpha, z3.Not(self.gates[name]))]
+            if gate.locked is not None:
+                c += [z3.Implies(self.k8s_minor >= gate.locked, self.gates[name])]
+        c += [z3.Implies(self.dataplane == int(Dataplane.NFTABLES), self.gates["NFTablesProxyMode"])]
+        c += [z3.Implies(self.dst_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
         c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
         c += [z3.And(self.service_type >= 0, self.service_type < len(ServiceType))]
         c += [z3.And(client >= 0, client < len(ClientKind)), z3.And(dest >= 0, dest < len(Destination))]
@@ -289,6 +315,7 @@ class Universe(FlowInputs):
             return z3.And(term >= low, term <= high)
 
         c = [within(self.client_node, NO_NODE, n - 1), within(self.handling_node, 0, n - 1)]
+        c += [within(self.k8s_minor, OLDEST, NEWEST)]
         c += [within(z, NO_ZONE, self.zones - 1) for z in self.node_zone]
         c += [within(e, NO_NODE, n - 1) for e in self.ep_node]
         return c

@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import TypeVar
 
+import attrs
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -26,6 +27,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.versions import GATES, NEWEST, VERSIONS, gate_defaults
 
 #: The key of the one Service every generated cluster has.
 SERVICE = "default/svc"
@@ -141,6 +143,7 @@ def clusters(
     zones: bool = True,
     hints: bool = True,
     unknown_node_endpoints: bool = True,
+    kubernetes_versions: Iterable[int] | None = None,
 ) -> st.SearchStrategy[Cluster]:
     """Clusters of ``min_nodes..max_nodes`` nodes with exactly one Service, ``default/svc``.
 
@@ -158,7 +161,9 @@ def clusters(
 
     The proxy runs one of ``dataplanes`` (default: all), with or without a cluster CIDR (and so a
     LocalTrafficDetector) and ``--masquerade-all``; the load balancer in front is one of
-    ``load_balancers`` (default: all).
+    ``load_balancers`` (default: all). kube-proxy is of one of ``kubernetes_versions`` (minor
+    numbers, default: the newest modelled), with that version's feature gates, sometimes one flipped
+    (nftables always gets the gate it needs); the Service sometimes has a topology annotation.
     """
     _check_int("min_nodes", min_nodes, 1, MAX_NODES)
     _check_int("max_nodes", max_nodes, 1, MAX_NODES)
@@ -171,7 +176,11 @@ def clusters(
     _check_bool("zones", zones)
     _check_bool("hints", hints)
     _check_bool("unknown_node_endpoints", unknown_node_endpoints)
+    minors = (NEWEST,) if kubernetes_versions is None else tuple(kubernetes_versions)
+    if not minors or any(type(m) is not int or m not in VERSIONS for m in minors):
+        raise InvalidArgument(f"kubernetes_versions={kubernetes_versions!r} must be minors among {VERSIONS}")
     return _clusters(
+        minors=st.sampled_from(minors),
         node_counts=st.integers(min_nodes, max_nodes),
         max_endpoints=max_endpoints,
         planes=st.sampled_from(planes),
@@ -187,6 +196,7 @@ def clusters(
 def _clusters(
     draw: st.DrawFn,
     *,
+    minors: st.SearchStrategy[int],
     node_counts: st.SearchStrategy[int],
     max_endpoints: int,
     planes: st.SearchStrategy[Dataplane],
@@ -196,10 +206,16 @@ def _clusters(
     hints: bool,
     unknown_node_endpoints: bool,
 ) -> Cluster:
+    minor = draw(minors)
+    dataplane = draw(planes)
+    if dataplane is Dataplane.NFTABLES:
+        minor = max(minor, GATES["NFTablesProxyMode"].alpha)  # kube-proxy had no nftables mode before
     proxy = ProxyConfig(
-        dataplane=draw(planes),
+        dataplane=dataplane,
         cluster_cidrs=draw(_CLUSTER_CIDRS),
         masquerade_all=draw(_BOOLEANS),
+        kubernetes_version=minor,
+        feature_gates=draw(_feature_gates(minor, dataplane)),
     )
     load_balancer = draw(profiles)
     count = draw(node_counts)
@@ -222,7 +238,33 @@ def _clusters(
         hints=hints,
         unknown_node_endpoints=unknown_node_endpoints,
     )
+    if draw(_ONE_IN_6):
+        service = attrs.evolve(service, topology_annotation=draw(_TOPOLOGY_ANNOTATIONS))
     return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer)
+
+
+_TOPOLOGY_ANNOTATIONS = st.sampled_from(
+    [
+        ("service.kubernetes.io/topology-aware-hints", "auto"),
+        ("service.kubernetes.io/topology-aware-hints", "disabled"),
+        ("service.kubernetes.io/topology-mode", "Auto"),
+        ("service.kubernetes.io/topology-mode", "PreferSameZone"),
+    ]
+)
+
+
+def _feature_gates(minor: int, dataplane: Dataplane) -> st.SearchStrategy[tuple[tuple[str, bool], ...]]:
+    """The version's defaults, sometimes with one unlocked gate flipped; nftables gets its gate."""
+    defaults = gate_defaults(minor)
+    flippable = [n for n, g in GATES.items() if g.exists(minor) and not (g.locked is not None and minor >= g.locked)]
+    needed: tuple[tuple[str, bool], ...] = ()
+    if dataplane is Dataplane.NFTABLES:
+        flippable = [n for n in flippable if n != "NFTablesProxyMode"]
+        if not defaults["NFTablesProxyMode"]:
+            needed = (("NFTablesProxyMode", True),)
+    flips = st.sampled_from(flippable).map(lambda n: ((n, not defaults[n]),)) if flippable else st.just(())
+    chosen = st.one_of(st.just(()), st.just(()), flips)
+    return chosen.map(lambda pairs: tuple(dict(pairs + needed).items()))
 
 
 def _draw_service(

@@ -76,6 +76,7 @@ def clusters_and_flows(
     zones: bool = True,
     hints: bool = True,
     unknown_node_endpoints: bool = True,
+    kubernetes_versions: Iterable[int] | None = None,
     clients: Iterable[ClientKind] | None = None,
     destinations: Iterable[Destination] | None = None,
 ) -> st.SearchStrategy[tuple[Cluster, Flow]]:
@@ -110,6 +111,7 @@ def clusters_and_flows(
         zones=zones,
         hints=hints,
         unknown_node_endpoints=unknown_node_endpoints,
+        kubernetes_versions=kubernetes_versions,
     )
     if set(wanted) != set(Destination):
         cluster_strategy = cluster_strategy.filter(lambda c: any(d in wanted for d in destinations_of(c.services[0])))

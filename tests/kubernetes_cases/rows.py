@@ -25,6 +25,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.versions import parse_version
 
 HERE = Path(__file__).parent
 
@@ -73,6 +74,7 @@ def service(row: dict[str, Any], endpoints: list[dict[str, Any]]) -> Service:
         ],
         load_balancer_source_ranges=row.get("load_balancer_source_ranges") or (),
         health_check_node_port=row.get("health_check_node_port"),
+        topology_annotation=tuple(row["topology_annotation"]) if row.get("topology_annotation") else None,
         endpoints=[endpoint(e) for e in endpoints],
     )
 
@@ -92,6 +94,8 @@ def cluster(row: dict[str, Any]) -> Cluster:
             local_traffic_detector=bool(cidrs),
             masquerade_all=proxy.get("masquerade_all", False),
             localhost_node_ports=proxy.get("localhost_node_ports", True),
+            kubernetes_version=parse_version(str(row.get("kubernetes_version", "1.34"))),
+            feature_gates=tuple((row.get("feature_gates") or {}).items()),
             node_port_addresses=proxy.get("node_port_addresses") or (),
         ),
         load_balancer=LoadBalancerProfile.parse(row.get("load_balancer", "no-health-check")),
