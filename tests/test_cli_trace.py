@@ -172,8 +172,9 @@ def test_text_format_is_one_line_per_outcome(capsys) -> None:  # type: ignore[no
         == 0
     )
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 1 + 3 + 1  # header, one per node, summary
-    assert "DROPPED" in lines[3] and "node-c" in lines[3]
+    assert len(lines) == 1 + 1 + 3 + 1  # header, the version answered for, one per node, summary
+    assert lines[1] == "  answered for iptables, Kubernetes v1.34 (default feature gates)"
+    assert "DROPPED" in lines[4] and "node-c" in lines[4]
 
 
 BAD = [

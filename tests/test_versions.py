@@ -107,3 +107,18 @@ def test_a_claim_can_hold_at_one_version_and_not_at_another() -> None:
         prove_claim(claim, Dataplane.IPTABLES, version=25, feature_gates=(("ProxyTerminatingEndpoints", True),)),
         Refuted,
     )
+
+
+def test_prove_all_versions_prints_the_versions_a_claim_holds_for(capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["prove", "health-check-503-means-no-delivery", "--dataplane", "iptables", "--all-versions", "--jobs", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "iptables     holds for v1.24-v1.25 (refuted for the others)" in out
+
+
+def test_prove_all_versions_leaves_out_versions_without_the_dataplane(capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["prove", "pod-cluster-ip-keeps-pod-ip", "--dataplane", "nftables", "--all-versions", "--jobs", "1"]
+    assert main([*args, "--format", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    # nftables mode exists from v1.29 but is on by default only from v1.31 (NFTablesProxyMode beta).
+    assert result["holds_for"] == [f"v1.{m}" for m in range(31, NEWEST + 1)]
