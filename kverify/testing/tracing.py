@@ -17,6 +17,7 @@ from kverify.concrete.route import route
 from kverify.errors import InputError
 from kverify.load import load_manifests, to_cluster
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow, LoadBalancerProfile, Protocol, ProxyConfig
+from kverify.model.versions import describe
 from kverify.report.trace_text import render as render_trace
 from kverify.results import Outcome
 
@@ -133,7 +134,9 @@ class Trace(Sequence[Outcome]):
 
     def render(self, *, hops: bool = True) -> str:
         """The text ``kverify trace`` prints (with ``--hops`` unless ``hops=False``)."""
-        return render_trace(self.flow, self.outcomes, hops=hops)
+        proxy = self.cluster.proxy
+        environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates)
+        return render_trace(self.flow, self.outcomes, hops=hops, environment=environment)
 
     def __str__(self) -> str:
         return self.render()
