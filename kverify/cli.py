@@ -116,14 +116,15 @@ def _environment_from(args: argparse.Namespace, problems: list) -> tuple[int, tu
     from kverify.model.versions import NEWEST, parse_feature_gates, resolve_gates
 
     minor = NEWEST
-    if args.kubernetes_version is not None:
+    version = getattr(args, "kubernetes_version", None)  # commands without the flags get the defaults
+    if version is not None:
         try:
-            minor = parse_version_flag(args.kubernetes_version)
+            minor = parse_version_flag(version)
         except ValueError as error:
             problems.append(Problem(str(error), field="--kubernetes-version"))
             return NEWEST, ()
     gates: list[tuple[str, bool]] = []
-    for text in args.feature_gates:
+    for text in getattr(args, "feature_gates", []):
         try:
             gates.extend(parse_feature_gates(text))
         except ValueError as error:
