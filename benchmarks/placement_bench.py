@@ -26,9 +26,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from kverify.check.exhaustive import PROPERTIES
 from kverify.concrete import iter_route
 from kverify.concrete.index import index_of
-from kverify.exhaustive import PROPERTIES
 from kverify.model import (
     ClientKind,
     Cluster,

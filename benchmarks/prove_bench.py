@@ -18,8 +18,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
 def library(jobs: int) -> tuple[float, int]:
-    from kverify.check import prove_all
-    from kverify.claims import ALL_CLAIMS
+    from kverify.prove.claims import ALL_CLAIMS
+    from kverify.prove.run import prove_all
 
     started = time.perf_counter()
     verdicts = prove_all([(c, dp) for c in ALL_CLAIMS for dp in c.expected], jobs=jobs)
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=500)
     args = parser.parse_args()
     started = time.perf_counter()
-    import kverify.check  # noqa: F401  (import time counts: z3 and the rule table)
+    import kverify.prove.run  # noqa: F401  (import time counts: z3 and the rule table)
 
     imported = time.perf_counter() - started
     for jobs in (1, 2):

@@ -176,7 +176,7 @@ def _check_command(path: str, repeat: int = 3) -> tuple[float, int, float]:
 
 def _phases(path: str) -> dict[str, float]:
     """Where the time goes, in this process: loading, then the built-in checks."""
-    from kverify.checks import facts_for, run_builtin
+    from kverify.check import facts_for, run_builtin
     from kverify.load import load_manifests, to_cluster
 
     started = time.perf_counter()

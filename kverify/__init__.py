@@ -11,8 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kverify.check import prove_claim
-    from kverify.claims import ALL_CLAIMS, Claim, find_claim
     from kverify.concrete.route import route
     from kverify.errors import InputError, InternalError, KverifyError
     from kverify.load import load_manifests, to_cluster
@@ -33,13 +31,15 @@ if TYPE_CHECKING:
         ServiceType,
         TrafficPolicy,
     )
+    from kverify.prove.claims import ALL_CLAIMS, Claim, find_claim
+    from kverify.prove.run import prove_claim
     from kverify.results import Hop, Outcome
     from kverify.testing.assertions import Trace, assert_holds, assert_refuted, flow_to, load_cluster, trace
     from kverify.verdicts import Counterexample, Proved, Refuted, Unknown
 
 _WHERE = {
-    "kverify.check": ["prove_claim"],
-    "kverify.claims": ["ALL_CLAIMS", "Claim", "find_claim"],
+    "kverify.prove.run": ["prove_claim"],
+    "kverify.prove.claims": ["ALL_CLAIMS", "Claim", "find_claim"],
     "kverify.concrete.route": ["route"],
     "kverify.errors": ["InputError", "InternalError", "KverifyError"],
     "kverify.load": ["load_manifests", "to_cluster"],

@@ -469,8 +469,8 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
 def _run_check(args: argparse.Namespace) -> int:
     import gc
 
-    from kverify.checks import CHECKS
-    from kverify.checks.session import bundled_specs, run_check
+    from kverify.check import CHECKS
+    from kverify.check.session import bundled_specs, run_check
     from kverify.report.progress import Progress
 
     if args.list_checks:
@@ -501,9 +501,9 @@ def _run_check(args: argparse.Namespace) -> int:
 def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> int:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
+    from kverify.check.specfile.pools import parse_node_pool
     from kverify.model import LoadBalancerProfile
     from kverify.report import check_json, check_text, markdown, reproduce, sarif
-    from kverify.spec.pools import parse_node_pool
 
     try:
         run = run_check(
@@ -568,11 +568,11 @@ def _report_written(written: Sequence[Path]) -> None:
 
 
 def _run_prove(args: argparse.Namespace) -> int:
-    from kverify.check import prove_all
-    from kverify.claims import ALL_CLAIMS, find_claim
     from kverify.errors import Problem, quote
     from kverify.model import Dataplane
     from kverify.model.versions import NEWEST
+    from kverify.prove.claims import ALL_CLAIMS, find_claim
+    from kverify.prove.run import prove_all
     from kverify.report import reproduce
     from kverify.report.prove_text import render
     from kverify.symbolic import prove as bounds
@@ -665,8 +665,8 @@ def _run_prove(args: argparse.Namespace) -> int:
 
 def _prove_all_versions(pairs: list, settings: dict, output: str) -> int:  # type: ignore[type-arg]
     """Prove every (claim, dataplane) at every modelled version; print the versions each holds for."""
-    from kverify.check import prove_all
     from kverify.model.versions import VERSIONS, spell
+    from kverify.prove.run import prove_all
     from kverify.verdicts import Unknown
 
     gates = settings["feature_gates"]
@@ -748,6 +748,7 @@ def _version_ranges(holds: list[int], versions: tuple[int, ...]) -> str:
 def _run_trace(args: argparse.Namespace) -> int:
     import ipaddress
 
+    from kverify.check.specfile.pools import parse_node_pool
     from kverify.concrete import route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
@@ -755,7 +756,6 @@ def _run_trace(args: argparse.Namespace) -> int:
     from kverify.model.versions import describe, spell
     from kverify.placement.design import Design, at_design_time
     from kverify.report.trace_text import render
-    from kverify.spec.pools import parse_node_pool
 
     problems = []
     for flag, value in (("--dst-ip", args.dst_ip), ("--src-ip", args.src_ip)):
@@ -865,12 +865,12 @@ def _run_diff(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
     from pathlib import Path
 
+    from kverify.check.specfile.pools import parse_node_pool
     from kverify.diff import Environment, diff, read_revision
     from kverify.diff.sources import sides
     from kverify.errors import Problem
     from kverify.model import LoadBalancerProfile
     from kverify.report import diff_report
-    from kverify.spec.pools import parse_node_pool
 
     if args.paths and not args.git:
         raise InputError(Problem("Forbidden: PATH arguments need --git (else OLD and NEW are the paths)", field="PATH"))

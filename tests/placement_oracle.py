@@ -12,9 +12,9 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 
+from kverify.check.exhaustive import PROPERTIES, at_most_hops
 from kverify.concrete import route
 from kverify.concrete.index import index_of
-from kverify.exhaustive import PROPERTIES, at_most_hops
 from kverify.model import Flow, Service
 from kverify.model.workload import HOSTNAME_LABEL, Workload, WorkloadKind
 from kverify.placement.design import Design, backends_of

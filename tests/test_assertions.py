@@ -20,7 +20,6 @@ import attrs
 import pytest
 
 import kverify
-from kverify.claims import Claim, find_claim
 from kverify.cli import main
 from kverify.errors import InputError
 from kverify.model import (
@@ -34,6 +33,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.prove.claims import Claim, find_claim
 from kverify.report.trace_text import outcome_line
 from kverify.results import Outcome
 from kverify.testing import Trace, assert_holds, assert_refuted, flow_to, load_cluster, trace
@@ -123,13 +123,13 @@ def test_assert_refuted_returns_the_minimal_counterexample(claim_id: str, datapl
 def test_a_refuted_proof_fails_with_the_counterexample_and_its_hops(
     claim_id: str, dataplane: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kverify.check
+    import kverify.prove.run
 
     # The solver's choice among minimal counterexamples may depend on earlier queries in the process,
     # so take the counterexample this very call found.
     seen: list[Refuted] = []
-    prove_claim = kverify.check.prove_claim
-    monkeypatch.setattr(kverify.check, "prove_claim", lambda *a, **k: seen.append(prove_claim(*a, **k)) or seen[-1])
+    prove_claim = kverify.prove.run.prove_claim
+    monkeypatch.setattr(kverify.prove.run, "prove_claim", lambda *a, **k: seen.append(prove_claim(*a, **k)) or seen[-1])
     message = _message(lambda: assert_holds(claim_id, dataplane=dataplane))
     cx = seen[0].counterexample
     assert message.startswith(f"claim {claim_id!r} does not hold on {dataplane}: counterexample {cx.id}")
@@ -154,12 +154,12 @@ def test_assert_refuted_fails_on_a_proof_and_states_its_scope(claim_id: str, dat
 
 @pytest.mark.parametrize("assertion", [assert_holds, assert_refuted], ids=["holds", "refuted"])
 def test_unknown_never_passes(assertion: Callable[..., object], monkeypatch: pytest.MonkeyPatch) -> None:
-    import kverify.check
+    import kverify.prove.run
 
     def unknown(claim, dataplane, **_bounds):  # type: ignore[no-untyped-def]
         return Unknown(claim=claim.id, dataplane=dataplane, reason="solver: timeout")
 
-    monkeypatch.setattr(kverify.check, "prove_claim", unknown)
+    monkeypatch.setattr(kverify.prove.run, "prove_claim", unknown)
     message = _message(lambda: assertion("etp-cluster-delivers"))
     assert "UNKNOWN (solver: timeout)" in message and "unknown never passes" in message
 
@@ -451,7 +451,7 @@ def test_a_failing_test_shows_the_counterexample_not_kverify_frames(tmp_path: Pa
         assert any(expected in line for line in failures), (expected, out)
     hops = [line for line in failures if re.match(r"E\s+\S+ -> \S+: src \S+ dst \S+", line)]
     assert len(hops) >= 4, out  # the proof's counterexample and the drop at node-c, hop by hop
-    assert "kverify/testing/assertions.py" not in out and "kverify/check.py" not in out
+    assert "kverify/testing/assertions.py" not in out and "kverify/prove/run.py" not in out
 
 
 def test_importing_the_api_loads_neither_z3_nor_the_engines() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kverify.checks import CHECKS, facts_for, run_builtin
-from kverify.checks.run import locator
+from kverify.check import CHECKS, facts_for, run_builtin
+from kverify.check.run import locator
 from kverify.cli import main
 from kverify.concrete import route
 from kverify.load import load_manifests, to_cluster

@@ -1,6 +1,6 @@
 """The theorem library: each claim reaches the verdict Kubernetes' behaviour implies, on each dataplane.
 
-The expected verdicts and minimal sizes are stated in ``kverify/claims.py`` with the Kubernetes
+The expected verdicts and minimal sizes are stated in ``kverify/prove/claims.py`` with the Kubernetes
 source that implies them; these tests fail when the solver disagrees.
 """
 
@@ -11,9 +11,9 @@ import shlex
 
 import pytest
 
-from kverify.check import prove_claim
-from kverify.claims import ALL_CLAIMS, HOLDS
 from kverify.cli import main
+from kverify.prove.claims import ALL_CLAIMS, HOLDS
+from kverify.prove.run import prove_claim
 from kverify.verdicts import Proved, Refuted
 
 CASES = [(c, dp) for c in ALL_CLAIMS for dp in c.expected]
@@ -44,8 +44,8 @@ REPLAYED = [
 
 @pytest.mark.parametrize(("claim_id", "dataplane"), REPLAYED)
 def test_counterexample_replays_through_kverify_trace(claim_id, dataplane, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from kverify.claims import find_claim
     from kverify.model import Dataplane
+    from kverify.prove.claims import find_claim
 
     claim = find_claim(claim_id)
     verdict = prove_claim(claim, Dataplane.parse(dataplane))
@@ -84,8 +84,8 @@ def test_prove_json_lists_every_claim_and_dataplane(capsys) -> None:  # type: ig
 
 
 def test_lb_without_health_checks_counterexample_is_two_nodes_one_endpoint() -> None:
-    from kverify.claims import find_claim
     from kverify.model import Dataplane
+    from kverify.prove.claims import find_claim
 
     verdict = prove_claim(find_claim("etp-local-always-delivers"), Dataplane.IPTABLES)
     assert isinstance(verdict, Refuted)
@@ -109,8 +109,8 @@ def test_unknown_claim_is_a_usage_error(capsys) -> None:  # type: ignore[no-unty
 
 
 def test_the_solver_is_deterministic() -> None:
-    from kverify.claims import find_claim
     from kverify.model import Dataplane
+    from kverify.prove.claims import find_claim
 
     first = prove_claim(find_claim("etp-local-always-delivers"), Dataplane.NFTABLES)
     second = prove_claim(find_claim("etp-local-always-delivers"), Dataplane.NFTABLES)

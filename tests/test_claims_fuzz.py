@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kverify.check import prove_claim, violations
-from kverify.claims import CLAIMS, HOLDS, REVIEW_CLAIMS, Claim
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
+from kverify.prove.claims import CLAIMS, HOLDS, REVIEW_CLAIMS, Claim
+from kverify.prove.run import prove_claim, violations
 from kverify.testing.strategies import clusters_and_flows
 from kverify.verdicts import Refuted
 

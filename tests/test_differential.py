@@ -11,7 +11,7 @@ from kverify.testing.strategies import clusters_and_flows
 
 
 def _within_documented_assumptions(cluster: Cluster, flow: Flow) -> bool:
-    """What the encoding assumes (kverify.check.ASSUMPTIONS, Universe.well_formed)."""
+    """What the encoding assumes (kverify.prove.run.ASSUMPTIONS, Universe.well_formed)."""
     service = cluster.services[0]
     etp_ok = (
         service.external_traffic_policy is TrafficPolicy.CLUSTER

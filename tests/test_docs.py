@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kverify import docs_gen
-from kverify.claims import ALL_CLAIMS, HOLDS
+from kverify.prove.claims import ALL_CLAIMS, HOLDS
 from kverify.symbolic.prove import DEFAULT_MAX_ENDPOINTS, DEFAULT_MAX_NODES
 
 ROOT = Path(__file__).resolve().parent.parent

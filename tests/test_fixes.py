@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from kverify.check.specfile import load_spec
+from kverify.check.specfile.evaluate import decide_claim
 from kverify.cli import main
 from kverify.fixes import fixes_for
-from kverify.spec import load_spec
-from kverify.spec.evaluate import decide_claim
 from kverify.verdicts import Proved, Refuted
 
 ROOT = Path(__file__).resolve().parent.parent

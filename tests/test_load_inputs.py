@@ -99,7 +99,7 @@ def test_check_reads_standard_input_and_says_what_it_skipped_in_one_line(monkeyp
 
 
 def test_a_spec_says_where_objects_without_a_namespace_land(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from kverify.spec import load_spec
+    from kverify.check.specfile import load_spec
 
     write(tmp_path, "manifests/web.yaml", WEB + "---\n" + NODE)
     spec = write(

@@ -19,7 +19,7 @@ import pytest
 
 # Imported here, not first in an inline run: pytester drops the modules an inline run imports, and
 # would import the engines (and z3) again for every run.
-import kverify.check
+import kverify.prove.run
 import kverify.testing.spec_items
 from tests.plugin_loading import PLUGIN, plugin_args
 from tests.test_reports_check import check_mermaid
@@ -29,7 +29,7 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "examples" / "shop" / "manifests"
 SARIF_SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text())
-assert kverify.check and kverify.testing.spec_items  # loaded for the reason above
+assert kverify.prove.run and kverify.testing.spec_items  # loaded for the reason above
 
 HEAD = """\
 apiVersion: kverify.io/v1alpha1
@@ -63,7 +63,7 @@ spec:
   ports: [{port: 80, nodePort: 30030}]
 status: {loadBalancer: {ingress: [{hostname: abc.elb.amazonaws.com}]}}
 """
-# A kverify source line in a traceback, e.g. "kverify/spec/evaluate.py:42: in decide_claim".
+# A kverify source line in a traceback, e.g. "kverify/check/specfile/evaluate.py:42: in decide_claim".
 KVERIFY_FRAME = re.compile(r"kverify/[\w/]+\.py:\d+")
 
 
@@ -119,7 +119,7 @@ def test_loading_the_plugin_imports_neither_z3_nor_hypothesis(project: pytest.Py
             assert pytestconfig.pluginmanager.has_plugin("kverify") or pytestconfig.pluginmanager.has_plugin(
                 "kverify.testing.plugin"
             )
-            heavy = {"z3", "hypothesis", "kverify.spec", "kverify.concrete"}
+            heavy = {"z3", "hypothesis", "kverify.check.specfile", "kverify.concrete"}
             assert sorted(heavy & set(sys.modules)) == []
         """
     )

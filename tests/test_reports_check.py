@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kverify.checks.session import bundled_specs
+from kverify.check.session import bundled_specs
 from kverify.cli import main
 from kverify.report.markdown import sequence_diagram
 from kverify.report.progress import Progress

@@ -302,7 +302,7 @@ def test_allocated_values_are_not_taken_by_a_topology_when_the_user_gave_them(tm
         "    - {name: shop/api, type: NodePort, nodePort: 30080, clusterIP: 10.96.0.10,"
         " endpoints: [{ip: 10.244.1.6, node: node-a}]}\n"
     )
-    from kverify.spec import load_spec
+    from kverify.check.specfile import load_spec
 
     path = tmp_path / "spec.yaml"
     path.write_text(spec("  - {id: c, service: shop/web, property: delivered, from: pod}", topology))

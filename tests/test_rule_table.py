@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kverify.claims import ALL_CLAIMS
 from kverify.concrete import route
+from kverify.prove.claims import ALL_CLAIMS
 from kverify.semantics import load_rules
 from kverify.semantics.docs import render
 from kverify.semantics.registry import RULES, recording

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kverify.claims import ALL_CLAIMS
 from kverify.cli import main
+from kverify.prove.claims import ALL_CLAIMS
 
 #: Holds, refuted with a counterexample, and a spread claim (its own encoding) twice: the second query on a
 #: solver that gave up is the one that went wrong.
@@ -32,8 +32,8 @@ PAIRS = [
 
 SCRIPT = """
 import json, sys
-from kverify.check import prove_all
-from kverify.claims import ALL_CLAIMS, find_claim
+from kverify.prove.run import prove_all
+from kverify.prove.claims import ALL_CLAIMS, find_claim
 from kverify.model import Dataplane
 pairs = [(find_claim(c), Dataplane.parse(d)) for c, d in json.loads(sys.argv[1])]
 tiny = int(sys.argv[2])
@@ -83,7 +83,7 @@ def test_timeouts_round_up_and_never_to_zero(seconds: float, expected: int) -> N
 
 @pytest.mark.parametrize("bad", [0, -1, 0.0])
 def test_a_zero_timeout_is_refused_by_the_library(bad: float) -> None:
-    from kverify.check import prove_all
+    from kverify.prove.run import prove_all
 
     with pytest.raises(ValueError, match="timeout"):
         prove_all([(ALL_CLAIMS[0], next(iter(ALL_CLAIMS[0].expected)))], timeout_ms=bad)  # type: ignore[arg-type]
@@ -110,8 +110,8 @@ def test_prove_json_is_byte_identical_between_runs_unless_timings_are_asked(caps
 def test_a_solver_that_gave_up_is_replaced_and_one_that_did_not_is_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import z3
 
-    from kverify.claims import find_claim
     from kverify.model import Dataplane
+    from kverify.prove.claims import find_claim
     from kverify.symbolic import prove
 
     claim = find_claim("etp-cluster-delivers")

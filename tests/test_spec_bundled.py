@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kverify.checks import CHECKS
-from kverify.checks.session import bundled_specs, bundled_specs_dir
+from kverify.check import CHECKS
+from kverify.check.session import bundled_specs, bundled_specs_dir
+from kverify.check.specfile import evaluate, load_spec
 from kverify.cli import main
-from kverify.spec import evaluate, load_spec
 from kverify.verdicts import Proved, Refuted
 
 ROOT = Path(__file__).parent.parent

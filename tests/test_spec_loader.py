@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
+from kverify.check.specfile import load_spec
+from kverify.check.specfile.model import SpecClaim
 from kverify.cli import main
 from kverify.errors import InputError
-from kverify.spec import load_spec
-from kverify.spec.model import SpecClaim
 
 ROOT = Path(__file__).parent.parent
 SCHEMA = json.loads((ROOT / "kverify" / "data" / "spec.schema.json").read_text())

@@ -10,12 +10,12 @@ import json
 
 import pytest
 
-from kverify.check import prove_claim
-from kverify.claims import find_claim
 from kverify.cli import main
 from kverify.load.export import manifests
 from kverify.model import Dataplane, ProxyConfig
 from kverify.model.versions import NEWEST, gate_defaults, parse_feature_gates, parse_version, resolve_gates
+from kverify.prove.claims import find_claim
+from kverify.prove.run import prove_claim
 from kverify.verdicts import Proved, Refuted
 from tests.kubernetes_cases import rows
 

@@ -176,9 +176,9 @@ def observe(design: Design, service: Service, probe: Probe) -> Observed:
 
 
 def _on_snapshot(design: Design, probe: Probe) -> Observed:
+    from kverify.check.exhaustive import scope, unsupported
     from kverify.concrete import route
     from kverify.distribution import pod_shares
-    from kverify.exhaustive import scope, unsupported
 
     cluster, flow = design.cluster, probe.flow()
     if (reason := unsupported(cluster, flow)) is not None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import attrs
 
+from kverify.check.findings import CheckResult
 from kverify.diff.behaviour import Kind, Observed, Probe, observe, probes
 from kverify.diff.revision import Revision, inputs_of
-from kverify.findings import CheckResult
 from kverify.model import Service
 
 

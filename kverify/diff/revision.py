@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import attrs
 
+from kverify.check.findings import CheckResult
 from kverify.errors import InputError, Problem
-from kverify.findings import CheckResult
 from kverify.model import LoadBalancerProfile, ProxyConfig, Service
 from kverify.model.workload import NodePool, Workload
 from kverify.placement.design import Design, at_design_time, backends_of
@@ -65,9 +65,9 @@ def read_revision(label: str, paths: Sequence[str], env: Environment, *, root: s
 
 
 def _read(label: str, paths: Sequence[str], env: Environment, root: str | None) -> Revision:
-    from kverify.checks.session import split_inputs
+    from kverify.check.session import split_inputs
+    from kverify.check.specfile import evaluate, load_spec
     from kverify.load import load_manifests, to_cluster
-    from kverify.spec import evaluate, load_spec
 
     spec_files, manifest_files = split_inputs(paths)
     problems: list[Problem] = []

@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import attrs
 
+from kverify.check.specfile.model import Spec, SpecClaim
 from kverify.fixes import edits
 from kverify.model import Dataplane, LoadBalancerProfile, ServiceType, TrafficPolicy
 from kverify.model.workload import HOSTNAME_LABEL, LabelSelector, SpreadConstraint, Workload, WorkloadKind
 from kverify.placement.design import at_design_time, selected_workloads
-from kverify.spec.model import Spec, SpecClaim
 
 #: (file, before, after) -> the text after the edit; raises edits.EditError.
 TextEdit = Callable[[str], str]

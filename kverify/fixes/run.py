@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kverify.findings import HOLDS, CheckRun
+from kverify.check.findings import HOLDS, CheckRun
 from kverify.fixes.search import ClaimFixes, fixes_for
 
 
 def fixes_in_run(paths: Sequence[str], run: CheckRun) -> list[ClaimFixes]:
     """For each spec claim of ``run`` that should hold and is refuted, the smallest fixes."""
-    from kverify.checks.session import split_inputs
-    from kverify.spec import load_spec
+    from kverify.check.session import split_inputs
+    from kverify.check.specfile import load_spec
     from kverify.verdicts import Refuted
 
     failing = [r for r in run.failed if r.expected == HOLDS and isinstance(r.verdict, Refuted)]

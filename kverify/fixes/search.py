@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from kverify.findings import HOLDS
+from kverify.check.findings import HOLDS
+from kverify.check.specfile.evaluate import decide_claim
+from kverify.check.specfile.model import Spec, SpecClaim
 from kverify.fixes import edits
 from kverify.fixes.candidates import Change, changes_for, shown_path
-from kverify.spec.evaluate import decide_claim
-from kverify.spec.model import Spec, SpecClaim
 from kverify.verdicts import Proved, Refuted, Verdict
 
 #: At most this many changes in one fix.

@@ -1,6 +1,6 @@
 """The built-in checks at design time: each Service and its workloads, over every placement.
 
-The same checks as on a snapshot (``kverify.checks.catalogue``: same ids, statements and reasons),
+The same checks as on a snapshot (``kverify.check.catalogue``: same ids, statements and reasons),
 asked of the solver instead of enumerated: a Service with eTP Local behind a load balancer without
 health checks is a finding as soon as *some* cluster can have a node without a replica, which the
 placement solver shows with the smallest such placement.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from kverify.checks.catalogue import check as catalogue_check
-from kverify.checks.idle import tally, why_nothing_to_check
-from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location
+from kverify.check.catalogue import check as catalogue_check
+from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location
+from kverify.check.idle import tally, why_nothing_to_check
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.placement.design import Design, at_design_time, backends_of, selected_workloads
 from kverify.placement.solve import decide_over_placements, schedulable

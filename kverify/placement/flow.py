@@ -168,7 +168,7 @@ def flow_terms(
 
 
 def holds(t: FlowTerms, prop: str, hops: int | None) -> Any:
-    """The property of one outcome, as the concrete ``kverify.exhaustive.PROPERTIES`` define it."""
+    """The property of one outcome, as the concrete ``kverify.check.exhaustive.PROPERTIES`` define it."""
     if prop == "delivered":
         return z3.And(t.delivered, t.reply_ok)
     if prop == "client-ip-preserved":

@@ -1,6 +1,6 @@
 """Load share over placements: the worst ratio between two Ready pods' shares, and its placement.
 
-Shares are those of :func:`kverify.exhaustive.shares`: every arrival node the flow may take gets an
+Shares are those of :func:`kverify.check.exhaustive.shares`: every arrival node the flow may take gets an
 equal part, split evenly among the endpoints the proxy there may choose. Over placements this is,
 for pod ``i``, ``sum over slots j the flow may arrive at, of [i chosen at j] / |chosen at j|`` (the
 common factor ``1/|arrival nodes|`` cancels in a ratio). ``1/|chosen at j|`` is a table lookup on an
@@ -74,8 +74,8 @@ def reaches(shares: list[Any], endpoints: tuple[Endpoint, ...], ratio: Fraction 
 
 def concrete_ratio(cluster: Any, flow: Flow, pods: list[str]) -> tuple[Fraction | None, dict[str, Fraction]]:
     """The executable model's worst ratio on a concrete cluster (``None``: a Ready pod gets nothing)."""
+    from kverify.check.exhaustive import shares
     from kverify.concrete.index import index_of
-    from kverify.exhaustive import shares
 
     got = shares(cluster, flow)
     service = index_of(cluster).services_by_key[flow.service]

@@ -368,9 +368,9 @@ def _replay(
     files: tuple[str, ...] | None,
 ) -> Counterexample:
     """The counterexample on the concrete cluster of ``placement``, as the executable model routes it."""
+    from kverify.check.exhaustive import PROPERTIES, at_most_hops, counterexample
     from kverify.concrete import iter_route
     from kverify.concrete.index import index_of
-    from kverify.exhaustive import PROPERTIES, at_most_hops, counterexample
 
     cluster = materialise(design, service, placement, u.slots)
     h = terms.h if isinstance(terms.h, int) else model.eval(terms.h, model_completion=True).as_long()
@@ -410,9 +410,9 @@ def _shown(
     """For a placement on more than ``EXPORT_MAX_NODES`` nodes: the same placement on only the nodes
     with a pod of the Service and the arrival node, if the executable model shows the same violation
     there (it does whenever no rule looks at the nodes left out). ``None``: export the whole cluster."""
+    from kverify.check.exhaustive import EXPORT_MAX_NODES
     from kverify.concrete import iter_route
     from kverify.concrete.index import index_of
-    from kverify.exhaustive import EXPORT_MAX_NODES
 
     if len(placement.nodes) <= EXPORT_MAX_NODES:
         return None
@@ -438,7 +438,7 @@ def decide_share_over_placements(
 ) -> PlacementVerdict:
     """Every Ready pod gets a share within ``ratio`` of every other's in every placement (Proved, with
     the worst ratio any placement gives), or the placement with the worst ratio (Refuted)."""
-    from kverify.exhaustive import decide_share
+    from kverify.check.exhaustive import decide_share
     from kverify.placement.share import reaches, share_terms, worst_ratio
 
     started = time.perf_counter()

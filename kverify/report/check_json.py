@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kverify.findings import CheckResult, CheckRun, Location
+from kverify.check.findings import CheckResult, CheckRun, Location
 from kverify.report.check_text import summary_line
 
 VERSION = 1

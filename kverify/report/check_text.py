@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from kverify.findings import BUILT_IN, CheckResult, CheckRun
+from kverify.check.findings import BUILT_IN, CheckResult, CheckRun
 from kverify.report.trace_text import outcome_line
 from kverify.verdicts import Proved, Refuted, Unknown
 
@@ -86,7 +86,7 @@ def _count(n: int, noun: str) -> str:
 
 def idle_words(run: CheckRun) -> str:
     """``3 Services had nothing to check (2 ClusterIP only, 1 no endpoints and no workload)``, or ``""``."""
-    from kverify.checks.idle import tally
+    from kverify.check.idle import tally
 
     pairs = tally(reason for reason, count in run.nothing_to_check for _ in range(count))
     total = sum(count for _, count in pairs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from kverify.findings import CheckResult, CheckRun
+from kverify.check.findings import CheckResult, CheckRun
 from kverify.report.check_text import allocated_line, summary_line, verdict_words
 from kverify.report.placement_diagram import placement_diagram, placement_summary
 from kverify.report.trace_text import outcome_line

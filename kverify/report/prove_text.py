@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kverify.claims import Claim, SpreadClaim
+from kverify.prove.claims import Claim, SpreadClaim
 from kverify.report.trace_text import outcome_line
 from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 

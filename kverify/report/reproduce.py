@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from kverify.findings import CheckRun
+from kverify.check.findings import CheckRun
 from kverify.verdicts import Counterexample, Refuted
 
 #: Where ``kverify check`` and ``kverify prove`` write counterexamples' own manifests unless

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location
+from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location
 from kverify.report.trace_text import outcome_line
 from kverify.verdicts import Refuted, Unknown
 

@@ -1,7 +1,7 @@
 """Turn a Z3 model of the universe into concrete model values that realise it.
 
 Addresses are chosen so that the concrete classifier (``kverify.concrete.classify``) gives exactly
-the answers the model chose for the abstracted inputs; ``kverify.check`` then replays the result
+the answers the model chose for the abstracted inputs; ``kverify.prove.run`` then replays the result
 through the executable model.
 """
 

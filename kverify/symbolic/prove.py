@@ -14,9 +14,9 @@ from typing import Any, Generic, Literal, TypeVar
 import attrs
 import z3
 
-from kverify.claims import Claim
 from kverify.model import Dataplane, Destination
 from kverify.model.versions import NEWEST, resolve_gates
+from kverify.prove.claims import Claim
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.world import World

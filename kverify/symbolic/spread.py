@@ -7,9 +7,9 @@ from typing import Any
 
 import z3
 
-from kverify.claims import SpreadClaim
 from kverify.model import ClientKind, Destination
 from kverify.model.versions import NEWEST
+from kverify.prove.claims import SpreadClaim
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.policy import external_policy_local

@@ -3,7 +3,7 @@
 Two ways to say what must hold:
 
 - a **claim** (a library claim id such as ``"etp-local-external-stays-local"``, or a
-  :class:`~kverify.claims.Claim`): without a cluster it is proved with Z3 for every cluster (see
+  :class:`~kverify.prove.claims.Claim`): without a cluster it is proved with Z3 for every cluster (see
   the scope of the verdict); with ``cluster=`` and ``flow=`` it is checked on every outcome of that flow;
 - a **predicate** on :class:`~kverify.results.Outcome` (any callable returning a bool): checked on
   every outcome of ``flow`` in ``cluster`` (the executable model, :func:`kverify.concrete.route`).
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, overload
 
 import attrs
 
-from kverify.claims import ALL_CLAIMS, Claim, SpreadClaim, find_claim
 from kverify.errors import InputError
 from kverify.model import Cluster, Dataplane, Flow, LoadBalancerProfile
+from kverify.prove.claims import ALL_CLAIMS, Claim, SpreadClaim, find_claim
 from kverify.report.trace_text import outcome_line
 from kverify.results import Outcome
 from kverify.testing.tracing import Trace, _configure, _parse, _route, flow_to, load_cluster, manifest_files, trace
@@ -184,7 +184,7 @@ def _prove(
     plane = _parse(Dataplane, dataplane, "dataplane") if dataplane is not None else Dataplane.IPTABLES
     if timeout <= 0:
         raise ValueError(f"timeout: Invalid value: {timeout}: must be positive")
-    from kverify.check import prove_claim
+    from kverify.prove.run import prove_claim
     from kverify.symbolic import prove as bounds
 
     nodes = bounds.DEFAULT_MAX_NODES if max_nodes is None else max_nodes
@@ -308,7 +308,7 @@ def _check(
                 f"{resolved.id!r} is about how connections spread over all nodes at once; "
                 "prove it (no cluster=), or check kverify.distribution.pod_shares(cluster, flow)"
             )
-        from kverify.check import concrete_worlds
+        from kverify.prove.run import concrete_worlds
 
         try:
             worlds = list(concrete_worlds(cluster, flow))

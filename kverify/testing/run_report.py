@@ -4,7 +4,7 @@
 Each spec item attaches its results to its test report (see
 :func:`kverify.testing.plugin.pytest_runtest_makereport`). Under pytest-xdist the reports travel from
 the workers to the controller, so the results are encoded as text (a pickled
-:class:`~kverify.findings.CheckRun`, produced by this same kverify in a worker of this same run); the
+:class:`~kverify.check.findings.CheckRun`, produced by this same kverify in a worker of this same run); the
 controller, or the only process without xdist, gathers them in ``pytest_runtest_logreport`` and writes
 the files at the end of the session. Workers never write.
 """
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from kverify.findings import CheckRun
+    from kverify.check.findings import CheckRun
 
 #: An item's results: where it sorts in the report (spec file, position in it), and what it decided.
 Results = tuple[tuple[str, int], "CheckRun"]
@@ -71,7 +71,7 @@ class RunReport:
         """Every result gathered, in collection order (xdist delivers them in any order)."""
         import attrs
 
-        from kverify.findings import merge
+        from kverify.check.findings import merge
 
         runs = [run for _, run in sorted(self.collected, key=lambda item: item[0])]
         return attrs.evolve(merge(runs), inputs=tuple(dict.fromkeys(i for run in runs for i in run.inputs)))

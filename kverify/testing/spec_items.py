@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from kverify.check.findings import CheckResult, CheckRun
+from kverify.check.specfile import Spec, SpecClaim, builtin_run, claim_result, is_spec_file, load_spec
 from kverify.errors import InputError
-from kverify.findings import CheckResult, CheckRun
 from kverify.report.check_text import result_lines
-from kverify.spec import Spec, SpecClaim, builtin_run, claim_result, is_spec_file, load_spec
 from kverify.testing.run_report import Results
 
 SPEC_SUFFIXES = (".kverify.yaml", ".kverify.yml")

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import attrs
 
-from kverify.checks.run import facts_for, locator, run_builtin_checks
+from kverify.check.findings import CheckRun, merge
+from kverify.check.run import facts_for, locator, run_builtin_checks
+from kverify.check.specfile import evaluate, is_spec_file, load_spec
 from kverify.errors import InputError, Problem
-from kverify.findings import CheckRun, merge
 from kverify.load import load_manifests, to_cluster
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
 from kverify.model.workload import NodePool
 from kverify.placement.design import Design
-from kverify.spec import evaluate, is_spec_file, load_spec
 
 ProgressFactory = Callable[[str], Callable[[int, int], None]]
 

@@ -1,4 +1,4 @@
-"""Spec files (YAML) -> :class:`~kverify.spec.model.Spec`; each problem reads
+"""Spec files (YAML) -> :class:`~kverify.check.specfile.model.Spec`; each problem reads
 ``FILE:LINE: Spec NAME: field.path: message``.
 
 The format is documented in ``docs/spec-format.md`` and published as a JSON Schema
@@ -12,9 +12,12 @@ import os
 import re
 from typing import Any
 
+from kverify.check.exhaustive import PARAMETRIC, PROPERTIES
+from kverify.check.findings import HOLDS, REFUTED, Location
+from kverify.check.specfile.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
+from kverify.check.specfile.pools import pools_from
+from kverify.check.specfile.topology import topology_from
 from kverify.errors import InputError, Problem, names, quote
-from kverify.exhaustive import PARAMETRIC, PROPERTIES
-from kverify.findings import HOLDS, REFUTED, Location
 from kverify.load import load_manifests
 from kverify.load.fields import Ctx, Path, invalid, unsupported
 from kverify.load.sources import read_file
@@ -28,9 +31,6 @@ from kverify.model import (
 )
 from kverify.model.versions import NEWEST, parse_version, resolve_gates
 from kverify.model.workload import NodePool
-from kverify.spec.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
-from kverify.spec.pools import pools_from
-from kverify.spec.topology import topology_from
 
 _TOP = (
     "apiVersion",
@@ -374,7 +374,7 @@ def _word(ctx: Ctx, m: dict[str, Any], key: str, path: Path, words: dict[str, An
 def _builtin(
     ctx: Ctx, m: dict[str, Any], cluster: Cluster
 ) -> tuple[bool, tuple[str, ...], tuple[ExpectedFinding, ...]]:
-    from kverify.checks.catalogue import CHECKS  # checks depend on exhaustive, not on specs
+    from kverify.check.catalogue import CHECKS  # checks depend on exhaustive, not on specs
 
     path: Path = ("builtinChecks",)
     known_fields(ctx, m, path, _BUILTIN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kverify.findings import Location
+from kverify.check.findings import Location
 from kverify.load import validate
 from kverify.load.fields import Ctx, Path, invalid
 from kverify.model import (
@@ -37,7 +37,7 @@ _ENDPOINT = ("ip", "node", "pod", "ready", "serving", "terminating")
 
 
 def _known(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> None:
-    from kverify.spec.loader import known_fields
+    from kverify.check.specfile.loader import known_fields
 
     known_fields(ctx, m, path, fields)
 

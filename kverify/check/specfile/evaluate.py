@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kverify.checks import facts_for
-from kverify.checks.run import run_builtin_checks
+from kverify.check import facts_for
+from kverify.check.exhaustive import PROPERTIES, at_most_hops, decide, decide_share
+from kverify.check.findings import REFUTED, CheckResult, CheckRun, Location
+from kverify.check.run import run_builtin_checks
+from kverify.check.specfile.model import Spec, SpecClaim
 from kverify.errors import InputError, Problem
-from kverify.exhaustive import PROPERTIES, at_most_hops, decide, decide_share
-from kverify.findings import REFUTED, CheckResult, CheckRun, Location
 from kverify.model import Flow
 from kverify.placement.design import Design, at_design_time
-from kverify.spec.model import Spec, SpecClaim
 from kverify.verdicts import Proved, Verdict
 
 Progress = Callable[[int, int], None]
@@ -91,7 +91,7 @@ def builtin_run(spec: Spec) -> CheckRun:
             finding = _expected(finding, e.location)
         results.append(finding)
     for (check_id, service), e in expected.items():  # expected, yet the check holds: a failure
-        from kverify.checks.catalogue import check
+        from kverify.check.catalogue import check
 
         c = check(check_id)
         verdict = Proved(claim=check_id, dataplane=spec.cluster.proxy.dataplane, scope="these manifests")

@@ -15,13 +15,13 @@ from typing import Any
 
 import attrs
 
-from kverify.claims import Claim, SpreadClaim
 from kverify.concrete.route import _outcomes, _service, handlings, route
 from kverify.distribution import pod_shares
 from kverify.errors import InternalError
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
 from kverify.model.versions import NEWEST
+from kverify.prove.claims import Claim, SpreadClaim
 from kverify.results import Outcome
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
@@ -236,7 +236,7 @@ def prove_claim(
 
 
 def _prove_batch(batch: list[tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...]]]) -> list[Verdict]:
-    from kverify.claims import find_claim
+    from kverify.prove.claims import find_claim
 
     return [
         prove_claim(

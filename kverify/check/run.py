@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from kverify.checks.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
-from kverify.checks.idle import tally, why_nothing_to_check
+from kverify.check.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
+from kverify.check.exhaustive import counterexample, scope
+from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location, merge
+from kverify.check.idle import tally, why_nothing_to_check
 from kverify.concrete import iter_route
 from kverify.concrete.index import index_of
-from kverify.exhaustive import counterexample, scope
-from kverify.findings import BUILT_IN, CheckResult, CheckRun, Location, merge
 from kverify.model import Cluster, Flow, Service
 from kverify.model.policy import IPBlockRule, ServiceIntent
 from kverify.placement.design import Design, at_design_time
@@ -89,7 +89,7 @@ def _lb_may_pick(cluster: Cluster, flow: Flow) -> bool:
 
     Asked only once an outcome breaks the claim: the rule (``lb-fail-open``) looks at every node.
     """
-    from kverify.check import concrete_worlds  # loads the Z3 engine
+    from kverify.prove.run import concrete_worlds  # loads the Z3 engine
 
     return any(world.lb_may_pick_node for _, world in concrete_worlds(cluster, flow))
 

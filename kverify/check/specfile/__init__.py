@@ -1,8 +1,8 @@
 """Spec files: claims about Services, decided on the manifests they name (or an inline topology)."""
 
-from kverify.spec.evaluate import builtin_run, claim_result, decide_claim, evaluate
-from kverify.spec.loader import is_spec_file, load_spec
-from kverify.spec.model import Spec, SpecClaim
+from kverify.check.specfile.evaluate import builtin_run, claim_result, decide_claim, evaluate
+from kverify.check.specfile.loader import is_spec_file, load_spec
+from kverify.check.specfile.model import Spec, SpecClaim
 
 __all__ = [
     "Spec",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kverify.findings import HOLDS, Location
+from kverify.check.findings import HOLDS, Location
 from kverify.model import ClientKind, Cluster, Destination
 from kverify.model.workload import NodePool, Workload
 
@@ -28,7 +28,7 @@ class SpecClaim:
     node: str | None = None  # arrival node (external) or client node (pod, host); None: every node
     source_ip: str | None = None
     port: int | None = None
-    prop: str  # the property: a kverify.exhaustive.PROPERTIES id, "at-most-hops" or "share-within"
+    prop: str  # the property: a kverify.check.exhaustive.PROPERTIES id, "at-most-hops" or "share-within"
     hops: int | None = None
     ratio: float | None = None
     expect: str = HOLDS
@@ -39,7 +39,7 @@ class SpecClaim:
 
     @property
     def statement(self) -> str:
-        from kverify.exhaustive import PROPERTIES, at_most_hops  # the phrase lives with the property
+        from kverify.check.exhaustive import PROPERTIES, at_most_hops  # the phrase lives with the property
 
         who = {ClientKind.EXTERNAL: "external clients", ClientKind.POD: "pods", ClientKind.NODE: "host-network clients"}
         where = f" on {self.node}" if self.node else ""

@@ -44,7 +44,7 @@ def pools_from(ctx: Ctx, raw: Any, path: Path) -> tuple[NodePool, ...]:
         if type(entry) is not dict:
             ctx.error(p, invalid(entry, "must be a mapping"))
             continue
-        from kverify.spec.loader import known_fields
+        from kverify.check.specfile.loader import known_fields
 
         known_fields(ctx, entry, p, POOL_FIELDS)
         name = ctx.string(entry, "pool", p, required=True)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
+from kverify.check.exhaustive import PROPERTIES, Property
 from kverify.concrete.unknown_lb import hostname_only
-from kverify.exhaustive import PROPERTIES, Property
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.model.policy import IPBlockRule
 from kverify.results import Outcome

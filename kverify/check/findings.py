@@ -81,7 +81,7 @@ class CheckRun:
     builtin_found: int = 0
     #: Services the built-in checks looked at (each applied to some, nothing to check on the others).
     builtin_services: int = 0
-    #: ``(reason, count)``: Services no built-in check applied to, by why (``kverify.checks.idle``).
+    #: ``(reason, count)``: Services no built-in check applied to, by why (``kverify.check.idle``).
     nothing_to_check: tuple[tuple[str, int], ...] = ()
     #: Spec claims decided (each is one result).
     claims: int = 0
