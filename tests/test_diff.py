@@ -21,14 +21,7 @@ from kverify.report.diff_report import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 # An unedited copy of Online Boutique's release manifests (origin and commit in the README beside it).
-DEMO = next(
-    p
-    for p in (
-        ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "microservices-demo.yaml",
-        ROOT / "tests" / "data" / "public" / "microservices-demo.yaml",
-    )
-    if p.exists()
-)
+DEMO = ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "microservices-demo.yaml"
 ARTICLE = ROOT / "kverify" / "data" / "specs" / "manifests" / "article-cluster.yaml"
 SPECS = ROOT / "kverify" / "data" / "specs"
 

@@ -26,14 +26,7 @@ from kverify.verdicts import Proved, Refuted
 
 ROOT = Path(__file__).resolve().parent.parent
 # An unedited copy of Online Boutique's release manifests (origin and commit in the README beside it).
-DEMO = next(
-    p
-    for p in (
-        ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "microservices-demo.yaml",
-        ROOT / "tests" / "data" / "public" / "microservices-demo.yaml",
-    )
-    if p.exists()
-)
+DEMO = ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "microservices-demo.yaml"
 SPEC = """\
 apiVersion: kverify.io/v1alpha1
 kind: Spec
