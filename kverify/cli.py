@@ -351,8 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--fixes",
         action="store_true",
-        help="text and markdown: for each refuted spec claim, the smallest changes that make it hold, "
-        "each decided again, with its trade-off and a patch",
+        help="text, markdown and json: for each refuted spec claim and each built-in finding, the smallest "
+        "changes that make it hold, each decided again, with its trade-off and a patch",
     )
     _input_size_flag(check)
     check.set_defaults(run=_run_check)
@@ -529,8 +529,21 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     )
     _report_written(written)
     out = sys.stdout if not args.output else None
+    found = None
+    if args.fixes and args.format in ("text", "markdown", "json"):
+        from kverify.fixes.run import fixes_in_run
+
+        found = fixes_in_run(
+            args.paths or bundled_specs(),
+            run,
+            proxy=proxy,
+            load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
+            node_pools=[parse_node_pool(text) for text in args.node_pool],
+            namespace=args.namespace,
+            needs_client_ip=args.needs_client_ip,
+        )
     if args.format == "json":
-        text = check_json.render(run)
+        text = check_json.render(run, fixes=found)
     elif args.format == "markdown":
         text = markdown.render(run).rstrip("\n")
     elif args.format == "sarif":
@@ -538,11 +551,9 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     else:
         colour = args.color == "always" or (args.color == "auto" and out is not None and out.isatty())
         text = check_text.render(run, colour=colour, verbose=args.verbose)
-    if args.fixes and args.format in ("text", "markdown"):
-        from kverify.fixes.run import fixes_in_run
+    if found is not None and args.format in ("text", "markdown"):
         from kverify.report import fixes_report
 
-        found = fixes_in_run(args.paths or bundled_specs(), run)
         text += (
             ("\n" + fixes_report.render_text(found)) if args.format == "text" else fixes_report.render_markdown(found)
         )

@@ -127,7 +127,117 @@ def test_check_fixes_prints_them_after_the_report(
     monkeypatch.chdir(project)
     assert main(["check", os.path.join("specs", "frontend.yaml"), "--fixes"]) == 1
     out = capsys.readouterr().out
-    report, _, fixes = out.partition("fixes for frontend/shoppers-reach-the-shop")
+    report, _, fixes = out.partition("fixes for spec claim frontend/shoppers-reach-the-shop")
     assert "FAIL" in report and fixes
     assert "1. set externalTrafficPolicy: Cluster on Service default/frontend-external" in fixes
     assert "+++ b/deploy/demo.yaml" in fixes and "+++ b/specs/frontend.yaml" in fixes
+
+
+# Built-in findings on manifests checked without a spec (issue 10): the finding is restated as the claim
+# it stands for and decided again; a change that brings another finding onto the Service is no fix.
+INGRESS = ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "ingress-nginx-cloud.yaml"
+CONTROLLER = "ingress-nginx/ingress-nginx-controller"
+
+
+def _builtin_fixes(files: list[str], *extra: str) -> list:  # type: ignore[type-arg]
+    from kverify.check.session import run_check
+    from kverify.check.specfile.pools import parse_node_pool
+    from kverify.fixes.run import fixes_in_run
+    from kverify.model import LoadBalancerProfile, ProxyConfig
+
+    pools = [parse_node_pool(p) for p in extra if "=" in p]
+    needs = [e for e in extra if "=" not in e]
+    options = dict(proxy=ProxyConfig(), load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK, node_pools=pools)
+    run = run_check(files, needs_client_ip=needs, **options)  # type: ignore[arg-type]
+    assert [r.claim for r in run.failed] == ["etp-local-lb-without-health-checks"]
+    return fixes_in_run(files, run, needs_client_ip=needs, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="applies patches with git apply")
+def test_builtin_finding_on_a_public_manifest_gets_the_fixes_kubernetes_implies_and_patches_clear_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ingress-nginx's cloud deploy.yaml: one controller replica, eTP Local; behind an LB that does not
+    # probe, on 3 nodes. The same four changes fix it as for the spec claim above; Cilium DSR does not
+    # (eTP Local still drops where there is no local endpoint).
+    shutil.copy(INGRESS, tmp_path / "deploy.yaml")
+    monkeypatch.chdir(tmp_path)
+    [found] = _builtin_fixes(["deploy.yaml"], "workers=3")
+    assert (found.goal.kind, found.goal.id, found.goal.service) == (
+        "built-in check",
+        "etp-local-lb-without-health-checks",
+        CONTROLLER,
+    )
+    by_id = {tuple(c.id for c in fix.changes): fix for fix in found.fixes}
+    assert set(by_id) == {
+        ("external-traffic-policy-cluster",),
+        ("health-checked-load-balancer",),
+        ("daemonset",),
+        ("replicas-per-node",),
+    }
+    assert any("Cilium" in t for t in found.tried)
+    # The load balancer is the cluster's, not the manifests': no patch, the flag to check with instead.
+    lb = by_id[("health-checked-load-balancer",)]
+    assert not lb.patch and "--load-balancer health-checked" in lb.no_patch[0]
+    quiet = ["--node-pool", "workers=3", "--allow-nothing-checked"]  # eTP Cluster has no eTP Local check
+    assert main(["check", "deploy.yaml", "--load-balancer", "health-checked", *quiet]) == 0
+    for ids, fix in by_id.items():
+        if not fix.patch:
+            continue
+        copy = tmp_path / f"applied-{ids[0]}"
+        copy.mkdir()
+        shutil.copy(tmp_path / "deploy.yaml", copy / "deploy.yaml")
+        subprocess.run(["git", "apply", "-"], input=fix.patch.encode(), cwd=copy, check=True)
+        monkeypatch.chdir(copy)
+        assert main(["check", "deploy.yaml", "--load-balancer", "no-health-check", *quiet]) == 0, (
+            ids
+        )  # the finding is gone from the patched manifest
+        monkeypatch.chdir(tmp_path)
+
+
+def test_a_change_that_brings_another_finding_is_no_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Service needs the client IP: eTP Cluster would trade the drop for a lost client IP
+    # (etp-cluster-hides-client-ip), so it is tried and not offered.
+    shutil.copy(INGRESS, tmp_path / "deploy.yaml")
+    monkeypatch.chdir(tmp_path)
+    [found] = _builtin_fixes(["deploy.yaml"], "workers=3", CONTROLLER)
+    ids = {tuple(c.id for c in fix.changes) for fix in found.fixes}
+    assert ("external-traffic-policy-cluster",) not in ids
+    assert ids == {("health-checked-load-balancer",), ("daemonset",), ("replicas-per-node",)}
+    assert any("externalTrafficPolicy: Cluster" in t for t in found.tried)
+
+
+def test_builtin_finding_on_a_snapshot_and_fixes_in_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The article's snapshot with eTP Local (EndpointSlices given): no workload to change, so the fixes
+    # are the Service's policy and the load balancer; the JSON report carries them, schema-valid.
+    import json
+
+    import jsonschema
+
+    text = (ROOT / "examples" / "article" / "cluster.yaml").read_text()
+    assert text.count("externalTrafficPolicy: Cluster") == 1  # web-cluster; web-local is Local already
+    (tmp_path / "cluster.yaml").write_text(
+        text.replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local")
+    )
+    argv = [
+        "check",
+        str(tmp_path / "cluster.yaml"),
+        "--load-balancer",
+        "no-health-check",
+        "--fixes",
+        "--format",
+        "json",
+    ]
+    assert main(argv) == 1
+    document = json.loads(capsys.readouterr().out)
+    schema = json.loads((ROOT / "kverify" / "data" / "check-report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+    # Both Services are now eTP Local behind the LB that does not probe: one finding, and its fixes, each.
+    assert sorted(e["service"] for e in document["fixes"]) == ["shop/web-cluster", "shop/web-local"]
+    for entry in document["fixes"]:
+        assert entry["kind"] == "built-in check" and entry["claim"] == "etp-local-lb-without-health-checks"
+        assert {f["changes"][0]["id"] for f in entry["fixes"]} == {
+            "external-traffic-policy-cluster",
+            "health-checked-load-balancer",
+        }
+        assert all(f["verdict"]["verdict"] == "proved" for f in entry["fixes"])

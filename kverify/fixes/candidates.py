@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import attrs
 
-from kverify.check.specfile.model import Spec, SpecClaim
+from kverify.check.specfile.model import Spec
 from kverify.fixes import edits
 from kverify.model import Dataplane, LoadBalancerProfile, ServiceType, TrafficPolicy
 from kverify.model.workload import HOSTNAME_LABEL, LabelSelector, SpreadConstraint, Workload, WorkloadKind
@@ -46,7 +46,13 @@ def _service_edit(spec: Spec, key: str, field: str, value: str) -> tuple[tuple[t
 
 
 def _env_edit(spec: Spec, field: str, value: str) -> tuple[tuple[str, TextEdit], ...]:
+    if not spec.file:
+        return ()  # manifests checked without a spec: the environment is the command line's
     return ((spec.file, lambda text: edits.set_field(text, 1, ("environment",), field, value)),)
+
+
+def _env_no_patch(spec: Spec, flag: str) -> str:
+    return "" if spec.file else f"a property of the cluster, not of the manifests: check them with {flag}"
 
 
 def _workload_line(spec: Spec, w: Workload) -> tuple[str, int] | None:
@@ -59,8 +65,8 @@ def _workload_line(spec: Spec, w: Workload) -> tuple[str, int] | None:
     )
 
 
-def _policy(spec: Spec, claim: SpecClaim) -> list[Change]:
-    service = spec.cluster.service(claim.service)
+def _policy(spec: Spec, service_key: str) -> list[Change]:
+    service = spec.cluster.service(service_key)
     if service is None or service.type is ServiceType.CLUSTER_IP:
         out: list[Change] = []
     else:
@@ -107,10 +113,10 @@ def _with_service(spec: Spec, service: object) -> Spec:
     return attrs.evolve(spec, cluster=attrs.evolve(spec.cluster, services=services))
 
 
-def _environment(spec: Spec, claim: SpecClaim) -> list[Change]:
+def _environment(spec: Spec, service_key: str) -> list[Change]:
     out: list[Change] = []
     cluster = spec.cluster
-    if cluster.load_balancer_for(cluster.service(claim.service)) is not LoadBalancerProfile.HEALTH_CHECKED:
+    if cluster.load_balancer_for(cluster.service(service_key)) is not LoadBalancerProfile.HEALTH_CHECKED:
         checked = attrs.evolve(cluster, load_balancer=LoadBalancerProfile.HEALTH_CHECKED, load_balancer_explicit=True)
         out.append(
             Change(
@@ -121,6 +127,7 @@ def _environment(spec: Spec, claim: SpecClaim) -> list[Change]:
                 "Ready pod still receives traffic; hardware LBs and some annotations do not probe",
                 spec=attrs.evolve(spec, cluster=checked),
                 edits=_env_edit(spec, "loadBalancer", "health-checked"),
+                no_patch=_env_no_patch(spec, "--load-balancer health-checked"),
                 target="loadBalancer",
             )
         )
@@ -134,14 +141,15 @@ def _environment(spec: Spec, claim: SpecClaim) -> list[Change]:
                 "fabric that lets replies leave from the pod's node with the Service address",
                 spec=attrs.evolve(spec, cluster=attrs.evolve(cluster, proxy=proxy)),
                 edits=_env_edit(spec, "dataplane", "cilium-dsr"),
+                no_patch=_env_no_patch(spec, "--dataplane cilium-dsr"),
                 target="dataplane",
             )
         )
     return out
 
 
-def _workloads(spec: Spec, claim: SpecClaim) -> list[Change]:
-    service = spec.cluster.service(claim.service)
+def _workloads(spec: Spec, service_key: str) -> list[Change]:
+    service = spec.cluster.service(service_key)
     if service is None or not at_design_time(spec.design, service):
         return []
     out: list[Change] = []
@@ -219,12 +227,12 @@ def _with_workload(spec: Spec, old: Workload, new: Workload) -> Spec:
     return attrs.evolve(spec, workloads=tuple(new if w == old else w for w in spec.workloads))
 
 
-CANDIDATES: tuple[Callable[[Spec, SpecClaim], list[Change]], ...] = (_policy, _environment, _workloads)
+CANDIDATES: tuple[Callable[[Spec, str], list[Change]], ...] = (_policy, _environment, _workloads)
 
 
-def changes_for(spec: Spec, claim: SpecClaim) -> list[Change]:
-    """Every change that applies to this claim's Service and spec."""
-    return [c for make in CANDIDATES for c in make(spec, claim)]
+def changes_for(spec: Spec, service_key: str) -> list[Change]:
+    """Every change that applies to this Service (namespace/name) of the spec."""
+    return [c for make in CANDIDATES for c in make(spec, service_key)]
 
 
 def shown_path(path: str) -> str:

@@ -1,15 +1,74 @@
-"""Fixes for the failing claims of one ``kverify check`` run."""
+"""Fixes for what one ``kverify check`` run found: refuted spec claims and built-in findings."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kverify.check.findings import HOLDS, CheckRun
-from kverify.fixes.search import ClaimFixes, fixes_for
+from kverify.check.catalogue import CHECKS
+from kverify.check.findings import BUILT_IN, HOLDS, CheckResult, CheckRun, Location
+from kverify.check.specfile.model import Spec
+from kverify.fixes.goals import goal_for_finding
+from kverify.fixes.search import ClaimFixes, fixes_for, fixes_for_goal
+from kverify.model import LoadBalancerProfile, ProxyConfig
+from kverify.model.workload import NodePool
+
+_CHECK_IDS = frozenset(c.id for c in CHECKS)
 
 
-def fixes_in_run(paths: Sequence[str], run: CheckRun) -> list[ClaimFixes]:
-    """For each spec claim of ``run`` that should hold and is refuted, the smallest fixes."""
+def manifest_subject(
+    files: Sequence[str],
+    *,
+    proxy: ProxyConfig,
+    load_balancer: LoadBalancerProfile | None,
+    node_pools: Sequence[NodePool] = (),
+    namespace: str = "default",
+) -> Spec:
+    """Manifests checked without a spec, seen as a spec with no claims: what fixes change and patch.
+
+    Its ``file`` is empty: the environment (dataplane, load balancer) is the command line's, so a fix
+    that changes it has no patch, only the flag to check with."""
+    from kverify.load import load_manifests, to_cluster
+
+    loaded = load_manifests(list(files), namespace=namespace)
+    cluster = to_cluster(loaded, proxy=proxy, load_balancer=load_balancer)
+    lines = {
+        key.split(" ", 1)[1]: Location(file=file, line=line)
+        for key, (file, line) in loaded.source_lines.items()
+        if key.startswith("Service ")
+    }
+    return Spec(
+        name=BUILT_IN,
+        file="",
+        cluster=cluster,
+        manifests=tuple(files),
+        service_lines=lines,
+        ip_blocks=tuple(loaded.ip_blocks),
+        intents=dict(loaded.intents),
+        workloads=loaded.workloads,
+        node_pools=tuple(node_pools),
+        endpoints_given=loaded.endpoints_given,
+        namespace=namespace,
+    )
+
+
+def _found_before(run: CheckRun, origin: str, service: str) -> frozenset[str]:
+    return frozenset(
+        r.claim for r in run.failed if r.origin == origin and r.service == service and r.claim in _CHECK_IDS
+    )
+
+
+def fixes_in_run(
+    paths: Sequence[str],
+    run: CheckRun,
+    *,
+    proxy: ProxyConfig,
+    load_balancer: LoadBalancerProfile | None = None,
+    node_pools: Sequence[NodePool] = (),
+    namespace: str = "default",
+    needs_client_ip: Sequence[str] = (),
+) -> list[ClaimFixes]:
+    """For each spec claim of ``run`` that should hold and is refuted, and each built-in finding with a
+    counterexample, the smallest fixes. The options are the ones the run was checked with."""
     from kverify.check.session import split_inputs
     from kverify.check.specfile import load_spec
     from kverify.verdicts import Refuted
@@ -17,12 +76,32 @@ def fixes_in_run(paths: Sequence[str], run: CheckRun) -> list[ClaimFixes]:
     failing = [r for r in run.failed if r.expected == HOLDS and isinstance(r.verdict, Refuted)]
     if not failing:
         return []
-    spec_files, _ = split_inputs(paths)
+    spec_files, manifest_files = split_inputs(paths)
     specs = {spec.name: spec for spec in (load_spec(f) for f in spec_files)}
+    if manifest_files and any(r.origin == BUILT_IN for r in failing):
+        specs[BUILT_IN] = manifest_subject(
+            manifest_files, proxy=proxy, load_balancer=load_balancer, node_pools=node_pools, namespace=namespace
+        )
     out: list[ClaimFixes] = []
     for result in failing:
         spec = specs.get(result.origin)
-        claim = next((c for c in spec.claims if c.id == result.claim), None) if spec is not None else None
-        if spec is not None and claim is not None:  # built-in checks have no spec claim to fix (yet)
+        if spec is None:
+            continue
+        claim = next((c for c in spec.claims if c.id == result.claim), None)
+        if claim is not None:
             out.append(fixes_for(spec, claim, result.verdict))
+        elif result.claim in _CHECK_IDS:
+            found = _finding_fixes(spec, result, run, needs_client_ip)
+            if found is not None:
+                out.append(found)
     return out
+
+
+def _finding_fixes(spec: Spec, result: CheckResult, run: CheckRun, cli_needs: Sequence[str]) -> ClaimFixes | None:
+    if spec.name == BUILT_IN:
+        needs = {key: "--needs-client-ip names it" for key in cli_needs}
+    else:
+        needs = {key: f"spec {spec.name} lists it in builtinChecks.needsClientIP" for key in spec.needs_client_ip}
+    needs.update({key: "annotated kverify.io/needs-client-ip" for key, i in spec.intents.items() if i.needs_client_ip})
+    goal = goal_for_finding(result, _found_before(run, result.origin, result.service), needs)
+    return None if goal is None else fixes_for_goal(spec, goal, result.verdict)

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import attrs
 
 from kverify.check.findings import HOLDS
-from kverify.check.specfile.evaluate import decide_claim
 from kverify.check.specfile.model import Spec, SpecClaim
 from kverify.fixes import edits
 from kverify.fixes.candidates import Change, changes_for, shown_path
+from kverify.fixes.goals import Goal, goal_for_claim
 from kverify.verdicts import Proved, Refuted, Verdict
 
 #: At most this many changes in one fix.
@@ -37,10 +37,10 @@ class Fix:
 
 @attrs.frozen(kw_only=True)
 class ClaimFixes:
-    """The fixes found for one refuted claim, and the changes tried."""
+    """The fixes found for one refuted claim or built-in finding, and the changes tried."""
 
-    spec: str
-    claim: SpecClaim
+    spec: str  # the spec's name, or "built-in" for manifests checked without a spec
+    goal: Goal
     verdict: Verdict
     fixes: tuple[Fix, ...] = ()
     tried: tuple[str, ...] = ()
@@ -81,7 +81,7 @@ def _patch(changes: Sequence[Change]) -> tuple[str, tuple[str, ...]]:
     missing: list[str] = []
     for change in changes:
         if not change.edits:
-            missing.append(f"{change.title}: {change.no_patch}")
+            missing.append(f"{change.id}: {change.no_patch}")
         for file, edit in change.edits:
             before, after = texts.get(file, (None, None))
             if before is None:
@@ -101,9 +101,16 @@ def _patch(changes: Sequence[Change]) -> tuple[str, tuple[str, ...]]:
 
 def fixes_for(spec: Spec, claim: SpecClaim, verdict: Verdict) -> ClaimFixes:
     """The minimal sets of changes (up to MAX_SET) that make ``claim`` hold on ``spec``."""
-    if claim.expect != HOLDS or not isinstance(verdict, Refuted):
-        return ClaimFixes(spec=spec.name, claim=claim, verdict=verdict)
-    candidates = changes_for(spec, claim)
+    if claim.expect != HOLDS:
+        return ClaimFixes(spec=spec.name, goal=goal_for_claim(claim), verdict=verdict)
+    return fixes_for_goal(spec, goal_for_claim(claim), verdict)
+
+
+def fixes_for_goal(spec: Spec, goal: Goal, verdict: Verdict) -> ClaimFixes:
+    """The minimal sets of changes (up to MAX_SET) after which ``goal`` is decided Proved."""
+    if not isinstance(verdict, Refuted):
+        return ClaimFixes(spec=spec.name, goal=goal, verdict=verdict)
+    candidates = changes_for(spec, goal.service)
     found: list[Fix] = []
     working: list[frozenset[str]] = []
     for size in range(1, MAX_SET + 1):
@@ -113,7 +120,7 @@ def fixes_for(spec: Spec, claim: SpecClaim, verdict: Verdict) -> ClaimFixes:
             ids = frozenset(c.id + c.target for c in group)
             if any(w <= ids for w in working):
                 continue  # a smaller fix is inside this set
-            result = decide_claim(_combined(spec, group), claim)
+            result = goal.decide(_combined(spec, group))
             if isinstance(result, Proved):
                 working.append(ids)
                 patch, missing = _patch(group)
@@ -121,5 +128,5 @@ def fixes_for(spec: Spec, claim: SpecClaim, verdict: Verdict) -> ClaimFixes:
         if found:
             break
     return ClaimFixes(
-        spec=spec.name, claim=claim, verdict=verdict, fixes=tuple(found), tried=tuple(c.title for c in candidates)
+        spec=spec.name, goal=goal, verdict=verdict, fixes=tuple(found), tried=tuple(c.title for c in candidates)
     )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from kverify.check.findings import CheckResult, CheckRun, Location
 from kverify.report.check_text import summary_line
+
+if TYPE_CHECKING:
+    from kverify.fixes import ClaimFixes
 
 VERSION = 1
 SCHEMA = "https://kverify.io/schemas/check-report-v1.json"
@@ -32,8 +36,8 @@ def result_json(r: CheckResult) -> dict[str, Any]:
     }
 
 
-def document(run: CheckRun) -> dict[str, Any]:
-    return {
+def document(run: CheckRun, fixes: Sequence[ClaimFixes] | None = None) -> dict[str, Any]:
+    doc = {
         "$schema": SCHEMA,
         "version": VERSION,
         "tool": "kverify",
@@ -45,12 +49,17 @@ def document(run: CheckRun) -> dict[str, Any]:
         "load_balancers": {key: {"profile": p, "reason": why} for key, p, why in run.load_balancers},
         "skipped": list(run.skipped),
     }
+    if fixes is not None:  # asked for with --fixes
+        from kverify.report.fixes_report import to_json
+
+        doc["fixes"] = to_json(fixes)
+    return doc
 
 
-def render(run: CheckRun) -> str:
+def render(run: CheckRun, fixes: Sequence[ClaimFixes] | None = None) -> str:
     """The document with one result per line: readable, diffable, and written by the C encoder
     (``indent`` would switch ``json`` to its pure-Python encoder, 5x slower on big clusters)."""
-    doc = document(run)
+    doc = document(run, fixes)
     results = doc.pop("results")
     head = json.dumps(doc, ensure_ascii=False)[:-1]
     if not results:

@@ -4,18 +4,19 @@ and the patch against the user's files."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from kverify.fixes import ClaimFixes
 
 
 def _head(c: ClaimFixes) -> str:
-    return f"{c.spec}/{c.claim.id} ({c.claim.service})"
+    return f"{c.spec}/{c.goal.id} ({c.goal.service})"
 
 
 def render_text(found: Sequence[ClaimFixes]) -> str:
     lines: list[str] = []
     for c in found:
-        lines += ["", f"fixes for {_head(c)}, refuted:"]
+        lines += ["", f"fixes for {c.goal.kind} {_head(c)}, refuted:"]
         if not c.fixes:
             lines.append(f"  none found among {len(c.tried)} change(s) tried (and pairs of them):")
             lines += [f"    - {t}" for t in c.tried]
@@ -34,7 +35,7 @@ def render_markdown(found: Sequence[ClaimFixes]) -> str:
     if found:
         lines += ["", "## Fixes"]
     for c in found:
-        lines += ["", f"### {_head(c)}", ""]
+        lines += ["", f"### {_head(c)}", "", f"{c.goal.kind.capitalize()}: {c.goal.statement}", ""]
         if not c.fixes:
             lines.append(f"No change among these (alone or in pairs) makes it hold: {'; '.join(c.tried)}.")
             continue
@@ -47,3 +48,30 @@ def render_markdown(found: Sequence[ClaimFixes]) -> str:
             if fix.patch:
                 lines += ["", "   ```diff", *[f"   {line}" for line in fix.patch.splitlines()], "   ```"]
     return "\n".join(lines)
+
+
+def to_json(found: Sequence[ClaimFixes]) -> list[dict[str, Any]]:
+    """The fixes as ``kverify check --format json --fixes`` reports them (``fixes`` in the report)."""
+    return [
+        {
+            "origin": c.spec,
+            "kind": c.goal.kind,
+            "claim": c.goal.id,
+            "service": c.goal.service,
+            "statement": c.goal.statement,
+            "fixes": [
+                {
+                    "changes": [
+                        {"id": ch.id, "title": ch.title, "trade_off": ch.trade_off, "target": ch.target}
+                        for ch in fix.changes
+                    ],
+                    "verdict": fix.verdict.to_json(),
+                    "patch": fix.patch,
+                    "no_patch": list(fix.no_patch),
+                }
+                for fix in c.fixes
+            ],
+            "tried": list(c.tried),
+        }
+        for c in found
+    ]
