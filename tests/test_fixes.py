@@ -176,6 +176,10 @@ def test_builtin_finding_on_a_public_manifest_gets_the_fixes_kubernetes_implies_
         ("replicas-per-node",),
     }
     assert any("Cilium" in t for t in found.tried)
+    # The spread selects the Service's pods by the Service's selector, not by the template's version label
+    # (which would split old and new pods into two spreads during a rollout).
+    spread = by_id[("replicas-per-node",)].patch.split("matchLabels:")[1]
+    assert "+            app.kubernetes.io/name: ingress-nginx" in spread and "version" not in spread
     # The load balancer is the cluster's, not the manifests': no patch, the flag to check with instead.
     lb = by_id[("health-checked-load-balancer",)]
     assert not lb.patch and "--load-balancer health-checked" in lb.no_patch[0]

@@ -183,15 +183,16 @@ def _workloads(spec: Spec, service_key: str) -> list[Change]:
         )
         nodes = _fixed_node_count(spec)
         if nodes is not None and w.replicas is not None and w.replicas < nodes:
-            spread = SpreadConstraint(
-                max_skew=1, topology_key=HOSTNAME_LABEL, selector=LabelSelector.of(dict(w.labels))
-            )
+            # The Service's selector, not the template's labels: those often carry a version, which
+            # would split old and new pods into two spreads during a rollout.
+            pods = dict(service.selector or w.labels)
+            spread = SpreadConstraint(max_skew=1, topology_key=HOSTNAME_LABEL, selector=LabelSelector.of(pods))
             scheduling = attrs.evolve(w.scheduling, spread=(*w.scheduling.spread, spread))
             more = attrs.evolve(w, replicas=nodes, replicas_source="spec.replicas", scheduling=scheduling)
             found = ()
             if where is not None:
                 file, line = where
-                labels = dict(w.labels)
+                labels = pods
 
                 def raise_and_spread(text: str, line: int = line, n: int = nodes, labels: dict = labels) -> str:  # type: ignore[type-arg]
                     text = edits.set_field(text, line, ("spec",), "replicas", str(n))
