@@ -286,7 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["text", "json", "markdown", "sarif"],
         help="text for a terminal, json for tools, markdown for a review or a job summary, sarif for code scanning",
     )
-    check.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    check.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the report here instead of stdout; markdown writes each counterexample's picture "
+        "(cx-ID.svg) beside it, or under the counterexamples folder when printing to stdout",
+    )
     check.add_argument(
         "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
     )
@@ -545,7 +551,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     if args.format == "json":
         text = check_json.render(run, fixes=found)
     elif args.format == "markdown":
-        text = markdown.render(run).rstrip("\n")
+        text = markdown.render(run, pictures=_write_pictures(args, run)).rstrip("\n")
     elif args.format == "sarif":
         text = sarif.render(run)
     else:
@@ -566,6 +572,22 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     if run.failed:
         return EXIT_FAILED
     return EXIT_NOTHING_CHECKED if run.nothing_checked and not args.allow_nothing_checked else EXIT_OK
+
+
+def _write_pictures(args: argparse.Namespace, run) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each counterexample's picture, beside the Markdown report (``--output``), else beside the
+    counterexamples' manifests; the links as the report names them."""
+    from pathlib import Path
+
+    from kverify.report import reproduce
+    from kverify.report.picture import write_pictures
+
+    folder = Path(args.output).parent if args.output else Path(args.write_counterexamples or reproduce.DEFAULT_FOLDER)
+    written = write_pictures(run, folder)
+    if written:
+        print(f"wrote {len(written)} counterexample picture(s) to {folder} (the report shows them)", file=sys.stderr)
+    base = Path(args.output).parent if args.output else Path(".")
+    return {cx: Path(os.path.relpath(path, base)).as_posix() for cx, path in written.items()}
 
 
 def _report_written(written: Sequence[Path]) -> None:

@@ -1,9 +1,11 @@
 """``kverify check --format markdown``: a verdict table for a design review, and for each
-counterexample a Mermaid sequence diagram of its hops with the addresses at every step."""
+counterexample a Mermaid sequence diagram of its hops with the addresses at every step, and, when the
+caller wrote them (:func:`kverify.report.picture.write_pictures`), its picture as an SVG image."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from kverify.check.findings import CheckResult, CheckRun
 from kverify.report.check_text import allocated_line, summary_line, verdict_words
@@ -62,7 +64,9 @@ def _row(r: CheckResult) -> str:
     )
 
 
-def render(run: CheckRun, *, title: str = "kverify check") -> str:
+def render(run: CheckRun, *, title: str = "kverify check", pictures: Mapping[str, str] | None = None) -> str:
+    """The report; ``pictures`` maps a counterexample id to the link of its SVG picture (relative to
+    where the report is read), shown under its sequence diagram."""
     lines = [f"# {title}", "", summary_line(run), ""]
     lines += ["| | Origin | Service | Claim | Expected | Verdict | Counterexample |", "|---|---|---|---|---|---|---|"]
     lines += [_row(r) for r in run.results]
@@ -84,6 +88,8 @@ def render(run: CheckRun, *, title: str = "kverify check") -> str:
         if lb := run.load_balancer_of(r.service):
             lines.append(f"- load balancer: {lb[0]} ({lb[1]})")
         lines += [f"- reproduce: `{cx.command}`", "", "```mermaid", sequence_diagram(cx.outcome), "```"]
+        if pictures and cx.id in pictures:
+            lines += ["", f"![{cx.id}: the packet's path, with the addresses at every hop]({pictures[cx.id]})"]
         if cx.placement:  # design time: where the scheduler put the pods in this counterexample
             lines += ["", f"Placement: {placement_summary(cx)}", "", "```mermaid", placement_diagram(cx), "```"]
         if cx.manifest and f"{cx.id}.yaml" in cx.command:  # an inline topology: the command's manifest
