@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,9 +34,17 @@ def _flip_to_local(text: str, after: str) -> str:
     return text.replace(after + "\n", f"{after}\n{indent}externalTrafficPolicy: Local\n")
 
 
+DIFF_SCHEMA = json.loads((ROOT / "kverify" / "data" / "diff-report.schema.json").read_text())
+
+
 def _diff_json(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> dict:  # type: ignore[type-arg]
+    """The JSON report of ``kverify diff ARGS``, checked against its published schema."""
+    import jsonschema
+
     assert main(["diff", *args, "--format", "json"]) == code
-    return json.loads(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(DIFF_SCHEMA).validate(document)
+    return document
 
 
 def _change(document: dict, service: str, entry: str, client: str) -> dict:  # type: ignore[type-arg]
@@ -103,9 +112,15 @@ def test_markdown_comment_has_a_mermaid_diagram_per_changed_path(
     text = capsys.readouterr().out
     assert text.startswith(MARKER)
     sections = text.split("\n### ")[1:]
-    assert len(sections) == 4  # LB and NodePort, from external clients and from pods
-    for section in sections:
+    # LB and NodePort, from external clients and from pods; and the health-check node port that eTP Local
+    # brings (allocated by the API server for LoadBalancer Services with eTP Local only).
+    assert len(sections) == 5
+    paths = [s for s in sections if not s.startswith("`default/frontend-external` health-check-node-port")]
+    assert len(paths) == 4
+    for section in paths:
         assert "```mermaid\nsequenceDiagram" in section
+    [health] = [s for s in sections if s not in paths]
+    assert "new entry point" in health and "health check answers 503" in health and "```mermaid" not in health
     lb = next(s for s in sections if s.startswith("`default/frontend-external` load-balancer 80/TCP from external"))
     assert "**Now: DROPPED (silently)**" in lb and "Note over" in lb
 
@@ -290,3 +305,45 @@ def test_internal_traffic_policy_local_drops_for_clients_on_nodes_without_a_pod_
     added = [c for c in doc["changes"] if c["entry_point"] == "external-ip"]
     assert {c["client"] for c in added} == {"external", "pod", "host"}
     assert all(c["before"] is None and c["headlines"] == ["new entry point"] for c in added)
+
+
+def test_etp_local_brings_a_health_check_whose_503_nodes_are_named_and_allocated_addresses_are_marked(
+    demo_flip: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Manifests as in Git: the LB address is allocated at apply time, and the trace lines say so, as
+    # `kverify trace` does. The health-check node port exists only with eTP Local (API server
+    # allocates healthCheckNodePort for LoadBalancer + Local), and answers 503 on a node without a
+    # Ready pod of the Service (kube-proxy's healthcheck server: localEndpoints=0).
+    old, new = demo_flip
+    assert main(["diff", str(old), str(new), "--load-balancer", "no-health-check"]) == 0
+    out = capsys.readouterr().out
+    section = re.split(r"\n  (?! )", out.split("  health-check-node-port from external")[1])[0]
+    assert "new entry point" in section
+    assert "health check answers 503 (no Ready local endpoint" in section
+    assert "health check answers 200" in section
+    lb = out.split("  load-balancer 80/TCP from external")[1]
+    assert "(allocated at apply time)" in re.split(r"\n  (?! )", lb)[0]
+    doc = _diff_json(capsys, str(old), str(new), "--load-balancer", "no-health-check")
+    [health] = [c for c in doc["changes"] if c["entry_point"] == "health-check-node-port"]
+    assert health["before"] is None and {k["health"] for k in health["after"]["kinds"]} == {200, 503}
+    witnesses = _change(doc, "default/frontend-external", "load-balancer", "external")["witnesses"]
+    assert all(w["allocated"] for w in witnesses)
+
+
+def test_a_load_balancer_known_by_hostname_only_is_compared_for_external_clients(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An AWS-style status (ingress: hostname, no ip): external clients reach it and are sent on to a
+    # node port; flipping eTP shows the change on that path too. In-cluster clients cannot address it
+    # as a Service IP, so no in-cluster probe exists for it.
+    text = ARTICLE.read_text()
+    assert text.count("ingress: [{ip: 198.51.100.10}]") == 1
+    old_text = text.replace("ingress: [{ip: 198.51.100.10}]", "ingress: [{hostname: web.elb.example.com}]")
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(old_text)
+    new.write_text(old_text.replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"))
+    doc = _diff_json(capsys, str(old), str(new), "--load-balancer", "no-health-check")
+    lb = [c for c in doc["changes"] if c["service"] == "shop/web-cluster" and c["entry_point"] == "load-balancer"]
+    assert [c["client"] for c in lb] == ["external"]
+    after = {(k["delivered"], k["client_ip_kept"]) for k in lb[0]["after"]["kinds"]}
+    assert after == {(False, None), (True, True)}  # node-c has no endpoint: DROP; elsewhere the client IP is kept

@@ -50,7 +50,7 @@ def test_json_validates_against_its_published_schema_and_ids_are_stable(capsys, 
 
 
 def test_the_published_schemas_in_docs_are_the_package_data() -> None:
-    for name in ("check-report.schema.json", "spec.schema.json"):
+    for name in ("check-report.schema.json", "spec.schema.json", "diff-report.schema.json"):
         assert (ROOT / "docs" / name).read_text() == (ROOT / "kverify" / "data" / name).read_text()
 
 

@@ -18,10 +18,11 @@ from fractions import Fraction
 
 import attrs
 
+from kverify.concrete.unknown_lb import hostname_only
 from kverify.model import ClientKind, Destination, Flow, Service, ServiceType
 from kverify.model.enums import Protocol
 from kverify.placement.design import Design, at_design_time
-from kverify.results import Outcome
+from kverify.results import Outcome, mark_allocated
 
 #: Arrival nodes listed per kind in a snapshot; the rest are counted.
 MAX_NODES_SHOWN = 8
@@ -43,6 +44,8 @@ class Probe:
 
     @property
     def entry(self) -> str:
+        if self.destination is Destination.HEALTH_CHECK_NODE_PORT:
+            return self.destination.spelling  # its port is allocated at apply time: not compared
         return f"{self.destination.spelling} {self.port}/{self.protocol.spelling}"
 
     @property
@@ -50,11 +53,12 @@ class Probe:
         return {ClientKind.EXTERNAL: "external", ClientKind.POD: "pod", ClientKind.NODE: "host"}[self.client]
 
     def flow(self) -> Flow:
+        health = self.destination is Destination.HEALTH_CHECK_NODE_PORT
         return Flow(
             service=self.service,
             client=self.client,
             destination=self.destination,
-            port=self.port,
+            port=None if health else self.port,
             protocol=self.protocol,
         )
 
@@ -68,15 +72,26 @@ class Kind:
     client_ip_kept: bool | None = None
     crosses_nodes: bool | None = None
     reply_ok: bool | None = None
+    #: What a health-check node port answers (200 or 503): whether the load balancer sends there.
+    health: int | None = None
 
     @classmethod
     def of(cls, o: Outcome) -> Kind:
+        if o.health_check is not None:
+            return cls(delivered=o.delivered, health=o.health_check.status)
         if not o.delivered:
             return cls(delivered=False, drop=o.drop_kind.spelling if o.drop_kind else "lost")
         kept = not (o.masqueraded or o.source_ip_seen == "load-balancer")
         return cls(delivered=True, client_ip_kept=kept, crosses_nodes=o.crosses_nodes, reply_ok=o.reply_ok)
 
     def phrase(self) -> str:
+        if self.health is not None:
+            sends = (
+                "a load balancer that probes sends here"
+                if self.health == 200
+                else "no Ready local endpoint: a load balancer that probes stops sending here"
+            )
+            return f"health check answers {self.health} ({sends})"
         if not self.delivered:
             return {
                 "drop": "DROPPED (silently)",
@@ -108,6 +123,12 @@ class Witness:
     #: node runs no pod of the Service's workloads there.
     placement: str | None = None
     node_without_pod: bool = False
+    #: The Service's addresses allocated at apply time (not in the manifests), marked where printed.
+    allocated: frozenset[str] = frozenset()
+
+    def hop_lines(self) -> list[str]:
+        """The outcome's hops, one line each, with allocated addresses marked as a trace marks them."""
+        return [mark_allocated(str(hop), self.allocated) for hop in self.outcome.hops]
 
     def short(self) -> str:
         """Where, in a few words, for a headline."""
@@ -158,6 +179,10 @@ def probes(service: Service) -> Iterator[Probe]:
         entries.append((Destination.NODE_PORT, (ClientKind.EXTERNAL, *in_cluster)))
     if service.type is ServiceType.LOAD_BALANCER and any(i.ip for i in service.load_balancer_ingress):
         entries.append((Destination.LOAD_BALANCER, (ClientKind.EXTERNAL, *in_cluster)))
+    elif hostname_only(service):
+        # An AWS-style LB known by a hostname only: external clients arrive at node ports, decided as
+        # kverify.concrete.unknown_lb says; in-cluster clients cannot resolve it to a Service address.
+        entries.append((Destination.LOAD_BALANCER, (ClientKind.EXTERNAL,)))
     if service.external_ips:
         entries.append((Destination.EXTERNAL_IP, (ClientKind.EXTERNAL, *in_cluster)))
     for destination, clients in entries:
@@ -166,13 +191,21 @@ def probes(service: Service) -> Iterator[Probe]:
                 yield Probe(
                     service=service.key, destination=destination, client=client, port=port.port, protocol=port.protocol
                 )
+    if service.health_check_node_port is not None:
+        # The load balancer's probe (eTP Local): which nodes answer 200 is which nodes get traffic.
+        yield Probe(
+            service=service.key, destination=Destination.HEALTH_CHECK_NODE_PORT, client=ClientKind.EXTERNAL, port=0
+        )
 
 
 def observe(design: Design, service: Service, probe: Probe) -> Observed:
     """The kinds of outcome of ``probe`` on this revision, each with a witness."""
-    if at_design_time(design, service):
-        return _over_placements(design, probe)
-    return _on_snapshot(design, probe)
+    observed = _over_placements(design, probe) if at_design_time(design, service) else _on_snapshot(design, probe)
+    allocated = service.allocated_addresses()
+    if not allocated:
+        return observed
+    witnesses = tuple(attrs.evolve(w, allocated=allocated) for w in observed.witnesses)
+    return attrs.evolve(observed, witnesses=witnesses)
 
 
 def _on_snapshot(design: Design, probe: Probe) -> Observed:

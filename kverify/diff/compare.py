@@ -53,6 +53,14 @@ class BehaviourChange:
             out.append(f"now {kind.phrase()} {a.witness(kind).short()}")
         for drop in sorted(drops_b - drops_a):
             out.append(f"no longer {Kind(delivered=False, drop=drop).phrase()}")
+        health_b, health_a = _values(b.kinds, "health"), _values(a.kinds, "health")
+        for status in sorted(health_a - health_b):
+            kind = Kind(delivered=True, health=status)
+            out.append(f"now: {kind.phrase()} {a.witness(kind).short()}")
+        for status in sorted(health_b - health_a):
+            out.append(f"no longer: {Kind(delivered=True, health=status).phrase()}")
+        if health_a or health_b:
+            return out or ["the kinds of outcome differ"]
         delivered_b, delivered_a = any(k.delivered for k in b.kinds), any(k.delivered for k in a.kinds)
         if delivered_b != delivered_a:
             out.append("now delivered" if delivered_a else "never delivered now")

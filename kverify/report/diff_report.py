@@ -77,7 +77,7 @@ def render_text(d: Diff, *, hops: bool = True) -> str:
             lines.append(f"    {sign} {kind.phrase()}: {_where(w)}")
             lines.append(f"        {outcome_line(w.outcome)}")
             if hops:
-                lines += [f"          {hop}" for hop in w.outcome.hops]
+                lines += [f"          {hop}" for hop in w.hop_lines()]
     if d.claims:
         lines += ["", "spec claims"]
         for c in d.claims:
@@ -115,6 +115,7 @@ def _witness_json(sign: str, kind: Kind, w: Witness) -> dict[str, Any]:
         "nodes": list(w.nodes),
         "node_count": w.node_count,
         "placement": w.placement,
+        "allocated": sorted(w.allocated),
         "outcome": w.outcome.to_json(),
     }
 
@@ -133,8 +134,13 @@ def _claim_json(c: ClaimChange) -> dict[str, Any]:
     }
 
 
+#: The document's schema: ``kverify/data/diff-report.schema.json`` (a copy is published in docs/).
+SCHEMA = "https://kverify.io/schemas/diff-report-v1.json"
+
+
 def render_json(d: Diff) -> str:
     document = {
+        "$schema": SCHEMA,
         "version": 1,
         "old": d.old,
         "new": d.new,
@@ -189,7 +195,9 @@ def _section(c: BehaviourChange) -> list[str]:
         right = _cell(after[i]) if i < len(after) else ""
         lines.append(f"| {left} | {right} |")
     for sign, kind, w in _witnessed(c):
-        diagram = [f"`{_cell(outcome_line(w.outcome))}`", "", "```mermaid", sequence_diagram(w.outcome), "```"]
+        diagram = [f"`{_cell(outcome_line(w.outcome))}`"]
+        if w.outcome.hops:  # a health check's answer has no path to draw
+            diagram += ["", "```mermaid", sequence_diagram(w.outcome), "```"]
         if sign == "+":
             lines += ["", f"**Now: {kind.phrase()}** — {_cell(_where(w))}", "", *diagram]
         else:
