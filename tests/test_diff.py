@@ -347,3 +347,47 @@ def test_a_load_balancer_known_by_hostname_only_is_compared_for_external_clients
     assert [c["client"] for c in lb] == ["external"]
     after = {(k["delivered"], k["client_ip_kept"]) for k in lb[0]["after"]["kinds"]}
     assert after == {(False, None), (True, True)}  # node-c has no endpoint: DROP; elsewhere the client IP is kept
+
+
+SHARE_DESIGN = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+def test_design_time_share_is_compared_as_the_worst_over_placements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # eTP Local behind a health-checked LB on two nodes: the LB splits evenly between the nodes with a
+    # Ready pod, and each node splits among its own pods. Two replicas: 1:1 whether together or apart.
+    # Three: some placement puts two on one node, each getting 1/4 against the other node's 1/2 (ratio 2).
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(SHARE_DESIGN.replace("REPLICAS", "2"))
+    new.write_text(SHARE_DESIGN.replace("REPLICAS", "3"))
+    doc = _diff_json(capsys, str(old), str(new), "--load-balancer", "health-checked", "--node-pool", "workers=2")
+    lb = _change(doc, "shop/web", "load-balancer", "external")
+    assert lb["before"]["kinds"] == lb["after"]["kinds"]  # the same kinds of outcome: only the share changed
+    assert (lb["before"]["share_ratio"], lb["after"]["share_ratio"]) == ("1", "2")
+    assert lb["headlines"][0].startswith("worst largest/smallest pod share over placements: 1.00 -> 2.00")
+    # A change that keeps the worst ratio (1 -> 2 replicas: 1 either way) is no change on that path.
+    one = tmp_path / "one.yaml"
+    one.write_text(SHARE_DESIGN.replace("REPLICAS", "1"))
+    doc = _diff_json(capsys, str(one), str(old), "--load-balancer", "health-checked", "--node-pool", "workers=2")
+    assert [c for c in doc["changes"] if c["entry_point"] == "load-balancer"] == []

@@ -162,6 +162,9 @@ class Observed:
     share_ratio: Fraction | None = None
     #: Snapshot: the fraction of connections not delivered.
     dropped_share: Fraction | None = None
+    #: Design time: the placement with the worst share ratio (``share_ratio`` None with a placement
+    #: named here: some placement leaves a Ready pod without traffic).
+    share_placement: str | None = None
 
     def witness(self, kind: Kind) -> Witness:
         return self.witnesses[self.kinds.index(kind)]
@@ -253,10 +256,29 @@ def _over_placements(design: Design, probe: Probe) -> Observed:
                 empty = outcome.node is not None and not placed.placement.pods_on(outcome.node)
                 first[kind] = Witness(outcome=outcome, placement=describe(placed.placement), node_without_pod=empty)
     kinds = tuple(sorted(first))
+    ratio, where = _worst_share(design, probe, kinds) if reason is None else (None, None)
     return Observed(
         kinds=kinds,
         witnesses=tuple(first[k] for k in kinds),
         design_time=True,
         scope=scope,
         unknown=reason,
+        share_ratio=ratio,
+        share_placement=where,
     )
+
+
+def _worst_share(design: Design, probe: Probe, kinds: tuple[Kind, ...]) -> tuple[Fraction | None, str | None]:
+    """The worst largest/smallest Ready pod share over every placement, and the placement that gives
+    it ("infinite" when some placement leaves a Ready pod without traffic); (None, None) when the flow
+    delivers nothing or the search did not finish."""
+    from kverify.placement.materialise import describe
+    from kverify.placement.solve import worst_share_over_placements
+
+    if not any(k.delivered and k.health is None for k in kinds):
+        return None, None
+    found = worst_share_over_placements(design, probe.flow())
+    if found.unknown is not None or not found.finished:
+        return None, None
+    where = describe(found.placement) if found.placement is not None else "every placement shares evenly"
+    return found.worst, ("infinite: " if found.worst is None else "") + where

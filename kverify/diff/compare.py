@@ -72,6 +72,11 @@ class BehaviourChange:
             out.append(f"connections not delivered: {_percent(b.dropped_share)} -> {_percent(a.dropped_share)}")
         if b.share_ratio != a.share_ratio and not b.design_time and not a.design_time:
             out.append(f"largest/smallest pod share: {_ratio(b.share_ratio)} -> {_ratio(a.share_ratio)}")
+        if b.design_time and a.design_time and _worst(b) != _worst(a) and b.share_placement and a.share_placement:
+            out.append(
+                f"worst largest/smallest pod share over placements: {_worst(b)} -> {_worst(a)} "
+                f"(placement: {a.share_placement})"
+            )
         return out or ["the kinds of outcome differ"]
 
 
@@ -91,6 +96,12 @@ def _words(values: set[Any], words: tuple[str, str, str]) -> str:
     if values == {True}:
         return words[0]
     return words[1] if values == {False} else words[2]
+
+
+def _worst(o: Observed) -> str:
+    if o.share_placement is None:
+        return "not decided"
+    return "infinite (a Ready pod gets nothing)" if o.share_ratio is None else f"{float(o.share_ratio):.2f}"
 
 
 def _percent(x: object) -> str:
@@ -195,8 +206,10 @@ def _same(b: Observed, a: Observed) -> bool:
     """Equal kinds of outcome (and, when both sides are snapshots, equal shares)."""
     if set(b.kinds) != set(a.kinds) or (b.unknown is None) != (a.unknown is None):
         return False
+    if b.design_time and a.design_time:  # the worst share over placements, where both were decided
+        return not (b.share_placement and a.share_placement and _worst(b) != _worst(a))
     if b.design_time or a.design_time:
-        return True  # shares are compared on snapshots only
+        return True  # a snapshot's shares and a design's worst share are not comparable
     return (b.share_ratio, b.dropped_share) == (a.share_ratio, a.dropped_share)
 
 

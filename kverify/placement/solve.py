@@ -428,27 +428,35 @@ def _shown(
     return None
 
 
-def decide_share_over_placements(
-    design: Design,
-    flow: Flow,
-    ratio: float,
-    *,
-    claim: str,
-    timeout_ms: int = DEFAULT_TIMEOUT_MS,
-) -> PlacementVerdict:
-    """Every Ready pod gets a share within ``ratio`` of every other's in every placement (Proved, with
-    the worst ratio any placement gives), or the placement with the worst ratio (Refuted)."""
-    from kverify.check.exhaustive import decide_share
+@attrs.frozen(kw_only=True)
+class WorstShare:
+    """The largest ratio of Ready pods' shares any placement gives (``worst`` None: infinite, a pod gets
+    nothing), on its canonical placement; or why it was not found (``unknown``)."""
+
+    worst: Fraction | None = Fraction(1)
+    placement: Placement | None = None
+    finished: bool = True
+    scope: str = ""
+    unknown: str | None = None
+    #: The placement made concrete (a Cluster), to replay it through the executable model.
+    replay: Any = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def shown(self) -> str:
+        return "infinite (a Ready pod gets no traffic)" if self.worst is None else str(self.worst)
+
+
+def worst_share_over_placements(design: Design, flow: Flow, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> WorstShare:
+    """The worst share ratio over every placement of the Service's workloads (see :class:`WorstShare`)."""
     from kverify.placement.share import reaches, share_terms, worst_ratio
 
     started = time.perf_counter()
     cluster = design.cluster
-    dataplane = cluster.proxy.dataplane
     service = cluster.service(flow.service)
     if service is None:
         raise InputError(Problem(f'Not found: "{flow.service}"', field="service"))
     if service.headless:
-        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason="the Service is headless"))
+        return WorstShare(unknown="the Service is headless")
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
@@ -456,12 +464,12 @@ def decide_share_over_placements(
     reason = design_time_gap(service) or scheduler.unsupported(workloads)
     reason = reason or schedulable(design, workloads, timeout_ms, u)
     if reason is not None:
-        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason))
+        return WorstShare(unknown=reason)
     scope = scope_of(design, u, service)
     endpoints = endpoints_of(u, backends)
     if not endpoints:
         reason = "the Service has no Ready pods to share traffic (no workload serves this port)"
-        return PlacementVerdict(verdict=Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope))
+        return WorstShare(unknown=reason, scope=scope)
     shares = share_terms(u, base, endpoints, flow)
     solver = _solver(timeout_ms)
     solver.add(*scheduler.constraints(u))
@@ -479,12 +487,34 @@ def decide_share_over_placements(
         if solver.check() == z3.sat:
             placement = _decode(u, _smallest(solver, u, None))
         solver.pop()
+    return WorstShare(worst=worst, placement=placement, finished=finished, scope=scope, replay=replay_cluster)
+
+
+def decide_share_over_placements(
+    design: Design,
+    flow: Flow,
+    ratio: float,
+    *,
+    claim: str,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> PlacementVerdict:
+    """Every Ready pod gets a share within ``ratio`` of every other's in every placement (Proved, with
+    the worst ratio any placement gives), or the placement with the worst ratio (Refuted)."""
+    from kverify.check.exhaustive import decide_share
+
+    started = time.perf_counter()
+    dataplane = design.cluster.proxy.dataplane
+    found = worst_share_over_placements(design, flow, timeout_ms=timeout_ms)
+    if found.unknown is not None:
+        return PlacementVerdict(
+            verdict=Unknown(claim=claim, dataplane=dataplane, reason=found.unknown, scope=found.scope)
+        )
+    worst, placement, finished, scope, shown = found.worst, found.placement, found.finished, found.scope, found.shown
     bound = Fraction(ratio).limit_denominator(1000)
     seconds = time.perf_counter() - started
-    shown = "infinite (a Ready pod gets no traffic)" if worst is None else str(worst)
     if worst is None or worst > bound:
         assert placement is not None
-        concrete = decide_share(replay_cluster(placement), flow, ratio, claim=claim, files=None)
+        concrete = decide_share(found.replay(placement), flow, ratio, claim=claim, files=None)
         if not isinstance(concrete, Refuted):
             raise InternalError(
                 f"placement {describe(placement)} gives share ratio {shown}, the executable model disagrees"

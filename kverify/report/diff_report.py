@@ -105,6 +105,7 @@ def _observed_json(o: Observed | None) -> dict[str, Any] | None:
         "kinds": [k.to_json() for k in o.kinds],
         "share_ratio": None if o.share_ratio is None else str(o.share_ratio),
         "dropped_share": None if o.dropped_share is None else str(o.dropped_share),
+        "share_placement": o.share_placement,
     }
 
 
