@@ -54,6 +54,8 @@ class Outcome:
     drop_kind: DropKind | None = None
     reply_ok: bool = False
     reply_path: ReplyPath | None = None
+    #: The pod receives a PROXY protocol header from the load balancer (rule ``lb-proxy-protocol``).
+    proxy_header: bool = False
     rules: tuple[str, ...] = ()
     hops: tuple[Hop, ...] = ()
     health_check: HealthCheck | None = None
@@ -71,6 +73,7 @@ class Outcome:
             "drop_kind": self.drop_kind.spelling if self.drop_kind else None,
             "reply_ok": self.reply_ok,
             "reply_path": self.reply_path.spelling if self.reply_path is not None else None,
+            "proxy_header": self.proxy_header,
             "rules": list(self.rules),
             "hops": [attrs.asdict(h) for h in self.hops],
             "health_check": attrs.asdict(self.health_check) if self.health_check else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from kverify.model import Cluster, Flow, ServiceType, TrafficPolicy
+from kverify.model import Cluster, Flow, LoadBalancerProfile, ServiceType, TrafficPolicy
 from kverify.model.versions import VERSIONS
 from kverify.symbolic.differential import compare, compare_kinds
 from kverify.testing.strategies import clusters_and_flows
@@ -42,6 +42,33 @@ def test_endpoint_kind_abstraction_admits_exactly_the_executable_models_outcomes
     for comparison in compare_kinds(cluster, flow):
         if _within_documented_assumptions(cluster, flow):
             assert comparison.well_formed, f"the kind encoding excludes a real situation: {cluster} {flow}"
+        if comparison.well_formed:
+            assert comparison.symbolic == comparison.concrete, comparison
+            assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison
+
+
+#: The load balancers of issue 9 (kverify.semantics.lb_profiles), drawn on their own so that each
+#: profile's rules meet many clusters: which nodes it sends to, the client address, the PROXY header.
+NEW_PROFILES = (
+    LoadBalancerProfile.K3S_SERVICELB,
+    LoadBalancerProfile.CILIUM_L2,
+    LoadBalancerProfile.CILIUM_BGP,
+    LoadBalancerProfile.KUBE_VIP,
+    LoadBalancerProfile.AWS_NLB_INSTANCE,
+    LoadBalancerProfile.AWS_NLB_IP,
+)
+
+
+@settings()
+@given(clusters_and_flows(max_nodes=3, max_endpoints=3, kubernetes_versions=VERSIONS, load_balancers=NEW_PROFILES))
+def test_encoding_and_model_agree_behind_every_load_balancer_profile(pair: tuple[Cluster, Flow]) -> None:
+    cluster, flow = pair
+    for comparison in compare(cluster, flow):
+        assert comparison.symbolic == comparison.concrete, comparison
+        assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison
+        if _within_documented_assumptions(cluster, flow):
+            assert comparison.well_formed, f"the encoding excludes a real situation: {cluster} {flow}"
+    for comparison in compare_kinds(cluster, flow):
         if comparison.well_formed:
             assert comparison.symbolic == comparison.concrete, comparison
             assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison

@@ -45,21 +45,21 @@ HINTS = [
     pytest.param(
         {AWS + "type": "external", AWS + "nlb-target-type": "ip"},
         (),
-        LoadBalancerProfile.IP_TARGET,
+        LoadBalancerProfile.AWS_NLB_IP,
         f"from annotation {AWS}nlb-target-type: ip",
         id="AWS LBC with ip targets: the NLB sends to pod IPs",
     ),
     pytest.param(
         {AWS + "type": "nlb-ip"},
         (),
-        LoadBalancerProfile.IP_TARGET,
+        LoadBalancerProfile.AWS_NLB_IP,
         f"from annotation {AWS}type: nlb-ip",
         id="the legacy nlb-ip type means ip targets",
     ),
     pytest.param(
         {AWS + "type": "external", AWS + "nlb-target-type": "instance"},
         (),
-        LoadBalancerProfile.HEALTH_CHECKED,
+        LoadBalancerProfile.AWS_NLB_INSTANCE,
         f"from annotation {AWS}nlb-target-type: instance",
         id="AWS LBC with instance targets health-checks the healthCheckNodePort",
     ),
@@ -105,7 +105,76 @@ HINTS = [
         "from annotation service.beta.kubernetes.io/azure-load-balancer-internal (an Azure load balancer",
         id="Azure load balancers probe the healthCheckNodePort",
     ),
+    pytest.param(
+        {AWS + "type": "external"},
+        (),
+        LoadBalancerProfile.AWS_NLB_INSTANCE,
+        f"from annotation {AWS}type: external",
+        id="the AWS LBC's type external without a target type uses instance targets (buildTargetType default)",
+    ),
+    pytest.param(
+        {"kube-vip.io/loadbalancerIPs": "192.168.1.50"},
+        (),
+        LoadBalancerProfile.KUBE_VIP,
+        "from annotation kube-vip.io/loadbalancerIPs (kube-vip",
+        id="a kube-vip annotation means kube-vip announces the address",
+    ),
 ]
+
+CLASSES = [
+    pytest.param("service.k8s.aws/nlb", LoadBalancerProfile.AWS_NLB_INSTANCE, id="AWS LBC class: instance targets"),
+    pytest.param("io.cilium/l2-announcer", LoadBalancerProfile.CILIUM_L2, id="Cilium LB IPAM class for L2"),
+    pytest.param("io.cilium/bgp-control-plane", LoadBalancerProfile.CILIUM_BGP, id="Cilium LB IPAM class for BGP"),
+    pytest.param("kube-vip.io/kube-vip-class", LoadBalancerProfile.KUBE_VIP, id="kube-vip-cloud-provider class"),
+]
+
+
+@pytest.mark.parametrize(("lb_class", "profile"), CLASSES)
+def test_the_load_balancer_class_names_the_controller(tmp_path, lb_class, profile) -> None:  # type: ignore[no-untyped-def]
+    (service,) = loaded(tmp_path, lb_service(loadBalancerClass=lb_class)).services
+    assert service.load_balancer_hint is profile
+    assert service.load_balancer_hint_reason == service.load_balancer_hint_reason.strip()
+    assert lb_class in service.load_balancer_hint_reason
+
+
+K3S_NODE = {
+    "apiVersion": "v1",
+    "kind": "Node",
+    "metadata": {"name": "a", "labels": {"svccontroller.k3s.cattle.io/enablelb": "true"}},
+    "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.1"}]},
+}
+
+
+def test_k3s_servicelb_labels_mean_servicelb_for_services_without_a_class(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """k3s-io/k3s pkg/cloudprovider/servicelb.go labels eligible Nodes svccontroller.k3s.cattle.io/enablelb."""
+    plain, classed = lb_service(), lb_service(loadBalancerClass="example.com/other")
+    classed["metadata"] = {"name": "other"}  # type: ignore[index]
+    result = loaded(tmp_path, plain, classed, K3S_NODE)
+    by_name = {s.name: s for s in result.services}
+    assert by_name["web"].load_balancer_hint is LoadBalancerProfile.K3S_SERVICELB
+    assert by_name["other"].load_balancer_hint is None  # ServiceLB skips Services with a loadBalancerClass
+
+
+PROXY = [
+    pytest.param({AWS + "proxy-protocol": "*"}, True, None, id="proxy-protocol '*' turns PROXY protocol v2 on"),
+    pytest.param(
+        {AWS + "target-group-attributes": "proxy_protocol_v2.enabled=true,preserve_client_ip.enabled=false"},
+        True,
+        False,
+        id="target-group attributes set PROXY protocol and client IP preservation",
+    ),
+    pytest.param({AWS + "target-group-attributes": "preserve_client_ip.enabled=true"}, False, True, id="preserve on"),
+    pytest.param({AWS + "type": "external"}, False, None, id="neither: the target type's defaults"),
+]
+
+
+@pytest.mark.parametrize(("annotations", "proxy", "preserve"), PROXY)
+def test_proxy_protocol_and_client_ip_preservation_annotations(tmp_path, annotations, proxy, preserve) -> None:  # type: ignore[no-untyped-def]
+    """AWS LBC docs/guide/service/annotations.md; pkg/service/model_build_target_group.go
+    (tgAttrsProxyProtocolV2Enabled, tgAttrsPreserveClientIPEnabled)."""
+    (service,) = loaded(tmp_path, lb_service(annotations)).services
+    assert service.proxy_protocol is proxy
+    assert service.lb_preserve_client_ip is preserve
 
 
 @pytest.mark.parametrize(("annotations", "extra", "profile", "reason"), HINTS)
@@ -133,11 +202,6 @@ def test_without_annotations_the_default_applies_and_says_so(tmp_path) -> None: 
     assert cluster.load_balancer_reason(service).startswith("the default: no --load-balancer")
 
 
-def test_the_aws_lbc_load_balancer_class_means_instance_targets(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (service,) = loaded(tmp_path, lb_service(loadBalancerClass="service.k8s.aws/nlb")).services
-    assert service.load_balancer_hint is LoadBalancerProfile.HEALTH_CHECKED
-
-
 def test_metallb_requested_addresses_become_the_allocated_ingress(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (service,) = loaded(tmp_path, lb_service({"metallb.io/loadBalancerIPs": "198.51.100.9"})).services
     assert [i.ip for i in service.load_balancer_ingress] == ["198.51.100.9"]
@@ -158,10 +222,10 @@ def test_a_trace_through_an_annotated_load_balancer_says_which_profile_and_why(t
     argv = ["trace", str(path), "--service", "default/web", "--to", "load-balancer", "--from", "external"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"load balancer: ip-target (from annotation {AWS}nlb-target-type: ip" in out
+    assert f"load balancer: aws-nlb-ip (from annotation {AWS}nlb-target-type: ip" in out
     assert main([*argv, "--format", "json"]) == 0
     document = __import__("json").loads(capsys.readouterr().out)
-    assert document["load_balancer"] == "ip-target"
+    assert document["load_balancer"] == "aws-nlb-ip"
     assert document["load_balancer_reason"].startswith(f"from annotation {AWS}nlb-target-type: ip")
 
 

@@ -22,12 +22,12 @@ from kverify.model import (
     DropKind,
     Flow,
     IPMode,
-    LoadBalancerProfile,
     Node,
     ReplyPath,
     Service,
     ServicePort,
 )
+from kverify.model.enums import POD_TARGET_PROFILES
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.decide import Decision, decide
 from kverify.semantics.load_balancer import may_receive
@@ -75,6 +75,10 @@ def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
     if _port_unmatched(service, flow):
         yield _unmatched_port(cluster, flow)
         return
+    if flow.destination is Destination.LOAD_BALANCER:
+        reason = unknown_lb.unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
+        if reason is not None:
+            raise InputError(Problem(f"not modelled: {reason}", field="--load-balancer"))
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
     for handling in handlings(cluster, onward or flow, service, lb_picks=onward is not None):
@@ -168,11 +172,13 @@ def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool 
     if flow.client is not ClientKind.EXTERNAL:
         client_nodes = [given] if given else list(cluster.nodes)
     result: list[classify.Handling] = []
+    via_lb = flow.destination is Destination.LOAD_BALANCER or lb_picks
+    sent_by_lb = via_lb and flow.client is ClientKind.EXTERNAL
     for client_node in client_nodes:
         client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, client_node, service)
         for node, dst_ip in _candidate_nodes(cluster, flow, service, given, client_node):
-            result.append(_handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip))
-    via_lb = flow.destination is Destination.LOAD_BALANCER or lb_picks
+            h = _handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip, sent_by_lb)
+            result.append(h)
     if flow.client is ClientKind.EXTERNAL and via_lb and given is None:
         result = _load_balancer_picks(cluster, result)
     return result
@@ -216,7 +222,7 @@ def _candidate_nodes(
         )
     if flow.client is not ClientKind.EXTERNAL:
         return [(client_node, dst_ip)]
-    if cluster.load_balancer_for(service) is LoadBalancerProfile.IP_TARGET and destination is Destination.LOAD_BALANCER:
+    if cluster.load_balancer_for(service) in POD_TARGET_PROFILES and destination is Destination.LOAD_BALANCER:
         return [(None, dst_ip)]
     nodes = [given] if given else list(cluster.nodes)
     return [(n, dst_ip) for n in nodes]
@@ -245,6 +251,7 @@ def _handling(
     client_node: Node | None,
     client_ip: str,
     dst_ip: str,
+    via_load_balancer: bool = False,
 ) -> classify.Handling:
     proxy = cluster.proxy
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
@@ -299,6 +306,10 @@ def _handling(
         gate_node_hints=gates["PreferSameTrafficDistribution"],
         gate_draining=gates["KubeProxyDrainingTerminatingNodes"],
         hints_annotation=classify.hints_annotation(service, proxy.kubernetes_version),
+        via_load_balancer=via_load_balancer,
+        proxy_protocol=cluster.proxy_protocol_for(service),
+        lb_preserves_client_ip=cluster.preserves_client_ip(service, port.protocol),
+        dst_status_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
     )
     return classify.Handling(
         node=node,
@@ -362,13 +373,14 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
             crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
             reply_ok=bool(decision.reply_ok[index]),
             reply_path=path,
+            proxy_header=bool(decision.proxy_header),
             rules=explain(h, decision, index, common),
             hops=hops_for(cluster, flow, h, decision, index, seen),
         )
 
 
 def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int) -> str:
-    if decision.lb_rewrote_source:
+    if decision.lb_rewrote_source and not decision.masqueraded[index]:
         return "load-balancer"
     if not decision.masqueraded[index]:
         if ipvs_host_vip_source(CONCRETE, h.situation):

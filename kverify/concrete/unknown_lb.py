@@ -20,7 +20,10 @@ import attrs
 
 from kverify.errors import InputError, Problem
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service
+from kverify.model.enums import POD_TARGET_PROFILES, Dataplane
 from kverify.results import Hop, Outcome
+from kverify.semantics import lb_profiles
+from kverify.semantics.ops import CONCRETE
 
 
 def hostname_only(service: Service) -> bool:
@@ -42,7 +45,7 @@ def node_port_flow(cluster: Cluster, flow: Flow, service: Service) -> Flow | Non
                 field="--from",
             )
         )
-    if cluster.load_balancer_for(service) is LoadBalancerProfile.IP_TARGET:
+    if cluster.load_balancer_for(service) in POD_TARGET_PROFILES:
         return None
     return attrs.evolve(flow, destination=Destination.NODE_PORT, dst_ip=None)
 
@@ -92,3 +95,18 @@ def source_unknown(cluster: Cluster, flow: Flow) -> str | None:
 
 def _hostname(service: Service) -> str:
     return next(i.hostname for i in service.load_balancer_ingress if i.hostname)
+
+
+def unmodelled_reason(profile: LoadBalancerProfile, dataplane: Dataplane) -> str | None:
+    """Why ``profile`` in front of ``dataplane`` is not modelled (``None`` when it is)."""
+    if lb_profiles.modelled_with(CONCRETE, dataplane, profile):
+        return None
+    if profile is LoadBalancerProfile.K3S_SERVICELB:
+        return (
+            f"k3s ServiceLB on {dataplane.spelling}: whether the proxy or the svclb pod's hostPort DNAT sees a packet "
+            "to a listed node IP first is not determined by the sources read (rule lb-k3s-servicelb-kube-proxy-first)"
+        )
+    return (
+        f"Cilium L2 announcements need Cilium's kube-proxy replacement, not {dataplane.spelling} "
+        "(rule lb-cilium-l2-leader)"
+    )

@@ -20,7 +20,7 @@ from kverify.load import validate
 from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, quote, unsupported
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
-from kverify.load.lb_hints import METALLB_BGP_KINDS, lb_hint
+from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
@@ -200,6 +200,7 @@ class _Assembly:
         self.intents: dict[str, ServiceIntent] = {}
         self.workloads: list[Workload] = []
         self.metallb_bgp = False  # a BGPAdvertisement or BGPPeer: MetalLB announces over BGP
+        self.k3s_servicelb = False  # an object labelled svccontroller.k3s.cattle.io/*: k3s ServiceLB runs
         self.hpas: list[tuple[Ctx, HpaRecord]] = []
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
@@ -246,6 +247,9 @@ class _Assembly:
         name_ok = type(name) is str and name != ""
         namespace = namespace if type(namespace) is str and namespace else self.namespace
         label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
+        labels = meta.get("labels") if type(meta) is dict else None
+        if type(labels) is dict and any(str(k).startswith(K3S_SERVICELB) for k in labels):
+            self.k3s_servicelb = True
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
             if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):
                 self.metallb_bgp = True
@@ -373,7 +377,9 @@ class _Assembly:
                 by_service[key].extend(endpoint for _, endpoint in record.endpoints)
         drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]
         for _, _, kwargs, pending in drafts:
-            hint = lb_hint(dict(pending.annotations), pending.lb_class, metallb_bgp=self.metallb_bgp)
+            hint = lb_hint(
+                dict(pending.annotations), pending.lb_class, metallb_bgp=self.metallb_bgp, k3s=self.k3s_servicelb
+            )
             if hint is not None:
                 kwargs["load_balancer_hint"], kwargs["load_balancer_hint_reason"] = hint
         allocate(drafts)

@@ -14,7 +14,7 @@ from kverify.load import validate
 from kverify.load.allocate import Pending, cluster_ip_families, lb_families
 from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip
 from kverify.load.kinds import Skip
-from kverify.load.lb_hints import requested_ips
+from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_ips
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
 from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
 
@@ -101,6 +101,8 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
         "topology_annotation": _topology_annotation(obj),
         "selector": _selector(ctx, spec),
         "pending": pending,
+        "proxy_protocol": proxy_protocol(annotations),
+        "lb_preserve_client_ip": preserve_client_ip(annotations),
     }
     return kwargs if len(ctx.problems) == before else None
 

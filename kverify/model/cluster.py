@@ -173,6 +173,12 @@ class Service:
         default=None, validator=v.optional(v.instance_of(LoadBalancerProfile))
     )
     load_balancer_hint_reason: str = ""
+    #: The load balancer sends a PROXY protocol header (``service.beta.kubernetes.io/aws-load-balancer-proxy-protocol:
+    #: "*"``, or ``proxy_protocol_v2.enabled=true`` among the target-group attributes).
+    proxy_protocol: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: ``preserve_client_ip.enabled`` from ``service.beta.kubernetes.io/aws-load-balancer-target-group-attributes``;
+    #: ``None``: the default for the target type (rule ``lb-preserve-client-ip``).
+    lb_preserve_client_ip: bool | None = attrs.field(default=None, validator=v.optional(v.instance_of(bool)))
 
     @property
     def key(self) -> str:
@@ -286,6 +292,34 @@ class Cluster:
     #: The user chose ``load_balancer`` (a flag, a spec's environment): it overrides every Service's
     #: annotation hint. ``False`` when it is only the default.
     load_balancer_explicit: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    #: ``--proxy-protocol`` / a spec's ``environment.proxyProtocol``: every Service's load balancer sends (True) or
+    #: does not send (False) a PROXY protocol header; ``None``: each Service's annotations say.
+    proxy_protocol: bool | None = attrs.field(default=None, validator=v.optional(v.instance_of(bool)))
+
+    def proxy_protocol_for(self, service: Service | None) -> bool:
+        """Whether the load balancer in front of ``service`` sends PROXY protocol headers."""
+        if self.proxy_protocol is not None:
+            return self.proxy_protocol
+        return service is not None and service.proxy_protocol
+
+    def preserves_client_ip(self, service: Service | None, protocol: Protocol) -> bool:
+        """Whether the load balancer in front of ``service`` keeps the client's address (rule
+        ``lb-preserve-client-ip``): the target-group attribute if set, else the target type's default
+        (instance targets on; IP targets off for TCP, on for UDP; a generic ``ip-target`` LB off)."""
+        profile = self.load_balancer_for(service)
+        if (
+            service is not None
+            and service.lb_preserve_client_ip is not None
+            and profile
+            in (
+                LoadBalancerProfile.AWS_NLB_INSTANCE,
+                LoadBalancerProfile.AWS_NLB_IP,
+            )
+        ):
+            return service.lb_preserve_client_ip
+        if profile is LoadBalancerProfile.AWS_NLB_IP:
+            return protocol is Protocol.UDP
+        return profile is not LoadBalancerProfile.IP_TARGET
 
     def load_balancer_for(self, service: Service | None) -> LoadBalancerProfile:
         """The load balancer in front of ``service``: the user's choice, else the Service's

@@ -83,6 +83,25 @@ class LoadBalancerProfile(_Spelled):
     METALLB_L2 = 2, "metallb-l2"
     METALLB_BGP = 3, "metallb-bgp"
     IP_TARGET = 4, "ip-target"
+    K3S_SERVICELB = 5, "k3s-servicelb"
+    CILIUM_L2 = 6, "cilium-l2"
+    CILIUM_BGP = 7, "cilium-bgp"
+    KUBE_VIP = 8, "kube-vip"
+    AWS_NLB_INSTANCE = 9, "aws-nlb-instance"
+    AWS_NLB_IP = 10, "aws-nlb-ip"
+
+
+#: Profiles whose load balancer sends straight to pod IPs, bypassing nodes and kube-proxy.
+POD_TARGET_PROFILES = (LoadBalancerProfile.IP_TARGET, LoadBalancerProfile.AWS_NLB_IP)
+#: Profiles with a load balancer of its own in the path (a proxy or NAT box that can add a PROXY protocol
+#: header); the others only announce an address and the packet reaches a node unchanged.
+PROXYING_PROFILES = (
+    LoadBalancerProfile.HEALTH_CHECKED,
+    LoadBalancerProfile.NO_HEALTH_CHECK,
+    LoadBalancerProfile.IP_TARGET,
+    LoadBalancerProfile.AWS_NLB_INSTANCE,
+    LoadBalancerProfile.AWS_NLB_IP,
+)
 
 
 class ClientKind(_Spelled):

@@ -10,8 +10,8 @@ from typing import Any
 
 import attrs
 
-from kverify.model.enums import ClientKind, Destination, DropKind, LoadBalancerProfile, ReplyPath
-from kverify.semantics import delivery, nat, reply
+from kverify.model.enums import POD_TARGET_PROFILES, ClientKind, Destination, DropKind, ReplyPath
+from kverify.semantics import delivery, lb_profiles, nat, reply
 from kverify.semantics.endpoints import ready
 from kverify.semantics.health import health_check_passes, needs_health_check
 from kverify.semantics.ops import Ops
@@ -31,6 +31,7 @@ class Decision:
     chosen: tuple[Term, ...]  # the endpoints the packet may be DNATed to
     masqueraded: tuple[Term, ...]  # the node SNATed the packet
     lb_rewrote_source: Term  # the load balancer, not a node, replaced the client's address
+    proxy_header: Term  # the packet reaches the pod with a PROXY protocol header from the load balancer
     reply_path: tuple[Term, ...]
     reply_ok: tuple[Term, ...]
     uses_local_set: Term
@@ -66,7 +67,7 @@ def ip_target_blocks(ops: Ops, s: Situation) -> Term:
 def via_ip_target(ops: Ops, s: Situation) -> Term:
     """External traffic to the LoadBalancer IP, sent by an IP-target LB straight to pods."""
     return ops.and_(
-        ops.eq(s.load_balancer, LoadBalancerProfile.IP_TARGET),
+        ops.or_(*(ops.eq(s.load_balancer, p) for p in POD_TARGET_PROFILES)),
         ops.eq(s.destination, Destination.LOAD_BALANCER),
         ops.eq(s.client, ClientKind.EXTERNAL),
     )
@@ -124,7 +125,8 @@ def decide(ops: Ops, s: Situation) -> Decision:
         drop_kind=drop_kind,
         chosen=tuple(ops.and_(delivered, c) for c in chosen),
         masqueraded=masq,
-        lb_rewrote_source=direct,
+        lb_rewrote_source=lb_profiles.lb_rewrites_source(ops, s),
+        proxy_header=lb_profiles.proxy_header(ops, s, delivered),
         reply_path=paths,
         reply_ok=tuple(ops.not_(ops.eq(p, ReplyPath.DIRECT_FROM_ENDPOINT_NODE)) for p in paths),
         uses_local_set=delivery.uses_local_set(ops, s),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kverify.model.enums import LoadBalancerProfile
+from kverify.semantics import lb_profiles
 from kverify.semantics.endpoints import is_local
 from kverify.semantics.health import health_check_passes, needs_health_check
 from kverify.semantics.ops import Ops, Term
@@ -69,22 +70,27 @@ def metallb_announces(ops: Ops, s: Situation, node: int) -> Term:
 def may_receive(ops: Ops, s: Situation, node: int) -> Term:
     """Whether the load balancer in front may deliver this Service's traffic to ``node``.
 
-    ``ip-target`` load balancers never deliver to nodes (they target pod IPs directly).
+    ``ip-target`` and ``aws-nlb-ip`` load balancers never deliver to nodes (they target pod IPs
+    directly). A profile not modelled on the dataplane (``lb_profiles.modelled_with``) sends nowhere
+    here; callers report Unknown before asking.
     """
-    probe = ops.or_(passes_probe(ops, s, node), fails_open(ops, s))
-    return ops.and_(
-        s.nodes[node].present,
-        ops.ite(
-            ops.eq(s.load_balancer, LoadBalancerProfile.HEALTH_CHECKED),
-            probe,
-            ops.ite(
-                ops.eq(s.load_balancer, LoadBalancerProfile.NO_HEALTH_CHECK),
-                ops.true,
-                ops.ite(
-                    ops.eq(s.load_balancer, LoadBalancerProfile.IP_TARGET),
-                    ops.false,
-                    metallb_announces(ops, s, node),
-                ),
-            ),
-        ),
+    open_ = fails_open(ops, s)
+    probe = ops.or_(passes_probe(ops, s, node), open_)
+    profile = s.load_balancer
+    table = (
+        (LoadBalancerProfile.HEALTH_CHECKED, probe),
+        (LoadBalancerProfile.NO_HEALTH_CHECK, ops.true),
+        (LoadBalancerProfile.IP_TARGET, ops.false),
+        (LoadBalancerProfile.AWS_NLB_IP, ops.false),
+        (LoadBalancerProfile.METALLB_L2, metallb_announces(ops, s, node)),
+        (LoadBalancerProfile.METALLB_BGP, metallb_announces(ops, s, node)),
+        (LoadBalancerProfile.K3S_SERVICELB, lb_profiles.k3s_listed(ops, s, node)),
+        (LoadBalancerProfile.CILIUM_L2, lb_profiles.cilium_l2_answers(ops, s, node)),
+        (LoadBalancerProfile.CILIUM_BGP, lb_profiles.cilium_bgp_advertises(ops, s, node)),
+        (LoadBalancerProfile.KUBE_VIP, lb_profiles.kube_vip_answers(ops, s, node)),
     )
+    # The last profile is the chain's default, so every value of the enum is covered.
+    picks = lb_profiles.nlb_instance_probe(ops, s, node, open_)
+    for value, term in reversed(table):
+        picks = ops.ite(ops.eq(profile, value), term, picks)
+    return ops.and_(s.nodes[node].present, lb_profiles.modelled_with(ops, s.dataplane, profile), picks)

@@ -79,3 +79,8 @@ class Situation:
     gate_node_hints: Term = True  # PreferSameTrafficDistribution
     gate_draining: Term = True  # KubeProxyDrainingTerminatingNodes
     hints_annotation: Term = False  # the Service's topology annotation asks for hints (as this version reads it)
+    # The load balancer in front (kverify.semantics.load_balancer, lb_profiles).
+    via_load_balancer: Term = False  # the packet was sent by the external load balancer (not by the client itself)
+    proxy_protocol: Term = False  # the load balancer is configured to send a PROXY protocol header to its targets
+    lb_preserves_client_ip: Term = True  # the load balancer keeps the client's address (AWS preserve_client_ip)
+    dst_status_ip_mode_proxy: Term = False  # status.loadBalancer.ingress says ipMode Proxy for dst (gate or not)

@@ -149,12 +149,14 @@ def assemble(
     ingress = []
     if _bool(model, u.has_vip_ingress):
         ingress.append(LoadBalancerIngress(ip=VIP_INGRESS))
-    if _bool(model, u.dst_ip_mode_proxy):
+    if _bool(model, u.dst_status_ip_mode_proxy):
         ingress.append(LoadBalancerIngress(ip=PROXY_INGRESS, ip_mode=IPMode.PROXY))
     ranges: tuple[str, ...] = ()
     if _bool(model, u.has_source_ranges):
         ranges = (NOT_CLIENT_RANGE,) + ((f"{client_ip}/32",) if _bool(model, u.src_allowed_by_ranges) else ())
     etp_local = _bool(model, u.etp_local)
+    profile = LoadBalancerProfile(_int(model, u.load_balancer))
+    nlb = profile in (LoadBalancerProfile.AWS_NLB_INSTANCE, LoadBalancerProfile.AWS_NLB_IP)
     service = Service(
         namespace="default",
         name="web",
@@ -173,6 +175,8 @@ def assemble(
         if _bool(model, u.hints_annotation)
         else None,
         endpoints=tuple(endpoints),
+        proxy_protocol=_bool(model, u.proxy_protocol),
+        lb_preserve_client_ip=_bool(model, u.lb_preserves_client_ip) if nlb else None,
     )
     node_port_addresses: tuple[str, ...] = ()
     if destination is Destination.NODE_PORT and not captured:
@@ -190,11 +194,11 @@ def assemble(
             masquerade_all=_bool(model, u.masquerade_all),
             node_port_addresses=node_port_addresses,
         ),
-        load_balancer=LoadBalancerProfile(_int(model, u.load_balancer)),
+        load_balancer=profile,
     )
     dst_ip = {
         Destination.CLUSTER_IP: CLUSTER_IP,
-        Destination.LOAD_BALANCER: PROXY_INGRESS if _bool(model, u.dst_ip_mode_proxy) else VIP_INGRESS,
+        Destination.LOAD_BALANCER: PROXY_INGRESS if _bool(model, u.dst_status_ip_mode_proxy) else VIP_INGRESS,
         Destination.EXTERNAL_IP: EXTERNAL_IP,
         Destination.HEALTH_CHECK_NODE_PORT: nodes[h].addresses[0],
         Destination.NODE_PORT: "127.0.0.1"

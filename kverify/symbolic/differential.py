@@ -25,8 +25,8 @@ from kverify.symbolic.prove import _solver
 from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import FlowInputs, Universe, select
 
-#: (delivered, endpoint index or None, drop kind, masqueraded, reply ok)
-Fate = tuple[bool, int | None, int, bool, bool]
+#: (delivered, endpoint index or None, drop kind, masqueraded, reply ok, PROXY header, LB rewrote the source)
+Fate = tuple[bool, int | None, int, bool, bool, bool, bool]
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +67,9 @@ def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
         u.gates["PreferSameTrafficDistribution"] == bool(s.gate_node_hints),
         u.gates["KubeProxyDrainingTerminatingNodes"] == bool(s.gate_draining),
         u.hints_annotation == bool(s.hints_annotation),
+        u.proxy_protocol == bool(s.proxy_protocol),
+        u.lb_preserves_client_ip == bool(s.lb_preserves_client_ip),
+        u.dst_status_ip_mode_proxy == bool(s.dst_status_ip_mode_proxy),
     ]
 
 
@@ -92,10 +95,19 @@ def _pins(u: Universe, h: Handling, cluster: Cluster) -> list[Any]:
 
 def _concrete_fates(h: Handling) -> frozenset[Fate]:
     d = decide(CONCRETE, h.situation)
+    lb = (bool(d.proxy_header), bool(d.lb_rewrote_source))
     if not d.delivered:
-        return frozenset({(False, None, int(d.drop_kind), False, False)})
+        return frozenset({(False, None, int(d.drop_kind), False, False, *lb)})
     return frozenset(
-        (True, j, 0, bool(d.masqueraded[j]), bool(d.reply_ok[j])) for j, chosen in enumerate(d.chosen) if chosen
+        (True, j, 0, bool(d.masqueraded[j]), bool(d.reply_ok[j]), *lb) for j, chosen in enumerate(d.chosen) if chosen
+    )
+
+
+def _lb_observables(model: z3.ModelRef, d: Any) -> tuple[bool, bool]:
+    """The decision's load-balancer observables (PROXY header, source rewritten by the LB) in a model."""
+    return (
+        z3.is_true(model.eval(lift(d.proxy_header), model_completion=True)),
+        z3.is_true(model.eval(lift(d.lb_rewrote_source), model_completion=True)),
     )
 
 
@@ -131,14 +143,16 @@ def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
         while solver.check() == z3.sat:
             model = solver.model()
             delivered = z3.is_true(model.eval(lift(d.delivered), model_completion=True))
+            lb = _lb_observables(model, d)
             if not delivered:
-                fate: Fate = (False, None, model.eval(lift(d.drop_kind), model_completion=True).as_long(), False, False)
+                drop = model.eval(lift(d.drop_kind), model_completion=True).as_long()
+                fate: Fate = (False, None, drop, False, False, *lb)
                 symbolic.add(fate)
                 break
             j = model.eval(k, model_completion=True).as_long()
             masq = z3.is_true(model.eval(select(list(d.masqueraded), k), model_completion=True))
             reply = z3.is_true(model.eval(select(list(d.reply_ok), k), model_completion=True))
-            symbolic.add((True, j, 0, masq, reply))
+            symbolic.add((True, j, 0, masq, reply, *lb))
             solver.add(k != j)
         lb_symbolic: set[int] = set()
         lb_concrete: set[int] = set()
@@ -237,19 +251,20 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
             k = u.endpoint_choice
             while well_formed and solver.check() == z3.sat:
                 model = solver.model()
+                lb = _lb_observables(model, d)
                 if not z3.is_true(model.eval(lift(d.delivered), model_completion=True)):
                     drop = model.eval(lift(d.drop_kind), model_completion=True).as_long()
-                    symbolic.add((False, None, drop, False, False))
+                    symbolic.add((False, None, drop, False, False, *lb))
                     break
                 j = model.eval(k, model_completion=True).as_long()
                 masq = z3.is_true(model.eval(u.pick(d.masqueraded), model_completion=True))
                 reply = z3.is_true(model.eval(u.pick(d.reply_ok), model_completion=True))
-                symbolic.add((True, j, 0, masq, reply))
+                symbolic.add((True, j, 0, masq, reply, *lb))
                 solver.add(k != j)
         finally:
             solver.pop()
         concrete = frozenset(
-            (f[0], index[kinds[f[1]]] if f[1] is not None else None, f[2], f[3], f[4]) for f in _concrete_fates(h)
+            (f[0], index[kinds[f[1]]] if f[1] is not None else None, *f[2:]) for f in _concrete_fates(h)
         )
         lb_concrete = frozenset({hn}) if may_receive(CONCRETE, s, hn) else frozenset()
         results.append(

@@ -17,8 +17,9 @@ import z3
 
 from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, ServiceType
 from kverify.model.versions import GATES, NEWEST, OLDEST
+from kverify.semantics import lb_profiles
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
-from kverify.symbolic.smt_ops import lift
+from kverify.symbolic.smt_ops import SmtOps, lift
 
 #: Classification rules (kind "classify") and the free inputs of the encoding that abstract them.
 ABSTRACTS = {
@@ -31,7 +32,7 @@ ABSTRACTS = {
     "service-port-unmatched": "address_captured (a flow to an unexposed port is not intercepted)",
     "ip-family": "Situation.endpoints (only the destination's family: the encoding's endpoints are one family)",
     "topology-annotation": "hints_annotation",
-    "load-balancer-ip-mode-gate": "dst_ip_mode_proxy (constrained false without the LoadBalancerIPMode gate)",
+    "load-balancer-ip-mode-gate": "dst_ip_mode_proxy (dst_status_ip_mode_proxy and the LoadBalancerIPMode gate)",
     "nftables-mode-available": "dataplane (nftables constrained to versions and gates that accept it)",
 }
 
@@ -74,6 +75,10 @@ class FlowInputs:
         self.k8s_minor = Int("k8s_minor")
         self.gates = {name: Bool(f"gate_{name}") for name in GATES}
         self.hints_annotation = Bool("hints_annotation")
+        # The load balancer in front (kverify.semantics.lb_profiles).
+        self.proxy_protocol = Bool("proxy_protocol")
+        self.lb_preserves_client_ip = Bool("lb_preserves_client_ip")
+        self.dst_status_ip_mode_proxy = Bool("dst_status_ip_mode_proxy")
 
     def situation_with(
         self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
@@ -107,6 +112,14 @@ class FlowInputs:
             gate_node_hints=self.gates["PreferSameTrafficDistribution"],
             gate_draining=self.gates["KubeProxyDrainingTerminatingNodes"],
             hints_annotation=self.hints_annotation,
+            # The external load balancer sends exactly the external clients' packets to its address (a flow on
+            # to a hostname-only LB's node ports is decided by the executable model only).
+            via_load_balancer=z3.And(
+                self.client == int(ClientKind.EXTERNAL), self.destination == int(Destination.LOAD_BALANCER)
+            ),
+            proxy_protocol=self.proxy_protocol,
+            lb_preserves_client_ip=self.lb_preserves_client_ip,
+            dst_status_ip_mode_proxy=self.dst_status_ip_mode_proxy,
         )
 
     def environment(self, minor: int, gates: dict[str, bool]) -> list[Any]:
@@ -127,6 +140,23 @@ class FlowInputs:
         c += [z3.Implies(self.dataplane == int(Dataplane.NFTABLES), self.gates["NFTablesProxyMode"])]
         c += [z3.Implies(self.dst_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
         c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
+        # A profile is modelled on some dataplanes only (lb_profiles.modelled_with; else Unknown concretely).
+        c += [lift(lb_profiles.modelled_with(SmtOps(), self.dataplane, self.load_balancer))]
+        # kube-proxy honours the status' ipMode Proxy only with the LoadBalancerIPMode gate.
+        c += [self.dst_ip_mode_proxy == z3.And(self.dst_status_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
+        c += [z3.Implies(self.dst_status_ip_mode_proxy, self.destination == int(Destination.LOAD_BALANCER))]
+        # Client IP preservation is a setting of the AWS NLB profiles only; a generic ip-target LB rewrites.
+        nlb = z3.Or(
+            self.load_balancer == int(LoadBalancerProfile.AWS_NLB_INSTANCE),
+            self.load_balancer == int(LoadBalancerProfile.AWS_NLB_IP),
+        )
+        c += [
+            z3.Implies(self.load_balancer == int(LoadBalancerProfile.IP_TARGET), z3.Not(self.lb_preserves_client_ip)),
+            z3.Implies(
+                z3.And(z3.Not(nlb), self.load_balancer != int(LoadBalancerProfile.IP_TARGET)),
+                self.lb_preserves_client_ip,
+            ),
+        ]
         c += [z3.And(self.service_type >= 0, self.service_type < len(ServiceType))]
         c += [z3.And(client >= 0, client < len(ClientKind)), z3.And(dest >= 0, dest < len(Destination))]
         c += [node_exists(h)]
