@@ -207,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trace.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
     trace.add_argument(
+        "--proxy-protocol",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the load balancer sends (or not) a PROXY protocol header (default: the Service's annotations, e.g. "
+        "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: '*')",
+    )
+    trace.add_argument(
         "--cluster-cidr", action="append", type=_cidr, metavar="CIDR", help="repeatable; default 10.0.0.0/8"
     )
     trace.add_argument("--no-local-detector", action="store_true", help="kube-proxy without a LocalTrafficDetector")
@@ -781,6 +788,8 @@ def _version_ranges(holds: list[int], versions: tuple[int, ...]) -> str:
 def _run_trace(args: argparse.Namespace) -> int:
     import ipaddress
 
+    import attrs
+
     from kverify.check.specfile.pools import parse_node_pool
     from kverify.concrete import route
     from kverify.errors import Problem
@@ -806,6 +815,8 @@ def _run_trace(args: argparse.Namespace) -> int:
     _report_skipped(loaded.skipped, loaded.skipped_kinds, verbose=args.verbose)
     profile = LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None
     cluster = to_cluster(loaded, proxy=proxy, load_balancer=profile)
+    if args.proxy_protocol is not None:
+        cluster = attrs.evolve(cluster, proxy_protocol=args.proxy_protocol)
     flow = Flow(
         service=args.service,
         client=ClientKind.parse("node" if args.client == "host" else args.client),

@@ -56,6 +56,8 @@ class Outcome:
     reply_path: ReplyPath | None = None
     #: The pod receives a PROXY protocol header from the load balancer (rule ``lb-proxy-protocol``).
     proxy_header: bool = False
+    #: The Service's load balancer sends PROXY protocol headers, so the pod expects one.
+    proxy_expected: bool = False
     rules: tuple[str, ...] = ()
     hops: tuple[Hop, ...] = ()
     health_check: HealthCheck | None = None
@@ -74,6 +76,7 @@ class Outcome:
             "reply_ok": self.reply_ok,
             "reply_path": self.reply_path.spelling if self.reply_path is not None else None,
             "proxy_header": self.proxy_header,
+            "proxy_expected": self.proxy_expected,
             "rules": list(self.rules),
             "hops": [attrs.asdict(h) for h in self.hops],
             "health_check": attrs.asdict(self.health_check) if self.health_check else None,

@@ -11,13 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
-from kverify.prove.claims import CLAIMS, HOLDS, REVIEW_CLAIMS, Claim
+from kverify.prove.claims import CLAIMS, HOLDS, LB_CLAIMS, REVIEW_CLAIMS, Claim
 from kverify.prove.run import prove_claim, violations
 from kverify.testing.strategies import clusters_and_flows
 from kverify.verdicts import Refuted
 
-HOLDING = [(c, dp) for c in CLAIMS + REVIEW_CLAIMS for dp, verdict in c.expected.items() if verdict == HOLDS]
-REFUTED = [(c, dp) for c in CLAIMS + REVIEW_CLAIMS for dp, verdict in c.expected.items() if verdict != HOLDS]
+HOLDING = [
+    (c, dp) for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS for dp, verdict in c.expected.items() if verdict == HOLDS
+]
+REFUTED = [
+    (c, dp) for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS for dp, verdict in c.expected.items() if verdict != HOLDS
+]
 
 
 def _as_claimed(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> tuple[Cluster, Flow]:

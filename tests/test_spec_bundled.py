@@ -64,6 +64,19 @@ EXPECTED = {
         "local-variant-keeps-client-ip": "proved",
         "etp-cluster-hides-client-ip": "refuted",
     },
+    # Issue 9, item 3: the load balancers people run, and PROXY protocol.
+    "k3s-servicelb-local": {
+        "lb-delivers": "proved",  # servicelb.go getStatus lists only node-a and node-b (Ready pods)
+        "lb-keeps-client-ip": "proved",  # kube-proxy's eTP Local LB-IP rule handles the listed node IP first
+        "lb-stays-on-node": "proved",
+        "nodeport-on-node-c-delivers": "refuted",
+    },
+    "proxy-protocol-broken-header": {
+        "external-gets-header": "proved",
+        "pod-reaches-ingress": "proved",
+        "pod-gets-header": "refuted",  # kubernetes/ingress-nginx#3996: short-circuited past the LB
+        "pod-gets-header-with-ip-mode-proxy": "proved",  # KEP-1860 ipMode Proxy, honoured from v1.30
+    },
     # Design reviews: manifests as written (no Nodes, no EndpointSlices), decided over every placement.
     "design-web-local": {
         "lb-never-drops": "refuted",  # 3 replicas cannot cover 5 nodes; eTP Local drops on the others

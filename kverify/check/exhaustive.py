@@ -62,6 +62,15 @@ def _client_ip(o: Outcome, _: frozenset[str]) -> str | None:
     return None
 
 
+def _proxy_header(o: Outcome, _: frozenset[str]) -> str | None:
+    if o.delivered and o.proxy_expected and not o.proxy_header:
+        return (
+            f"reaches {o.endpoint_pod or o.endpoint_ip} without the PROXY protocol header its load balancer sends "
+            "(the load balancer was bypassed: 'broken header')"
+        )
+    return None
+
+
 def _stays(o: Outcome, _: frozenset[str]) -> str | None:
     return f"crosses from {o.node} to {o.endpoint_node}" if o.delivered and o.crosses_nodes else None
 
@@ -98,6 +107,11 @@ PROPERTIES: dict[str, Property] = {
             id="client-ip-preserved",
             phrase="every connection reaches the pod with the client's IP as source",
             violation=_client_ip,
+        ),
+        Property(
+            id="proxy-header-received",
+            phrase="every connection reaches the pod with the PROXY protocol header its load balancer sends",
+            violation=_proxy_header,
         ),
         Property(
             id="stays-on-arrival-node",

@@ -22,6 +22,7 @@ from kverify.model import (
     DropKind,
     Flow,
     IPMode,
+    LoadBalancerProfile,
     Node,
     ReplyPath,
     Service,
@@ -57,6 +58,7 @@ DUAL_STACK = declare(
 
 
 CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+PROXY_PROTOCOL = "lb-proxy-protocol"
 
 
 def _family(ip: str) -> int:
@@ -100,21 +102,32 @@ def _port_unmatched(service: Service, flow: Flow) -> bool:
     return classify.find_port(service, flow) is None
 
 
+#: The rule that decides which nodes an announcing load balancer sends to, per profile.
+ANNOUNCE_RULES = {
+    LoadBalancerProfile.METALLB_L2: "lb-metallb-announce",
+    LoadBalancerProfile.METALLB_BGP: "lb-metallb-announce",
+    LoadBalancerProfile.K3S_SERVICELB: "lb-k3s-servicelb",
+    LoadBalancerProfile.CILIUM_BGP: "lb-cilium-bgp-advertise",
+    LoadBalancerProfile.KUBE_VIP: "lb-kube-vip-arp-leader",
+}
+
+
 def _unannounced(cluster: Cluster, flow: Flow, service: Service) -> Outcome:
-    mark("lb-metallb-announce")
+    profile = cluster.load_balancer_for(service)
+    rule_id = ANNOUNCE_RULES.get(profile, "lb-metallb-announce")
+    mark(rule_id)
     return Outcome(
         node=None,
         delivered=False,
         drop_kind=DropKind.DROP,
-        rules=("lb-metallb-announce",),
+        rules=(rule_id,),
         hops=(
             Hop(
                 at="client",
                 to="(end)",
                 src=flow.client_ip or classify.EXTERNAL_CLIENT_IP,
                 dst=flow.dst_ip or "load-balancer IP",
-                note=f"{cluster.load_balancer_for(service).spelling}: no node announces the address, "
-                "so nothing answers for it",
+                note=f"{profile.spelling}: no node announces the address, so nothing answers for it",
             ),
         ),
     )
@@ -362,6 +375,8 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
         masq = bool(decision.masqueraded[index])
         path = ReplyPath(decision.reply_path[index])
         seen = _source_seen(cluster, h, decision, index)
+        expected = bool(h.situation.proxy_protocol)
+        rules = explain(h, decision, index, common)
         yield Outcome(
             node=node_name,
             delivered=True,
@@ -374,7 +389,8 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
             reply_ok=bool(decision.reply_ok[index]),
             reply_path=path,
             proxy_header=bool(decision.proxy_header),
-            rules=explain(h, decision, index, common),
+            proxy_expected=expected,
+            rules=(*rules, PROXY_PROTOCOL) if expected else rules,
             hops=hops_for(cluster, flow, h, decision, index, seen),
         )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from kverify.load.lb_hints import AWS_PROXY_PROTOCOL, AWS_TG_ATTRIBUTES
 from kverify.load.services import ALLOCATED_ANNOTATION
 from kverify.model import Cluster, IPMode, Service, ServiceType
 
@@ -59,6 +60,12 @@ def _service(service: Service) -> dict[str, Any]:
     if service.topology_annotation:
         key, value = service.topology_annotation
         metadata.setdefault("annotations", {})[key] = value
+    # The load balancer's PROXY protocol and client IP preservation, as the AWS LBC reads them (lb_hints).
+    if service.proxy_protocol:
+        metadata.setdefault("annotations", {})[AWS_PROXY_PROTOCOL] = "*"
+    if service.lb_preserve_client_ip is not None:
+        value = "true" if service.lb_preserve_client_ip else "false"
+        metadata.setdefault("annotations", {})[AWS_TG_ATTRIBUTES] = f"preserve_client_ip.enabled={value}"
     document: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
     if service.type is ServiceType.LOAD_BALANCER and not service.load_balancer_ingress:
         document["status"] = {"loadBalancer": {}}  # provisioning: nothing to allocate when read back

@@ -326,8 +326,44 @@ REVIEW_CLAIMS: tuple[Claim, ...] = (
 )
 
 
+#: Claims about the load balancer in front (issue 9, item 3): what the pod receives through it.
+LB_CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        id="proxy-protocol-header-on-every-path",
+        statement="When the Service's load balancer sends PROXY protocol headers, every connection to the "
+        "LoadBalancer address that reaches a pod carries one, from external and in-cluster clients alike.",
+        assume=lambda w: w.ops.and_(w.lb_sends_proxy_protocol(), w.destination_is(Destination.LOAD_BALANCER)),
+        require=lambda w: w.ops.implies(w.delivered(), w.proxy_header()),
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        why="kube-proxy captures a VIP-mode LoadBalancer IP on every node and sends a pod's or a host's connection "
+        "straight to an endpoint (iptables/nftables KUBE-SERVICES / service-ips; ipvs binds it to kube-ipvs0; Cilium's "
+        "socket-LB translates at connect()), so it never passes the load balancer and carries no header: the "
+        "'broken header' reports (kubernetes/ingress-nginx#3996, kubernetes/kubernetes#66607).",
+        load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
+        minimal=dict.fromkeys(KUBE_PROXY, (1, 1)),
+    ),
+    Claim(
+        id="proxy-protocol-header-with-ip-mode-proxy",
+        statement="With ipMode Proxy in the Service's status, every connection to the LoadBalancer address that "
+        "reaches a pod through kube-proxy carries the load balancer's PROXY protocol header (in-cluster clients go "
+        "out to the load balancer).",
+        assume=lambda w: w.ops.and_(
+            w.lb_sends_proxy_protocol(), w.destination_is(Destination.LOAD_BALANCER), w.status_ip_mode_proxy()
+        ),
+        require=lambda w: w.ops.implies(w.delivered(), w.proxy_header()),
+        expected=dict.fromkeys(KUBE_PROXY, HOLDS),
+        why="kube-proxy writes no rule for an ingress IP with ipMode Proxy (pkg/proxy/serviceport.go "
+        "newBaseServiceInfo, KEP-1860), so in-cluster connections leave for the load balancer, which adds the "
+        "header; before v1.30 the LoadBalancerIPMode gate is off by default and the claim is refuted "
+        "(`kverify prove --all-versions` shows from which version it holds). Cilium's handling of ipMode is not "
+        "verified, so only kube-proxy is claimed.",
+        load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
+    ),
+)
+
+
 def claim(claim_id: str) -> Claim:
-    for c in CLAIMS + REVIEW_CLAIMS:
+    for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS:
         if c.id == claim_id:
             return c
     raise KeyError(claim_id)
@@ -363,7 +399,7 @@ SPREAD_CLAIMS: tuple[SpreadClaim, ...] = (
     ),
 )
 
-ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + REVIEW_CLAIMS + SPREAD_CLAIMS
+ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + SPREAD_CLAIMS
 
 
 def find_claim(claim_id: str) -> Claim | SpreadClaim:

@@ -96,6 +96,8 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
     words += ["--dataplane", proxy.dataplane.spelling]
     if cluster.load_balancer_explicit:  # otherwise the manifests' annotations choose it again
         words += ["--load-balancer", cluster.load_balancer.spelling]
+    if cluster.proxy_protocol is not None:  # otherwise the manifests' annotations say it again
+        words.append("--proxy-protocol" if cluster.proxy_protocol else "--no-proxy-protocol")
     if proxy.cluster_cidrs != ("10.0.0.0/8",):
         for cidr in proxy.cluster_cidrs:
             words += ["--cluster-cidr", cidr]

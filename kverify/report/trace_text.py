@@ -39,6 +39,12 @@ def outcome_line(outcome: Outcome) -> str:
     target = outcome.endpoint_node or "an unknown node"
     seen = f"pod sees {outcome.source_ip_seen}" + _source_note(outcome)
     reply = "reply ok" if outcome.reply_ok else "REPLY BROKEN (client drops it)"
+    if outcome.proxy_expected:
+        reply += (
+            "; PROXY header"
+            if outcome.proxy_header
+            else "; NO PROXY header (the load balancer was bypassed: a server expecting one reports 'broken header')"
+        )
     pod = f" ({outcome.endpoint_pod})" if outcome.endpoint_pod else ""
     return (
         f"{where}: delivered to {outcome.endpoint_ip}{pod}, {hop} {target}; {seen}; {reply}"

@@ -60,6 +60,14 @@ class World:
     def address_captured(self) -> Term:
         return self.situation.address_captured
 
+    def lb_sends_proxy_protocol(self) -> Term:
+        """The load balancer in front is configured to send PROXY protocol headers."""
+        return self.situation.proxy_protocol
+
+    def status_ip_mode_proxy(self) -> Term:
+        """The Service's status gives the destination address ipMode Proxy (honoured or not by this version)."""
+        return self.situation.dst_status_ip_mode_proxy
+
     def through_ip_target(self) -> Term:
         return via_ip_target(self.ops, self.situation)
 
@@ -87,6 +95,10 @@ class World:
         return self.ops.and_(
             self.ops.not_(self.pick(self.decision.masqueraded)), self.ops.not_(self.decision.lb_rewrote_source)
         )
+
+    def proxy_header(self) -> Term:
+        """The pod receives a PROXY protocol header (rule lb-proxy-protocol)."""
+        return self.decision.proxy_header
 
     def endpoint_is_client(self) -> Term:
         return self.pick([e.is_client for e in self.situation.endpoints])

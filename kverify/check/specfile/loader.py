@@ -12,6 +12,8 @@ import os
 import re
 from typing import Any
 
+import attrs
+
 from kverify.check.exhaustive import PARAMETRIC, PROPERTIES
 from kverify.check.findings import HOLDS, REFUTED, Location
 from kverify.check.specfile.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
@@ -48,6 +50,7 @@ _METADATA = ("name", "description")
 _ENVIRONMENT = (
     "dataplane",
     "loadBalancer",
+    "proxyProtocol",
     "clusterCIDR",
     "localTrafficDetector",
     "masqueradeAll",
@@ -132,6 +135,9 @@ def load_spec(file: str) -> Spec:
     cluster, files, lines, blocks, intents, (workloads, endpoints_given), skipped = _cluster(
         ctx, data, file, proxy, lb, namespace
     )
+    proxy_protocol = ctx.boolean(ctx.mapping(data, "environment", ()), "proxyProtocol", ("environment",))
+    if proxy_protocol is not None:
+        cluster = attrs.evolve(cluster, proxy_protocol=proxy_protocol)
     pools = pools_from(ctx, data["nodes"], ("nodes",)) if "nodes" in data else ()
     if pools and cluster.nodes:
         ctx.error(("nodes",), "Forbidden: the manifests already have Node objects; describe the nodes once")
