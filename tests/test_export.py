@@ -18,7 +18,9 @@ def _comparable(cluster: Cluster) -> Cluster:
     services = []
     for service in cluster.services:
         endpoints = tuple(sorted((attrs.evolve(e, ports=()) for e in service.endpoints), key=lambda e: e.ip))
-        service = attrs.evolve(service, endpoints=endpoints)
+        # The PROXY protocol / client-IP annotations written for the LB name an AWS LB, so loading hints at one;
+        # the exporter's caller passes the profile explicitly, which overrides any hint.
+        service = attrs.evolve(service, endpoints=endpoints, load_balancer_hint=None, load_balancer_hint_reason="")
         if service.type is ServiceType.CLUSTER_IP and not service.external_ips:
             # Not written: the API server refuses externalTrafficPolicy on a Service nothing outside the
             # cluster reaches, and kube-proxy ignores it there (rule external-policy-local).
