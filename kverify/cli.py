@@ -831,7 +831,11 @@ def _run_trace(args: argparse.Namespace) -> int:
     allocated = service.allocated_values() if service is not None else ()
     pools = tuple(map(parse_node_pool, args.node_pool))
     design = Design(
-        cluster=cluster, workloads=loaded.workloads, node_pools=pools, endpoints_given=loaded.endpoints_given
+        cluster=cluster,
+        workloads=loaded.workloads,
+        node_pools=pools,
+        endpoints_given=loaded.endpoints_given,
+        pod_sources=loaded.pod_sources,
     )
     if service is not None and at_design_time(design, service):
         return _trace_design(args, design, flow, allocated)

@@ -123,6 +123,7 @@ def run_check(
             workloads=loaded.workloads,
             node_pools=tuple(node_pools),
             endpoints_given=loaded.endpoints_given,
+            pod_sources=loaded.pod_sources,
         )
         done = run_builtin_checks(
             design,

@@ -94,7 +94,13 @@ def _read(label: str, paths: Sequence[str], env: Environment, root: str | None) 
             message = f"{label}: the manifests already have Node objects; describe the nodes once"
             raise InputError(Problem(message, field="--node-pool"))
         workloads: tuple[Workload, ...] = tuple(getattr(loaded, "workloads", ()))
-        design = Design(cluster=cluster, workloads=workloads, node_pools=env.node_pools)
+        design = Design(
+            cluster=cluster,
+            workloads=workloads,
+            node_pools=env.node_pools,
+            endpoints_given=getattr(loaded, "endpoints_given", frozenset()),
+            pod_sources=getattr(loaded, "pod_sources", ()),
+        )
         for service in cluster.services:
             where = loaded.source_lines.get(f"Service {service.key}")
             if where is not None:

@@ -47,6 +47,7 @@ def manifest_subject(
         workloads=loaded.workloads,
         node_pools=tuple(node_pools),
         endpoints_given=loaded.endpoints_given,
+        pod_sources=loaded.pod_sources,
         namespace=namespace,
     )
 

@@ -21,6 +21,7 @@ from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, quote, unsupported
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
+from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
@@ -107,6 +108,8 @@ class LoadedManifests:
     #: ``namespace/name`` of the Services for which EndpointSlices were given (a snapshot): their
     #: endpoints are those, even when there are none; none are derived from workloads.
     endpoints_given: frozenset[str] = frozenset()
+    #: Skipped objects that may create pods, as (kind, namespace, name): see :mod:`kverify.load.pod_sources`.
+    pod_sources: tuple[tuple[str, str, str], ...] = ()
 
 
 def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = "default") -> LoadedManifests:
@@ -190,6 +193,7 @@ class _Assembly:
         self.warnings: list[Problem] = []
         self.skipped: list[str] = []
         self.skipped_kinds: list[str] = []
+        self.pod_sources: list[tuple[str, str, str]] = []
         self.first: dict[str, tuple[str, int]] = {}
         self.nodes: list[Node] = []
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
@@ -257,6 +261,8 @@ class _Assembly:
             if label is not None and label not in self.first:
                 self.first[label] = (file, line)
             self._skip(file, line, kind, f"{label or kind}: {SKIP_REASONS.get(kind, 'kind not modelled')}")
+            if name_ok and may_create_pods(api_version, kind):
+                self.pod_sources.append((kind, namespace, name))  # type: ignore[arg-type]
             return
         ctx = Ctx(file, locate, label, self.problems, self.warnings)
         before = len(self.problems)
@@ -398,6 +404,7 @@ class _Assembly:
             services=tuple(services),
             skipped=tuple(self.skipped),
             skipped_kinds=tuple(self.skipped_kinds),
+            pod_sources=tuple(self.pod_sources),
             workloads=self._workloads(),
             endpoints_given=frozenset(
                 f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None

@@ -23,9 +23,20 @@ from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
-    _Loader: type = yaml.CSafeLoader
+    _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader, reading plain scalars as Kubernetes (go-yaml) does where the two differ.
+
+    YAML 1.1 resolves a bare ``=`` to its "value" type, which PyYAML cannot construct; go-yaml, behind
+    ``kubectl`` and the API server, has no such type and reads the string "=" (kube-prometheus's
+    AlertmanagerConfig CRD lists it in an ``enum``)."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -28,6 +28,8 @@ class Design:
     node_pools: tuple[NodePool, ...] = ()
     #: Services whose EndpointSlices the manifests give (a snapshot), even with no endpoint in them.
     endpoints_given: frozenset[str] = frozenset()
+    #: Skipped objects that may create pods, as (kind, namespace, name) (:mod:`kverify.load.pod_sources`).
+    pod_sources: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def nodes_described(self) -> bool:

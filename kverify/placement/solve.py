@@ -87,14 +87,26 @@ def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
     return f"every placement of {what} on {where}, {dataplane}"
 
 
-def design_time_gap(service: Service) -> str | None:
+def design_time_gap(design: Design, service: Service, backends: tuple[Backend, ...]) -> str | None:
     """Why a Service's routing depends on something placement does not decide, if it does."""
     if service.traffic_distribution:
         return (
             f"trafficDistribution: {service.traffic_distribution}: the EndpointSlice controller's zone hints are "
             "not modelled at design time (decide it on a snapshot with EndpointSlices)"
         )
+    if not backends and (sources := unmodelled_pod_sources(design, service)):
+        named = ", ".join(f"{kind} {namespace}/{name}" for kind, namespace, name in sources[:3])
+        more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+        return (
+            f"no workload in the manifests serves the Service, but {named}{more}, of kinds kverify does not "
+            "model, may create its pods (an operator's resource, a Job): decide it on a snapshot"
+        )
     return None
+
+
+def unmodelled_pod_sources(design: Design, service: Service) -> tuple[tuple[str, str, str], ...]:
+    """Skipped objects in the Service's namespace that may create its pods."""
+    return tuple(source for source in design.pod_sources if source[1] == service.namespace)
 
 
 def schedulable(
@@ -203,10 +215,10 @@ def decide_over_placements(
         )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         return unknown("health-check flows are decided on snapshots, not over placements")
-    if (reason := design_time_gap(service)) is not None:
-        return unknown(reason)
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
+    if (reason := design_time_gap(design, service, backends)) is not None:
+        return unknown(reason)
     workloads = workloads_to_place(design, backends)
     if (reason := scheduler.unsupported(workloads)) is not None:
         return unknown(reason)
@@ -461,7 +473,7 @@ def worst_share_over_placements(design: Design, flow: Flow, *, timeout_ms: int =
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
     u = PlacementUniverse(design, workloads)
-    reason = design_time_gap(service) or scheduler.unsupported(workloads)
+    reason = design_time_gap(design, service, backends) or scheduler.unsupported(workloads)
     reason = reason or schedulable(design, workloads, timeout_ms, u)
     if reason is not None:
         return WorstShare(unknown=reason)
@@ -569,7 +581,7 @@ def outcomes_over_placements(
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
     u = PlacementUniverse(design, workloads)
-    reason = design_time_gap(service) or scheduler.unsupported(workloads)
+    reason = design_time_gap(design, service, backends) or scheduler.unsupported(workloads)
     reason = reason or schedulable(design, workloads, timeout_ms, u)
     scope = scope_of(design, u, service)
     if reason is not None:

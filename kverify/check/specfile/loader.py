@@ -132,7 +132,7 @@ def load_spec(file: str) -> Spec:
     namespace = ctx.string(data, "namespace", ()) or "default"
     if "namespace" in data and "manifests" not in data:
         ctx.error(("namespace",), "Forbidden: only with `manifests` (a topology names its Services' namespaces)")
-    cluster, files, lines, blocks, intents, (workloads, endpoints_given), skipped = _cluster(
+    cluster, files, lines, blocks, intents, (workloads, endpoints_given, pod_sources), skipped = _cluster(
         ctx, data, file, proxy, lb, namespace
     )
     proxy_protocol = ctx.boolean(ctx.mapping(data, "environment", ()), "proxyProtocol", ("environment",))
@@ -163,6 +163,7 @@ def load_spec(file: str) -> Spec:
         intents=intents,
         workloads=workloads,
         endpoints_given=endpoints_given,
+        pod_sources=pod_sources,
         node_pools=pools,
         skipped=skipped[0],
         skipped_kinds=skipped[1],
@@ -226,7 +227,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     has_manifests, has_topology = "manifests" in data, "topology" in data
     if has_manifests == has_topology:
         ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset()), ((), ())
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), ()), ((), ())
     if has_topology:
         nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()))
         return (
@@ -235,7 +236,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
             lines,
             (),
             {},
-            ((), frozenset()),
+            ((), frozenset(), ()),
             ((), ()),
         )
     names = ctx.strings(data, "manifests", ())
@@ -247,7 +248,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if not os.path.exists(f):
             ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
     if ctx.problems:
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset()), ((), ())
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), ()), ((), ())
     loaded = load_manifests(list(files), namespace=namespace)  # its problems carry their own file and line
     lines = {
         key[len("Service ") :]: Location(file=f, line=n)
@@ -256,7 +257,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     }
     cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
     skipped = (loaded.skipped, loaded.skipped_kinds)
-    design_inputs = (loaded.workloads, loaded.endpoints_given)  # what a design-time decision needs
+    design_inputs = (loaded.workloads, loaded.endpoints_given, loaded.pod_sources)  # for design-time decisions
     return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), design_inputs, skipped
 
 

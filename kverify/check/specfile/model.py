@@ -84,6 +84,7 @@ class Spec:
     workloads: tuple[Workload, ...] = ()
     node_pools: tuple[NodePool, ...] = ()
     endpoints_given: frozenset[str] = frozenset()
+    pod_sources: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def design(self) -> Design:
@@ -95,6 +96,7 @@ class Spec:
             workloads=self.workloads,
             node_pools=self.node_pools,
             endpoints_given=self.endpoints_given,
+            pod_sources=self.pod_sources,
         )
 
     #: Objects of the manifests kverify builds nothing from (one line each), and their kinds.
