@@ -2,7 +2,8 @@
 
 Writes ``docs/reference/cli.md`` (from the argparse parser), ``docs/reference/claims.md`` (every claim
 of the library, proved or refuted on each dataplane: takes a few seconds) and ``docs/semantics.md``
-(the rule table). ``--check`` writes nothing and exits 1 naming the stale files; a test runs it so
+(the rule table), and ``docs/images/tutorial-counterexample.svg`` (the tutorial's counterexample as
+the Markdown report draws it). ``--check`` writes nothing and exits 1 naming the stale files; a test runs it so
 that the committed pages never drift from the code.
 """
 
@@ -12,6 +13,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kverify.verdicts import Counterexample
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -172,7 +177,45 @@ def render_semantics() -> str:
     return render()
 
 
+def heading_id(value: str, separator: str) -> str:
+    """The docs site's heading ids (mkdocs.yml's ``toc.slugify``): Markdown's usual slug, with a
+    ``step-`` before one that starts with a digit (``0. Install`` -> ``step-0-install``), which is no
+    CSS selector: the theme's scroll spy would throw on it."""
+    from markdown.extensions.toc import slugify
+
+    slug = slugify(value, separator)
+    return f"step{separator}{slug}" if slug[:1].isdigit() else slug
+
+
+#: The tutorial's first counterexample (section 3): the claim and the dataplane that refute it.
+TUTORIAL_COUNTEREXAMPLE = ("etp-local-external-stays-local", "ipvs")
+
+
+def tutorial_counterexample() -> Counterexample:
+    """The counterexample the tutorial's ``kverify prove ... --dataplane ipvs`` prints."""
+    from kverify.model import Dataplane
+    from kverify.prove.claims import find_claim
+    from kverify.prove.run import prove_claim
+    from kverify.verdicts import Refuted
+
+    claim, plane = TUTORIAL_COUNTEREXAMPLE
+    verdict = prove_claim(find_claim(claim), Dataplane.parse(plane))
+    if not isinstance(verdict, Refuted):
+        raise AssertionError(f"{claim} on {plane} is no longer refuted: the tutorial's section 3 needs rewriting")
+    return verdict.counterexample
+
+
+def render_tutorial_picture() -> str:
+    """The tutorial's counterexample as the Markdown report draws it (an example of the picture)."""
+    from kverify.report.picture import counterexample_svg
+
+    cx = tutorial_counterexample()
+    claim, plane = TUTORIAL_COUNTEREXAMPLE
+    return counterexample_svg(cx, title=f"{cx.id}: {claim} ({plane})")
+
+
 PAGES: dict[str, Callable[[], str]] = {
+    "images/tutorial-counterexample.svg": render_tutorial_picture,
     "reference/cli.md": render_cli,
     "reference/claims.md": render_claims,
     "semantics.md": render_semantics,

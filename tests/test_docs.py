@@ -100,3 +100,16 @@ def test_every_docs_page_is_in_the_site_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
     assert [p for p in pages if p not in nav] == []
+
+
+def test_the_tutorial_draws_its_counterexample_as_the_markdown_report_does() -> None:
+    """Section 3's Mermaid diagram is kverify's own for the counterexample it shows, and its picture is
+    the generated one (kept current by ``python -m kverify.docs_gen``)."""
+    from kverify.report.markdown import sequence_diagram
+
+    text = (DOCS / "tutorial.md").read_text()
+    cx = docs_gen.tutorial_counterexample()
+    (diagram,) = re.findall(r"```mermaid\n(.*?)\n```", text, flags=re.DOTALL)
+    assert diagram == sequence_diagram(cx.outcome)
+    assert f"![{cx.id}: the packet's path, with the addresses at every hop](images/tutorial-counterexample.svg)" in text
+    assert cx.id in (DOCS / "images" / "tutorial-counterexample.svg").read_text()

@@ -24,7 +24,9 @@ def _cell(text: str) -> str:
 
 
 def _label(text: str) -> str:
-    return _UNSAFE.sub(",", text).replace('"', "'").strip()
+    """``text`` safe in a Mermaid label: rewrites keep their arrow (``DNAT a → b``), the rest of
+    ``;#<>`` becomes a comma."""
+    return _UNSAFE.sub(",", text.replace("->", "→")).replace('"', "'").strip()
 
 
 def sequence_diagram(outcome: Outcome) -> str:

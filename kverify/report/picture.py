@@ -10,6 +10,7 @@ in a row below), so a picture of the same counterexample is the same file every 
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -32,6 +33,7 @@ _POD_H = 40
 _TOP_Y = 70
 _ROW_Y = 210
 _PODS_AT = 76  # below a node's name and address, room for the arrow to its pod
+_WRAP = 110  # characters of a legend line about the outcome
 _RED = "#c62828"
 _BLUE = "#1565c0"
 _GREY = "#555"
@@ -148,8 +150,8 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
     for name, pods in nodes:
         node = cx.cluster.node(name)
         address = node.primary_address if node and node.primary_address else ""
-        labels = [name, address] + [p.split("/", 1)[-1] for p, _ in pods] + [ip for _, ip in pods]
-        w = max(170.0, max(_width(t) for t in labels) + 40)
+        words = [name, address] + [p.split("/", 1)[-1] for p, _ in pods] + [ip for _, ip in pods]
+        w = max(170.0, max(_width(t) for t in words) + 40)
         boxes[name] = box = _Box(x, _ROW_Y, w, node_h)
         arrival = name == cx.outcome.node
         body.append(
@@ -177,16 +179,23 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
 
     # The path: one numbered arrow per hop (dashed for the reply), then the drop.
     arrows: list[str] = []
+    labels: list[str] = []  # drawn over the curves, and the numbers over everything
+    badges: list[str] = []
+    taken: list[_Box] = []
     for n, hop in enumerate(legs, start=1):
         start = boxes.get("client" if hop.at == (first.at if first else "") else _place(hop.at))
         end = boxes.get("client" if n == len(legs) and cx.outcome.delivered else _place(hop.to))
         if start is None or end is None:
             continue
         if start is end:  # rewritten where it is (DNAT to a local pod): the number on the node
-            arrows.append(_badge(start.x + start.w - 14, start.y + 14, n))
+            badges.append(_badge(start.x + start.w - 14, start.y + 14, n))
             continue
         reply = cx.outcome.delivered and n == len(legs)
-        arrows.append(_arrow(start, end, n, hop, reply=reply, leave_from=node_of.get(_place(hop.at))))
+        curve, mx, my = _arrow(start, end, reply=reply, leave_from=node_of.get(_place(hop.at)))
+        label, badge = _label(hop, n, mx, my, taken)
+        arrows.append(curve)
+        labels.append(label)
+        badges.append(badge)
     if drop is not None:
         where = boxes.get(_place(drop.at))
         if where is not None:
@@ -210,11 +219,13 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
             y += 18
         y += 4
     if drop is not None:
-        words = f"✗ at {drop.at}: {drop.note or 'dropped'}"
-        legend.append(_text(_MARGIN + 28, y, words, anchor="start", fill=_RED, font_weight="bold"))
+        dropped = f"✗ at {drop.at}: {drop.note or 'dropped'}"
+        legend.append(_text(_MARGIN + 28, y, dropped, anchor="start", fill=_RED, font_weight="bold"))
         y += 22
-    legend.append(_text(_MARGIN, y + 6, outcome_line(cx.outcome), anchor="start", size=11, fill=_GREY))
-    y += 22
+    for line in _outcome_lines(cx):
+        legend.append(_text(_MARGIN, y + 6, line, anchor="start", size=11, fill=_GREY))
+        y += 16
+    y += 6
 
     heading = title or f"{cx.id}: {client_name} → {cx.flow.service} via {cx.flow.destination.spelling}"
     widest = max(_width(s, 12) for s in _legend_texts(legs, cx))
@@ -233,6 +244,8 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
                 _text(_MARGIN, 32, heading, size=15, anchor="start", font_weight="bold"),
                 *body,
                 *arrows,
+                *labels,
+                *badges,
                 *legend,
                 "</svg>",
             ]
@@ -241,9 +254,19 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
     )
 
 
+def _outcome_lines(cx: Counterexample) -> list[str]:
+    """The outcome as ``kverify trace`` says it, the ids of the deciding rules on a line of their own,
+    long lines wrapped: the picture stays as wide as its drawing."""
+    text, _, rules = outcome_line(cx.outcome).partition("  [")
+    lines = textwrap.wrap(text, _WRAP)
+    if rules:
+        lines += textwrap.wrap("rules: " + rules.rstrip("]"), _WRAP)
+    return lines
+
+
 def _legend_texts(legs: list[Hop], cx: Counterexample) -> list[str]:
     texts = [f"{h.at} → {h.to}:  src {h.src}  dst {h.dst}" for h in legs] + [h.note for h in legs]
-    return [t for t in texts if t] + [outcome_line(cx.outcome)]
+    return [t for t in texts if t] + _outcome_lines(cx)
 
 
 def _badge(x: float, y: float, n: int) -> str:
@@ -252,8 +275,8 @@ def _badge(x: float, y: float, n: int) -> str:
     )
 
 
-def _arrow(start: _Box, end: _Box, n: int, hop: Hop, *, reply: bool, leave_from: _Box | None = None) -> str:
-    """A numbered curve from ``start`` to ``end`` with the hop's addresses beside its number.
+def _arrow(start: _Box, end: _Box, *, reply: bool, leave_from: _Box | None = None) -> tuple[str, float, float]:
+    """A curve from ``start`` to ``end``, and its middle (where its number goes).
 
     ``leave_from``: the node box around ``start`` (a pod answering): the arrow leaves through its top."""
     if start.contains(end):  # a node to one of its own pods: down from the node's title
@@ -276,20 +299,30 @@ def _arrow(start: _Box, end: _Box, n: int, hop: Hop, *, reply: bool, leave_from:
         length = math.hypot(x2 - x1, y2 - y1) or 1
         bend = 25 * (-1 if reply else 1)
         if abs(y2 - y1) < 5:  # along the top row (client to load balancer): arc above it
-            bend = -40 if x2 > x1 else 40
+            bend = -80 if x2 > x1 else 80
         ox, oy = -(y2 - y1) / length * bend, (x2 - x1) / length * bend
         cx, cy = (x1 + x2) / 2 + ox, (y1 + y2) / 2 + oy
         mx, my = 0.25 * x1 + 0.5 * cx + 0.25 * x2, 0.25 * y1 + 0.5 * cy + 0.25 * y2
         path = f"M{x1:.0f},{y1:.0f} Q{cx:.0f},{cy:.0f} {x2:.0f},{y2:.0f}"
     dash = ' stroke-dasharray="6 4"' if reply else ""
-    label = f"{hop.src} → {hop.dst}"
-    lw = _width(label, 11) + 8
-    return (
-        f'<path d="{path}" fill="none" stroke="{_BLUE}" stroke-width="2"{dash} marker-end="url(#head)"/>'
-        + _rect(_Box(mx + 12, my - 9, lw, 16), rx=3, fill="#ffffff", fill_opacity=0.85)
-        + _text(mx + 16, my + 3, label, size=11, anchor="start", fill=_BLUE)
-        + _badge(mx, my, n)
-    )
+    return f'<path d="{path}" fill="none" stroke="{_BLUE}" stroke-width="2"{dash} marker-end="url(#head)"/>', mx, my
+
+
+def _label(hop: Hop, n: int, mx: float, my: float, taken: list[_Box]) -> tuple[str, str]:
+    """The hop's number at (mx, my) with its addresses beside it, moved down past the labels already
+    placed (``taken``, which it joins): the label, the number."""
+    text = f"{hop.src} → {hop.dst}"
+    box = _Box(mx - 10, my - 9, _width(text, 11) + 30, 18)
+    while any(_overlap(box, other) for other in taken):
+        box = attrs.evolve(box, y=box.y + 19)
+    taken.append(box)
+    my = box.y + 9
+    label = _rect(_Box(mx + 12, my - 8, box.w - 22, 16), rx=3, fill="#ffffff", fill_opacity=0.85)
+    return label + _text(mx + 16, my + 4, text, size=11, anchor="start", fill=_BLUE), _badge(mx, my, n)
+
+
+def _overlap(a: _Box, b: _Box) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
 
 
 def write_pictures(run: CheckRun, folder: Path) -> dict[str, Path]:
