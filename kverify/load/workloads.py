@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from kverify.load.fields import Ctx, Path, invalid
+from kverify.load.lifecycle import lifecycle_from
 from kverify.load.scheduling import ALL_NAMESPACES, label_selector, scheduling_from, string_map
 from kverify.model.enums import Protocol
 from kverify.model.workload import ContainerPort, PodAffinityTerm, Workload, WorkloadKind
@@ -59,6 +60,7 @@ def workload_from(ctx: Ctx, obj: dict[str, Any], kind: str, namespace: str, name
     ports = _container_ports(ctx, pod, pod_path)
     host_network = ctx.boolean(pod, "hostNetwork", pod_path) is True
     scheduling = scheduling_from(ctx, pod, pod_path, labels)
+    lifecycle = lifecycle_from(ctx, spec, pod, kind, pod_path)
     if len(ctx.problems) != before:
         return None
     return Workload(
@@ -71,6 +73,7 @@ def workload_from(ctx: Ctx, obj: dict[str, Any], kind: str, namespace: str, name
         ports=ports,
         host_network=host_network,
         scheduling=scheduling,
+        lifecycle=lifecycle,
     )
 
 

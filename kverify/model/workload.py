@@ -178,6 +178,27 @@ class ContainerPort:
 
 
 @attrs.frozen(kw_only=True)
+class Lifecycle:
+    """What a rolling update and a pod's termination depend on, with the API server's defaults.
+
+    ``max_surge`` and ``max_unavailable`` are ``spec.strategy.rollingUpdate`` as written (an int or a
+    percentage string; default ``"25%"`` each, ``pkg/apis/apps/v1/defaults.go`` SetDefaults_Deployment);
+    ``recreate`` is ``strategy.type: Recreate``. ``pre_stop_seconds`` is the PreStop hook's sleep
+    (``lifecycle.preStop.sleep.seconds`` or an exec ``sleep N``); ``None`` when the hook does something
+    kverify cannot time. ``ready_after_seconds`` is when the readiness probe can first pass
+    (``initialDelaySeconds`` + (``successThreshold`` - 1) x ``periodSeconds``; 0 without a probe).
+    """
+
+    max_surge: int | str = "25%"
+    max_unavailable: int | str = "25%"
+    recreate: bool = False
+    min_ready_seconds: int = 0
+    termination_grace_seconds: int = 30
+    pre_stop_seconds: int | None = 0
+    ready_after_seconds: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class Workload:
     """Pods from one template: ``replicas`` of them (``None`` for a DaemonSet: one per eligible node)."""
 
@@ -191,6 +212,8 @@ class Workload:
     ports: tuple[ContainerPort, ...] = attrs.field(default=(), converter=to_tuple)
     host_network: bool = False
     scheduling: Scheduling = attrs.field(factory=Scheduling)
+    #: Rolling update strategy, readiness and termination timing (see :class:`Lifecycle`).
+    lifecycle: Lifecycle = attrs.field(factory=Lifecycle)
 
     @replicas.validator
     def _non_negative(self, attribute: attrs.Attribute, value: int | None) -> None:  # type: ignore[type-arg]
