@@ -33,6 +33,19 @@ def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
     flow = flow_of(claim)
     try:
         service = spec.cluster.service(claim.service)
+        if claim.during is not None:
+            from kverify.change.decide import decide_change  # loads Z3
+
+            return decide_change(
+                spec.design,
+                flow,
+                claim.prop,
+                claim.during.change,
+                claim=claim.id,
+                hops=claim.hops,
+                ratio=claim.ratio,
+                health_check=claim.during.health_check,
+            )
         if service is not None and at_design_time(spec.design, service):
             return decide_at_design_time(spec.design, flow, claim)
         if claim.prop == "share-within":

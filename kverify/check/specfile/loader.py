@@ -16,6 +16,7 @@ import attrs
 
 from kverify.check.exhaustive import PARAMETRIC, PROPERTIES
 from kverify.check.findings import HOLDS, REFUTED, Location
+from kverify.check.specfile.during import during_from
 from kverify.check.specfile.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
 from kverify.check.specfile.pools import pools_from
 from kverify.check.specfile.topology import topology_from
@@ -73,6 +74,7 @@ _CLAIM = (
     "expect",
     "allowUnknown",
     "why",
+    "during",
 )
 _CLIENTS = {"external": ClientKind.EXTERNAL, "pod": ClientKind.POD, "host": ClientKind.NODE}
 _VIA = {
@@ -318,6 +320,7 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodeP
             ctx.error((*path, "expect"), unsupported(expect, (HOLDS, REFUTED)))
         allow_unknown = ctx.boolean(raw, "allowUnknown", path) is True
         why = ctx.string(raw, "why", path) or ""
+        during = during_from(ctx, raw.get("during"), (*path, "during"))
         if service in services and via is not None and len(ctx.problems) == before:
             _check_reachable(ctx, path, services[service], via)
             _check_port(ctx, path, services[service], via, port)
@@ -338,6 +341,7 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodeP
                 expect=expect,
                 allow_unknown=allow_unknown,
                 why=why,
+                during=during,
                 location=Location(file=ctx.file, line=ctx.locate(path)),
             )
         )

@@ -11,6 +11,7 @@ from kverify.model import ClientKind, Cluster, Destination
 from kverify.model.workload import NodePool, Workload
 
 if TYPE_CHECKING:
+    from kverify.check.specfile.during import During
     from kverify.placement.design import Design
 
 API_VERSION = "kverify.io/v1alpha1"
@@ -35,6 +36,8 @@ class SpecClaim:
     #: An Unknown verdict (a case the model does not cover) is accepted, not a failure.
     allow_unknown: bool = False
     why: str = ""
+    #: The change the claim must hold through (a rollout, a drain), if any: see :mod:`kverify.change`.
+    during: During | None = None
     location: Location
 
     @property
@@ -46,6 +49,8 @@ class SpecClaim:
         if self.client is ClientKind.EXTERNAL and self.node:
             where = f" arriving at {self.node}"
         head = f"{who[self.client]}{where} via {self.via.spelling}: "
+        if self.during is not None:
+            head = f"{self.during.phrase()}, {head}"
         if self.prop == "share-within":
             return (
                 head

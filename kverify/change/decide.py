@@ -1,0 +1,486 @@
+"""A claim over every state of a change: every timeline the controllers allow, every state of each.
+
+Per state, the flow is routed by the executable model on that state's cluster. Behind a health-checked
+load balancer an external flow arrives at every node the load balancer still sends to (its view lags,
+:mod:`kverify.change.timing`; with none left it fails open, rule ``lb-fail-open``); otherwise the rule
+table picks the arrival nodes from the state itself. A counterexample is the first state of the worst
+timeline that breaks the claim, with the seconds it lasts; the worst-case seconds in which connections
+are not delivered are reported with every verdict, and the same change is re-run with what would
+shorten them (a PreStop sleep, minReadySeconds) to say by how much.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from kverify.change.controllers import Change, Simulator, Timeline, TooManyTimelines
+from kverify.change.placements import initial_placements, other_workloads_matter
+from kverify.change.states import build_states
+from kverify.change.timeline import INF, State
+from kverify.change.timing import PROFILES, HealthCheckTiming
+from kverify.concrete import iter_route, route
+from kverify.concrete.index import index_of
+from kverify.errors import InternalError
+from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Node, Service
+from kverify.model.workload import Workload, WorkloadKind
+from kverify.placement.design import Design, backends_of
+from kverify.placement.materialise import Placement, materialise
+from kverify.placement.solve import design_time_gap, workloads_to_place
+from kverify.placement.universe import PlacementUniverse
+from kverify.results import Outcome
+from kverify.verdicts import Proved, Refuted, Unknown, Verdict
+
+TIMELINE_LIMIT = 2_000
+PLACEMENT_LIMIT = 200
+TIMEOUT_MS = 30_000
+
+
+@attrs.frozen(kw_only=True)
+class Failure:
+    """A state that breaks the claim, the flow and outcome that show it, and why."""
+
+    state: State
+    flow: Flow
+    outcome: Outcome | None
+    why: str
+
+
+@attrs.frozen(kw_only=True)
+class Judged:
+    """One timeline, decided: its first failure, the seconds the claim fails, the seconds connections
+    are not delivered (at some node the load balancer sends to)."""
+
+    timeline: Timeline
+    states: tuple[State, ...]
+    failure: Failure | None
+    failing_seconds: float
+    dropped_seconds: float
+    dropped_at: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Setting:
+    """Everything a change's decision needs besides the timelines."""
+
+    design: Design
+    service: Service
+    workload: Workload
+    universe: PlacementUniverse
+    flow: Flow
+    prop: str
+    hops: int | None
+    ratio: float | None
+    timing: HealthCheckTiming | None
+    change: Change
+
+
+def decide_change(
+    design: Design,
+    flow: Flow,
+    prop: str,
+    change: Change,
+    *,
+    claim: str,
+    hops: int | None = None,
+    ratio: float | None = None,
+    health_check: HealthCheckTiming | None = None,
+) -> Verdict:
+    """``prop`` holds in every state of every timeline of ``change``, or the worst timeline's first
+    failing state (Refuted), or why it cannot be decided (Unknown)."""
+    started = time.perf_counter()
+    cluster = design.cluster
+    dataplane = cluster.proxy.dataplane
+    service = cluster.service(flow.service)
+    assert service is not None  # the spec loader checked it
+
+    def unknown(reason: str) -> Unknown:
+        return Unknown(claim=claim, dataplane=dataplane, reason=reason, seconds=time.perf_counter() - started)
+
+    setting_or_reason = _setting(design, service, flow, prop, hops, ratio, change, health_check)
+    if isinstance(setting_or_reason, str):
+        return unknown(setting_or_reason)
+    setting = setting_or_reason
+    try:
+        worst, placements, timelines = _worst(setting)
+    except TooManyTimelines as error:
+        return unknown(f"{error}: the change has too many orders to try them all")
+    if isinstance(worst, str):
+        return unknown(worst)
+    scope = _scope(setting, placements, timelines)
+    facts = _facts(setting, worst)
+    seconds = time.perf_counter() - started
+    if worst.failure is None:
+        return Proved(claim=claim, dataplane=dataplane, scope=scope, assumptions=tuple(facts), seconds=seconds)
+    cx = _counterexample(setting, worst, claim, facts)
+    return Refuted(claim=claim, dataplane=dataplane, scope=scope, counterexample=cx, seconds=seconds)
+
+
+# -- setting up ---------------------------------------------------------------------------------------
+
+
+def _setting(
+    design: Design,
+    service: Service,
+    flow: Flow,
+    prop: str,
+    hops: int | None,
+    ratio: float | None,
+    change: Change,
+    health_check: HealthCheckTiming | None,
+) -> Setting | str:
+    cluster = design.cluster
+    if service.headless:
+        return "the Service is headless (clusterIP: None)"
+    if service.endpoints or service.key in design.endpoints_given:
+        return "a change is decided at design time (workloads and nodes), not on a snapshot's EndpointSlices"
+    if not design.nodes_described:
+        return "a change is decided on described nodes: add `nodes:` (node pools) to the spec"
+    if any(p.min_count != p.max_count for p in design.node_pools):
+        return "a change is decided on a fixed number of nodes: give each node pool a `count`"
+    if (reason := design_time_gap(service)) is not None:
+        return reason
+    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+        return "health-check flows are not decided over a change"
+    from kverify.placement.flow import template
+
+    _, port = template(design, service, flow)
+    backends = backends_of(design, service, port)
+    workloads = workloads_to_place(design, backends)
+    if len(workloads) != 1:
+        names = ", ".join(w.key for w in workloads) or "none"
+        return f"a change is decided for a Service backed by exactly one workload (found: {names})"
+    workload = workloads[0]
+    kinds = (
+        (WorkloadKind.DEPLOYMENT,) if change.kind == "rollout" else (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET)
+    )
+    if workload.kind not in kinds:
+        allowed = ", ".join(k.spelling for k in kinds)
+        return f"{change.describe()} of a {workload.kind.spelling} is not modelled (only {allowed})"
+    if (reason := other_workloads_matter(design, workload)) is not None:
+        return reason
+    if workload.lifecycle.pre_stop_seconds is None:
+        return (
+            f"{workload.key}: the PreStop hook is neither a sleep nor an exec `sleep N`: "
+            "how long it keeps the pod serving is not known"
+        )
+    profile = cluster.load_balancer_for(service)
+    timing: HealthCheckTiming | None = None
+    if profile is LoadBalancerProfile.IP_TARGET and flow.destination is Destination.LOAD_BALANCER:
+        return "an IP-target load balancer health-checks pods directly: its timing during a change is not modelled"
+    if profile is LoadBalancerProfile.HEALTH_CHECKED:
+        timing = health_check or PROFILES["gcp"]
+    u = PlacementUniverse(design, (workload,))
+    return Setting(
+        design=design,
+        service=service,
+        workload=workload,
+        universe=u,
+        flow=flow,
+        prop=prop,
+        hops=hops,
+        ratio=ratio,
+        timing=timing,
+        change=change,
+    )
+
+
+def _worst(setting: Setting) -> tuple[Judged | str, int, int]:
+    """The worst timeline over every initial placement (failing first, then longest failing, then most
+    seconds dropped), the number of placements and of timelines tried."""
+    u, placements, incomplete = initial_placements(
+        setting.design, setting.workload, limit=PLACEMENT_LIMIT, timeout_ms=TIMEOUT_MS
+    )
+    if incomplete is not None:
+        return f"the placements before the change were not all enumerated ({incomplete})", 0, 0
+    if not placements:
+        return f"no node can take every replica of {setting.workload.key} before the change", 0, 0
+    sim = Simulator(setting.workload, u.slots, limit=TIMELINE_LIMIT)
+    worst: Judged | None = None
+    for initial in placements:
+        for timeline in _timelines(sim, setting.change, initial):
+            judged = judge(setting, timeline)
+            if worst is None or _rank(judged) > _rank(worst):
+                worst = judged
+    if worst is None:
+        return f"{setting.change.describe()} needs at least {setting.change.nodes} node(s)", len(placements), 0
+    return worst, len(placements), sim.count
+
+
+def _rank(j: Judged) -> tuple[bool, float, float]:
+    return (j.failure is not None, j.failing_seconds, j.dropped_seconds)
+
+
+def _timelines(sim: Simulator, change: Change, initial: dict[str, str]) -> Iterator[Timeline]:
+    if change.kind == "rollout":
+        yield from sim.rollouts(initial)
+    else:
+        yield from sim.drains(initial, change.nodes)
+
+
+# -- one timeline -------------------------------------------------------------------------------------
+
+
+def judge(setting: Setting, timeline: Timeline) -> Judged:
+    """Every state of ``timeline``, decided."""
+    design, service = setting.design, setting.service
+    placed = {p.name: p.node for p in timeline.pods if p.node is not None}
+    owner = f"{setting.workload.namespace}/{setting.workload.name}"
+    names = tuple(s.name for s in setting.universe.slots)
+    placement = Placement(nodes=names, pods=placed, owners={name: owner for name in placed})
+    full = materialise(design, service, placement, setting.universe.slots)
+    endpoints = {e.pod: e for e in (full.service(service.key) or service).endpoints if e.pod}
+    draining = setting.change.kind == "drain" and setting.change.by == "autoscaler"
+    marked = tuple(
+        attrs.evolve(n, draining=True) if draining and n.name in timeline.cordoned else n for n in full.nodes
+    )
+
+    def nodes_at(t: float) -> tuple[Node, ...]:
+        return marked if t >= 0 else full.nodes
+
+    states = build_states(
+        base=full,
+        service=service,
+        endpoints=endpoints,
+        pods=timeline.pods,
+        nodes_at=nodes_at,
+        timing=setting.timing,
+        port=setting.flow.port,
+    )
+    failure: Failure | None = None
+    failing = dropped = 0.0
+    dropped_at = ""
+    for state in states:
+        found = _check_state(setting, state)
+        if found is not None:
+            failing += state.seconds
+            failure = failure or found
+        lost = _undelivered_at(setting, state)
+        if lost is not None:
+            dropped += state.seconds
+            dropped_at = dropped_at or lost
+    return Judged(
+        timeline=timeline,
+        states=tuple(states),
+        failure=failure,
+        failing_seconds=failing,
+        dropped_seconds=dropped,
+        dropped_at=dropped_at,
+    )
+
+
+def _arrivals(setting: Setting, state: State) -> list[Flow]:
+    """The flows to route in ``state``: at each node the lagging load balancer sends to (one node per
+    kind: those without an endpoint answer alike), or the claim's flow as it is."""
+    flow = setting.flow
+    lagging = flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER
+    if not lagging or flow.node is not None or state.lb_nodes is None:
+        return [flow]
+    nodes = list(state.lb_nodes) or [n.name for n in state.cluster.nodes]  # none healthy: fail open
+    service = state.cluster.service(flow.service)
+    hosting = {e.node_name for e in (service.endpoints if service else ())}
+    draining = {n.name for n in state.cluster.nodes if n.draining}
+    special = [n for n in nodes if n in hosting or n in draining]
+    other = next((n for n in nodes if n not in hosting and n not in draining), None)
+    return [attrs.evolve(flow, node=n) for n in [*special, *([other] if other else [])]]
+
+
+def _weights(setting: Setting, state: State) -> dict[str | None, int]:
+    """How many load-balanced nodes each routed arrival node stands for."""
+    flows = _arrivals(setting, state)
+    if len(flows) == 1 and flows[0].node is None:
+        return {None: 1}
+    nodes = list(state.lb_nodes or ()) or [n.name for n in state.cluster.nodes]
+    routed = {f.node for f in flows}
+    weights: dict[str | None, int] = {n: 1 for n in routed}
+    spare = next((f.node for f in reversed(flows) if f.node is not None), None)
+    extra = len([n for n in nodes if n not in routed])
+    if spare is not None and extra:
+        weights[spare] += extra
+    return weights
+
+
+def _check_state(setting: Setting, state: State) -> Failure | None:
+    from kverify.check.exhaustive import PROPERTIES, at_most_hops
+
+    if setting.prop == "share-within":
+        return _check_share(setting, state)
+    check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
+    names = frozenset(index_of(state.cluster).node_position)
+    for flow in _arrivals(setting, state):
+        for outcome in iter_route(state.cluster, flow):
+            why = check.violation(outcome, names)
+            if why is not None:
+                return Failure(state=state, flow=flow, outcome=outcome, why=why)
+    return None
+
+
+def _check_share(setting: Setting, state: State) -> Failure | None:
+    assert setting.ratio is not None
+    weights = _weights(setting, state)
+    total = sum(weights.values())
+    got: dict[str, Fraction] = {}
+    outcomes: dict[str, Outcome] = {}
+    for flow in _arrivals(setting, state):
+        by_node: dict[str | None, list[Outcome]] = {}
+        for o in route(state.cluster, flow):
+            by_node.setdefault(o.node, []).append(o)
+        for node, found in by_node.items():
+            weight = Fraction(weights.get(flow.node, 1), total) if flow.node is not None else Fraction(1, len(by_node))
+            delivered = [o for o in found if o.delivered and o.endpoint_ip]
+            for o in delivered:
+                got[o.endpoint_ip or ""] = got.get(o.endpoint_ip or "", Fraction(0)) + weight / len(delivered)
+                outcomes.setdefault(o.endpoint_ip or "", o)
+            del node
+    service = state.cluster.service(setting.flow.service)
+    ready = {e.ip for e in (service.endpoints if service else ()) if e.ready}
+    spread = {ip: got.get(ip, Fraction(0)) for ip in sorted(ready | set(got))}
+    if not spread:
+        return Failure(state=state, flow=setting.flow, outcome=None, why="no Ready pod to share the connections")
+    low, high = min(spread.values()), max(spread.values())
+    if high <= low * Fraction(setting.ratio).limit_denominator(1000):
+        return None
+    richest = max(spread, key=lambda ip: spread[ip])
+    listed = ", ".join(f"{ip} gets {share}" for ip, share in spread.items())
+    ratio = "infinite" if low == 0 else str(high / low)
+    outcome = outcomes[richest]
+    return Failure(
+        state=state,
+        flow=attrs.evolve(setting.flow, node=outcome.node),
+        outcome=outcome,
+        why=f"per-pod shares: {listed} (largest/smallest {ratio} > {setting.ratio:g})",
+    )
+
+
+def _undelivered_at(setting: Setting, state: State) -> str | None:
+    """A node the load balancer sends to where connections are not delivered in ``state``, if any."""
+    flow = setting.flow
+    if flow.client is not ClientKind.EXTERNAL or flow.destination is not Destination.LOAD_BALANCER:
+        return None
+    lb_flow = attrs.evolve(flow, node=None)
+    for f in _arrivals(attrs.evolve(setting, flow=lb_flow), state):
+        for o in iter_route(state.cluster, f):
+            if not o.delivered:
+                return o.node or "the load balancer"
+    return None
+
+
+# -- reporting ----------------------------------------------------------------------------------------
+
+
+def _seconds(x: float) -> str:
+    return "without end (the change ends in this state)" if x == INF else f"{x:g} s"
+
+
+def _scope(setting: Setting, placements: int, timelines: int) -> str:
+    w = setting.workload
+    life = w.lifecycle
+    nodes = len(setting.universe.slots)
+    lb = setting.design.cluster.load_balancer_for(setting.service).spelling
+    timing = f", health check {setting.timing.describe()}" if setting.timing else ""
+    what = setting.change.describe()
+    if setting.change.kind == "rollout":
+        what += f" of {w.key} ({w.replicas} replicas, maxSurge {life.max_surge}, maxUnavailable {life.max_unavailable})"
+    return (
+        f"{what} on {nodes} node(s): every placement before it ({placements}) and every order the controllers "
+        f"and the scheduler allow ({timelines} timeline(s)), every state of each; load balancer {lb}{timing}; "
+        f"{setting.design.cluster.proxy.dataplane.spelling}"
+    )
+
+
+def _facts(setting: Setting, worst: Judged) -> list[str]:
+    """The worst-case dropped seconds and what would shorten them, each re-run through the model."""
+    facts: list[str] = []
+    lb_flow = setting.flow.client is ClientKind.EXTERNAL and setting.flow.destination is Destination.LOAD_BALANCER
+    if not lb_flow:
+        return facts
+    life = setting.workload.lifecycle
+    if worst.dropped_seconds == 0:
+        facts.append(f"no connection is dropped in any state of {setting.change.describe()}")
+    else:
+        facts.append(
+            f"worst case: connections not delivered {_seconds(worst.dropped_seconds)} per "
+            f"{'rollout' if setting.change.kind == 'rollout' else 'drain'} (at {worst.dropped_at})"
+        )
+    if setting.timing is not None:
+        window = setting.timing.down_after()
+        facts.append(
+            f"health-check window: {window:g} s ({setting.timing.describe()}; source: {setting.timing.source})"
+        )
+        serving = min(life.pre_stop_seconds or 0, life.termination_grace_seconds)
+        facts.append(
+            f"a deleted pod keeps serving {serving:g} s (PreStop {life.pre_stop_seconds} s, "
+            f"terminationGracePeriodSeconds {life.termination_grace_seconds} s), through the "
+            "terminating-endpoint fallback (KEP-1669)"
+        )
+        if worst.dropped_seconds > 0:
+            facts += _what_shortens(setting, window)
+    return facts
+
+
+def _what_shortens(setting: Setting, window: float) -> list[str]:
+    """The same change with a longer PreStop sleep, or with minReadySeconds, re-run."""
+    out: list[str] = []
+    life = setting.workload.lifecycle
+    need = int(-(-window // 1))
+    variants = []
+    if (life.pre_stop_seconds or 0) < need:
+        grace = max(life.termination_grace_seconds, need)
+        variants.append(
+            (
+                f"a PreStop sleep of {need} s (terminationGracePeriodSeconds {grace})",
+                attrs.evolve(life, pre_stop_seconds=need, termination_grace_seconds=grace),
+            )
+        )
+    if (
+        setting.change.kind == "rollout"
+        and setting.timing is not None
+        and life.min_ready_seconds < setting.timing.up_after()
+    ):
+        up = int(-(-setting.timing.up_after() // 1))
+        variants.append((f"minReadySeconds {up}", attrs.evolve(life, min_ready_seconds=up)))
+    for label, changed in variants:
+        workload = attrs.evolve(setting.workload, lifecycle=changed)
+        design = attrs.evolve(
+            setting.design, workloads=tuple(workload if w is setting.workload else w for w in setting.design.workloads)
+        )
+        variant = attrs.evolve(setting, workload=workload, design=design)
+        try:
+            judged, _, _ = _worst(variant)
+        except TooManyTimelines:
+            continue
+        if isinstance(judged, Judged):
+            out.append(f"with {label}: {_seconds(judged.dropped_seconds)} dropped (re-run)")
+    return out
+
+
+def _counterexample(setting: Setting, worst: Judged, claim: str, facts: list[str]) -> Any:
+    from kverify.check.exhaustive import counterexample
+
+    failure = worst.failure
+    assert failure is not None
+    state = failure.state
+    outcome = failure.outcome
+    if outcome is None:  # no Ready pod at all: show the flow's first outcome there
+        outcome = next(iter(route(state.cluster, failure.flow)), None)
+        if outcome is None:
+            raise InternalError(f"state {state.index} breaks {claim!r} but the executable model gives no outcome")
+    lb = ""
+    if state.lb_nodes is not None:
+        lb = f"; the load balancer sends to {', '.join(state.lb_nodes) or 'every node (none passes: fail open)'}"
+    detail = (
+        f"{failure.why}; {state.describe()}, lasting {_seconds(state.seconds)}{lb}; "
+        f"the claim fails {_seconds(worst.failing_seconds)} in all; " + "; ".join(facts)
+    )
+    cx = counterexample(state.cluster, failure.flow, outcome, claim, None, detail=detail)
+    service = state.cluster.service(setting.service.key)
+    pods_on: dict[str, list[str]] = {}
+    for e in service.endpoints if service else ():
+        if e.node_name and e.pod:
+            pods_on.setdefault(e.node_name, []).append(e.pod)
+    keep = [n.name for n in state.cluster.nodes][:50]
+    return attrs.evolve(cx, placement=tuple((n, tuple(sorted(pods_on.get(n, [])))) for n in keep))

@@ -1,0 +1,82 @@
+"""A claim's ``during:`` field: the change its claim must hold through (:mod:`kverify.change`).
+
+``during: rollout`` (the rolling update of the Deployment behind the Service), ``during: drain`` (one
+node), or a mapping: ``{rollout: {}}``, ``{drain: {nodes: 2, by: autoscaler}}``, each with an optional
+``healthCheck:`` (a profile name, ``gcp``, ``aws-nlb``, ``azure``, ``metallb``, or ``{intervalSeconds,
+timeoutSeconds, healthyThreshold, unhealthyThreshold}``) for a health-checked load balancer.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from kverify.change.controllers import Change
+from kverify.change.timing import HealthCheckTiming, timing_from
+from kverify.errors import InputError
+from kverify.load.fields import Ctx, Path, invalid, unsupported
+
+_KEYS = ("rollout", "drain", "healthCheck")
+_BY = ("kubectl", "autoscaler")
+
+
+@attrs.frozen(kw_only=True)
+class During:
+    """The change, and the load balancer's health-check timing if the spec names one."""
+
+    change: Change
+    health_check: HealthCheckTiming | None = None
+
+    def phrase(self) -> str:
+        return f"during {self.change.describe()}"
+
+
+def during_from(ctx: Ctx, raw: object, path: Path) -> During | None:
+    """The ``during`` field of a claim (None when absent or invalid, with problems recorded)."""
+    if raw is None:
+        return None
+    if raw == "rollout":
+        return During(change=Change(kind="rollout"))
+    if raw == "drain":
+        return During(change=Change(kind="drain", nodes=1))
+    if type(raw) is not dict:
+        ctx.error(path, unsupported(raw, ("rollout", "drain", "a mapping")))
+        return None
+    for key in raw:
+        if key not in _KEYS:
+            ctx.error((*path, str(key)), f"unknown field {key!r}: supported fields: {', '.join(_KEYS)}")
+    kinds = [k for k in ("rollout", "drain") if k in raw]
+    if len(kinds) != 1:
+        ctx.error(path, "Required value: exactly one of `rollout` or `drain`")
+        return None
+    change: Change | None = None
+    if kinds[0] == "rollout":
+        body = raw["rollout"]
+        if body not in (None, {}):
+            ctx.error((*path, "rollout"), invalid(body, "must be empty ({}): the rollout of the Service's Deployment"))
+        change = Change(kind="rollout")
+    else:
+        body = raw["drain"] if raw["drain"] is not None else {}
+        if type(body) is not dict:
+            ctx.error((*path, "drain"), invalid(body, "must be a mapping"))
+            return None
+        for key in body:
+            if key not in ("nodes", "by"):
+                ctx.error((*path, "drain", str(key)), f"unknown field {key!r}: supported fields: nodes, by")
+        nodes = body.get("nodes", 1)
+        if type(nodes) is not int or nodes < 1:
+            ctx.error((*path, "drain", "nodes"), invalid(nodes, "must be a whole number >= 1"))
+            return None
+        by = body.get("by", "kubectl")
+        if by not in _BY:
+            ctx.error((*path, "drain", "by"), unsupported(by, _BY))
+            return None
+        change = Change(kind="drain", nodes=nodes, by=by)
+    timing = None
+    if "healthCheck" in raw:
+        try:
+            timing = timing_from(raw["healthCheck"])
+        except InputError as error:
+            for p in error.problems:
+                ctx.error((*path, "healthCheck"), p.message)
+            return None
+    return During(change=change, health_check=timing)
