@@ -81,3 +81,153 @@ def test_a_bad_during_is_one_line_naming_the_field(tmp_path: Path, during: str, 
     with pytest.raises(InputError) as error:
         load_spec(str(spec))
     assert message in str(error.value), str(error.value)
+
+
+# -- the controllers ---------------------------------------------------------------------------------
+
+from kverify.change.controllers import Simulator  # noqa: E402
+from kverify.model.workload import (  # noqa: E402
+    HOSTNAME_LABEL,
+    LabelSelector,
+    Lifecycle,
+    PodAffinityTerm,
+    Scheduling,
+    Workload,
+    WorkloadKind,
+)
+from kverify.placement.universe import Slot  # noqa: E402
+
+
+def _workload(replicas: int, lifecycle: Lifecycle, anti_affinity: bool = False) -> Workload:
+    terms = (PodAffinityTerm(selector=LabelSelector.of({"app": "web"}), topology_key=HOSTNAME_LABEL),)
+    return Workload(
+        kind=WorkloadKind.DEPLOYMENT,
+        namespace="shop",
+        name="web",
+        replicas=replicas,
+        labels=(("app", "web"),),
+        scheduling=Scheduling(anti_affinity=terms if anti_affinity else ()),
+        lifecycle=lifecycle,
+    )
+
+
+def _slots(n: int) -> list[Slot]:
+    return [Slot(name=f"n{i}", labels={HOSTNAME_LABEL: f"n{i}"}, pool="p") for i in range(1, n + 1)]
+
+
+def test_surge_one_unavailable_zero_deletes_an_old_pod_only_once_a_new_one_is_available() -> None:
+    # rolling.go with replicas 2, maxSurge 1, maxUnavailable 0, Ready after 5 s: t=0 the new ReplicaSet
+    # grows to 1 (2 + 1 - 2); t=5 new-0 is available, one old pod goes (3 available - minAvailable 2) and
+    # new-1 is created; t=10 new-1 is available and the last old pod goes.
+    life = Lifecycle(max_surge=1, max_unavailable=0, ready_after_seconds=5)
+    sim = Simulator(_workload(2, life), _slots(2), limit=100)
+    timelines = list(sim.rollouts({"shop/web-0": "n1", "shop/web-1": "n2"}))
+    assert timelines
+    for t in timelines:
+        old = sorted(p.deleted_at for p in t.pods if p.generation == "old")
+        new = sorted((p.name, p.created, p.ready_at) for p in t.pods if p.generation == "new")
+        assert old == [5.0, 10.0]
+        assert new == [("shop/web-new-0", 0.0, 5.0), ("shop/web-new-1", 5.0, 10.0)]
+        # ActivePodsWithRanks: the old pod sharing a node with new-0 (2 active pods there) goes first.
+        first = next(p for p in t.pods if p.generation == "old" and p.deleted_at == 5.0)
+        new0 = next(p for p in t.pods if p.name == "shop/web-new-0")
+        assert first.node == new0.node
+
+
+def test_min_ready_seconds_delays_the_next_deletion() -> None:
+    life = Lifecycle(max_surge=1, max_unavailable=0, ready_after_seconds=5, min_ready_seconds=20)
+    sim = Simulator(_workload(1, life), _slots(2), limit=100)
+    for t in sim.rollouts({"shop/web-0": "n1"}):
+        assert [p.deleted_at for p in t.pods if p.generation == "old"] == [25.0]
+
+
+def test_recreate_starts_the_new_pods_once_the_old_are_gone() -> None:
+    life = Lifecycle(recreate=True, pre_stop_seconds=7)
+    sim = Simulator(_workload(2, life), _slots(2), limit=100)
+    for t in sim.rollouts({"shop/web-0": "n1", "shop/web-1": "n2"}):
+        assert {p.deleted_at for p in t.pods if p.generation == "old"} == {0.0}
+        assert {p.created for p in t.pods if p.generation == "new"} == {7.0}
+
+
+def test_a_drained_nodes_replacement_stays_pending_under_hostname_anti_affinity() -> None:
+    sim = Simulator(_workload(3, Lifecycle(), anti_affinity=True), _slots(3), limit=100)
+    placed = {"shop/web-0": "n1", "shop/web-1": "n2", "shop/web-2": "n3"}
+    timelines = list(sim.drains(placed, 1))
+    assert len(timelines) == 1  # the three nodes are alike: one drain to try
+    (new,) = [p for p in timelines[0].pods if p.generation == "new"]
+    assert new.node is None and not timelines[0].completes
+    # With a fourth, empty node the replacement goes there.
+    sim = Simulator(_workload(3, Lifecycle(), anti_affinity=True), _slots(4), limit=100)
+    drained = set()
+    for t in sim.drains(placed, 1):
+        drained |= t.cordoned
+        new = [p.node for p in t.pods if p.generation == "new"]
+        assert new == ([] if t.cordoned == {"n4"} else ["n4"])
+    assert drained == {"n1", "n4"}  # a node with a pod (n1..n3 are alike) and the empty one
+
+
+# -- claims over a change ------------------------------------------------------------------------------
+
+from kverify.change.decide import decide_change  # noqa: E402
+from kverify.concrete import route  # noqa: E402
+from kverify.model import ClientKind, Destination, DropKind, Flow  # noqa: E402
+from kverify.verdicts import Refuted, Unknown  # noqa: E402
+
+SPECS = Path(__file__).parent.parent / "specs"
+LB = Flow(service="shop/web", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+
+
+def test_the_counterexample_is_the_executable_models_outcome_in_the_named_state() -> None:
+    spec = load_spec(str(SPECS / "rollout-etp-local.yaml"))
+    verdict = decide_change(spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
+    assert isinstance(verdict, Refuted)
+    cx = verdict.counterexample
+    assert cx.outcome in route(cx.cluster, cx.flow) and cx.outcome.drop_kind is DropKind.DROP
+    assert "the claim fails 24 s in all" in cx.detail  # GCP: 8 s x 3, no PreStop sleep
+    assert "with a PreStop sleep of 24 s (terminationGracePeriodSeconds 30): 0 s dropped" in cx.detail
+
+
+def test_the_window_follows_the_health_check_timing() -> None:
+    from kverify.change.timing import timing_from
+
+    spec = load_spec(str(SPECS / "rollout-etp-local.yaml"))
+    timing = timing_from({"intervalSeconds": 5, "timeoutSeconds": 1, "healthyThreshold": 1, "unhealthyThreshold": 2})
+    verdict = decide_change(
+        spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c", health_check=timing
+    )
+    assert isinstance(verdict, Refuted) and "the claim fails 10 s in all" in verdict.counterexample.detail
+
+
+def test_a_load_balancer_without_health_checks_has_no_window_but_drops_anyway() -> None:
+    import attrs
+
+    from kverify.model import LoadBalancerProfile
+
+    spec = load_spec(str(SPECS / "rollout-surge-prestop.yaml"))
+    design = attrs.evolve(
+        spec.design, cluster=attrs.evolve(spec.cluster, load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK)
+    )
+    verdict = decide_change(design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
+    assert isinstance(verdict, Refuted)  # a node without a pod of the Service gets traffic in some state
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda d: d.replace("count: 2", "count: 2-3"), "fixed number of nodes"),
+        (
+            lambda d: d.replace("sleep: {seconds: 30}", "httpGet: {path: /drain, port: 8080}"),
+            "PreStop hook is neither a sleep",
+        ),
+    ],
+    ids=["a node pool with a range", "an HTTP PreStop hook"],
+)
+def test_what_is_not_modelled_is_unknown(tmp_path: Path, edit, reason: str) -> None:
+    manifest = (SPECS / "manifests" / "design" / "web-rollout-prestop.yaml").read_text()
+    spec_text = (SPECS / "rollout-surge-prestop.yaml").read_text()
+    (tmp_path / "m.yaml").write_text(edit(manifest))
+    spec_text = spec_text.replace("manifests/design/web-rollout-prestop.yaml", "m.yaml")
+    (tmp_path / "s.yaml").write_text(edit(spec_text))
+    spec = load_spec(str(tmp_path / "s.yaml"))
+    verdict = decide_change(spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
+    assert isinstance(verdict, Unknown) and reason in verdict.reason, verdict

@@ -26,10 +26,10 @@ from kverify.change.timing import PROFILES, HealthCheckTiming
 from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
 from kverify.errors import InternalError
-from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Node, Service
+from kverify.model import ClientKind, Destination, Endpoint, EndpointPort, Flow, LoadBalancerProfile, Node, Service
 from kverify.model.workload import Workload, WorkloadKind
 from kverify.placement.design import Design, backends_of
-from kverify.placement.materialise import Placement, materialise
+from kverify.placement.materialise import Placement, _pod_ip, materialise
 from kverify.placement.solve import design_time_gap, workloads_to_place
 from kverify.placement.universe import PlacementUniverse
 from kverify.results import Outcome
@@ -38,6 +38,8 @@ from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 TIMELINE_LIMIT = 2_000
 PLACEMENT_LIMIT = 200
 TIMEOUT_MS = 30_000
+#: Placements found for a setting (by id, while it is being decided), reused by the what-if re-runs.
+_PLACEMENTS: dict[int, list[dict[str, str]]] = {}
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +79,8 @@ class Setting:
     ratio: float | None
     timing: HealthCheckTiming | None
     change: Change
+    #: The nodes made concrete once (addresses, pod ranges), for every state of every timeline.
+    nodes: tuple[Node, ...] = ()
 
 
 def decide_change(
@@ -112,7 +116,10 @@ def decide_change(
     if isinstance(worst, str):
         return unknown(worst)
     scope = _scope(setting, placements, timelines)
-    facts = _facts(setting, worst)
+    try:
+        facts = _facts(setting, worst)
+    finally:
+        _PLACEMENTS.pop(id(setting), None)
     seconds = time.perf_counter() - started
     if worst.failure is None:
         return Proved(claim=claim, dataplane=dataplane, scope=scope, assumptions=tuple(facts), seconds=seconds)
@@ -175,7 +182,10 @@ def _setting(
     if profile is LoadBalancerProfile.HEALTH_CHECKED:
         timing = health_check or PROFILES["gcp"]
     u = PlacementUniverse(design, (workload,))
+    empty = Placement(nodes=tuple(s.name for s in u.slots), pods={})
+    nodes = materialise(design, service, empty, u.slots).nodes
     return Setting(
+        nodes=nodes,
         design=design,
         service=service,
         workload=workload,
@@ -189,26 +199,51 @@ def _setting(
     )
 
 
-def _worst(setting: Setting) -> tuple[Judged | str, int, int]:
+def _worst(setting: Setting, given: list[dict[str, str]] | None = None) -> tuple[Judged | str, int, int]:
     """The worst timeline over every initial placement (failing first, then longest failing, then most
-    seconds dropped), the number of placements and of timelines tried."""
-    u, placements, incomplete = initial_placements(
-        setting.design, setting.workload, limit=PLACEMENT_LIMIT, timeout_ms=TIMEOUT_MS
-    )
-    if incomplete is not None:
-        return f"the placements before the change were not all enumerated ({incomplete})", 0, 0
+    seconds dropped), the number of placements and of timelines tried. ``given``: the placements, when
+    already enumerated (they do not depend on the workload's lifecycle)."""
+    u = setting.universe
+    placements = given
+    if placements is None:
+        u, placements, incomplete = initial_placements(
+            setting.design, setting.workload, limit=PLACEMENT_LIMIT, timeout_ms=TIMEOUT_MS
+        )
+        if incomplete is not None:
+            return f"the placements before the change were not all enumerated ({incomplete})", 0, 0
+        _PLACEMENTS[id(setting)] = placements
     if not placements:
         return f"no node can take every replica of {setting.workload.key} before the change", 0, 0
     sim = Simulator(setting.workload, u.slots, limit=TIMELINE_LIMIT)
     worst: Judged | None = None
+    seen: set[tuple[object, ...]] = set()
     for initial in placements:
         for timeline in _timelines(sim, setting.change, initial):
+            key = _shape(timeline, setting.universe)
+            if key in seen:  # the same lives on interchangeable nodes: the same states, renamed
+                continue
+            seen.add(key)
             judged = judge(setting, timeline)
             if worst is None or _rank(judged) > _rank(worst):
                 worst = judged
     if worst is None:
         return f"{setting.change.describe()} needs at least {setting.change.nodes} node(s)", len(placements), 0
-    return worst, len(placements), sim.count
+    return worst, len(placements), len(seen)
+
+
+def _shape(timeline: Timeline, u: PlacementUniverse) -> tuple[object, ...]:
+    """A timeline up to node and pod names: per kind of node, the lives of the pods on it."""
+    from kverify.change.placements import signature
+
+    slots = {s.name: s for s in u.slots}
+    per_node: dict[str | None, list[tuple[object, ...]]] = {}
+    for p in timeline.pods:
+        per_node.setdefault(p.node, []).append((p.generation, p.created, p.ready_at, p.deleted_at, p.serving_for))
+    shapes = sorted(
+        (repr(signature(slots[n])) if n is not None else "", n in timeline.cordoned, tuple(sorted(lives)))
+        for n, lives in per_node.items()
+    )
+    return tuple(shapes)
 
 
 def _rank(j: Judged) -> tuple[bool, float, float]:
@@ -227,13 +262,9 @@ def _timelines(sim: Simulator, change: Change, initial: dict[str, str]) -> Itera
 
 def judge(setting: Setting, timeline: Timeline) -> Judged:
     """Every state of ``timeline``, decided."""
-    design, service = setting.design, setting.service
-    placed = {p.name: p.node for p in timeline.pods if p.node is not None}
-    owner = f"{setting.workload.namespace}/{setting.workload.name}"
-    names = tuple(s.name for s in setting.universe.slots)
-    placement = Placement(nodes=names, pods=placed, owners={name: owner for name in placed})
-    full = materialise(design, service, placement, setting.universe.slots)
-    endpoints = {e.pod: e for e in (full.service(service.key) or service).endpoints if e.pod}
+    service = setting.service
+    full = attrs.evolve(setting.design.cluster, nodes=setting.nodes)
+    endpoints = _endpoints(setting, timeline)
     draining = setting.change.kind == "drain" and setting.change.by == "autoscaler"
     marked = tuple(
         attrs.evolve(n, draining=True) if draining and n.name in timeline.cordoned else n for n in full.nodes
@@ -255,11 +286,10 @@ def judge(setting: Setting, timeline: Timeline) -> Judged:
     failing = dropped = 0.0
     dropped_at = ""
     for state in states:
-        found = _check_state(setting, state)
+        found, lost = _check_state(setting, state)
         if found is not None:
             failing += state.seconds
             failure = failure or found
-        lost = _undelivered_at(setting, state)
         if lost is not None:
             dropped += state.seconds
             dropped_at = dropped_at or lost
@@ -271,6 +301,26 @@ def judge(setting: Setting, timeline: Timeline) -> Judged:
         dropped_seconds=dropped,
         dropped_at=dropped_at,
     )
+
+
+def _endpoints(setting: Setting, timeline: Timeline) -> dict[str, Endpoint]:
+    """One endpoint per scheduled pod of the timeline, as :func:`materialise` makes them: an address
+    from its node's pod range (the node's own for a host-network pod), on the Service ports its
+    workload serves."""
+    by_name = {n.name: n for n in setting.nodes}
+    ports: dict[str, list[EndpointPort]] = {}
+    for port in setting.service.ports:
+        for backend in backends_of(setting.design, setting.service, port):
+            if backend.workload is setting.workload:
+                entry = EndpointPort(name=port.name, port=backend.target_port, protocol=port.protocol)
+                ports.setdefault("", []).append(entry)
+    used: dict[str, int] = {}
+    out: dict[str, Endpoint] = {}
+    for pod in sorted((p for p in timeline.pods if p.node is not None), key=lambda p: p.name):
+        node = by_name[pod.node or ""]
+        ip = node.addresses[0] if setting.workload.host_network else _pod_ip(node, used)
+        out[pod.name] = Endpoint(ip=ip, node_name=node.name, pod=pod.name, ports=tuple(ports.get("", ())))
+    return out
 
 
 def _arrivals(setting: Setting, state: State) -> list[Flow]:
@@ -304,19 +354,30 @@ def _weights(setting: Setting, state: State) -> dict[str | None, int]:
     return weights
 
 
-def _check_state(setting: Setting, state: State) -> Failure | None:
+def _check_state(setting: Setting, state: State) -> tuple[Failure | None, str | None]:
+    """The first outcome of ``state`` that breaks the claim, and a node the load balancer sends to where
+    a connection is not delivered (for the dropped seconds), each if any: one routing pass."""
     from kverify.check.exhaustive import PROPERTIES, at_most_hops
 
+    lb_flow = setting.flow.client is ClientKind.EXTERNAL and setting.flow.destination is Destination.LOAD_BALANCER
+    lost: str | None = None
+    if lb_flow and setting.flow.node is not None:  # the dropped seconds are about every arrival node
+        lost = _undelivered_at(setting, state)
+    failure: Failure | None = None
     if setting.prop == "share-within":
-        return _check_share(setting, state)
+        failure = _check_share(setting, state)
+        return failure, lost if setting.flow.node is not None or not lb_flow else _undelivered_at(setting, state)
     check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
     names = frozenset(index_of(state.cluster).node_position)
     for flow in _arrivals(setting, state):
         for outcome in iter_route(state.cluster, flow):
-            why = check.violation(outcome, names)
-            if why is not None:
-                return Failure(state=state, flow=flow, outcome=outcome, why=why)
-    return None
+            if lb_flow and lost is None and not outcome.delivered:
+                lost = outcome.node or "the load balancer"
+            if failure is None:
+                why = check.violation(outcome, names)
+                if why is not None:
+                    failure = Failure(state=state, flow=flow, outcome=outcome, why=why)
+    return failure, lost
 
 
 def _check_share(setting: Setting, state: State) -> Failure | None:
@@ -387,7 +448,7 @@ def _scope(setting: Setting, placements: int, timelines: int) -> str:
         what += f" of {w.key} ({w.replicas} replicas, maxSurge {life.max_surge}, maxUnavailable {life.max_unavailable})"
     return (
         f"{what} on {nodes} node(s): every placement before it ({placements}) and every order the controllers "
-        f"and the scheduler allow ({timelines} timeline(s)), every state of each; load balancer {lb}{timing}; "
+        f"and the scheduler allow ({timelines} distinct timeline(s)), every state of each; load balancer {lb}{timing}; "
         f"{setting.design.cluster.proxy.dataplane.spelling}"
     )
 
@@ -450,7 +511,7 @@ def _what_shortens(setting: Setting, window: float) -> list[str]:
         )
         variant = attrs.evolve(setting, workload=workload, design=design)
         try:
-            judged, _, _ = _worst(variant)
+            judged, _, _ = _worst(variant, _PLACEMENTS.get(id(setting)))
         except TooManyTimelines:
             continue
         if isinstance(judged, Judged):
@@ -476,11 +537,33 @@ def _counterexample(setting: Setting, worst: Judged, claim: str, facts: list[str
         f"{failure.why}; {state.describe()}, lasting {_seconds(state.seconds)}{lb}; "
         f"the claim fails {_seconds(worst.failing_seconds)} in all; " + "; ".join(facts)
     )
-    cx = counterexample(state.cluster, failure.flow, outcome, claim, None, detail=detail)
-    service = state.cluster.service(setting.service.key)
+    shown, outcome = _small(setting, state, failure, outcome)
+    cx = counterexample(shown, failure.flow, outcome, claim, None, detail=detail)
+    service = shown.service(setting.service.key)
     pods_on: dict[str, list[str]] = {}
     for e in service.endpoints if service else ():
         if e.node_name and e.pod:
             pods_on.setdefault(e.node_name, []).append(e.pod)
-    keep = [n.name for n in state.cluster.nodes][:50]
-    return attrs.evolve(cx, placement=tuple((n, tuple(sorted(pods_on.get(n, [])))) for n in keep))
+    return attrs.evolve(cx, placement=tuple((n.name, tuple(sorted(pods_on.get(n.name, [])))) for n in shown.nodes))
+
+
+def _small(setting: Setting, state: State, failure: Failure, outcome: Outcome) -> tuple[Any, Outcome]:
+    """On a large cluster, the state with only the nodes that hold a pod of the Service, drain, or are
+    the arrival node, if the executable model shows the same violation there (else the whole state)."""
+    from kverify.check.exhaustive import EXPORT_MAX_NODES, PROPERTIES, at_most_hops
+
+    cluster = state.cluster
+    if len(cluster.nodes) <= EXPORT_MAX_NODES or setting.prop == "share-within" or failure.flow.node is None:
+        return cluster, outcome
+    service = cluster.service(setting.service.key)
+    hosting = {e.node_name for e in (service.endpoints if service else ())}
+    keep = tuple(n for n in cluster.nodes if n.name in hosting or n.draining or n.name == failure.flow.node)
+    if len(keep) > EXPORT_MAX_NODES:
+        return cluster, outcome
+    small = attrs.evolve(cluster, nodes=keep)
+    check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
+    names = frozenset(n.name for n in keep)
+    for o in iter_route(small, failure.flow):
+        if check.violation(o, names) is not None:
+            return small, o
+    return cluster, outcome

@@ -8,6 +8,7 @@ next such node), so each placement is found once whatever the node names. Then, 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 
 import z3
@@ -37,10 +38,21 @@ def initial_placements(
     solver.set("timeout", max(1, timeout_ms))
     solver.add(*scheduler.constraints(u))
     pods = u.pods_of(workload)
-    counts = [z3.Sum([z3.If(p.node == j, 1, 0) for p in pods]) if pods else z3.IntVal(0) for j in range(u.k)]
-    for j in range(1, u.k):
-        if signature(u.slots[j - 1]) == signature(u.slots[j]):
-            solver.add(counts[j - 1] >= counts[j])
+    # A run of interchangeable nodes: a placement maps onto one that uses only the run's first len(pods)
+    # nodes, holding non-increasing numbers of pods (permuting a run changes no label, taint or rule).
+    usable: list[int] = []
+    run_start = 0
+    for j in range(u.k):
+        if j and signature(u.slots[j - 1]) != signature(u.slots[j]):
+            run_start = j
+        if j - run_start < len(pods):
+            usable.append(j)
+    for p in pods:
+        solver.add(z3.Or([p.node == j for j in usable]))
+    counts = {j: z3.Sum([z3.If(p.node == j, 1, 0) for p in pods]) for j in usable} if pods else {}
+    for a, b in itertools.pairwise(usable):
+        if b == a + 1 and signature(u.slots[a]) == signature(u.slots[b]):
+            solver.add(counts[a] >= counts[b])
     found: list[dict[str, str]] = []
     while True:
         result = solver.check()

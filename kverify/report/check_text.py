@@ -42,6 +42,9 @@ def result_lines(r: CheckResult, colour: bool = False, verbose: bool = False) ->
     v = r.verdict
     if isinstance(v, Proved) and (verbose or r.status != "ok"):
         lines.append(f"             scope: {v.scope}")
+    if isinstance(v, Proved) and v.assumptions and (verbose or r.statement.startswith("during ")):
+        # A change's proof carries its figures (worst-case seconds dropped, the health-check window).
+        lines.extend(f"             {a}" for a in (v.assumptions if verbose else v.assumptions[:1]))
     if isinstance(v, Refuted):
         cx = v.counterexample
         lines.append(f"             counterexample {cx.id}: {outcome_line(cx.outcome)}")
