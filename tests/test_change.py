@@ -231,3 +231,16 @@ def test_what_is_not_modelled_is_unknown(tmp_path: Path, edit, reason: str) -> N
     spec = load_spec(str(tmp_path / "s.yaml"))
     verdict = decide_change(spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
     assert isinstance(verdict, Unknown) and reason in verdict.reason, verdict
+
+
+def test_before_v1_26_a_pre_stop_sleep_does_not_close_the_window(tmp_path: Path) -> None:
+    # KEP-1669: ProxyTerminatingEndpoints beta (on) in v1.26; before, kube-proxy never uses a terminating
+    # endpoint, so the node that lost its last Ready pod drops for the whole window despite the sleep.
+    text = (SPECS / "rollout-surge-prestop.yaml").read_text()
+    text = text.replace("manifests/", f"{SPECS}/manifests/").replace(
+        "loadBalancer: health-checked", 'loadBalancer: health-checked\n  kubernetesVersion: "1.25"'
+    )
+    (tmp_path / "s.yaml").write_text(text)
+    spec = load_spec(str(tmp_path / "s.yaml"))
+    verdict = decide_change(spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
+    assert isinstance(verdict, Refuted) and "the claim fails 24 s in all" in verdict.counterexample.detail

@@ -473,6 +473,13 @@ def _facts(setting: Setting, worst: Judged) -> list[str]:
             f"health-check window: {window:g} s ({setting.timing.describe()}; source: {setting.timing.source})"
         )
         serving = min(life.pre_stop_seconds or 0, life.termination_grace_seconds)
+        if not setting.design.cluster.proxy.gates.get("ProxyTerminatingEndpoints", True):
+            facts.append(
+                f"a deleted pod serves {serving:g} s more, but kube-proxy "
+                f"v1.{setting.design.cluster.proxy.kubernetes_version} has no terminating-endpoint fallback "
+                "(ProxyTerminatingEndpoints off): it does not use it"
+            )
+            return facts + (_what_shortens(setting, window) if worst.dropped_seconds > 0 else [])
         facts.append(
             f"a deleted pod keeps serving {serving:g} s (PreStop {life.pre_stop_seconds} s, "
             f"terminationGracePeriodSeconds {life.termination_grace_seconds} s), through the "
