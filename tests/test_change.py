@@ -244,3 +244,28 @@ def test_before_v1_26_a_pre_stop_sleep_does_not_close_the_window(tmp_path: Path)
     spec = load_spec(str(tmp_path / "s.yaml"))
     verdict = decide_change(spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
     assert isinstance(verdict, Refuted) and "the claim fails 24 s in all" in verdict.counterexample.detail
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("aws-nlb-instance", "Refuted 20"),  # LBC instance targets, eTP Local: 10 s x 2
+        ("metallb-l2", "Proved"),  # no probe: announces from a node with a serving pod, following the slices
+        ("cilium-l2", "Unknown"),  # announcement timing not modelled
+        ("aws-nlb-ip", "Unknown"),  # pod targets
+    ],
+)
+def test_each_load_balancer_profile_has_its_own_window_or_says_unknown(
+    tmp_path: Path, profile: str, expected: str
+) -> None:
+    text = (SPECS / "rollout-etp-local.yaml").read_text().replace("manifests/", f"{SPECS}/manifests/")
+    text = text.replace("loadBalancer: health-checked", f"loadBalancer: {profile}")
+    (tmp_path / "s.yaml").write_text(text)
+    spec = load_spec(str(tmp_path / "s.yaml"))
+    verdict = decide_change(spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c")
+    kind, _, seconds = expected.partition(" ")
+    assert type(verdict).__name__ == kind, verdict
+    if seconds:
+        assert f"the claim fails {seconds} s in all" in verdict.counterexample.detail
+    if profile.startswith("metallb"):  # the assumption behind the proof is stated with it
+        assert any("reaction time" in a for a in verdict.assumptions)

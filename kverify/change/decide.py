@@ -27,6 +27,7 @@ from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
 from kverify.errors import InternalError
 from kverify.model import ClientKind, Destination, Endpoint, EndpointPort, Flow, LoadBalancerProfile, Node, Service
+from kverify.model.enums import POD_TARGET_PROFILES
 from kverify.model.workload import Workload, WorkloadKind
 from kverify.placement.design import Design, backends_of
 from kverify.placement.materialise import Placement, _pod_ip, materialise
@@ -35,6 +36,13 @@ from kverify.placement.universe import PlacementUniverse
 from kverify.results import Outcome
 from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 
+#: Profiles that announce nodes on their own (no probe kverify knows the timing of).
+_NO_TIMING = (
+    LoadBalancerProfile.K3S_SERVICELB,
+    LoadBalancerProfile.CILIUM_L2,
+    LoadBalancerProfile.CILIUM_BGP,
+    LoadBalancerProfile.KUBE_VIP,
+)
 TIMELINE_LIMIT = 2_000
 PLACEMENT_LIMIT = 200
 TIMEOUT_MS = 30_000
@@ -149,14 +157,14 @@ def _setting(
         return "a change is decided on described nodes: add `nodes:` (node pools) to the spec"
     if any(p.min_count != p.max_count for p in design.node_pools):
         return "a change is decided on a fixed number of nodes: give each node pool a `count`"
-    if (reason := design_time_gap(service)) is not None:
-        return reason
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         return "health-check flows are not decided over a change"
     from kverify.placement.flow import template
 
     _, port = template(design, service, flow)
     backends = backends_of(design, service, port)
+    if (reason := design_time_gap(design, service, backends)) is not None:
+        return reason
     workloads = workloads_to_place(design, backends)
     if len(workloads) != 1:
         names = ", ".join(w.key for w in workloads) or "none"
@@ -177,10 +185,18 @@ def _setting(
         )
     profile = cluster.load_balancer_for(service)
     timing: HealthCheckTiming | None = None
-    if profile is LoadBalancerProfile.IP_TARGET and flow.destination is Destination.LOAD_BALANCER:
-        return "an IP-target load balancer health-checks pods directly: its timing during a change is not modelled"
+    via_lb = flow.destination is Destination.LOAD_BALANCER
+    if profile in POD_TARGET_PROFILES and via_lb:
+        return f"{profile.spelling}: the load balancer checks pods directly: its timing during a change is not modelled"
+    if profile in _NO_TIMING and via_lb:
+        return (
+            f"{profile.spelling}: how fast it stops announcing a node during a change is not modelled "
+            "(modelled: health-checked cloud LBs, AWS NLB instance targets, MetalLB, no health check)"
+        )
     if profile is LoadBalancerProfile.HEALTH_CHECKED:
         timing = health_check or PROFILES["gcp"]
+    elif profile is LoadBalancerProfile.AWS_NLB_INSTANCE:
+        timing = health_check or PROFILES["aws-nlb"]
     u = PlacementUniverse(design, (workload,))
     empty = Placement(nodes=tuple(s.name for s in u.slots), pods={})
     nodes = materialise(design, service, empty, u.slots).nodes
@@ -466,6 +482,12 @@ def _facts(setting: Setting, worst: Judged) -> list[str]:
         facts.append(
             f"worst case: connections not delivered {_seconds(worst.dropped_seconds)} per "
             f"{'rollout' if setting.change.kind == 'rollout' else 'drain'} (at {worst.dropped_at})"
+        )
+    profile = setting.design.cluster.load_balancer_for(setting.service)
+    if profile in (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP):
+        facts.append(
+            "MetalLB follows the EndpointSlices (no probe): its reaction time (the speaker's sync, then a "
+            "gratuitous ARP or a BGP withdrawal) is taken as 0 s"
         )
     if setting.timing is not None:
         window = setting.timing.down_after()

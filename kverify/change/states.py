@@ -16,7 +16,8 @@ from kverify.change.timeline import INF, PodLife, State, cluster_at, lb_changes
 from kverify.change.timing import HealthCheckTiming
 from kverify.concrete.index import index_of
 from kverify.concrete.route import handlings
-from kverify.model import ClientKind, Cluster, Destination, Endpoint, Flow, Node, Service
+from kverify.model import ClientKind, Cluster, Destination, Endpoint, Flow, LoadBalancerProfile, Node, Service
+from kverify.semantics.lb_profiles import nlb_instance_probe
 from kverify.semantics.load_balancer import passes_probe
 from kverify.semantics.ops import CONCRETE
 
@@ -24,6 +25,11 @@ from kverify.semantics.ops import CONCRETE
 def probe_passes(cluster: Cluster, service: Service, port: int | None) -> frozenset[str]:
     """The nodes whose health check (healthCheckNodePort or kube-proxy /healthz) passes, by the rule table."""
     service = cluster.service(service.key) or service
+    nlb = cluster.load_balancer_for(service) is LoadBalancerProfile.AWS_NLB_INSTANCE
+
+    def probe(ops: object, s: object, node: int) -> object:  # rule lb-aws-nlb-instance-probe, or lb-health-checked
+        return nlb_instance_probe(ops, s, node, False) if nlb else passes_probe(ops, s, node)  # type: ignore[arg-type]
+
     hosting = {e.node_name for e in service.endpoints if e.node_name}
     special = [n for n in cluster.nodes if n.name in hosting or n.draining]
     other = next((n for n in cluster.nodes if n.name not in hosting and not n.draining), None)
@@ -38,7 +44,7 @@ def probe_passes(cluster: Cluster, service: Service, port: int | None) -> frozen
             port=port,
         )
         h = handlings(cluster, flow, service)[0]
-        if passes_probe(CONCRETE, h.situation, position[node.name]):
+        if probe(CONCRETE, h.situation, position[node.name]):
             passing.add(node.name)
     if other is not None and other.name in passing:
         passing |= {n.name for n in cluster.nodes if n.name not in hosting and not n.draining}
