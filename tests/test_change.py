@@ -269,3 +269,29 @@ def test_each_load_balancer_profile_has_its_own_window_or_says_unknown(
         assert f"the claim fails {seconds} s in all" in verdict.counterexample.detail
     if profile.startswith("metallb"):  # the assumption behind the proof is stated with it
         assert any("reaction time" in a for a in verdict.assumptions)
+
+
+def test_a_drain_of_up_to_k_nodes_tries_every_smaller_drain(tmp_path: Path) -> None:
+    from kverify.change.controllers import Change
+
+    spec = load_spec(str(SPECS / "drain-anti-affinity.yaml"))
+    flow = Flow(service="shop/cache", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+    one = decide_change(spec.design, flow, "client-ip-preserved", Change(kind="drain", nodes=1), claim="c")
+    two = decide_change(spec.design, flow, "client-ip-preserved", Change(kind="drain", nodes=2), claim="c")
+    assert "(1 distinct timeline(s))" in one.scope and "(2 distinct timeline(s))" in two.scope
+
+
+def test_a_pod_disruption_budget_makes_a_drain_unknown(tmp_path: Path) -> None:
+    manifest = (SPECS / "manifests" / "design" / "cache-anti-affinity.yaml").read_text()
+    pdb = "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: cache, namespace: shop}\n"
+    pdb += "spec:\n  minAvailable: 2\n  selector: {matchLabels: {app: cache}}\n"
+    (tmp_path / "m.yaml").write_text(manifest + pdb)
+    text = (
+        (SPECS / "drain-anti-affinity.yaml").read_text().replace("manifests/design/cache-anti-affinity.yaml", "m.yaml")
+    )
+    (tmp_path / "s.yaml").write_text(text)
+    from kverify.check.specfile import evaluate
+
+    run = evaluate(load_spec(str(tmp_path / "s.yaml")))
+    assert {r.verdict.verdict for r in run.results} == {"unknown"}
+    assert all("PodDisruptionBudget" in r.verdict.reason for r in run.results)

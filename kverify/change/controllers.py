@@ -57,7 +57,7 @@ class Change:
         if self.kind == "rollout":
             return "a rolling update"
         who = "the cluster autoscaler" if self.by == "autoscaler" else "kubectl drain"
-        return f"a drain of {self.nodes} node(s) by {who}"
+        return f"a drain of up to {self.nodes} node(s) by {who}"
 
 
 @attrs.frozen(kw_only=True)

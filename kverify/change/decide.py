@@ -101,9 +101,11 @@ def decide_change(
     hops: int | None = None,
     ratio: float | None = None,
     health_check: HealthCheckTiming | None = None,
+    disruption_budgets: bool = False,
 ) -> Verdict:
     """``prop`` holds in every state of every timeline of ``change``, or the worst timeline's first
-    failing state (Refuted), or why it cannot be decided (Unknown)."""
+    failing state (Refuted), or why it cannot be decided (Unknown). ``disruption_budgets``: the
+    manifests hold a PodDisruptionBudget (a drain then evicts as it allows: not modelled)."""
     started = time.perf_counter()
     cluster = design.cluster
     dataplane = cluster.proxy.dataplane
@@ -113,6 +115,11 @@ def decide_change(
     def unknown(reason: str) -> Unknown:
         return Unknown(claim=claim, dataplane=dataplane, reason=reason, seconds=time.perf_counter() - started)
 
+    if disruption_budgets and change.kind == "drain":
+        return unknown(
+            "the manifests hold a PodDisruptionBudget: kubectl drain evicts only as far as it allows, "
+            "which is not modelled (kverify evicts every pod of the drained nodes at once)"
+        )
     setting_or_reason = _setting(design, service, flow, prop, hops, ratio, change, health_check)
     if isinstance(setting_or_reason, str):
         return unknown(setting_or_reason)
@@ -243,7 +250,7 @@ def _worst(setting: Setting, given: list[dict[str, str]] | None = None) -> tuple
             if worst is None or _rank(judged) > _rank(worst):
                 worst = judged
     if worst is None:
-        return f"{setting.change.describe()} needs at least {setting.change.nodes} node(s)", len(placements), 0
+        return f"{setting.change.describe()} needs at least one node", len(placements), 0
     return worst, len(placements), len(seen)
 
 
@@ -270,7 +277,8 @@ def _timelines(sim: Simulator, change: Change, initial: dict[str, str]) -> Itera
     if change.kind == "rollout":
         yield from sim.rollouts(initial)
     else:
-        yield from sim.drains(initial, change.nodes)
+        for count in range(1, change.nodes + 1):  # up to k nodes: every smaller drain too
+            yield from sim.drains(initial, count)
 
 
 # -- one timeline -------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
                 hops=claim.hops,
                 ratio=claim.ratio,
                 health_check=claim.during.health_check,
+                disruption_budgets="PodDisruptionBudget" in spec.skipped_kinds,
             )
         if service is not None and at_design_time(spec.design, service):
             return decide_at_design_time(spec.design, flow, claim)
