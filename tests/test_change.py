@@ -295,3 +295,30 @@ def test_a_pod_disruption_budget_makes_a_drain_unknown(tmp_path: Path) -> None:
     run = evaluate(load_spec(str(tmp_path / "s.yaml")))
     assert {r.verdict.verdict for r in run.results} == {"unknown"}
     assert all("PodDisruptionBudget" in r.verdict.reason for r in run.results)
+
+
+def test_the_autoscalers_taint_fails_healthz_so_an_etp_cluster_lb_leaves_the_node() -> None:
+    # KEP-3836 (rule lb-health-checked): under eTP Cluster the LB probes kube-proxy's /healthz, which fails
+    # on a node tainted ToBeDeletedByClusterAutoscaler; kubectl drain alone leaves /healthz passing.
+    import attrs
+
+    from kverify.change.controllers import Change
+    from kverify.change.decide import _setting, _worst
+    from kverify.model import TrafficPolicy
+
+    spec = load_spec(str(SPECS / "drain-anti-affinity.yaml"))
+    services = tuple(
+        attrs.evolve(s, external_traffic_policy=TrafficPolicy.CLUSTER, health_check_node_port=None)
+        for s in spec.cluster.services
+    )
+    design = attrs.evolve(spec.design, cluster=attrs.evolve(spec.cluster, services=services))
+    flow = Flow(service="shop/cache", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+    views = {}
+    for by in ("kubectl", "autoscaler"):
+        setting = _setting(
+            design, services[0], flow, "delivered", None, None, Change(kind="drain", nodes=1, by=by), None
+        )
+        judged, _, _ = _worst(setting)
+        views[by] = [(s.start, s.lb_nodes) for s in judged.states]
+    assert views["kubectl"] == [(0.0, ("workers-1", "workers-2", "workers-3"))]
+    assert views["autoscaler"] == [(0.0, ("workers-1", "workers-2", "workers-3")), (24.0, ("workers-2", "workers-3"))]
