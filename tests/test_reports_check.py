@@ -82,7 +82,7 @@ def check_mermaid(diagram: str) -> None:
 
 _FLOW_LINE = re.compile(
     r'    (client\(\["[^"\[\]();#<>]+"\]\)|lb\{\{"[^"]+"\}\}|subgraph N\d+\["[^"\[\]]+"\]|end|more\["[^"\[\]]+"\]'
-    r'|drop\(\["[A-Z-]+"\]\)|\w+ --> \w+|\w+ -- "[^"]+" --> \w+|\w+ --x drop)'
+    r'|drop\(\["[A-Z-]+"\]\)|\w+ --> \w+|\w+ ~~~ \w+|\w+ -- "[^"]+" --> \w+|\w+ --x drop)'
     r'|        N\d+(P\d+|E)\["[^"\[\]]+"\]'
 )
 

@@ -59,6 +59,12 @@ def placement_diagram(cx: Counterexample) -> str:
         lines.append(f'    more["{len(empty) - len(shown_empty)} more node(s) without a pod of the Service"]')
     if arrival in node_ids:
         lines.append(f"    {entry} --> {node_ids[arrival]}")
+    # The other nodes in the same column as the arrival node (an invisible link ranks them so), not
+    # stacked apart from the packet's way.
+    lines += [f"    {entry} ~~~ {nid}" for node, nid in node_ids.items() if node != arrival]
+    if len(empty) > len(shown_empty):
+        lines.append(f"    {entry} ~~~ more")
+    if arrival in node_ids:
         if outcome.delivered and outcome.endpoint_ip in pod_ids:
             seen = f"pod sees {outcome.source_ip_seen}" if outcome.source_ip_seen else "delivered"
             lines.append(f'    {node_ids[arrival]} -- "{_text(seen)}" --> {pod_ids[outcome.endpoint_ip or ""]}')
