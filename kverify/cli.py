@@ -301,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(cx-ID.svg) beside it, or under the counterexamples folder when printing to stdout",
     )
     check.add_argument(
+        "--no-pictures",
+        action="store_true",
+        help="markdown: write no counterexample pictures and link none (a job summary or a pull-request "
+        "comment cannot show a file written beside it; the Mermaid diagrams stay)",
+    )
+    check.add_argument(
         "--dataplane", default="iptables", choices=_choices(Dataplane), help="for manifests (a spec names its own)"
     )
     check.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
@@ -558,7 +564,8 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
     if args.format == "json":
         text = check_json.render(run, fixes=found)
     elif args.format == "markdown":
-        text = markdown.render(run, pictures=_write_pictures(args, run)).rstrip("\n")
+        pictures = {} if args.no_pictures else _write_pictures(args, run)
+        text = markdown.render(run, pictures=pictures).rstrip("\n")
     elif args.format == "sarif":
         text = sarif.render(run)
     else:

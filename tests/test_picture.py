@@ -107,3 +107,15 @@ def test_markdown_report_links_each_counterexample_picture_written_beside_it(
     for cx, _ in links:
         assert f"(.kverify/counterexamples/{cx}.svg)" in printed
         assert (tmp_path / ".kverify" / "counterexamples" / f"{cx}.svg").is_file()
+
+
+def test_no_pictures_for_a_job_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job summary cannot show a file beside it: ``--no-pictures`` writes none and links none."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "summary.md"
+    main(["check", str(ROOT / "specs" / "article-local.yaml"), "--format", "markdown", "--no-pictures", "-o", str(out)])
+    assert "picture" not in capsys.readouterr().err
+    assert "```mermaid" in out.read_text() and "![" not in out.read_text()
+    assert not list(tmp_path.rglob("*.svg"))
