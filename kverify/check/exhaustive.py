@@ -17,6 +17,7 @@ import attrs
 
 from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
+from kverify.concrete.lb_exclusion import exclusion_reason
 from kverify.concrete.unknown_lb import hostname_only, source_unknown, unmodelled_reason
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
@@ -168,7 +169,8 @@ def unsupported(cluster: Cluster, flow: Flow) -> str | None:
     if not cluster.nodes:
         return "the manifests have no Node objects: no arrival or client node to enumerate"
     if flow.destination is Destination.LOAD_BALANCER:
-        return unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
+        reason = unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
+        return reason or exclusion_reason(cluster, service)
     return None
 
 

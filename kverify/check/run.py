@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import attrs
 
 from kverify.check.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
-from kverify.check.exhaustive import counterexample, scope
+from kverify.check.exhaustive import counterexample, scope, unsupported
 from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location, merge
 from kverify.check.idle import tally, why_nothing_to_check
 from kverify.concrete import iter_route
@@ -17,7 +17,7 @@ from kverify.concrete.index import index_of
 from kverify.model import Cluster, Flow, Service
 from kverify.model.policy import IPBlockRule, ServiceIntent
 from kverify.placement.design import Design, at_design_time
-from kverify.verdicts import Proved, Refuted, Verdict
+from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 
 Progress = Callable[[int, int], None]
 
@@ -64,6 +64,11 @@ def _decide(
     cluster = facts.cluster
     names = frozenset(index_of(cluster).node_position)
     for candidate in candidates:
+        if (reason := unsupported(cluster, candidate.flow)) is not None:
+            unknown = Unknown(
+                claim=check.id, dataplane=cluster.proxy.dataplane, reason=reason, scope=scope(cluster, candidate.flow)
+            )
+            return unknown, candidate.context
         for outcome in iter_route(cluster, candidate.flow):
             why = check.prop.violation(outcome, names)
             if why is None and candidate.also is not None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from kverify.concrete import classify, unknown_lb
 from kverify.concrete.explain import explain, explain_decision, hops_for
 from kverify.concrete.index import index_of
+from kverify.concrete.lb_exclusion import exclusion_reason
 from kverify.errors import InputError, Problem, names, quote
 from kverify.model import (
     ClientKind,
@@ -79,6 +80,7 @@ def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
         return
     if flow.destination is Destination.LOAD_BALANCER:
         reason = unknown_lb.unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
+        reason = reason or exclusion_reason(cluster, service)
         if reason is not None:
             raise InputError(Problem(f"not modelled: {reason}", field="--load-balancer"))
     onward = unknown_lb.node_port_flow(cluster, flow, service)

@@ -104,6 +104,20 @@ def design_time_gap(design: Design, service: Service, backends: tuple[Backend, .
     return None
 
 
+def _lb_exclusion_at_design_time(design: Design, service: Service) -> str | None:
+    """Why LB flows are not decided when a Node or a pool carries the LB exclusion label (see
+    :mod:`kverify.concrete.lb_exclusion`)."""
+    from kverify.concrete.lb_exclusion import exclusion_reason
+    from kverify.model import Node
+
+    pools = tuple(
+        Node(name=f"pool {p.name}", addresses=("192.0.2.1",), labels=tuple(p.label_map(p.name).items()))
+        for p in design.node_pools
+    )
+    cluster = attrs.evolve(design.cluster, nodes=(*design.cluster.nodes, *pools))
+    return exclusion_reason(cluster, service)
+
+
 def unmodelled_pod_sources(design: Design, service: Service) -> tuple[tuple[str, str, str], ...]:
     """Skipped objects in the Service's namespace that may create its pods."""
     return tuple(source for source in design.pod_sources if source[1] == service.namespace)
@@ -215,6 +229,8 @@ def decide_over_placements(
         )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         return unknown("health-check flows are decided on snapshots, not over placements")
+    if flow.destination is Destination.LOAD_BALANCER and (reason := _lb_exclusion_at_design_time(design, service)):
+        return unknown(reason)
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
     if (reason := design_time_gap(design, service, backends)) is not None:

@@ -72,6 +72,13 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP
   targets preserve the client IP for UDP by default; kverify models the TCP default (LB address seen).
   LBs that proxy (non-passthrough) are not modelled.
+- **Nodes left out of load balancers**: the label `node.kubernetes.io/exclude-from-external-load-balancers`
+  (kubeadm puts it on control-plane nodes) is honoured by the cloud service controller
+  (kubernetes/cloud-provider `controllers/service/controller.go` `nodeIncludedPredicate`: any value but a
+  Go boolean false), the AWS Load Balancer Controller (`pkg/backend` `defaultTrafficProxyNodeLabelSelector`)
+  and MetalLB (`internal/k8s/nodes/nodes.go` `IsNodeExcludedFromBalancers`: present, any value); the
+  rule table's choice of nodes does not read it, so a flow through such a load balancer is Unknown
+  when a node carries it (`kverify/concrete/lb_exclusion.py`). kube-vip's source does not read it.
 - **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
   destination's family (rule `ip-family`). The proofs reason about one family at a time.
 

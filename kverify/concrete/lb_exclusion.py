@@ -1,0 +1,66 @@
+"""Nodes labelled ``node.kubernetes.io/exclude-from-external-load-balancers``: not modelled, said so.
+
+Most load balancers leave such nodes out of their targets, and kubeadm puts the label on every
+control-plane node, so a snapshot of a kubeadm cluster has them. Which nodes a load balancer sends to
+is a rule of the table (``lb-health-checked`` and its siblings) that does not read node labels yet;
+rather than send traffic to a node the load balancer never picks (a false DROP under eTP Local), a
+flow through such a load balancer is Unknown, with this reason.
+
+How each load balancer reads the label, at its source:
+
+- the cloud service controller (every cloud LB, the ``health-checked`` and ``no-health-check``
+  profiles): kubernetes/cloud-provider ``controllers/service/controller.go`` ``nodeIncludedPredicate``
+  (at 46666112f47d): a value that ``strconv.ParseBool`` reads as false keeps the node, any other
+  value (true, empty, not a boolean) leaves it out;
+- AWS Load Balancer Controller, instance targets (``aws-nlb-instance``): ``pkg/backend``
+  ``defaultTrafficProxyNodeLabelSelector`` requires the label not to exist (any value leaves out);
+- MetalLB, L2 and BGP: ``internal/k8s/nodes/nodes.go`` ``IsNodeExcludedFromBalancers`` (presence of
+  the label, any value), read by ``speaker/layer2_controller.go`` and ``speaker/bgp_controller.go``
+  ``ShouldAnnounce`` unless the speaker runs with ``--ignore-exclude-lb`` (at 7938d3f89b8b);
+- kube-vip: its source does not read the label (kube-vip/kube-vip, whole tree): not concerned;
+- k3s ServiceLB and Cilium L2/BGP: not verified at their source, so concerned;
+- IP targets: the load balancer sends to pods, not nodes: not concerned.
+"""
+
+from __future__ import annotations
+
+from kverify.model import Cluster, LoadBalancerProfile, Service
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+
+_CLOUD = (LoadBalancerProfile.HEALTH_CHECKED, LoadBalancerProfile.NO_HEALTH_CHECK)
+_BY_PRESENCE = (
+    LoadBalancerProfile.AWS_NLB_INSTANCE,
+    LoadBalancerProfile.METALLB_L2,
+    LoadBalancerProfile.METALLB_BGP,
+)
+_UNVERIFIED = (LoadBalancerProfile.K3S_SERVICELB, LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP)
+#: Go's strconv.ParseBool spellings of false.
+_GO_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+
+
+def excluded_nodes(cluster: Cluster, profile: LoadBalancerProfile) -> tuple[str, ...]:
+    """The nodes ``profile`` leaves out of its targets (or may, where not verified), by their label."""
+    if profile not in (*_CLOUD, *_BY_PRESENCE, *_UNVERIFIED):
+        return ()
+    out = []
+    for node in cluster.nodes:
+        value = dict(node.labels).get(EXCLUDE_FROM_LB_LABEL)
+        if value is None or (profile in _CLOUD and value in _GO_FALSE):
+            continue
+        out.append(node.name)
+    return tuple(out)
+
+
+def exclusion_reason(cluster: Cluster, service: Service) -> str | None:
+    """Why flows through ``service``'s load balancer are not decided, when a node carries the label."""
+    profile = cluster.load_balancer_for(service)
+    names = excluded_nodes(cluster, profile)
+    if not names:
+        return None
+    more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+    how = "may leave out (not verified at its source)" if profile in _UNVERIFIED else "leaves out of its targets"
+    return (
+        f"node {names[0]}{more} is labelled {EXCLUDE_FROM_LB_LABEL}, which the {profile.spelling} load balancer "
+        f"{how}; the load balancer's choice of nodes does not read that label yet (kubeadm puts it on "
+        "control-plane nodes)"
+    )
