@@ -91,6 +91,19 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be true or false")
 
 
+def _cni_flag(parser: argparse.ArgumentParser) -> None:
+    """``--cni``: the pod network profile (kverify.semantics.cni)."""
+    from kverify.model import Cni
+
+    parser.add_argument(
+        "--cni",
+        default="generic",
+        choices=_choices(Cni),
+        help="the pod network: the masquerade source address (node, bridge or tunnel IP), the CNI's own SNAT "
+        "of pod traffic to nodes, the bridge's hairpin mode (default: generic, the node's IP everywhere)",
+    )
+
+
 def _version_flags(parser: argparse.ArgumentParser) -> None:
     """``--kubernetes-version`` and ``--feature-gates``, as kube-proxy takes its gates."""
     from kverify.model.versions import NEWEST, OLDEST
@@ -224,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
     _version_flags(trace)
+    _cni_flag(trace)
     trace.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -258,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="solver processes, each building the encodings once (default: 2, or 1 on one CPU)",
     )
     _version_flags(prove)
+    _cni_flag(prove)
     prove.add_argument(
         "--all-versions",
         action="store_true",
@@ -321,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
     _version_flags(check)
+    _cni_flag(check)
     check.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -465,10 +481,15 @@ def _report_skipped(skipped: Sequence[str], kinds: Sequence[str], *, verbose: bo
 def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:  # type: ignore[type-arg]
     """The ProxyConfig the flags describe (shared by trace and check)."""
     from kverify.errors import Problem
-    from kverify.model import Dataplane, ProxyConfig
+    from kverify.model import Cni, Dataplane, ProxyConfig
+    from kverify.model.cluster import cni_problem
 
     cidrs = args.cluster_cidr if args.cluster_cidr is not None else ["10.0.0.0/8"]
     minor, gates = _environment_from(args, problems)
+    cni = Cni.parse(getattr(args, "cni", "generic"))
+    if (problem := cni_problem(Dataplane.parse(args.dataplane), cni)) is not None:
+        problems.append(Problem(problem, field="--cni"))
+        return None
     try:
         return ProxyConfig(
             dataplane=Dataplane.parse(args.dataplane),
@@ -479,6 +500,7 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
             localhost_node_ports=args.iptables_localhost_nodeports,
             kubernetes_version=minor,
             feature_gates=gates,
+            cni=cni,
         )
     except ValueError as error:
         problems.append(Problem(str(error), field="--cluster-cidr/--nodeport-address"))
@@ -616,7 +638,8 @@ def _report_written(written: Sequence[Path]) -> None:
 
 def _run_prove(args: argparse.Namespace) -> int:
     from kverify.errors import Problem, quote
-    from kverify.model import Dataplane
+    from kverify.model import Cni, Dataplane
+    from kverify.model.cluster import cni_problem
     from kverify.model.versions import NEWEST
     from kverify.prove.claims import ALL_CLAIMS, find_claim
     from kverify.prove.run import prove_all
@@ -648,11 +671,14 @@ def _run_prove(args: argparse.Namespace) -> int:
     if problems:
         raise InputError(problems)
     wanted = {Dataplane.parse(d) for d in args.dataplane} if args.dataplane else None
+    cni = Cni.parse(args.cni)
     pairs = [
         (claim, dataplane)
         for claim in claims or ALL_CLAIMS
         for dataplane in claim.expected
-        if wanted is None or dataplane in wanted
+        if (wanted is None or dataplane in wanted)
+        # A claim about one CNI keeps it; the others are proved on --cni where kverify models it.
+        and cni_problem(dataplane, getattr(claim, "cni", None) or cni) is None
     ]
     settings = {
         "jobs": args.jobs,
@@ -660,6 +686,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         "max_endpoints": args.max_endpoints or bounds.DEFAULT_MAX_ENDPOINTS,
         "timeout_ms": bounds.timeout_ms_of(args.timeout),  # rounded up: 0 ms would mean no timeout
         "feature_gates": gates,
+        "cni": cni,
     }
     if args.all_versions:
         return _prove_all_versions(pairs, settings, args.format)
@@ -673,7 +700,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         )
     pairs = [(c, dp) for c, dp in pairs if _dataplane_exists(dp, minor, gates)]
     verdicts = prove_all(pairs, version=minor, **settings)  # type: ignore[arg-type]
-    stated = minor == NEWEST and not gates  # what the library's expected verdicts speak for
+    stated = minor == NEWEST and not gates and cni is Cni.GENERIC  # what the expected verdicts speak for
     results = [
         (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
     ]
@@ -801,7 +828,7 @@ def _run_trace(args: argparse.Namespace) -> int:
     from kverify.concrete import route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
-    from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Protocol
+    from kverify.model import ClientKind, Cni, Destination, Flow, LoadBalancerProfile, Protocol
     from kverify.model.versions import describe, spell
     from kverify.placement.design import Design, at_design_time
     from kverify.report.trace_text import render
@@ -862,6 +889,7 @@ def _run_trace(args: argparse.Namespace) -> int:
             "dataplane": proxy.dataplane.spelling,
             "kubernetes_version": spell(proxy.kubernetes_version),
             "feature_gates": cluster.proxy.gates,
+            "cni": proxy.cni.spelling,
             "load_balancer": cluster.load_balancer_for(service).spelling,
             "load_balancer_reason": cluster.load_balancer_reason(service),
             "outcomes": [o.to_json() for o in outcomes],
@@ -876,6 +904,8 @@ def _run_trace(args: argparse.Namespace) -> int:
         if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:
             lb = f"{cluster.load_balancer_for(service).spelling} ({cluster.load_balancer_reason(service)})"
         environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates)
+        if proxy.cni is not Cni.GENERIC:
+            environment += f"; CNI {proxy.cni.spelling}"
         print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment))
     return EXIT_OK
 

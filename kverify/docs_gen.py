@@ -141,7 +141,8 @@ def render_claims() -> str:
         f"**proved** means: for {scope(DEFAULT_MAX_NODES, DEFAULT_MAX_ENDPOINTS)}; assuming "
         + "; ".join(ASSUMPTIONS)
         + ". **refuted** gives the size of the minimal counterexample (nodes, endpoints), replayed through",
-        "the executable model. A blank cell: the claim is not stated for that dataplane.",
+        "the executable model. A blank cell: the claim is not stated for that dataplane. Claims are proved with",
+        "the `generic` CNI profile unless they name theirs.",
         "See [the explanation](../explanation.md#what-a-proof-covers) for what the bound means.",
         "",
         "| claim | statement | " + " | ".join(p.spelling for p in planes) + " |",
@@ -149,7 +150,9 @@ def render_claims() -> str:
     ]
     notes = []
     for claim in ALL_CLAIMS:
-        cells = [f"`{claim.id}`", claim.statement]
+        on_cni = getattr(claim, "cni", None)
+        statement = claim.statement + (f" (proved with `--cni {on_cni.spelling}`)" if on_cni else "")
+        cells = [f"`{claim.id}`", statement]
         for plane in planes:
             if plane not in claim.expected:
                 cells.append("")

@@ -10,24 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
-from kverify.prove.claims import CLAIMS, HOLDS, LB_CLAIMS, REVIEW_CLAIMS, Claim
+from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
+from kverify.prove.claims import CLAIMS, CNI_CLAIMS, HOLDS, LB_CLAIMS, REVIEW_CLAIMS, Claim
 from kverify.prove.run import prove_claim, violations
 from kverify.testing.strategies import clusters_and_flows
 from kverify.verdicts import Refuted
 
-HOLDING = [
-    (c, dp) for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS for dp, verdict in c.expected.items() if verdict == HOLDS
-]
-REFUTED = [
-    (c, dp) for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS for dp, verdict in c.expected.items() if verdict != HOLDS
-]
+LIBRARY = CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + CNI_CLAIMS
+HOLDING = [(c, dp) for c in LIBRARY for dp, verdict in c.expected.items() if verdict == HOLDS]
+REFUTED = [(c, dp) for c in LIBRARY for dp, verdict in c.expected.items() if verdict != HOLDS]
 
 
 def _as_claimed(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> tuple[Cluster, Flow]:
-    cluster = attrs.evolve(
-        cluster, proxy=attrs.evolve(cluster.proxy, dataplane=dataplane), load_balancer=claim.load_balancer
-    )
+    proxy = attrs.evolve(cluster.proxy, dataplane=dataplane, cni=claim.cni or Cni.GENERIC)
+    cluster = attrs.evolve(cluster, proxy=proxy, load_balancer=claim.load_balancer)
     if claim.via_load_balancer and flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         flow = attrs.evolve(flow, node=None)
     return cluster, flow

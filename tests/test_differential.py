@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from kverify.model import Cluster, Flow, LoadBalancerProfile, ServiceType, TrafficPolicy
+from kverify.model import Cluster, Cni, Flow, LoadBalancerProfile, ServiceType, TrafficPolicy
 from kverify.model.versions import VERSIONS
 from kverify.symbolic.differential import compare, compare_kinds
 from kverify.testing.strategies import clusters_and_flows
@@ -23,7 +23,7 @@ def _within_documented_assumptions(cluster: Cluster, flow: Flow) -> bool:
 
 
 @settings()  # examples per profile: 100 by default, 600 in CI (tests/conftest.py)
-@given(clusters_and_flows(max_nodes=3, max_endpoints=4, kubernetes_versions=VERSIONS))
+@given(clusters_and_flows(max_nodes=3, max_endpoints=4, kubernetes_versions=VERSIONS, cnis=tuple(Cni)))
 def test_encoding_admits_exactly_the_executable_models_outcomes(pair: tuple[Cluster, Flow]) -> None:
     cluster, flow = pair
     for comparison in compare(cluster, flow):
@@ -34,7 +34,7 @@ def test_encoding_admits_exactly_the_executable_models_outcomes(pair: tuple[Clus
 
 
 @settings()
-@given(clusters_and_flows(max_nodes=5, max_endpoints=8, kubernetes_versions=VERSIONS))
+@given(clusters_and_flows(max_nodes=5, max_endpoints=8, kubernetes_versions=VERSIONS, cnis=tuple(Cni)))
 def test_endpoint_kind_abstraction_admits_exactly_the_executable_models_outcomes(pair: tuple[Cluster, Flow]) -> None:
     """The any-size proofs rest on this: a concrete cluster, reduced to the kinds of endpoint it has,
     gets the same fates (per kind) from the encoding as from the executable model."""

@@ -146,6 +146,9 @@ class Handling:
     port: ServicePort
     endpoints: tuple[Endpoint, ...]
     situation: Situation
+    #: The pod's own address when its CNI masqueraded the packet on the pod's node before it reached
+    #: ``node`` (``client_ip`` is then that node's address; rule ``cni-pod-to-node-snat``).
+    pod_ip: str | None = None
 
 
 def in_any(ip: str, cidrs: Iterable[str]) -> bool:

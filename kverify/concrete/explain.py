@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from kverify.concrete import classify
-from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow, ReplyPath
+from kverify.model import ClientKind, Cluster, Cni, Destination, DropKind, Flow, Interface, ReplyPath
 from kverify.results import Hop
+from kverify.semantics import cni, delivery, endpoints, nat, policy, reply
 from kverify.semantics import dataplane as dp
-from kverify.semantics import delivery, endpoints, nat, policy, reply
 from kverify.semantics.decide import Decision, ip_target_blocks, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
 
@@ -113,6 +113,15 @@ def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fire
         when(rule_id, condition and masqueraded)
     when("masquerade-hairpin", nat.masquerade_hairpin(C, s, e) and masqueraded)
     when("cilium-snat-remote-backend", nat.cilium_snat_remote(C, s, e) and masqueraded)
+    by_kube_proxy = nat.kube_proxy_masquerade(C, s) or nat.masquerade_hairpin(C, s, e)
+    when("flannel-masquerade-to-remote-pods", cni.flannel_masquerades(C, s, e) and masqueraded and not by_kube_proxy)
+    if masqueraded and not decision.lb_rewrote_source and s.cni != Cni.GENERIC:
+        fired.append("masquerade-interface-address")
+        interface = decision.snat_interface[index]
+        when("cni-bridge-gateway", interface == Interface.BRIDGE)
+        when("cni-overlay-tunnel", interface == Interface.TUNNEL)
+        when("cni-routed-veth", cni.routed_veth(C, s) and endpoints.is_local(C, e, s.handling_node))
+    when("cni-pod-to-node-snat", h.pod_ip is not None)
     when("dnat-only", node_wide[1])
     when("ipvs-host-vip-source", node_wide[2] and decision.reply_path[index] == 1)
     fired.append("reply-path")
@@ -170,6 +179,18 @@ def hops_for(
                 )
             )
     elif node and (h.client_node is None or h.client_node != h.node):
+        if h.pod_ip is not None and h.client_node is not None:
+            hops.append(
+                Hop(
+                    at=client,
+                    to=h.client_node.name,
+                    src=h.pod_ip,
+                    dst=dst,
+                    note=f"SNAT {h.pod_ip} -> {h.client_ip} on {h.client_node.name} by the CNI "
+                    "(rule cni-pod-to-node-snat)",
+                )
+            )
+            client = h.client_node.name
         hops.append(Hop(at=client, to=node, src=h.client_ip, dst=dst))
     else:
         hops.append(

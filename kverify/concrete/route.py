@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from kverify.concrete import classify, unknown_lb
+from kverify.concrete import classify, cni_addresses, unknown_lb
 from kverify.concrete.explain import explain, explain_decision, hops_for
 from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
@@ -22,6 +22,7 @@ from kverify.model import (
     Destination,
     DropKind,
     Flow,
+    Interface,
     IPMode,
     LoadBalancerProfile,
     Node,
@@ -31,6 +32,7 @@ from kverify.model import (
 )
 from kverify.model.enums import POD_TARGET_PROFILES
 from kverify.results import HealthCheck, Hop, Outcome
+from kverify.semantics.cni import snats_pod_to_node
 from kverify.semantics.decide import Decision, decide
 from kverify.semantics.load_balancer import may_receive
 from kverify.semantics.ops import CONCRETE
@@ -269,6 +271,18 @@ def _handling(
     via_load_balancer: bool = False,
 ) -> classify.Handling:
     proxy = cluster.proxy
+    index = index_of(cluster)
+    node_index = index.position(node) if node else NO_NODE
+    client_index = index.position(client_node) if client_node else NO_NODE
+    pod_ip = None
+    if client_node is not None and snats_pod_to_node(
+        CONCRETE, proxy.cni, flow.client, flow.destination, client_index, node_index
+    ):
+        # The CNI masquerades the pod's packet on its own node: the handling node sees that node's address.
+        pod_ip, client_ip = (
+            client_ip,
+            cni_addresses.interface_address(proxy.cni, client_node, Interface.NODE, _family(client_ip)),
+        )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         endpoints = service.endpoints  # LocalReadyEndpoints counts over every port of the Service
     else:
@@ -278,11 +292,8 @@ def _handling(
         endpoints = tuple(
             e for e in service.endpoints if e.serves(port.name) and (family is None or _family(e.ip) == family)
         )
-    index = index_of(cluster)
     zones = dict(index.zones)  # endpoint_views adds zones only hints name
     views = classify.endpoint_views(cluster, endpoints, client_ip, zones)
-    node_index = index.position(node) if node else NO_NODE
-    client_index = index.position(client_node) if client_node else NO_NODE
     ingress = next((i for i in service.load_balancer_ingress if i.ip == dst_ip), None)
     captured = _captured(cluster, flow, service, port, node, client_node, dst_ip)
     classify.mark(classify.DETECT_LOCAL)
@@ -325,6 +336,7 @@ def _handling(
         proxy_protocol=cluster.proxy_protocol_for(service),
         lb_preserves_client_ip=cluster.preserves_client_ip(service, port.protocol),
         dst_status_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
+        cni=proxy.cni,
     )
     return classify.Handling(
         node=node,
@@ -334,6 +346,7 @@ def _handling(
         port=port,
         endpoints=endpoints,
         situation=situation,
+        pod_ip=pod_ip,
     )
 
 
@@ -377,6 +390,9 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
         masq = bool(decision.masqueraded[index])
         path = ReplyPath(decision.reply_path[index])
         seen = _source_seen(cluster, h, decision, index)
+        if decision.lost[index]:
+            yield _lost(cluster, flow, h, decision, index, common)
+            continue
         expected = bool(h.situation.proxy_protocol)
         rules = explain(h, decision, index, common)
         yield Outcome(
@@ -397,6 +413,37 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
         )
 
 
+def _lost(
+    cluster: Cluster, flow: Flow, h: classify.Handling, decision: Decision, index: int, common: tuple[str, ...]
+) -> Outcome:
+    """The packet was DNATed to endpoint ``index`` and lost on the way (rule ``cni-hairpin-off``)."""
+    endpoint = h.endpoints[index]
+    mark("cni-hairpin-off")
+    hops = hops_for(cluster, flow, h, decision, index, _source_seen(cluster, h, decision, index))[:-2]
+    where = h.node.name if h.node else "the node"
+    hops += (
+        Hop(
+            at=where,
+            to="(end)",
+            src=hops[-1].src if hops else h.client_ip,
+            dst=endpoint.ip,
+            note="the bridge does not send a frame back out of the port it came in by (hairpin mode off): "
+            "the connection times out",
+        ),
+    )
+    return Outcome(
+        node=h.node.name if h.node else None,
+        delivered=False,
+        drop_kind=DropKind.DROP,
+        endpoint_ip=endpoint.ip,
+        endpoint_node=endpoint.node_name,
+        endpoint_pod=endpoint.pod,
+        masqueraded=bool(decision.masqueraded[index]),
+        rules=(*explain(h, decision, index, common), "cni-hairpin-off"),
+        hops=hops,
+    )
+
+
 def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int) -> str:
     if decision.lb_rewrote_source and not decision.masqueraded[index]:
         return "load-balancer"
@@ -404,8 +451,9 @@ def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, ind
         if ipvs_host_vip_source(CONCRETE, h.situation):
             return h.dst_ip  # the VIP on kube-ipvs0 is the source address the host picks
         return h.client_ip
-    node = h.node
-    return (node.primary_address if node else None) or "node-address"
+    # MASQUERADE takes the address of the interface the packet leaves by (rule masquerade-interface-address).
+    interface = Interface(decision.snat_interface[index])
+    return cni_addresses.interface_address(cluster.proxy.cni, h.node, interface, _family(h.endpoints[index].ip))
 
 
 def _health_check_outcome(h: classify.Handling, decision: Decision, service: Service) -> Outcome:

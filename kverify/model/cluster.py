@@ -15,6 +15,7 @@ from attrs import validators as v
 
 from kverify.model.convert import to_frozenset, to_tuple
 from kverify.model.enums import (
+    Cni,
     Dataplane,
     IPMode,
     LoadBalancerProfile,
@@ -239,6 +240,22 @@ def _field_order(path: str) -> tuple[int, str]:
     return (path.startswith("status"), re.sub(r"\d+", lambda m: m.group().zfill(6), path))
 
 
+def cni_problem(dataplane: Dataplane, cni: Cni) -> str | None:
+    """Why kverify does not model ``cni`` under ``dataplane`` (refused rather than guessed), or None."""
+    cilium = dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+    if cni is Cni.CILIUM and not cilium:
+        return (
+            "Cilium as the CNI is modelled with its kube-proxy replacement (dataplane cilium-snat or cilium-dsr); "
+            "Cilium beside kube-proxy balances ClusterIPs in its own programs, which kverify does not model"
+        )
+    if cilium and cni not in (Cni.GENERIC, Cni.CILIUM):
+        return (
+            f"Cilium's kube-proxy replacement is modelled with Cilium as the CNI (cilium or generic), not "
+            f"{cni.spelling} (CNI chaining is not modelled)"
+        )
+    return None
+
+
 @attrs.frozen(kw_only=True)
 class ProxyConfig:
     """How the service proxy on every node is configured.
@@ -260,6 +277,15 @@ class ProxyConfig:
     )
     #: ``--feature-gates`` given on top of the version's defaults, as ``(name, value)`` pairs.
     feature_gates: tuple[tuple[str, bool], ...] = attrs.field(default=(), converter=to_tuple)
+    #: The pod network the proxy runs on (``--cni``): the masquerade source address, the CNI's own SNAT
+    #: of pod traffic to other nodes, the bridge's hairpin mode (:mod:`kverify.semantics.cni`).
+    cni: Cni = attrs.field(default=Cni.GENERIC, validator=v.instance_of(Cni))
+
+    @cni.validator
+    def _cni_fits(self, _attribute: object, value: Cni) -> None:
+        problem = cni_problem(self.dataplane, value)
+        if problem:
+            raise ValueError(f"cni: {problem}")
 
     @feature_gates.validator
     def _known_gates(self, _attribute: object, value: tuple[tuple[str, bool], ...]) -> None:

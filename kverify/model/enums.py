@@ -131,3 +131,26 @@ class ReplyPath(_Spelled):
     DIRECT_FROM_ENDPOINT_NODE = 1, "direct-from-endpoint-node"
     DIRECT_SERVER_RETURN = 2, "direct-server-return"
     FROM_LOAD_BALANCER = 3, "from-load-balancer"
+
+
+class Cni(_Spelled):
+    """The pod network (CNI) profile: which interface a masqueraded packet leaves by, whether the CNI
+    itself SNATs pod traffic to other nodes, and the bridge's hairpin mode (``kverify.semantics.cni``)."""
+
+    GENERIC = 0, "generic"
+    FLANNEL_HOST_GW = 1, "flannel-host-gw"
+    FLANNEL_VXLAN = 2, "flannel-vxlan"
+    BRIDGE = 3, "bridge"
+    CALICO_BGP = 4, "calico-bgp"
+    CALICO_IPIP = 5, "calico-ipip"
+    CALICO_VXLAN = 6, "calico-vxlan"
+    CILIUM = 7, "cilium"
+    AWS_VPC = 8, "aws-vpc"
+
+
+class Interface(_Spelled):
+    """The node interface a masqueraded packet leaves by: MASQUERADE takes its primary address."""
+
+    NODE = 0, "node"  # the node's NIC (or, for an interface without an IPv4 address, the node's first address)
+    BRIDGE = 1, "bridge"  # cni0 / cbr0, holding the node's pod CIDR gateway address
+    TUNNEL = 2, "tunnel"  # flannel.1, tunl0, vxlan.calico

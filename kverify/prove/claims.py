@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from kverify.model import ClientKind, Dataplane, Destination, DropKind, LoadBalancerProfile
+from kverify.model import ClientKind, Cni, Dataplane, Destination, DropKind, Interface, LoadBalancerProfile
 from kverify.semantics.ops import Term
 from kverify.semantics.world import World
 
@@ -34,6 +34,8 @@ class Claim:
     via_load_balancer: bool = False
     #: The smallest counterexample Kubernetes' behaviour implies, as (nodes, endpoints), where known.
     minimal: Mapping[Dataplane, tuple[int, int]] = attrs.field(factory=dict)
+    #: The pod network the claim is about; ``None``: the one the run names (``prove --cni``, default generic).
+    cni: Cni | None = None
 
     @property
     def dataplanes(self) -> tuple[Dataplane, ...]:
@@ -246,7 +248,7 @@ REVIEW_CLAIMS: tuple[Claim, ...] = (
         "the pod, bypassing the node that translated it (pkg/proxy/iptables/proxier.go EXT chain); ipvs also "
         "loses a host's reply through its own LB IP (kubernetes#93456). Cilium's socket-LB translates at the "
         "client's connect(), so the reply is always un-NATed there. A CNI that SNATs pod -> node traffic "
-        "(not modelled) would change the kube-proxy verdicts.",
+        "changes the kube-proxy verdicts: see in-cluster-reply-ok-flannel.",
     ),
     Claim(
         id="pod-cluster-ip-keeps-pod-ip",
@@ -362,8 +364,81 @@ LB_CLAIMS: tuple[Claim, ...] = (
 )
 
 
+def _pod_to_itself(w: World) -> Term:
+    """A pod connects to its own Service's ClusterIP and the proxy sends the connection to that pod."""
+    return w.ops.and_(
+        w.client_is(ClientKind.POD),
+        w.destination_is(Destination.CLUSTER_IP),
+        w.endpoint_is_client(),
+        w.sent_to_endpoint(),
+    )
+
+
+#: Claims about the pod network (issue 9, the CNI): each names the CNI profile it is proved on.
+CNI_CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        id="pod-reaches-itself",
+        statement="A pod whose connection to its Service's ClusterIP is sent back to itself gets it (hairpin).",
+        assume=_pod_to_itself,
+        require=lambda w: w.delivered(),
+        expected=dict.fromkeys(ALL_DATAPLANES, HOLDS),
+        why="kube-proxy masquerades the hairpin connection (SEP chain '-s <endpoint IP> -j KUBE-MARK-MASQ') and, "
+        "on a CNI whose bridge hairpins (flannel, k3s: hairpinMode true) or that routes (Calico, AWS VPC CNI), "
+        "the packet comes back to the pod; Cilium's socket-LB connects the pod straight to itself.",
+    ),
+    Claim(
+        id="pod-reaches-itself-bridge-cni",
+        statement="On the CNI bridge plugin with its defaults (hairpinMode false, bridge netfilter on), a pod whose "
+        "connection to its Service's ClusterIP is sent back to itself gets it.",
+        assume=_pod_to_itself,
+        require=lambda w: w.delivered(),
+        expected={
+            Dataplane.IPTABLES: REFUTED,
+            Dataplane.NFTABLES: REFUTED,
+            Dataplane.IPVS: HOLDS,
+            Dataplane.DNAT_ONLY: REFUTED,
+        },
+        why="the DNAT back to the pod runs while the packet is bridged, and a bridge sends a frame back out of the "
+        "port it came in by only in hairpin mode (torvalds/linux net/bridge/br_forward.c should_deliver); "
+        "measured in docs/research/kernel-ground-truth.md ('Hairpin': off + bridge-nf-call-iptables=1 times "
+        "out); kubernetes/kubernetes#43966. ipvs translates after the packet was routed to the host "
+        "(inferred from the source, not measured).",
+        minimal=dict.fromkeys((Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.DNAT_ONLY), (1, 1)),
+        cni=Cni.BRIDGE,
+    ),
+    Claim(
+        id="masquerade-source-is-node-ip",
+        statement="On flannel VXLAN (k3s' default), a masqueraded packet reaches the pod with its node's IP as the "
+        "source.",
+        assume=lambda w: w.ops.and_(w.delivered(), w.masqueraded(), w.ops.not_(w.through_ip_target())),
+        require=lambda w: w.masquerade_leaves_by(Interface.NODE),
+        expected=dict.fromkeys(KUBE_PROXY, REFUTED),
+        why="MASQUERADE takes the address of the interface the packet leaves by (torvalds/linux "
+        "net/netfilter/nf_nat_masquerade.c nf_nat_masquerade_ipv4): cni0's towards a pod on the same node "
+        "(k3s users see 10.42.0.1, k3s-io/k3s#7798), flannel.1's towards a pod on another node; measured in "
+        "docs/research/kernel-ground-truth.md. The node's IP only leaves by the NIC (flannel host-gw to another "
+        "node, Calico BGP, AWS VPC CNI).",
+        minimal=dict.fromkeys(KUBE_PROXY, (1, 1)),
+        cni=Cni.FLANNEL_VXLAN,
+    ),
+    Claim(
+        id="in-cluster-reply-ok-flannel",
+        statement="On flannel VXLAN, every delivered connection from a pod or a host-network process to a Service "
+        "whose endpoints are pods (each names its node) gets its reply back from the address it contacted.",
+        assume=lambda w: w.ops.and_(w.in_cluster_client(), w.endpoints_on_known_nodes()),
+        require=lambda w: w.ops.implies(w.delivered(), w.reply_ok()),
+        expected=dict.fromkeys(KUBE_PROXY, HOLDS),
+        why="flannel masquerades a pod's packets to another node's address (--ip-masq: pkg/trafficmngr/iptables "
+        "MasqRules), so that node's kube-proxy does not short-circuit them as pod traffic and keeps eTP Local "
+        "on its own endpoints; and it masquerades off-pod-network sources to pods on other nodes, which repairs "
+        "ipvs' host -> VIP replies. Compare in-cluster-reply-ok (generic CNI), refuted.",
+        cni=Cni.FLANNEL_VXLAN,
+    ),
+)
+
+
 def claim(claim_id: str) -> Claim:
-    for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS:
+    for c in CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + CNI_CLAIMS:
         if c.id == claim_id:
             return c
     raise KeyError(claim_id)
@@ -399,7 +474,7 @@ SPREAD_CLAIMS: tuple[SpreadClaim, ...] = (
     ),
 )
 
-ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + SPREAD_CLAIMS
+ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + CNI_CLAIMS + SPREAD_CLAIMS
 
 
 def find_claim(claim_id: str) -> Claim | SpreadClaim:

@@ -19,7 +19,7 @@ from kverify.concrete.route import _outcomes, _service, handlings, route
 from kverify.distribution import pod_shares
 from kverify.errors import InternalError
 from kverify.load.export import manifests
-from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow
+from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
 from kverify.model.versions import NEWEST
 from kverify.prove.claims import Claim, SpreadClaim
 from kverify.results import Outcome
@@ -113,6 +113,8 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         words += ["--kubernetes-version", f"1.{proxy.kubernetes_version}"]
     if proxy.feature_gates:
         words += ["--feature-gates", ",".join(f"{n}={str(v).lower()}" for n, v in proxy.feature_gates)]
+    if proxy.cni is not Cni.GENERIC:
+        words += ["--cni", proxy.cni.spelling]
     return shlex.join(words)
 
 
@@ -182,13 +184,15 @@ def prove_claim(
     timeout_ms: int = prove.DEFAULT_TIMEOUT_MS,
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
+    cni: Cni = Cni.GENERIC,
 ) -> Verdict:
     """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample.
 
     The proof is for kube-proxy of Kubernetes v1.``version`` with its default feature gates, then
-    ``feature_gates``."""
+    ``feature_gates``, on the pod network ``cni`` (a claim about one CNI names its own)."""
     started = time.perf_counter()
-    env: dict[str, Any] = {"version": version, "feature_gates": feature_gates}
+    cni = getattr(claim, "cni", None) or cni
+    env: dict[str, Any] = {"version": version, "feature_gates": feature_gates, "cni": cni}
     bounds = scope(max_nodes, max_endpoints)
     if isinstance(claim, SpreadClaim):
         # Shares count endpoints, which the kind abstraction forgets: bounded, stated in the scope.
@@ -237,14 +241,21 @@ def prove_claim(
     )
 
 
-def _prove_batch(batch: list[tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...]]]) -> list[Verdict]:
+def _prove_batch(batch: list[tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...], int]]) -> list[Verdict]:
     from kverify.prove.claims import find_claim
 
     return [
         prove_claim(
-            find_claim(claim_id), Dataplane(dp), max_nodes=n, max_endpoints=m, timeout_ms=t, version=v, feature_gates=g
+            find_claim(claim_id),
+            Dataplane(dp),
+            max_nodes=n,
+            max_endpoints=m,
+            timeout_ms=t,
+            version=v,
+            feature_gates=g,
+            cni=Cni(c),
         )
-        for claim_id, dp, n, m, t, v, g in batch
+        for claim_id, dp, n, m, t, v, g, c in batch
     ]
 
 
@@ -258,6 +269,7 @@ def prove_all(
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
     versions: list[int] | None = None,
+    cni: Cni = Cni.GENERIC,
 ) -> list[Verdict]:
     """Verdicts for every (claim, dataplane), in order, using up to ``jobs`` processes.
 
@@ -267,7 +279,7 @@ def prove_all(
     """
     per_pair = versions if versions is not None else [version] * len(pairs)
     work = [
-        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates)
+        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates, int(cni))
         for (c, dp), v in zip(pairs, per_pair, strict=True)
     ]
     if jobs <= 1 or len(work) < 2:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from kverify.model.enums import POD_TARGET_PROFILES, ClientKind, Destination, DropKind, ReplyPath
-from kverify.semantics import delivery, lb_profiles, nat, reply
+from kverify.semantics import cni, delivery, lb_profiles, nat, reply
 from kverify.semantics.endpoints import ready
 from kverify.semantics.health import health_check_passes, needs_health_check
 from kverify.semantics.ops import Ops
@@ -30,6 +30,10 @@ class Decision:
     drop_kind: Term  # NOT_DROPPED or a DropKind value
     chosen: tuple[Term, ...]  # the endpoints the packet may be DNATed to
     masqueraded: tuple[Term, ...]  # the node SNATed the packet
+    #: The Interface a masqueraded packet leaves the handling node by (its address is the source the pod sees).
+    snat_interface: tuple[Term, ...]
+    #: DNATed to this endpoint but lost on the way (a pod reaching itself over a bridge without hairpin).
+    lost: tuple[Term, ...]
     lb_rewrote_source: Term  # the load balancer, not a node, replaced the client's address
     proxy_header: Term  # the packet reaches the pod with a PROXY protocol header from the load balancer
     reply_path: tuple[Term, ...]
@@ -125,6 +129,8 @@ def decide(ops: Ops, s: Situation) -> Decision:
         drop_kind=drop_kind,
         chosen=tuple(ops.and_(delivered, c) for c in chosen),
         masqueraded=masq,
+        snat_interface=tuple(cni.masquerade_interface(ops, s, e) for e in s.endpoints),
+        lost=tuple(ops.and_(ops.not_(direct), cni.hairpin_lost(ops, s, e)) for e in s.endpoints),
         lb_rewrote_source=lb_profiles.lb_rewrites_source(ops, s),
         proxy_header=lb_profiles.proxy_header(ops, s, delivered),
         reply_path=paths,

@@ -47,20 +47,22 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
 - **ipMode Proxy, external clients**: kube-proxy programs nothing for the LB IP (`lb-ip-mode-proxy`,
   shown as not intercepted); the load balancer then proxies to a NodePort with its own address as
   source, which `kverify trace --to node-port` follows. kverify does not chain the two.
-- **Masquerade source address**: a masqueraded flow's `source_ip_seen` is the node's primary IP.
-  The kernel's MASQUERADE takes the address the route towards the endpoint prefers on the interface
-  the packet leaves by (`torvalds/linux` `net/netfilter/nf_nat_masquerade.c`
-  `nf_nat_masquerade_ipv4`: `inet_select_addr(out, nh, RT_SCOPE_UNIVERSE)`): the node IP over an
-  underlay route, the bridge's address (flannel's `cni0`, the bridge plugin's gateway) for a pod on
-  the same node, the tunnel device's address over VXLAN. Measured with kube-proxy's own rules in
-  `docs/research/kernel-ground-truth.md`.
-- **Bridge hairpin mode**: a pod reaching itself through its Service is delivered (masqueraded).
-  With `bridge-nf-call-iptables=1` the DNAT back to the pod is bridged out of the port it came in by
-  (`torvalds/linux` `net/bridge/br_netfilter_hooks.c` `br_nf_pre_routing_finish`, `bridged_dnat`),
-  which needs the port's hairpin mode (kubelet `--hairpin-mode`); without it those connections time
-  out. Measured in `docs/research/kernel-ground-truth.md`.
-- **CNI masquerade** of pod traffic to node IPs (flannel, ip-masq-agent) is not modelled: it would turn
-  a pod reaching another node's NodePort into an off-cluster source there.
+- **Masquerade source address**: with `--cni generic` (the default) a masqueraded flow's
+  `source_ip_seen` is the node's primary IP, as before CNI profiles. The kernel's MASQUERADE takes the
+  address of the interface the packet leaves by (rule `masquerade-interface-address`); choose the
+  CNI (`--cni`, a spec's `environment.cni`) to see the bridge's or the tunnel's address. Calico's
+  tunnel addresses come from its IPAM, so kverify names the device (`tunl0 address of node-a`).
+  Measured for the bridge and flannel-style VXLAN in `docs/research/kernel-ground-truth.md`; the
+  routed-veth fallback (Calico, AWS) is read from the kernel source, not measured.
+- **Bridge hairpin mode** is a property of the CNI profile (rule `cni-hairpin-off`, only the plain
+  bridge plugin leaves it off). kubelet's own `--hairpin-mode` applied to kubenet, removed with
+  dockershim in v1.24, and is not modelled; ipvs with hairpin off is inferred from the source (the
+  translation happens after the packet was routed to the host), not measured.
+- **CNI SNAT**: flannel's and Calico's own masquerade of pod traffic to node addresses is modelled
+  for NodePort and health-check flows (`cni-pod-to-node-snat`); ip-masq-agent, the bridge plugin's
+  `ipMasq: true`, Calico's `natOutgoing: false` or `NATOutgoingExclusions` and the AWS VPC CNI's
+  `AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS` are not. Cilium beside kube-proxy (Cilium balances ClusterIPs
+  itself) and Cilium's kube-proxy replacement with another CNI are refused, not guessed.
 - **nftables** drops packets to unallocated addresses in the service CIDR; kverify has no
   service-CIDR input, so such flows cannot be asked.
 - **Cilium**: `hybrid` (DSR for TCP, SNAT for UDP) and per-service `annotation` modes; `lbExternalClusterIP=true`;
@@ -148,7 +150,7 @@ def render() -> str:
         changed = "; ".join(f"{version}: {what}" for version, what, _ in rule.history) or "-"
         cells = [f"`{rule.id}`", rule.title, rule.source, rule.since, changed, rule.dataplanes, kind]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return HEADER + "\n".join(rows) + "\n" + _changes() + _gates() + FOOTER
+    return HEADER + "\n".join(rows) + "\n" + _changes() + _gates() + _cnis() + FOOTER
 
 
 def _minor(version: str) -> tuple[int, ...]:
@@ -180,6 +182,46 @@ def _gates() -> str:
     for gate in GATES.values():
         locked = spell(gate.locked) if gate.locked else "-"
         cells = [f"`{gate.name}`", spell(gate.alpha), spell(gate.default_on), locked, gate.effect, gate.source]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cnis() -> str:
+    """The CNI profiles, each row computed by the rules themselves (kverify.semantics.cni)."""
+    from types import SimpleNamespace
+
+    from kverify.model.enums import ClientKind, Cni, Dataplane, Destination, Interface
+    from kverify.semantics import cni
+    from kverify.semantics.ops import CONCRETE as C
+
+    lines = [
+        "",
+        "## CNI profiles (`--cni`)",
+        "",
+        "Computed from the rules `cni-bridge-gateway`, `cni-overlay-tunnel`, `cni-routed-veth`,",
+        "`cni-pod-to-node-snat`, `flannel-masquerade-to-remote-pods` and `cni-hairpin-off` (kube-proxy in",
+        "iptables mode). The address is the one a masqueraded packet carries when it leaves by that interface.",
+        "",
+        "| profile | to a pod on the same node | to a pod on another node | pod -> another node's IP SNATed | "
+        "off-cluster source -> remote pod SNATed by the CNI | pod reaches itself via its Service |",
+        "|---|---|---|---|---|---|",
+    ]
+    words = {Interface.NODE: "node IP", Interface.BRIDGE: "bridge (cni0) IP", Interface.TUNNEL: "tunnel IP"}
+    for profile in Cni:
+        dataplane = Dataplane.CILIUM_SNAT if profile is Cni.CILIUM else Dataplane.IPTABLES
+        s = SimpleNamespace(
+            cni=profile, dataplane=dataplane, client=ClientKind.POD, handling_node=0, src_in_cluster_cidr=False
+        )
+        me = SimpleNamespace(is_client=True, present=True, node=1)
+        same = words[Interface(cni.same_node_interface(C, s))]  # type: ignore[arg-type]
+        remote = words[Interface(cni.remote_node_interface(C, s))]  # type: ignore[arg-type]
+        if profile is Cni.CILIUM:
+            same = remote = "node IP (BPF SNAT)"
+        pod_snat = cni.snats_pod_to_node(C, profile, ClientKind.POD, Destination.NODE_PORT, 0, 1)
+        flannel = cni.flannel_masquerades(C, s, me)  # type: ignore[arg-type]
+        lost = cni.hairpin_lost(C, s, me)  # type: ignore[arg-type]
+        cells = [f"`{profile.spelling}`", same, remote, "yes" if pod_snat else "no", "yes" if flannel else "no"]
+        cells.append("times out (hairpin off)" if lost else "delivered")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kverify.model.enums import ClientKind, Dataplane, Destination
+from kverify.semantics import cni
 from kverify.semantics import dataplane as dp
 from kverify.semantics.endpoints import is_local
 from kverify.semantics.ops import Ops, Term
@@ -137,7 +138,7 @@ def masqueraded(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
 def masqueraded_given(ops: Ops, s: Situation, endpoint: EndpointView, request: Term) -> Term:
     """:func:`masqueraded`, given ``request`` = :func:`kube_proxy_masquerade` of ``s``, which does not
     depend on the endpoint: a caller deciding every endpoint computes it once (linear time)."""
-    kube_proxy = ops.or_(request, masquerade_hairpin(ops, s, endpoint))
+    kube_proxy = ops.or_(request, masquerade_hairpin(ops, s, endpoint), cni.flannel_masquerades(ops, s, endpoint))
     cilium = cilium_snat_remote(ops, s, endpoint)
     return ops.ite(
         no_snat(ops, s),

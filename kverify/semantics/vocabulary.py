@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from kverify.model.enums import Cni
 from kverify.model.versions import NEWEST
 
 NO_NODE = -1
@@ -84,3 +85,5 @@ class Situation:
     proxy_protocol: Term = False  # the load balancer is configured to send a PROXY protocol header to its targets
     lb_preserves_client_ip: Term = True  # the load balancer keeps the client's address (AWS preserve_client_ip)
     dst_status_ip_mode_proxy: Term = False  # status.loadBalancer.ingress says ipMode Proxy for dst (gate or not)
+    # The pod network (kverify.semantics.cni): masquerade source interface, CNI SNAT, hairpin mode.
+    cni: Term = Cni.GENERIC

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from kverify.model.enums import ClientKind, Destination, DropKind
+from kverify.model.enums import ClientKind, Destination, DropKind, Interface
 from kverify.semantics.decide import Decision, via_ip_target
 from kverify.semantics.endpoints import any_usable, ready
 from kverify.semantics.ops import Ops, Term
@@ -85,8 +85,17 @@ class World:
         return any_usable(self.ops, self.situation)
 
     # -- the outcome ----------------------------------------------------------------------------
-    def delivered(self) -> Term:
+    def sent_to_endpoint(self) -> Term:
+        """The proxy DNATed the packet to the endpoint this outcome picked (it may still be lost after)."""
         return self.decision.delivered
+
+    def masqueraded(self) -> Term:
+        """A node (kube-proxy or the CNI) rewrote the packet's source before the endpoint."""
+        return self.pick(self.decision.masqueraded)
+
+    def delivered(self) -> Term:
+        """The packet reaches the endpoint this outcome picked (not lost on the way: ``cni-hairpin-off``)."""
+        return self.ops.and_(self.decision.delivered, self.ops.not_(self.pick(self.decision.lost)))
 
     def endpoint_on_handling_node(self) -> Term:
         return self.ops.eq(self.pick([e.node for e in self.situation.endpoints]), self.situation.handling_node)
@@ -100,6 +109,12 @@ class World:
         """The pod receives a PROXY protocol header (rule lb-proxy-protocol)."""
         return self.decision.proxy_header
 
+    def masquerade_leaves_by(self, interface: Interface) -> Term:
+        """The packet was masqueraded on leaving by ``interface``: the pod sees that interface's address."""
+        return self.ops.and_(
+            self.pick(self.decision.masqueraded), self.ops.eq(self.pick(self.decision.snat_interface), interface)
+        )
+
     def endpoint_is_client(self) -> Term:
         return self.pick([e.is_client for e in self.situation.endpoints])
 
@@ -107,8 +122,10 @@ class World:
         return self.pick(self.decision.reply_ok)
 
     def dropped_as(self, kind: DropKind) -> Term:
-        """The packet is not delivered, in this way (DROP: the client times out; REJECT: refused)."""
-        return self.ops.eq(self.decision.drop_kind, kind)
+        """The packet is not delivered, in this way (DROP: the client times out; REJECT: refused). A packet
+        lost on the bridge after DNAT (``cni-hairpin-off``) times out like a DROP."""
+        lost = self.ops.and_(self.ops.eq(kind, DropKind.DROP), self.decision.delivered, self.pick(self.decision.lost))
+        return self.ops.or_(self.ops.eq(self.decision.drop_kind, kind), lost)
 
     def masquerade_all(self) -> Term:
         return self.situation.masquerade_all

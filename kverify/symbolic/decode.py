@@ -15,6 +15,7 @@ import z3
 from kverify.model import (
     ClientKind,
     Cluster,
+    Cni,
     Dataplane,
     Destination,
     Endpoint,
@@ -136,6 +137,11 @@ def assemble(
     service_type = ServiceType(_int(model, u.service_type))
     captured = _bool(model, u.address_captured)
     in_cidr = _bool(model, u.src_in_cluster_cidr)
+    # A pod masqueraded by its CNI on the way to another node: an ordinary pod address, which the
+    # handling node sees as its node's (rule cni-pod-to-node-snat).
+    cni_snat = _bool(model, u.pod_snat_by_cni())
+    if cni_snat:
+        in_cidr = True
     if client_ip is None:
         if client is ClientKind.NODE:
             client_ip = nodes[client_node].addresses[0]
@@ -193,6 +199,7 @@ def assemble(
             local_traffic_detector=_bool(model, u.has_detector),
             masquerade_all=_bool(model, u.masquerade_all),
             node_port_addresses=node_port_addresses,
+            cni=Cni(_int(model, u.cni)),
         ),
         load_balancer=profile,
     )

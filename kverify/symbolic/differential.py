@@ -25,8 +25,9 @@ from kverify.symbolic.prove import _solver
 from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import FlowInputs, Universe, select
 
-#: (delivered, endpoint index or None, drop kind, masqueraded, reply ok, PROXY header, LB rewrote the source)
-Fate = tuple[bool, int | None, int, bool, bool, bool, bool]
+#: (delivered, endpoint index or None, drop kind, masqueraded, reply ok, PROXY header, LB rewrote the source,
+#: lost on the way (hairpin, rule cni-hairpin-off), the Interface a masqueraded packet leaves by or -1)
+Fate = tuple[bool, int | None, int, bool, bool, bool, bool, bool, int]
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +68,7 @@ def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
         u.gates["PreferSameTrafficDistribution"] == bool(s.gate_node_hints),
         u.gates["KubeProxyDrainingTerminatingNodes"] == bool(s.gate_draining),
         u.hints_annotation == bool(s.hints_annotation),
+        u.cni == int(s.cni),
         u.proxy_protocol == bool(s.proxy_protocol),
         u.lb_preserves_client_ip == bool(s.lb_preserves_client_ip),
         u.dst_status_ip_mode_proxy == bool(s.dst_status_ip_mode_proxy),
@@ -97,10 +99,28 @@ def _concrete_fates(h: Handling) -> frozenset[Fate]:
     d = decide(CONCRETE, h.situation)
     lb = (bool(d.proxy_header), bool(d.lb_rewrote_source))
     if not d.delivered:
-        return frozenset({(False, None, int(d.drop_kind), False, False, *lb)})
+        return frozenset({(False, None, int(d.drop_kind), False, False, *lb, False, -1)})
     return frozenset(
-        (True, j, 0, bool(d.masqueraded[j]), bool(d.reply_ok[j]), *lb) for j, chosen in enumerate(d.chosen) if chosen
+        (
+            True,
+            j,
+            0,
+            bool(d.masqueraded[j]),
+            bool(d.reply_ok[j]),
+            *lb,
+            bool(d.lost[j]),
+            int(d.snat_interface[j]) if d.masqueraded[j] else -1,
+        )
+        for j, chosen in enumerate(d.chosen)
+        if chosen
     )
+
+
+def _cni_observables(model: z3.ModelRef, pick: Any, d: Any, masqueraded: bool) -> tuple[bool, int]:
+    """The picked endpoint's CNI observables (lost on the way, the masquerade's Interface) in a model."""
+    lost = z3.is_true(model.eval(lift(pick(d.lost)), model_completion=True))
+    interface = model.eval(lift(pick(d.snat_interface)), model_completion=True).as_long() if masqueraded else -1
+    return lost, interface
 
 
 def _lb_observables(model: z3.ModelRef, d: Any) -> tuple[bool, bool]:
@@ -146,13 +166,14 @@ def compare(cluster: Cluster, flow: Flow) -> list[Comparison]:
             lb = _lb_observables(model, d)
             if not delivered:
                 drop = model.eval(lift(d.drop_kind), model_completion=True).as_long()
-                fate: Fate = (False, None, drop, False, False, *lb)
+                fate: Fate = (False, None, drop, False, False, *lb, False, -1)
                 symbolic.add(fate)
                 break
             j = model.eval(k, model_completion=True).as_long()
             masq = z3.is_true(model.eval(select(list(d.masqueraded), k), model_completion=True))
             reply = z3.is_true(model.eval(select(list(d.reply_ok), k), model_completion=True))
-            symbolic.add((True, j, 0, masq, reply, *lb))
+            cni = _cni_observables(model, lambda values, k=k: select(list(values), k), d, masq)
+            symbolic.add((True, j, 0, masq, reply, *lb, *cni))
             solver.add(k != j)
         lb_symbolic: set[int] = set()
         lb_concrete: set[int] = set()
@@ -254,12 +275,12 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
                 lb = _lb_observables(model, d)
                 if not z3.is_true(model.eval(lift(d.delivered), model_completion=True)):
                     drop = model.eval(lift(d.drop_kind), model_completion=True).as_long()
-                    symbolic.add((False, None, drop, False, False, *lb))
+                    symbolic.add((False, None, drop, False, False, *lb, False, -1))
                     break
                 j = model.eval(k, model_completion=True).as_long()
                 masq = z3.is_true(model.eval(u.pick(d.masqueraded), model_completion=True))
                 reply = z3.is_true(model.eval(u.pick(d.reply_ok), model_completion=True))
-                symbolic.add((True, j, 0, masq, reply, *lb))
+                symbolic.add((True, j, 0, masq, reply, *lb, *_cni_observables(model, u.pick, d, masq)))
                 solver.add(k != j)
         finally:
             solver.pop()

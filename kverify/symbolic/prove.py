@@ -14,7 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 import attrs
 import z3
 
-from kverify.model import Dataplane, Destination
+from kverify.model import Cni, Dataplane, Destination
 from kverify.model.versions import NEWEST, resolve_gates
 from kverify.prove.claims import Claim
 from kverify.semantics.decide import decide
@@ -167,9 +167,12 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
     return world, outcome
 
 
-def environment_pins(u: Any, version: int, feature_gates: tuple[tuple[str, bool], ...]) -> list[Any]:
-    """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides)."""
-    return u.environment(version, resolve_gates(version, feature_gates))
+def environment_pins(
+    u: Any, version: int, feature_gates: tuple[tuple[str, bool], ...], cni: Cni = Cni.GENERIC
+) -> list[Any]:
+    """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides), and
+    the CNI profile (a proof is for one pod network)."""
+    return [*u.environment(version, resolve_gates(version, feature_gates)), u.cni == int(cni)]
 
 
 def find_violation_any_size(
@@ -179,6 +182,7 @@ def find_violation_any_size(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
+    cni: Cni = Cni.GENERIC,
 ) -> Answer:
     """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
     ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
@@ -186,7 +190,7 @@ def find_violation_any_size(
     # One incremental solver holds the (large) shared part; each query is a scope.
     with query(shared, timeout_ms, kinds_encoding.renew) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*environment_pins(u, version, feature_gates))
+        solver.add(*environment_pins(u, version, feature_gates, cni))
         solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
         result = solver.check()
         if result == z3.unsat:
@@ -225,13 +229,14 @@ def find_violation(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
+    cni: Cni = Cni.GENERIC,
 ) -> Answer:
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
     (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
     u, world, shared = encoding(max_nodes, max_endpoints)
     with query(shared, timeout_ms, lambda: encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*environment_pins(u, version, feature_gates))
+        solver.add(*environment_pins(u, version, feature_gates, cni))
         solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
         return minimal_violation(solver, u, max_nodes, max_endpoints)
 

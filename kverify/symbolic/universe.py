@@ -15,9 +15,10 @@ from typing import Any
 
 import z3
 
-from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, ServiceType
+from kverify.model import ClientKind, Cni, Dataplane, Destination, LoadBalancerProfile, ServiceType
 from kverify.model.versions import GATES, NEWEST, OLDEST
 from kverify.semantics import lb_profiles
+from kverify.semantics.cni import snats_pod_to_node
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
 from kverify.symbolic.smt_ops import SmtOps, lift
 
@@ -34,6 +35,7 @@ ABSTRACTS = {
     "topology-annotation": "hints_annotation",
     "load-balancer-ip-mode-gate": "dst_ip_mode_proxy (dst_status_ip_mode_proxy and the LoadBalancerIPMode gate)",
     "nftables-mode-available": "dataplane (nftables constrained to versions and gates that accept it)",
+    "cni-interface-addresses": "Decision.snat_interface (the encoding names the interface; route() gives its address)",
 }
 
 
@@ -61,6 +63,7 @@ class FlowInputs:
         self.has_source_ranges = Bool("has_source_ranges")
         self.has_detector = Bool("has_detector")
         self.masquerade_all = Bool("masquerade_all")
+        self.cni = Int("cni")
         # The flow.
         self.client = Int("client")
         self.destination = Int("destination")
@@ -120,6 +123,7 @@ class FlowInputs:
             proxy_protocol=self.proxy_protocol,
             lb_preserves_client_ip=self.lb_preserves_client_ip,
             dst_status_ip_mode_proxy=self.dst_status_ip_mode_proxy,
+            cni=self.cni,
         )
 
     def environment(self, minor: int, gates: dict[str, bool]) -> list[Any]:
@@ -168,6 +172,13 @@ class FlowInputs:
         cilium = z3.Or(self.dataplane == int(Dataplane.CILIUM_SNAT), self.dataplane == int(Dataplane.CILIUM_DSR))
         socket_lb = z3.And(cilium, dest == int(Destination.NODE_PORT))  # Cilium translates at connect()
         c += [z3.Implies(z3.And(z3.Not(external), z3.Or(z3.Not(node_addressed), socket_lb)), h == self.client_node)]
+        # The CNI profiles kverify models with each dataplane (kverify.concrete.cni_addresses.check_cni).
+        c += [z3.And(self.cni >= 0, self.cni < len(Cni))]
+        generic_or_cilium = z3.Or(self.cni == int(Cni.GENERIC), self.cni == int(Cni.CILIUM))
+        c += [z3.Implies(cilium, generic_or_cilium), z3.Implies(self.cni == int(Cni.CILIUM), cilium)]
+        # A pod's packet to another node's address, masqueraded by its CNI on its own node, arrives from that
+        # node's address: not pod traffic (rule cni-pod-to-node-snat).
+        c += [z3.Implies(self.pod_snat_by_cni(), z3.Not(self.src_in_cluster_cidr))]
         # A destination the Service has.
         lb = self.service_type == int(ServiceType.LOAD_BALANCER)
         c += [z3.Implies(dest == int(Destination.NODE_PORT), self.service_type != int(ServiceType.CLUSTER_IP))]
@@ -213,14 +224,22 @@ class FlowInputs:
         ]
         return c
 
+    def pod_snat_by_cni(self) -> Any:
+        """The CNI masquerades the pod's packet on its own node before it reaches the handling node."""
+        return lift(
+            snats_pod_to_node(SmtOps(), self.cni, self.client, self.destination, self.client_node, self.handling_node)
+        )
+
     def client_endpoint_constraint(self, endpoint: EndpointView) -> Any:
         """The client is a pod with this endpoint's IP: it runs where the endpoint runs (an endpoint
-        without a known node may still be the client)."""
+        without a known node may still be the client). After the CNI's SNAT the source is a node's
+        address, no endpoint's."""
         return z3.Implies(
             z3.And(endpoint.present, endpoint.is_client),
             z3.And(
                 self.client == int(ClientKind.POD),
                 z3.Or(endpoint.node == self.client_node, endpoint.node == NO_NODE),
+                z3.Not(self.pod_snat_by_cni()),
             ),
         )
 
@@ -345,7 +364,7 @@ class Universe(FlowInputs):
             return z3.And(term >= low, term <= high)
 
         c = [within(self.client_node, NO_NODE, n - 1), within(self.handling_node, 0, n - 1)]
-        c += [within(self.k8s_minor, OLDEST, NEWEST)]
+        c += [within(self.k8s_minor, OLDEST, NEWEST), within(self.cni, 0, len(Cni) - 1)]
         c += [within(z, NO_ZONE, self.zones - 1) for z in self.node_zone]
         c += [within(e, NO_NODE, n - 1) for e in self.ep_node]
         return c

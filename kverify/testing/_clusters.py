@@ -15,6 +15,7 @@ from hypothesis.errors import InvalidArgument
 from kverify.concrete.unknown_lb import unmodelled_reason
 from kverify.model import (
     Cluster,
+    Cni,
     Dataplane,
     Endpoint,
     EndpointPort,
@@ -28,6 +29,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.cluster import cni_problem
 from kverify.model.versions import GATES, NEWEST, VERSIONS, gate_defaults
 
 #: The key of the one Service every generated cluster has.
@@ -145,6 +147,7 @@ def clusters(
     hints: bool = True,
     unknown_node_endpoints: bool = True,
     kubernetes_versions: Iterable[int] | None = None,
+    cnis: Iterable[Cni] | None = None,
 ) -> st.SearchStrategy[Cluster]:
     """Clusters of ``min_nodes..max_nodes`` nodes with exactly one Service, ``default/svc``.
 
@@ -164,7 +167,9 @@ def clusters(
     LocalTrafficDetector) and ``--masquerade-all``; the load balancer in front is one of
     ``load_balancers`` (default: all). kube-proxy is of one of ``kubernetes_versions`` (minor
     numbers, default: the newest modelled), with that version's feature gates, sometimes one flipped
-    (nftables always gets the gate it needs); the Service sometimes has a topology annotation.
+    (nftables always gets the gate it needs); the Service sometimes has a topology annotation. The pod
+    network is one of ``cnis`` (default: ``generic`` only), paired only with the dataplanes kverify
+    models it with (Cilium's profile with Cilium's dataplanes, the others with the rest).
     """
     _check_int("min_nodes", min_nodes, 1, MAX_NODES)
     _check_int("max_nodes", max_nodes, 1, MAX_NODES)
@@ -180,11 +185,15 @@ def clusters(
     minors = (NEWEST,) if kubernetes_versions is None else tuple(kubernetes_versions)
     if not minors or any(type(m) is not int or m not in VERSIONS for m in minors):
         raise InvalidArgument(f"kubernetes_versions={kubernetes_versions!r} must be minors among {VERSIONS}")
+    profiles_cni = (Cni.GENERIC,) if cnis is None else _check_members("cnis", cnis, Cni)
+    pairs = [(d, c) for d in planes for c in profiles_cni if _cni_fits(d, c)]
+    if not pairs:
+        raise InvalidArgument(f"no dataplane among {planes} is modelled with a CNI among {profiles_cni}")
     return _clusters(
         minors=st.sampled_from(minors),
         node_counts=st.integers(min_nodes, max_nodes),
         max_endpoints=max_endpoints,
-        planes=st.sampled_from(planes),
+        planes=st.sampled_from(pairs),
         profiles=st.sampled_from(profiles),
         types=st.sampled_from(types),
         zones=zones,
@@ -200,7 +209,7 @@ def _clusters(
     minors: st.SearchStrategy[int],
     node_counts: st.SearchStrategy[int],
     max_endpoints: int,
-    planes: st.SearchStrategy[Dataplane],
+    planes: st.SearchStrategy[tuple[Dataplane, Cni]],
     profiles: st.SearchStrategy[LoadBalancerProfile],
     types: st.SearchStrategy[ServiceType],
     zones: bool,
@@ -208,7 +217,7 @@ def _clusters(
     unknown_node_endpoints: bool,
 ) -> Cluster:
     minor = draw(minors)
-    dataplane = draw(planes)
+    dataplane, cni = draw(planes)
     if dataplane is Dataplane.NFTABLES:
         minor = max(minor, GATES["NFTablesProxyMode"].alpha)  # kube-proxy had no nftables mode before
     proxy = ProxyConfig(
@@ -217,6 +226,7 @@ def _clusters(
         masquerade_all=draw(_BOOLEANS),
         kubernetes_version=minor,
         feature_gates=draw(_feature_gates(minor, dataplane)),
+        cni=cni,
     )
     # A profile the dataplane does not model (k3s ServiceLB on nftables...) has Unknown verdicts: not drawn.
     load_balancer = draw(profiles.filter(lambda p: unmodelled_reason(p, dataplane) is None))
@@ -248,6 +258,11 @@ def _clusters(
         preserve = draw(st.none() | _BOOLEANS)
         service = attrs.evolve(service, proxy_protocol=draw(_BOOLEANS), lb_preserve_client_ip=preserve)
     return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer)
+
+
+def _cni_fits(dataplane: Dataplane, cni: Cni) -> bool:
+    """kverify models Cilium's dataplanes with Cilium (or generic) as the CNI, and Cilium only with them."""
+    return cni_problem(dataplane, cni) is None
 
 
 _TOPOLOGY_ANNOTATIONS = st.sampled_from(

@@ -42,6 +42,7 @@ from hypothesis.errors import InvalidArgument
 from kverify.model import (
     ClientKind,
     Cluster,
+    Cni,
     Dataplane,
     Destination,
     Flow,
@@ -77,6 +78,7 @@ def clusters_and_flows(
     hints: bool = True,
     unknown_node_endpoints: bool = True,
     kubernetes_versions: Iterable[int] | None = None,
+    cnis: Iterable[Cni] | None = None,
     clients: Iterable[ClientKind] | None = None,
     destinations: Iterable[Destination] | None = None,
 ) -> st.SearchStrategy[tuple[Cluster, Flow]]:
@@ -112,6 +114,7 @@ def clusters_and_flows(
         hints=hints,
         unknown_node_endpoints=unknown_node_endpoints,
         kubernetes_versions=kubernetes_versions,
+        cnis=cnis,
     )
     if set(wanted) != set(Destination):
         cluster_strategy = cluster_strategy.filter(lambda c: any(d in wanted for d in destinations_of(c.services[0])))

@@ -27,11 +27,13 @@ from kverify.load.sources import read_file
 from kverify.model import (
     ClientKind,
     Cluster,
+    Cni,
     Dataplane,
     Destination,
     LoadBalancerProfile,
     ProxyConfig,
 )
+from kverify.model.cluster import cni_problem
 from kverify.model.versions import NEWEST, parse_version, resolve_gates
 from kverify.model.workload import NodePool
 
@@ -58,6 +60,7 @@ _ENVIRONMENT = (
     "nodePortAddresses",
     "kubernetesVersion",
     "featureGates",
+    "cni",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
 _CLAIM = (
@@ -188,6 +191,10 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
     detector = ctx.boolean(env, "localTrafficDetector", path)
     masquerade = ctx.boolean(env, "masqueradeAll", path)
     minor, gates = _version(ctx, env, path)
+    cni = ctx.enum(env, "cni", path, Cni, Cni.GENERIC)
+    if (problem := cni_problem(dataplane, cni)) is not None:
+        ctx.error((*path, "cni"), problem)
+        cni = Cni.GENERIC
     proxy = ProxyConfig(
         dataplane=dataplane,
         cluster_cidrs=cidrs,
@@ -196,6 +203,7 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
         node_port_addresses=addresses,
         kubernetes_version=minor,
         feature_gates=gates,
+        cni=cni,
     )
     return proxy, lb
 
