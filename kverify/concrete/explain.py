@@ -42,6 +42,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
 
     if s.destination == Destination.HEALTH_CHECK_NODE_PORT:
         return ("health-check-node-port-allocated", "health-check-status")
+    when("cni-pod-to-node-snat", h.pod_ip is not None)
     if via_ip_target(C, s):
         fired.append("ip-target-lb")
         when("ip-target-lb-source-ranges", ip_target_blocks(C, s))
@@ -121,7 +122,6 @@ def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fire
         when("cni-bridge-gateway", interface == Interface.BRIDGE)
         when("cni-overlay-tunnel", interface == Interface.TUNNEL)
         when("cni-routed-veth", cni.routed_veth(C, s) and endpoints.is_local(C, e, s.handling_node))
-    when("cni-pod-to-node-snat", h.pod_ip is not None)
     when("dnat-only", node_wide[1])
     when("ipvs-host-vip-source", node_wide[2] and decision.reply_path[index] == 1)
     fired.append("reply-path")
