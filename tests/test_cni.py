@@ -262,7 +262,7 @@ def test_flannel_masquerades_an_unmasqueraded_external_flow_to_a_remote_pod() ->
     [(Dataplane.IPTABLES, Cni.CILIUM), (Dataplane.CILIUM_SNAT, Cni.FLANNEL_VXLAN), (Dataplane.CILIUM_DSR, Cni.AWS_VPC)],
 )
 def test_unmodelled_cni_and_dataplane_pairs_are_refused(dataplane: Dataplane, cni: Cni) -> None:
-    with pytest.raises(ValueError, match="^cni: "):
+    with pytest.raises(ValueError, match=r"^cni: "):
         ProxyConfig(dataplane=dataplane, cni=cni)
 
 
