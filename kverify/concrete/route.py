@@ -413,6 +413,11 @@ def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.H
         )
 
 
+_SOURCE_ADDRESS_RULES = frozenset(
+    {"masquerade-interface-address", "cni-bridge-gateway", "cni-overlay-tunnel", "cni-routed-veth"}
+)
+
+
 def _lost(
     cluster: Cluster, flow: Flow, h: classify.Handling, decision: Decision, index: int, common: tuple[str, ...]
 ) -> Outcome:
@@ -439,7 +444,8 @@ def _lost(
         endpoint_node=endpoint.node_name,
         endpoint_pod=endpoint.pod,
         masqueraded=bool(decision.masqueraded[index]),
-        rules=(*explain(h, decision, index, common), "cni-hairpin-off"),
+        # Lost before POSTROUTING: the masquerade address rules never applied.
+        rules=(*(r for r in explain(h, decision, index, common) if r not in _SOURCE_ADDRESS_RULES), "cni-hairpin-off"),
         hops=hops,
     )
 
