@@ -99,7 +99,7 @@ def design_time_gap(design: Design, service: Service, backends: tuple[Backend, .
         more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
         return (
             f"no workload in the manifests serves the Service, but {named}{more}, of kinds kverify does not "
-            "model, may create its pods (an operator's resource, a Job): decide it on a snapshot"
+            "model, may create its pods: decide it on a snapshot"
         )
     return None
 
