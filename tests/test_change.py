@@ -322,3 +322,51 @@ def test_the_autoscalers_taint_fails_healthz_so_an_etp_cluster_lb_leaves_the_nod
         views[by] = [(s.start, s.lb_nodes) for s in judged.states]
     assert views["kubectl"] == [(0.0, ("workers-1", "workers-2", "workers-3"))]
     assert views["autoscaler"] == [(0.0, ("workers-1", "workers-2", "workers-3")), (24.0, ("workers-2", "workers-3"))]
+
+
+# -- the Deployment's documented guarantees, on random rollouts ---------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kverify.change.fenceposts import resolve_fenceposts as _fp  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    replicas=st.integers(1, 5),
+    surge=st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "50%", "100%"])),
+    unavailable=st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "50%"])),
+    ready_after=st.integers(0, 20),
+    min_ready=st.integers(0, 20),
+    nodes=st.integers(1, 4),
+)
+def test_a_rollout_keeps_the_deployments_bounds(replicas, surge, unavailable, ready_after, min_ready, nodes) -> None:
+    """Kubernetes docs, Deployments, "Rolling Update Deployment": at least ``replicas - maxUnavailable``
+    pods are available and at most ``replicas + maxSurge`` pods are created, at every moment; every old
+    pod goes and ``replicas`` new pods come when every new pod can be scheduled."""
+    if _fp(surge, unavailable, replicas) == (0, 0) or (surge in (0, "0%") and unavailable in (0, "0%")):
+        return  # rejected by validation
+    s, u = _fp(surge, unavailable, replicas)
+    life = Lifecycle(
+        max_surge=surge, max_unavailable=unavailable, ready_after_seconds=ready_after, min_ready_seconds=min_ready
+    )
+    sim = Simulator(_workload(replicas, life), _slots(nodes), limit=5000)
+    initial = {f"shop/web-{i}": f"n{1 + i % nodes}" for i in range(replicas)}
+    for t in sim.rollouts(initial):
+        instants = sorted(
+            {0.0, *(x for p in t.pods for x in (p.created, p.deleted_at, p.ready_at + min_ready) if 0 <= x < INF)}
+        )
+        for now in instants:
+            available = sum(
+                1
+                for p in t.pods
+                if p.node is not None
+                and p.deleted_at > now
+                and (p.generation == "old" or p.ready_at + min_ready <= now)
+            )
+            created = sum(1 for p in t.pods if p.created <= now and p.deleted_at > now)
+            assert available >= min(replicas - u, replicas), (now, t)
+            assert created <= replicas + s, (now, t)
+        assert all(p.deleted_at < INF for p in t.pods if p.generation == "old")
+        assert sum(1 for p in t.pods if p.generation == "new") == replicas
