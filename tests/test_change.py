@@ -183,7 +183,9 @@ def test_the_counterexample_is_the_executable_models_outcome_in_the_named_state(
     assert isinstance(verdict, Refuted)
     cx = verdict.counterexample
     assert cx.outcome in route(cx.cluster, cx.flow) and cx.outcome.drop_kind is DropKind.DROP
-    assert "the claim fails 24 s in all" in cx.detail  # GCP: 8 s x 3, no PreStop sleep
+    # GCP: 8 s x 3 = 24 s per node that loses its last Ready pod, no PreStop sleep; a replacement takes as
+    # long to start (the default worst case), and each of the 2 nodes loses its last old pod in turn.
+    assert "the claim fails 48 s in all" in cx.detail
     assert "with a PreStop sleep of 24 s (terminationGracePeriodSeconds 30): 0 s dropped" in cx.detail
 
 
@@ -195,7 +197,7 @@ def test_the_window_follows_the_health_check_timing() -> None:
     verdict = decide_change(
         spec.design, LB, "never-dropped", spec.claims[0].during.change, claim="c", health_check=timing
     )
-    assert isinstance(verdict, Refuted) and "the claim fails 10 s in all" in verdict.counterexample.detail
+    assert isinstance(verdict, Refuted) and "the claim fails 20 s in all" in verdict.counterexample.detail  # 2 x 5 x 2
 
 
 def test_a_load_balancer_without_health_checks_has_no_window_but_drops_anyway() -> None:
@@ -249,7 +251,7 @@ def test_before_v1_26_a_pre_stop_sleep_does_not_close_the_window(tmp_path: Path)
 @pytest.mark.parametrize(
     ("profile", "expected"),
     [
-        ("aws-nlb-instance", "Refuted 20"),  # LBC instance targets, eTP Local: 10 s x 2
+        ("aws-nlb-instance", "Refuted 40"),  # LBC instance targets, eTP Local: 10 s x 2, on each of 2 nodes
         ("metallb-l2", "Proved"),  # no probe: announces from a node with a serving pod, following the slices
         ("cilium-l2", "Unknown"),  # announcement timing not modelled
         ("aws-nlb-ip", "Unknown"),  # pod targets
@@ -370,3 +372,30 @@ def test_a_rollout_keeps_the_deployments_bounds(replicas, surge, unavailable, re
             assert created <= replicas + s, (now, t)
         assert all(p.deleted_at < INF for p in t.pods if p.generation == "old")
         assert sum(1 for p in t.pods if p.generation == "new") == replicas
+
+
+def test_a_replacement_on_the_same_node_drops_while_it_starts(tmp_path: Path) -> None:
+    # One replica on one node (maxSurge 0, maxUnavailable 1): the old pod goes at once and the new one
+    # can only go to the same node; until it is Ready the node has no endpoint. Instant start: no drop;
+    # the default start (the 24 s window): the load balancer has nowhere else to send (fail open).
+    manifest = (SPECS / "manifests" / "design" / "web-rollout.yaml").read_text().replace("replicas: 2", "replicas: 1")
+    (tmp_path / "m.yaml").write_text(manifest)
+    verdicts = {}
+    for start in ("", ", podStartSeconds: 0"):
+        text = (SPECS / "rollout-etp-local.yaml").read_text()
+        text = text.replace("manifests/design/web-rollout.yaml", "m.yaml").replace("count: 2", "count: 1")
+        text = text.replace(
+            "during: {rollout: {}, healthCheck: gcp}", f"during: {{rollout: {{}}, healthCheck: gcp{start}}}"
+        )
+        (tmp_path / "s.yaml").write_text(text)
+        spec = load_spec(str(tmp_path / "s.yaml"))
+        verdicts[start] = decide_change(
+            spec.design,
+            LB,
+            "delivered",
+            spec.claims[0].during.change,
+            claim="c",
+            start_seconds=spec.claims[0].during.start_seconds,
+        )
+    assert isinstance(verdicts[""], Refuted) and "the claim fails 24 s in all" in verdicts[""].counterexample.detail
+    assert verdicts[", podStartSeconds: 0"].verdict == "proved"

@@ -83,7 +83,7 @@ EXPECTED = {
     },
     # Changes over time (kverify.change): every state of a rollout or a drain, with the health-check window.
     "rollout-etp-local": {
-        "rollout-never-drops": "refuted",  # 24 s (GCP 8 s x 3) to a node without a Ready or serving pod
+        "rollout-never-drops": "refuted",  # 24 s (GCP 8 s x 3) per node without a Ready or serving pod
         "rollout-keeps-client-ip": "proved",
         "steady-state-never-drops": "proved",
     },

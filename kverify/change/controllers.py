@@ -14,6 +14,9 @@ available once Ready for ``minReadySeconds``). It syncs again when a new pod bec
 whose node holds the most active pods of the Deployment (old and new) first; between equals any
 (kverify tries each).
 
+**When a new pod is Ready**: ``start_seconds`` (pulling the image and starting the container: not in
+the manifests, so the caller chooses it) plus the readiness probe's delay after it is scheduled.
+
 **Where a new pod goes**: any node the scheduler's filters allow at that moment
 (:func:`kverify.change.placements.schedulable`); kverify tries each kind of node. A pod no node takes
 stays Pending and is retried whenever a pod is gone.
@@ -91,7 +94,7 @@ class _Sim:
 class Simulator:
     """Timelines of ``workload``'s pods on ``slots`` for a change."""
 
-    def __init__(self, workload: Workload, slots: Sequence[Slot], *, limit: int) -> None:
+    def __init__(self, workload: Workload, slots: Sequence[Slot], *, limit: int, start_seconds: float = 0.0) -> None:
         self.workload = workload
         self.slots = list(slots)
         self.by_name = {s.name: s for s in slots}
@@ -101,7 +104,9 @@ class Simulator:
         life = workload.lifecycle
         grace = life.termination_grace_seconds
         self.serving_for = float(min(life.pre_stop_seconds or 0, grace))
-        self.ready_after = float(life.ready_after_seconds)
+        #: From scheduling to the readiness probe's first chance: the image pull and container start
+        #: (``start_seconds``), then the probe's delay.
+        self.ready_after = float(start_seconds) + float(life.ready_after_seconds)
         self.min_ready = float(life.min_ready_seconds)
         self.prefix = f"{workload.namespace}/{workload.name}"
 

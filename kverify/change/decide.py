@@ -89,6 +89,9 @@ class Setting:
     change: Change
     #: The nodes made concrete once (addresses, pod ranges), for every state of every timeline.
     nodes: tuple[Node, ...] = ()
+    #: Seconds a new pod takes to start (image pull, container start) before its readiness probe runs.
+    start_seconds: float = 0.0
+    start_given: bool = False
 
 
 def decide_change(
@@ -102,10 +105,13 @@ def decide_change(
     ratio: float | None = None,
     health_check: HealthCheckTiming | None = None,
     disruption_budgets: bool = False,
+    start_seconds: float | None = None,
 ) -> Verdict:
     """``prop`` holds in every state of every timeline of ``change``, or the worst timeline's first
     failing state (Refuted), or why it cannot be decided (Unknown). ``disruption_budgets``: the
-    manifests hold a PodDisruptionBudget (a drain then evicts as it allows: not modelled)."""
+    manifests hold a PodDisruptionBudget (a drain then evicts as it allows: not modelled).
+    ``start_seconds``: how long a new pod takes to start; by default as long as the health-check window
+    (a replacement on the same node never beats the load balancer), else 1 s."""
     started = time.perf_counter()
     cluster = design.cluster
     dataplane = cluster.proxy.dataplane
@@ -124,6 +130,11 @@ def decide_change(
     if isinstance(setting_or_reason, str):
         return unknown(setting_or_reason)
     setting = setting_or_reason
+    if start_seconds is not None:
+        setting = attrs.evolve(setting, start_seconds=float(start_seconds), start_given=True)
+    else:
+        window = setting.timing.down_after() if setting.timing is not None else 1.0
+        setting = attrs.evolve(setting, start_seconds=window)
     try:
         worst, placements, timelines = _worst(setting)
     except TooManyTimelines as error:
@@ -237,7 +248,7 @@ def _worst(setting: Setting, given: list[dict[str, str]] | None = None) -> tuple
         _PLACEMENTS[id(setting)] = placements
     if not placements:
         return f"no node can take every replica of {setting.workload.key} before the change", 0, 0
-    sim = Simulator(setting.workload, u.slots, limit=TIMELINE_LIMIT)
+    sim = Simulator(setting.workload, u.slots, limit=TIMELINE_LIMIT, start_seconds=setting.start_seconds)
     worst: Judged | None = None
     seen: set[tuple[object, ...]] = set()
     for initial in placements:
@@ -491,6 +502,10 @@ def _facts(setting: Setting, worst: Judged) -> list[str]:
             f"worst case: connections not delivered {_seconds(worst.dropped_seconds)} per "
             f"{'rollout' if setting.change.kind == 'rollout' else 'drain'} (at {worst.dropped_at})"
         )
+    how = "given" if setting.start_given else "the worst case: as long as the health-check window; set podStartSeconds"
+    if not setting.start_given and setting.timing is None:
+        how = "a placeholder: set podStartSeconds"
+    facts.append(f"a new pod is taken to start in {setting.start_seconds:g} s ({how})")
     profile = setting.design.cluster.load_balancer_for(setting.service)
     if profile in (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP):
         facts.append(

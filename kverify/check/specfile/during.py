@@ -15,7 +15,7 @@ from kverify.change.timing import HealthCheckTiming, timing_from
 from kverify.errors import InputError
 from kverify.load.fields import Ctx, Path, invalid, unsupported
 
-_KEYS = ("rollout", "drain", "healthCheck")
+_KEYS = ("rollout", "drain", "healthCheck", "podStartSeconds")
 _BY = ("kubectl", "autoscaler")
 
 
@@ -25,6 +25,8 @@ class During:
 
     change: Change
     health_check: HealthCheckTiming | None = None
+    #: Seconds a new pod takes to start before its readiness probe (None: the worst case, see decide).
+    start_seconds: float | None = None
 
     def phrase(self) -> str:
         return f"during {self.change.describe()}"
@@ -79,4 +81,8 @@ def during_from(ctx: Ctx, raw: object, path: Path) -> During | None:
             for p in error.problems:
                 ctx.error((*path, "healthCheck"), p.message)
             return None
-    return During(change=change, health_check=timing)
+    start = raw.get("podStartSeconds")
+    if start is not None and (type(start) not in (int, float) or not 0 <= start < 10**6):
+        ctx.error((*path, "podStartSeconds"), invalid(start, "must be a number of seconds >= 0"))
+        return None
+    return During(change=change, health_check=timing, start_seconds=start)

@@ -46,6 +46,7 @@ def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
                 ratio=claim.ratio,
                 health_check=claim.during.health_check,
                 disruption_budgets="PodDisruptionBudget" in spec.skipped_kinds,
+                start_seconds=claim.during.start_seconds,
             )
         if service is not None and at_design_time(spec.design, service):
             return decide_at_design_time(spec.design, flow, claim)
