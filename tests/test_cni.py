@@ -358,3 +358,18 @@ def test_spec_environment_bad_cni_names_the_field(tmp_path: Path, dataplane: str
     with pytest.raises(InputError) as raised:
         load_spec(str(path))
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("cni", [Cni.CALICO_BGP, Cni.CALICO_IPIP, Cni.AWS_VPC])
+def test_a_routed_veth_hairpins_and_shows_the_node_ip(cni: Cni) -> None:
+    """Measured by hand (docs/research/cni-profiles.md): a pod behind an address-less routed veth,
+    DNATed back to itself, gets the connection and sees the node's eth0 address (not the tunnel's)."""
+    flow = Flow(
+        service="default/web",
+        client=ClientKind.POD,
+        destination=Destination.CLUSTER_IP,
+        client_ip="10.42.0.5",
+        node="server",
+    )
+    outcomes = route(_cluster(cni, ON_SERVER), flow)
+    assert [(o.delivered, o.source_ip_seen) for o in outcomes] == [(True, "192.168.1.10")]

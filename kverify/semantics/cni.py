@@ -26,7 +26,7 @@ from kverify.semantics.ops import Ops, Term
 from kverify.semantics.registry import rule
 from kverify.semantics.vocabulary import NO_NODE, EndpointView, Situation
 
-LINUX = "torvalds/linux (v6.12)"
+LINUX = "torvalds/linux (behaviour measured on 6.18)"
 PLUGINS = "containernetworking/plugins (v1.9.1)"
 FLANNEL = "flannel-io/flannel (v0.28.9)"
 K3S = "k3s-io/k3s (commit 638b0c47)"
@@ -91,7 +91,8 @@ def remote_node_interface(ops: Ops, s: Situation) -> Term:
     source=f"{CALICO} cni-plugin/internal/pkg/utils/network_linux.go DoNetworking (container route via "
     f"169.254.1.1, host veth without an address); {AWS} cmd/routed-eni-cni-plugin/driver/driver.go setupVeth "
     f"(gateway 169.254.1.1); {LINUX} net/ipv4/devinet.c inet_select_addr (no address on the device: the first "
-    "universe-scope address of any interface, loopback first)",
+    "universe-scope address of any interface, loopback first); measured: docs/research/cni-profiles.md (a pod behind "
+    "an address-less veth saw the node's eth0 address, also on hairpin)",
     since="Calico v2.0; AWS VPC CNI v1.0",
     dataplanes="iptables, nftables, ipvs",
 )

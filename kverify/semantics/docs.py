@@ -53,7 +53,7 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   CNI (`--cni`, a spec's `environment.cni`) to see the bridge's or the tunnel's address. Calico's
   tunnel addresses come from its IPAM, so kverify names the device (`tunl0 address of node-a`).
   Measured for the bridge and flannel-style VXLAN in `docs/research/kernel-ground-truth.md`; the
-  routed-veth fallback (Calico, AWS) is read from the kernel source, not measured.
+  routed-veth fallback (Calico, AWS) was measured by hand (`docs/research/cni-profiles.md`).
 - **Bridge hairpin mode** is a property of the CNI profile (rule `cni-hairpin-off`, only the plain
   bridge plugin leaves it off). kubelet's own `--hairpin-mode` applied to kubenet, removed with
   dockershim in v1.24, and is not modelled; ipvs with hairpin off is inferred from the source (the
