@@ -729,7 +729,10 @@ def _run_prove(args: argparse.Namespace) -> int:
         )
         print(render(results))
         if not stated:
-            print(f"(the library's expectations are stated for v1.{NEWEST} with default feature gates)")
+            print(
+                f"(the library's expectations are stated for v1.{NEWEST} with default feature gates, on the generic "
+                "CNI unless a claim names its own)"
+            )
     if any(isinstance(v, Unknown) for _, v, _ in results):
         return EXIT_UNKNOWN
     if stated and any((v.verdict == "proved") != (e == "holds") for _, v, e in results):
