@@ -89,6 +89,8 @@ def test_a_false_value_keeps_the_node_in_a_cloud_load_balancer(
         (LoadBalancerProfile.METALLB_BGP, "", True),
         (LoadBalancerProfile.AWS_NLB_INSTANCE, "false", True),  # DoesNotExist selector
         (LoadBalancerProfile.KUBE_VIP, "", False),
+        (LoadBalancerProfile.K3S_SERVICELB, "", False),  # servicelb.go: enablelb/lbpool only, tolerates taints
+        (LoadBalancerProfile.CILIUM_L2, "", True),  # not verified at its source: Unknown
         (LoadBalancerProfile.IP_TARGET, "", False),
     ],
 )

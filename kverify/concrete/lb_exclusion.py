@@ -18,7 +18,10 @@ How each load balancer reads the label, at its source:
   the label, any value), read by ``speaker/layer2_controller.go`` and ``speaker/bgp_controller.go``
   ``ShouldAnnounce`` unless the speaker runs with ``--ignore-exclude-lb`` (at 7938d3f89b8b);
 - kube-vip: its source does not read the label (kube-vip/kube-vip, whole tree): not concerned;
-- k3s ServiceLB and Cilium L2/BGP: not verified at their source, so concerned;
+- k3s ServiceLB: ``k3s-io/k3s pkg/cloudprovider/servicelb.go`` (at 0821db5a) lists the nodes running a Ready
+  svclb pod (``podIPs``); the DaemonSet selects nodes by ``svccontroller.k3s.cattle.io/enablelb`` and
+  ``lbpool`` only and tolerates the control-plane taints: not concerned;
+- Cilium L2/BGP: not verified at their source, so concerned;
 - IP targets: the load balancer sends to pods, not nodes: not concerned.
 """
 
@@ -33,7 +36,7 @@ _BY_PRESENCE = (
     LoadBalancerProfile.METALLB_L2,
     LoadBalancerProfile.METALLB_BGP,
 )
-_UNVERIFIED = (LoadBalancerProfile.K3S_SERVICELB, LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP)
+_UNVERIFIED = (LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP)
 #: Go's strconv.ParseBool spellings of false.
 _GO_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
 

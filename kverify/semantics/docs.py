@@ -72,7 +72,9 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
 - **Load balancers**: MetalLB L2 elects exactly one leader among the candidate nodes; kverify lists
   every node that may be elected. A health-checked LB is modelled in steady state (probes agree with
   the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP
-  targets preserve the client IP for UDP by default; kverify models the TCP default (LB address seen).
+  targets preserve the client IP for UDP by default and not for TCP: the `aws-nlb-ip` profile follows the
+  protocol and the `preserve_client_ip.enabled` attribute (rule `lb-preserve-client-ip`); the generic
+  `ip-target` profile shows the LB address.
   LBs that proxy (non-passthrough) are not modelled.
 - **Nodes left out of load balancers**: the label `node.kubernetes.io/exclude-from-external-load-balancers`
   (kubeadm puts it on control-plane nodes) is honoured by the cloud service controller
@@ -80,7 +82,9 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   Go boolean false), the AWS Load Balancer Controller (`pkg/backend` `defaultTrafficProxyNodeLabelSelector`)
   and MetalLB (`internal/k8s/nodes/nodes.go` `IsNodeExcludedFromBalancers`: present, any value); the
   rule table's choice of nodes does not read it, so a flow through such a load balancer is Unknown
-  when a node carries it (`kverify/concrete/lb_exclusion.py`). kube-vip's source does not read it.
+  when a node carries it (`kverify/concrete/lb_exclusion.py`). kube-vip's source does not read it, nor
+  does k3s ServiceLB's (k3s-io/k3s `pkg/cloudprovider/servicelb.go` `newDaemonSet`/`podIPs` select nodes by
+  `svccontroller.k3s.cattle.io/enablelb` and `lbpool` only, and the svclb DaemonSet tolerates control-plane taints).
 - **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
   destination's family (rule `ip-family`). The proofs reason about one family at a time.
 
