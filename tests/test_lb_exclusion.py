@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from kverify.cli import main
@@ -108,3 +109,21 @@ def test_at_design_time_a_labelled_node_pool_makes_lb_claims_unknown(capsys: pyt
     assert "node pool cp is labelled" in capsys.readouterr().out
     # Without the label the same pools give the finding (a node without a controller pod drops).
     assert main(["check", str(ingress), "--load-balancer", "no-health-check", "--node-pool", "workers=3"]) == 1
+
+
+def test_k3s_servicelb_node_selection_by_enablelb_is_unknown_not_a_guess() -> None:
+    """k3s-io/k3s pkg/cloudprovider/servicelb.go: once a node carries svccontroller.k3s.cattle.io/enablelb, the svclb
+    DaemonSet runs only on nodes with enablelb=true (nodeHasDaemonSetLabel, newDaemonSet nodeSelector)."""
+    from kverify.concrete.lb_exclusion import K3S_ENABLELB, exclusion_reason, k3s_unselected_nodes
+    from kverify.model import Service, ServiceType
+
+    on = Node(name="node-a", addresses=("192.168.0.10",), labels=((K3S_ENABLELB, "true"),))
+    off = Node(name="node-b", addresses=("192.168.0.11",), labels=((K3S_ENABLELB, "false"),))
+    bare = Node(name="node-c", addresses=("192.168.0.12",))
+    service = Service(namespace="default", name="web", type=ServiceType.LOAD_BALANCER)
+    k3s = Cluster(nodes=(on, off, bare), services=(service,), load_balancer=LoadBalancerProfile.K3S_SERVICELB)
+    assert k3s_unselected_nodes(k3s) == ("node-b", "node-c")
+    assert "node node-b (and 1 more) is not labelled" in (exclusion_reason(k3s, service) or "")
+    every = Cluster(nodes=(on, attrs.evolve(off, labels=((K3S_ENABLELB, "true"),))), services=(service,))
+    assert k3s_unselected_nodes(every) == ()
+    assert k3s_unselected_nodes(Cluster(nodes=(bare,))) == ()  # no node labelled: every node runs a svclb pod

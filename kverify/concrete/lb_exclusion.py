@@ -54,9 +54,31 @@ def excluded_nodes(cluster: Cluster, profile: LoadBalancerProfile) -> tuple[str,
     return tuple(out)
 
 
+#: k3s ServiceLB's node-selection label (``svccontroller.`` + version.Program + ``.cattle.io/enablelb``).
+K3S_ENABLELB = "svccontroller.k3s.cattle.io/enablelb"
+
+
+def k3s_unselected_nodes(cluster: Cluster) -> tuple[str, ...]:
+    """Nodes k3s ServiceLB runs no svclb pod on: once any node carries the ``enablelb`` label, the DaemonSet's
+    nodeSelector asks for ``enablelb=true`` (k3s-io/k3s pkg/cloudprovider/servicelb.go ``nodeHasDaemonSetLabel``,
+    ``newDaemonSet``), so the other nodes are never listed as the Service's addresses."""
+    values = [dict(node.labels).get(K3S_ENABLELB) for node in cluster.nodes]
+    if all(value is None for value in values):
+        return ()
+    return tuple(node.name for node, value in zip(cluster.nodes, values, strict=True) if value != "true")
+
+
 def exclusion_reason(cluster: Cluster, service: Service) -> str | None:
-    """Why flows through ``service``'s load balancer are not decided, when a node carries the label."""
+    """Why flows through ``service``'s load balancer are not decided, when a node carries the label (or, for
+    k3s ServiceLB, is left out by its ``enablelb`` node selection)."""
     profile = cluster.load_balancer_for(service)
+    if profile is LoadBalancerProfile.K3S_SERVICELB and (unselected := k3s_unselected_nodes(cluster)):
+        more = f" (and {len(unselected) - 1} more)" if len(unselected) > 1 else ""
+        return (
+            f"node {unselected[0]}{more} is not labelled {K3S_ENABLELB}=true while other nodes carry the label, so "
+            "k3s ServiceLB runs no svclb pod there and never lists it; the load balancer's choice of nodes does not "
+            "read node labels yet"
+        )
     names = excluded_nodes(cluster, profile)
     if not names:
         return None
