@@ -85,6 +85,8 @@ def test_a_bad_during_is_one_line_naming_the_field(tmp_path: Path, during: str, 
 
 # -- the controllers ---------------------------------------------------------------------------------
 
+import attrs  # noqa: E402
+
 from kverify.change.controllers import Simulator  # noqa: E402
 from kverify.model.workload import (  # noqa: E402
     HOSTNAME_LABEL,
@@ -399,3 +401,28 @@ def test_a_replacement_on_the_same_node_drops_while_it_starts(tmp_path: Path) ->
         )
     assert isinstance(verdicts[""], Refuted) and "the claim fails 24 s in all" in verdicts[""].counterexample.detail
     assert verdicts[", podStartSeconds: 0"].verdict == "proved"
+
+
+def test_a_daemonset_rollout_replaces_pods_node_by_node_within_max_unavailable() -> None:
+    # daemonset_util.go UnavailableCount rounds the percentage up: 30% of 5 nodes = 2 at a time; the new
+    # pod of a node is created when its old pod is gone (PreStop 4 s), Ready 6 s later (start 6 s).
+    w = attrs.evolve(
+        _workload(1, Lifecycle(max_surge=0, max_unavailable="30%", pre_stop_seconds=4)), kind=WorkloadKind.DAEMON_SET
+    )
+    sim = Simulator(w, _slots(5), limit=100, start_seconds=6)
+    placed = {f"shop/web-n{i}": f"n{i}" for i in range(1, 6)}
+    timelines = list(sim.daemon_rollouts(placed))
+    assert len(timelines) == 1  # the nodes are alike
+    deleted = sorted(p.deleted_at for p in timelines[0].pods if p.generation == "old")
+    assert deleted == [0.0, 0.0, 10.0, 10.0, 20.0]
+    for p in timelines[0].pods:
+        if p.generation == "new":
+            assert p.ready_at == p.created + 6 and p.created in (4.0, 14.0, 24.0)
+
+
+def test_the_bundled_daemonset_rollout_drops_its_start_time_on_every_node() -> None:
+    from kverify.check.specfile import evaluate
+
+    spec = load_spec(str(SPECS / "design-web-daemonset.yaml"))
+    (result,) = [r for r in evaluate(spec).results if r.claim == "rollout-never-drops"]
+    assert "the claim fails 50 s in all" in result.verdict.counterexample.detail  # 5 nodes x 10 s

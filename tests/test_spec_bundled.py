@@ -104,7 +104,12 @@ EXPECTED = {
         "lb-stays-on-node": "proved",
         "etp-local-lb-without-health-checks": "refuted",
     },
-    "design-web-daemonset": {"lb-never-drops": "proved", "lb-delivers": "proved", "lb-keeps-client-ip": "proved"},
+    "design-web-daemonset": {
+        "lb-never-drops": "proved",
+        "lb-delivers": "proved",
+        "lb-keeps-client-ip": "proved",
+        "rollout-never-drops": "refuted",  # a DaemonSet without surge leaves each node podless while it restarts
+    },
     "design-api-zones": {
         "spread-share-within-2": "proved",  # maxSkew 1: 1 or 2 replicas per zone, so at most 2 per node
         "unspread-share-within-2": "refuted",  # 4 replicas may share a node against 1 alone

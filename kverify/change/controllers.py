@@ -279,6 +279,73 @@ class Simulator:
         for placed in self._place_all(sim, start, frozenset()):
             yield self._emit(placed, frozenset())
 
+    # -- DaemonSet rolling update ------------------------------------------------------------------
+    def daemon_rollouts(self, initial: dict[str, str]) -> Iterator[Timeline]:
+        """``pkg/controller/daemon/update.go`` ``rollingUpdate`` without surge: a node counts as
+        unavailable from the deletion of its old pod until its new pod is available; old pods are
+        deleted while fewer than ``maxUnavailable`` nodes are (``UnavailableCount``: the percentage of the
+        nodes scheduled, rounded up), in any order; the new pod of a node is created once its old pod is
+        gone (``podsShouldBeOnNode`` counts a terminating pod as present)."""
+        from kverify.change.fenceposts import scaled_value
+
+        old = [
+            PodLife(name=name, node=node, generation="old", created=-INF, ready_at=-INF)
+            for name, node in sorted(initial.items())
+        ]
+        limit = max(scaled_value(self.workload.lifecycle.max_unavailable, len(old), round_up=True), 0)
+        if limit == 0:
+            return
+        yield from self._daemon_sync(_Sim(old), 0.0, limit)
+
+    def _daemon_sync(self, sim: _Sim, t: float, limit: int) -> Iterator[Timeline]:
+        nodes = sorted({p.node for p in sim.pods if p.node is not None})
+
+        def available(node: str) -> bool:
+            return any(
+                p.node == node and p.deleted_at > t and (p.generation == "old" or p.ready_at + self.min_ready <= t)
+                for p in sim.pods
+            )
+
+        unavailable = sum(1 for n in nodes if not available(n))
+        candidates = [
+            n for n in nodes if any(p.node == n and p.generation == "old" and p.deleted_at > t for p in sim.pods)
+        ]
+        budget = min(max(limit - unavailable, 0), len(candidates))
+        for branch in self._daemon_delete(sim, candidates, budget, t):
+            yield from self._daemon_next(branch, t, limit)
+
+    def _daemon_delete(self, sim: _Sim, candidates: list[str], count: int, t: float) -> Iterator[_Sim]:
+        if count == 0:
+            yield sim
+            return
+        for node in self._classes(sim, candidates, t):
+            branch = sim.copy()
+            for i, p in enumerate(branch.pods):
+                if p.node == node and p.generation == "old" and p.deleted_at > t:
+                    branch.pods[i] = attrs.evolve(p, deleted_at=t, serving_for=self.serving_for)
+                    branch.pods.append(
+                        PodLife(
+                            name=p.name.replace(f"{self.prefix}-", f"{self.prefix}-new-", 1),
+                            node=node,
+                            generation="new",
+                            created=branch.pods[i].gone_at,
+                            ready_at=branch.pods[i].gone_at + self.ready_after,
+                        )
+                    )
+            yield from self._daemon_delete(branch, [n for n in candidates if n != node], count - 1, t)
+
+    def _daemon_next(self, sim: _Sim, t: float, limit: int) -> Iterator[Timeline]:
+        if all(p.deleted_at < INF for p in sim.pods if p.generation == "old"):
+            yield self._emit(sim, frozenset())
+            return
+        wake = [
+            p.ready_at + self.min_ready for p in sim.pods if p.generation == "new" and p.ready_at + self.min_ready > t
+        ]
+        if not wake:
+            yield self._emit(sim, frozenset())
+            return
+        yield from self._daemon_sync(sim, min(wake), limit)
+
     # -- drain -------------------------------------------------------------------------------------
     def drains(self, initial: dict[str, str], nodes: int) -> Iterator[Timeline]:
         old = [

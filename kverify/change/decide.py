@@ -189,13 +189,21 @@ def _setting(
         return f"a change is decided for a Service backed by exactly one workload (found: {names})"
     workload = workloads[0]
     kinds = (
-        (WorkloadKind.DEPLOYMENT,) if change.kind == "rollout" else (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET)
+        (WorkloadKind.DEPLOYMENT, WorkloadKind.DAEMON_SET)
+        if change.kind == "rollout"
+        else (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET)
     )
     if workload.kind not in kinds:
         allowed = ", ".join(k.spelling for k in kinds)
         return f"{change.describe()} of a {workload.kind.spelling} is not modelled (only {allowed})"
     if (reason := other_workloads_matter(design, workload)) is not None:
         return reason
+    if workload.kind is WorkloadKind.DAEMON_SET:
+        life = workload.lifecycle
+        if life.on_delete:
+            return f"{workload.key}: updateStrategy OnDelete: pods are replaced only when someone deletes them"
+        if life.max_surge not in (0, "0%"):
+            return f"{workload.key}: a DaemonSet rollout with maxSurge is not modelled (only maxUnavailable)"
     if workload.lifecycle.pre_stop_seconds is None:
         return (
             f"{workload.key}: the PreStop hook is neither a sleep nor an exec `sleep N`: "
@@ -239,6 +247,16 @@ def _worst(setting: Setting, given: list[dict[str, str]] | None = None) -> tuple
     already enumerated (they do not depend on the workload's lifecycle)."""
     u = setting.universe
     placements = given
+    if placements is None and setting.workload.kind is WorkloadKind.DAEMON_SET:
+        # One pod on every node it may run on (the DaemonSet controller): a single placement.
+        w = setting.workload
+        placements = [
+            {
+                f"{w.namespace}/{w.name}-{s.name}": s.name
+                for s in u.slots
+                if w.scheduling.node_allowed(s.labels or {}, s.taints)
+            }
+        ]
     if placements is None:
         u, placements, incomplete = initial_placements(
             setting.design, setting.workload, limit=PLACEMENT_LIMIT, timeout_ms=TIMEOUT_MS
@@ -285,7 +303,9 @@ def _rank(j: Judged) -> tuple[bool, float, float]:
 
 
 def _timelines(sim: Simulator, change: Change, initial: dict[str, str]) -> Iterator[Timeline]:
-    if change.kind == "rollout":
+    if change.kind == "rollout" and sim.workload.kind is WorkloadKind.DAEMON_SET:
+        yield from sim.daemon_rollouts(initial)
+    elif change.kind == "rollout":
         yield from sim.rollouts(initial)
     else:
         for count in range(1, change.nodes + 1):  # up to k nodes: every smaller drain too
@@ -479,7 +499,9 @@ def _scope(setting: Setting, placements: int, timelines: int) -> str:
     lb = setting.design.cluster.load_balancer_for(setting.service).spelling
     timing = f", health check {setting.timing.describe()}" if setting.timing else ""
     what = setting.change.describe()
-    if setting.change.kind == "rollout":
+    if setting.change.kind == "rollout" and w.kind is WorkloadKind.DAEMON_SET:
+        what += f" of {w.key} (one pod per node, maxUnavailable {life.max_unavailable})"
+    elif setting.change.kind == "rollout":
         what += f" of {w.key} ({w.replicas} replicas, maxSurge {life.max_surge}, maxUnavailable {life.max_unavailable})"
     return (
         f"{what} on {nodes} node(s): every placement before it ({placements}) and every order the controllers "

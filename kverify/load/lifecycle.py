@@ -50,6 +50,23 @@ def lifecycle_from(ctx: Ctx, spec: dict[str, Any], pod: dict[str, Any], kind: st
         if not recreate and _zero(surge) and _zero(unavailable):
             ctx.error((*rpath, "maxUnavailable"), invalid(unavailable, "may not be 0 when `maxSurge` is 0"))
         min_ready = _seconds(ctx, spec, "minReadySeconds", ("spec",), 0)
+    on_delete = False
+    if kind == "DaemonSet":
+        strategy = ctx.mapping(spec, "updateStrategy", ("spec",))
+        kind_word = strategy.get("type", "RollingUpdate")
+        if kind_word not in ("RollingUpdate", "OnDelete"):
+            ctx.error(
+                ("spec", "updateStrategy", "type"),
+                f'Unsupported value: {kind_word!r}: supported values: "OnDelete", "RollingUpdate"',
+            )
+        on_delete = kind_word == "OnDelete"
+        rolling = ctx.mapping(strategy, "rollingUpdate", ("spec", "updateStrategy"))
+        rpath = ("spec", "updateStrategy", "rollingUpdate")
+        surge = _int_or_percent(ctx, rolling, "maxSurge", rpath, 0)
+        unavailable = _int_or_percent(ctx, rolling, "maxUnavailable", rpath, 1)
+        if not on_delete and _zero(surge) and _zero(unavailable):
+            ctx.error((*rpath, "maxUnavailable"), invalid(unavailable, "may not be 0 when `maxSurge` is 0"))
+        min_ready = _seconds(ctx, spec, "minReadySeconds", ("spec",), 0)
     grace = _seconds(ctx, pod, "terminationGracePeriodSeconds", pod_path, 30)
     containers = [c for c in ctx.list_of(pod, "containers", pod_path) if type(c) is dict]
     serving = [c for c in containers if c.get("ports")] or containers  # the containers that take traffic
@@ -62,6 +79,7 @@ def lifecycle_from(ctx: Ctx, spec: dict[str, Any], pod: dict[str, Any], kind: st
         max_surge=surge,
         max_unavailable=unavailable,
         recreate=recreate,
+        on_delete=on_delete,
         min_ready_seconds=min_ready,
         termination_grace_seconds=grace,
         pre_stop_seconds=pre_stop,

@@ -183,7 +183,9 @@ class Lifecycle:
 
     ``max_surge`` and ``max_unavailable`` are ``spec.strategy.rollingUpdate`` as written (an int or a
     percentage string; default ``"25%"`` each, ``pkg/apis/apps/v1/defaults.go`` SetDefaults_Deployment);
-    ``recreate`` is ``strategy.type: Recreate``. ``pre_stop_seconds`` is the PreStop hook's sleep
+    ``recreate`` is ``strategy.type: Recreate``; ``on_delete`` a DaemonSet's ``updateStrategy.type: OnDelete``
+    (a DaemonSet's ``maxUnavailable`` defaults to 1 and ``maxSurge`` to 0, ``SetDefaults_DaemonSet``).
+    ``pre_stop_seconds`` is the PreStop hook's sleep
     (``lifecycle.preStop.sleep.seconds`` or an exec ``sleep N``); ``None`` when the hook does something
     kverify cannot time. ``ready_after_seconds`` is when the readiness probe can first pass
     (``initialDelaySeconds`` + (``successThreshold`` - 1) x ``periodSeconds``; 0 without a probe).
@@ -192,6 +194,7 @@ class Lifecycle:
     max_surge: int | str = "25%"
     max_unavailable: int | str = "25%"
     recreate: bool = False
+    on_delete: bool = False
     min_ready_seconds: int = 0
     termination_grace_seconds: int = 30
     pre_stop_seconds: int | None = 0
