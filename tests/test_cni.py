@@ -373,3 +373,22 @@ def test_a_routed_veth_hairpins_and_shows_the_node_ip(cni: Cni) -> None:
     )
     outcomes = route(_cluster(cni, ON_SERVER), flow)
     assert [(o.delivered, o.source_ip_seen) for o in outcomes] == [(True, "192.168.1.10")]
+
+
+HOW_TO = Path(__file__).parent.parent / "docs" / "how-to" / "tell-kverify-your-cni.md"
+
+
+def test_the_cni_how_to_shows_what_kverify_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    import shlex
+
+    steps = re.findall(r"```sh\n(.*?)\n```\n\n```text\n(.*?)\n```", HOW_TO.read_text(), flags=re.S)
+    assert len(steps) == 3
+    for command, shown in steps:
+        words = shlex.split(command)
+        assert words[0] == ".venv/bin/kverify"
+        root = str(Path(__file__).parent.parent)
+        assert main([w if not w.startswith("examples/") else f"{root}/{w}" for w in words[1:]]) == 0
+        printed = capsys.readouterr().out.splitlines()
+        for line in shown.splitlines():
+            assert line in printed, (command, line)

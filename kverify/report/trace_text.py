@@ -34,6 +34,9 @@ def outcome_line(outcome: Outcome) -> str:
         return f"{where}: health check {hc.status} (localEndpoints={hc.local_endpoints})"
     if not outcome.delivered:
         drop = _DROP_WORDS[outcome.drop_kind] if outcome.drop_kind else "not delivered"
+        if outcome.endpoint_ip:  # DNATed, then lost on the way (a bridge without hairpin)
+            pod = f" ({outcome.endpoint_pod})" if outcome.endpoint_pod else ""
+            drop += f" after DNAT to {outcome.endpoint_ip}{pod}"
         return f"{where}: {drop}  [{', '.join(outcome.rules)}]"
     hop = "crosses to" if outcome.crosses_nodes else "stays on"
     target = outcome.endpoint_node or "an unknown node"
