@@ -72,7 +72,8 @@ class KindUniverse(FlowInputs):
     def __init__(self) -> None:
         super().__init__()
         self.kinds = all_kinds()
-        self.present = [z3.Bool(f"kind{i}") for i in range(len(self.kinds))]
+        self.present_names = [f"kind{i}" for i in range(len(self.kinds))]
+        self.present = [z3.Bool(name) for name in self.present_names]
         self.other_node_present = z3.Bool("other_node_present")
         self.handling_has_zone = z3.Bool("handling_has_zone")
         self.draining = [z3.Bool(f"node{i}_draining") for i in range(3)]
@@ -128,6 +129,18 @@ class KindUniverse(FlowInputs):
         return c
 
 
+def true_constants(model: z3.ModelRef) -> set[str]:
+    """The names of the Boolean constants ``model`` makes true (read through the C API: the Python
+    wrappers made decoding slower than the proof)."""
+    ctx, m = model.ctx.ref(), model.model
+    names = set()
+    for i in range(z3.Z3_model_get_num_consts(ctx, m)):
+        decl = z3.Z3_model_get_const_decl(ctx, m, i)
+        if z3.Z3_get_bool_value(ctx, z3.Z3_model_get_const_interp(ctx, m, decl)) == z3.Z3_L_TRUE:
+            names.add(z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl)))
+    return names
+
+
 def decode_kinds(u: KindUniverse, model: z3.ModelRef) -> Decoded:
     """One concrete endpoint per kind present, on nodes node-a (handling), node-b (the client's, if
     another), node-c (every other node)."""
@@ -151,8 +164,10 @@ def decode_kinds(u: KindUniverse, model: z3.ModelRef) -> Decoded:
     client_ip = None
     chosen = model.eval(u.endpoint_choice, model_completion=True).as_long()
     choice = 0
-    for number, (kind, present) in enumerate(zip(u.kinds, u.present, strict=True)):
-        if not true(present):
+    # Read the ~500 kind flags from the model's assignment at once (model completion: absent is false).
+    assigned = true_constants(model)
+    for number, (kind, name) in enumerate(zip(u.kinds, u.present_names, strict=True)):
+        if name not in assigned:
             continue
         j = len(endpoints)
         where = index.get(kind.node) if kind.node != NO_NODE else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Literal, TypeVar
 
@@ -138,6 +139,36 @@ def solver_cache(maxsize: int) -> Callable[[Callable[..., T]], SolverCache[T]]:
     return lambda build: SolverCache(build, maxsize)
 
 
+class Names:
+    """Fresh constants standing for terms, defined in an encoding's shared solver (``World.name``).
+
+    A query's constraint, built from a World's terms, lives in a scope that is popped after the query;
+    a solver turns whatever that scope holds into clauses again in every query. Naming the terms in the
+    shared part instead makes that work once per encoding: a query then adds a few literals.
+    Definitions wait in ``pending`` until :meth:`flush` adds them at the solver's base level.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.count = 0
+        self.pending: list[Any] = []
+
+    def __call__(self, term: Any) -> Any:
+        if not z3.is_expr(term) or z3.is_const(term):
+            return term
+        name = z3.Const(f"{self.prefix}{self.count}", term.sort())
+        self.count += 1
+        self.pending.append(name == term)
+        return name
+
+    def flush(self, solver: z3.Solver) -> None:
+        """Define the pending names in ``solver``'s shared constraints (call at its base level)."""
+        if self.pending:
+            solver.add(*self.pending)
+            solver.kverify_shared = (*solver.kverify_shared, *self.pending)
+            self.pending.clear()
+
+
 @attrs.frozen(kw_only=True)
 class Answer:
     status: Literal["unsat", "sat", "unknown"]
@@ -145,8 +176,9 @@ class Answer:
     reason: str = ""
 
 
-def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
-    """The World of the universe's flow, and the constraints tying the outcome to the decision."""
+def symbolic_world(u: Universe, ops: SmtOps, name: Names | None = None) -> tuple[World, list[Any]]:
+    """The World of the universe's flow, and the constraints tying the outcome to the decision.
+    ``name``, when given, names the World's terms (see :class:`Names`)."""
     s = u.situation()
     d = decide(ops, s)
     lb_pick = z3.Or(*[z3.And(u.handling_node == i, lift(may_receive(ops, s, i))) for i in range(u.max_nodes)])
@@ -163,6 +195,8 @@ def symbolic_world(u: Universe, ops: SmtOps) -> tuple[World, list[Any]]:
 
         chosen = []
     world = World(ops=ops, situation=s, decision=d, pick=pick, lb_may_pick_node=lb_pick)
+    if name is not None:
+        world = attrs.evolve(world, name=name)
     outcome = [z3.Implies(lift(d.delivered), lift(chosen[0]))] if chosen else [z3.Not(lift(d.delivered))]
     return world, outcome
 
@@ -173,6 +207,16 @@ def environment_pins(
     """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides), and
     the CNI profile (a proof is for one pod network)."""
     return [*u.environment(version, resolve_gates(version, feature_gates)), u.cni == int(cni)]
+
+
+def claim_violated(claim: Claim, world: World, shared: z3.Solver) -> list[Any]:
+    """The constraints "the claim's assumption holds and its requirement does not", over ``world``'s
+    named terms, whose definitions are added to ``shared`` first (at its base level: call this before
+    opening a query's scope)."""
+    violated = [lift(claim.assume(world)), z3.Not(lift(claim.require(world)))]
+    if isinstance(world.name, Names):
+        world.name.flush(shared)
+    return violated
 
 
 def find_violation_any_size(
@@ -187,11 +231,12 @@ def find_violation_any_size(
     """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
     ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
     u, world, shared = kinds_encoding()
+    violated = claim_violated(claim, world, shared)
     # One incremental solver holds the (large) shared part; each query is a scope.
     with query(shared, timeout_ms, kinds_encoding.renew) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
         solver.add(*environment_pins(u, version, feature_gates, cni))
-        solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
+        solver.add(*violated)
         result = solver.check()
         if result == z3.unsat:
             return Answer(status="unsat")
@@ -207,7 +252,14 @@ def kinds_encoding() -> tuple[KindUniverse, World, z3.Solver]:
     ops = SmtOps()
     s = u.situation()
     d = decide(ops, s)
-    world = World(ops=ops, situation=s, decision=d, pick=u.pick, lb_may_pick_node=lift(may_receive(ops, s, HANDLING)))
+    world = World(
+        ops=ops,
+        situation=s,
+        decision=d,
+        pick=u.pick,
+        lb_may_pick_node=lift(may_receive(ops, s, HANDLING)),
+        name=Names("kinds_world_"),
+    )
     solver = shared_solver(*u.well_formed(), z3.Implies(lift(d.delivered), lift(u.pick(d.chosen))))
     return u, world, solver
 
@@ -234,15 +286,27 @@ def find_violation(
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
     (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
     u, world, shared = encoding(max_nodes, max_endpoints)
+    violated = claim_violated(claim, world, shared)
     with query(shared, timeout_ms, lambda: encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
         solver.add(*environment_pins(u, version, feature_gates, cni))
-        solver.add(lift(claim.assume(world)), z3.Not(lift(claim.require(world))))
+        solver.add(*violated)
         return minimal_violation(solver, u, max_nodes, max_endpoints)
 
 
+_PREFERENCES: weakref.WeakKeyDictionary[Universe, list[Any]] = weakref.WeakKeyDictionary()
+
+
 def readability_preferences(u: Universe) -> list[Any]:
-    """What a reviewer expects unless the violation needs otherwise, most important first."""
+    """What a reviewer expects unless the violation needs otherwise, most important first (built once
+    per universe: the encodings are cached, and so are these terms)."""
+    prefs = _PREFERENCES.get(u)
+    if prefs is None:
+        prefs = _PREFERENCES[u] = _preferences(u)
+    return prefs
+
+
+def _preferences(u: Universe) -> list[Any]:
     prefs: list[Any] = [z3.And(*[z3.Implies(u.endpoint_present(j), u.ep_node[j] >= 0) for j in range(u.max_endpoints)])]
     prefs += [u.has_detector, z3.Not(u.masquerade_all), z3.Not(u.has_source_ranges), z3.Not(u.has_external_ips)]
     prefs += [z3.Not(u.dst_ip_mode_proxy), u.address_captured, z3.Not(u.dst_is_localhost)]
@@ -267,24 +331,65 @@ def minimal_violation(solver: z3.Solver | Watched, u: Universe, max_nodes: int, 
     return natural if natural.status == "sat" else _minimal(solver, u, max_nodes, max_endpoints)
 
 
+class _Witness:
+    """The last model found in the current scope, used to skip checks whose answer it already shows.
+
+    A model that satisfies ``scope + [c]`` proves ``scope + [c]`` satisfiable, which is all a
+    ``check()`` would have said; so a value the model already takes (a readability preference it meets,
+    the least value of a variable) is adopted without asking the solver. Every decision still depends
+    only on what is satisfiable, never on which model the solver happened to return, so the result
+    (and a counterexample's id) is exactly what checking every candidate gives, with far fewer checks.
+    """
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: z3.ModelRef | None) -> None:
+        self.model = model
+
+    def value(self, var: Any) -> int | bool | None:
+        """The model's value of an integer or Boolean variable."""
+        if self.model is None:
+            return None
+        value = self.model.eval(var, model_completion=True)
+        return z3.is_true(value) if z3.is_bool(value) else value.as_long()
+
+    def shows(self, constraint: Any) -> bool:
+        return self.model is not None and z3.is_true(self.model.eval(constraint, model_completion=True))
+
+    def try_add(self, solver: z3.Solver | Watched, constraint: Any) -> bool:
+        """Add ``constraint`` if satisfiable with the current scope, else leave no trace. (Callers pop
+        back to the scope they started from, so a constraint the model shows needs no scope of its own:
+        a push is not free either.)"""
+        if self.shows(constraint):
+            solver.add(constraint)
+            return True
+        solver.push()
+        solver.add(constraint)
+        if solver.check() == z3.sat:
+            self.model = solver.model()
+            return True
+        solver.pop()
+        return False
+
+
 def _minimal(solver: z3.Solver | Watched, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
-    nodes = _least(solver, [], u.n_nodes, range(1, max_nodes + 1))
-    if nodes is None:
+    found = _least(solver, [], u.n_nodes, range(1, max_nodes + 1))
+    if found is None:
         return Answer(status="unsat")
-    if not isinstance(nodes, int):
-        return Answer(status="unknown", reason=nodes)
-    endpoints = _least(solver, [u.n_nodes == nodes], u.n_endpoints, range(0, max_endpoints + 1))
-    if not isinstance(endpoints, int):
-        return Answer(status="unknown", reason=str(endpoints or "no violation found when minimising (this is a bug)"))
+    if isinstance(found, str):
+        return Answer(status="unknown", reason=found)
+    nodes, _ = found
+    found = _least(solver, [u.n_nodes == nodes], u.n_endpoints, range(0, max_endpoints + 1))
+    if found is None or isinstance(found, str):
+        return Answer(status="unknown", reason=str(found or "no violation found when minimising (this is a bug)"))
+    endpoints, model = found
+    witness = _Witness(model)
     scopes = solver.num_scopes()
     solver.push()
     solver.add(u.n_nodes == nodes, u.n_endpoints == endpoints)
     for preference in readability_preferences(u):
-        solver.push()
-        solver.add(preference)
-        if solver.check() != z3.sat:
-            solver.pop()
-    _canonicalise(solver, u, nodes, endpoints)
+        witness.try_add(solver, preference)
+    _canonicalise(solver, u, nodes, endpoints, witness)
     result = solver.check()
     model = solver.model() if result == z3.sat else None
     while solver.num_scopes() > scopes:
@@ -303,11 +408,12 @@ PREFERRED_DESTINATIONS = (
 )
 
 
-def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoints: int) -> None:
+def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoints: int, witness: _Witness) -> None:
     """Fix every variable the decoder reads to its least value that still leaves a violation.
 
     The result depends only on what is satisfiable, never on the solver's history, so a claim's
-    counterexample (and its id) is the same in every run and whatever was asked before.
+    counterexample (and its id) is the same in every run and whatever was asked before. ``witness``
+    (a model of the current scope) saves the checks whose answer it shows.
     """
     choices: list[tuple[Any, list[Any]]] = []
 
@@ -358,23 +464,28 @@ def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoint
             boolean(var)
     integer(u.endpoint_choice, 0, max(endpoints - 1, 0))
     for var, values in choices:
+        taken = witness.value(var)
         for value in values:
-            solver.push()
-            solver.add(var == value)
-            if solver.check() == z3.sat:
+            if value == taken:  # the model shows it: no check
+                solver.add(var == value)
                 break
-            solver.pop()
+            if witness.try_add(solver, var == value):
+                break
 
 
-def _least(solver: z3.Solver | Watched, extra: list[Any], size: Any, candidates: range) -> int | str | None:
-    """The least candidate value of ``size`` with a violation (``None``: none; a string: unknown)."""
+def _least(
+    solver: z3.Solver | Watched, extra: list[Any], size: Any, candidates: range
+) -> tuple[int, z3.ModelRef] | str | None:
+    """The least candidate value of ``size`` with a violation, and a model of it (``None``: none; a
+    string: unknown)."""
     for value in candidates:
         solver.push()
         solver.add(*extra, size == value)
         result = solver.check()
+        model = solver.model() if result == z3.sat else None
         solver.pop()
-        if result == z3.sat:
-            return value
+        if model is not None:
+            return value, model
         if result == z3.unknown:
             return f"while minimising: {solver.reason_unknown()}"
     return None
@@ -384,5 +495,5 @@ def _least(solver: z3.Solver | Watched, extra: list[Any], size: Any, candidates:
 def encoding(max_nodes: int, max_endpoints: int) -> tuple[Universe, World, z3.Solver]:
     """The universe, its World, and a solver holding the constraints every query shares."""
     u = Universe(max_nodes=max_nodes, max_endpoints=max_endpoints)
-    world, outcome = symbolic_world(u, SmtOps())
+    world, outcome = symbolic_world(u, SmtOps(), Names(f"world_{max_nodes}_{max_endpoints}_"))
     return u, world, shared_solver(*u.well_formed(), *outcome)
