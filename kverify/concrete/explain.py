@@ -52,12 +52,14 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         if s.destination == Destination.EXTERNAL_IP:
             fired.append("external-ips-every-node")
         when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
+        when("iptables-source-ranges-pod-traffic", delivery.iptables_pod_unfirewalled(C, s))
         if decision.drop_kind == DropKind.NOT_INTERCEPTED:
             return tuple(dict.fromkeys(fired))  # nothing past classification applied
         ranges = delivery.source_range_drop(C, s)
         when("lb-source-ranges", decision.drop_kind == DropKind.DROP and ranges)
         when("iptables-firewall-needs-endpoints", ranges and delivery.iptables_firewall_skipped(C, s))
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
+        when("ipvs-filter-etp-local-external-ip", delivery.ipvs_filter_rejects(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
         fired.append("policy-for-destination")
         when("external-policy-local", policy.external_policy_local(C, s) and policy.is_external_destination(C, s))
@@ -84,7 +86,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
             decision.drop_kind in (DropKind.DROP, DropKind.REJECT)
             and not delivery.filtered(C, s)
             and delivery.drops_no_local(C, s, decision.chosen)
-            and not delivery.rejects(C, s)
+            and not delivery.rejected(C, s)
         )
         when("drop-no-local-endpoints", no_local)
         when(

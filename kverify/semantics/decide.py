@@ -83,7 +83,7 @@ def decide(ops: Ops, s: Situation) -> Decision:
     pods = ip_target_endpoints(ops, s)
     captured = delivery.intercepted(ops, s)
     filtered = delivery.filtered(ops, s)
-    rejected = delivery.rejects(ops, s)
+    rejected = delivery.rejected(ops, s)
     chosen = delivery.chosen_endpoints(ops, s)
     no_local = delivery.drops_no_local(ops, s, chosen)
     is_health_check = ops.eq(s.destination, Destination.HEALTH_CHECK_NODE_PORT)

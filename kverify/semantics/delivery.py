@@ -49,7 +49,7 @@ def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
 
 def intercepted(ops: Ops, s: Situation) -> Term:
     """The proxy on the handling node captures the packet (see the classification rules)."""
-    return ops.and_(s.address_captured, ops.not_(ip_mode_proxy(ops, s)))
+    return ops.and_(s.address_captured, ops.not_(ip_mode_proxy(ops, s)), ops.not_(iptables_pod_unfirewalled(ops, s)))
 
 
 @rule(
@@ -77,6 +77,72 @@ def source_range_drop(ops: Ops, s: Situation) -> Term:
 )
 def iptables_firewall_skipped(ops: Ops, s: Situation) -> Term:
     return ops.and_(ops.eq(s.dataplane, Dataplane.IPTABLES), ops.not_(any_usable(ops, s)))
+
+
+@rule(
+    "iptables-source-ranges-pod-traffic",
+    title="iptables before v1.25: a pod's packet to a LoadBalancer IP from outside loadBalancerSourceRanges is not "
+    "dropped by kube-proxy: KUBE-FW only marks it (KUBE-MARK-DROP) and leaves it un-DNATed, and kubelet's "
+    "KUBE-FIREWALL, which drops marked packets, hooks INPUT and OUTPUT but not FORWARD, so the packet is "
+    "forwarded on towards the load balancer itself (assuming the LB IP is not a local address of the node). "
+    "From v1.25 kube-proxy's own KUBE-PROXY-FIREWALL (INPUT, FORWARD, OUTPUT) drops it.",
+    source=f"{K8S} PR #110289 'Don't use KUBE-MARK-DROP for LoadBalancerSourceRanges' (v1.25, KEP-3178: "
+    "'-A KUBE-PROXY-FIREWALL ... -j DROP', hooked from INPUT, FORWARD and OUTPUT; proxier_test.go "
+    "TestTracePackets gains the KUBE-PROXY-FIREWALL rule); kubelet pkg/kubelet/kubelet_network_linux.go "
+    "syncNetworkUtil (KUBE-FIREWALL prepended to INPUT and OUTPUT only); "
+    "kubernetes/kubernetes#109575 (report: in-cluster clients denied since v1.25)",
+    since="v1.25",
+    dataplanes="iptables",
+    history=(
+        (
+            "v1.24",
+            "pod traffic outside the ranges passes kube-proxy un-DNATed and leaves for the load balancer",
+            "kubelet KUBE-FIREWALL (INPUT/OUTPUT only)",
+        ),
+        ("v1.25", "pod traffic outside the ranges is dropped like any other", "kubernetes/kubernetes#110289"),
+    ),
+)
+def iptables_pod_unfirewalled(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        ops.eq(s.dataplane, Dataplane.IPTABLES),
+        ops.lt(s.k8s_minor, 25),
+        ops.eq(s.client, ClientKind.POD),
+        source_range_drop(ops, s),
+        ops.not_(iptables_firewall_skipped(ops, s)),
+    )
+
+
+@rule(
+    "ipvs-filter-etp-local-external-ip",
+    title="ipvs v1.26 to v1.28: a new connection to an externalIP of an eTP Local Service is REJECTed by "
+    "KUBE-IPVS-FILTER (filter INPUT, before IPVS), whose RETURN list lacked the KUBE-EXTERNAL-IP-LOCAL set; "
+    "external clients and pods are refused, host-network clients (translated by IPVS on output) are not.",
+    source=f"{K8S} PR #108460 (KUBE-IPVS-FILTER, v1.26); PR #121919 'kube-proxy: Fix etp:Local for externalIPs' "
+    "(fixes #121909; release note 'Fixes a 1.26.0+ regression ... externalIPs work with externalTrafficPolicy: "
+    "Local'), backported to release-1.29 by #122323; pkg/proxy/ipvs/proxier.go writeIptablesRules "
+    "(`-A KUBE-IPVS-FILTER -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -j RETURN`, then "
+    "`--ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT`)",
+    since="v1.29 (fix backported to a v1.29 patch release; v1.30 in master)",
+    dataplanes="ipvs",
+    history=(
+        ("v1.26", "regression: eTP Local externalIPs REJECTed by KUBE-IPVS-FILTER", "kubernetes/kubernetes#108460"),
+        (
+            "v1.29",
+            "fixed by the backport #122323 in a v1.29 patch release (kverify models v1.29 as fixed; v1.29.0 "
+            "behaves as v1.28)",
+            "kubernetes/kubernetes#121919",
+        ),
+    ),
+)
+def ipvs_filter_rejects(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        dp.is_ipvs(ops, s),
+        ops.not_(ops.lt(s.k8s_minor, 26)),
+        ops.lt(s.k8s_minor, 29),
+        ops.eq(s.destination, Destination.EXTERNAL_IP),
+        s.etp_local_spec,
+        ops.not_(ops.eq(s.client, ClientKind.NODE)),
+    )
 
 
 def filtered(ops: Ops, s: Situation) -> Term:
@@ -208,6 +274,11 @@ def nftables_pre_dnat_drop(ops: Ops, s: Situation) -> Term:
 )
 def rejects(ops: Ops, s: Situation) -> Term:
     return ops.not_(any_usable(ops, s))
+
+
+def rejected(ops: Ops, s: Situation) -> Term:
+    """REJECTed before endpoint selection: no usable endpoint, or ipvs' KUBE-IPVS-FILTER regression."""
+    return ops.or_(rejects(ops, s), ipvs_filter_rejects(ops, s))
 
 
 @rule(
