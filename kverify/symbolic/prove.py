@@ -328,7 +328,9 @@ def minimal_violation(solver: z3.Solver | Watched, u: Universe, max_nodes: int, 
     solver.add(on_known_nodes)
     natural = _minimal(solver, u, max_nodes, max_endpoints)
     solver.pop()
-    return natural if natural.status == "sat" else _minimal(solver, u, max_nodes, max_endpoints)
+    if natural.status != "unsat":  # sat, or unknown: a solver that gave up is asked nothing more
+        return natural
+    return _minimal(solver, u, max_nodes, max_endpoints)
 
 
 class _Witness:
@@ -365,11 +367,20 @@ class _Witness:
             return True
         solver.push()
         solver.add(constraint)
-        if solver.check() == z3.sat:
+        result = solver.check()
+        if result == z3.sat:
             self.model = solver.model()
             return True
         solver.pop()
+        if result == z3.unknown:
+            # An interrupted solver must not be asked again (Watched): its next "sat" may come with a
+            # model of nothing. The minimisation ends here, in Unknown.
+            raise _GaveUp(f"while minimising: {solver.reason_unknown()}")
         return False
+
+
+class _GaveUp(Exception):
+    """A check of the minimisation gave up (timeout): the answer is Unknown, never a model."""
 
 
 def _minimal(solver: z3.Solver | Watched, u: Universe, max_nodes: int, max_endpoints: int) -> Answer:
@@ -387,9 +398,14 @@ def _minimal(solver: z3.Solver | Watched, u: Universe, max_nodes: int, max_endpo
     scopes = solver.num_scopes()
     solver.push()
     solver.add(u.n_nodes == nodes, u.n_endpoints == endpoints)
-    for preference in readability_preferences(u):
-        witness.try_add(solver, preference)
-    _canonicalise(solver, u, nodes, endpoints, witness)
+    try:
+        for preference in readability_preferences(u):
+            witness.try_add(solver, preference)
+        _canonicalise(solver, u, nodes, endpoints, witness)
+    except _GaveUp as gave_up:
+        while solver.num_scopes() > scopes:
+            solver.pop()
+        return Answer(status="unknown", reason=str(gave_up))
     result = solver.check()
     model = solver.model() if result == z3.sat else None
     while solver.num_scopes() > scopes:
