@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from kverify.model import ProxyConfig
+    from kverify.model.cilium import CiliumSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
 
@@ -121,6 +122,69 @@ def _version_flags(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=BOOL,...",
         help="kube-proxy feature gates that change routing, on top of the version's defaults (repeatable)",
     )
+
+
+def _cilium_flags(parser: argparse.ArgumentParser) -> None:
+    """``--cilium-version`` and ``--cilium-set`` (Helm options, as ``helm --set`` takes them)."""
+    from kverify.model.cilium import NEWEST_CILIUM, OLDEST_CILIUM
+
+    parser.add_argument(
+        "--cilium-version",
+        metavar="1.N",
+        default=None,
+        help=f"the Cilium version (dataplanes cilium-*), 1.{OLDEST_CILIUM} to 1.{NEWEST_CILIUM} "
+        f"(default: 1.{NEWEST_CILIUM}, the newest)",
+    )
+    parser.add_argument(
+        "--cilium-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE,...",
+        help="Cilium Helm options that change routing, as helm --set takes them (repeatable): "
+        "bpf.lbExternalClusterIP, serviceNoBackendResponse, loadBalancer.mode",
+    )
+
+
+def _cilium_from(
+    args: argparse.Namespace,
+    problems: list,  # type: ignore[type-arg]
+    dataplanes: list[str],
+) -> tuple[CiliumSettings, str | None]:
+    """Cilium's settings the flags name, and the dataplane ``loadBalancer.mode`` asks for (or ``None``).
+
+    ``dataplanes`` are the ``--dataplane`` words given; Cilium flags with no Cilium dataplane among them
+    are a usage error, as is a ``loadBalancer.mode`` that contradicts ``--dataplane``."""
+    from kverify.errors import Problem
+    from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_version, parse_helm_sets
+
+    version_text = getattr(args, "cilium_version", None)
+    sets = ",".join(getattr(args, "cilium_set", []))
+    if version_text is None and not sets:
+        return CiliumSettings(), None
+    if not any(d.startswith("cilium") for d in dataplanes):
+        flag = "--cilium-version" if version_text is not None else "--cilium-set"
+        problems.append(Problem("needs --dataplane cilium-snat or cilium-dsr", field=flag))
+        return CiliumSettings(), None
+    minor = NEWEST_CILIUM
+    if version_text is not None:
+        try:
+            minor = parse_cilium_version(version_text)
+        except ValueError as error:
+            problems.append(Problem(str(error), field="--cilium-version"))
+            return CiliumSettings(), None
+    chosen = next((d.removeprefix("cilium-") for d in dataplanes if d.startswith("cilium")), "snat")
+    try:
+        settings, mode = parse_helm_sets(sets, minor, chosen)
+    except ValueError as error:
+        problems.append(Problem(str(error), field="--cilium-set"))
+        return CiliumSettings(version=minor), None
+    if mode != chosen and "loadBalancer.mode" in sets and not settings.hybrid:
+        if f"cilium-{chosen}" in dataplanes:
+            problems.append(
+                Problem(f"loadBalancer.mode={mode} contradicts --dataplane cilium-{chosen}", field="--cilium-set")
+            )
+        return settings, f"cilium-{mode}"
+    return settings, None
 
 
 def _environment_from(args: argparse.Namespace, problems: list) -> tuple[int, tuple[tuple[str, bool], ...]]:  # type: ignore[type-arg]
@@ -238,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _version_flags(trace)
     _cni_flag(trace)
+    _cilium_flags(trace)
     trace.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -273,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _version_flags(prove)
     _cni_flag(prove)
+    _cilium_flags(prove)
     prove.add_argument(
         "--all-versions",
         action="store_true",
@@ -337,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _version_flags(check)
     _cni_flag(check)
+    _cilium_flags(check)
     check.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -490,9 +557,11 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
     if (problem := cni_problem(Dataplane.parse(args.dataplane), cni)) is not None:
         problems.append(Problem(problem, field="--cni"))
         return None
+    cilium, mode = _cilium_from(args, problems, [args.dataplane])
     try:
         return ProxyConfig(
-            dataplane=Dataplane.parse(args.dataplane),
+            dataplane=Dataplane.parse(mode or args.dataplane),
+            cilium=cilium,
             cluster_cidrs=cidrs,
             local_traffic_detector=not args.no_local_detector,
             masquerade_all=args.masquerade_all,
@@ -639,6 +708,7 @@ def _report_written(written: Sequence[Path]) -> None:
 def _run_prove(args: argparse.Namespace) -> int:
     from kverify.errors import Problem, quote
     from kverify.model import Cni, Dataplane
+    from kverify.model.cilium import NEWEST_CILIUM
     from kverify.model.cluster import cni_problem
     from kverify.model.versions import NEWEST
     from kverify.prove.claims import ALL_CLAIMS, find_claim
@@ -668,6 +738,16 @@ def _run_prove(args: argparse.Namespace) -> int:
     if not 1 <= args.jobs <= 64:
         problems.append(Problem(f"Invalid value: {args.jobs}: must be between 1 and 64, inclusive", field="--jobs"))
     minor, gates = _environment_from(args, problems)
+    named = list(args.dataplane) if args.dataplane else [d.spelling for d in Dataplane]
+    if any("loadBalancer.mode" in text for text in args.cilium_set):
+        problems.append(
+            Problem(
+                "loadBalancer.mode: prove covers cilium-snat and cilium-dsr (choose with --dataplane); hybrid "
+                "is DSR for TCP and SNAT otherwise, so a claim holds on hybrid when it holds on both",
+                field="--cilium-set",
+            )
+        )
+    cilium, _ = _cilium_from(args, problems, named)
     if problems:
         raise InputError(problems)
     wanted = {Dataplane.parse(d) for d in args.dataplane} if args.dataplane else None
@@ -687,6 +767,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         "timeout_ms": bounds.timeout_ms_of(args.timeout),  # rounded up: 0 ms would mean no timeout
         "feature_gates": gates,
         "cni": cni,
+        "cilium": cilium,
     }
     if args.all_versions:
         return _prove_all_versions(pairs, settings, args.format)
@@ -700,7 +781,15 @@ def _run_prove(args: argparse.Namespace) -> int:
         )
     pairs = [(c, dp) for c, dp in pairs if _dataplane_exists(dp, minor, gates)]
     verdicts = prove_all(pairs, version=minor, **settings)  # type: ignore[arg-type]
-    stated = minor == NEWEST and not gates and cni is Cni.GENERIC  # what the expected verdicts speak for
+    # What the library's expected verdicts speak for: the newest versions, default gates, the generic CNI
+    # and Cilium's chart defaults.
+    stated = (
+        minor == NEWEST
+        and not gates
+        and cni is Cni.GENERIC
+        and not cilium.helm_values()
+        and cilium.version == NEWEST_CILIUM
+    )
     results = [
         (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
     ]
@@ -721,17 +810,22 @@ def _run_prove(args: argparse.Namespace) -> int:
             entry["statement"] = claim.statement
             entry["expected"] = expected
             entries.append(entry)
-        print(json.dumps({"version": 1, "kubernetes_version": f"v1.{minor}", "results": entries}, indent=2))
+        document = {"version": 1, "kubernetes_version": f"v1.{minor}", "cilium_version": f"v1.{cilium.version}"}
+        if cilium.helm_values():
+            document["cilium_helm"] = list(cilium.helm_values())
+        print(json.dumps({**document, "results": entries}, indent=2))
     else:
         print(
             f"Kubernetes v1.{minor}, "
             + (", ".join(f"{n}={str(v).lower()}" for n, v in gates) or "default feature gates")
+            + f"; Cilium v1.{cilium.version}"
+            + (f" ({', '.join(cilium.helm_values())})" if cilium.helm_values() else "")
         )
         print(render(results))
         if not stated:
             print(
                 f"(the library's expectations are stated for v1.{NEWEST} with default feature gates, on the generic "
-                "CNI unless a claim names its own)"
+                "CNI unless a claim names its own, and for the newest Cilium with the chart's defaults)"
             )
     if any(isinstance(v, Unknown) for _, v, _ in results):
         return EXIT_UNKNOWN
@@ -893,6 +987,11 @@ def _run_trace(args: argparse.Namespace) -> int:
             "kubernetes_version": spell(proxy.kubernetes_version),
             "feature_gates": cluster.proxy.gates,
             "cni": proxy.cni.spelling,
+            **(
+                {"cilium_version": f"v1.{proxy.cilium.version}", "cilium_helm": list(proxy.cilium.helm_values())}
+                if proxy.dataplane.spelling.startswith("cilium")
+                else {}
+            ),
             "load_balancer": cluster.load_balancer_for(service).spelling,
             "load_balancer_reason": cluster.load_balancer_reason(service),
             "outcomes": [o.to_json() for o in outcomes],
@@ -906,7 +1005,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         lb = None
         if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:
             lb = f"{cluster.load_balancer_for(service).spelling} ({cluster.load_balancer_reason(service)})"
-        environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates)
+        environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates, proxy.cilium)
         if proxy.cni is not Cni.GENERIC:
             environment += f"; CNI {proxy.cni.spelling}"
         print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment))

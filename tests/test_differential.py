@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from kverify.model import Cluster, Cni, Flow, LoadBalancerProfile, ServiceType, TrafficPolicy
+from kverify.model import Cluster, Cni, Dataplane, Flow, LoadBalancerProfile, ServiceType, TrafficPolicy
 from kverify.model.versions import VERSIONS
 from kverify.symbolic.differential import compare, compare_kinds
 from kverify.testing.strategies import clusters_and_flows
@@ -72,3 +72,25 @@ def test_encoding_and_model_agree_behind_every_load_balancer_profile(pair: tuple
         if comparison.well_formed:
             assert comparison.symbolic == comparison.concrete, comparison
             assert comparison.lb_nodes_symbolic == comparison.lb_nodes_concrete, comparison
+
+
+@settings()
+@given(
+    clusters_and_flows(
+        max_nodes=3,
+        max_endpoints=3,
+        dataplanes=(Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR),
+        kubernetes_versions=VERSIONS,
+    )
+)
+def test_encoding_and_model_agree_on_every_cilium_version_and_helm_option(pair: tuple[Cluster, Flow]) -> None:
+    """The Cilium dimensions (version, bpf.lbExternalClusterIP, serviceNoBackendResponse, hybrid mode),
+    drawn on Cilium clusters only so that each meets many flows (kverify.testing strategies draw them)."""
+    cluster, flow = pair
+    for comparison in compare(cluster, flow):
+        assert comparison.symbolic == comparison.concrete, comparison
+        if _within_documented_assumptions(cluster, flow):
+            assert comparison.well_formed, f"the encoding excludes a real situation: {cluster} {flow}"
+    for comparison in compare_kinds(cluster, flow):
+        if comparison.well_formed:
+            assert comparison.symbolic == comparison.concrete, comparison

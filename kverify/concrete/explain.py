@@ -53,6 +53,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
             fired.append("external-ips-every-node")
         when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
         when("iptables-source-ranges-pod-traffic", delivery.iptables_pod_unfirewalled(C, s))
+        when("cilium-no-backend-passes", delivery.cilium_no_backend_passes(C, s))
         if decision.drop_kind == DropKind.NOT_INTERCEPTED:
             return tuple(dict.fromkeys(fired))  # nothing past classification applied
         ranges = delivery.source_range_drop(C, s)
@@ -61,6 +62,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("ipvs-filter-etp-local-external-ip", delivery.ipvs_filter_rejects(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
+        when("cilium-no-backend-reject", delivery.rejects(C, s) and dp.is_cilium(C, s))
         fired.append("policy-for-destination")
         when("external-policy-local", policy.external_policy_local(C, s) and policy.is_external_destination(C, s))
         iptables_like = not (dp.is_cilium(C, s) or dp.is_ipvs(C, s))  # ipvs and Cilium do not short-circuit

@@ -301,8 +301,9 @@ def _handling(
     classify.mark(classify.IP_MODE_GATE)
     gates = proxy.gates
     ip_modes = gates["LoadBalancerIPMode"]  # without the gate every ingress IP is a VIP
+    cilium = proxy.cilium
     situation = Situation(
-        dataplane=proxy.dataplane,
+        dataplane=proxy.dataplane_for(flow.protocol),
         load_balancer=cluster.load_balancer_for(service),
         service_type=service.type,
         etp_local_spec=service.external_traffic_policy.spelling == "Local",
@@ -337,6 +338,9 @@ def _handling(
         lb_preserves_client_ip=cluster.preserves_client_ip(service, port.protocol),
         dst_status_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
         cni=proxy.cni,
+        cilium_minor=cilium.version,
+        cilium_external_cluster_ip=cilium.external_cluster_ip,
+        cilium_no_backend_reject=cilium.no_backend_response == "reject",
     )
     return classify.Handling(
         node=node,

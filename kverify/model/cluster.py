@@ -13,6 +13,7 @@ import re
 import attrs
 from attrs import validators as v
 
+from kverify.model.cilium import CiliumSettings
 from kverify.model.convert import to_frozenset, to_tuple
 from kverify.model.enums import (
     Cni,
@@ -287,6 +288,9 @@ class ProxyConfig:
         if problem:
             raise ValueError(f"cni: {problem}")
 
+    #: The Cilium version and Helm options (read only when the dataplane is Cilium).
+    cilium: CiliumSettings = attrs.field(factory=CiliumSettings, validator=v.instance_of(CiliumSettings))
+
     @feature_gates.validator
     def _known_gates(self, _attribute: object, value: tuple[tuple[str, bool], ...]) -> None:
         try:
@@ -298,6 +302,14 @@ class ProxyConfig:
     def gates(self) -> dict[str, bool]:
         """Every routing-relevant feature gate's value (the version's defaults, then ``feature_gates``)."""
         return resolve_gates(self.kubernetes_version, self.feature_gates)
+
+    def dataplane_for(self, protocol: Protocol) -> Dataplane:
+        """The dataplane a flow of ``protocol`` meets: Cilium's ``loadBalancer.mode=hybrid`` is DSR for TCP
+        and SNAT for every other protocol (cilium/cilium Documentation/network/kubernetes/kubeproxy-free.rst
+        'Hybrid DSR and SNAT Mode')."""
+        if self.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR) and self.cilium.hybrid:
+            return Dataplane.CILIUM_DSR if protocol is Protocol.TCP else Dataplane.CILIUM_SNAT
+        return self.dataplane
 
     @property
     def detects_pod_traffic(self) -> bool:

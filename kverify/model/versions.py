@@ -147,9 +147,13 @@ def parse_feature_gates(text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(pairs)
 
 
-def describe(dataplane: str, minor: int, overrides: tuple[tuple[str, bool], ...]) -> str:
-    """``"kube-proxy iptables, Kubernetes v1.34 (default feature gates)"``: what an answer holds for."""
+def describe(dataplane: str, minor: int, overrides: tuple[tuple[str, bool], ...], cilium: object = None) -> str:
+    """``"kube-proxy iptables, Kubernetes v1.34 (default feature gates)"``: what an answer holds for.
+    ``cilium`` (a ``CiliumSettings``) names the Cilium version and Helm options on Cilium dataplanes."""
     gates = ", ".join(f"{n}={str(v).lower()}" for n, v in overrides) or "default feature gates"
     if dataplane.startswith("cilium"):
-        return f"Cilium ({dataplane}); Kubernetes v1.{minor}"
+        version = getattr(cilium, "version", None)
+        helm = ", ".join(getattr(cilium, "helm_values", tuple)()) or "chart defaults"
+        named = f"Cilium v1.{version} ({dataplane}; {helm})" if version is not None else f"Cilium ({dataplane})"
+        return f"{named}; Kubernetes v1.{minor}"
     return f"{dataplane}, Kubernetes v1.{minor} ({gates})"

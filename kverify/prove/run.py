@@ -20,6 +20,7 @@ from kverify.distribution import pod_shares
 from kverify.errors import InternalError
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
+from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings
 from kverify.model.versions import NEWEST
 from kverify.prove.claims import Claim, SpreadClaim
 from kverify.results import Outcome
@@ -115,6 +116,11 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         words += ["--feature-gates", ",".join(f"{n}={str(v).lower()}" for n, v in proxy.feature_gates)]
     if proxy.cni is not Cni.GENERIC:
         words += ["--cni", proxy.cni.spelling]
+    if proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR):
+        if proxy.cilium.version != NEWEST_CILIUM:
+            words += ["--cilium-version", f"1.{proxy.cilium.version}"]
+        if helm := proxy.cilium.helm_values():
+            words += ["--cilium-set", ",".join(helm)]
     return shlex.join(words)
 
 
@@ -185,14 +191,16 @@ def prove_claim(
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
+    cilium: CiliumSettings | None = None,
 ) -> Verdict:
     """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample.
 
     The proof is for kube-proxy of Kubernetes v1.``version`` with its default feature gates, then
-    ``feature_gates``, on the pod network ``cni`` (a claim about one CNI names its own)."""
+    ``feature_gates``, on the pod network ``cni`` (a claim about one CNI names its own); on Cilium, for
+    the version and Helm options ``cilium`` gives (default: the newest modelled, chart defaults)."""
     started = time.perf_counter()
     cni = getattr(claim, "cni", None) or cni
-    env: dict[str, Any] = {"version": version, "feature_gates": feature_gates, "cni": cni}
+    env: dict[str, Any] = {"version": version, "feature_gates": feature_gates, "cni": cni, "cilium": cilium}
     bounds = scope(max_nodes, max_endpoints)
     if isinstance(claim, SpreadClaim):
         # Shares count endpoints, which the kind abstraction forgets: bounded, stated in the scope.
@@ -241,7 +249,10 @@ def prove_claim(
     )
 
 
-def _prove_batch(batch: list[tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...], int]]) -> list[Verdict]:
+Work = tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...], int, "CiliumSettings | None"]
+
+
+def _prove_batch(batch: list[Work]) -> list[Verdict]:
     from kverify.prove.claims import find_claim
 
     return [
@@ -253,9 +264,10 @@ def _prove_batch(batch: list[tuple[str, int, int, int, int, int, tuple[tuple[str
             timeout_ms=t,
             version=v,
             feature_gates=g,
-            cni=Cni(c),
+            cni=Cni(net),
+            cilium=c,
         )
-        for claim_id, dp, n, m, t, v, g, c in batch
+        for claim_id, dp, n, m, t, v, g, net, c in batch
     ]
 
 
@@ -270,6 +282,7 @@ def prove_all(
     feature_gates: tuple[tuple[str, bool], ...] = (),
     versions: list[int] | None = None,
     cni: Cni = Cni.GENERIC,
+    cilium: CiliumSettings | None = None,
 ) -> list[Verdict]:
     """Verdicts for every (claim, dataplane), in order, using up to ``jobs`` processes.
 
@@ -278,8 +291,8 @@ def prove_all(
     holds each pair's Kubernetes minor version (else every pair is proved at ``version``).
     """
     per_pair = versions if versions is not None else [version] * len(pairs)
-    work = [
-        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates, int(cni))
+    work: list[Work] = [
+        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates, int(cni), cilium)
         for (c, dp), v in zip(pairs, per_pair, strict=True)
     ]
     if jobs <= 1 or len(work) < 2:

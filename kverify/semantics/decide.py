@@ -102,7 +102,11 @@ def decide(ops: Ops, s: Situation) -> Decision:
                     rejected,
                     DropKind.REJECT,
                     ops.ite(
-                        ops.or_(no_local, delivery.nftables_pre_dnat_drop(ops, s)),
+                        ops.or_(
+                            no_local,
+                            delivery.nftables_pre_dnat_drop(ops, s),
+                            delivery.cilium_no_backend_dropped(ops, s),
+                        ),
                         ops.ite(
                             ops.or_(delivery.cilium_rejects_no_backend(ops, s), delivery.ipvs_empty_rejects(ops, s)),
                             DropKind.REJECT,

@@ -33,7 +33,8 @@ def ip_mode_proxy(ops: Ops, s: Situation) -> Term:
 
 @rule(
     "cilium-no-external-cluster-ip",
-    title="Cilium drops packets from outside the cluster to a ClusterIP (bpf.lbExternalClusterIP=false, the default).",
+    title="Cilium drops packets from outside the cluster to a ClusterIP (bpf.lbExternalClusterIP=false, the default; "
+    "with true the ClusterIP frontend is routable and load-balanced like a NodePort).",
     source=f"{CILIUM_DOC} 'External Access To ClusterIP Services'; bpf/lib/nodeport.h nodeport_lb4 "
     "(DROP_IS_CLUSTER_IP); pkg/loadbalancer/reconciler/bpf_reconciler.go (isRoutable)",
     since="Cilium v1.9",
@@ -42,6 +43,7 @@ def ip_mode_proxy(ops: Ops, s: Situation) -> Term:
 def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
     return ops.and_(
         dp.is_cilium(ops, s),
+        ops.not_(s.cilium_external_cluster_ip),
         ops.eq(s.client, ClientKind.EXTERNAL),
         ops.eq(s.destination, Destination.CLUSTER_IP),
     )
@@ -49,7 +51,41 @@ def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
 
 def intercepted(ops: Ops, s: Situation) -> Term:
     """The proxy on the handling node captures the packet (see the classification rules)."""
-    return ops.and_(s.address_captured, ops.not_(ip_mode_proxy(ops, s)), ops.not_(iptables_pod_unfirewalled(ops, s)))
+    return ops.and_(
+        s.address_captured,
+        ops.not_(ip_mode_proxy(ops, s)),
+        ops.not_(iptables_pod_unfirewalled(ops, s)),
+        ops.not_(cilium_no_backend_passes(ops, s)),
+    )
+
+
+@rule(
+    "cilium-no-backend-passes",
+    title="Cilium v1.12: a pod's or host's packet to a Service with no usable backend is not translated (the "
+    "service lookup skips a frontend without backends) and leaves the node un-DNATed; from v1.13 it is "
+    "dropped (rejected from v1.15, see cilium-no-backend-reject).",
+    source="cilium/cilium#21453 ('lb4_lookup_service() returns NULL for a SVC with 0 backends, so we skip all "
+    "subsequent service processing'); PR #22388 'Fix behavior where packets leave node if there are no "
+    "backends (v2)' (release note 'Traffic addressed to a service IP is dropped, if no backend is available', "
+    "v1.13); the v1.12 backport #22466 was closed unmerged",
+    since="Cilium v1.13",
+    dataplanes="cilium-snat, cilium-dsr",
+    history=(
+        (
+            "Cilium v1.12",
+            "east-west packets to a Service without backends leave the node un-DNATed",
+            "cilium/cilium#21453",
+        ),
+        ("Cilium v1.13", "dropped (DROP_NO_SERVICE)", "cilium/cilium#22388"),
+    ),
+)
+def cilium_no_backend_passes(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        dp.is_cilium(ops, s),
+        ops.lt(s.cilium_minor, 13),
+        dp.in_cluster_client(ops, s),
+        ops.not_(any_usable(ops, s)),
+    )
 
 
 @rule(
@@ -277,8 +313,20 @@ def rejects(ops: Ops, s: Situation) -> Term:
 
 
 def rejected(ops: Ops, s: Situation) -> Term:
-    """REJECTed before endpoint selection: no usable endpoint, or ipvs' KUBE-IPVS-FILTER regression."""
-    return ops.or_(rejects(ops, s), ipvs_filter_rejects(ops, s))
+    """REJECTed before endpoint selection: no usable endpoint (unless Cilium drops those), or ipvs'
+    KUBE-IPVS-FILTER regression."""
+    no_backend = ops.and_(rejects(ops, s), ops.not_(cilium_drops_no_backend(ops, s)))
+    return ops.or_(no_backend, ipvs_filter_rejects(ops, s))
+
+
+def cilium_drops_no_backend(ops: Ops, s: Situation) -> Term:
+    """Cilium drops (rather than rejects) traffic to a frontend without backends."""
+    return ops.and_(dp.is_cilium(ops, s), ops.not_(cilium_rejects_no_backend(ops, s)))
+
+
+def cilium_no_backend_dropped(ops: Ops, s: Situation) -> Term:
+    """No usable backend anywhere, on a Cilium that drops such traffic."""
+    return ops.and_(rejects(ops, s), cilium_drops_no_backend(ops, s))
 
 
 @rule(
@@ -308,12 +356,22 @@ def ipvs_empty_rejects(ops: Ops, s: Situation) -> Term:
 @rule(
     "cilium-no-backend-reject",
     title="Cilium answers a frontend with no (local) backend with ICMP port-unreachable "
-    "(service-no-backend-response=reject, the default) instead of dropping.",
+    "(serviceNoBackendResponse=reject, the default from v1.15) instead of dropping; with drop, and before "
+    "v1.15, the packet is dropped.",
     source="cilium/cilium bpf/lib/lb.h tail_no_service_ipv4 (ICMP port unreachable); "
     "bpf/tests/tc_nodeport_lb4_no_backend.c tc_nodeport_no_backend; flag service-no-backend-response "
-    "(default reject, cilium/cilium#28157)",
-    since="Cilium v1.15 (version unverified)",
+    "(default reject; pkg/datapath/linux/config/config.go: SERVICE_NO_BACKEND_RESPONSE only for reject); "
+    "PR cilium/cilium#28157 'Respond with ICMP reply for traffic to services without backends'",
+    since="Cilium v1.15",
     dataplanes="cilium-snat, cilium-dsr",
+    history=(
+        ("Cilium v1.13", "a frontend without backends drops (DROP_NO_SERVICE)", "cilium/cilium#22388"),
+        (
+            "Cilium v1.15",
+            "serviceNoBackendResponse, default reject: ICMP port unreachable instead of the drop",
+            "cilium/cilium#28157",
+        ),
+    ),
 )
 def cilium_rejects_no_backend(ops: Ops, s: Situation) -> Term:
-    return dp.is_cilium(ops, s)
+    return ops.and_(dp.is_cilium(ops, s), ops.not_(ops.lt(s.cilium_minor, 15)), s.cilium_no_backend_reject)

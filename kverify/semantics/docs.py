@@ -18,7 +18,12 @@ column, that it quantifies over.
 Sources are the upstream code and tests (`kubernetes/kubernetes` unless another repository is
 named), KEPs and vendor documentation; "since" is the first version the rule holds from, and "changed"
 lists where its behaviour changed (the version, then the change cited): kverify models every version
-from v1.24 to v1.34 (`--kubernetes-version`), and the rule as stated holds from its last change on.
+from v1.24 to v1.34 (`--kubernetes-version`) and every Cilium release from v1.12 to v1.19
+(`--cilium-version`, with the Helm options that change routing: `--cilium-set bpf.lbExternalClusterIP=true`,
+`serviceNoBackendResponse=drop`, `loadBalancer.mode=hybrid`; a spec's `environment.ciliumVersion` and
+`environment.ciliumHelm`), and the rule as stated holds from its last change on. Helm options whose effect
+is not modelled (`bpf.lbSourceRangeAllTypes`, `socketLB.enabled`, `socketLB.hostNamespaceOnly`,
+`loadBalancer.serviceTopology`) are refused away from their chart default, never answered as the default.
 The table of changes by version below is generated from the same entries. Where kverify departs from
 a reference note, the research files in `docs/research/` record what was read and at which version.
 

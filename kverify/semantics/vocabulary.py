@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from kverify.model.cilium import NEWEST_CILIUM
 from kverify.model.enums import Cni
 from kverify.model.versions import NEWEST
 
@@ -87,3 +88,8 @@ class Situation:
     dst_status_ip_mode_proxy: Term = False  # status.loadBalancer.ingress says ipMode Proxy for dst (gate or not)
     # The pod network (kverify.semantics.cni): masquerade source interface, CNI SNAT, hairpin mode.
     cni: Term = Cni.GENERIC
+    # Cilium's version (minor: 16 for v1.16) and the Helm options that change routing (kverify.model.cilium).
+    # kube-proxy's behaviour does not read them.
+    cilium_minor: Term = NEWEST_CILIUM
+    cilium_external_cluster_ip: Term = False  # bpf.lbExternalClusterIP
+    cilium_no_backend_reject: Term = True  # serviceNoBackendResponse=reject (exists from v1.15)

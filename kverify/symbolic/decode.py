@@ -30,6 +30,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.cilium import CiliumSettings
 from kverify.model.versions import gate_defaults
 from kverify.symbolic.universe import FlowInputs, Universe
 
@@ -193,6 +194,11 @@ def assemble(
         proxy=ProxyConfig(
             kubernetes_version=minor,
             feature_gates=gates,
+            cilium=CiliumSettings(
+                version=_int(model, u.cilium_minor),
+                external_cluster_ip=_bool(model, u.cilium_external_cluster_ip),
+                no_backend_response="reject" if _bool(model, u.cilium_no_backend_reject) else "drop",
+            ),
             dataplane=dataplane,
             # A pod outside the cluster CIDR: give the cluster a CIDR none of our addresses are in.
             cluster_cidrs=("10.0.0.0/8",) if in_cidr or client is not ClientKind.POD else ("172.16.0.0/16",),

@@ -72,6 +72,9 @@ def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
         u.proxy_protocol == bool(s.proxy_protocol),
         u.lb_preserves_client_ip == bool(s.lb_preserves_client_ip),
         u.dst_status_ip_mode_proxy == bool(s.dst_status_ip_mode_proxy),
+        u.cilium_minor == int(s.cilium_minor),
+        u.cilium_external_cluster_ip == bool(s.cilium_external_cluster_ip),
+        u.cilium_no_backend_reject == bool(s.cilium_no_backend_reject),
     ]
 
 

@@ -16,6 +16,7 @@ import attrs
 import z3
 
 from kverify.model import Cni, Dataplane, Destination
+from kverify.model.cilium import NEWEST_CILIUM, OLDEST_CILIUM, CiliumSettings
 from kverify.model.versions import NEWEST, resolve_gates
 from kverify.prove.claims import Claim
 from kverify.semantics.decide import decide
@@ -202,11 +203,15 @@ def symbolic_world(u: Universe, ops: SmtOps, name: Names | None = None) -> tuple
 
 
 def environment_pins(
-    u: Any, version: int, feature_gates: tuple[tuple[str, bool], ...], cni: Cni = Cni.GENERIC
+    u: Any,
+    version: int,
+    feature_gates: tuple[tuple[str, bool], ...],
+    cni: Cni = Cni.GENERIC,
+    cilium: CiliumSettings | None = None,
 ) -> list[Any]:
-    """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides), and
-    the CNI profile (a proof is for one pod network)."""
-    return [*u.environment(version, resolve_gates(version, feature_gates)), u.cni == int(cni)]
+    """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides), the
+    CNI profile (a proof is for one pod network), and Cilium's version and Helm options."""
+    return [*u.environment(version, resolve_gates(version, feature_gates), cilium), u.cni == int(cni)]
 
 
 def claim_violated(claim: Claim, world: World, shared: z3.Solver) -> list[Any]:
@@ -227,6 +232,7 @@ def find_violation_any_size(
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
+    cilium: CiliumSettings | None = None,
 ) -> Answer:
     """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
     ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
@@ -235,7 +241,7 @@ def find_violation_any_size(
     # One incremental solver holds the (large) shared part; each query is a scope.
     with query(shared, timeout_ms, kinds_encoding.renew) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*environment_pins(u, version, feature_gates, cni))
+        solver.add(*environment_pins(u, version, feature_gates, cni, cilium))
         solver.add(*violated)
         result = solver.check()
         if result == z3.unsat:
@@ -282,6 +288,7 @@ def find_violation(
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
+    cilium: CiliumSettings | None = None,
 ) -> Answer:
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
     (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
@@ -289,7 +296,7 @@ def find_violation(
     violated = claim_violated(claim, world, shared)
     with query(shared, timeout_ms, lambda: encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*environment_pins(u, version, feature_gates, cni))
+        solver.add(*environment_pins(u, version, feature_gates, cni, cilium))
         solver.add(*violated)
         return minimal_violation(solver, u, max_nodes, max_endpoints)
 
@@ -440,6 +447,9 @@ def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoint
         choices.append((var, list(range(low, high + 1))))
 
     integer(u.client, 0, 2)
+    integer(u.cilium_minor, OLDEST_CILIUM, NEWEST_CILIUM)
+    boolean(u.cilium_external_cluster_ip)
+    choices.append((u.cilium_no_backend_reject, [True, False]))
     # Prefer the entry point people meet first: the load balancer, then NodePorts, externalIPs, ClusterIP;
     # then the simplest Service type that offers it.
     choices.append((u.destination, [int(d) for d in PREFERRED_DESTINATIONS]))

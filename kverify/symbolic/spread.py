@@ -8,6 +8,7 @@ from typing import Any
 import z3
 
 from kverify.model import ClientKind, Cni, Destination
+from kverify.model.cilium import CiliumSettings
 from kverify.model.versions import NEWEST
 from kverify.prove.claims import SpreadClaim
 from kverify.semantics.decide import decide
@@ -28,6 +29,7 @@ def find_uneven_spread(
     version: int = NEWEST,
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
+    cilium: CiliumSettings | None = None,
 ) -> prove.Answer:
     """Look for two pods that both receive traffic but in different shares.
 
@@ -40,7 +42,7 @@ def find_uneven_spread(
     u, shared, etp_local = _encoding(max_nodes, max_endpoints)
     with prove.query(shared, timeout_ms, lambda: _encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*prove.environment_pins(u, version, feature_gates, cni))
+        solver.add(*prove.environment_pins(u, version, feature_gates, cni, cilium))
         solver.add(etp_local if claim.etp_local else z3.Not(etp_local))
         return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
 

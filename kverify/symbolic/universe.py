@@ -16,6 +16,7 @@ from typing import Any
 import z3
 
 from kverify.model import ClientKind, Cni, Dataplane, Destination, LoadBalancerProfile, ServiceType
+from kverify.model.cilium import NEWEST_CILIUM, NO_BACKEND_RESPONSE_SINCE, OLDEST_CILIUM, CiliumSettings
 from kverify.model.versions import GATES, NEWEST, OLDEST
 from kverify.semantics import lb_profiles
 from kverify.semantics.cni import snats_pod_to_node
@@ -82,6 +83,10 @@ class FlowInputs:
         self.proxy_protocol = Bool("proxy_protocol")
         self.lb_preserves_client_ip = Bool("lb_preserves_client_ip")
         self.dst_status_ip_mode_proxy = Bool("dst_status_ip_mode_proxy")
+        # Cilium's version and Helm options (kverify.model.cilium).
+        self.cilium_minor = Int("cilium_minor")
+        self.cilium_external_cluster_ip = Bool("cilium_external_cluster_ip")
+        self.cilium_no_backend_reject = Bool("cilium_no_backend_reject")
 
     def situation_with(
         self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
@@ -124,11 +129,21 @@ class FlowInputs:
             lb_preserves_client_ip=self.lb_preserves_client_ip,
             dst_status_ip_mode_proxy=self.dst_status_ip_mode_proxy,
             cni=self.cni,
+            cilium_minor=self.cilium_minor,
+            cilium_external_cluster_ip=self.cilium_external_cluster_ip,
+            cilium_no_backend_reject=self.cilium_no_backend_reject,
         )
 
-    def environment(self, minor: int, gates: dict[str, bool]) -> list[Any]:
-        """Pin the version and every gate (a proof is for one kube-proxy configuration)."""
-        return [self.k8s_minor == minor] + [self.gates[name] == value for name, value in gates.items()]
+    def environment(self, minor: int, gates: dict[str, bool], cilium: CiliumSettings | None = None) -> list[Any]:
+        """Pin the version, every gate and Cilium's settings (a proof is for one configuration)."""
+        cilium = cilium or CiliumSettings()
+        pins = [self.k8s_minor == minor] + [self.gates[name] == value for name, value in gates.items()]
+        return [
+            *pins,
+            self.cilium_minor == cilium.version,
+            self.cilium_external_cluster_ip == cilium.external_cluster_ip,
+            self.cilium_no_backend_reject == (cilium.no_backend_response == "reject"),
+        ]
 
     def flow_constraints(self, node_exists: Any) -> list[Any]:
         """What every real Service, proxy and flow satisfy; ``node_exists(term)`` says a node index is real."""
@@ -142,6 +157,9 @@ class FlowInputs:
             if gate.locked is not None:
                 c += [z3.Implies(self.k8s_minor >= gate.locked, self.gates[name])]
         c += [z3.Implies(self.dataplane == int(Dataplane.NFTABLES), self.gates["NFTablesProxyMode"])]
+        # A Cilium version kverify models; serviceNoBackendResponse exists from v1.15 (before: the default).
+        c += [z3.And(self.cilium_minor >= OLDEST_CILIUM, self.cilium_minor <= NEWEST_CILIUM)]
+        c += [z3.Implies(self.cilium_minor < NO_BACKEND_RESPONSE_SINCE, self.cilium_no_backend_reject)]
         c += [z3.Implies(self.dst_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
         c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
         # A profile is modelled on some dataplanes only (lb_profiles.modelled_with; else Unknown concretely).
@@ -365,6 +383,7 @@ class Universe(FlowInputs):
 
         c = [within(self.client_node, NO_NODE, n - 1), within(self.handling_node, 0, n - 1)]
         c += [within(self.k8s_minor, OLDEST, NEWEST), within(self.cni, 0, len(Cni) - 1)]
+        c += [within(self.cilium_minor, OLDEST_CILIUM, NEWEST_CILIUM)]
         c += [within(z, NO_ZONE, self.zones - 1) for z in self.node_zone]
         c += [within(e, NO_NODE, n - 1) for e in self.ep_node]
         return c

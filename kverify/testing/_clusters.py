@@ -29,6 +29,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.cilium import CILIUM_VERSIONS, NEWEST_CILIUM, NO_BACKEND_RESPONSE_SINCE, RESPONSES, CiliumSettings
 from kverify.model.cluster import cni_problem
 from kverify.model.versions import GATES, NEWEST, VERSIONS, gate_defaults
 
@@ -227,6 +228,9 @@ def _clusters(
         kubernetes_version=minor,
         feature_gates=draw(_feature_gates(minor, dataplane)),
         cni=cni,
+        cilium=draw(_cilium_settings())
+        if dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+        else CiliumSettings(),
     )
     # A profile the dataplane does not model (k3s ServiceLB on nftables...) has Unknown verdicts: not drawn.
     load_balancer = draw(profiles.filter(lambda p: unmodelled_reason(p, dataplane) is None))
@@ -273,6 +277,19 @@ _TOPOLOGY_ANNOTATIONS = st.sampled_from(
         ("service.kubernetes.io/topology-mode", "PreferSameZone"),
     ]
 )
+
+
+@st.composite
+def _cilium_settings(draw: st.DrawFn) -> CiliumSettings:
+    """A Cilium version and Helm options: usually the defaults, sometimes an older version or an option set."""
+    version = draw(st.one_of(st.just(NEWEST_CILIUM), st.sampled_from(CILIUM_VERSIONS)))
+    response = draw(st.sampled_from(RESPONSES)) if version >= NO_BACKEND_RESPONSE_SINCE else "reject"
+    return CiliumSettings(
+        version=version,
+        external_cluster_ip=draw(_ONE_IN_6),
+        no_backend_response=response,
+        hybrid=draw(_ONE_IN_6),
+    )
 
 
 def _feature_gates(minor: int, dataplane: Dataplane) -> st.SearchStrategy[tuple[tuple[str, bool], ...]]:

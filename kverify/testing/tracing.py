@@ -135,7 +135,7 @@ class Trace(Sequence[Outcome]):
     def render(self, *, hops: bool = True) -> str:
         """The text ``kverify trace`` prints (with ``--hops`` unless ``hops=False``)."""
         proxy = self.cluster.proxy
-        environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates)
+        environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates, proxy.cilium)
         return render_trace(self.flow, self.outcomes, hops=hops, environment=environment)
 
     def __str__(self) -> str:

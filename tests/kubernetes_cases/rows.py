@@ -25,6 +25,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.model.cilium import parse_cilium_version, parse_helm_sets
 from kverify.model.versions import parse_version
 
 HERE = Path(__file__).parent
@@ -85,11 +86,22 @@ def cluster(row: dict[str, Any]) -> Cluster:
         # The health-check rows adapt endpoints from tests that had no Service: give it an address.
         row = {**row, "service": {**row["service"], "cluster_ip": row["service"].get("cluster_ip") or "172.30.0.1"}}
     cidrs = proxy.get("cluster_cidrs", ["10.0.0.0/8"])
+    dataplane = proxy.get("dataplane", "nftables")
+    helm = ",".join(
+        f"{key}={str(value).lower() if type(value) is bool else value}"
+        for key, value in (row.get("cilium_helm") or {}).items()
+    )
+    cilium, mode = parse_helm_sets(
+        helm, parse_cilium_version(str(row.get("cilium_version", "1.19"))), dataplane.removeprefix("cilium-")
+    )
     return Cluster(
         nodes=[Node(name=n["name"], addresses=n.get("addresses") or (), zone=n.get("zone")) for n in row["nodes"]],
         services=[service(row["service"], row.get("endpoints") or [])],
         proxy=ProxyConfig(
-            dataplane=Dataplane.parse(proxy.get("dataplane", "nftables")),
+            dataplane=Dataplane.parse(
+                dataplane if cilium.hybrid or not dataplane.startswith("cilium") else f"cilium-{mode}"
+            ),
+            cilium=cilium,
             cluster_cidrs=cidrs,
             local_traffic_detector=bool(cidrs),
             masquerade_all=proxy.get("masquerade_all", False),

@@ -33,6 +33,7 @@ from kverify.model import (
     LoadBalancerProfile,
     ProxyConfig,
 )
+from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_version, parse_helm_sets
 from kverify.model.cluster import cni_problem
 from kverify.model.versions import NEWEST, parse_version, resolve_gates
 from kverify.model.workload import NodePool
@@ -61,6 +62,8 @@ _ENVIRONMENT = (
     "kubernetesVersion",
     "featureGates",
     "cni",
+    "ciliumVersion",
+    "ciliumHelm",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
 _CLAIM = (
@@ -195,8 +198,10 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
     if (problem := cni_problem(dataplane, cni)) is not None:
         ctx.error((*path, "cni"), problem)
         cni = Cni.GENERIC
+    cilium, mode = _cilium(ctx, env, path, dataplane)
     proxy = ProxyConfig(
-        dataplane=dataplane,
+        dataplane=Dataplane.parse(mode) if mode else dataplane,
+        cilium=cilium,
         cluster_cidrs=cidrs,
         local_traffic_detector=detector is not False,
         masquerade_all=bool(masquerade),
@@ -206,6 +211,37 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
         cni=cni,
     )
     return proxy, lb
+
+
+def _cilium(ctx: Ctx, env: dict[str, Any], path: Path, dataplane: Dataplane) -> tuple[CiliumSettings, str | None]:
+    """``ciliumVersion: "1.16"`` and ``ciliumHelm: {bpf.lbExternalClusterIP: true}`` (the chart's keys)."""
+    text, helm = env.get("ciliumVersion"), ctx.mapping(env, "ciliumHelm", path)
+    if text is None and not helm:
+        return CiliumSettings(), None
+    if dataplane not in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR):
+        field = "ciliumVersion" if text is not None else "ciliumHelm"
+        ctx.error((*path, field), "Forbidden: only with dataplane cilium-snat or cilium-dsr")
+        return CiliumSettings(), None
+    minor = NEWEST_CILIUM
+    if text is not None:
+        try:
+            minor = parse_cilium_version(str(text))
+        except ValueError as error:
+            ctx.error((*path, "ciliumVersion"), str(error))
+            return CiliumSettings(), None
+    chosen = dataplane.spelling.removeprefix("cilium-")
+    sets = ",".join(f"{key}={str(value).lower() if type(value) is bool else value}" for key, value in helm.items())
+    try:
+        settings, mode = parse_helm_sets(sets, minor, chosen)
+    except ValueError as error:
+        key = str(error).split(":", 1)[0].split("=", 1)[0]
+        ctx.error((*path, "ciliumHelm", key) if key in helm else (*path, "ciliumHelm"), str(error))
+        return CiliumSettings(version=minor), None
+    if mode != chosen and not settings.hybrid:
+        ctx.error(
+            (*path, "ciliumHelm", "loadBalancer.mode"), f"loadBalancer.mode={mode} contradicts dataplane {dataplane}"
+        )
+    return settings, None
 
 
 def _version(ctx: Ctx, env: dict[str, Any], path: Path) -> tuple[int, tuple[tuple[str, bool], ...]]:

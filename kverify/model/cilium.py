@@ -1,0 +1,137 @@
+"""Cilium's kube-proxy replacement: the versions kverify models and the Helm options that change routing.
+
+A version is a Cilium minor release (``16`` for v1.16); patch releases are not told apart. The Helm
+options are the chart's keys (``install/kubernetes/cilium/values.yaml``), given as ``helm --set`` takes
+them (``bpf.lbExternalClusterIP=true,loadBalancer.mode=hybrid``). The dataplane itself stays
+``cilium-snat`` or ``cilium-dsr`` (``loadBalancer.mode`` snat or dsr); ``hybrid`` is DSR for TCP and
+SNAT for everything else, so a hybrid cluster's flow runs on one of the two
+(``ProxyConfig.dataplane_for``).
+
+Options whose effect kverify does not model are refused when set away from their default, rather
+than silently ignored: an answer that assumed the default would be a guess.
+"""
+
+from __future__ import annotations
+
+import attrs
+from attrs import validators as v
+
+#: Oldest and newest modelled Cilium minor releases (v1.12 .. v1.19).
+OLDEST_CILIUM, NEWEST_CILIUM = 12, 19
+CILIUM_VERSIONS = tuple(range(OLDEST_CILIUM, NEWEST_CILIUM + 1))
+#: ``serviceNoBackendResponse`` exists from this minor (cilium/cilium#28157); before it Cilium drops.
+NO_BACKEND_RESPONSE_SINCE = 15
+
+MODES = ("snat", "dsr", "hybrid")
+RESPONSES = ("reject", "drop")
+
+
+def spell_cilium(minor: int) -> str:
+    return f"Cilium v1.{minor}"
+
+
+def parse_cilium_version(text: str) -> int:
+    """``"1.16"``, ``"v1.16"`` or ``"1.16.3"`` -> 16; ``ValueError`` naming the modelled range."""
+    word = text.strip().removeprefix("v")
+    parts = word.split(".")
+    if len(parts) in (2, 3) and parts[0] == "1" and all(p.isdigit() for p in parts[1:]):
+        minor = int(parts[1])
+        if OLDEST_CILIUM <= minor <= NEWEST_CILIUM:
+            return minor
+    raise ValueError(
+        f"Unsupported value: {text!r}: supported values: 1.{OLDEST_CILIUM} through 1.{NEWEST_CILIUM} "
+        "(the Cilium versions kverify models)"
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CiliumSettings:
+    """The Cilium version and the Helm options that change Service routing (chart defaults)."""
+
+    version: int = attrs.field(
+        default=NEWEST_CILIUM, validator=v.and_(v.instance_of(int), v.ge(OLDEST_CILIUM), v.le(NEWEST_CILIUM))
+    )
+    #: ``bpf.lbExternalClusterIP``: ClusterIPs are reachable from outside the cluster.
+    external_cluster_ip: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: ``serviceNoBackendResponse``: ``reject`` (ICMP port unreachable) or ``drop``, from v1.15.
+    no_backend_response: str = attrs.field(default="reject", validator=v.in_(RESPONSES))
+    #: ``loadBalancer.mode`` was ``hybrid`` (DSR for TCP, SNAT otherwise); snat/dsr are the dataplane.
+    hybrid: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    @no_backend_response.validator
+    def _exists(self, _attribute: object, value: str) -> None:
+        if value != "reject" and self.version < NO_BACKEND_RESPONSE_SINCE:
+            raise ValueError(
+                f"serviceNoBackendResponse: not an option of Cilium v1.{self.version} "
+                f"(added in v1.{NO_BACKEND_RESPONSE_SINCE})"
+            )
+
+    @property
+    def rejects_no_backend(self) -> bool:
+        """A frontend without backends answers ICMP port unreachable (else the packet is dropped)."""
+        return self.version >= NO_BACKEND_RESPONSE_SINCE and self.no_backend_response == "reject"
+
+    def helm_values(self) -> tuple[str, ...]:
+        """``KEY=VALUE`` for every option away from its default (what reproduces these settings)."""
+        words = []
+        if self.external_cluster_ip:
+            words.append("bpf.lbExternalClusterIP=true")
+        if self.no_backend_response != "reject":
+            words.append(f"serviceNoBackendResponse={self.no_backend_response}")
+        if self.hybrid:
+            words.append("loadBalancer.mode=hybrid")
+        return tuple(words)
+
+
+#: Helm keys that change routing in ways kverify does not model yet, with their chart defaults:
+#: setting one away from its default is refused (exit 2), never answered as if it were the default.
+NOT_MODELLED = {
+    "bpf.lbSourceRangeAllTypes": "false",
+    "socketLB.enabled": "true",
+    "socketLB.hostNamespaceOnly": "false",
+    "loadBalancer.serviceTopology": "false",
+}
+
+
+def parse_helm_sets(text: str, version: int, mode: str) -> tuple[CiliumSettings, str]:
+    """``"bpf.lbExternalClusterIP=true,loadBalancer.mode=hybrid"`` -> settings and the mode (snat/dsr)
+    the dataplane must be; ``ValueError`` with the chart key for anything wrong or not modelled."""
+    settings = CiliumSettings(version=version)
+    for item in (i.strip() for i in text.split(",") if i.strip()):
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"Invalid value: {item!r}: must be KEY=VALUE, as helm --set takes it")
+        if key == "bpf.lbExternalClusterIP":
+            settings = attrs.evolve(settings, external_cluster_ip=_boolean(key, value))
+        elif key == "serviceNoBackendResponse":
+            if value not in RESPONSES:
+                raise ValueError(f'{key}: Unsupported value: {value!r}: supported values: "reject", "drop"')
+            if version < NO_BACKEND_RESPONSE_SINCE:
+                raise ValueError(
+                    f"{key}: not an option of Cilium v1.{version} (added in v1.{NO_BACKEND_RESPONSE_SINCE})"
+                )
+            settings = attrs.evolve(settings, no_backend_response=value)
+        elif key == "loadBalancer.mode":
+            if value not in MODES:
+                raise ValueError(f'{key}: Unsupported value: {value!r}: supported values: "snat", "dsr", "hybrid"')
+            settings = attrs.evolve(settings, hybrid=value == "hybrid")
+            mode = "dsr" if value == "hybrid" else value
+        elif key in NOT_MODELLED:
+            if value.lower() != NOT_MODELLED[key]:
+                raise ValueError(
+                    f"{key}={value}: kverify does not model this option away from its default "
+                    f"({NOT_MODELLED[key]}) yet, and will not answer as if it were the default"
+                )
+        else:
+            known = ", ".join(
+                ["bpf.lbExternalClusterIP", "loadBalancer.mode", "serviceNoBackendResponse", *NOT_MODELLED]
+            )
+            raise ValueError(f"{key}: not a Helm option kverify reads (options that change routing: {known})")
+    return settings, mode
+
+
+def _boolean(key: str, value: str) -> bool:
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError(f"{key}: Invalid value: {value!r}: must be true or false")

@@ -1,0 +1,153 @@
+"""Cilium's version axis and Helm options: ``--cilium-version``, ``--cilium-set``, spec ``environment``,
+proofs per Cilium version.
+
+Routing per version and option is tested by the rows of ``tests/kubernetes_cases/cilium_versions.yaml``;
+the twin check draws Cilium versions and options too (``tests/test_differential.py``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kverify.cli import main
+from kverify.model import Dataplane, Protocol, ProxyConfig
+from kverify.model.cilium import CiliumSettings, parse_cilium_version, parse_helm_sets
+from kverify.prove.claims import find_claim
+from kverify.prove.run import prove_claim
+from kverify.verdicts import Proved, Refuted
+
+MANIFEST = """\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: 172.30.0.50
+  selector: {app: web}
+  ports: [{name: http, port: 80, protocol: TCP, nodePort: 30050}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {addresses: [{type: InternalIP, address: 192.168.0.2}]}
+"""
+
+
+def _trace(tmp_path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
+    path = tmp_path / "web.yaml"
+    path.write_text(MANIFEST)
+    words = ["trace", str(path), "--service", "default/web", "--to", "node-port", "--from", "external"]
+    return [*words, "--node", "node-a", *extra]
+
+
+@pytest.mark.parametrize(
+    ("flags", "field", "words"),
+    [
+        (["--dataplane", "iptables", "--cilium-version", "1.16"], "--cilium-version", "needs --dataplane cilium"),
+        (["--dataplane", "cilium-snat", "--cilium-version", "1.11"], "--cilium-version", "1.12 through 1.19"),
+        (
+            ["--dataplane", "cilium-snat", "--cilium-set", "bpf.lbExternalClusterIP=maybe"],
+            "--cilium-set",
+            "true or false",
+        ),
+        (["--dataplane", "cilium-snat", "--cilium-set", "nodePort.enabled=true"], "--cilium-set", "not a Helm option"),
+        (
+            ["--dataplane", "cilium-snat", "--cilium-version", "1.14", "--cilium-set", "serviceNoBackendResponse=drop"],
+            "--cilium-set",
+            "added in v1.15",
+        ),
+        (["--dataplane", "cilium-snat", "--cilium-set", "socketLB.enabled=false"], "--cilium-set", "does not model"),
+        (
+            ["--dataplane", "cilium-snat", "--cilium-set", "bpf.lbSourceRangeAllTypes=true"],
+            "--cilium-set",
+            "does not model",
+        ),
+        (["--dataplane", "cilium-snat", "--cilium-set", "loadBalancer.mode=dsr"], "--cilium-set", "contradicts"),
+    ],
+)
+def test_bad_cilium_flags_are_one_line_naming_the_flag(tmp_path, capsys, flags, field, words) -> None:  # type: ignore[no-untyped-def]
+    assert main(_trace(tmp_path, *flags)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert field in err and words in err, err
+
+
+def test_trace_says_the_cilium_version_and_options_it_answered_for(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # No backend: v1.14 drops (DROP_NO_SERVICE), v1.15+ rejects by default (cilium/cilium#28157).
+    assert main(_trace(tmp_path, "--dataplane", "cilium-snat", "--cilium-version", "1.14")) == 0
+    out = capsys.readouterr().out
+    assert "answered for Cilium v1.14 (cilium-snat; chart defaults)" in out and "DROPPED" in out
+    flags = ["--dataplane", "cilium-snat", "--cilium-set", "serviceNoBackendResponse=drop", "--format", "json"]
+    assert main(_trace(tmp_path, *flags)) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["cilium_version"] == "v1.19"
+    assert document["cilium_helm"] == ["serviceNoBackendResponse=drop"]
+    assert [o["drop_kind"] for o in document["outcomes"]] == ["drop"]
+    assert main(_trace(tmp_path, "--dataplane", "cilium-snat")) == 0
+    assert "REJECTED" in capsys.readouterr().out
+
+
+def test_helm_options_parse_as_helm_set_takes_them() -> None:
+    assert parse_cilium_version("v1.16.3") == parse_cilium_version("1.16") == 16
+    settings, mode = parse_helm_sets("bpf.lbExternalClusterIP=true, loadBalancer.mode=hybrid", 17, "snat")
+    assert settings == CiliumSettings(version=17, external_cluster_ip=True, hybrid=True) and mode == "dsr"
+    assert parse_helm_sets("loadBalancer.mode=dsr", 19, "snat")[1] == "dsr"
+    # The chart's defaults of options kverify does not model are accepted: nothing is assumed.
+    assert parse_helm_sets("socketLB.enabled=true,bpf.lbSourceRangeAllTypes=false", 19, "snat")[0] == CiliumSettings()
+
+
+def test_hybrid_is_dsr_for_tcp_and_snat_for_the_rest() -> None:
+    proxy = ProxyConfig(dataplane=Dataplane.CILIUM_DSR, cilium=CiliumSettings(hybrid=True))
+    assert proxy.dataplane_for(Protocol.TCP) is Dataplane.CILIUM_DSR
+    assert proxy.dataplane_for(Protocol.UDP) is Dataplane.CILIUM_SNAT
+    assert proxy.dataplane_for(Protocol.SCTP) is Dataplane.CILIUM_SNAT
+
+
+def test_a_claim_can_hold_at_one_cilium_version_and_option_and_not_another() -> None:
+    """eTP Local, node without a local backend: Cilium answers ICMP port unreachable from v1.15 by default
+    (the client is refused, not left to time out); before v1.15, or with serviceNoBackendResponse=drop,
+    it drops (cilium/cilium#28157, bpf/tests/tc_nodeport_lb4_no_backend.c)."""
+    claim = find_claim("etp-local-no-endpoint-times-out")
+    assert isinstance(prove_claim(claim, Dataplane.CILIUM_SNAT), Refuted)
+    assert isinstance(prove_claim(claim, Dataplane.CILIUM_SNAT, cilium=CiliumSettings(version=14)), Proved)
+    drop = CiliumSettings(no_backend_response="drop")
+    assert isinstance(prove_claim(claim, Dataplane.CILIUM_SNAT, cilium=drop), Proved)
+
+
+def test_prove_takes_the_cilium_flags_and_reproduces_them(capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["prove", "etp-local-no-endpoint-times-out", "--dataplane", "cilium-snat", "--format", "json"]
+    assert main([*args, "--cilium-version", "1.14"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["cilium_version"] == "v1.14"
+    assert [r["verdict"] for r in document["results"]] == ["proved"]
+    assert main(["prove", "etp-local-no-endpoint-times-out", "--dataplane", "cilium-snat"]) == 0
+    out = capsys.readouterr().out
+    assert "Cilium v1.19" in out and "REFUTED" in out.upper()
+    assert main([*args, "--cilium-set", "loadBalancer.mode=hybrid"]) == 2
+    assert "prove covers cilium-snat and cilium-dsr" in capsys.readouterr().err
+
+
+def test_spec_environment_takes_the_cilium_version_and_helm_values(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: cilium}\n"
+        "environment: {dataplane: cilium-snat, ciliumVersion: '1.12', ciliumHelm: {socketLB.enabled: false}}\n"
+        "topology: {nodes: 1, services: []}\n"
+    )
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "environment.ciliumHelm" in err and "does not model" in err
+    from kverify.check.specfile import load_spec
+
+    spec.write_text(
+        "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: cilium}\n"
+        "environment:\n"
+        "  dataplane: cilium-dsr\n"
+        "  ciliumVersion: '1.16'\n"
+        "  ciliumHelm: {bpf.lbExternalClusterIP: true, serviceNoBackendResponse: drop, loadBalancer.mode: hybrid}\n"
+        "topology: {nodes: [{name: node-a}], services: []}\n"
+    )
+    cilium = load_spec(str(spec)).cluster.proxy.cilium
+    assert cilium == CiliumSettings(version=16, external_cluster_ip=True, no_backend_response="drop", hybrid=True)
