@@ -818,8 +818,12 @@ def _run_prove(args: argparse.Namespace) -> int:
         print(
             f"Kubernetes v1.{minor}, "
             + (", ".join(f"{n}={str(v).lower()}" for n, v in gates) or "default feature gates")
-            + f"; Cilium v1.{cilium.version}"
-            + (f" ({', '.join(cilium.helm_values())})" if cilium.helm_values() else "")
+            + (  # Cilium only when not the newest with the chart's defaults (what the library states)
+                f"; Cilium v1.{cilium.version}"
+                + (f" ({', '.join(cilium.helm_values())})" if cilium.helm_values() else "")
+                if cilium.version != NEWEST_CILIUM or cilium.helm_values()
+                else ""
+            )
         )
         print(render(results))
         if not stated:
