@@ -113,3 +113,29 @@ def test_the_tutorial_draws_its_counterexample_as_the_markdown_report_does() -> 
     assert diagram == sequence_diagram(cx.outcome)
     assert f"![{cx.id}: the packet's path, with the addresses at every hop](images/tutorial-counterexample.svg)" in text
     assert cx.id in (DOCS / "images" / "tutorial-counterexample.svg").read_text()
+
+
+def test_review_a_change_how_to_prints_what_it_shows(tmp_path: Path) -> None:
+    """Word for word, from the top of the checkout with kverify on PATH (the page's `$ kverify`), and
+    each printed reproduce command runs as printed."""
+    script = _console_script()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COLUMNS": "80",
+        "PATH": f"{script.parent}{os.pathsep}{_without(script.parent)}",
+    }
+    shutil.copytree(ROOT / "specs", tmp_path / "specs", symlinks=False)
+    page = (DOCS / "how-to" / "review-a-change-before-it-ships.md").read_text()
+    blocks = re.findall(r"```text\n\$ (.*?)\n(.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 4
+    for command, expected in blocks:
+        run = subprocess.run(
+            command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert run.stdout == expected, f"$ {command}\n--- page\n{expected}--- actual\n{run.stdout}"
+        for reproduce in re.findall(r"^ +reproduce: (.*)$", run.stdout, flags=re.MULTILINE):
+            again = subprocess.run(
+                reproduce, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+            )
+            assert again.returncode == 0, (reproduce, again.stderr)
