@@ -139,3 +139,32 @@ def test_review_a_change_how_to_prints_what_it_shows(tmp_path: Path) -> None:
                 reproduce, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
             )
             assert again.returncode == 0, (reproduce, again.stderr)
+
+
+def test_write_a_spec_how_to_prints_what_it_shows(tmp_path: Path) -> None:
+    """The page's two `kverify check` runs in ``examples/shop/``: the spec, and a copy with the two
+    mistakes the page describes (``property: client-ip-preserve`` and ``form: pod``)."""
+    script = _console_script()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COLUMNS": "80",
+        "PATH": f"{script.parent}{os.pathsep}{_without(script.parent)}",
+    }
+    shop = tmp_path / "shop"
+    shutil.copytree(ROOT / "examples" / "shop", shop)
+    lines = (shop / "specs" / "shop.kverify.yaml").read_text().splitlines(keepends=True)
+    assert lines[21].strip() == "property: client-ip-preserved" and lines[28].strip() == "from: pod"
+    lines[21] = lines[21].replace("client-ip-preserved", "client-ip-preserve")
+    lines[28] = lines[28].replace("from:", "form:")
+    (shop / "specs" / "typo.kverify.yaml").write_text("".join(lines))
+    page = (DOCS / "how-to" / "write-a-spec.md").read_text()
+    blocks = re.findall(r"```console\n\$ (kverify check .*?)\n(.*?)```", page, flags=re.DOTALL)
+    assert [c for c, _ in blocks] == ["kverify check specs/shop.kverify.yaml", "kverify check specs/typo.kverify.yaml"]
+    for command, expected in blocks:
+        run = subprocess.run(
+            shlex.split(command), cwd=shop, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert run.stdout + run.stderr == expected, (
+            f"$ {command}\n--- page\n{expected}--- actual\n{run.stdout}{run.stderr}"
+        )
