@@ -10,6 +10,7 @@ that the committed pages never drift from the code.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -181,12 +182,11 @@ def render_semantics() -> str:
 
 
 def heading_id(value: str, separator: str) -> str:
-    """The docs site's heading ids (mkdocs.yml's ``toc.slugify``): Markdown's usual slug, with a
-    ``step-`` before one that starts with a digit (``0. Install`` -> ``step-0-install``), which is no
+    """The docs site's heading ids (mkdocs.yml's ``toc.slugify``), spelled as GitHub spells them, so
+    that a link to a heading works on both (``CNI profiles (`--cni`)`` -> ``cni-profiles---cni``), with
+    a ``step-`` before one that starts with a digit (``0. Install`` -> ``step-0-install``), which is no
     CSS selector: the theme's scroll spy would throw on it."""
-    from markdown.extensions.toc import slugify
-
-    slug = slugify(value, separator)
+    slug = re.sub(r"[^\w\- ]", "", value.strip().lower()).replace(" ", separator)
     return f"step{separator}{slug}" if slug[:1].isdigit() else slug
 
 
