@@ -139,6 +139,46 @@ CASES = [
         17,
     ),
     (
+        "one Service with the same nodePort twice for one protocol",
+        "dup.yaml",
+        NODE + "---\n" + service(ports="[{name: a, port: 80, nodePort: 30080}, {name: b, port: 81, nodePort: 30080}]"),
+        "trace",
+        "Service shop/web: spec.ports[1].nodePort: Duplicate value: 30080",
+        12,
+    ),
+    (
+        "a healthCheckNodePort equal to the Service's nodePort",
+        "hcnp.yaml",
+        NODE + "---\n" + service(type="LoadBalancer", externalTrafficPolicy="Local", healthCheckNodePort="30080"),
+        "trace",
+        "Service shop/web: spec.healthCheckNodePort: Invalid value: 30080: failed to allocate requested HealthCheck "
+        "NodePort 30080: provided port is already allocated",
+        14,
+    ),
+    (
+        "loadBalancerSourceRanges on a NodePort Service",
+        "ranges.yaml",
+        NODE + "---\n" + service(loadBalancerSourceRanges="[10.0.0.0/8]"),
+        "trace",
+        "Service shop/web: spec.loadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
+        13,
+    ),
+    (
+        "the legacy source-ranges annotation on a ClusterIP Service",
+        "annotation.yaml",
+        NODE
+        + "---\n"
+        + service(type="ClusterIP", ports="[{port: 80}]").replace(
+            "metadata: {name: web, namespace: shop}",
+            "metadata:\n  name: web\n  namespace: shop\n  annotations:\n"
+            "    service.beta.kubernetes.io/load-balancer-source-ranges: 10.0.0.0/8",
+        ),
+        "trace",
+        "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Forbidden: may only be used "
+        "when `type` is 'LoadBalancer'",
+        12,
+    ),
+    (
         "externalTrafficPolicy on a ClusterIP Service",
         "etp.yaml",
         NODE + "---\n" + service(type="ClusterIP", ports="[{port: 80}]", externalTrafficPolicy="Local"),
@@ -310,3 +350,25 @@ def test_allocated_values_are_not_taken_by_a_topology_when_the_user_gave_them(tm
     web, api = loaded.cluster.services
     assert api.ports[0].node_port == 30080 and web.ports[0].node_port == 30081
     assert api.cluster_ips == ("10.96.0.10",) and web.cluster_ips == ("10.96.0.11",)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "ports": "[{name: dns, port: 53, nodePort: 30053, protocol: TCP}, "
+            "{name: dns-udp, port: 53, nodePort: 30053, protocol: UDP}]"
+        },
+        {"type": "LoadBalancer", "loadBalancerSourceRanges": "[10.0.0.0/8]"},
+        {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "healthCheckNodePort": "30081"},
+    ],
+    ids=[
+        "a TCP and a UDP port sharing a nodePort (ValidateService keys duplicates by protocol)",
+        "loadBalancerSourceRanges on a LoadBalancer Service",
+        "a healthCheckNodePort of its own",
+    ],
+)
+def test_what_the_api_server_accepts_is_accepted(tmp_path, capsys, fields) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ok.yaml"
+    path.write_text(NODE + "---\n" + service(**fields))
+    assert main(["trace", str(path), *TRACE]) == 0, capsys.readouterr().err

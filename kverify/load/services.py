@@ -18,7 +18,7 @@ from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
 from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
 
-SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+SOURCE_RANGES_ANNOTATION = validate.SOURCE_RANGES_ANNOTATION
 _STATUS_LB = ("status", "loadBalancer")
 
 
@@ -40,7 +40,10 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
 
     type_ = ctx.enum(spec, "type", ("spec",), ServiceType, ServiceType.CLUSTER_IP, also=("ExternalName",))
     default("type")
-    validate.service_spec(ctx, spec, type_.spelling)
+    metadata_annotations = obj["metadata"].get("annotations")
+    validate.service_spec(
+        ctx, spec, type_.spelling, annotations=metadata_annotations if type(metadata_annotations) is dict else None
+    )
     cluster_ips, headless = _cluster_ips(ctx, spec, type_)
     families, family_defaults = cluster_ip_families(ctx, spec, cluster_ips, headless=headless)
     defaulted += family_defaults

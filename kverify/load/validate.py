@@ -15,7 +15,14 @@ Sources (kubernetes/kubernetes, v1.33):
   ``ExternallyAccessible`` (NodePort, LoadBalancer, or ClusterIP with externalIPs);
 - nodePorts and ClusterIPs held by two Services: ``pkg/registry/core/service/storage/alloc.go``
   (``allocNodePorts``, ``allocHealthCheckNodePort``, ``allocIPs``) with the allocators' ``ErrAllocated``
-  (``provided port is already allocated``, ``provided IP is already allocated``).
+  (``provided port is already allocated``, ``provided IP is already allocated``); a healthCheckNodePort
+  equal to one of the Service's own nodePorts fails the same way (``allocHealthCheckNodePort``:
+  ``failed to allocate requested HealthCheck NodePort %v: %v``, after ``initNodePorts`` took the port);
+- one Service's nodePorts: ``ValidateService`` "Check for duplicate NodePorts, considering (protocol,port)
+  pairs" (``field.Duplicate``: a TCP and a UDP port may share a nodePort);
+- ``loadBalancerSourceRanges`` (or its legacy annotation) on a Service that is not a LoadBalancer:
+  ``ValidateService`` (``field.Forbidden``, "may only be used when `type` is 'LoadBalancer'"): rejected,
+  not ignored, so kverify rejects it too (v1.33 source read; the check predates v1.24).
 """
 
 from __future__ import annotations
@@ -104,8 +111,19 @@ def externally_accessible(type_: str, external_ips: Iterable[object]) -> bool:
     return type_ in ("NodePort", "LoadBalancer") or (type_ == "ClusterIP" and any(True for _ in external_ips))
 
 
-def service_spec(ctx: Ctx, spec: dict[str, Any], type_: str, base: Path = ("spec",)) -> None:
-    """``validateServiceExternalTrafficPolicy``: fields the API server refuses on this type of Service.
+#: The annotation that stood for ``spec.loadBalancerSourceRanges`` before the field existed.
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+
+def service_spec(
+    ctx: Ctx,
+    spec: dict[str, Any],
+    type_: str,
+    base: Path = ("spec",),
+    annotations: dict[str, Any] | None = None,
+) -> None:
+    """``validateServiceExternalTrafficPolicy`` and ``ValidateService``'s source-range check: fields the
+    API server refuses on this type of Service (``annotations``: the Service's, when it has some).
 
     Accepting them would have kverify reason about external traffic to a Service nothing outside
     the cluster can reach (it used to answer "the cluster has no nodes")."""
@@ -119,6 +137,18 @@ def service_spec(ctx: Ctx, spec: dict[str, Any], type_: str, base: Path = ("spec
         ctx.error(
             (*base, "healthCheckNodePort"),
             invalid(health, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"),
+        )
+    ranges = spec.get("loadBalancerSourceRanges")
+    if type(ranges) is list and ranges and type_ != "LoadBalancer":
+        # ValidateService: `field.Forbidden(specPath.Child("LoadBalancerSourceRanges"), ...)` (the API server's
+        # path has a capital L, a historical accident; we point at the field as written, to give its line).
+        ctx.error((*base, "loadBalancerSourceRanges"), "Forbidden: may only be used when `type` is 'LoadBalancer'")
+    # ...else the legacy annotation, held to the same rule (`else if val, annotationSet := ...`).
+    legacy = not (type(ranges) is list and ranges) and bool(annotations) and SOURCE_RANGES_ANNOTATION in annotations
+    if legacy and type_ != "LoadBalancer":
+        ctx.error(
+            ("metadata", "annotations", SOURCE_RANGES_ANNOTATION),
+            "Forbidden: may only be used when `type` is 'LoadBalancer'",
         )
 
 
@@ -146,11 +176,27 @@ class Allocations:
         """Claim the user-given node ports and ClusterIPs of a Service read from a manifest (the
         keyword arguments :func:`kverify.load.kinds.service_from` returns)."""
         allocated = kwargs.get("allocated") or frozenset()
+        own: set[tuple[object, int]] = set()  # (protocol, nodePort): ValidateService's duplicate check
         for i, port in enumerate(kwargs.get("ports") or ()):
             if port.node_port is not None and f"spec.ports[{i}].nodePort" not in allocated:
-                self.node_port(ctx, ("spec", "ports", i, "nodePort"), port.node_port, key)
+                path = ("spec", "ports", i, "nodePort")
+                if (port.protocol, port.node_port) in own:  # a TCP and a UDP port may share one
+                    ctx.error(path, f"Duplicate value: {port.node_port}")
+                own.add((port.protocol, port.node_port))
+                self.node_port(ctx, path, port.node_port, key)
         health = kwargs.get("health_check_node_port")
         if health is not None and "spec.healthCheckNodePort" not in allocated:
+            if any(number == health for _, number in own):
+                # alloc.go allocHealthCheckNodePort: the Service's nodePorts are taken first, from the same
+                # allocator, so the health check's request fails even though the Service holds the port.
+                ctx.error(
+                    ("spec", "healthCheckNodePort"),
+                    invalid(
+                        health,
+                        f"failed to allocate requested HealthCheck NodePort {health}: provided port is already "
+                        "allocated (to a nodePort of this Service)",
+                    ),
+                )
             self.node_port(ctx, ("spec", "healthCheckNodePort"), health, key)
         for j, ip in enumerate(kwargs.get("cluster_ips") or ()):
             if f"spec.clusterIPs[{j}]" not in allocated:
