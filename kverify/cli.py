@@ -82,6 +82,21 @@ def _input_size_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: ``kverify trace`` lists each outcome up to this many; above, it prints groups of outcomes.
+DEFAULT_MAX_OUTCOMES = 200
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be a whole number of at least 1")
+    return number
+
+
 def _bool(text: str) -> bool:
     """argparse type: true/false, as kube-proxy's boolean flags take them (``--flag=false``)."""
     word = text.strip().lower()
@@ -312,6 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trace.add_argument("--format", default="text", choices=["text", "json"], help="text for people, json for tools")
     trace.add_argument("--hops", action="store_true", help="text format: print every hop with its addresses")
+    trace.add_argument(
+        "--max-outcomes",
+        type=_positive_int,
+        default=DEFAULT_MAX_OUTCOMES,
+        metavar="N",
+        help=f"list each outcome when there are at most N (default {DEFAULT_MAX_OUTCOMES}); above, one line "
+        "(JSON: one entry in outcome_groups) per group of outcomes alike but for their endpoint, with the endpoints "
+        "counted",
+    )
     _input_size_flag(trace)
     trace.set_defaults(run=_run_trace)
 
@@ -921,18 +945,32 @@ def _version_ranges(holds: list[int], versions: tuple[int, ...]) -> str:
 
 
 def _run_trace(args: argparse.Namespace) -> int:
+    import gc
+
+    # As in check: routing a loaded snapshot makes no cycles, and the cyclic GC would rescan its
+    # objects (hundreds of thousands of endpoints) again and again; it runs again when the command ends.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _trace(args)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _trace(args: argparse.Namespace) -> int:
     import ipaddress
 
     import attrs
 
     from kverify.check.specfile.pools import parse_node_pool
-    from kverify.concrete import route
+    from kverify.concrete import iter_outcome_groups, route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
     from kverify.model import ClientKind, Cni, Destination, Flow, LoadBalancerProfile, Protocol
     from kverify.model.versions import describe, spell
     from kverify.placement.design import Design, at_design_time
-    from kverify.report.trace_text import render
+    from kverify.report.trace_text import render, render_groups
 
     problems = []
     for flag, value in (("--dst-ip", args.dst_ip), ("--src-ip", args.src_ip)):
@@ -974,7 +1012,9 @@ def _run_trace(args: argparse.Namespace) -> int:
     )
     if service is not None and at_design_time(design, service):
         return _trace_design(args, design, flow, allocated)
-    outcomes = route(cluster, flow)
+    groups = list(iter_outcome_groups(cluster, flow))
+    listed = sum(g.count for g in groups) <= args.max_outcomes
+    outcomes = route(cluster, flow) if listed else ()
     if args.format == "json":
         document = {
             "service": flow.service,
@@ -998,13 +1038,17 @@ def _run_trace(args: argparse.Namespace) -> int:
             ),
             "load_balancer": cluster.load_balancer_for(service).spelling,
             "load_balancer_reason": cluster.load_balancer_reason(service),
-            "outcomes": [o.to_json() for o in outcomes],
+            # Every outcome, when at most --max-outcomes; else null, and the groups say it all.
+            "outcomes": [o.to_json() for o in outcomes] if listed else None,
+            "outcome_groups": [g.to_json() for g in groups],
             # Values the manifests do not give: the API server or the cloud allocates them at apply time.
             "allocated": dict(allocated),
             "skipped": list(loaded.skipped),
             "warnings": [str(w) for w in loaded.warnings],
         }
-        print(json.dumps(document, indent=2))
+        # Indented for people when the outcomes are listed; a summarised trace (thousands of endpoints
+        # in its groups) is written compact, by the json module's C encoder (indent makes it use Python's).
+        print(json.dumps(document, indent=2) if listed else json.dumps(document, separators=(",", ":")))
     else:
         lb = None
         if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:
@@ -1012,7 +1056,15 @@ def _run_trace(args: argparse.Namespace) -> int:
         environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates, proxy.cilium)
         if proxy.cni is not Cni.GENERIC:
             environment += f"; CNI {proxy.cni.spelling}"
-        print(render(flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment))
+        if listed:
+            text = render(
+                flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment
+            )
+        else:
+            text = render_groups(
+                flow, groups, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment
+            )
+        print(text)
     return EXIT_OK
 
 

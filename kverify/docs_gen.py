@@ -45,7 +45,13 @@ def _argument(action: argparse.Action) -> str:
 
 
 #: The CLI's own argparse types, by function name, as the reference names their values.
-_TYPES = {"_port": "port number", "_cidr": "CIDR", "_bool": "`true` or `false`", "_megabytes": "size in MB"}
+_TYPES = {
+    "_port": "port number",
+    "_cidr": "CIDR",
+    "_bool": "`true` or `false`",
+    "_megabytes": "size in MB",
+    "_positive_int": "whole number, at least 1",
+}
 
 
 def _values(action: argparse.Action) -> str:

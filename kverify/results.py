@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from kverify.errors import PART_LIMIT, one_line
 from kverify.model.enums import DropKind, ReplyPath
 
 
@@ -21,8 +22,9 @@ class Hop:
     note: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.at} -> {self.to}: src {self.src} dst {self.dst}"
-        return f"{text} ({self.note})" if self.note else text
+        """One line; a pod's name (from an EndpointSlice's targetRef) is user text, shown escaped."""
+        text = f"{one_line(self.at, PART_LIMIT)} -> {one_line(self.to, PART_LIMIT)}: src {self.src} dst {self.dst}"
+        return f"{text} ({one_line(self.note, PART_LIMIT)})" if self.note else text
 
 
 @attrs.frozen(kw_only=True)

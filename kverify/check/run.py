@@ -14,6 +14,7 @@ from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location, me
 from kverify.check.idle import tally, why_nothing_to_check
 from kverify.concrete import iter_route
 from kverify.concrete.index import index_of
+from kverify.concrete.route import load_balancer_may_pick
 from kverify.model import Cluster, Flow, Service
 from kverify.model.policy import IPBlockRule, ServiceIntent
 from kverify.placement.design import Design, at_design_time
@@ -92,11 +93,10 @@ def _decide(
 def _lb_may_pick(cluster: Cluster, flow: Flow) -> bool:
     """Whether the load balancer may send ``flow`` to its (named) arrival node, by the rule table.
 
-    Asked only once an outcome breaks the claim: the rule (``lb-fail-open``) looks at every node.
+    Asked only once an outcome breaks the claim: the rule (``lb-fail-open``) looks at every node, each
+    on its own endpoint classes (linear; it read every endpoint for every node, issue 11).
     """
-    from kverify.prove.run import concrete_worlds  # loads the Z3 engine
-
-    return any(world.lb_may_pick_node for _, world in concrete_worlds(cluster, flow))
+    return load_balancer_may_pick(cluster, flow)
 
 
 def run_builtin(

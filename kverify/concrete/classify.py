@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import cached_property
 
 import attrs
 
+from kverify.concrete.endpoint_set import Classes, EndpointSet
 from kverify.concrete.index import index_of
 from kverify.errors import InputError, Problem
 from kverify.model import (
@@ -25,7 +27,7 @@ from kverify.model import (
     ServicePort,
 )
 from kverify.semantics.registry import declare, mark
-from kverify.semantics.vocabulary import NO_NODE, EndpointView, Situation
+from kverify.semantics.vocabulary import Situation
 
 K8S = "kubernetes/kubernetes"
 LOCALHOST = "127.0.0.1"
@@ -137,18 +139,44 @@ def check_dataplane(cluster: Cluster) -> None:
 
 @attrs.frozen(kw_only=True)
 class Handling:
-    """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes)."""
+    """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes).
+
+    ``frame`` is the situation without its endpoints; ``members`` the endpoints, indexed once per
+    Service port and shared by every handling. :attr:`situation` is the whole situation (every
+    endpoint's view, for the differential tests and proofs); :meth:`classes` the endpoint classes
+    seen from this node, on which the executable model evaluates the rule table (linear time).
+    """
 
     node: Node | None
     client_node: Node | None
     client_ip: str
     dst_ip: str
     port: ServicePort
-    endpoints: tuple[Endpoint, ...]
-    situation: Situation
+    frame: Situation
+    members: EndpointSet
     #: The pod's own address when its CNI masqueraded the packet on the pod's node before it reached
     #: ``node`` (``client_ip`` is then that node's address; rule ``cni-pod-to-node-snat``).
     pod_ip: str | None = None
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return self.members.endpoints
+
+    @cached_property
+    def situation(self) -> Situation:
+        """The situation with every endpoint's view, in endpoint order."""
+        return attrs.evolve(self.frame, endpoints=self.members.full_views(self.client_ip))
+
+    @cached_property
+    def classes(self) -> Classes:
+        """The endpoint classes seen from this handling node (see :mod:`kverify.concrete.endpoint_set`)."""
+        return self.members.classes(int(self.frame.handling_node), int(self.frame.handling_zone), self.client_ip)
+
+    @cached_property
+    def reduced(self) -> Situation:
+        """The situation with one endpoint view per class: the rule table decides each class as it
+        decides each of its members on :attr:`situation`."""
+        return attrs.evolve(self.frame, endpoints=self.classes.views)
 
 
 def in_any(ip: str, cidrs: Iterable[str]) -> bool:
@@ -245,29 +273,3 @@ def service_addresses(service: Service, destination: Destination) -> tuple[str, 
     if destination is Destination.EXTERNAL_IP:
         return service.external_ips
     return ()
-
-
-def endpoint_views(
-    cluster: Cluster, endpoints: tuple[Endpoint, ...], client_ip: str, zone_index: dict[str, int]
-) -> tuple[EndpointView, ...]:
-    node_index = index_of(cluster).node_position
-    mark(HAIRPIN)
-
-    def hint_nodes(names: frozenset[str]) -> frozenset[int]:
-        # A hint naming an unknown node gets an index no node has.
-        return frozenset(node_index.get(n, len(cluster.nodes) + 1) for n in names)
-
-    return tuple(
-        EndpointView(
-            node=node_index.get(e.node_name, NO_NODE) if e.node_name else NO_NODE,
-            ready=e.ready,
-            serving=e.serving,
-            terminating=e.terminating,
-            zone_hints=frozenset(zone_index.setdefault(z, len(zone_index)) for z in e.zone_hints),
-            has_zone_hints=bool(e.zone_hints),
-            node_hints=hint_nodes(e.node_hints),
-            has_node_hints=bool(e.node_hints),
-            is_client=e.ip == client_ip,
-        )
-        for e in endpoints
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kverify.concrete import classify
-from kverify.model import ClientKind, Cluster, Cni, Destination, DropKind, Flow, Interface, ReplyPath
+from kverify.model import ClientKind, Cluster, Cni, Destination, DropKind, Endpoint, Flow, Interface, ReplyPath
 from kverify.results import Hop
 from kverify.semantics import cni, delivery, endpoints, nat, policy, reply
 from kverify.semantics import dataplane as dp
@@ -24,16 +24,16 @@ def explain(
     """
     if common is None:
         common = explain_decision(h, decision)
-    if index is None or h.situation.destination == Destination.HEALTH_CHECK_NODE_PORT:
+    if index is None or h.reduced.destination == Destination.HEALTH_CHECK_NODE_PORT:
         return common
-    if decision.drop_kind == DropKind.NOT_INTERCEPTED and not via_ip_target(C, h.situation):
+    if decision.drop_kind == DropKind.NOT_INTERCEPTED and not via_ip_target(C, h.reduced):
         return common
     return _explain_endpoint(h, decision, index, list(common))
 
 
 def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...]:
     """The rules that fired for the handling as a whole (before any endpoint is picked)."""
-    s = h.situation
+    s = h.reduced
     fired: list[str] = []
 
     def when(rule_id: str, condition: object) -> None:
@@ -104,7 +104,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
 
 def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fired: list[str]) -> tuple[str, ...]:
     """The rules that fired for the outcome delivered to endpoint ``index``: constant time."""
-    s = h.situation
+    s = h.reduced
 
     def when(rule_id: str, condition: object) -> None:
         if condition:
@@ -142,7 +142,7 @@ def _node_wide(h: classify.Handling) -> _NodeWide:
     cached = _node_wide_cache.get(0)
     if cached is not None and cached[0] is h:
         return cached[1]
-    s = h.situation
+    s = h.reduced
     value: _NodeWide = (
         (
             ("masquerade-etp-cluster", nat.masquerade_etp_cluster(C, s)),
@@ -158,9 +158,17 @@ def _node_wide(h: classify.Handling) -> _NodeWide:
 
 
 def hops_for(
-    cluster: Cluster, flow: Flow, h: classify.Handling, decision: Decision, index: int | None, seen: str | None
+    cluster: Cluster,
+    flow: Flow,
+    h: classify.Handling,
+    decision: Decision,
+    index: int | None,
+    seen: str | None,
+    endpoint: Endpoint | None = None,
 ) -> tuple[Hop, ...]:
-    """The packet's journey with every address rewrite visible, then the reply's."""
+    """The packet's journey with every address rewrite visible, then the reply's. ``decision`` is the
+    rule table on :attr:`~kverify.concrete.classify.Handling.reduced`; ``index`` is the class of
+    ``endpoint`` (``None``: not delivered)."""
     port = h.port
     dst_port = port.node_port if flow.destination is Destination.NODE_PORT else port.port
     dst = f"{h.dst_ip}:{dst_port}"
@@ -179,7 +187,7 @@ def hops_for(
                     to=node,
                     src=h.client_ip,
                     dst=dst,
-                    note=f"{h.situation.load_balancer} picks {node}",
+                    note=f"{h.reduced.load_balancer} picks {node}",
                 )
             )
     elif node and (h.client_node is None or h.client_node != h.node):
@@ -214,7 +222,7 @@ def hops_for(
             note = f"{kind.spelling.upper() if kind else 'not delivered'} by the proxy on {first_stop}"
         hops.append(Hop(at=first_stop, to="(end)", src=h.client_ip, dst=dst, note=note))
         return tuple(hops)
-    endpoint = h.endpoints[index]
+    assert endpoint is not None  # a delivered outcome names its endpoint
     target_port = endpoint.target_port(port.name) or (
         port.target_port if isinstance(port.target_port, int) else port.port
     )

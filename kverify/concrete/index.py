@@ -9,10 +9,12 @@ object's identity and holds it only weakly.
 
 from __future__ import annotations
 
+import collections
 import weakref
 from functools import cached_property
 
-from kverify.model import Cluster, Node, Service
+from kverify.concrete.endpoint_set import EndpointSet
+from kverify.model import Cluster, Endpoint, Node, Service
 from kverify.semantics.vocabulary import NO_ZONE, NodeView
 
 
@@ -70,6 +72,11 @@ class ClusterIndex:
     def endpoint_count(self) -> int:
         return sum(len(s.endpoints) for s in self.cluster.services)
 
+    @cached_property
+    def endpoint_sets(self) -> collections.OrderedDict[tuple[object, ...], EndpointSet]:
+        """The indexed endpoints of the Service ports routed lately (see :func:`endpoint_set`)."""
+        return collections.OrderedDict()
+
     def position(self, node: Node) -> int:
         return self.node_position[node.name]
 
@@ -86,3 +93,29 @@ def index_of(cluster: Cluster) -> ClusterIndex:
     index = ClusterIndex(cluster)
     _CACHE[key] = (weakref.ref(cluster, lambda _ref, key=key: _CACHE.pop(key, None)), index)  # type: ignore[misc]
     return index
+
+
+#: Endpoint sets kept per cluster: a check routes one Service after another, a trace one Service.
+ENDPOINT_SETS_KEPT = 4
+
+
+def endpoint_set(cluster: Cluster, service: Service, port_name: str | None, family: int | None) -> EndpointSet:
+    """The endpoints of ``service`` that serve ``port_name`` (``None``: every port, as the health check
+    counts them) in IP ``family`` (``None``: both), indexed once and shared by every handling node."""
+    index = index_of(cluster)
+    key = (service.key, id(service), port_name, family)
+    kept = index.endpoint_sets
+    found = kept.get(key)
+    if found is not None:
+        kept.move_to_end(key)
+        return found
+    chosen: tuple[Endpoint, ...] = tuple(
+        e
+        for e in service.endpoints
+        if (port_name is None or e.serves(port_name)) and (family is None or (":" in e.ip) == (family == 6))
+    )
+    found = EndpointSet(chosen, index.node_position, dict(index.zones), len(cluster.nodes))
+    kept[key] = found
+    while len(kept) > ENDPOINT_SETS_KEPT:
+        kept.popitem(last=False)
+    return found

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
+import attrs
+
 from kverify.concrete import classify, cni_addresses, unknown_lb
-from kverify.concrete.explain import explain, explain_decision, hops_for
-from kverify.concrete.index import index_of
+from kverify.concrete.alike import Decided, decided
+from kverify.concrete.explain import hops_for
+from kverify.concrete.index import endpoint_set, index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
 from kverify.errors import InputError, Problem, names, quote
 from kverify.model import (
@@ -21,6 +23,7 @@ from kverify.model import (
     Dataplane,
     Destination,
     DropKind,
+    Endpoint,
     Flow,
     Interface,
     IPMode,
@@ -33,8 +36,8 @@ from kverify.model import (
 from kverify.model.enums import POD_TARGET_PROFILES
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
-from kverify.semantics.decide import Decision, decide
-from kverify.semantics.load_balancer import may_receive
+from kverify.semantics.decide import Decision
+from kverify.semantics.load_balancer import may_receive_given, none_passes, passes_probe
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark
 from kverify.semantics.reply import ipvs_host_vip_source
@@ -61,11 +64,14 @@ DUAL_STACK = declare(
 
 
 CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
-PROXY_PROTOCOL = "lb-proxy-protocol"
 
 
 def _family(ip: str) -> int:
-    return ipaddress.ip_address(ip).version
+    """4 or 6 (the address is valid: the model checked it)."""
+    return 6 if ":" in ip else 4
+
+
+PROXY_PROTOCOL = "lb-proxy-protocol"
 
 
 def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
@@ -76,6 +82,50 @@ def route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
 def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
     """The outcomes of :func:`route`, in the same order, built one at a time: a caller looking for
     the first outcome that breaks a claim stops paying for explanations and hops once it has it."""
+    for group in _iter_groups(cluster, flow):
+        if isinstance(group, Outcome):
+            yield group
+        else:
+            yield from group.each()
+
+
+def iter_outcome_groups(cluster: Cluster, flow: Flow) -> Iterator[OutcomeGroup]:
+    """The outcomes of :func:`route`, grouped: per handling node, the outcomes alike but for their
+    endpoint are one :class:`OutcomeGroup` (its first outcome, with hops, and every endpoint it stands
+    for). The cost grows with the groups and their endpoints, never with endpoints x outcomes: what
+    ``kverify trace`` prints when there are too many outcomes to list."""
+    for group in _iter_groups(cluster, flow):
+        if isinstance(group, Outcome):
+            yield OutcomeGroup(outcome=group)
+        else:
+            yield from group.groups()
+
+
+@attrs.frozen(kw_only=True)
+class OutcomeGroup:
+    """Outcomes of one handling node that differ only in the endpoint reached.
+
+    ``outcome`` is the first of them (with its hops); ``endpoints`` are every endpoint they reach, in
+    order (empty when the flow is not delivered: then the group is that one outcome).
+    """
+
+    outcome: Outcome
+    endpoints: tuple[Endpoint, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """How many outcomes the group stands for."""
+        return len(self.endpoints) or 1
+
+    def to_json(self) -> dict[str, object]:
+        """The first outcome's fields, then how many outcomes and which endpoints the group holds."""
+        document = self.outcome.to_json()
+        document["count"] = self.count
+        document["endpoints"] = [{"ip": e.ip, "node": e.node_name, "pod": e.pod} for e in self.endpoints]
+        return document
+
+
+def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOutcomes]:
     service = _service(cluster, flow)
     if _port_unmatched(service, flow):
         yield _unmatched_port(cluster, flow)
@@ -87,10 +137,16 @@ def iter_route(cluster: Cluster, flow: Flow) -> Iterator[Outcome]:
             raise InputError(Problem(f"not modelled: {reason}", field="--load-balancer"))
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
+    memo: dict[tuple[Situation, bool], Decided] = {}  # handling nodes alike are decided once
     for handling in handlings(cluster, onward or flow, service, lb_picks=onward is not None):
-        for outcome in _iter_outcomes(cluster, onward or flow, service, handling):
+        for result in _decide_handling(cluster, onward or flow, service, handling, memo):
             found = True
-            yield unknown_lb.through_load_balancer(outcome, flow, service) if onward else outcome
+            if onward is None:
+                yield result
+            elif isinstance(result, Outcome):
+                yield unknown_lb.through_load_balancer(result, flow, service)
+            else:
+                yield attrs.evolve(result, outer=(flow, service))
     if not found:
         # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing).
         yield _unannounced(cluster, flow, service)
@@ -246,17 +302,55 @@ def _candidate_nodes(
 
 
 def _load_balancer_picks(cluster: Cluster, handlings_: list[classify.Handling]) -> list[classify.Handling]:
-    """Keep the arrival nodes the load balancer may pick (rule table: ``may_receive``)."""
-    picked = []
+    """Keep the arrival nodes the load balancer may pick (rule table: ``may_receive``), in linear time
+    (see :func:`_fails_open`)."""
     position = index_of(cluster).position
-    for h in handlings_:
-        if h.node is None:
-            picked.append(h)
-            continue
-        index = position(h.node)
-        if may_receive(CONCRETE, h.situation, index):
-            picked.append(h)
-    return picked
+    opens: dict[int, bool] = {}
+    return [
+        h
+        for h in handlings_
+        if h.node is None or may_receive_given(CONCRETE, h.reduced, position(h.node), _fails_open(h, opens))
+    ]
+
+
+def load_balancer_may_pick(cluster: Cluster, flow: Flow) -> bool:
+    """Whether the load balancer in front may send ``flow`` to a node that handles it (rule table:
+    ``may_receive``; a flow that bypasses nodes: yes), in time linear in nodes and endpoints."""
+    service = _service(cluster, flow)
+    position = index_of(cluster).position
+    opens: dict[int, bool] = {}
+    return any(
+        h.node is None or may_receive_given(CONCRETE, h.reduced, position(h.node), _fails_open(h, opens))
+        for h in handlings(cluster, flow, service)
+    )
+
+
+def _fails_open(h: classify.Handling, opens: dict[int, bool]) -> bool:
+    """Whether the load balancer fails open for ``h``'s endpoints (rule ``lb-fail-open``): no node passes
+    its probe. ``fails_open`` on the full situation reads every endpoint for every node. ``passes_probe``
+    reads the endpoints only as local to the node it asks about, so each node's probe is asked on its
+    own endpoints, and nodes without any that look alike (their ``NodeView``) are asked once: linear in
+    nodes and endpoints. The answer is kept per endpoint set in ``opens``."""
+    found = opens.get(id(h.members))
+    if found is None:
+        mark("lb-fail-open")
+        frame, members = h.frame, h.members
+        full = members.full_views(h.client_ip)
+        empty: dict[object, bool] = {}  # NodeView of a node with none of the endpoints -> its probe
+        probes = []
+        for i, view in enumerate(frame.nodes):
+            local = members.by_node.get(i)
+            if not local and view in empty:
+                probes.append(empty[view])
+                continue
+            mine = tuple(full[j] for j in local) if local else ()
+            seen_from = attrs.evolve(frame, handling_node=i, handling_zone=view.zone, endpoints=mine)
+            probe = bool(passes_probe(CONCRETE, seen_from, i))
+            if not local:
+                empty[view] = probe
+            probes.append(probe)
+        found = opens[id(h.members)] = bool(none_passes(CONCRETE, frame, tuple(probes)))
+    return found
 
 
 def _handling(
@@ -284,16 +378,15 @@ def _handling(
             cni_addresses.interface_address(proxy.cni, client_node, Interface.NODE, _family(client_ip)),
         )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
-        endpoints = service.endpoints  # LocalReadyEndpoints counts over every port of the Service
+        # LocalReadyEndpoints counts over every port of the Service
+        members = endpoint_set(cluster, service, None, None)
     else:
         # kube-proxy runs one proxier per IP family: a packet to an IPv6 address meets IPv6 endpoints only.
         mark(DUAL_STACK)
-        family = ipaddress.ip_address(dst_ip).version if dst_ip else None
-        endpoints = tuple(
-            e for e in service.endpoints if e.serves(port.name) and (family is None or _family(e.ip) == family)
-        )
-    zones = dict(index.zones)  # endpoint_views adds zones only hints name
-    views = classify.endpoint_views(cluster, endpoints, client_ip, zones)
+        family = _family(dst_ip) if dst_ip else None
+        members = endpoint_set(cluster, service, port.name, family)
+    zones = members.zones  # the cluster's zones, then those only hints name
+    classify.mark(classify.HAIRPIN)
     ingress = next((i for i in service.load_balancer_ingress if i.ip == dst_ip), None)
     captured = _captured(cluster, flow, service, port, node, client_node, dst_ip)
     classify.mark(classify.DETECT_LOCAL)
@@ -325,7 +418,7 @@ def _handling(
         src_allowed_by_ranges=classify.allowed_by_source_ranges(
             service, client_ip, node, dst_ip=dst_ip or None, per_family=proxy.dataplane not in CILIUM
         ),
-        endpoints=views,
+        endpoints=(),  # per handling: every endpoint (Handling.situation) or one per class (.reduced)
         nodes=index.node_views,
         k8s_minor=proxy.kubernetes_version,
         gate_terminating=gates["ProxyTerminatingEndpoints"],
@@ -348,8 +441,8 @@ def _handling(
         client_ip=client_ip,
         dst_ip=dst_ip,
         port=port,
-        endpoints=endpoints,
-        situation=situation,
+        frame=situation,
+        members=members,
         pod_ip=pod_ip,
     )
 
@@ -368,53 +461,114 @@ def _captured(cluster: Cluster, flow: Flow, service: Service, port, node, client
 
 
 def _outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.Handling) -> list[Outcome]:
-    return list(_iter_outcomes(cluster, flow, service, h))
+    found: list[Outcome] = []
+    for result in _decide_handling(cluster, flow, service, h, {}):
+        found.extend([result] if isinstance(result, Outcome) else result.each())
+    return found
 
 
-def _iter_outcomes(cluster: Cluster, flow: Flow, service: Service, h: classify.Handling) -> Iterator[Outcome]:
-    decision = decide(CONCRETE, h.situation)
-    node_name = h.node.name if h.node else None
+@attrs.frozen(kw_only=True)
+class _HandlingOutcomes:
+    """The delivered outcomes of one handling: its decision on the endpoint classes, and the classes
+    chosen with their members. ``outer``: the flow and Service seen through an unknown load balancer."""
+
+    cluster: Cluster
+    flow: Flow
+    handling: classify.Handling
+    decided: Decided
+    chosen: tuple[tuple[int, tuple[int, ...]], ...]  # (class, its members), by first member
+    outer: tuple[Flow, Service] | None = None
+    _fields: dict[tuple[int, int], _Fields] = attrs.field(factory=dict, eq=False)
+
+    def _outcome(self, cls: int, i: int) -> Outcome:
+        h = self.handling
+        endpoint = h.endpoints[i]
+        decision = self.decided.decision
+        if decision.lost[cls]:
+            outcome = _lost(self.cluster, self.flow, h, self.decided, cls, endpoint)
+        else:
+            masq, path, seen, rules, reply_ok = self._fields_of(cls, endpoint)
+            outcome = Outcome(
+                node=h.node.name if h.node else None,
+                delivered=True,
+                endpoint_ip=endpoint.ip,
+                endpoint_node=endpoint.node_name,
+                endpoint_pod=endpoint.pod,
+                source_ip_seen=seen,
+                masqueraded=masq,
+                crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
+                reply_ok=reply_ok,
+                reply_path=path,
+                proxy_header=bool(decision.proxy_header),
+                proxy_expected=bool(h.frame.proxy_protocol),
+                rules=rules,
+                hops=hops_for(self.cluster, self.flow, h, decision, cls, seen, endpoint),
+            )
+        if self.outer is not None:
+            return unknown_lb.through_load_balancer(outcome, *self.outer)
+        return outcome
+
+    def _fields_of(self, cls: int, endpoint: Endpoint) -> _Fields:
+        """What every endpoint of class ``cls`` in ``endpoint``'s IP family sees: computed once."""
+        key = (cls, _family(endpoint.ip))
+        found = self._fields.get(key)
+        if found is None:
+            decision = self.decided.decision
+            rules = self.decided.rules(cls)
+            found = self._fields[key] = (
+                bool(decision.masqueraded[cls]),
+                ReplyPath(decision.reply_path[cls]),
+                _source_seen(self.cluster, self.handling, decision, cls, endpoint),
+                (*rules, PROXY_PROTOCOL) if self.handling.frame.proxy_protocol else rules,
+                bool(decision.reply_ok[cls]),
+            )
+        return found
+
+    def each(self) -> Iterator[Outcome]:
+        """One outcome per endpoint reached, in endpoint order."""
+        for i, cls in sorted((i, cls) for cls, members in self.chosen for i in members):
+            yield self._outcome(cls, i)
+
+    def groups(self) -> Iterator[OutcomeGroup]:
+        """One group per endpoint class reached (and IP family, which the source address may depend
+        on): its first outcome and its endpoints."""
+        endpoints = self.handling.endpoints
+        for cls, members in self.chosen:
+            by_family: dict[int, list[int]] = {}
+            for i in members:
+                by_family.setdefault(_family(endpoints[i].ip), []).append(i)
+            for same in by_family.values():
+                yield OutcomeGroup(outcome=self._outcome(cls, same[0]), endpoints=tuple(endpoints[i] for i in same))
+
+
+_Fields = tuple[bool, ReplyPath, str, tuple[str, ...], bool]
+
+
+def _decide_handling(
+    cluster: Cluster, flow: Flow, service: Service, h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]
+) -> Iterator[Outcome | _HandlingOutcomes]:
+    """The rule table on one handling's endpoint classes, once per kind of handling node (``memo``):
+    the outcome when nothing is delivered, else the classes chosen (their outcomes are built by
+    whoever asks, one per endpoint or one per class)."""
+    found = decided(h, memo)
+    decision, common = found.decision, found.common
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
-        yield _health_check_outcome(h, decision, service)
+        yield _health_check_outcome(h, found, service)
         return
-    common = explain_decision(h, decision)  # once per handling: it looks at every endpoint
     if not decision.delivered:
-        drop = DropKind(decision.drop_kind)
         yield Outcome(
-            node=node_name,
+            node=h.node.name if h.node else None,
             delivered=False,
-            drop_kind=drop,
+            drop_kind=DropKind(decision.drop_kind),
             rules=common,
             hops=hops_for(cluster, flow, h, decision, None, None),
         )
         return
-    for index, endpoint in enumerate(h.endpoints):
-        if not decision.chosen[index]:
-            continue
-        masq = bool(decision.masqueraded[index])
-        path = ReplyPath(decision.reply_path[index])
-        seen = _source_seen(cluster, h, decision, index)
-        if decision.lost[index]:
-            yield _lost(cluster, flow, h, decision, index, common)
-            continue
-        expected = bool(h.situation.proxy_protocol)
-        rules = explain(h, decision, index, common)
-        yield Outcome(
-            node=node_name,
-            delivered=True,
-            endpoint_ip=endpoint.ip,
-            endpoint_node=endpoint.node_name,
-            endpoint_pod=endpoint.pod,
-            source_ip_seen=seen,
-            masqueraded=masq,
-            crosses_nodes=h.node is not None and endpoint.node_name != h.node.name,
-            reply_ok=bool(decision.reply_ok[index]),
-            reply_path=path,
-            proxy_header=bool(decision.proxy_header),
-            proxy_expected=expected,
-            rules=(*rules, PROXY_PROTOCOL) if expected else rules,
-            hops=hops_for(cluster, flow, h, decision, index, seen),
-        )
+    classes = h.classes
+    chosen = [(cls, tuple(classes.members(cls))) for cls, yes in enumerate(decision.chosen) if yes]
+    chosen = sorted((c for c in chosen if c[1]), key=lambda c: c[1][0])
+    if chosen:
+        yield _HandlingOutcomes(cluster=cluster, flow=flow, handling=h, decided=found, chosen=tuple(chosen))
 
 
 _SOURCE_ADDRESS_RULES = frozenset(
@@ -422,13 +576,12 @@ _SOURCE_ADDRESS_RULES = frozenset(
 )
 
 
-def _lost(
-    cluster: Cluster, flow: Flow, h: classify.Handling, decision: Decision, index: int, common: tuple[str, ...]
-) -> Outcome:
-    """The packet was DNATed to endpoint ``index`` and lost on the way (rule ``cni-hairpin-off``)."""
-    endpoint = h.endpoints[index]
+def _lost(cluster: Cluster, flow: Flow, h: classify.Handling, found: Decided, cls: int, endpoint: Endpoint) -> Outcome:
+    """The packet was DNATed to ``endpoint`` (of class ``cls``) and lost on the way (rule ``cni-hairpin-off``)."""
+    decision = found.decision
     mark("cni-hairpin-off")
-    hops = hops_for(cluster, flow, h, decision, index, _source_seen(cluster, h, decision, index))[:-2]
+    seen = _source_seen(cluster, h, decision, cls, endpoint)
+    hops = hops_for(cluster, flow, h, decision, cls, seen, endpoint)[:-2]
     where = h.node.name if h.node else "the node"
     hops += (
         Hop(
@@ -447,36 +600,41 @@ def _lost(
         endpoint_ip=endpoint.ip,
         endpoint_node=endpoint.node_name,
         endpoint_pod=endpoint.pod,
-        masqueraded=bool(decision.masqueraded[index]),
+        masqueraded=bool(decision.masqueraded[cls]),
         # Lost before POSTROUTING: the masquerade address rules never applied.
-        rules=(*(r for r in explain(h, decision, index, common) if r not in _SOURCE_ADDRESS_RULES), "cni-hairpin-off"),
+        rules=(*(r for r in found.rules(cls) if r not in _SOURCE_ADDRESS_RULES), "cni-hairpin-off"),
         hops=hops,
     )
 
 
-def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int) -> str:
+def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int, endpoint: Endpoint) -> str:
+    """What ``endpoint``, of class ``index``, sees as the source (``decision`` is on the classes)."""
     if decision.lb_rewrote_source and not decision.masqueraded[index]:
         return "load-balancer"
     if not decision.masqueraded[index]:
-        if ipvs_host_vip_source(CONCRETE, h.situation):
+        if ipvs_host_vip_source(CONCRETE, h.frame):
             return h.dst_ip  # the VIP on kube-ipvs0 is the source address the host picks
         return h.client_ip
     # MASQUERADE takes the address of the interface the packet leaves by (rule masquerade-interface-address).
     interface = Interface(decision.snat_interface[index])
-    return cni_addresses.interface_address(cluster.proxy.cni, h.node, interface, _family(h.endpoints[index].ip))
+    return cni_addresses.interface_address(cluster.proxy.cni, h.node, interface, _family(endpoint.ip))
 
 
-def _health_check_outcome(h: classify.Handling, decision: Decision, service: Service) -> Outcome:
+def _health_check_outcome(h: classify.Handling, found: Decided, service: Service) -> Outcome:
+    decision = found.decision
     node = h.node
     assert node is not None  # health checks always target a node
     # LocalReadyEndpoints counts distinct IPs over all ports of the Service.
-    local_ready_ips = {e.ip for e in service.endpoints if e.ready and e.node_name == node.name}
+    endpoints = h.endpoints  # every port's: the health check's endpoint set
+    local_ready_ips = {
+        endpoints[i].ip for i in h.members.by_node.get(int(h.frame.handling_node), ()) if endpoints[i].ready
+    }
     served = bool(decision.health_check_served)
     return Outcome(
         node=node.name,
         delivered=served,
         drop_kind=None if served else DropKind.NOT_INTERCEPTED,
-        rules=explain(h, decision, None),
+        rules=found.rules(None),
         health_check=HealthCheck(
             node=node.name,
             status=200 if decision.health_check_ok else 503,

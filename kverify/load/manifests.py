@@ -361,7 +361,7 @@ class _Assembly:
             if record.service is not None and key not in service_keys and key not in self.skipped_services:
                 ctx.warn(
                     ("metadata", "labels", SERVICE_NAME_LABEL),
-                    f'Service "{key}" not found in the manifests; these endpoints are not used',
+                    f"Service {quote(key)} not found in the manifests; these endpoints are not used",
                 )
             for i, endpoint in record.endpoints:
                 node = endpoint.node_name
@@ -375,10 +375,11 @@ class _Assembly:
                     else:
                         ctx.warn(
                             ("endpoints", i, "nodeName"),
-                            f'node "{node}" not found in the manifests; the endpoint is never local to a known node',
+                            f"node {quote(node)} not found in the manifests; "
+                            "the endpoint is never local to a known node",
                         )
                 if self.pods and endpoint.pod is not None and endpoint.pod not in self.pods:
-                    ctx.warn(("endpoints", i, "targetRef"), f'Pod "{endpoint.pod}" not found in the manifests')
+                    ctx.warn(("endpoints", i, "targetRef"), f"Pod {quote(endpoint.pod)} not found in the manifests")
             if key in by_service:
                 by_service[key].extend(endpoint for _, endpoint in record.endpoints)
         drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from kverify.errors import VALUE_LIMIT, one_line
 from kverify.model import DropKind, Flow
 from kverify.results import ALLOCATED, Outcome, mark_allocated
+
+if TYPE_CHECKING:
+    from kverify.concrete.route import OutcomeGroup
+
+#: Endpoints named on a group's line; the others are counted.
+GROUP_SAMPLE = 3
 
 _DROP_WORDS = {
     DropKind.DROP: "DROPPED (silently)",
@@ -26,6 +34,18 @@ def _source_note(outcome: Outcome) -> str:
     return f" (not the client's address {client_ip}: the host picked it as source)"
 
 
+def _reply_words(outcome: Outcome) -> str:
+    """Whether the reply gets back, and the PROXY protocol header when the load balancer sends one."""
+    reply = "reply ok" if outcome.reply_ok else "REPLY BROKEN (client drops it)"
+    if outcome.proxy_expected:
+        reply += (
+            "; PROXY header"
+            if outcome.proxy_header
+            else "; NO PROXY header (the load balancer was bypassed: a server expecting one reports 'broken header')"
+        )
+    return reply
+
+
 def outcome_line(outcome: Outcome) -> str:
     """One line a reviewer can read at a glance."""
     where = f"at {outcome.node}" if outcome.node else "via load balancer"
@@ -41,14 +61,8 @@ def outcome_line(outcome: Outcome) -> str:
     hop = "crosses to" if outcome.crosses_nodes else "stays on"
     target = outcome.endpoint_node or "an unknown node"
     seen = f"pod sees {outcome.source_ip_seen}" + _source_note(outcome)
-    reply = "reply ok" if outcome.reply_ok else "REPLY BROKEN (client drops it)"
-    if outcome.proxy_expected:
-        reply += (
-            "; PROXY header"
-            if outcome.proxy_header
-            else "; NO PROXY header (the load balancer was bypassed: a server expecting one reports 'broken header')"
-        )
-    pod = f" ({outcome.endpoint_pod})" if outcome.endpoint_pod else ""
+    reply = _reply_words(outcome)
+    pod = f" ({one_line(outcome.endpoint_pod, VALUE_LIMIT)})" if outcome.endpoint_pod else ""
     return (
         f"{where}: delivered to {outcome.endpoint_ip}{pod}, {hop} {target}; {seen}; {reply}"
         f"  [{', '.join(outcome.rules)}]"
@@ -66,21 +80,8 @@ def render(
 ) -> str:
     """The flow, one line per outcome (and its hops), a summary; ``allocated`` are the Service's
     values known only after apply (``Service.allocated_values``), marked wherever they appear."""
-    head = (
-        f"{flow.client.spelling} client"
-        + (f" {flow.client_ip}" if flow.client_ip else "")
-        + f" -> {flow.service} via {flow.destination.spelling}"
-        + (f" {flow.dst_ip}" if flow.dst_ip else "")
-        + (f":{flow.port}" if flow.port else "")
-    )
     addresses = frozenset(value for path, value in allocated if not path.endswith("odePort"))
-    lines = [mark_allocated(head, addresses)]
-    if environment:
-        lines.append(f"  answered for {environment}")
-    if allocated:
-        lines.append(f"  {ALLOCATED} (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in allocated))
-    if load_balancer:
-        lines.append(f"  load balancer: {load_balancer}")
+    lines = _head(flow, allocated, addresses, load_balancer, environment)
     for outcome in outcomes:
         lines.append("  " + mark_allocated(outcome_line(outcome), addresses))
         if hops:
@@ -89,4 +90,84 @@ def render(
     broken = sum(o.delivered and not o.reply_ok and o.health_check is None for o in outcomes)
     summary = f"{len(outcomes)} outcome(s): {delivered} delivered, {len(outcomes) - delivered} not delivered"
     lines.append(summary + (f" ({broken} with a broken reply)" if broken else ""))
+    return "\n".join(lines)
+
+
+def _head(
+    flow: Flow,
+    allocated: Sequence[tuple[str, str]],
+    addresses: frozenset[str],
+    load_balancer: str | None,
+    environment: str,
+) -> list[str]:
+    head = (
+        f"{flow.client.spelling} client"
+        + (f" {flow.client_ip}" if flow.client_ip else "")
+        + f" -> {flow.service} via {flow.destination.spelling}"
+        + (f" {flow.dst_ip}" if flow.dst_ip else "")
+        + (f":{flow.port}" if flow.port else "")
+    )
+    lines = [mark_allocated(head, addresses)]
+    if environment:
+        lines.append(f"  answered for {environment}")
+    if allocated:
+        lines.append(f"  {ALLOCATED} (not in the manifests): " + ", ".join(f"{p} {v}" for p, v in allocated))
+    if load_balancer:
+        lines.append(f"  load balancer: {load_balancer}")
+    return lines
+
+
+def group_line(group: OutcomeGroup) -> str:
+    """One line for outcomes alike but for their endpoint: the first few endpoints, then a count."""
+    outcome = group.outcome
+    if group.count == 1 or not outcome.delivered:  # not delivered: lost on the way to the endpoints named
+        return outcome_line(outcome) + (f"  ({group.count} endpoints alike)" if group.count > 1 else "")
+    where = f"at {outcome.node}" if outcome.node else "via load balancer"
+    named = ", ".join(
+        e.ip + (f" ({one_line(e.pod, VALUE_LIMIT)})" if e.pod else "") for e in group.endpoints[:GROUP_SAMPLE]
+    )
+    more = group.count - GROUP_SAMPLE
+    targets = {e.node_name for e in group.endpoints}
+    if not outcome.crosses_nodes:
+        hop = f"each stays on {outcome.endpoint_node or 'an unknown node'}"
+    elif len(targets) == 1:
+        hop = f"each crosses to {outcome.endpoint_node or 'an unknown node'}"
+    else:
+        hop = f"each crosses to another node ({len(targets)} nodes)"
+    seen = f"pod sees {outcome.source_ip_seen}" + _source_note(outcome)
+    reply = _reply_words(outcome)
+    return (
+        f"{where}: delivered to {group.count} endpoints: {named}"
+        + (f" and {more} more" if more > 0 else "")
+        + f"; {hop}; {seen}; {reply}  [{', '.join(outcome.rules)}]"
+    )
+
+
+def render_groups(
+    flow: Flow,
+    groups: Sequence[OutcomeGroup],
+    *,
+    hops: bool = False,
+    allocated: Sequence[tuple[str, str]] = (),
+    load_balancer: str | None = None,
+    environment: str = "",
+) -> str:
+    """Like :func:`render`, one line per group of outcomes that differ only in their endpoint (what
+    ``kverify trace`` prints when there are too many outcomes to list); hops are the first outcome's."""
+    addresses = frozenset(value for path, value in allocated if not path.endswith("odePort"))
+    lines = _head(flow, allocated, addresses, load_balancer, environment)
+    for group in groups:
+        lines.append("  " + mark_allocated(group_line(group), addresses))
+        if hops:
+            if group.count > 1:
+                lines.append(f"      hops of the first of the {group.count}:")
+            lines.extend(f"      {mark_allocated(str(hop), addresses)}" for hop in group.outcome.hops)
+    total = sum(g.count for g in groups)
+    delivered = sum(g.count for g in groups if g.outcome.delivered)
+    broken = sum(
+        g.count for g in groups if g.outcome.delivered and not g.outcome.reply_ok and g.outcome.health_check is None
+    )
+    summary = f"{total} outcome(s): {delivered} delivered, {total - delivered} not delivered"
+    summary += f" ({broken} with a broken reply)" if broken else ""
+    lines.append(summary + f"; {len(groups)} line(s), one per group of outcomes alike but for the endpoint")
     return "\n".join(lines)

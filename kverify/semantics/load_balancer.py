@@ -50,7 +50,14 @@ def passes_probe(ops: Ops, s: Situation, node: int) -> Term:
     since="n/a (load balancer behaviour)",
 )
 def fails_open(ops: Ops, s: Situation) -> Term:
-    return ops.not_(ops.any_(ops.and_(n.present, passes_probe(ops, s, i)) for i, n in enumerate(s.nodes)))
+    return none_passes(ops, s, tuple(passes_probe(ops, s, i) for i, _ in enumerate(s.nodes)))
+
+
+def none_passes(ops: Ops, s: Situation, probes: tuple[Term, ...]) -> Term:
+    """:func:`fails_open` given each node's :func:`passes_probe`, in node order: the executable model
+    evaluates each probe on that node's own endpoint classes (``kverify.concrete.endpoint_set``),
+    so asking every node does not read every endpoint once per node."""
+    return ops.not_(ops.any_(ops.and_(n.present, p) for n, p in zip(s.nodes, probes, strict=True)))
 
 
 @rule(
@@ -74,7 +81,12 @@ def may_receive(ops: Ops, s: Situation, node: int) -> Term:
     directly). A profile not modelled on the dataplane (``lb_profiles.modelled_with``) sends nowhere
     here; callers report Unknown before asking.
     """
-    open_ = fails_open(ops, s)
+    return may_receive_given(ops, s, node, fails_open(ops, s))
+
+
+def may_receive_given(ops: Ops, s: Situation, node: int, open_: Term) -> Term:
+    """:func:`may_receive`, given :func:`fails_open` (``open_``): what the executable model calls with
+    one fail-open answer per flow and each node's own endpoint classes (linear time)."""
     probe = ops.or_(passes_probe(ops, s, node), open_)
     profile = s.load_balancer
     table = (

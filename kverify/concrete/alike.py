@@ -1,0 +1,110 @@
+"""Handling nodes that look alike are decided once (issue 11: trace from every node in linear time).
+
+Traced from each of 1,000 nodes, a Service's flow meets at most a few kinds of node: with local
+endpoints or without, in a hinted zone or not. The rule table reads the identity of a node only by
+comparing it: ``eq(endpoint.node, handling_node)``, ``eq(client_node, handling_node)``,
+``member(handling_node, node_hints)``, ``member(handling_zone, zone_hints)``; the per-node views
+(``Situation.nodes``) are read by the load balancer's rules only, never by ``decide``. So renaming
+the handling node (and its zone) to one placeholder throughout its reduced situation
+(:attr:`~kverify.concrete.classify.Handling.reduced`) changes no answer, and two handlings whose
+renamed situations are equal get the same decision and the same explanations: :func:`decided`
+evaluates the rule table once per distinct renamed situation. ``Situation.nodes`` is hidden in the
+renamed situation: a rule that read it would raise :class:`~kverify.errors.InternalError` rather than
+see another node's view (``tests/test_endpoint_classes.py`` routes every handling this way).
+
+This is an evaluation strategy of the executable model, not a rule: it changes no outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from kverify.concrete import classify
+from kverify.concrete.explain import explain, explain_decision
+from kverify.errors import InternalError
+from kverify.semantics.decide import Decision, decide
+from kverify.semantics.ops import CONCRETE
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
+
+#: The handling node, and its zone, after renaming (no node or zone has a negative index but these).
+HANDLING = -3
+HANDLING_ZONE = -3
+
+
+class _Hidden:
+    """``Situation.nodes`` of a renamed situation: reading it is a bug (the rule would see the views of
+    whichever node the placeholder happens to index), so it raises."""
+
+    def _refuse(self, *_: Any) -> Any:
+        raise InternalError("a rule read Situation.nodes inside decide(): kverify.concrete.alike must not rename")
+
+    __getitem__ = __iter__ = __len__ = _refuse
+
+    def __repr__(self) -> str:
+        return "<nodes hidden>"
+
+
+_HIDDEN = _Hidden()
+
+
+@attrs.frozen(kw_only=True)
+class Decided:
+    """The rule table's answer for one kind of handling node: ``reduced`` is the renamed situation
+    (the explanation functions read it as a handling's ``reduced``), ``decision`` per endpoint class,
+    ``common`` the rules that fired for the handling as a whole."""
+
+    reduced: Situation
+    decision: Decision
+    common: tuple[str, ...]
+    #: Whether the CNI masqueraded the pod's packet before it reached the node (rule cni-pod-to-node-snat):
+    #: not in the situation, read by the explanations (a marker: only whether it is None matters).
+    pod_ip: str | None = None
+    _rules: dict[int | None, tuple[str, ...]] = attrs.field(factory=dict, eq=False)
+
+    def rules(self, cls: int | None) -> tuple[str, ...]:
+        """The rules that fired for an outcome delivered to endpoint class ``cls`` (``None``: the
+        handling as a whole, as the health check reports it)."""
+        found = self._rules.get(cls)
+        if found is None:
+            found = self._rules[cls] = explain(self, decision=self.decision, index=cls, common=self.common)  # type: ignore[arg-type]
+        return found
+
+
+def renamed(s: Situation) -> Situation:
+    """``s`` with its handling node and zone renamed to placeholders and the node views hidden."""
+    node, zone = s.handling_node, s.handling_zone
+    if node == NO_NODE:  # bypassing nodes (IP-target LB): NO_NODE is compared with as such; keep it
+        return attrs.evolve(s, nodes=_HIDDEN)
+    new_zone = HANDLING_ZONE if zone != NO_ZONE else NO_ZONE
+    views = tuple(
+        attrs.evolve(
+            v,
+            node=HANDLING if v.node == node else v.node,
+            node_hints=frozenset(HANDLING if n == node else n for n in v.node_hints),
+            zone_hints=frozenset(new_zone if z == zone else z for z in v.zone_hints),
+        )
+        for v in s.endpoints
+    )
+    return attrs.evolve(
+        s,
+        handling_node=HANDLING,
+        handling_zone=new_zone,
+        client_node=HANDLING if s.client_node == node else s.client_node,
+        endpoints=views,
+        nodes=_HIDDEN,
+    )
+
+
+def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -> Decided:
+    """The rule table on ``h``'s endpoint classes, evaluated once per kind of handling node in ``memo``."""
+    situation = renamed(h.reduced)
+    snatted = h.pod_ip is not None
+    found = memo.get((situation, snatted))
+    if found is None:
+        decision = decide(CONCRETE, situation)
+        found = Decided(reduced=situation, decision=decision, common=(), pod_ip="snat" if snatted else None)
+        found = attrs.evolve(found, common=explain_decision(found, decision))  # type: ignore[arg-type]
+        memo[(situation, snatted)] = found
+    return found
