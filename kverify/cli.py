@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from kverify.errors import PART_LIMIT, InputError, KverifyError, one_line
+from kverify.errors import PART_LIMIT, InputError, KverifyError, NotModelled, one_line
 from kverify.model.enums import _Spelled
 
 if TYPE_CHECKING:
@@ -1161,6 +1161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_input_bytes.set(args.max_input_size)
     try:
         return int(args.run(args))
+    except NotModelled as error:  # a valid question kverify cannot answer: Unknown, not bad input
+        for problem in error.problems:
+            print(str(problem), file=sys.stderr)
+        return EXIT_UNKNOWN
     except InputError as error:
         for problem in error.problems:
             print(str(problem), file=sys.stderr)

@@ -110,7 +110,7 @@ def render_cli() -> str:
         f"| {EXIT_FAILED} | a verdict differs from the library's expectation |",
         f"| {EXIT_INPUT} | bad input or usage: one line per problem, `FILE:LINE: Kind ns/name: field: message` |",
         f"| {EXIT_UNKNOWN} | a verdict is unknown (unknown never passes; for `check`, unless the spec claim "
-        "says `allowUnknown: true`) |",
+        "says `allowUnknown: true`); `trace`: the flow is not modelled (`not modelled: ...`, the reason) |",
         f"| {EXIT_NOTHING_CHECKED} | `check`: nothing was checked (no spec claim, and no built-in check applied to any "
         "Service), unless `--allow-nothing-checked` |",
     ]

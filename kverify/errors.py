@@ -87,6 +87,11 @@ class InputError(KverifyError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class NotModelled(InputError):
+    """Valid input that kverify does not model (a load balancer profile on a dataplane it was not read
+    for, a node label the rules do not read): the answer is unknown, not the input wrong (exit code 3)."""
+
+
 class InternalError(KverifyError):
     """A bug in kverify, e.g. the two engines disagree. Never the user's fault."""
 

@@ -127,3 +127,9 @@ def test_k3s_servicelb_node_selection_by_enablelb_is_unknown_not_a_guess() -> No
     every = Cluster(nodes=(on, attrs.evolve(off, labels=((K3S_ENABLELB, "true"),))), services=(service,))
     assert k3s_unselected_nodes(every) == ()
     assert k3s_unselected_nodes(Cluster(nodes=(bare,))) == ()  # no node labelled: every node runs a svclb pod
+
+
+def test_trace_says_unknown_with_exit_3_not_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["trace", _snapshot(tmp_path, '""'), "--service", "shop/web", "--to", "load-balancer", "--from", "external"]
+    assert main([*argv, "--load-balancer", "no-health-check"]) == 3
+    assert "not modelled: node cp-1 is labelled" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from kverify.concrete.alike import Decided, decided
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
-from kverify.errors import InputError, Problem, names, quote
+from kverify.errors import InputError, NotModelled, Problem, names, quote
 from kverify.model import (
     ClientKind,
     Cluster,
@@ -134,7 +134,7 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         reason = unknown_lb.unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
         reason = reason or exclusion_reason(cluster, service)
         if reason is not None:
-            raise InputError(Problem(f"not modelled: {reason}", field="--load-balancer"))
+            raise NotModelled(Problem(f"not modelled: {reason}", field="--load-balancer"))
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
     memo: dict[tuple[Situation, bool], Decided] = {}  # handling nodes alike are decided once

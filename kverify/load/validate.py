@@ -144,7 +144,7 @@ def service_spec(
         # path has a capital L, a historical accident; we point at the field as written, to give its line).
         ctx.error((*base, "loadBalancerSourceRanges"), "Forbidden: may only be used when `type` is 'LoadBalancer'")
     # ...else the legacy annotation, held to the same rule (`else if val, annotationSet := ...`).
-    legacy = not (type(ranges) is list and ranges) and bool(annotations) and SOURCE_RANGES_ANNOTATION in annotations
+    legacy = not (type(ranges) is list and ranges) and SOURCE_RANGES_ANNOTATION in (annotations or {})
     if legacy and type_ != "LoadBalancer":
         ctx.error(
             ("metadata", "annotations", SOURCE_RANGES_ANNOTATION),
