@@ -47,6 +47,17 @@ class ClusterIndex:
         return found
 
     @cached_property
+    def lb_exclusion_labels(self) -> tuple[tuple[str, str], ...]:
+        """(node, value) of the nodes labelled to be left out of load balancers, in node order."""
+        from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+
+        return tuple(
+            (n.name, value)
+            for n in self.cluster.nodes
+            if (value := dict(n.labels).get(EXCLUDE_FROM_LB_LABEL)) is not None
+        )
+
+    @cached_property
     def zones(self) -> dict[str, int]:
         """Zone name -> index, in node order. Callers that add hint-only zones must copy it."""
         zones: dict[str, int] = {}

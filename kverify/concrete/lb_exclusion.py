@@ -27,6 +27,7 @@ How each load balancer reads the label, at its source:
 
 from __future__ import annotations
 
+from kverify.concrete.index import index_of
 from kverify.model import Cluster, LoadBalancerProfile, Service
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 
@@ -45,13 +46,9 @@ def excluded_nodes(cluster: Cluster, profile: LoadBalancerProfile) -> tuple[str,
     """The nodes ``profile`` leaves out of its targets (or may, where not verified), by their label."""
     if profile not in (*_CLOUD, *_BY_PRESENCE, *_UNVERIFIED):
         return ()
-    out = []
-    for node in cluster.nodes:
-        value = dict(node.labels).get(EXCLUDE_FROM_LB_LABEL)
-        if value is None or (profile in _CLOUD and value in _GO_FALSE):
-            continue
-        out.append(node.name)
-    return tuple(out)
+    # Asked once per load-balancer flow: the labelled nodes are found once per cluster (index_of).
+    labelled = index_of(cluster).lb_exclusion_labels
+    return tuple(name for name, value in labelled if not (profile in _CLOUD and value in _GO_FALSE))
 
 
 #: k3s ServiceLB's node-selection label (``svccontroller.`` + version.Program + ``.cattle.io/enablelb``).
