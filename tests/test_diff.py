@@ -174,10 +174,9 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_two_git_revisions_of_a_path(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _article_repo(tmp_path: Path, policy: str, message: str) -> Path:
+    """A git repository whose deploy/cluster.yaml is the article's cluster, then a commit that sets
+    web-cluster's ``externalTrafficPolicy`` line to ``policy``."""
     repo = tmp_path / "repo"
     (repo / "deploy").mkdir(parents=True)
     target = repo / "deploy" / "cluster.yaml"
@@ -185,8 +184,16 @@ def test_two_git_revisions_of_a_path(
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "old")
-    target.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"))
-    _git(repo, "commit", "-qam", "new")
+    target.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", policy))
+    _git(repo, "commit", "-qam", message)
+    return repo
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_two_git_revisions_of_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _article_repo(tmp_path, "externalTrafficPolicy: Local", "new")
     monkeypatch.chdir(repo)
     by_git = _diff_json(capsys, "--git", "HEAD~1", "HEAD", "deploy/", "--load-balancer", "no-health-check")
     by_rev_path = _diff_json(capsys, "HEAD~1:deploy/", "deploy", "--load-balancer", "no-health-check")
@@ -253,15 +260,7 @@ def test_the_github_actions_example_runs_a_command_kverify_accepts() -> None:
 def test_bad_input_at_a_revision_names_the_revision_and_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = tmp_path / "repo"
-    (repo / "deploy").mkdir(parents=True)
-    target = repo / "deploy" / "cluster.yaml"
-    target.write_text(ARTICLE.read_text())
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-qm", "old")
-    target.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Locl"))
-    _git(repo, "commit", "-qam", "typo")
+    repo = _article_repo(tmp_path, "externalTrafficPolicy: Locl", "typo")
     monkeypatch.chdir(repo)
     assert main(["diff", "--git", "HEAD~1", "HEAD", "deploy"]) == 2
     err = capsys.readouterr().err.strip()
