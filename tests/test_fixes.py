@@ -22,6 +22,7 @@ from kverify.check.specfile import load_spec
 from kverify.check.specfile.evaluate import decide_claim
 from kverify.cli import main
 from kverify.fixes import fixes_for
+from kverify.fixes.edits import apply_command
 from kverify.verdicts import Proved, Refuted
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +85,28 @@ def test_fixes_on_three_nodes_are_the_four_kubernetes_implies_and_each_patch_pro
         assert isinstance(fix.verdict, Proved) and fix.patch and not fix.no_patch
         copy = tmp_path / f"applied-{fix.changes[0].id}"
         shutil.copytree(project, copy)
+        assert apply_command(fix.patch) == "git apply"  # the files are under the working directory
         subprocess.run(["git", "apply", "-"], input=fix.patch.encode(), cwd=copy, check=True)
         patched = load_spec(str(copy / "specs" / "frontend.yaml"))
         assert isinstance(decide_claim(patched, patched.claims[0]), Proved), fix.changes[0].id
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="applies patches with git apply")
+def test_a_patch_for_a_file_outside_the_working_directory_applies_with_the_command_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reviewers run kverify on /tmp/render.yaml or ../chart/out.yaml: git apply refuses such a path
+    # unless it stands in for GNU patch (--unsafe-paths); the report must say which command works.
+    spec_file = _project(tmp_path / "project", pools=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    found = _fixes(spec_file)
+    fix = next(f for f in found.fixes if f.changes[0].id == "external-traffic-policy-cluster")
+    assert apply_command(fix.patch) == "git apply --unsafe-paths"
+    subprocess.run([*apply_command(fix.patch).split(), "-"], input=fix.patch.encode(), cwd=elsewhere, check=True)
+    patched = load_spec(str(spec_file))
+    assert isinstance(decide_claim(patched, patched.claims[0]), Proved)
 
 
 def test_on_every_cluster_a_daemonset_is_no_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,6 +38,13 @@ class FileEdit:
         )
 
 
+def apply_command(patch: str) -> str:
+    """The command that applies ``patch`` from the working directory: ``git apply`` refuses a file
+    outside it (an absolute path) unless told it stands in for GNU patch (``--unsafe-paths``)."""
+    outside = any(line.startswith("--- a//") for line in patch.splitlines())
+    return "git apply --unsafe-paths" if outside else "git apply"
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kverify.fixes import ClaimFixes
+from kverify.fixes.edits import apply_command
 
 
 def _head(c: ClaimFixes) -> str:
@@ -26,6 +27,8 @@ def render_text(found: Sequence[ClaimFixes]) -> str:
             lines.append(f"     proved again: {fix.verdict.scope}")  # type: ignore[union-attr]
             lines += [f"     trade-off: {ch.trade_off}" for ch in fix.changes]
             lines += [f"     no patch: {why}" for why in fix.no_patch]
+            if fix.patch:
+                lines.append(f"     patch (apply with {apply_command(fix.patch)}):")
             lines += [f"     {line}" for line in fix.patch.splitlines()]
     return "\n".join(lines)
 
@@ -46,7 +49,7 @@ def render_markdown(found: Sequence[ClaimFixes]) -> str:
             lines += [f"   - trade-off: {ch.trade_off}" for ch in fix.changes]
             lines += [f"   - no patch: {why}" for why in fix.no_patch]
             if fix.patch:
-                lines += ["", "   ```diff", *[f"   {line}" for line in fix.patch.splitlines()], "   ```"]
+                lines += ["", f"   Apply with `{apply_command(fix.patch)}`:", "", "   ```diff", *[f"   {line}" for line in fix.patch.splitlines()], "   ```"]
     return "\n".join(lines)
 
 
