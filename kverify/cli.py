@@ -147,8 +147,8 @@ def _cilium_flags(parser: argparse.ArgumentParser) -> None:
         "--cilium-version",
         metavar="1.N",
         default=None,
-        help=f"the Cilium version (dataplanes cilium-*), 1.{OLDEST_CILIUM} to 1.{NEWEST_CILIUM} "
-        f"(default: 1.{NEWEST_CILIUM}, the newest)",
+        help=f"the Cilium version (dataplanes cilium-*), 1.{OLDEST_CILIUM} to 1.{NEWEST_CILIUM}, or a patch "
+        f"release such as 1.18.2 (default: 1.{NEWEST_CILIUM}, the newest)",
     )
     parser.add_argument(
         "--cilium-set",
@@ -156,7 +156,7 @@ def _cilium_flags(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE,...",
         help="Cilium Helm options that change routing, as helm --set takes them (repeatable): "
-        "bpf.lbExternalClusterIP, serviceNoBackendResponse, loadBalancer.mode",
+        "bpf.lbExternalClusterIP, bpf.lbSourceRangeAllTypes, serviceNoBackendResponse, loadBalancer.mode",
     )
 
 
@@ -170,7 +170,7 @@ def _cilium_from(
     ``dataplanes`` are the ``--dataplane`` words given; Cilium flags with no Cilium dataplane among them
     are a usage error, as is a ``loadBalancer.mode`` that contradicts ``--dataplane``."""
     from kverify.errors import Problem
-    from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_version, parse_helm_sets
+    from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_release, parse_helm_sets
 
     version_text = getattr(args, "cilium_version", None)
     sets = ",".join(getattr(args, "cilium_set", []))
@@ -180,16 +180,16 @@ def _cilium_from(
         flag = "--cilium-version" if version_text is not None else "--cilium-set"
         problems.append(Problem("needs --dataplane cilium-snat or cilium-dsr", field=flag))
         return CiliumSettings(), None
-    minor = NEWEST_CILIUM
+    minor, patch = NEWEST_CILIUM, None
     if version_text is not None:
         try:
-            minor = parse_cilium_version(version_text)
+            minor, patch = parse_cilium_release(version_text)
         except ValueError as error:
             problems.append(Problem(str(error), field="--cilium-version"))
             return CiliumSettings(), None
     chosen = next((d.removeprefix("cilium-") for d in dataplanes if d.startswith("cilium")), "snat")
     try:
-        settings, mode = parse_helm_sets(sets, minor, chosen)
+        settings, mode = parse_helm_sets(sets, minor, chosen, patch)
     except ValueError as error:
         problems.append(Problem(str(error), field="--cilium-set"))
         return CiliumSettings(version=minor), None
@@ -813,6 +813,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         and cni is Cni.GENERIC
         and not cilium.helm_values()
         and cilium.version == NEWEST_CILIUM
+        and cilium.patch is None
     )
     results = [
         (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
@@ -834,7 +835,7 @@ def _run_prove(args: argparse.Namespace) -> int:
             entry["statement"] = claim.statement
             entry["expected"] = expected
             entries.append(entry)
-        document = {"version": 1, "kubernetes_version": f"v1.{minor}", "cilium_version": f"v1.{cilium.version}"}
+        document = {"version": 1, "kubernetes_version": f"v1.{minor}", "cilium_version": f"v{cilium.release}"}
         if cilium.helm_values():
             document["cilium_helm"] = list(cilium.helm_values())
         print(json.dumps({**document, "results": entries}, indent=2))
@@ -843,9 +844,9 @@ def _run_prove(args: argparse.Namespace) -> int:
             f"Kubernetes v1.{minor}, "
             + (", ".join(f"{n}={str(v).lower()}" for n, v in gates) or "default feature gates")
             + (  # Cilium only when not the newest with the chart's defaults (what the library states)
-                f"; Cilium v1.{cilium.version}"
+                f"; Cilium v{cilium.release}"
                 + (f" ({', '.join(cilium.helm_values())})" if cilium.helm_values() else "")
-                if cilium.version != NEWEST_CILIUM or cilium.helm_values()
+                if cilium.release != f"1.{NEWEST_CILIUM}" or cilium.helm_values()
                 else ""
             )
         )
@@ -1032,7 +1033,7 @@ def _trace(args: argparse.Namespace) -> int:
             "feature_gates": cluster.proxy.gates,
             "cni": proxy.cni.spelling,
             **(
-                {"cilium_version": f"v1.{proxy.cilium.version}", "cilium_helm": list(proxy.cilium.helm_values())}
+                {"cilium_version": f"v{proxy.cilium.release}", "cilium_helm": list(proxy.cilium.helm_values())}
                 if proxy.dataplane.spelling.startswith("cilium")
                 else {}
             ),

@@ -13,7 +13,7 @@ import pytest
 
 from kverify.cli import main
 from kverify.model import Dataplane, Protocol, ProxyConfig
-from kverify.model.cilium import CiliumSettings, parse_cilium_version, parse_helm_sets
+from kverify.model.cilium import CiliumSettings, parse_cilium_release, parse_cilium_version, parse_helm_sets
 from kverify.prove.claims import find_claim
 from kverify.prove.run import prove_claim
 from kverify.verdicts import Proved, Refuted
@@ -60,10 +60,18 @@ def _trace(tmp_path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
         ),
         (["--dataplane", "cilium-snat", "--cilium-set", "socketLB.enabled=false"], "--cilium-set", "does not model"),
         (
-            ["--dataplane", "cilium-snat", "--cilium-set", "bpf.lbSourceRangeAllTypes=true"],
+            [
+                "--dataplane",
+                "cilium-snat",
+                "--cilium-version",
+                "1.16",
+                "--cilium-set",
+                "bpf.lbSourceRangeAllTypes=true",
+            ],
             "--cilium-set",
-            "does not model",
+            "added in v1.17",
         ),
+        (["--dataplane", "cilium-snat", "--cilium-version", "1.18.x"], "--cilium-version", "1.12 through 1.19"),
         (["--dataplane", "cilium-snat", "--cilium-set", "loadBalancer.mode=dsr"], "--cilium-set", "contradicts"),
     ],
 )
@@ -96,6 +104,40 @@ def test_helm_options_parse_as_helm_set_takes_them() -> None:
     assert parse_helm_sets("loadBalancer.mode=dsr", 19, "snat")[1] == "dsr"
     # The chart's defaults of options kverify does not model are accepted: nothing is assumed.
     assert parse_helm_sets("socketLB.enabled=true,bpf.lbSourceRangeAllTypes=false", 19, "snat")[0] == CiliumSettings()
+    assert parse_helm_sets("bpf.lbSourceRangeAllTypes=true", 17, "snat")[0].helm_values() == (
+        "bpf.lbSourceRangeAllTypes=true",
+    )
+
+
+def test_source_ranges_on_every_frontend_by_option_and_by_the_v1_18_regression() -> None:
+    """bpf.lbSourceRangeAllTypes from v1.17 (cilium/cilium#35512); v1.18.0-v1.18.5 applied the ranges to
+    every frontend type by default (#42334), fixed in v1.18.6 (#43575, release notes of v1.18.6)."""
+    assert parse_cilium_release("v1.18.2") == (18, 2) and parse_cilium_release("1.18") == (18, None)
+    assert CiliumSettings(version=18, patch=5).source_ranges_on_all_types
+    assert not CiliumSettings(version=18, patch=6).source_ranges_on_all_types
+    assert not CiliumSettings(version=18).source_ranges_on_all_types  # no patch: the newest v1.18
+    assert not CiliumSettings(version=17, patch=8).source_ranges_on_all_types
+    assert CiliumSettings(version=17, source_range_all_types=True).source_ranges_on_all_types
+    with pytest.raises(ValueError, match=r"added in v1\.17"):
+        CiliumSettings(version=16, source_range_all_types=True)
+    assert CiliumSettings(version=18, patch=2).release == "1.18.2"
+
+
+def test_nodeport_ignores_source_ranges_unless_all_types() -> None:
+    """Cilium guards the NodePort with loadBalancerSourceRanges only with bpf.lbSourceRangeAllTypes=true
+    (kubeproxy-free.rst 'LoadBalancer Source Ranges Checks') or on v1.18.0-v1.18.5 (cilium/cilium#42334)."""
+    claim = find_claim("nodeport-ignores-source-ranges")
+    assert isinstance(prove_claim(claim, Dataplane.CILIUM_SNAT), Proved)
+    assert isinstance(prove_claim(claim, Dataplane.CILIUM_SNAT, cilium=CiliumSettings(version=18, patch=6)), Proved)
+    for cilium in (CiliumSettings(source_range_all_types=True), CiliumSettings(version=18, patch=2)):
+        verdict = prove_claim(claim, Dataplane.CILIUM_DSR, cilium=cilium)
+        assert isinstance(verdict, Refuted), cilium
+        assert "cilium-source-ranges-all-types" in str(verdict.to_json()), verdict.to_json()
+
+
+def test_trace_names_the_cilium_patch_release(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(_trace(tmp_path, "--dataplane", "cilium-snat", "--cilium-version", "1.18.2")) == 0
+    assert "answered for Cilium v1.18.2 (cilium-snat; chart defaults)" in capsys.readouterr().out
 
 
 def test_hybrid_is_dsr_for_tcp_and_snat_for_the_rest() -> None:

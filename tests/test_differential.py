@@ -84,7 +84,8 @@ def test_encoding_and_model_agree_behind_every_load_balancer_profile(pair: tuple
     )
 )
 def test_encoding_and_model_agree_on_every_cilium_version_and_helm_option(pair: tuple[Cluster, Flow]) -> None:
-    """The Cilium dimensions (version, bpf.lbExternalClusterIP, serviceNoBackendResponse, hybrid mode),
+    """The Cilium dimensions (version and patch, bpf.lbExternalClusterIP, bpf.lbSourceRangeAllTypes,
+    serviceNoBackendResponse, hybrid mode),
     drawn on Cilium clusters only so that each meets many flows (kverify.testing strategies draw them)."""
     cluster, flow = pair
     for comparison in compare(cluster, flow):

@@ -58,6 +58,10 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
             return tuple(dict.fromkeys(fired))  # nothing past classification applied
         ranges = delivery.source_range_drop(C, s)
         when("lb-source-ranges", decision.drop_kind == DropKind.DROP and ranges)
+        when(
+            "cilium-source-ranges-all-types",
+            decision.drop_kind == DropKind.DROP and ranges and delivery.cilium_ranges_on_all_types(C, s),
+        )
         when("iptables-firewall-needs-endpoints", ranges and delivery.iptables_firewall_skipped(C, s))
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("ipvs-filter-etp-local-external-ip", delivery.ipvs_filter_rejects(C, s))

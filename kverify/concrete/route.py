@@ -434,6 +434,7 @@ def _handling(
         cilium_minor=cilium.version,
         cilium_external_cluster_ip=cilium.external_cluster_ip,
         cilium_no_backend_reject=cilium.no_backend_response == "reject",
+        cilium_source_ranges_all_types=cilium.source_ranges_on_all_types,
     )
     return classify.Handling(
         node=node,

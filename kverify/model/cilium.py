@@ -1,6 +1,9 @@
 """Cilium's kube-proxy replacement: the versions kverify models and the Helm options that change routing.
 
-A version is a Cilium minor release (``16`` for v1.16); patch releases are not told apart. The Helm
+A version is a Cilium minor release (``16`` for v1.16). Patch releases are told apart only where a
+patch release changed routing (``CiliumSettings.patch``; v1.18.0-v1.18.5 applied
+``loadBalancerSourceRanges`` to every frontend type, fixed in v1.18.6); a version given without a patch
+is that minor's newest patch, as for kube-proxy. The Helm
 options are the chart's keys (``install/kubernetes/cilium/values.yaml``), given as ``helm --set`` takes
 them (``bpf.lbExternalClusterIP=true,loadBalancer.mode=hybrid``). The dataplane itself stays
 ``cilium-snat`` or ``cilium-dsr`` (``loadBalancer.mode`` snat or dsr); ``hybrid`` is DSR for TCP and
@@ -21,6 +24,14 @@ OLDEST_CILIUM, NEWEST_CILIUM = 12, 19
 CILIUM_VERSIONS = tuple(range(OLDEST_CILIUM, NEWEST_CILIUM + 1))
 #: ``serviceNoBackendResponse`` exists from this minor (cilium/cilium#28157); before it Cilium drops.
 NO_BACKEND_RESPONSE_SINCE = 15
+#: ``bpf.lbSourceRangeAllTypes`` exists from this minor: cilium/cilium PR #35512 "support service source
+#: ranges also for other types" (merged 2024-10 for v1.17; v1.16 got only the partial backport #36511, the
+#: checkLBSrcRange propagation fix, not the option).
+SOURCE_RANGE_ALL_TYPES_SINCE = 17
+#: The new services control plane (pkg/loadbalancer, v1.18) applied loadBalancerSourceRanges to every
+#: frontend type by default (cilium/cilium#42334, reported on v1.18.2); fixed by PR #42351 (v1.19) and its
+#: backport #43575, released in v1.18.6 (release notes of v1.18.6, 2026-01-13).
+SOURCE_RANGE_REGRESSION = (18, 6)  # (minor, first fixed patch)
 
 MODES = ("snat", "dsr", "hybrid")
 RESPONSES = ("reject", "drop")
@@ -32,12 +43,17 @@ def spell_cilium(minor: int) -> str:
 
 def parse_cilium_version(text: str) -> int:
     """``"1.16"``, ``"v1.16"`` or ``"1.16.3"`` -> 16; ``ValueError`` naming the modelled range."""
+    return parse_cilium_release(text)[0]
+
+
+def parse_cilium_release(text: str) -> tuple[int, int | None]:
+    """``"1.18.2"`` -> ``(18, 2)``, ``"v1.16"`` -> ``(16, None)``; ``ValueError`` naming the modelled range."""
     word = text.strip().removeprefix("v")
     parts = word.split(".")
     if len(parts) in (2, 3) and parts[0] == "1" and all(p.isdigit() for p in parts[1:]):
         minor = int(parts[1])
         if OLDEST_CILIUM <= minor <= NEWEST_CILIUM:
-            return minor
+            return minor, int(parts[2]) if len(parts) == 3 else None
     raise ValueError(
         f"Unsupported value: {text!r}: supported values: 1.{OLDEST_CILIUM} through 1.{NEWEST_CILIUM} "
         "(the Cilium versions kverify models)"
@@ -57,6 +73,19 @@ class CiliumSettings:
     no_backend_response: str = attrs.field(default="reject", validator=v.in_(RESPONSES))
     #: ``loadBalancer.mode`` was ``hybrid`` (DSR for TCP, SNAT otherwise); snat/dsr are the dataplane.
     hybrid: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: ``bpf.lbSourceRangeAllTypes``: loadBalancerSourceRanges also guard the NodePort, externalIP and
+    #: (routable) ClusterIP frontends of the Service, from v1.17.
+    source_range_all_types: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: The patch release, when given (``2`` for v1.18.2); ``None``: the minor's newest patch.
+    patch: int | None = attrs.field(default=None, validator=v.optional(v.and_(v.instance_of(int), v.ge(0))))
+
+    @source_range_all_types.validator
+    def _all_types_exists(self, _attribute: object, value: bool) -> None:
+        if value and self.version < SOURCE_RANGE_ALL_TYPES_SINCE:
+            raise ValueError(
+                f"bpf.lbSourceRangeAllTypes: not an option of Cilium v1.{self.version} "
+                f"(added in v1.{SOURCE_RANGE_ALL_TYPES_SINCE}, cilium/cilium#35512)"
+            )
 
     @no_backend_response.validator
     def _exists(self, _attribute: object, value: str) -> None:
@@ -65,6 +94,19 @@ class CiliumSettings:
                 f"serviceNoBackendResponse: not an option of Cilium v1.{self.version} "
                 f"(added in v1.{NO_BACKEND_RESPONSE_SINCE})"
             )
+
+    @property
+    def release(self) -> str:
+        """``"1.18.2"``, or ``"1.18"`` when no patch was given."""
+        return f"1.{self.version}" + (f".{self.patch}" if self.patch is not None else "")
+
+    @property
+    def source_ranges_on_all_types(self) -> bool:
+        """loadBalancerSourceRanges guard every frontend type: the option, or a v1.18 patch release before the
+        fix of the default (cilium/cilium#42334, fixed in v1.18.6 by #43575)."""
+        minor, fixed = SOURCE_RANGE_REGRESSION
+        regressed = self.version == minor and self.patch is not None and self.patch < fixed
+        return self.source_range_all_types or regressed
 
     @property
     def rejects_no_backend(self) -> bool:
@@ -80,23 +122,24 @@ class CiliumSettings:
             words.append(f"serviceNoBackendResponse={self.no_backend_response}")
         if self.hybrid:
             words.append("loadBalancer.mode=hybrid")
+        if self.source_range_all_types:
+            words.append("bpf.lbSourceRangeAllTypes=true")
         return tuple(words)
 
 
 #: Helm keys that change routing in ways kverify does not model yet, with their chart defaults:
 #: setting one away from its default is refused (exit 2), never answered as if it were the default.
 NOT_MODELLED = {
-    "bpf.lbSourceRangeAllTypes": "false",
     "socketLB.enabled": "true",
     "socketLB.hostNamespaceOnly": "false",
     "loadBalancer.serviceTopology": "false",
 }
 
 
-def parse_helm_sets(text: str, version: int, mode: str) -> tuple[CiliumSettings, str]:
+def parse_helm_sets(text: str, version: int, mode: str, patch: int | None = None) -> tuple[CiliumSettings, str]:
     """``"bpf.lbExternalClusterIP=true,loadBalancer.mode=hybrid"`` -> settings and the mode (snat/dsr)
     the dataplane must be; ``ValueError`` with the chart key for anything wrong or not modelled."""
-    settings = CiliumSettings(version=version)
+    settings = CiliumSettings(version=version, patch=patch)
     for item in (i.strip() for i in text.split(",") if i.strip()):
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
@@ -117,6 +160,14 @@ def parse_helm_sets(text: str, version: int, mode: str) -> tuple[CiliumSettings,
                 raise ValueError(f'{key}: Unsupported value: {value!r}: supported values: "snat", "dsr", "hybrid"')
             settings = attrs.evolve(settings, hybrid=value == "hybrid")
             mode = "dsr" if value == "hybrid" else value
+        elif key == "bpf.lbSourceRangeAllTypes":
+            enabled = _boolean(key, value)
+            if enabled and version < SOURCE_RANGE_ALL_TYPES_SINCE:
+                raise ValueError(
+                    f"{key}: not an option of Cilium v1.{version} "
+                    f"(added in v1.{SOURCE_RANGE_ALL_TYPES_SINCE}, cilium/cilium#35512)"
+                )
+            settings = attrs.evolve(settings, source_range_all_types=enabled)
         elif key in NOT_MODELLED:
             if value.lower() != NOT_MODELLED[key]:
                 raise ValueError(
@@ -125,7 +176,13 @@ def parse_helm_sets(text: str, version: int, mode: str) -> tuple[CiliumSettings,
                 )
         else:
             known = ", ".join(
-                ["bpf.lbExternalClusterIP", "loadBalancer.mode", "serviceNoBackendResponse", *NOT_MODELLED]
+                [
+                    "bpf.lbExternalClusterIP",
+                    "bpf.lbSourceRangeAllTypes",
+                    "loadBalancer.mode",
+                    "serviceNoBackendResponse",
+                    *NOT_MODELLED,
+                ]
             )
             raise ValueError(f"{key}: not a Helm option kverify reads (options that change routing: {known})")
     return settings, mode

@@ -152,8 +152,8 @@ def describe(dataplane: str, minor: int, overrides: tuple[tuple[str, bool], ...]
     ``cilium`` (a ``CiliumSettings``) names the Cilium version and Helm options on Cilium dataplanes."""
     gates = ", ".join(f"{n}={str(v).lower()}" for n, v in overrides) or "default feature gates"
     if dataplane.startswith("cilium"):
-        version = getattr(cilium, "version", None)
+        release = getattr(cilium, "release", None)
         helm = ", ".join(getattr(cilium, "helm_values", tuple)()) or "chart defaults"
-        named = f"Cilium v1.{version} ({dataplane}; {helm})" if version is not None else f"Cilium ({dataplane})"
+        named = f"Cilium v{release} ({dataplane}; {helm})" if release is not None else f"Cilium ({dataplane})"
         return f"{named}; Kubernetes v1.{minor}"
     return f"{dataplane}, Kubernetes v1.{minor} ({gates})"

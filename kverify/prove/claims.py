@@ -283,8 +283,10 @@ REVIEW_CLAIMS: tuple[Claim, ...] = (
         expected=dict.fromkeys(ALL_DATAPLANES, HOLDS),
         why="kube-proxy filters only the LoadBalancer IP ('nodeports are not subject to loadBalancerSourceRanges', "
         "nftables/proxier_test.go TestLoadBalancer 'nodePort bypasses LoadBalancerSourceRanges'); Cilium checks "
-        "ranges on NodePorts only with bpf.lbSourceRangeAllTypes=true (not modelled). The claim holding is the "
-        "finding: ranges alone do not close a Service to the world.",
+        "ranges on NodePorts only with bpf.lbSourceRangeAllTypes=true (from v1.17) and, by a regression, in "
+        "v1.18.0-v1.18.5 (cilium/cilium#42334): prove it with --cilium-set or --cilium-version 1.18.2 to see it "
+        "refuted (rule cilium-source-ranges-all-types). The claim holding is the finding: ranges alone do not "
+        "close a Service to the world.",
     ),
     Claim(
         id="etp-local-no-endpoint-times-out",

@@ -117,8 +117,8 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
     if proxy.cni is not Cni.GENERIC:
         words += ["--cni", proxy.cni.spelling]
     if proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR):
-        if proxy.cilium.version != NEWEST_CILIUM:
-            words += ["--cilium-version", f"1.{proxy.cilium.version}"]
+        if proxy.cilium.release != f"1.{NEWEST_CILIUM}":
+            words += ["--cilium-version", proxy.cilium.release]
         if helm := proxy.cilium.helm_values():
             words += ["--cilium-set", ",".join(helm)]
     return shlex.join(words)

@@ -91,14 +91,58 @@ def cilium_no_backend_passes(ops: Ops, s: Situation) -> Term:
 @rule(
     "lb-source-ranges",
     title="Traffic to a LoadBalancer IP from outside loadBalancerSourceRanges is dropped "
-    "(kube-proxy: every client; Cilium: external clients only). NodePorts are not filtered.",
+    "(kube-proxy: every client; Cilium: external clients only, the check runs in nodeport_lb4 on packets "
+    "arriving from outside). NodePorts are not filtered (Cilium: see cilium-source-ranges-all-types).",
     source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules (KUBE-FW / KUBE-PROXY-FIREWALL); "
-    f"nftables/proxier_test.go TestLoadBalancer; {CILIUM_DOC} 'LoadBalancer Source Ranges Checks'",
+    f"nftables/proxier_test.go TestLoadBalancer; {CILIUM_DOC} 'LoadBalancer Source Ranges Checks' ('When "
+    "accessing the service from inside a cluster, the kube-proxy replacement will ignore the field'); "
+    "cilium/cilium bpf/lib/nodeport.h nodeport_lb4 (`if (!lb4_src_range_ok(svc, ip4->saddr)) return "
+    "DROP_NOT_IN_SRC_RANGE`, the only caller)",
     since="v1.22",
 )
 def source_range_drop(ops: Ops, s: Situation) -> Term:
     applies = ops.ite(dp.is_cilium(ops, s), ops.eq(s.client, ClientKind.EXTERNAL), ops.true)
-    return ops.and_(ops.eq(s.destination, Destination.LOAD_BALANCER), applies, ops.not_(s.src_allowed_by_ranges))
+    guarded = ops.or_(ops.eq(s.destination, Destination.LOAD_BALANCER), cilium_ranges_on_all_types(ops, s))
+    return ops.and_(guarded, applies, ops.not_(s.src_allowed_by_ranges))
+
+
+@rule(
+    "cilium-source-ranges-all-types",
+    title="Cilium with bpf.lbSourceRangeAllTypes=true (from v1.17) checks loadBalancerSourceRanges on every "
+    "frontend of the Service, not only its LoadBalancer IP: the NodePort, the externalIPs and the ClusterIP "
+    "(which external clients reach only with bpf.lbExternalClusterIP=true); in-cluster clients are still not "
+    "checked. v1.18.0 to v1.18.5 did so by default (a regression of the new services control plane).",
+    source="cilium/cilium PR #35512 'support service source ranges also for other types' (v1.17; "
+    f"{CILIUM_DOC} 'LoadBalancer Source Ranges Checks': '``NodePort`` as well as ``ClusterIP`` (if externally "
+    "accessible ...) also filter traffic'); pkg/loadbalancer/service.go GetSourceRangesEnabled (`if "
+    "lbSourceRangeAllTypes { return len(svc.SourceRanges) > 0 }`, else LoadBalancer only), "
+    "pkg/loadbalancer/reconciler/bpf_reconciler.go (checkSourceRange -> SVC_FLAG_SOURCE_RANGE); "
+    "pkg/loadbalancer/tests/testdata/source-ranges-all.txtar (ClusterIP+check source-range), "
+    "source-ranges-dfl.txtar (LoadBalancer only); cilium/cilium#42334 (v1.18.2: 'drop (Denied by LB src range "
+    "check)' on a NodePort), fixed by PR #42351 (v1.19) and its backport #43575 (v1.18.6 release notes)",
+    since="Cilium v1.17 (#35512)",
+    dataplanes="cilium-snat, cilium-dsr",
+    history=(
+        (
+            "Cilium v1.17",
+            "bpf.lbSourceRangeAllTypes added (default false): ranges on NodePort, externalIP and ClusterIP too",
+            "cilium/cilium#35512",
+        ),
+        (
+            "Cilium v1.18.0",
+            "regression: ranges checked on every frontend type by default (v1.18.0 to v1.18.5)",
+            "cilium/cilium#42334",
+        ),
+        ("Cilium v1.18.6", "fixed: LoadBalancer frontends only unless the option is set", "cilium/cilium#43575"),
+    ),
+)
+def cilium_ranges_on_all_types(ops: Ops, s: Situation) -> Term:
+    other_frontend = ops.or_(
+        ops.eq(s.destination, Destination.NODE_PORT),
+        ops.eq(s.destination, Destination.EXTERNAL_IP),
+        ops.eq(s.destination, Destination.CLUSTER_IP),
+    )
+    return ops.and_(dp.is_cilium(ops, s), s.cilium_source_ranges_all_types, other_frontend)
 
 
 @rule(

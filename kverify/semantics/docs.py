@@ -19,11 +19,12 @@ Sources are the upstream code and tests (`kubernetes/kubernetes` unless another 
 named), KEPs and vendor documentation; "since" is the first version the rule holds from, and "changed"
 lists where its behaviour changed (the version, then the change cited): kverify models every version
 from v1.24 to v1.34 (`--kubernetes-version`) and every Cilium release from v1.12 to v1.19
-(`--cilium-version`, with the Helm options that change routing: `--cilium-set bpf.lbExternalClusterIP=true`,
+(`--cilium-version`, a patch release such as `1.18.2` where a patch changed routing, with the Helm options
+that change routing: `--cilium-set bpf.lbExternalClusterIP=true`, `bpf.lbSourceRangeAllTypes=true`,
 `serviceNoBackendResponse=drop`, `loadBalancer.mode=hybrid`; a spec's `environment.ciliumVersion` and
 `environment.ciliumHelm`), and the rule as stated holds from its last change on. Helm options whose effect
-is not modelled (`bpf.lbSourceRangeAllTypes`, `socketLB.enabled`, `socketLB.hostNamespaceOnly`,
-`loadBalancer.serviceTopology`) are refused away from their chart default, never answered as the default.
+is not modelled (`socketLB.enabled`, `socketLB.hostNamespaceOnly`, `loadBalancer.serviceTopology`) are
+refused away from their chart default, never answered as the default.
 The table of changes by version below is generated from the same entries. Where kverify departs from
 a reference note, the research files in `docs/research/` record what was read and at which version.
 
@@ -45,8 +46,9 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   Not modelled: the iptables `KUBE-IPVS-FILTER` REJECT of unexposed ports on service IPs, and its
   regression in v1.26-v1.29.
 - **Versions**: v1.24-v1.34 of kube-proxy. Patch releases are not told apart (a fix backported to a
-  patch release is modelled from that minor, and the rule says so). Cilium and MetalLB are modelled
-  at one version each (the rule's "since"); `--cilium-version` is not implemented.
+  patch release is modelled from that minor, and the rule says so). Cilium v1.12-v1.19 by minor release;
+  a patch release is read only for the v1.18.0-v1.18.5 source-range regression (a minor given without a
+  patch is its newest patch). MetalLB is modelled at one version (the rule's "since").
 - **nftables, host-network client blocked by source ranges with no endpoints**: the `filter-output`
   chain checks `no-endpoint-services` (REJECT) before `firewall-check`; kverify DROPs as for pods.
 - **ipMode Proxy, external clients**: kube-proxy programs nothing for the LB IP (`lb-ip-mode-proxy`,
@@ -70,10 +72,13 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   itself) and Cilium's kube-proxy replacement with another CNI are refused, not guessed.
 - **nftables** drops packets to unallocated addresses in the service CIDR; kverify has no
   service-CIDR input, so such flows cannot be asked.
-- **Cilium**: `hybrid` (DSR for TCP, SNAT for UDP) and per-service `annotation` modes; `lbExternalClusterIP=true`;
-  `service-no-backend-response=drop`; `loadBalancerSourceRanges` on NodePort/ClusterIP
-  (`bpf.lbSourceRangeAllTypes`); topology hints with `loadBalancer.serviceTopology=true`; hairpin through the
-  per-packet load balancer (source `169.254.42.1`) when socket-LB is off.
+- **Cilium**: the per-service `annotation` forwarding mode; the `service.cilium.io/src-ranges-policy: deny`
+  annotation (ranges as a deny-list, cilium/cilium#36120) and `service.cilium.io/type` (frontends not
+  created); loadBalancerSourceRanges on the externalIP frontends of a LoadBalancer Service by default
+  (cilium/cilium#44747, merged after v1.19.0, backports not verified: kverify checks externalIPs only with
+  `bpf.lbSourceRangeAllTypes`); topology hints with `loadBalancer.serviceTopology=true`; socket-LB off
+  (`socketLB.enabled=false`, `socketLB.hostNamespaceOnly=true`: in-cluster traffic translated per packet,
+  with hairpin through `169.254.42.1`). The refused options say so.
 - **Load balancers**: MetalLB L2 elects exactly one leader among the candidate nodes; kverify lists
   every node that may be elected. A health-checked LB is modelled in steady state (probes agree with
   the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP

@@ -93,3 +93,6 @@ class Situation:
     cilium_minor: Term = NEWEST_CILIUM
     cilium_external_cluster_ip: Term = False  # bpf.lbExternalClusterIP
     cilium_no_backend_reject: Term = True  # serviceNoBackendResponse=reject (exists from v1.15)
+    # loadBalancerSourceRanges also guard NodePort, externalIP and ClusterIP frontends: bpf.lbSourceRangeAllTypes
+    # (from v1.17), or v1.18.0-v1.18.5 whatever the option (CiliumSettings.source_ranges_on_all_types).
+    cilium_source_ranges_all_types: Term = False

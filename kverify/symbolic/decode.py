@@ -198,6 +198,8 @@ def assemble(
                 version=_int(model, u.cilium_minor),
                 external_cluster_ip=_bool(model, u.cilium_external_cluster_ip),
                 no_backend_response="reject" if _bool(model, u.cilium_no_backend_reject) else "drop",
+                # The option reproduces the v1.18.0-v1.18.5 default as well.
+                source_range_all_types=_bool(model, u.cilium_source_ranges_all_types),
             ),
             dataplane=dataplane,
             # A pod outside the cluster CIDR: give the cluster a CIDR none of our addresses are in.

@@ -16,7 +16,13 @@ from typing import Any
 import z3
 
 from kverify.model import ClientKind, Cni, Dataplane, Destination, LoadBalancerProfile, ServiceType
-from kverify.model.cilium import NEWEST_CILIUM, NO_BACKEND_RESPONSE_SINCE, OLDEST_CILIUM, CiliumSettings
+from kverify.model.cilium import (
+    NEWEST_CILIUM,
+    NO_BACKEND_RESPONSE_SINCE,
+    OLDEST_CILIUM,
+    SOURCE_RANGE_ALL_TYPES_SINCE,
+    CiliumSettings,
+)
 from kverify.model.versions import GATES, NEWEST, OLDEST
 from kverify.semantics import lb_profiles
 from kverify.semantics.cni import snats_pod_to_node
@@ -87,6 +93,7 @@ class FlowInputs:
         self.cilium_minor = Int("cilium_minor")
         self.cilium_external_cluster_ip = Bool("cilium_external_cluster_ip")
         self.cilium_no_backend_reject = Bool("cilium_no_backend_reject")
+        self.cilium_source_ranges_all_types = Bool("cilium_source_ranges_all_types")
 
     def situation_with(
         self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
@@ -132,6 +139,7 @@ class FlowInputs:
             cilium_minor=self.cilium_minor,
             cilium_external_cluster_ip=self.cilium_external_cluster_ip,
             cilium_no_backend_reject=self.cilium_no_backend_reject,
+            cilium_source_ranges_all_types=self.cilium_source_ranges_all_types,
         )
 
     def environment(self, minor: int, gates: dict[str, bool], cilium: CiliumSettings | None = None) -> list[Any]:
@@ -143,6 +151,7 @@ class FlowInputs:
             self.cilium_minor == cilium.version,
             self.cilium_external_cluster_ip == cilium.external_cluster_ip,
             self.cilium_no_backend_reject == (cilium.no_backend_response == "reject"),
+            self.cilium_source_ranges_all_types == cilium.source_ranges_on_all_types,
         ]
 
     def flow_constraints(self, node_exists: Any) -> list[Any]:
@@ -160,6 +169,9 @@ class FlowInputs:
         # A Cilium version kverify models; serviceNoBackendResponse exists from v1.15 (before: the default).
         c += [z3.And(self.cilium_minor >= OLDEST_CILIUM, self.cilium_minor <= NEWEST_CILIUM)]
         c += [z3.Implies(self.cilium_minor < NO_BACKEND_RESPONSE_SINCE, self.cilium_no_backend_reject)]
+        # Ranges on every frontend type: bpf.lbSourceRangeAllTypes exists from v1.17 (the v1.18.0-v1.18.5
+        # regression is later still).
+        c += [z3.Implies(self.cilium_minor < SOURCE_RANGE_ALL_TYPES_SINCE, z3.Not(self.cilium_source_ranges_all_types))]
         c += [z3.Implies(self.dst_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
         c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
         # A profile is modelled on some dataplanes only (lb_profiles.modelled_with; else Unknown concretely).

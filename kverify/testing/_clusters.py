@@ -29,7 +29,15 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
-from kverify.model.cilium import CILIUM_VERSIONS, NEWEST_CILIUM, NO_BACKEND_RESPONSE_SINCE, RESPONSES, CiliumSettings
+from kverify.model.cilium import (
+    CILIUM_VERSIONS,
+    NEWEST_CILIUM,
+    NO_BACKEND_RESPONSE_SINCE,
+    RESPONSES,
+    SOURCE_RANGE_ALL_TYPES_SINCE,
+    SOURCE_RANGE_REGRESSION,
+    CiliumSettings,
+)
 from kverify.model.cluster import cni_problem
 from kverify.model.versions import GATES, NEWEST, VERSIONS, gate_defaults
 
@@ -284,11 +292,17 @@ def _cilium_settings(draw: st.DrawFn) -> CiliumSettings:
     """A Cilium version and Helm options: usually the defaults, sometimes an older version or an option set."""
     version = draw(st.one_of(st.just(NEWEST_CILIUM), st.sampled_from(CILIUM_VERSIONS)))
     response = draw(st.sampled_from(RESPONSES)) if version >= NO_BACKEND_RESPONSE_SINCE else "reject"
+    all_types = draw(_ONE_IN_6) if version >= SOURCE_RANGE_ALL_TYPES_SINCE else False
+    # A patch release only where one changed routing (v1.18.0-v1.18.5: source ranges on every frontend).
+    minor, fixed = SOURCE_RANGE_REGRESSION
+    patch = draw(st.one_of(st.none(), st.integers(0, fixed + 1))) if version == minor else None
     return CiliumSettings(
         version=version,
         external_cluster_ip=draw(_ONE_IN_6),
         no_backend_response=response,
         hybrid=draw(_ONE_IN_6),
+        source_range_all_types=all_types,
+        patch=patch,
     )
 
 

@@ -25,7 +25,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
-from kverify.model.cilium import parse_cilium_version, parse_helm_sets
+from kverify.model.cilium import parse_cilium_release, parse_helm_sets
 from kverify.model.versions import parse_version
 
 HERE = Path(__file__).parent
@@ -91,9 +91,8 @@ def cluster(row: dict[str, Any]) -> Cluster:
         f"{key}={str(value).lower() if type(value) is bool else value}"
         for key, value in (row.get("cilium_helm") or {}).items()
     )
-    cilium, mode = parse_helm_sets(
-        helm, parse_cilium_version(str(row.get("cilium_version", "1.19"))), dataplane.removeprefix("cilium-")
-    )
+    minor, patch = parse_cilium_release(str(row.get("cilium_version", "1.19")))
+    cilium, mode = parse_helm_sets(helm, minor, dataplane.removeprefix("cilium-"), patch)
     return Cluster(
         nodes=[Node(name=n["name"], addresses=n.get("addresses") or (), zone=n.get("zone")) for n in row["nodes"]],
         services=[service(row["service"], row.get("endpoints") or [])],

@@ -33,7 +33,7 @@ from kverify.model import (
     LoadBalancerProfile,
     ProxyConfig,
 )
-from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_version, parse_helm_sets
+from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_release, parse_helm_sets
 from kverify.model.cluster import cni_problem
 from kverify.model.versions import NEWEST, parse_version, resolve_gates
 from kverify.model.workload import NodePool
@@ -222,17 +222,17 @@ def _cilium(ctx: Ctx, env: dict[str, Any], path: Path, dataplane: Dataplane) -> 
         field = "ciliumVersion" if text is not None else "ciliumHelm"
         ctx.error((*path, field), "Forbidden: only with dataplane cilium-snat or cilium-dsr")
         return CiliumSettings(), None
-    minor = NEWEST_CILIUM
+    minor, patch = NEWEST_CILIUM, None
     if text is not None:
         try:
-            minor = parse_cilium_version(str(text))
+            minor, patch = parse_cilium_release(str(text))
         except ValueError as error:
             ctx.error((*path, "ciliumVersion"), str(error))
             return CiliumSettings(), None
     chosen = dataplane.spelling.removeprefix("cilium-")
     sets = ",".join(f"{key}={str(value).lower() if type(value) is bool else value}" for key, value in helm.items())
     try:
-        settings, mode = parse_helm_sets(sets, minor, chosen)
+        settings, mode = parse_helm_sets(sets, minor, chosen, patch)
     except ValueError as error:
         key = str(error).split(":", 1)[0].split("=", 1)[0]
         ctx.error((*path, "ciliumHelm", key) if key in helm else (*path, "ciliumHelm"), str(error))
