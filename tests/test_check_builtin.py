@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 
 from kverify.check import CHECKS, facts_for, run_builtin
@@ -64,6 +65,14 @@ def findings(lb: LoadBalancerProfile = LoadBalancerProfile.HEALTH_CHECKED, datap
             id="eTP Cluster hides the client IP from a NetworkPolicy ipBlock naming external clients",
         ),
         pytest.param(
+            "etp-local-behind-rewriting-lb",
+            "shop/lb-local",
+            LoadBalancerProfile.AWS_CLASSIC_ELB,
+            "node-a",
+            "load-balancer",
+            id="eTP Local behind a Classic ELB: the pod sees the ELB, not the client",
+        ),
+        pytest.param(
             "itp-local-clients-without-endpoint",
             "shop/cache",
             LoadBalancerProfile.HEALTH_CHECKED,
@@ -98,6 +107,8 @@ def test_finding_is_replayed_from_the_real_manifests(check, service, lb, expecte
     assert cx.outcome in route(cluster, cx.flow)  # the executable model, on the user's own cluster
     if drop_or_seen in ("drop", "reject"):
         assert cx.outcome.drop_kind is not None and cx.outcome.drop_kind.spelling == drop_or_seen
+    elif drop_or_seen == "load-balancer":
+        assert cx.outcome.delivered and cx.outcome.source_ip_seen == drop_or_seen
     elif drop_or_seen.startswith("192.168"):
         assert cx.outcome.source_ip_seen == drop_or_seen  # SNAT to the arrival node's address
     else:
@@ -111,6 +122,17 @@ def test_a_health_checked_lb_raises_no_finding_for_etp_local_with_ready_endpoint
     assert not [k for k in found if k[1] in ("shop/lb-local", "shop/fine")]
 
 
+def test_a_proxy_protocol_header_carries_the_client_ip_so_the_rewriting_lb_check_does_not_apply() -> None:
+    loaded = load_manifests(FILES)
+    cluster = to_cluster(loaded, load_balancer=LoadBalancerProfile.AWS_CLASSIC_ELB)
+    facts = facts_for(cluster, ip_blocks=loaded.ip_blocks, intents=loaded.intents)
+    with_header = attrs.evolve(cluster, proxy_protocol=True)
+    header_facts = facts_for(with_header, ip_blocks=loaded.ip_blocks, intents=loaded.intents)
+    claims = lambda c, f: {r.claim for r in run_builtin(c, f, files=FILES).results}  # noqa: E731
+    assert "etp-local-behind-rewriting-lb" in claims(cluster, facts)
+    assert "etp-local-behind-rewriting-lb" not in claims(with_header, header_facts)
+
+
 def test_dsr_keeps_the_client_ip_so_the_client_ip_check_passes() -> None:
     _, found, run = findings(dataplane=Dataplane.CILIUM_DSR)
     assert ("etp-cluster-hides-client-ip", "shop/needs-ip") not in found
@@ -118,7 +140,7 @@ def test_dsr_keeps_the_client_ip_so_the_client_ip_check_passes() -> None:
 
 
 def test_every_check_has_a_statement_and_a_reason() -> None:
-    assert len({c.id for c in CHECKS}) == len(CHECKS) == 6
+    assert len({c.id for c in CHECKS}) == len(CHECKS) == 7
     assert all(c.statement.endswith(".") and c.why for c in CHECKS)
 
 

@@ -11,6 +11,10 @@ Each row's expectation is read off the cited source, not off kverify's output:
 - kube-vip (``pkg/endpoints/endpoints.go`` AddOrModify): no endpoints, no leader election, nobody answers.
 - AWS NLB (aws-load-balancer-controller ``pkg/service/model_build_target_group.go``): TCP traffic-port probes
   under eTP Cluster; ``preserve_client_ip`` defaults per target type.
+- AWS Classic ELB (``kubernetes/cloud-provider-aws`` ``pkg/providers/v1/aws.go`` EnsureLoadBalancer, the path
+  when ``isNLB`` is false): a TCP proxy (the instance sees the ELB's address: AWS "Configure proxy protocol for
+  your Classic Load Balancer"), the healthCheckNodePort probed under eTP Local, and traffic "only to the
+  healthy instances" (AWS "Health checks for ... your Classic Load Balancer"): no fail-open.
 - PROXY protocol: the header comes only through the load balancer; kube-proxy short-circuits in-cluster
   clients to a VIP-mode LB IP (kubernetes/ingress-nginx#3996); ipMode Proxy (KEP-1860, on by default from
   v1.30) sends them out to it.
@@ -182,6 +186,22 @@ ARRIVALS = [
         {"node-a"},
         id="AWS NLB instance targets, eTP Local: the healthCheckNodePort probe passes only on node-a",
     ),
+    pytest.param(
+        P.AWS_CLASSIC_ELB,
+        Dataplane.IPTABLES,
+        TrafficPolicy.LOCAL,
+        None,
+        {"node-a"},
+        id="AWS Classic ELB, eTP Local: the healthCheckNodePort probe (HTTP) passes only on node-a",
+    ),
+    pytest.param(
+        P.AWS_CLASSIC_ELB,
+        Dataplane.IPTABLES,
+        TrafficPolicy.CLUSTER,
+        (A_NOT_SERVING,),
+        {"node-a", "node-b"},
+        id="AWS Classic ELB, eTP Cluster: the TCP probe of the first NodePort passes on every node",
+    ),
 ]
 
 
@@ -254,6 +274,25 @@ SOURCES = [
         id="instance, eTP Cluster: kube-proxy's masquerade shows the node IP whatever the NLB did",
     ),
     pytest.param(P.AWS_NLB_IP, TrafficPolicy.CLUSTER, Protocol.TCP, None, "load-balancer", id="ip, TCP: off"),
+    pytest.param(
+        P.AWS_CLASSIC_ELB, TrafficPolicy.LOCAL, Protocol.TCP, None, "load-balancer", id="Classic ELB: a TCP proxy"
+    ),
+    pytest.param(
+        P.AWS_CLASSIC_ELB,
+        TrafficPolicy.LOCAL,
+        Protocol.TCP,
+        True,
+        "load-balancer",
+        id="Classic ELB: an NLB target-group attribute changes nothing",
+    ),
+    pytest.param(
+        P.AWS_CLASSIC_ELB,
+        TrafficPolicy.CLUSTER,
+        Protocol.TCP,
+        None,
+        "192.168.0.10",
+        id="Classic ELB, eTP Cluster: kube-proxy's masquerade shows the node IP",
+    ),
     pytest.param(P.AWS_NLB_IP, TrafficPolicy.CLUSTER, Protocol.UDP, None, CLIENT, id="ip, UDP: on by default"),
     pytest.param(P.AWS_NLB_IP, TrafficPolicy.CLUSTER, Protocol.TCP, True, CLIENT, id="ip, attribute turns it on"),
 ]
@@ -271,6 +310,7 @@ PROXY = [
     pytest.param(P.AWS_NLB_IP, _external(), 34, True, id="external client through an IP-target NLB: header"),
     pytest.param(P.AWS_NLB_INSTANCE, _pod(), 34, False, id="pod to the VIP-mode LB IP: short-circuited, no header"),
     pytest.param(P.METALLB_L2, _external(), 34, False, id="MetalLB only announces: no proxy, no header"),
+    pytest.param(P.AWS_CLASSIC_ELB, _external(), 34, True, id="Classic ELB with proxy-protocol '*': header (v1)"),
 ]
 
 
@@ -313,3 +353,24 @@ def test_the_cluster_wide_proxy_protocol_setting_overrides_the_annotations() -> 
     assert {o.proxy_header for o in route(cluster, _external()) if o.delivered} == {True}
     cluster = attrs.evolve(_cluster(P.AWS_NLB_INSTANCE, proxy_protocol=True), proxy_protocol=False)
     assert {o.proxy_header for o in route(cluster, _external()) if o.delivered} == {False}
+
+
+def test_a_classic_elb_with_no_healthy_instance_does_not_fail_open_as_an_nlb_does() -> None:
+    """eTP Local, only a terminating endpoint left: every healthCheckNodePort probe fails. The NLB fails open
+    (target-group-health-checks.html) and sends to both nodes; the Classic ELB routes "only to the healthy
+    instances" (elb-healthchecks.html): no node receives the connection."""
+    endpoints = (B_ONLY_TERMINATING,)
+    nlb = route(_cluster(P.AWS_NLB_INSTANCE, etp=TrafficPolicy.LOCAL, endpoints=endpoints), _external())
+    elb = route(_cluster(P.AWS_CLASSIC_ELB, etp=TrafficPolicy.LOCAL, endpoints=endpoints), _external())
+    assert {o.node for o in nlb} == {"node-a", "node-b"}
+    (lost,) = elb
+    assert not lost.delivered and lost.node is None and lost.rules == ("lb-aws-classic-elb-probe",)
+
+
+def test_the_classic_elb_rewrites_the_source_before_the_node_in_the_hops() -> None:
+    (outcome,) = route(_cluster(P.AWS_CLASSIC_ELB, etp=TrafficPolicy.LOCAL), _external())
+    lb_hop = next(h for h in outcome.hops if h.at == "load-balancer")
+    assert lb_hop.to == "node-a" and lb_hop.src == "load-balancer" and "proxies the connection" in lb_hop.note
+    outcomes = route(_cluster(P.AWS_CLASSIC_ELB), _external())
+    at_a = next(o for o in outcomes if o.node == "node-a" and o.endpoint_node == "node-a")
+    assert any("SNAT load-balancer -> 192.168.0.10" in (h.note or "") for h in at_a.hops)

@@ -73,9 +73,16 @@ HINTS = [
     pytest.param(
         {AWS + "backend-protocol": "tcp"},
         (),
-        LoadBalancerProfile.HEALTH_CHECKED,
-        f"from annotation {AWS}backend-protocol",
-        id="any other AWS annotation: a classic ELB, which probes the healthCheckNodePort",
+        LoadBalancerProfile.AWS_CLASSIC_ELB,
+        f"from annotation {AWS}backend-protocol without {AWS}type: nlb (the AWS cloud provider's Classic ELB",
+        id="any other AWS annotation: the cloud provider's Classic ELB (isNLB false)",
+    ),
+    pytest.param(
+        {AWS + "type": "classic", AWS + "proxy-protocol": "*"},
+        (),
+        LoadBalancerProfile.AWS_CLASSIC_ELB,
+        f"from annotation {AWS}proxy-protocol without {AWS}type: nlb",
+        id="a type other than nlb, external or nlb-ip is a Classic ELB too (isNLB compares with nlb)",
     ),
     pytest.param(
         {"metallb.universe.tf/address-pool": "public"},

@@ -48,6 +48,32 @@ spec:
       containers: [{name: edge, image: edge:1, ports: [{containerPort: 8080}]}]
 """
 
+# Contour's envoy Service as its example manifests ship it (an AWS annotation, no aws-load-balancer-type):
+# the AWS cloud provider's Classic ELB, known from the annotation, which the exported counterexample lacks.
+DESIGN_CLASSIC_ELB = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: envoy
+  namespace: edge
+  annotations: {service.beta.kubernetes.io/aws-load-balancer-backend-protocol: tcp}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  ports: [{name: http, port: 80, targetPort: 8080}]
+  selector: {app: envoy}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: envoy, namespace: edge}
+spec:
+  selector: {matchLabels: {app: envoy}}
+  template:
+    metadata: {labels: {app: envoy}}
+    spec:
+      containers: [{name: envoy, image: envoy:1, ports: [{containerPort: 8080}]}]
+"""
+
 
 def _kverify(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
@@ -91,6 +117,7 @@ CASES = [
     pytest.param(["check", "-v", "examples/shop/specs"], ["examples"], id="the shop example's spec"),
     pytest.param(["check", "-v", "examples/shop/manifests"], ["examples"], id="the shop example's manifests"),
     pytest.param(["check", "-v", "design.yaml"], ["design"], id="a design-time placement"),
+    pytest.param(["check", "-v", "elb.yaml"], ["design"], id="a load balancer chosen by an annotation"),
     pytest.param(["prove", "etp-local-always-delivers", "--dataplane", "iptables"], [], id="a theorem of the library"),
 ]
 
@@ -107,6 +134,7 @@ def test_every_printed_reproduce_command_runs_as_printed(
         shutil.copytree(ROOT / "examples", tmp_path / "examples")
     if "design" in needs:
         (tmp_path / "design.yaml").write_text(DESIGN)
+        (tmp_path / "elb.yaml").write_text(DESIGN_CLASSIC_ELB)
     text = _kverify(tmp_path, *argv)
     assert text.returncode in (0, 1), text.stderr
     document = json.loads(_kverify(tmp_path, *argv, "--format", "json").stdout)

@@ -42,6 +42,7 @@ _NO_TIMING = (
     LoadBalancerProfile.CILIUM_L2,
     LoadBalancerProfile.CILIUM_BGP,
     LoadBalancerProfile.KUBE_VIP,
+    LoadBalancerProfile.AWS_CLASSIC_ELB,  # its probe timing is not modelled yet
 )
 TIMELINE_LIMIT = 2_000
 PLACEMENT_LIMIT = 200

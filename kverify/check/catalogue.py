@@ -15,6 +15,7 @@ import attrs
 from kverify.check.exhaustive import PROPERTIES, Property
 from kverify.concrete.unknown_lb import hostname_only
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
+from kverify.model.enums import POD_TARGET_PROFILES, Protocol
 from kverify.model.policy import IPBlockRule
 from kverify.results import Outcome
 
@@ -201,6 +202,31 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     ]
 
 
+def lb_hides_client_ip(cluster: Cluster, service: Service) -> bool:
+    """eTP Local on a LoadBalancer Service whose load balancer sends to nodes but rewrites the source of TCP
+    connections (a Classic ELB; an NLB with ``preserve_client_ip.enabled=false``) and sends no PROXY header:
+    the policy meant to keep the client IP keeps the load balancer's."""
+    return (
+        service.type is ServiceType.LOAD_BALANCER
+        and service.external_traffic_policy.spelling == "Local"
+        and cluster.load_balancer_for(service) not in POD_TARGET_PROFILES
+        and any(p.protocol is Protocol.TCP for p in service.ports)
+        and not cluster.preserves_client_ip(service, Protocol.TCP)
+        and not cluster.proxy_protocol_for(service)
+    )
+
+
+def _etp_local_behind_rewriting_lb(facts: Facts, service: Service) -> list[Candidate] | None:
+    if not (lb_hides_client_ip(facts.cluster, service) and _lb_ip(service)):
+        return None
+    ready = sorted(_ready_nodes(service))
+    if not ready:
+        return []
+    flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=ready[0])
+    lb = facts.cluster.load_balancer_for(service).spelling
+    return [Candidate(flow=flow, context=f"{ready[0]} has a Ready endpoint; the {lb} load balancer rewrites the source")]
+
+
 def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | None:
     if service.headless or any(e.usable for e in service.endpoints) or not facts.cluster.nodes:
         return None
@@ -242,6 +268,16 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "NetworkPolicy ipBlocks and logs see the node, not the client.",
         prop=PROPERTIES["client-ip-preserved"],
         candidates=_etp_cluster_hides_client_ip,
+    ),
+    BuiltinCheck(
+        id="etp-local-behind-rewriting-lb",
+        statement="External clients' IPs reach the pods through the load balancer (eTP Local, which keeps them).",
+        why="the load balancer in front rewrites the source before kube-proxy sees the packet (a Classic ELB proxies "
+        "TCP; an NLB with preserve_client_ip.enabled=false), so eTP Local keeps the load balancer's address, not "
+        "the client's, and still drops at nodes without an endpoint (rule lb-preserve-client-ip). PROXY protocol "
+        "(aws-load-balancer-proxy-protocol: '*', and a server that expects it) carries the client IP instead.",
+        prop=PROPERTIES["client-ip-preserved"],
+        candidates=_etp_local_behind_rewriting_lb,
     ),
     BuiltinCheck(
         id="itp-local-clients-without-endpoint",

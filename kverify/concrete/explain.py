@@ -182,16 +182,20 @@ def hops_for(
     node = h.node.name if h.node else None
     hops: list[Hop] = []
     first_stop = node or "load-balancer"
+    # A load balancer in front of nodes that rewrites the source (a Classic ELB, an NLB without client IP
+    # preservation) does so before the node: the node's proxy sees the LB's address.
+    arriving_src = "load-balancer" if node and decision.lb_rewrote_source else h.client_ip
     if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         hops.append(Hop(at=client, to="load-balancer", src=h.client_ip, dst=dst))
         if node:
+            proxies = "; it proxies the connection: the source becomes its address" if arriving_src != h.client_ip else ""
             hops.append(
                 Hop(
                     at="load-balancer",
                     to=node,
-                    src=h.client_ip,
+                    src=arriving_src,
                     dst=dst,
-                    note=f"{h.reduced.load_balancer} picks {node}",
+                    note=f"{h.reduced.load_balancer} picks {node}{proxies}",
                 )
             )
     elif node and (h.client_node is None or h.client_node != h.node):
@@ -224,7 +228,7 @@ def hops_for(
             note = f"no proxy rule matches on {first_stop}: routed on unchanged"
         else:
             note = f"{kind.spelling.upper() if kind else 'not delivered'} by the proxy on {first_stop}"
-        hops.append(Hop(at=first_stop, to="(end)", src=h.client_ip, dst=dst, note=note))
+        hops.append(Hop(at=first_stop, to="(end)", src=arriving_src, dst=dst, note=note))
         return tuple(hops)
     assert endpoint is not None  # a delivered outcome names its endpoint
     target_port = endpoint.target_port(port.name) or (
@@ -234,8 +238,8 @@ def hops_for(
     src_now = seen or h.client_ip
     rewrites = [f"DNAT {dst} -> {new_dst}"]
     if decision.masqueraded[index]:
-        rewrites.append(f"SNAT {h.client_ip} -> {src_now}")
-    elif decision.lb_rewrote_source:
+        rewrites.append(f"SNAT {arriving_src} -> {src_now}")
+    elif decision.lb_rewrote_source and not node:
         rewrites = [f"LB proxies to {new_dst}, source becomes the LB's address"]
     where = endpoint.node_name or "an unknown node"
     hops.append(Hop(at=first_stop, to=where, src=src_now, dst=new_dst, note="; ".join(rewrites) + f" on {first_stop}"))

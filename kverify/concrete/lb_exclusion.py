@@ -31,7 +31,13 @@ from kverify.concrete.index import index_of
 from kverify.model import Cluster, LoadBalancerProfile, Service
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 
-_CLOUD = (LoadBalancerProfile.HEALTH_CHECKED, LoadBalancerProfile.NO_HEALTH_CHECK)
+#: The cloud providers' service controller (k8s.io/cloud-provider) chooses the nodes; the AWS cloud provider's
+#: Classic ELB is one of them.
+_CLOUD = (
+    LoadBalancerProfile.HEALTH_CHECKED,
+    LoadBalancerProfile.NO_HEALTH_CHECK,
+    LoadBalancerProfile.AWS_CLASSIC_ELB,
+)
 _BY_PRESENCE = (
     LoadBalancerProfile.AWS_NLB_INSTANCE,
     LoadBalancerProfile.METALLB_L2,

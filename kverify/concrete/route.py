@@ -148,7 +148,8 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
             else:
                 yield attrs.evolve(result, outer=(flow, service))
     if not found:
-        # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing).
+        # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing, a Classic ELB
+        # with no healthy instance).
         yield _unannounced(cluster, flow, service)
 
 
@@ -169,6 +170,7 @@ ANNOUNCE_RULES = {
     LoadBalancerProfile.K3S_SERVICELB: "lb-k3s-servicelb",
     LoadBalancerProfile.CILIUM_BGP: "lb-cilium-bgp-advertise",
     LoadBalancerProfile.KUBE_VIP: "lb-kube-vip-arp-leader",
+    LoadBalancerProfile.AWS_CLASSIC_ELB: "lb-aws-classic-elb-probe",
 }
 
 
@@ -187,7 +189,10 @@ def _unannounced(cluster: Cluster, flow: Flow, service: Service) -> Outcome:
                 to="(end)",
                 src=flow.client_ip or classify.EXTERNAL_CLIENT_IP,
                 dst=flow.dst_ip or "load-balancer IP",
-                note=f"{profile.spelling}: no node announces the address, so nothing answers for it",
+                note=f"{profile.spelling}: no instance passes the health check, and a Classic ELB sends only to "
+                "healthy ones (no fail-open): the connection reaches no node"
+                if profile is LoadBalancerProfile.AWS_CLASSIC_ELB
+                else f"{profile.spelling}: no node announces the address, so nothing answers for it",
             ),
         ),
     )

@@ -9,10 +9,13 @@ mapping is the documented behaviour of the controller that reads the annotation:
   or ``aws-load-balancer-nlb-target-type: ip`` give IP targets (``ip-target``: the NLB sends to pod
   IPs); otherwise instance targets, whose health check under eTP Local is the healthCheckNodePort
   (``buildTargetGroupHealthCheckConfig`` -> ``...ForInstanceModeLocal``): ``health-checked``. The
-  in-tree AWS provider (``aws-load-balancer-type: nlb``, classic ELBs: any other
-  ``service.beta.kubernetes.io/aws-load-balancer-*`` annotation) checks the healthCheckNodePort too
-  (``kubernetes/cloud-provider-aws`` ``pkg/providers/v1/aws_loadbalancer.go``, via
-  ``GetServiceHealthCheckPathPort``).
+  AWS cloud provider (``kubernetes/cloud-provider-aws`` ``pkg/providers/v1/aws.go`` EnsureLoadBalancer)
+  makes an NLB for ``aws-load-balancer-type: nlb`` (instance targets, client IP kept, the
+  healthCheckNodePort probed: ``health-checked``) and a Classic ELB otherwise (``isNLB`` false): any
+  other ``service.beta.kubernetes.io/aws-load-balancer-*`` annotation gives ``aws-classic-elb``, a TCP
+  proxy (the pod sees the ELB's address) that probes the healthCheckNodePort and does not fail open.
+  On EKS the AWS Load Balancer Controller's service webhook (v2.5+, on by default) sets
+  ``loadBalancerClass: service.k8s.aws/nlb`` on new Services: then ``--load-balancer aws-nlb-instance``.
 - Cilium's LB IPAM classes (cilium/cilium ``Documentation/network/lb-ipam.rst``, "loadBalancerClass" table):
   ``io.cilium/l2-announcer`` -> ``cilium-l2``, ``io.cilium/bgp-control-plane`` -> ``cilium-bgp``.
 - kube-vip (kube-vip/kube-vip-cloud-provider: ``loadBalancerClass: kube-vip.io/kube-vip-class``; kube-vip's own
@@ -75,10 +78,10 @@ def lb_hint(
             LoadBalancerProfile.AWS_NLB_INSTANCE,
             f"from annotation {AWS_TYPE}: external (AWS Load Balancer Controller; instance targets by default)",
         )
-    if kind is not None:
+    if kind == "nlb":
         return (
             LoadBalancerProfile.HEALTH_CHECKED,
-            f"from annotation {AWS_TYPE}: {kind} (instance targets; the LB {checked})",
+            f"from annotation {AWS_TYPE}: nlb (the AWS cloud provider's NLB: instance targets; the LB {checked})",
         )
     if lb_class == AWS_LB_CLASS:
         return LoadBalancerProfile.AWS_NLB_INSTANCE, f"from spec.loadBalancerClass: {lb_class} (instance targets)"
@@ -90,7 +93,12 @@ def lb_hint(
         return LoadBalancerProfile.KUBE_VIP, f"from spec.loadBalancerClass: {lb_class} (kube-vip, ARP)"
     for key in sorted(annotations):
         if key.startswith(AWS):
-            return LoadBalancerProfile.HEALTH_CHECKED, f"from annotation {key} (an AWS load balancer {checked})"
+            return (
+                LoadBalancerProfile.AWS_CLASSIC_ELB,
+                f"from annotation {key} without {AWS_TYPE}: nlb (the AWS cloud provider's Classic ELB, a TCP proxy "
+                "that probes the healthCheckNodePort; with the AWS Load Balancer Controller's webhook: "
+                "--load-balancer aws-nlb-instance)",
+            )
     for key in sorted(annotations):
         if key.startswith(METALLB):
             if metallb_bgp:

@@ -343,7 +343,8 @@ class Cluster:
     def preserves_client_ip(self, service: Service | None, protocol: Protocol) -> bool:
         """Whether the load balancer in front of ``service`` keeps the client's address (rule
         ``lb-preserve-client-ip``): the target-group attribute if set, else the target type's default
-        (instance targets on; IP targets off for TCP, on for UDP; a generic ``ip-target`` LB off)."""
+        (instance targets on; IP targets off for TCP, on for UDP; a generic ``ip-target`` LB and a Classic ELB,
+        which proxies every TCP connection, off)."""
         profile = self.load_balancer_for(service)
         if (
             service is not None
@@ -357,7 +358,7 @@ class Cluster:
             return service.lb_preserve_client_ip
         if profile is LoadBalancerProfile.AWS_NLB_IP:
             return protocol is Protocol.UDP
-        return profile is not LoadBalancerProfile.IP_TARGET
+        return profile not in (LoadBalancerProfile.IP_TARGET, LoadBalancerProfile.AWS_CLASSIC_ELB)
 
     def load_balancer_for(self, service: Service | None) -> LoadBalancerProfile:
         """The load balancer in front of ``service``: the user's choice, else the Service's

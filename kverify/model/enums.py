@@ -89,6 +89,7 @@ class LoadBalancerProfile(_Spelled):
     KUBE_VIP = 8, "kube-vip"
     AWS_NLB_INSTANCE = 9, "aws-nlb-instance"
     AWS_NLB_IP = 10, "aws-nlb-ip"
+    AWS_CLASSIC_ELB = 11, "aws-classic-elb"
 
 
 #: Profiles whose load balancer sends straight to pod IPs, bypassing nodes and kube-proxy.
@@ -101,6 +102,7 @@ PROXYING_PROFILES = (
     LoadBalancerProfile.IP_TARGET,
     LoadBalancerProfile.AWS_NLB_INSTANCE,
     LoadBalancerProfile.AWS_NLB_IP,
+    LoadBalancerProfile.AWS_CLASSIC_ELB,
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from kverify.check.catalogue import check as catalogue_check
+from kverify.check.catalogue import lb_hides_client_ip
 from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location
 from kverify.check.idle import tally, why_nothing_to_check
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServiceType
@@ -46,6 +47,9 @@ def questions(
     if service.type is ServiceType.NODE_PORT and local:
         flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.NODE_PORT)
         yield "etp-local-node-port", flow, "delivered", "a cluster may have a node without a replica"
+    if lb_hides_client_ip(design.cluster, service) and service.load_balancer_ingress:
+        flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+        yield "etp-local-behind-rewriting-lb", flow, "client-ip-preserved", f"the {lb.spelling} rewrites the source"
     destination = _external_destination(service)
     if not local and destination is not None and key in needs_client_ip:
         flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=destination)

@@ -79,6 +79,7 @@ def scope(max_nodes: int, max_endpoints: int) -> str:
 
 def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_balancer: bool) -> str:
     proxy = cluster.proxy
+    service = cluster.service(flow.service)
     words = ["kverify", "trace", manifest_file, "--service", flow.service, "--to", flow.destination.spelling]
     words += ["--from", flow.client.spelling]
     if flow.client_ip:
@@ -89,14 +90,16 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         words += ["--dst-ip", flow.dst_ip]
     if flow.port:
         port = flow.port
-        service = cluster.service(flow.service)
         exposed = service.port(flow.port, flow.protocol) if service else None
         if flow.destination is Destination.NODE_PORT and exposed and exposed.node_port:
             port = exposed.node_port  # what a client really dials
         words += ["--port", str(port)]
     words += ["--dataplane", proxy.dataplane.spelling]
-    if cluster.load_balancer_explicit:  # otherwise the manifests' annotations choose it again
+    if cluster.load_balancer_explicit:
         words += ["--load-balancer", cluster.load_balancer.spelling]
+    elif service is not None and service.load_balancer_hint is not None:
+        # Chosen by the Service's annotations, which an exported counterexample manifest does not carry.
+        words += ["--load-balancer", service.load_balancer_hint.spelling]
     if cluster.proxy_protocol is not None:  # otherwise the manifests' annotations say it again
         words.append("--proxy-protocol" if cluster.proxy_protocol else "--no-proxy-protocol")
     if proxy.cluster_cidrs != ("10.0.0.0/8",):

@@ -27,6 +27,8 @@ KLIPPER = "k3s-io/klipper-lb entry (v0.4.9, commit 525ecd2)"
 CILIUM_BGP = "cilium/cilium pkg/bgpv1/manager/reconciler/service.go"
 KUBE_VIP = "kube-vip/kube-vip (v1.2.3+24, commit bee5cfe)"
 AWS_LBC = "kubernetes-sigs/aws-load-balancer-controller pkg/service/model_build_target_group.go"
+AWS_CCM = "kubernetes/cloud-provider-aws pkg/providers/v1/aws.go (commit 63ec440, 2026-07)"
+CLASSIC_DOCS = "docs.aws.amazon.com/elasticloadbalancing/latest/classic"
 
 
 def profile_is(ops: Ops, s: Situation, *profiles: LoadBalancerProfile) -> Term:
@@ -135,16 +137,38 @@ def nlb_instance_probe(ops: Ops, s: Situation, node: int, fails_open: Term) -> T
 
 
 @rule(
+    "lb-aws-classic-elb-probe",
+    title="AWS Classic ELB (the AWS cloud provider's default, without aws-load-balancer-type: nlb): under eTP Local "
+    "it probes the healthCheckNodePort over HTTP; otherwise the first listener's NodePort over TCP, which every "
+    "node with kube-proxy accepts. It routes only to healthy instances: no fail-open.",
+    source=f"{AWS_CCM} EnsureLoadBalancer (`isNLB(annotations)` else the Classic ELB path; "
+    "`GetServiceHealthCheckPathPort` -> ensureLoadBalancerHealthCheck HTTP, else TCP on tcpHealthCheckPort), "
+    "pkg/providers/v1/aws_loadbalancer.go isNLB; "
+    f"{CLASSIC_DOCS}/elb-healthchecks.html ('routes requests only to the healthy instances')",
+    since="v1.7 (healthCheckNodePort); read at cloud-provider-aws commit 63ec440",
+)
+def classic_elb_probe(ops: Ops, s: Situation, node: int) -> Term:
+    return ops.ite(s.etp_local_spec, has_local_ready(ops, s, node), ops.true)
+
+
+@rule(
     "lb-preserve-client-ip",
     title="AWS NLB client IP preservation is a target-group attribute: preserve_client_ip.enabled if set, else on "
-    "for instance targets and off for IP targets (TCP; UDP keeps it). Off, the target sees the NLB's private IP.",
+    "for instance targets and off for IP targets (TCP; UDP keeps it). Off, the target sees the NLB's private IP. "
+    "A Classic ELB's TCP listener proxies the connection: the instance always sees the ELB's address.",
     source=f"{AWS_LBC} buildPreserveClientIPFlag (attribute, else TargetTypeIP -> false, TargetTypeInstance -> "
     "true); docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html "
-    "('Client IP preservation' defaults)",
+    "('Client IP preservation' defaults); "
+    f"{AWS_CCM} buildListener (listener and instance protocol tcp unless annotated http/ssl); "
+    f"{CLASSIC_DOCS}/enable-proxy-protocol.html ('the access logs from your instance contain the IP address of the "
+    "load balancer instead of the originating client')",
     since="AWS LBC v2.2",
 )
 def lb_rewrites_source(ops: Ops, s: Situation) -> Term:
-    nlb = ops.and_(s.via_load_balancer, profile_is(ops, s, LoadBalancerProfile.AWS_NLB_INSTANCE))
+    nlb = ops.and_(
+        s.via_load_balancer,
+        profile_is(ops, s, LoadBalancerProfile.AWS_NLB_INSTANCE, LoadBalancerProfile.AWS_CLASSIC_ELB),
+    )
     pods = ops.and_(
         profile_is(ops, s, LoadBalancerProfile.IP_TARGET, LoadBalancerProfile.AWS_NLB_IP),
         ops.eq(s.destination, Destination.LOAD_BALANCER),

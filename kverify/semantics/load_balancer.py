@@ -100,6 +100,7 @@ def may_receive_given(ops: Ops, s: Situation, node: int, open_: Term) -> Term:
         (LoadBalancerProfile.CILIUM_L2, lb_profiles.cilium_l2_answers(ops, s, node)),
         (LoadBalancerProfile.CILIUM_BGP, lb_profiles.cilium_bgp_advertises(ops, s, node)),
         (LoadBalancerProfile.KUBE_VIP, lb_profiles.kube_vip_answers(ops, s, node)),
+        (LoadBalancerProfile.AWS_CLASSIC_ELB, lb_profiles.classic_elb_probe(ops, s, node)),
     )
     # The last profile is the chain's default, so every value of the enum is covered.
     picks = lb_profiles.nlb_instance_probe(ops, s, node, open_)

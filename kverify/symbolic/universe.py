@@ -184,12 +184,14 @@ class FlowInputs:
             self.load_balancer == int(LoadBalancerProfile.AWS_NLB_INSTANCE),
             self.load_balancer == int(LoadBalancerProfile.AWS_NLB_IP),
         )
+        # A generic ip-target LB and a Classic ELB (a TCP proxy) always rewrite; the others never do.
+        rewrites = z3.Or(
+            self.load_balancer == int(LoadBalancerProfile.IP_TARGET),
+            self.load_balancer == int(LoadBalancerProfile.AWS_CLASSIC_ELB),
+        )
         c += [
-            z3.Implies(self.load_balancer == int(LoadBalancerProfile.IP_TARGET), z3.Not(self.lb_preserves_client_ip)),
-            z3.Implies(
-                z3.And(z3.Not(nlb), self.load_balancer != int(LoadBalancerProfile.IP_TARGET)),
-                self.lb_preserves_client_ip,
-            ),
+            z3.Implies(rewrites, z3.Not(self.lb_preserves_client_ip)),
+            z3.Implies(z3.And(z3.Not(nlb), z3.Not(rewrites)), self.lb_preserves_client_ip),
         ]
         c += [z3.And(self.service_type >= 0, self.service_type < len(ServiceType))]
         c += [z3.And(client >= 0, client < len(ClientKind)), z3.And(dest >= 0, dest < len(Destination))]
