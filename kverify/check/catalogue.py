@@ -224,7 +224,9 @@ def _etp_local_behind_rewriting_lb(facts: Facts, service: Service) -> list[Candi
         return []
     flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=ready[0])
     lb = facts.cluster.load_balancer_for(service).spelling
-    return [Candidate(flow=flow, context=f"{ready[0]} has a Ready endpoint; the {lb} load balancer rewrites the source")]
+    return [
+        Candidate(flow=flow, context=f"{ready[0]} has a Ready endpoint; the {lb} load balancer rewrites the source")
+    ]
 
 
 def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | None:

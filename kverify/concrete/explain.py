@@ -188,7 +188,9 @@ def hops_for(
     if flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         hops.append(Hop(at=client, to="load-balancer", src=h.client_ip, dst=dst))
         if node:
-            proxies = "; it proxies the connection: the source becomes its address" if arriving_src != h.client_ip else ""
+            proxies = (
+                "; it proxies the connection: the source becomes its address" if arriving_src != h.client_ip else ""
+            )
             hops.append(
                 Hop(
                     at="load-balancer",

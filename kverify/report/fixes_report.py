@@ -49,7 +49,14 @@ def render_markdown(found: Sequence[ClaimFixes]) -> str:
             lines += [f"   - trade-off: {ch.trade_off}" for ch in fix.changes]
             lines += [f"   - no patch: {why}" for why in fix.no_patch]
             if fix.patch:
-                lines += ["", f"   Apply with `{apply_command(fix.patch)}`:", "", "   ```diff", *[f"   {line}" for line in fix.patch.splitlines()], "   ```"]
+                lines += [
+                    "",
+                    f"   Apply with `{apply_command(fix.patch)}`:",
+                    "",
+                    "   ```diff",
+                    *[f"   {line}" for line in fix.patch.splitlines()],
+                    "   ```",
+                ]
     return "\n".join(lines)
 
 
