@@ -97,6 +97,14 @@ EXPECTED = {
         "drain-share-within-2": "proved",  # the replacement stays Pending: 1 pod on each remaining node
         "drain-never-drops": "refuted",  # 24 s to the drained node, whose pod is gone at once
     },
+    "node-failure": {
+        "local-failure-keeps-client-ip": "proved",
+        "local-failure-share-within-2": "proved",  # the replacement stays Pending: 1 pod on each live node
+        "local-failure-never-drops": "refuted",  # 25 s (GCP 8 s x 3 + 1 s timeout) to the dead node
+        "cluster-failure-keeps-client-ip": "refuted",  # SNAT in every state
+        "cluster-failure-share-within-2": "proved",
+        "cluster-failure-never-drops": "refuted",  # 60 s: the dead pod stays ready until Ready=Unknown
+    },
     # Design reviews: manifests as written (no Nodes, no EndpointSlices), decided over every placement.
     "design-web-local": {
         "lb-never-drops": "refuted",  # 3 replicas cannot cover 5 nodes; eTP Local drops on the others

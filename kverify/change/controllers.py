@@ -25,6 +25,11 @@ stays Pending and is retried whenever a pod is gone.
 pkg/drain``): the drained nodes take no new pods; their pods are deleted at once (PodDisruptionBudgets
 are not modelled) and the ReplicaSet controller creates as many replacements at once.
 
+**Node failure** (:mod:`kverify.change.failure`): up to ``k`` nodes die at t = 0; their pods are
+marked NotReady when the node lifecycle controller notices, deleted when their toleration of the
+``unreachable:NoExecute`` taint runs out, and replaced then on the other nodes (in every order the
+controller's per-zone rate limiter may taint them). The failed nodes never come back.
+
 Nodes that hold the same pods and differ only in name are tried once. The number of timelines is
 capped; past the cap the decision is Unknown.
 """
@@ -37,6 +42,7 @@ from itertools import combinations
 
 import attrs
 
+from kverify.change.failure import FailureTiming
 from kverify.change.fenceposts import resolve_fenceposts
 from kverify.change.placements import schedulable, signature
 from kverify.change.timeline import INF, PodLife
@@ -50,15 +56,17 @@ class TooManyTimelines(Exception):
 
 @attrs.frozen(kw_only=True)
 class Change:
-    """A rolling update (``kind == "rollout"``) or the drain of ``nodes`` nodes."""
+    """A rolling update (``kind == "rollout"``), the drain of ``nodes`` nodes, or their failure."""
 
-    kind: str  # "rollout" | "drain"
+    kind: str  # "rollout" | "drain" | "failure"
     nodes: int = 0
     by: str = "kubectl"  # drain: "kubectl" or "autoscaler" (ToBeDeletedByClusterAutoscaler taint)
 
     def describe(self) -> str:
         if self.kind == "rollout":
             return "a rolling update"
+        if self.kind == "failure":
+            return f"the failure of up to {self.nodes} node(s) (NotReady: kubelet and kube-proxy gone)"
         who = "the cluster autoscaler" if self.by == "autoscaler" else "kubectl drain"
         return f"a drain of up to {self.nodes} node(s) by {who}"
 
@@ -68,6 +76,7 @@ class Timeline:
     pods: tuple[PodLife, ...]
     cordoned: frozenset[str] = frozenset()
     completes: bool = True  # every pod the controllers want got scheduled
+    failed: frozenset[str] = frozenset()  # nodes that died at t = 0
 
 
 class _Sim:
@@ -379,6 +388,66 @@ class Simulator:
             return
         for placed in self._place_all(sim, retry[0], cordoned):
             yield from self._drain_retry(placed, retry[0], cordoned)
+
+    # -- node failure -------------------------------------------------------------------------------
+    def failures(self, initial: dict[str, str], nodes: int, timing: FailureTiming) -> Iterator[Timeline]:
+        """Every timeline of ``nodes`` nodes failing at t = 0 (one set per multiset of node kinds, every
+        order in which the node lifecycle controller may taint those of one zone)."""
+        from collections import Counter
+
+        from kverify.change.failure import taint_times
+        from kverify.model.workload import ZONE_LABEL
+
+        old = [
+            PodLife(name=name, node=node, generation="old", created=-INF, ready_at=-INF)
+            for name, node in sorted(initial.items())
+        ]
+        base = _Sim(old)
+        names = [s.name for s in self.slots]
+        if nodes > len(names):
+            return
+        zones = {n: self.domains[n].get(ZONE_LABEL) for n in names}
+        total = Counter(zones.values())
+        kinds = self._classes(base, names, 0.0)
+        for chosen in _choices(base, self, names, kinds, nodes):
+            failed = frozenset(chosen)
+            for order in _zone_orders(chosen, zones):
+                taints = taint_times(order, zones, total)
+                sim = base.copy()
+                evictions: list[float] = []
+                for i, p in enumerate(sim.pods):
+                    if p.node not in failed:
+                        continue
+                    evict = timing.not_ready_after + taints[p.node] + timing.toleration if p.node in taints else INF
+                    sim.pods[i] = attrs.evolve(p, not_ready_at=timing.not_ready_after, deleted_at=evict, stranded=True)
+                    if math.isfinite(evict):
+                        evictions.append(evict)
+                for k, t in enumerate(sorted(evictions)):  # the ReplicaSet controller replaces each at once
+                    sim.pods.append(
+                        PodLife(name=f"{self.prefix}-new-{k}", node=None, generation="new", created=t, ready_at=INF)
+                    )
+                for timeline in self._failure_steps(sim, sorted(set(evictions)), failed):
+                    yield attrs.evolve(timeline, failed=failed)
+
+    def _failure_steps(self, sim: _Sim, times: list[float], failed: frozenset[str]) -> Iterator[Timeline]:
+        """Place the replacements created at each eviction time, then retry Pending ones."""
+        if not times:
+            yield from self._drain_retry(sim, 0.0, failed)
+            return
+        for placed in self._place_all(sim, times[0], failed):
+            yield from self._failure_steps(placed, times[1:], failed)
+
+
+def _zone_orders(chosen: Sequence[str], zones: dict[str, str | None]) -> Iterator[tuple[str, ...]]:
+    """Every order of ``chosen`` that differs within a zone (the taint queue's order is not known)."""
+    from itertools import permutations, product
+
+    by_zone: dict[str | None, list[str]] = {}
+    for node in chosen:
+        by_zone.setdefault(zones.get(node), []).append(node)
+    groups = [list(permutations(nodes)) for nodes in by_zone.values()]
+    for combo in product(*groups):
+        yield tuple(n for group in combo for n in group)
 
 
 def _choices(sim: _Sim, simulator: Simulator, names: list[str], kinds: list[str], k: int) -> Iterator[tuple[str, ...]]:

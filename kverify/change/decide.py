@@ -19,6 +19,8 @@ from typing import Any
 import attrs
 
 from kverify.change.controllers import Change, Simulator, Timeline, TooManyTimelines
+from kverify.change.failure import SOURCE as FAILURE_SOURCE
+from kverify.change.failure import FailureTiming, grace_period, lost_at_dead_node, toleration_problem
 from kverify.change.placements import initial_placements, other_workloads_matter
 from kverify.change.states import build_states
 from kverify.change.timeline import INF, State
@@ -93,6 +95,8 @@ class Setting:
     #: Seconds a new pod takes to start (image pull, container start) before its readiness probe runs.
     start_seconds: float = 0.0
     start_given: bool = False
+    #: The node lifecycle controller's timing (a node failure only).
+    failure: FailureTiming | None = None
 
 
 def decide_change(
@@ -194,6 +198,11 @@ def _setting(
         if change.kind == "rollout"
         else (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET)
     )
+    failure: FailureTiming | None = None
+    if change.kind == "failure":
+        if (reason := toleration_problem(workload)) is not None:
+            return reason
+        failure = FailureTiming(grace=grace_period(cluster.proxy.kubernetes_version))
     if workload.kind not in kinds:
         allowed = ", ".join(k.spelling for k in kinds)
         return f"{change.describe()} of a {workload.kind.spelling} is not modelled (only {allowed})"
@@ -224,6 +233,8 @@ def _setting(
         timing = health_check or PROFILES["gcp"]
     elif profile is LoadBalancerProfile.AWS_NLB_INSTANCE:
         timing = health_check or PROFILES["aws-nlb"]
+    if failure is not None and via_lb and (reason := _failure_lb_gap(profile, cluster.proxy.kubernetes_version)):
+        return reason
     u = PlacementUniverse(design, (workload,))
     empty = Placement(nodes=tuple(s.name for s in u.slots), pods={})
     nodes = materialise(design, service, empty, u.slots).nodes
@@ -239,7 +250,23 @@ def _setting(
         ratio=ratio,
         timing=timing,
         change=change,
+        failure=failure,
     )
+
+
+def _failure_lb_gap(profile: LoadBalancerProfile, version: int) -> str | None:
+    """Why a node failure behind ``profile`` is not decided, if it is not."""
+    if profile in (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP):
+        return (
+            f"{profile.spelling}: how fast MetalLB moves the address off a failed node (memberlist for L2, "
+            "the BGP hold time for BGP) is not modelled for a node failure"
+        )
+    if profile is LoadBalancerProfile.NO_HEALTH_CHECK and version < 27:
+        return (
+            "a load balancer without health checks before v1.27: the service controller removes NotReady "
+            "nodes from it (StableLoadBalancerNodeSet off, KEP-3458), how fast the cloud applies it is not modelled"
+        )
+    return None
 
 
 def _worst(setting: Setting, given: list[dict[str, str]] | None = None) -> tuple[Judged | str, int, int]:
@@ -271,7 +298,7 @@ def _worst(setting: Setting, given: list[dict[str, str]] | None = None) -> tuple
     worst: Judged | None = None
     seen: set[tuple[object, ...]] = set()
     for initial in placements:
-        for timeline in _timelines(sim, setting.change, initial):
+        for timeline in _timelines(sim, setting.change, initial, setting.failure):
             key = _shape(timeline, setting.universe)
             if key in seen:  # the same lives on interchangeable nodes: the same states, renamed
                 continue
@@ -293,7 +320,12 @@ def _shape(timeline: Timeline, u: PlacementUniverse) -> tuple[object, ...]:
     for p in timeline.pods:
         per_node.setdefault(p.node, []).append((p.generation, p.created, p.ready_at, p.deleted_at, p.serving_for))
     shapes = sorted(
-        (repr(signature(slots[n])) if n is not None else "", n in timeline.cordoned, tuple(sorted(lives)))
+        (
+            repr(signature(slots[n])) if n is not None else "",
+            n in timeline.cordoned,
+            n in timeline.failed,
+            tuple(sorted(lives)),
+        )
         for n, lives in per_node.items()
     )
     return tuple(shapes)
@@ -303,11 +335,17 @@ def _rank(j: Judged) -> tuple[bool, float, float]:
     return (j.failure is not None, j.failing_seconds, j.dropped_seconds)
 
 
-def _timelines(sim: Simulator, change: Change, initial: dict[str, str]) -> Iterator[Timeline]:
+def _timelines(
+    sim: Simulator, change: Change, initial: dict[str, str], timing: FailureTiming | None = None
+) -> Iterator[Timeline]:
     if change.kind == "rollout" and sim.workload.kind is WorkloadKind.DAEMON_SET:
         yield from sim.daemon_rollouts(initial)
     elif change.kind == "rollout":
         yield from sim.rollouts(initial)
+    elif change.kind == "failure":
+        assert timing is not None
+        for count in range(1, change.nodes + 1):  # up to k nodes: every smaller failure too
+            yield from sim.failures(initial, count, timing)
     else:
         for count in range(1, change.nodes + 1):  # up to k nodes: every smaller drain too
             yield from sim.drains(initial, count)
@@ -337,6 +375,7 @@ def judge(setting: Setting, timeline: Timeline) -> Judged:
         nodes_at=nodes_at,
         timing=setting.timing,
         port=setting.flow.port,
+        failed=timeline.failed,
     )
     failure: Failure | None = None
     failing = dropped = 0.0
@@ -389,7 +428,7 @@ def _arrivals(setting: Setting, state: State) -> list[Flow]:
     nodes = list(state.lb_nodes) or [n.name for n in state.cluster.nodes]  # none healthy: fail open
     service = state.cluster.service(flow.service)
     hosting = {e.node_name for e in (service.endpoints if service else ())}
-    draining = {n.name for n in state.cluster.nodes if n.draining}
+    draining = {n.name for n in state.cluster.nodes if n.draining} | state.failed
     special = [n for n in nodes if n in hosting or n in draining]
     other = next((n for n in nodes if n not in hosting and n not in draining), None)
     return [attrs.evolve(flow, node=n) for n in [*special, *([other] if other else [])]]
@@ -426,7 +465,7 @@ def _check_state(setting: Setting, state: State) -> tuple[Failure | None, str | 
     check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
     names = frozenset(index_of(state.cluster).node_position)
     for flow in _arrivals(setting, state):
-        for outcome in iter_route(state.cluster, flow):
+        for outcome in _outcomes(state, flow):
             if lb_flow and lost is None and not outcome.delivered:
                 lost = outcome.node or "the load balancer"
             if failure is None:
@@ -444,7 +483,7 @@ def _check_share(setting: Setting, state: State) -> Failure | None:
     outcomes: dict[str, Outcome] = {}
     for flow in _arrivals(setting, state):
         by_node: dict[str | None, list[Outcome]] = {}
-        for o in route(state.cluster, flow):
+        for o in _outcomes(state, flow):
             by_node.setdefault(o.node, []).append(o)
         for node, found in by_node.items():
             weight = Fraction(weights.get(flow.node, 1), total) if flow.node is not None else Fraction(1, len(by_node))
@@ -454,7 +493,8 @@ def _check_share(setting: Setting, state: State) -> Failure | None:
                 outcomes.setdefault(o.endpoint_ip or "", o)
             del node
     service = state.cluster.service(setting.flow.service)
-    ready = {e.ip for e in (service.endpoints if service else ()) if e.ready}
+    # Pods on a failed node are not load: what is sent to them is lost (counted as dropped seconds).
+    ready = {e.ip for e in (service.endpoints if service else ()) if e.ready and e.node_name not in state.failed}
     spread = {ip: got.get(ip, Fraction(0)) for ip in sorted(ready | set(got))}
     if not spread:
         return Failure(state=state, flow=setting.flow, outcome=None, why="no Ready pod to share the connections")
@@ -473,6 +513,14 @@ def _check_share(setting: Setting, state: State) -> Failure | None:
     )
 
 
+def _outcomes(state: State, flow: Flow) -> Iterator[Outcome]:
+    """The executable model's outcomes of ``flow`` in ``state``, with what reaches a failed node lost."""
+    for outcome in iter_route(state.cluster, flow):
+        found = lost_at_dead_node(outcome, state.failed)
+        if found is not None:
+            yield found
+
+
 def _undelivered_at(setting: Setting, state: State) -> str | None:
     """A node the load balancer sends to where connections are not delivered in ``state``, if any."""
     flow = setting.flow
@@ -480,7 +528,7 @@ def _undelivered_at(setting: Setting, state: State) -> str | None:
         return None
     lb_flow = attrs.evolve(flow, node=None)
     for f in _arrivals(attrs.evolve(setting, flow=lb_flow), state):
-        for o in iter_route(state.cluster, f):
+        for o in _outcomes(state, f):
             if not o.delivered:
                 return o.node or "the load balancer"
     return None
@@ -523,8 +571,10 @@ def _facts(setting: Setting, worst: Judged) -> list[str]:
     else:
         facts.append(
             f"worst case: connections not delivered {_seconds(worst.dropped_seconds)} per "
-            f"{'rollout' if setting.change.kind == 'rollout' else 'drain'} (at {worst.dropped_at})"
+            f"{_PER[setting.change.kind]} (at {worst.dropped_at})"
         )
+    if setting.failure is not None:
+        return facts + _failure_facts(setting)
     how = "given" if setting.start_given else "the worst case: as long as the health-check window; set podStartSeconds"
     if not setting.start_given and setting.timing is None:
         how = "a placeholder: set podStartSeconds"
@@ -556,6 +606,36 @@ def _facts(setting: Setting, worst: Judged) -> list[str]:
         if worst.dropped_seconds > 0:
             facts += _what_shortens(setting, window)
     return facts
+
+
+_PER = {"rollout": "rollout", "drain": "drain", "failure": "node failure"}
+
+
+def _failure_facts(setting: Setting) -> list[str]:
+    """The node lifecycle controller's and the load balancer's timings for a failed node, with sources."""
+    assert setting.failure is not None
+    out = [
+        f"{setting.failure.describe()}; Kubernetes v1.{setting.design.cluster.proxy.kubernetes_version} "
+        f"(source: {FAILURE_SOURCE})",
+        f"a replacement pod is taken to start in {setting.start_seconds:g} s"
+        + ("" if setting.start_given else " (the worst case: as long as the health-check window; set podStartSeconds)"),
+    ]
+    if setting.timing is not None:
+        window = setting.timing.down_after(answers=False, nodes=len(setting.nodes))
+        out.append(
+            f"the load balancer leaves a failed node after {window:g} s: its probe goes unanswered "
+            f"({setting.timing.describe()}; source: {setting.timing.source})"
+        )
+    elif setting.design.cluster.load_balancer_for(setting.service) is LoadBalancerProfile.NO_HEALTH_CHECK:
+        out.append(
+            "a load balancer without health checks keeps sending to a failed node: from v1.27 the service "
+            "controller no longer removes NotReady nodes (KEP-3458, StableLoadBalancerNodeSet)"
+        )
+    out.append(
+        "kverify trace does not know a node failed: a reproduce command shows kube-proxy's choice, and the "
+        "packet is then lost at the failed node (rule change-node-failed, the change engine only)"
+    )
+    return out
 
 
 def _what_shortens(setting: Setting, window: float) -> list[str]:
@@ -632,13 +712,17 @@ def _small(setting: Setting, state: State, failure: Failure, outcome: Outcome) -
         return cluster, outcome
     service = cluster.service(setting.service.key)
     hosting = {e.node_name for e in (service.endpoints if service else ())}
-    keep = tuple(n for n in cluster.nodes if n.name in hosting or n.draining or n.name == failure.flow.node)
+    keep = tuple(
+        n
+        for n in cluster.nodes
+        if n.name in hosting or n.draining or n.name in state.failed or n.name == failure.flow.node
+    )
     if len(keep) > EXPORT_MAX_NODES:
         return cluster, outcome
     small = attrs.evolve(cluster, nodes=keep)
     check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
     names = frozenset(n.name for n in keep)
-    for o in iter_route(small, failure.flow):
+    for o in _outcomes(attrs.evolve(state, cluster=small), failure.flow):
         if check.violation(o, names) is not None:
             return small, o
     return cluster, outcome

@@ -60,10 +60,12 @@ def build_states(
     nodes_at: Callable[[float], tuple[Node, ...]],
     timing: HealthCheckTiming | None,
     port: int | None,
-    node_failed: Callable[[str], bool] = lambda _n: False,
+    failed: frozenset[str] = frozenset(),
 ) -> list[State]:
     """The states of one timeline, from t = 0 until the change has settled (the last state lasts on).
-    ``timing`` None: the load balancer follows the cluster at once (no health-check lag)."""
+    ``timing`` None: the load balancer follows the cluster at once (no health-check lag). ``failed``:
+    nodes that die at t = 0; from then on their health checks go unanswered (the probe's timeout is
+    added to the window) and whatever reaches them is lost (:func:`kverify.change.failure.lost_at_dead_node`)."""
     instants = sorted({0.0, *(t for p in pods for t in p.instants() if t >= 0)})
 
     def at(t: float) -> Cluster:
@@ -72,10 +74,15 @@ def build_states(
     views: list[tuple[float, frozenset[str]]] = []
     if timing is not None:
         n = len(base.nodes) or len(nodes_at(0.0))
+
+        def passes(t: float) -> frozenset[str]:
+            answered = probe_passes(at(t), service, port)
+            return answered - failed if t >= 0 else answered
+
         views = lb_changes(
             instants,
-            lambda t: probe_passes(at(t), service, port),
-            lambda node: timing.down_after(answers=not node_failed(node), nodes=n),
+            passes,
+            lambda node: timing.down_after(answers=node not in failed, nodes=n),
             timing.up_after(),
         )
     boundaries = sorted({*instants, *(t for t, _ in views if t >= 0)})
@@ -87,12 +94,20 @@ def build_states(
         if views:
             current = [v for t, v in views if t <= start][-1]
             view = tuple(n.name for n in cluster.nodes if n.name in current)
-        events = _events(pods, views, start)
+        events = _events(pods, views, start, failed)
         if states and _same(states[-1], cluster, service.key, view):
             states[-1] = attrs.evolve(states[-1], end=end)
             continue
         states.append(
-            State(index=len(states) + 1, start=start, end=end, cluster=cluster, lb_nodes=view, events=tuple(events))
+            State(
+                index=len(states) + 1,
+                start=start,
+                end=end,
+                cluster=cluster,
+                lb_nodes=view,
+                events=tuple(events),
+                failed=failed,
+            )
         )
     return states
 
@@ -102,9 +117,21 @@ def _same(state: State, cluster: Cluster, key: str, view: tuple[str, ...] | None
     return state.lb_nodes == view and a is not None and b is not None and a.endpoints == b.endpoints
 
 
-def _events(pods: Sequence[PodLife], views: list[tuple[float, frozenset[str]]], t: float) -> list[str]:
-    out: list[str] = []
+def _events(
+    pods: Sequence[PodLife], views: list[tuple[float, frozenset[str]]], t: float, failed: frozenset[str]
+) -> list[str]:
+    out: list[str] = (
+        [f"{node} fails (kubelet and kube-proxy gone, its pods unreachable)" for node in sorted(failed)]
+        if t == 0
+        else []
+    )
+    not_ready = sorted({p.node or "" for p in pods if p.not_ready_at == t})
+    out += [f"the node lifecycle controller marks {node} Ready=Unknown and its pods NotReady" for node in not_ready]
     for p in pods:
+        if p.stranded:
+            if p.deleted_at == t:
+                out.append(f"{p.name.split('/', 1)[-1]} on {p.node} evicted (unreachable:NoExecute toleration over)")
+            continue
         short = p.name.split("/", 1)[-1]
         where = f" on {p.node}" if p.node else ""
         if p.deleted_at == t:

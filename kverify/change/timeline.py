@@ -35,9 +35,15 @@ class PodLife:
     ready_at: float = 0.0
     deleted_at: float = INF
     serving_for: float = 0.0  # seconds it keeps serving once deleted (PreStop, capped by the grace period)
+    #: On a node that failed: the node lifecycle controller marks it NotReady at ``not_ready_at``
+    #: (MarkPodsNotReady), and once deleted it stays Terminating (no kubelet confirms it is gone).
+    not_ready_at: float = INF
+    stranded: bool = False
 
     @property
     def gone_at(self) -> float:
+        if self.stranded:
+            return INF
         return self.deleted_at + self.serving_for if self.was_ready else self.deleted_at
 
     @property
@@ -48,6 +54,8 @@ class PodLife:
         """(ready, serving, terminating) at time ``t``, or None when the pod has no usable endpoint."""
         if self.node is None or (t < self.ready_at and t < self.deleted_at):
             return None
+        if t >= self.not_ready_at:  # listed, not ready and not serving: kube-proxy does not use it
+            return (False, False, t >= self.deleted_at)
         if t < self.deleted_at:
             return (True, True, False)
         if self.was_ready and t < self.gone_at:
@@ -55,7 +63,7 @@ class PodLife:
         return None
 
     def instants(self) -> tuple[float, ...]:
-        return tuple(x for x in (self.ready_at, self.deleted_at, self.gone_at) if math.isfinite(x))
+        return tuple(x for x in (self.ready_at, self.deleted_at, self.gone_at, self.not_ready_at) if math.isfinite(x))
 
 
 @attrs.frozen(kw_only=True)
@@ -70,6 +78,7 @@ class State:
     #: rule table decides from the cluster itself, as in a steady state).
     lb_nodes: tuple[str, ...] | None
     events: tuple[str, ...]  # what changed at ``start``
+    failed: frozenset[str] = frozenset()  # nodes that have died (everything sent to them is lost)
 
     @property
     def seconds(self) -> float:

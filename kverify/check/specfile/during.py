@@ -1,7 +1,8 @@
 """A claim's ``during:`` field: the change its claim must hold through (:mod:`kverify.change`).
 
 ``during: rollout`` (the rolling update of the Deployment behind the Service), ``during: drain`` (one
-node), or a mapping: ``{rollout: {}}``, ``{drain: {nodes: 2, by: autoscaler}}``, each with an optional
+node), ``during: node-failure`` (one node dies: NotReady), or a mapping: ``{rollout: {}}``,
+``{drain: {nodes: 2, by: autoscaler}}``, ``{nodeFailure: {nodes: 2}}``, each with an optional
 ``healthCheck:`` (a profile name, ``gcp``, ``aws-nlb``, ``azure``, ``metallb``, or ``{intervalSeconds,
 timeoutSeconds, healthyThreshold, unhealthyThreshold}``) for a health-checked load balancer.
 """
@@ -15,7 +16,7 @@ from kverify.change.timing import HealthCheckTiming, timing_from
 from kverify.errors import InputError
 from kverify.load.fields import Ctx, Path, invalid, unsupported
 
-_KEYS = ("rollout", "drain", "healthCheck", "podStartSeconds")
+_KEYS = ("rollout", "drain", "nodeFailure", "healthCheck", "podStartSeconds")
 _BY = ("kubectl", "autoscaler")
 
 
@@ -40,15 +41,17 @@ def during_from(ctx: Ctx, raw: object, path: Path) -> During | None:
         return During(change=Change(kind="rollout"))
     if raw == "drain":
         return During(change=Change(kind="drain", nodes=1))
+    if raw == "node-failure":
+        return During(change=Change(kind="failure", nodes=1))
     if type(raw) is not dict:
-        ctx.error(path, unsupported(raw, ("rollout", "drain", "a mapping")))
+        ctx.error(path, unsupported(raw, ("rollout", "drain", "node-failure", "a mapping")))
         return None
     for key in raw:
         if key not in _KEYS:
             ctx.error((*path, str(key)), f"unknown field {key!r}: supported fields: {', '.join(_KEYS)}")
-    kinds = [k for k in ("rollout", "drain") if k in raw]
+    kinds = [k for k in ("rollout", "drain", "nodeFailure") if k in raw]
     if len(kinds) != 1:
-        ctx.error(path, "Required value: exactly one of `rollout` or `drain`")
+        ctx.error(path, "Required value: exactly one of `rollout`, `drain` or `nodeFailure`")
         return None
     change: Change | None = None
     if kinds[0] == "rollout":
@@ -56,6 +59,10 @@ def during_from(ctx: Ctx, raw: object, path: Path) -> During | None:
         if body not in (None, {}):
             ctx.error((*path, "rollout"), invalid(body, "must be empty ({}): the rollout of the Service's Deployment"))
         change = Change(kind="rollout")
+    elif kinds[0] == "nodeFailure":
+        change = _failure(ctx, raw["nodeFailure"], (*path, "nodeFailure"))
+        if change is None:
+            return None
     else:
         body = raw["drain"] if raw["drain"] is not None else {}
         if type(body) is not dict:
@@ -86,3 +93,19 @@ def during_from(ctx: Ctx, raw: object, path: Path) -> During | None:
         ctx.error((*path, "podStartSeconds"), invalid(start, "must be a number of seconds >= 0"))
         return None
     return During(change=change, health_check=timing, start_seconds=start)
+
+
+def _failure(ctx: Ctx, raw: object, path: Path) -> Change | None:
+    """``nodeFailure: {nodes: k}``: up to ``k`` nodes die at once (1 when empty)."""
+    body = raw if raw is not None else {}
+    if type(body) is not dict:
+        ctx.error(path, invalid(body, "must be a mapping"))
+        return None
+    for key in body:
+        if key != "nodes":
+            ctx.error((*path, str(key)), f"unknown field {key!r}: supported fields: nodes")
+    nodes = body.get("nodes", 1)
+    if type(nodes) is not int or nodes < 1:
+        ctx.error((*path, "nodes"), invalid(nodes, "must be a whole number >= 1"))
+        return None
+    return Change(kind="failure", nodes=nodes)
