@@ -97,6 +97,34 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   `svccontroller.k3s.cattle.io/enablelb` and `lbpool` only, and the svclb DaemonSet tolerates control-plane taints).
 - **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
   destination's family (rule `ip-family`). The proofs reason about one family at a time.
+- **Node failure** (`during: {nodeFailure: {nodes: k}}`, `kverify/change/failure.py`): a node that dies
+  runs no kubelet and no kube-proxy and nothing reaches its pods. The rule table is unchanged (kube-proxy
+  on the live nodes programs what it always does); the change engine applies one more rule to the
+  executable model's outcomes, `change-node-failed`: a packet that must reach a dead node (the load
+  balancer sends it there, or kube-proxy elsewhere DNATs it to a pod there) is lost, silently. **The Z3
+  encoding has no dead nodes**: `kverify prove` and the differential tests do not cover this rule; every
+  change (rollout, drain, failure) is decided by the executable model alone, over every timeline.
+  Timing, worst case, with sources: the node is set Ready=Unknown and its pods NotReady
+  (`controllerutil.MarkPodsNotReady`, so the EndpointSlice controller publishes `ready: false,
+  serving: false`) `--node-monitor-grace-period + 2 x --node-monitor-period` after it fails
+  (kubernetes/kubernetes `pkg/controller/nodelifecycle/node_lifecycle_controller.go` `monitorNodeHealth`,
+  `tryUpdateNodeHealth`: `probeTimestamp` is the controller's clock when it sees a renewed Lease, and
+  Unknown once `now.After(probeTimestamp + gracePeriod)`): 40 + 10 = 50 s up to v1.31, 50 + 10 = 60 s
+  from v1.32 (PR #126287, CHANGELOG-1.32 "The default value for node-monitor-grace-period has been
+  increased to 50s"). The `node.kubernetes.io/unreachable:NoExecute` taint goes through a per-zone
+  token bucket (`doNoExecuteTaintingPass`; `--node-eviction-rate` 0.1/s, burst 1), slowed or stopped by
+  zone disruption (`ComputeZoneState`: more than 2 and at least 55 % of a zone's nodes not Ready;
+  `ReducedQPSFunc`: 0 below 50 nodes; no taint when every zone is fully disrupted); kverify tries every
+  order within a zone. Pods are deleted 300 s after the taint (`plugin/pkg/admission/defaulttolerationseconds`
+  `--default-unreachable-toleration-seconds`); a pod template that tolerates the taint itself is Unknown
+  (its `tolerationSeconds` is not read). The load balancer leaves the node after `interval x
+  unhealthyThreshold + timeout`: whatever it probes (healthCheckNodePort under eTP Local; kube-proxy's
+  `/healthz` on 10256 under eTP Cluster on GCE, the traffic port on AWS), a dead node does not answer.
+  Not modelled (Unknown): MetalLB (memberlist for L2, the BGP hold time for BGP); a load balancer without
+  health checks before v1.27, when the service controller still removed NotReady nodes from it (KEP-3458,
+  `StableLoadBalancerNodeSet` beta in v1.27, PR #115204; from then on it keeps sending to the dead node);
+  a node that comes back; the EndpointSlice controller's and kube-proxy's sync delays (left out, as for
+  every change); connections already established to the node (only new connections are modelled).
 
 ## Manifests as written: what the API server and the cloud fill in
 
