@@ -1,4 +1,4 @@
-"""Benchmark: claims over every state of a rollout or a drain, on N nodes.
+"""Benchmark: claims over every state of a rollout, a drain or a node failure, on N nodes.
 
     python benchmarks/change_bench.py [--nodes 100 1000] [--replicas 3]
 
@@ -13,6 +13,9 @@ Claims:
   rollout-prestop        maxSurge 1, maxUnavailable 0, PreStop sleep 30 s    (proved)
   drain-client-ip        drain of 1 node, client-ip-preserved                (proved)
   drain-share            drain of 1 node, share-within 2, hostname anti-affinity
+  failure-client-ip      failure of 1 node (NotReady), client-ip-preserved   (proved)
+  failure-never-dropped  failure of 1 node, never-dropped                    (refuted: 25 s, 8 s x 3 + 1 s)
+  failure-cluster-drops  failure of 1 node, eTP Cluster, never-dropped       (refuted: 60 s, Ready=Unknown)
 """
 
 from __future__ import annotations
@@ -55,16 +58,16 @@ from kverify.placement import Design
 FLOW = Flow(service="default/web", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
 
 
-def design(nodes: int, replicas: int, lifecycle: Lifecycle, anti_affinity: bool = False) -> Design:
+def design(nodes: int, replicas: int, lifecycle: Lifecycle, anti_affinity: bool = False, local: bool = True) -> Design:
     service = Service(
         namespace="default",
         name="web",
         type=ServiceType.LOAD_BALANCER,
         cluster_ips=("10.96.0.10",),
         ports=(ServicePort(port=80, node_port=30080, target_port=8080),),
-        external_traffic_policy=TrafficPolicy.LOCAL,
+        external_traffic_policy=TrafficPolicy.LOCAL if local else TrafficPolicy.CLUSTER,
         load_balancer_ingress=(LoadBalancerIngress(ip="192.0.2.10"),),
-        health_check_node_port=31000,
+        health_check_node_port=31000 if local else None,
         selector=(("app", "web"),),
     )
     terms = ()
@@ -96,7 +99,12 @@ CLAIMS = {
     ),
     "drain-client-ip": (Lifecycle(), False, "client-ip-preserved", Change(kind="drain", nodes=1)),
     "drain-share": (Lifecycle(), True, "share-within", Change(kind="drain", nodes=1)),
+    "failure-client-ip": (Lifecycle(), False, "client-ip-preserved", Change(kind="failure", nodes=1)),
+    "failure-never-dropped": (Lifecycle(), False, "never-dropped", Change(kind="failure", nodes=1)),
+    "failure-cluster-drops": (Lifecycle(), False, "never-dropped", Change(kind="failure", nodes=1)),
 }
+#: Claims on an eTP Cluster Service (the others: eTP Local).
+CLUSTER_POLICY = ("failure-cluster-drops",)
 
 
 def main() -> None:
@@ -107,7 +115,7 @@ def main() -> None:
     print(f"{'nodes':>6} {'claim':<22} {'verdict':<8} {'seconds':>8}  worst case")
     for n in args.nodes:
         for name, (lifecycle, anti, prop, change) in CLAIMS.items():
-            d = design(n, args.replicas, lifecycle, anti)
+            d = design(n, args.replicas, lifecycle, anti, local=name not in CLUSTER_POLICY)
             started = time.perf_counter()
             verdict = decide_change(
                 d,
