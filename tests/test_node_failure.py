@@ -222,3 +222,20 @@ def test_a_bad_node_failure_is_one_line_naming_the_field(tmp_path: Path, during:
     with pytest.raises(InputError) as error:
         load_spec(str(tmp_path / "s.yaml"))
     assert message in str(error.value), str(error.value)
+
+
+def test_a_client_on_the_dead_node_is_gone_and_other_outcomes_are_untouched() -> None:
+    from kverify.results import Hop, Outcome
+
+    hops = (
+        Hop(at="pod@n1", to="n1 (proxy)", src="10.0.0.200", dst="10.96.0.10:80"),
+        Hop(at="n1", to="shop/web-1", src="10.0.0.200", dst="10.0.1.10:80"),
+    )
+    outcome = Outcome(
+        node="n1", delivered=True, endpoint_ip="10.0.1.10", endpoint_node="n2", endpoint_pod="shop/web-1", hops=hops
+    )
+    assert lost_at_dead_node(outcome, frozenset({"n1"})) is None  # the client died with its node
+    assert lost_at_dead_node(outcome, frozenset({"n3"})) is outcome
+    lost = lost_at_dead_node(outcome, frozenset({"n2"}))
+    assert lost is not None and not lost.delivered and lost.drop_kind is DropKind.DROP
+    assert lost.hops[-1].to == "shop/web-1" and "n2 has failed" in lost.hops[-1].note

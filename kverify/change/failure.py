@@ -161,7 +161,7 @@ def lost_at_dead_node(outcome: Outcome, dead: frozenset[str]) -> Outcome | None:
     targets = {n for n in (outcome.node, outcome.endpoint_node) if n in dead}
     if not targets:
         return outcome
-    pods = {outcome.endpoint_pod} if outcome.endpoint_node in dead and outcome.endpoint_pod else set()
+    pods = {outcome.endpoint_pod, outcome.endpoint_ip} - {None} if outcome.endpoint_node in dead else set()
     for i, hop in enumerate(outcome.hops):
         into = hop.to.split(" ", 1)[0]
         if into in targets or into in pods:
