@@ -238,4 +238,4 @@ def test_a_client_on_the_dead_node_is_gone_and_other_outcomes_are_untouched() ->
     assert lost_at_dead_node(outcome, frozenset({"n3"})) is outcome
     lost = lost_at_dead_node(outcome, frozenset({"n2"}))
     assert lost is not None and not lost.delivered and lost.drop_kind is DropKind.DROP
-    assert lost.hops[-1].to == "shop/web-1" and "n2 has failed" in lost.hops[-1].note
+    assert lost.hops[:-1] == hops and lost.hops[-1].to == "(end)" and "n2 has failed" in lost.hops[-1].note

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -93,21 +92,14 @@ def _counterexamples(document: dict) -> dict[str, dict]:  # type: ignore[type-ar
     return {v["counterexample"]["command"]: v["counterexample"] for v in verdicts if v["verdict"] == "refuted"}
 
 
-#: What the change engine adds to the hop into a failed node (kverify.change.failure, rule change-node-failed):
-#: ``kverify trace`` does not know the node failed, so it shows the path up to that hop, without the loss.
-_FAILED = re.compile(r"(; |^)\S+ has failed \(no kubelet, no kube-proxy\): lost, rule change-node-failed")
-
-
 def _as_traced(cx: dict) -> tuple[list[str], list[dict]]:  # type: ignore[type-arg]
-    """The counterexample's trace lines and hops as ``kverify trace`` shows them: for a packet lost at a
-    failed node, the path up to the hop into it, with the change engine's note taken off."""
+    """The counterexample's trace lines and hops as ``kverify trace`` shows them: a packet lost at a failed
+    node (rule change-node-failed, kverify.change.failure) ends in a hop to "(end)" that the change engine
+    adds; ``kverify trace`` does not know the node failed and shows the path up to it."""
     trace, hops = list(cx["trace"]), list(cx["outcome"]["hops"])
     if "change-node-failed" not in cx["outcome"]["rules"]:
         return trace, hops
-    note = _FAILED.sub("", hops[-1]["note"])
-    hops[-1] = {**hops[-1], "note": note}
-    trace[-1] = re.sub(r" \(" + _FAILED.pattern + r"\)$", "", trace[-1]) if not note else _FAILED.sub("", trace[-1])
-    return trace, hops
+    return trace[:-1], hops[:-1]
 
 
 def _run_as_printed(cwd: Path, command: str, cx: dict) -> None:  # type: ignore[type-arg]

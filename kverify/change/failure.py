@@ -49,7 +49,7 @@ import attrs
 from kverify.errors import InternalError
 from kverify.model.enums import DropKind
 from kverify.model.workload import Taint, Workload
-from kverify.results import Outcome
+from kverify.results import Hop, Outcome
 
 K8S = "kubernetes/kubernetes"
 #: ``--node-monitor-period`` (pkg/controller/apis/config/v1alpha1 defaults, NodeMonitorPeriod 5 s).
@@ -166,8 +166,15 @@ def lost_at_dead_node(outcome: Outcome, dead: frozenset[str]) -> Outcome | None:
         into = hop.to.split(" ", 1)[0]
         if into in targets or into in pods:
             where = into if into in targets else outcome.endpoint_node
-            note = f"{where} has failed (no kubelet, no kube-proxy): lost, rule change-node-failed"
-            lost = attrs.evolve(hop, note=f"{hop.note}; {note}" if hop.note else note)
+            # The path up to the failed node is the executable model's; the loss is a last hop to
+            # "(end)", as route() marks every drop.
+            lost = Hop(
+                at=hop.to,
+                to="(end)",
+                src=hop.src,
+                dst=hop.dst,
+                note=f"{where} has failed (no kubelet, no kube-proxy): the packet is lost (rule change-node-failed)",
+            )
             outcome = attrs.evolve(
                 outcome,
                 delivered=False,
@@ -176,7 +183,7 @@ def lost_at_dead_node(outcome: Outcome, dead: frozenset[str]) -> Outcome | None:
                 reply_path=None,
                 source_ip_seen=None,
                 proxy_header=False,
-                hops=(*outcome.hops[:i], lost),
+                hops=(*outcome.hops[: i + 1], lost),
                 rules=(*outcome.rules, "change-node-failed"),
             )
             if where == outcome.node:  # no kube-proxy ran there: no endpoint was chosen, nothing rewritten
