@@ -58,7 +58,23 @@ def _trace(tmp_path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
             "--cilium-set",
             "added in v1.15",
         ),
-        (["--dataplane", "cilium-snat", "--cilium-set", "socketLB.enabled=false"], "--cilium-set", "does not model"),
+        (
+            ["--dataplane", "cilium-snat", "--cilium-set", "loadBalancer.serviceTopology=true"],
+            "--cilium-set",
+            "does not model",
+        ),
+        (
+            [
+                "--dataplane",
+                "cilium-snat",
+                "--cilium-version",
+                "1.12",
+                "--cilium-set",
+                "socketLB.hostNamespaceOnly=true",
+            ],
+            "--cilium-set",
+            "hostServices",
+        ),
         (
             [
                 "--dataplane",
@@ -178,7 +194,8 @@ def test_spec_environment_takes_the_cilium_version_and_helm_values(tmp_path, cap
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: cilium}\n"
-        "environment: {dataplane: cilium-snat, ciliumVersion: '1.12', ciliumHelm: {socketLB.enabled: false}}\n"
+        "environment: {dataplane: cilium-snat, ciliumVersion: '1.12',\n"
+        "  ciliumHelm: {loadBalancer.serviceTopology: true}}\n"
         "topology: {nodes: 1, services: []}\n"
     )
     assert main(["check", str(spec)]) == 2
@@ -196,3 +213,59 @@ def test_spec_environment_takes_the_cilium_version_and_helm_values(tmp_path, cap
     )
     cilium = load_spec(str(spec)).cluster.proxy.cilium
     assert cilium == CiliumSettings(version=16, external_cluster_ip=True, no_backend_response="drop", hybrid=True)
+
+
+HAIRPIN = """\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: 172.30.0.50
+  selector: {app: web}
+  ports: [{name: http, port: 80, protocol: TCP, nodePort: 30050}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {addresses: [{type: InternalIP, address: 192.168.0.2}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 80, protocol: TCP}]
+endpoints: [{addresses: [10.0.1.5], nodeName: node-a, conditions: {ready: true, serving: true}}]
+"""
+
+
+def _hairpin(tmp_path, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
+    path = tmp_path / "web.yaml"
+    path.write_text(HAIRPIN)
+    words = ["trace", str(path), "--service", "default/web", "--from", "pod", "--src-ip", "10.0.1.5"]
+    return [*words, "--node", "node-a", "--dataplane", "cilium-snat", "--format", "json", *extra]
+
+
+def test_per_packet_hairpin_shows_the_service_loopback_address(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """socketLB.hostNamespaceOnly: bpf_lxc translates the pod's packet, and lb4_local SNATs a packet whose
+    backend is its own source to IPV4_LOOPBACK (bpf/lib/lb.h), 169.254.42.1 by default (pkg/defaults
+    LoopbackIPv4). With socket-LB (the default, and socketLB.enabled=false, which the kube-proxy replacement
+    overrides: pkg/kpr/kpr.go NewKPRConfig) the pod is connected to itself and sees its own address."""
+    assert main(_hairpin(tmp_path, "--to", "cluster-ip", "--cilium-set", "socketLB.hostNamespaceOnly=true")) == 0
+    document = json.loads(capsys.readouterr().out)
+    (outcome,) = document["outcomes"]
+    assert outcome["source_ip_seen"] == "169.254.42.1", outcome
+    assert "cilium-per-packet-hairpin" in outcome["rules"]
+    for sets in ([], ["--cilium-set", "socketLB.enabled=false"]):
+        assert main(_hairpin(tmp_path, "--to", "cluster-ip", *sets)) == 0
+        (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
+        assert outcome["source_ip_seen"] == "10.0.1.5", outcome
+
+
+def test_a_pods_node_port_flow_per_packet_is_unknown(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Whether bpf_lxc's per-packet lookup matches another node's address:port was not read at the source
+    (cilium/cilium#44710 changed it): Unknown (exit 3), never a guess."""
+    flags = ["--to", "node-port", "--dst-ip", "192.168.0.2", "--cilium-set", "socketLB.hostNamespaceOnly=true"]
+    assert main(_hairpin(tmp_path, *flags)) == 3
+    err = capsys.readouterr().err
+    assert "not modelled" in err and "hostNamespaceOnly" in err, err

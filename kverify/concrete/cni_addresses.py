@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from kverify.errors import NotModelled, Problem
 from kverify.model import Cni, Interface, Node
+from kverify.model.cilium import SERVICE_LOOPBACK_IPV4
 from kverify.semantics.registry import declare, mark
 
 INTERFACE_ADDRESSES = declare(
@@ -31,6 +33,18 @@ def _pod_cidr(node: Node, family: int) -> ipaddress.IPv4Network | ipaddress.IPv6
 def interface_address(cni: Cni, node: Node | None, interface: Interface, family: int = 4) -> str:
     """The address a packet masqueraded on ``node`` carries when it leaves by ``interface``."""
     mark(INTERFACE_ADDRESSES)
+    if interface is Interface.SERVICE_LOOPBACK:
+        if family != 4:
+            # No IPv6 loopback case before cilium/cilium#39594 (2025), and its fe80::1 fails (#42460).
+            raise NotModelled(
+                Problem(
+                    "not modelled: a pod reaching itself over IPv6 through Cilium's per-packet load balancer "
+                    "(socketLB.hostNamespaceOnly): no IPv6 service loopback before cilium/cilium#39594, and "
+                    "#42460 reports its fe80::1 failing",
+                    field="--cilium-set",
+                )
+            )
+        return SERVICE_LOOPBACK_IPV4
     if node is None:
         return "node-address"
     if interface is Interface.NODE:

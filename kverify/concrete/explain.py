@@ -5,7 +5,7 @@ from __future__ import annotations
 from kverify.concrete import classify
 from kverify.model import ClientKind, Cluster, Cni, Destination, DropKind, Endpoint, Flow, Interface, ReplyPath
 from kverify.results import Hop
-from kverify.semantics import cni, delivery, endpoints, nat, policy, reply
+from kverify.semantics import cni, delivery, endpoints, nat, policy, reply, socket_lb
 from kverify.semantics import dataplane as dp
 from kverify.semantics.decide import Decision, ip_target_blocks, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
@@ -72,6 +72,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         iptables_like = not (dp.is_cilium(C, s) or dp.is_ipvs(C, s))  # ipvs and Cilium do not short-circuit
         when("etp-local-short-circuit-pod", iptables_like and policy.short_circuit_pod(C, s))
         when("etp-local-short-circuit-host", iptables_like and policy.short_circuit_host(C, s))
+        when("cilium-socket-lb-host-namespace-only", socket_lb.pod_per_packet(C, s))
         when(
             "cilium-socket-lb-etp-local",
             delivery.cilium_in_cluster_uses_all(C, s)
@@ -120,7 +121,8 @@ def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fire
     node_wide = _node_wide(h)
     for rule_id, condition in node_wide[0]:
         when(rule_id, condition and masqueraded)
-    when("masquerade-hairpin", nat.masquerade_hairpin(C, s, e) and masqueraded)
+    when("masquerade-hairpin", nat.masquerade_hairpin(C, s, e) and masqueraded and not dp.is_cilium(C, s))
+    when("cilium-per-packet-hairpin", socket_lb.per_packet_hairpin(C, s, e) and masqueraded)
     when("cilium-snat-remote-backend", nat.cilium_snat_remote(C, s, e) and masqueraded)
     by_kube_proxy = nat.kube_proxy_masquerade(C, s) or nat.masquerade_hairpin(C, s, e)
     when("flannel-masquerade-to-remote-pods", cni.flannel_masquerades(C, s, e) and masqueraded and not by_kube_proxy)

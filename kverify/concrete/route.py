@@ -135,6 +135,15 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         reason = reason or exclusion_reason(cluster, service)
         if reason is not None:
             raise NotModelled(Problem(f"not modelled: {reason}", field="--load-balancer"))
+    if _pod_node_port_per_packet(cluster, flow):
+        raise NotModelled(
+            Problem(
+                "not modelled: a pod's packet to a NodePort under Cilium's socketLB.hostNamespaceOnly (bpf_lxc "
+                "translates it per packet; whether another node's address is matched was not read at the source, "
+                "and cilium/cilium#44710 changed that lookup in 2026)",
+                field="--cilium-set",
+            )
+        )
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
     memo: dict[tuple[Situation, bool], Decided] = {}  # handling nodes alike are decided once
@@ -151,6 +160,18 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         # Only a load balancer that sends to no node gets here (MetalLB with nobody announcing, a Classic ELB
         # with no healthy instance).
         yield _unannounced(cluster, flow, service)
+
+
+def _pod_node_port_per_packet(cluster: Cluster, flow: Flow) -> bool:
+    """A pod's NodePort flow that Cilium's per-packet load balancer would translate (rule
+    cilium-socket-lb-host-namespace-only): Unknown, as the encoding excludes it (Universe.flow_constraints)."""
+    proxy = cluster.proxy
+    return (
+        proxy.dataplane in CILIUM
+        and proxy.cilium.socket_lb_host_namespace_only
+        and flow.client is ClientKind.POD
+        and flow.destination is Destination.NODE_PORT
+    )
 
 
 def _port_unmatched(service: Service, flow: Flow) -> bool:
@@ -440,6 +461,7 @@ def _handling(
         cilium_external_cluster_ip=cilium.external_cluster_ip,
         cilium_no_backend_reject=cilium.no_backend_response == "reject",
         cilium_source_ranges_all_types=cilium.source_ranges_on_all_types,
+        cilium_pod_socket_lb=cilium.pods_use_socket_lb,
     )
     return classify.Handling(
         node=node,

@@ -11,7 +11,12 @@ SNAT for everything else, so a hybrid cluster's flow runs on one of the two
 (``ProxyConfig.dataplane_for``).
 
 Options whose effect kverify does not model are refused when set away from their default, rather
-than silently ignored: an answer that assumed the default would be a guess.
+than silently ignored: an answer that assumed the default would be a guess. ``socketLB.enabled=false`` is
+accepted and changes nothing: with ``kubeProxyReplacement=true`` (the dataplanes kverify models) the agent
+turns socket-LB on whatever the option (pkg/kpr/kpr.go NewKPRConfig ``if flags.KubeProxyReplacement {
+cfg.EnableSocketLB = true }``; before v1.18 daemon/cmd/kube_proxy_replacement.go
+initKubeProxyReplacementOptions, and ``EnableHostReachableServices`` in v1.12's strict mode;
+cilium/cilium#26758, #47417).
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ SOURCE_RANGE_ALL_TYPES_SINCE = 17
 #: frontend type by default (cilium/cilium#42334, reported on v1.18.2); fixed by PR #42351 (v1.19) and its
 #: backport #43575, released in v1.18.6 (release notes of v1.18.6, 2026-01-13).
 SOURCE_RANGE_REGRESSION = (18, 6)  # (minor, first fixed patch)
+#: The ``socketLB.*`` Helm keys exist from this minor: PR #20369 "Rename host-reachable services to socket LB"
+#: (v1.13; v1.12 spells them ``hostServices.*``).
+SOCKET_LB_KEYS_SINCE = 13
+#: Cilium's default ``--ipv4-service-loopback-address`` (pkg/defaults LoopbackIPv4): the source of a pod's
+#: packet to itself through a Service when the per-packet load balancer translates it.
+SERVICE_LOOPBACK_IPV4 = "169.254.42.1"
 
 MODES = ("snat", "dsr", "hybrid")
 RESPONSES = ("reject", "drop")
@@ -76,6 +87,12 @@ class CiliumSettings:
     #: ``bpf.lbSourceRangeAllTypes``: loadBalancerSourceRanges also guard the NodePort, externalIP and
     #: (routable) ClusterIP frontends of the Service, from v1.17.
     source_range_all_types: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: ``socketLB.hostNamespaceOnly``: socket-LB translates host processes' connect() only; pods' packets are
+    #: translated per packet by bpf_lxc (the tc program on their veth), from v1.13.
+    socket_lb_host_namespace_only: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: ``socketLB.enabled=false`` was given: it changes nothing, the kube-proxy replacement turns socket-LB on
+    #: whatever the option (kept so that reports and reproduce commands say what was asked).
+    socket_lb_disabled_ignored: bool = attrs.field(default=False, validator=v.instance_of(bool))
     #: The patch release, when given (``2`` for v1.18.2); ``None``: the minor's newest patch.
     patch: int | None = attrs.field(default=None, validator=v.optional(v.and_(v.instance_of(int), v.ge(0))))
 
@@ -94,6 +111,20 @@ class CiliumSettings:
                 f"serviceNoBackendResponse: not an option of Cilium v1.{self.version} "
                 f"(added in v1.{NO_BACKEND_RESPONSE_SINCE})"
             )
+
+    @socket_lb_host_namespace_only.validator
+    @socket_lb_disabled_ignored.validator
+    def _socket_lb_keys_exist(self, _attribute: object, value: bool) -> None:
+        if value and self.version < SOCKET_LB_KEYS_SINCE:
+            raise ValueError(
+                f"socketLB: not a Helm key of Cilium v1.{self.version} "
+                f"(hostServices.* until v1.{SOCKET_LB_KEYS_SINCE - 1}, renamed by cilium/cilium#20369)"
+            )
+
+    @property
+    def pods_use_socket_lb(self) -> bool:
+        """Pods' connect() is translated by socket-LB (else per packet by bpf_lxc)."""
+        return not self.socket_lb_host_namespace_only
 
     @property
     def release(self) -> str:
@@ -124,14 +155,16 @@ class CiliumSettings:
             words.append("loadBalancer.mode=hybrid")
         if self.source_range_all_types:
             words.append("bpf.lbSourceRangeAllTypes=true")
+        if self.socket_lb_disabled_ignored:
+            words.append("socketLB.enabled=false")
+        if self.socket_lb_host_namespace_only:
+            words.append("socketLB.hostNamespaceOnly=true")
         return tuple(words)
 
 
 #: Helm keys that change routing in ways kverify does not model yet, with their chart defaults:
 #: setting one away from its default is refused (exit 2), never answered as if it were the default.
 NOT_MODELLED = {
-    "socketLB.enabled": "true",
-    "socketLB.hostNamespaceOnly": "false",
     "loadBalancer.serviceTopology": "false",
 }
 
@@ -168,6 +201,17 @@ def parse_helm_sets(text: str, version: int, mode: str, patch: int | None = None
                     f"(added in v1.{SOURCE_RANGE_ALL_TYPES_SINCE}, cilium/cilium#35512)"
                 )
             settings = attrs.evolve(settings, source_range_all_types=enabled)
+        elif key in ("socketLB.enabled", "socketLB.hostNamespaceOnly"):
+            enabled = _boolean(key, value)
+            if version < SOCKET_LB_KEYS_SINCE:
+                raise ValueError(
+                    f"{key}: not a Helm key of Cilium v1.{version} (hostServices.* until "
+                    f"v1.{SOCKET_LB_KEYS_SINCE - 1}, renamed by cilium/cilium#20369)"
+                )
+            if key == "socketLB.enabled":
+                settings = attrs.evolve(settings, socket_lb_disabled_ignored=not enabled)
+            else:
+                settings = attrs.evolve(settings, socket_lb_host_namespace_only=enabled)
         elif key in NOT_MODELLED:
             if value.lower() != NOT_MODELLED[key]:
                 raise ValueError(
@@ -181,6 +225,8 @@ def parse_helm_sets(text: str, version: int, mode: str, patch: int | None = None
                     "bpf.lbSourceRangeAllTypes",
                     "loadBalancer.mode",
                     "serviceNoBackendResponse",
+                    "socketLB.enabled",
+                    "socketLB.hostNamespaceOnly",
                     *NOT_MODELLED,
                 ]
             )

@@ -156,3 +156,6 @@ class Interface(_Spelled):
     NODE = 0, "node"  # the node's NIC (or, for an interface without an IPv4 address, the node's first address)
     BRIDGE = 1, "bridge"  # cni0 / cbr0, holding the node's pod CIDR gateway address
     TUNNEL = 2, "tunnel"  # flannel.1, tunl0, vxlan.calico
+    # Not an interface: Cilium's per-packet load balancer SNATs a pod reaching itself through a Service to
+    # its service loopback address (--ipv4-service-loopback-address, 169.254.42.1 by default).
+    SERVICE_LOOPBACK = 3, "service-loopback"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from kverify.model.enums import ClientKind, Cni, Dataplane, Destination, Interface
 from kverify.semantics import dataplane as dp
+from kverify.semantics import socket_lb
 from kverify.semantics.endpoints import is_local
 from kverify.semantics.ops import Ops, Term
 from kverify.semantics.registry import rule
@@ -105,7 +106,8 @@ def routed_veth(ops: Ops, s: Situation) -> Term:
     title="MASQUERADE rewrites the source to the primary address of the interface the packet leaves by: the "
     "bridge towards a pod on the handling node (rules cni-bridge-gateway, cni-routed-veth), the CNI's route "
     "towards a pod on another node (cni-overlay-tunnel), the node's NIC towards an address on no node. Cilium's "
-    "kube-proxy replacement SNATs with the node's address whatever the interface.",
+    "kube-proxy replacement SNATs with the node's address whatever the interface (a pod's hairpin through its "
+    "per-packet load balancer: the service loopback address, rule cilium-per-packet-hairpin).",
     source=f"{LINUX} net/netfilter/nf_nat_masquerade.c nf_nat_masquerade_ipv4 (`newsrc = inet_select_addr(out, "
     "nh, RT_SCOPE_UNIVERSE)`); kernel harness docs/research/kernel-ground-truth.md 'The masquerade source "
     "address' (10 flows where the pod saw the bridge's address, not the node IP); kubernetes/kubernetes#58338, "
@@ -119,7 +121,8 @@ def masquerade_interface(ops: Ops, s: Situation, endpoint: EndpointView) -> Term
     on_no_node = ops.eq(endpoint.node, NO_NODE)
     remote = ops.ite(on_no_node, Interface.NODE, remote_node_interface(ops, s))
     by_route = ops.ite(local, same_node_interface(ops, s), remote)
-    return ops.ite(dp.is_cilium(ops, s), Interface.NODE, by_route)
+    cilium = ops.ite(socket_lb.per_packet_hairpin(ops, s, endpoint), Interface.SERVICE_LOOPBACK, Interface.NODE)
+    return ops.ite(dp.is_cilium(ops, s), cilium, by_route)
 
 
 @rule(

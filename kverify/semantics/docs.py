@@ -21,10 +21,11 @@ lists where its behaviour changed (the version, then the change cited): kverify 
 from v1.24 to v1.34 (`--kubernetes-version`) and every Cilium release from v1.12 to v1.19
 (`--cilium-version`, a patch release such as `1.18.2` where a patch changed routing, with the Helm options
 that change routing: `--cilium-set bpf.lbExternalClusterIP=true`, `bpf.lbSourceRangeAllTypes=true`,
-`serviceNoBackendResponse=drop`, `loadBalancer.mode=hybrid`; a spec's `environment.ciliumVersion` and
-`environment.ciliumHelm`), and the rule as stated holds from its last change on. Helm options whose effect
-is not modelled (`socketLB.enabled`, `socketLB.hostNamespaceOnly`, `loadBalancer.serviceTopology`) are
-refused away from their chart default, never answered as the default.
+`serviceNoBackendResponse=drop`, `loadBalancer.mode=hybrid`, `socketLB.hostNamespaceOnly=true`, and
+`socketLB.enabled=false`, which the kube-proxy replacement overrides; a spec's `environment.ciliumVersion`
+and `environment.ciliumHelm`), and the rule as stated holds from its last change on. Helm options whose
+effect is not modelled (`loadBalancer.serviceTopology`) are refused away from their chart default, never
+answered as the default.
 The table of changes by version below is generated from the same entries. Where kverify departs from
 a reference note, the research files in `docs/research/` record what was read and at which version.
 
@@ -76,9 +77,12 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   annotation (ranges as a deny-list, cilium/cilium#36120) and `service.cilium.io/type` (frontends not
   created); loadBalancerSourceRanges on the externalIP frontends of a LoadBalancer Service by default
   (cilium/cilium#44747, merged after v1.19.0, backports not verified: kverify checks externalIPs only with
-  `bpf.lbSourceRangeAllTypes`); topology hints with `loadBalancer.serviceTopology=true`; socket-LB off
-  (`socketLB.enabled=false`, `socketLB.hostNamespaceOnly=true`: in-cluster traffic translated per packet,
-  with hairpin through `169.254.42.1`). The refused options say so.
+  `bpf.lbSourceRangeAllTypes`); topology hints with `loadBalancer.serviceTopology=true` (refused: the
+  legacy service cache and the v1.18 control plane read hints differently from kube-proxy, not yet
+  transcribed); under `socketLB.hostNamespaceOnly=true`, a pod's packet to a NodePort (bpf_lxc's per-packet
+  lookup of another node's address was not read; cilium/cilium#44710 changed it) and a pod reaching itself
+  over IPv6 (no IPv6 service loopback before cilium/cilium#39594, #42460): both Unknown. Socket-LB's
+  per-connection effects (session affinity by netns cookie) are not modelled. The refused options say so.
 - **Load balancers**: MetalLB L2 elects exactly one leader among the candidate nodes; kverify lists
   every node that may be elected. A health-checked LB is modelled in steady state (probes agree with
   the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP

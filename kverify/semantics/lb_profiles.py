@@ -86,8 +86,10 @@ def k3s_proxy_first(ops: Ops, dataplane: Term) -> Term:
     "select by node and service labels only, no traffic policy); cilium/cilium#27800 (eTP Local fails unless the "
     "pod runs on the leaseholder); Documentation/network/l2-announcements.rst ('Kube Proxy replacement mode must be "
     "enabled')",
-    since="Cilium v1.14 (later versions gate eTP Local on local backends, cilium/cilium#46399: unverified, "
-    "not modelled)",
+    since="Cilium v1.14 (holds to v1.19, the newest kverify models; cilium/cilium PR #46399 later gates eTP Local "
+    "on local backends, `if svc.ExtTrafficPolicy == Local && !hasLocalBackends(...) { delSvc }`, shipped in "
+    "v1.20.2 by the backport #48550 (no v1.19 backport found): outside the modelled range, and its code was not "
+    "in the index read (quoted by a user's PR), so not modelled)",
     dataplanes="cilium-snat, cilium-dsr",
 )
 def cilium_l2_answers(ops: Ops, s: Situation, node: int) -> Term:

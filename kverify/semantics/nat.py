@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kverify.model.enums import ClientKind, Dataplane, Destination
-from kverify.semantics import cni
+from kverify.semantics import cni, socket_lb
 from kverify.semantics import dataplane as dp
 from kverify.semantics.endpoints import is_local
 from kverify.semantics.ops import Ops, Term
@@ -74,7 +74,7 @@ def masquerade_localhost(ops: Ops, s: Situation) -> Term:
 @rule(
     "masquerade-hairpin",
     title="kube-proxy masquerades a pod that reaches itself through the Service (hairpin). Cilium's socket-LB "
-    "connects such a pod straight to its own IP, without NAT.",
+    "connects such a pod straight to its own IP, without NAT (per packet: cilium-per-packet-hairpin).",
     source=f"{K8S} pkg/proxy/iptables/proxier.go writeServiceToEndpointRules "
     "(SEP chain '-s <endpoint IP> -j KUBE-MARK-MASQ'); "
     "nftables/proxier_test.go TestClusterIPGeneral 'hairpin to cluster IP'; pkg/proxy/ipvs/proxier.go (KUBE-LOOP-BACK "
@@ -139,7 +139,7 @@ def masqueraded_given(ops: Ops, s: Situation, endpoint: EndpointView, request: T
     """:func:`masqueraded`, given ``request`` = :func:`kube_proxy_masquerade` of ``s``, which does not
     depend on the endpoint: a caller deciding every endpoint computes it once (linear time)."""
     kube_proxy = ops.or_(request, masquerade_hairpin(ops, s, endpoint), cni.flannel_masquerades(ops, s, endpoint))
-    cilium = cilium_snat_remote(ops, s, endpoint)
+    cilium = ops.or_(cilium_snat_remote(ops, s, endpoint), socket_lb.per_packet_hairpin(ops, s, endpoint))
     return ops.ite(
         no_snat(ops, s),
         ops.false,

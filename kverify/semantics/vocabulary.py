@@ -96,3 +96,4 @@ class Situation:
     # loadBalancerSourceRanges also guard NodePort, externalIP and ClusterIP frontends: bpf.lbSourceRangeAllTypes
     # (from v1.17), or v1.18.0-v1.18.5 whatever the option (CiliumSettings.source_ranges_on_all_types).
     cilium_source_ranges_all_types: Term = False
+    cilium_pod_socket_lb: Term = True  # pods' connect() goes through socket-LB (False: socketLB.hostNamespaceOnly)

@@ -200,6 +200,7 @@ def assemble(
                 no_backend_response="reject" if _bool(model, u.cilium_no_backend_reject) else "drop",
                 # The option reproduces the v1.18.0-v1.18.5 default as well.
                 source_range_all_types=_bool(model, u.cilium_source_ranges_all_types),
+                socket_lb_host_namespace_only=not _bool(model, u.cilium_pod_socket_lb),
             ),
             dataplane=dataplane,
             # A pod outside the cluster CIDR: give the cluster a CIDR none of our addresses are in.

@@ -76,6 +76,7 @@ def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
         u.cilium_external_cluster_ip == bool(s.cilium_external_cluster_ip),
         u.cilium_no_backend_reject == bool(s.cilium_no_backend_reject),
         u.cilium_source_ranges_all_types == bool(s.cilium_source_ranges_all_types),
+        u.cilium_pod_socket_lb == bool(s.cilium_pod_socket_lb),
     ]
 
 

@@ -450,6 +450,7 @@ def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoint
     integer(u.cilium_minor, OLDEST_CILIUM, NEWEST_CILIUM)
     boolean(u.cilium_external_cluster_ip)
     boolean(u.cilium_source_ranges_all_types)
+    choices.append((u.cilium_pod_socket_lb, [True, False]))
     choices.append((u.cilium_no_backend_reject, [True, False]))
     # Prefer the entry point people meet first: the load balancer, then NodePorts, externalIPs, ClusterIP;
     # then the simplest Service type that offers it.

@@ -20,6 +20,7 @@ from kverify.model.cilium import (
     NEWEST_CILIUM,
     NO_BACKEND_RESPONSE_SINCE,
     OLDEST_CILIUM,
+    SOCKET_LB_KEYS_SINCE,
     SOURCE_RANGE_ALL_TYPES_SINCE,
     CiliumSettings,
 )
@@ -94,6 +95,7 @@ class FlowInputs:
         self.cilium_external_cluster_ip = Bool("cilium_external_cluster_ip")
         self.cilium_no_backend_reject = Bool("cilium_no_backend_reject")
         self.cilium_source_ranges_all_types = Bool("cilium_source_ranges_all_types")
+        self.cilium_pod_socket_lb = Bool("cilium_pod_socket_lb")
 
     def situation_with(
         self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
@@ -140,6 +142,7 @@ class FlowInputs:
             cilium_external_cluster_ip=self.cilium_external_cluster_ip,
             cilium_no_backend_reject=self.cilium_no_backend_reject,
             cilium_source_ranges_all_types=self.cilium_source_ranges_all_types,
+            cilium_pod_socket_lb=self.cilium_pod_socket_lb,
         )
 
     def environment(self, minor: int, gates: dict[str, bool], cilium: CiliumSettings | None = None) -> list[Any]:
@@ -152,6 +155,7 @@ class FlowInputs:
             self.cilium_external_cluster_ip == cilium.external_cluster_ip,
             self.cilium_no_backend_reject == (cilium.no_backend_response == "reject"),
             self.cilium_source_ranges_all_types == cilium.source_ranges_on_all_types,
+            self.cilium_pod_socket_lb == cilium.pods_use_socket_lb,
         ]
 
     def flow_constraints(self, node_exists: Any) -> list[Any]:
@@ -172,6 +176,12 @@ class FlowInputs:
         # Ranges on every frontend type: bpf.lbSourceRangeAllTypes exists from v1.17 (the v1.18.0-v1.18.5
         # regression is later still).
         c += [z3.Implies(self.cilium_minor < SOURCE_RANGE_ALL_TYPES_SINCE, z3.Not(self.cilium_source_ranges_all_types))]
+        # socketLB.hostNamespaceOnly exists from v1.13; a pod's NodePort flow under it is not modelled (Unknown
+        # concretely: kverify.concrete.route._pod_node_port_per_packet).
+        c += [z3.Implies(self.cilium_minor < SOCKET_LB_KEYS_SINCE, self.cilium_pod_socket_lb)]
+        per_packet_pod = z3.And(self.client == int(ClientKind.POD), z3.Not(self.cilium_pod_socket_lb))
+        on_cilium = z3.Or(self.dataplane == int(Dataplane.CILIUM_SNAT), self.dataplane == int(Dataplane.CILIUM_DSR))
+        c += [z3.Not(z3.And(on_cilium, per_packet_pod, self.destination == int(Destination.NODE_PORT)))]
         c += [z3.Implies(self.dst_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
         c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
         # A profile is modelled on some dataplanes only (lb_profiles.modelled_with; else Unknown concretely).

@@ -34,6 +34,7 @@ from kverify.model.cilium import (
     NEWEST_CILIUM,
     NO_BACKEND_RESPONSE_SINCE,
     RESPONSES,
+    SOCKET_LB_KEYS_SINCE,
     SOURCE_RANGE_ALL_TYPES_SINCE,
     SOURCE_RANGE_REGRESSION,
     CiliumSettings,
@@ -296,6 +297,7 @@ def _cilium_settings(draw: st.DrawFn) -> CiliumSettings:
     # A patch release only where one changed routing (v1.18.0-v1.18.5: source ranges on every frontend).
     minor, fixed = SOURCE_RANGE_REGRESSION
     patch = draw(st.one_of(st.none(), st.integers(0, fixed + 1))) if version == minor else None
+    socket_keys = version >= SOCKET_LB_KEYS_SINCE
     return CiliumSettings(
         version=version,
         external_cluster_ip=draw(_ONE_IN_6),
@@ -303,6 +305,8 @@ def _cilium_settings(draw: st.DrawFn) -> CiliumSettings:
         hybrid=draw(_ONE_IN_6),
         source_range_all_types=all_types,
         patch=patch,
+        socket_lb_host_namespace_only=draw(_ONE_IN_6) if socket_keys else False,
+        socket_lb_disabled_ignored=draw(_ONE_IN_6) if socket_keys else False,
     )
 
 
