@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
 
 from kverify.cli import main
-from kverify.model import Dataplane, Protocol, ProxyConfig
+from kverify.model import ClientKind, Dataplane, Destination, Flow, Protocol, ProxyConfig
 from kverify.model.cilium import CiliumSettings, parse_cilium_release, parse_cilium_version, parse_helm_sets
 from kverify.prove.claims import find_claim
 from kverify.prove.run import prove_claim
@@ -269,3 +270,20 @@ def test_a_pods_node_port_flow_per_packet_is_unknown(tmp_path, capsys) -> None: 
     assert main(_hairpin(tmp_path, *flags)) == 3
     err = capsys.readouterr().err
     assert "not modelled" in err and "hostNamespaceOnly" in err, err
+
+
+def test_a_spec_claim_on_a_pods_node_port_per_packet_is_unknown(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """kverify check answers Unknown (with the reason), never a verdict, for the flow trace calls Unknown."""
+    from kverify.check.exhaustive import unsupported
+    from kverify.load.manifests import load_manifests
+    from kverify.model import Cluster
+
+    path = tmp_path / "web.yaml"
+    path.write_text(HAIRPIN)
+    loaded = load_manifests([str(path)])
+    proxy = ProxyConfig(dataplane=Dataplane.CILIUM_SNAT, cilium=CiliumSettings(socket_lb_host_namespace_only=True))
+    cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy)
+    flow = Flow(service="default/web", client=ClientKind.POD, destination=Destination.NODE_PORT, node="node-a")
+    reason = unsupported(cluster, flow)
+    assert reason is not None and "hostNamespaceOnly" in reason
+    assert unsupported(cluster, attrs.evolve(flow, destination=Destination.CLUSTER_IP)) is None

@@ -18,6 +18,7 @@ import attrs
 from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
+from kverify.concrete.route import per_packet_node_port_reason
 from kverify.concrete.unknown_lb import hostname_only, source_unknown, unmodelled_reason
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
@@ -171,7 +172,7 @@ def unsupported(cluster: Cluster, flow: Flow) -> str | None:
     if flow.destination is Destination.LOAD_BALANCER:
         reason = unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
         return reason or exclusion_reason(cluster, service)
-    return None
+    return per_packet_node_port_reason(cluster, flow)
 
 
 def stable_id(*parts: object) -> str:

@@ -135,15 +135,8 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         reason = reason or exclusion_reason(cluster, service)
         if reason is not None:
             raise NotModelled(Problem(f"not modelled: {reason}", field="--load-balancer"))
-    if _pod_node_port_per_packet(cluster, flow):
-        raise NotModelled(
-            Problem(
-                "not modelled: a pod's packet to a NodePort under Cilium's socketLB.hostNamespaceOnly (bpf_lxc "
-                "translates it per packet; whether another node's address is matched was not read at the source, "
-                "and cilium/cilium#44710 changed that lookup in 2026)",
-                field="--cilium-set",
-            )
-        )
+    if (reason := per_packet_node_port_reason(cluster, flow)) is not None:
+        raise NotModelled(Problem(f"not modelled: {reason}", field="--cilium-set"))
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
     memo: dict[tuple[Situation, bool], Decided] = {}  # handling nodes alike are decided once
@@ -162,16 +155,23 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         yield _unannounced(cluster, flow, service)
 
 
-def _pod_node_port_per_packet(cluster: Cluster, flow: Flow) -> bool:
-    """A pod's NodePort flow that Cilium's per-packet load balancer would translate (rule
-    cilium-socket-lb-host-namespace-only): Unknown, as the encoding excludes it (Universe.flow_constraints)."""
+def per_packet_node_port_reason(cluster: Cluster, flow: Flow) -> str | None:
+    """Why a pod's NodePort flow that Cilium's per-packet load balancer would translate (rule
+    cilium-socket-lb-host-namespace-only) is Unknown, as the encoding excludes it (Universe.flow_constraints);
+    ``None`` for every other flow."""
     proxy = cluster.proxy
-    return (
+    if (
         proxy.dataplane in CILIUM
         and proxy.cilium.socket_lb_host_namespace_only
         and flow.client is ClientKind.POD
         and flow.destination is Destination.NODE_PORT
-    )
+    ):
+        return (
+            "a pod's packet to a NodePort under Cilium's socketLB.hostNamespaceOnly (bpf_lxc translates it per "
+            "packet; whether its lookup matches another node's address was not read at the source, and "
+            "cilium/cilium#44710 changed that lookup in 2026)"
+        )
+    return None
 
 
 def _port_unmatched(service: Service, flow: Flow) -> bool:
