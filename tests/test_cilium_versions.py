@@ -252,11 +252,14 @@ def test_per_packet_hairpin_shows_the_service_loopback_address(tmp_path, capsys)
     backend is its own source to IPV4_LOOPBACK (bpf/lib/lb.h), 169.254.42.1 by default (pkg/defaults
     LoopbackIPv4). With socket-LB (the default, and socketLB.enabled=false, which the kube-proxy replacement
     overrides: pkg/kpr/kpr.go NewKPRConfig) the pod is connected to itself and sees its own address."""
-    assert main(_hairpin(tmp_path, "--to", "cluster-ip", "--cilium-set", "socketLB.hostNamespaceOnly=true")) == 0
+    # A pod outside --cluster-cidr would be masqueraded by kube-proxy: that rule is not Cilium's and must not show.
+    flags = ["--to", "cluster-ip", "--cilium-set", "socketLB.hostNamespaceOnly=true", "--cluster-cidr", "172.16.0.0/16"]
+    assert main(_hairpin(tmp_path, *flags)) == 0
     document = json.loads(capsys.readouterr().out)
     (outcome,) = document["outcomes"]
     assert outcome["source_ip_seen"] == "169.254.42.1", outcome
     assert "cilium-per-packet-hairpin" in outcome["rules"]
+    assert not [r for r in outcome["rules"] if r.startswith("masquerade-")], outcome["rules"]  # kube-proxy's
     for sets in ([], ["--cilium-set", "socketLB.enabled=false"]):
         assert main(_hairpin(tmp_path, "--to", "cluster-ip", *sets)) == 0
         (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]

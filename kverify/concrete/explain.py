@@ -119,10 +119,12 @@ def _explain_endpoint(h: classify.Handling, decision: Decision, index: int, fire
     when("endpoint-serving-terminating", not e.ready)
     masqueraded = decision.masqueraded[index]
     node_wide = _node_wide(h)
+    # kube-proxy's masquerade rules; Cilium's per-packet hairpin SNAT is its own rule.
+    per_packet_hairpin = socket_lb.per_packet_hairpin(C, s, e)
     for rule_id, condition in node_wide[0]:
-        when(rule_id, condition and masqueraded)
+        when(rule_id, condition and masqueraded and not per_packet_hairpin)
     when("masquerade-hairpin", nat.masquerade_hairpin(C, s, e) and masqueraded and not dp.is_cilium(C, s))
-    when("cilium-per-packet-hairpin", socket_lb.per_packet_hairpin(C, s, e) and masqueraded)
+    when("cilium-per-packet-hairpin", per_packet_hairpin and masqueraded)
     when("cilium-snat-remote-backend", nat.cilium_snat_remote(C, s, e) and masqueraded)
     by_kube_proxy = nat.kube_proxy_masquerade(C, s) or nat.masquerade_hairpin(C, s, e)
     when("flannel-masquerade-to-remote-pods", cni.flannel_masquerades(C, s, e) and masqueraded and not by_kube_proxy)
