@@ -239,3 +239,28 @@ def test_a_client_on_the_dead_node_is_gone_and_other_outcomes_are_untouched() ->
     lost = lost_at_dead_node(outcome, frozenset({"n2"}))
     assert lost is not None and not lost.delivered and lost.drop_kind is DropKind.DROP
     assert lost.hops[:-1] == hops and lost.hops[-1].to == "(end)" and "n2 has failed" in lost.hops[-1].note
+
+
+def test_a_daemonsets_pods_on_a_failed_node_are_never_evicted(tmp_path: Path) -> None:
+    # pkg/controller/daemon/util/daemonset_util.go AddOrUpdateDaemonPodTolerations: unreachable:NoExecute
+    # tolerated without tolerationSeconds, so no replacement; eTP Local on 5 nodes with a pod on each: the
+    # live nodes keep their own pods, only the load balancer's 25 s to the dead nodes are lost.
+    from kverify.change.decide import _setting, _worst
+
+    manifest = SPECS / "manifests" / "design" / "web-local-daemonset.yaml"
+    (tmp_path / "s.yaml").write_text(
+        "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: s}\n"
+        f"manifests: [{manifest}]\nnodes: [{{pool: w, count: 5}}]\n"
+        "environment: {loadBalancer: health-checked}\n"
+        "claims:\n  - {id: c, service: shop/web, property: never-dropped, during: {nodeFailure: {nodes: 2}}}\n"
+    )
+    spec = load_spec(str(tmp_path / "s.yaml"))
+    flow = attrs.evolve(LOCAL, service="shop/web")
+    change = Change(kind="failure", nodes=2)
+    verdict = decide_change(spec.design, flow, "never-dropped", change, claim="c")
+    assert isinstance(verdict, Refuted) and "the claim fails 25 s in all" in verdict.counterexample.detail
+    assert "never evicted" in verdict.counterexample.detail
+    setting = _setting(spec.design, spec.cluster.service("shop/web"), flow, "never-dropped", None, None, change, None)
+    judged, _, _ = _worst(setting)
+    assert not [p for p in judged.timeline.pods if p.generation == "new"]
+    assert all(p.deleted_at == float("inf") for p in judged.timeline.pods)

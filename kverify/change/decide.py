@@ -11,6 +11,7 @@ shorten them (a PreStop sleep, minReadySeconds) to say by how much.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -193,22 +194,25 @@ def _setting(
         names = ", ".join(w.key for w in workloads) or "none"
         return f"a change is decided for a Service backed by exactly one workload (found: {names})"
     workload = workloads[0]
-    kinds = (
-        (WorkloadKind.DEPLOYMENT, WorkloadKind.DAEMON_SET)
-        if change.kind == "rollout"
-        else (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET)
-    )
+    kinds = {
+        "rollout": (WorkloadKind.DEPLOYMENT, WorkloadKind.DAEMON_SET),
+        "drain": (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET),
+        "failure": (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET, WorkloadKind.DAEMON_SET),
+    }[change.kind]
     failure: FailureTiming | None = None
     if change.kind == "failure":
         if (reason := toleration_problem(workload)) is not None:
             return reason
         failure = FailureTiming(grace=grace_period(cluster.proxy.kubernetes_version))
+        if workload.kind is WorkloadKind.DAEMON_SET:
+            # daemonset_util.go AddOrUpdateDaemonPodTolerations: unreachable:NoExecute tolerated for ever.
+            failure = attrs.evolve(failure, toleration=math.inf)
     if workload.kind not in kinds:
         allowed = ", ".join(k.spelling for k in kinds)
         return f"{change.describe()} of a {workload.kind.spelling} is not modelled (only {allowed})"
     if (reason := other_workloads_matter(design, workload)) is not None:
         return reason
-    if workload.kind is WorkloadKind.DAEMON_SET:
+    if workload.kind is WorkloadKind.DAEMON_SET and change.kind == "rollout":
         life = workload.lifecycle
         if life.on_delete:
             return f"{workload.key}: updateStrategy OnDelete: pods are replaced only when someone deletes them"
@@ -617,9 +621,16 @@ def _failure_facts(setting: Setting) -> list[str]:
     out = [
         f"{setting.failure.describe()}; Kubernetes v1.{setting.design.cluster.proxy.kubernetes_version} "
         f"(source: {FAILURE_SOURCE})",
-        f"a replacement pod is taken to start in {setting.start_seconds:g} s"
-        + ("" if setting.start_given else " (the worst case: as long as the health-check window; set podStartSeconds)"),
     ]
+    if math.isfinite(setting.failure.toleration):
+        out.append(
+            f"a replacement pod is taken to start in {setting.start_seconds:g} s"
+            + (
+                ""
+                if setting.start_given
+                else " (the worst case: as long as the health-check window; set podStartSeconds)"
+            )
+        )
     if setting.timing is not None:
         window = setting.timing.down_after(answers=False, nodes=len(setting.nodes))
         out.append(

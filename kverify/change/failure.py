@@ -88,11 +88,16 @@ class FailureTiming:
         return self.grace + 2 * self.period
 
     def describe(self) -> str:
+        evicted = (
+            f"its pods evicted {self.toleration:g} s after the unreachable:NoExecute taint (DefaultTolerationSeconds)"
+            if math.isfinite(self.toleration)
+            else "its pods never evicted (a DaemonSet's pods tolerate unreachable:NoExecute for ever: "
+            "pkg/controller/daemon/util/daemonset_util.go AddOrUpdateDaemonPodTolerations)"
+        )
         return (
             f"node Ready=Unknown and its pods NotReady {self.not_ready_after:g} s after it fails "
             f"(--node-monitor-grace-period {self.grace:g} s + 2 x --node-monitor-period {self.period:g} s, "
-            "worst case), "
-            f"its pods evicted {self.toleration:g} s after the unreachable:NoExecute taint (DefaultTolerationSeconds)"
+            f"worst case), {evicted}"
         )
 
 

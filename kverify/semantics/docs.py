@@ -120,8 +120,10 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   zone disruption (`ComputeZoneState`: more than 2 and at least 55 % of a zone's nodes not Ready;
   `ReducedQPSFunc`: 0 below 50 nodes; no taint when every zone is fully disrupted); kverify tries every
   order within a zone. Pods are deleted 300 s after the taint (`plugin/pkg/admission/defaulttolerationseconds`
-  `--default-unreachable-toleration-seconds`); a pod template that tolerates the taint itself is Unknown
-  (its `tolerationSeconds` is not read). The load balancer leaves the node after `interval x
+  `--default-unreachable-toleration-seconds`); a DaemonSet's pods are never evicted (the DaemonSet
+  controller adds the toleration without `tolerationSeconds`, `pkg/controller/daemon/util/daemonset_util.go`
+  `AddOrUpdateDaemonPodTolerations`); a pod template that tolerates the taint itself is Unknown (its
+  `tolerationSeconds` is not read). The load balancer leaves the node after `interval x
   unhealthyThreshold + timeout`: whatever it probes (healthCheckNodePort under eTP Local; kube-proxy's
   `/healthz` on 10256 under eTP Cluster on GCE, the traffic port on AWS), a dead node does not answer.
   Not modelled (Unknown): MetalLB (memberlist for L2, the BGP hold time for BGP); a load balancer without
