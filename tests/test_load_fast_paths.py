@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kverify.load.kinds import _IPV4
 
@@ -36,3 +38,167 @@ def test_the_ipv4_pattern_accepts_exactly_what_ipaddress_accepts(text: str) -> N
     except ValueError:
         valid = False
     assert bool(_IPV4.match(text)) == valid
+
+
+# --- YAML: plain values built from the composed nodes (kverify.load.yaml_build) -------------------
+
+_YAML_CASES = [
+    "a: 1\nb: [x, 'y', \"z\", 2.5, -3, 0x1f, 0o17, .inf, -.inf, .nan, ~, null, true, False, yes, off]\n",
+    "when: 2024-01-02T03:04:05Z\nday: 2024-01-02\ndata: !!binary aGVsbG8=\nop: =\n'=': =\n",
+    "true: a\n1: b\n~: c\n2.5: d\n",
+    "dup: 1\nother: 2\ndup: 3\n",  # the last value wins, in the first key's place
+    "base: &b {x: 1, y: [1, 2]}\nuse: *b\nlist: &l [a, b]\nagain: *l\n",
+    "a: &a [*a, 1]\n",  # a list holding itself
+    "base: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\n",  # merge key: PyYAML's constructor
+    "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\np: !!pairs [{a: 1}]\n",
+    "explicit: !!str 12\nnum: !!int '7'\nf: !!float '1'\n",
+    "[1, {a: [], b: {}}, [[]], '']\n",
+    "key with spaces: |\n  literal\n  text\nfolded: >\n  folded\n  text\n",
+    "? [a, b]\n: unhashable\n",  # PyYAML refuses an unhashable key
+    "x: !Ref other\n",  # an unknown tag: PyYAML's error
+    "x: !!binary not-base64!\n",
+    "[" * 300 + "]" * 300 + "\n",
+]
+
+
+def _both_ways(text: str) -> tuple[object, object]:
+    """(build's result or error, PyYAML's constructor's result or error) for each document."""
+    from kverify.load.sources import _Loader
+    from kverify.load.yaml_build import build
+
+    def outcome(fast: bool) -> object:
+        loader = _Loader(text)
+        try:
+            values = []
+            while loader.check_node():
+                node = loader.get_node()
+                values.append(build(loader, node) if fast else loader.construct_document(node))
+            return values
+        except Exception as exc:  # the error is part of the answer compared
+            return type(exc).__name__ if fast else (type(exc).__name__, str(exc))
+        finally:
+            loader.dispose()
+
+    return outcome(True), outcome(False)
+
+
+@pytest.mark.parametrize("text", _YAML_CASES)
+def test_yaml_build_gives_what_pyyamls_constructor_gives_or_declines(text: str) -> None:
+    fast, reference = _both_ways(text)
+    if isinstance(fast, str):
+        return  # any error (NotPlain, a bad scalar): the loader falls back to PyYAML's constructor (below)
+    assert isinstance(fast, list) and isinstance(reference, list), (fast, reference)
+    assert repr(fast) == repr(reference)  # same values, key order and types (repr: nan != nan)
+
+
+def test_yaml_build_declines_merge_keys_tags_and_unhashable_keys() -> None:
+    for text in (_YAML_CASES[6], _YAML_CASES[7], _YAML_CASES[11], _YAML_CASES[12]):
+        assert _both_ways(text)[0] == "NotPlain", text
+
+
+def test_yaml_build_keeps_aliases_shared_as_pyyaml_does() -> None:
+    """An alias is the same object as its anchor: an alias bomb stays as small as its text."""
+    fast, _ = _both_ways("base: &b {x: 1}\nuse: *b\nself: &s [*s]\n")
+    assert isinstance(fast, list)
+    (doc,) = fast
+    assert doc["use"] is doc["base"]
+    assert doc["self"][0] is doc["self"]
+
+
+@pytest.mark.parametrize("text", _YAML_CASES)
+def test_the_loader_reads_every_yaml_case_as_pyyaml_does(tmp_path, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Through read_file (fast path, else PyYAML's constructor): the same data or the same error."""
+    import yaml
+
+    from kverify.errors import Problem
+    from kverify.load.sources import _Loader, read_file
+
+    path = tmp_path / "case.yaml"
+    path.write_text(text)
+    problems: list[Problem] = []
+    docs = read_file(str(path), problems)
+    try:
+        expected = list(yaml.load_all(text, Loader=_Loader))  # PyYAML's constructor throughout
+    except yaml.YAMLError:
+        assert problems and not docs
+        return
+    assert not problems
+    assert repr([d.data for d in docs]) == repr(expected)
+
+
+@pytest.mark.parametrize(
+    "scalar",
+    [
+        "",
+        "a",
+        "=",
+        "~",
+        "null",
+        "Null",
+        "true",
+        "yes",
+        "No",
+        "on",
+        "1",
+        "-1",
+        "+1",
+        "0x1F",
+        "0o7",
+        "1_000",
+        "1:20",
+        ".5",
+        "1e3",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "2024-01-02",
+        "2024-01-02 03:04:05",
+        "<<",
+        "!x",
+        "&a",
+        "*a",
+        "-",
+        "._",
+    ],
+)
+def test_the_fast_resolver_gives_pyyamls_tags(scalar: str) -> None:
+    import yaml
+
+    from kverify.load.sources import _Loader
+
+    loader = _Loader("")
+    for implicit in ((True, False), (False, True), (False, False)):
+        assert loader.resolve(yaml.ScalarNode, scalar, implicit) == yaml.resolver.Resolver.resolve(
+            loader, yaml.ScalarNode, scalar, implicit
+        )
+    for kind in (yaml.SequenceNode, yaml.MappingNode):
+        assert loader.resolve(kind, None, True) == yaml.resolver.Resolver.resolve(loader, kind, None, True)
+    loader.dispose()
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(["yes", "off", "~", "=", "1e3", "0x10", "1:20", "2024-01-02", "<<", "*a", "&a", "!x"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.one_of(st.text(max_size=6), st.integers(), st.booleans()), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_VALUES, flow=st.sampled_from([None, True, False]), quoted=st.sampled_from([None, '"', "'"]))
+def test_yaml_build_matches_pyyaml_on_any_dumped_value(value: object, flow: bool | None, quoted: str | None) -> None:
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=flow, default_style=quoted, allow_unicode=True)
+    fast, reference = _both_ways(text)
+    assert repr(fast) == repr(reference)
