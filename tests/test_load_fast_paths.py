@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -202,3 +203,97 @@ def test_yaml_build_matches_pyyaml_on_any_dumped_value(value: object, flow: bool
     text = yaml.safe_dump(value, default_flow_style=flow, default_style=quoted, allow_unicode=True)
     fast, reference = _both_ways(text)
     assert repr(fast) == repr(reference)
+
+
+# --- EndpointSlices: the plain-slice loop builds what the careful loop builds ---------------------
+
+_ODD = st.one_of(st.none(), st.booleans(), st.integers(-1, 1), st.text(max_size=3), st.just([]), st.just({}))
+#: Entries as the API server writes them (addresses, boolean conditions, nodeName, a Pod targetRef)...
+_PLAIN_ENTRIES = st.fixed_dictionaries(
+    {"addresses": st.sampled_from([["10.0.0.1"], ["192.168.1.255"], ["0.0.0.0"]])},
+    optional={
+        "conditions": st.fixed_dictionaries(
+            {}, optional={k: st.sampled_from([True, False, None]) for k in ("ready", "serving", "terminating")}
+        ),
+        "nodeName": st.sampled_from(["node-a", None]),
+        "targetRef": st.fixed_dictionaries(
+            {"name": st.just("web-1")},
+            optional={"kind": st.sampled_from(["Pod", "Node", None]), "namespace": st.sampled_from(["other", ""])},
+        ),
+        "hints": st.none(),
+        "zone": st.just("zone-a"),
+    },
+)
+#: ... and each with one field replaced by something odd, valid or not.
+_ODD_ENTRIES = st.tuples(
+    _PLAIN_ENTRIES,
+    st.sampled_from(["addresses", "conditions", "nodeName", "targetRef", "hints"]),
+    st.one_of(
+        _ODD,
+        st.sampled_from([["01.2.3.4"], ["256.0.0.1"], ["::1"], ["1.2.3.4\n5.6.7.8"], ["1.2.3.4", "1.2.3.5"], [7]]),
+        st.fixed_dictionaries({"ready": _ODD}),
+        st.fixed_dictionaries({"name": _ODD, "kind": st.just("Pod")}),
+        st.just({"forZones": [{"name": "z"}]}),
+    ),
+).map(lambda entry_key_value: {**entry_key_value[0], entry_key_value[1]: entry_key_value[2]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries=st.lists(st.one_of(_PLAIN_ENTRIES, _PLAIN_ENTRIES, _ODD_ENTRIES, _ODD), max_size=4))
+def test_plain_endpoints_are_those_the_careful_loop_builds(entries: list[object]) -> None:
+    """Whenever the plain loop accepts a slice, the careful loop accepts it too, with no problem and
+    equal Endpoints; whenever it declines one, the careful loop decides (and reports)."""
+    from kverify.errors import Problem
+    from kverify.load.fields import Ctx
+    from kverify.load.kinds import _endpoints_unvalidated, _plain_endpoints
+    from kverify.model.cluster import EndpointPort
+
+    ports = (EndpointPort(name="http", port=8080),)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    ctx = Ctx("f.yaml", lambda path: 1, "EndpointSlice shop/web", problems, warnings)
+    careful = _endpoints_unvalidated(ctx, {"endpoints": entries}, "shop", ports, v6=False)
+    plain = _plain_endpoints(entries, "shop", ports)
+    if plain is not None:
+        assert not problems and not warnings
+        assert plain == careful
+        assert [attrs.asdict(e, recurse=False) for e in plain] == [attrs.asdict(e, recurse=False) for e in careful]
+
+
+def test_plain_endpoints_decline_an_address_that_hides_a_second_line() -> None:
+    from kverify.load.kinds import _plain_endpoints
+
+    assert _plain_endpoints([{"addresses": ["1.2.3.4\n5.6.7.8"]}], "shop", ()) is None
+    assert _plain_endpoints([{"addresses": ["1.2.3.4"]}, {"addresses": ["1.2.3.04"]}], "shop", ()) is None
+    assert _plain_endpoints([{"addresses": ["1.2.3.4"]}], "shop", ()) is not None
+
+
+def test_an_error_in_a_big_json_slice_still_names_file_line_object_and_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The plain loop declines the slice; the careful loop reports the entry where it is."""
+    import json
+
+    from kverify.errors import InputError
+    from kverify.load import load_manifests
+
+    endpoints = [{"addresses": [f"10.1.{i // 256}.{i % 256}"], "nodeName": "node-a"} for i in range(1000)]
+    endpoints[700]["addresses"] = ["10.1.2.300"]
+    items = [
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 8080}],
+            "endpoints": endpoints,
+        }
+    ]
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=1))
+    with pytest.raises(InputError) as caught:
+        load_manifests([path])
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "10.1.2.300" in text)
+    (problem,) = caught.value.problems
+    assert str(problem) == (
+        f"{path}:{line}: EndpointSlice shop/web-1: endpoints[700].addresses[0]: "
+        'Invalid value: "10.1.2.300": must be a valid IPv4 address'
+    )

@@ -363,7 +363,7 @@ class _Assembly:
                     ("metadata", "labels", SERVICE_NAME_LABEL),
                     f"Service {quote(key)} not found in the manifests; these endpoints are not used",
                 )
-            for i, endpoint in record.endpoints:
+            for i, endpoint in enumerate(record.endpoints):
                 node = endpoint.node_name
                 if node is not None and node not in node_names:
                     if not node_names:
@@ -381,7 +381,7 @@ class _Assembly:
                 if self.pods and endpoint.pod is not None and endpoint.pod not in self.pods:
                     ctx.warn(("endpoints", i, "targetRef"), f"Pod {quote(endpoint.pod)} not found in the manifests")
             if key in by_service:
-                by_service[key].extend(endpoint for _, endpoint in record.endpoints)
+                by_service[key].extend(record.endpoints)
         drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]
         for _, _, kwargs, pending in drafts:
             hint = lb_hint(
