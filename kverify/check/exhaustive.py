@@ -229,7 +229,7 @@ def decide(
         reason = source_unknown(cluster, flow)
     if reason is not None:
         return Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope(cluster, flow))
-    names = frozenset(index_of(cluster).node_position)
+    names = index_of(cluster).node_names
     for outcome in iter_route(cluster, flow):
         why = prop.violation(outcome, names)
         if why is not None:

@@ -63,7 +63,7 @@ def _decide(
     check: BuiltinCheck, facts: Facts, candidates: list[Candidate], files: Sequence[str] | None
 ) -> tuple[Verdict, str]:
     cluster = facts.cluster
-    names = frozenset(index_of(cluster).node_position)
+    names = index_of(cluster).node_names
     for candidate in candidates:
         if (reason := unsupported(cluster, candidate.flow)) is not None:
             unknown = Unknown(

@@ -36,6 +36,11 @@ class ClusterIndex:
         return {n.name: i for i, n in enumerate(self.cluster.nodes)}
 
     @cached_property
+    def node_names(self) -> frozenset[str]:
+        """Every node's name (the built-in checks ask, per outcome, whether a name is a node's)."""
+        return frozenset(self.node_position)
+
+    @cached_property
     def nodes_by_name(self) -> dict[str, Node]:
         return {n.name: n for n in self.cluster.nodes}
 
@@ -73,6 +78,25 @@ class ClusterIndex:
             NodeView(zone=zones.get(n.zone, NO_ZONE) if n.zone else NO_ZONE, draining=n.draining)
             for n in self.cluster.nodes
         )
+
+    @cached_property
+    def nodes_by_view(self) -> dict[NodeView, list[int]]:
+        """The nodes (their indexes, ascending) that look alike to the load balancer's rules, by their
+        :class:`NodeView`: the rules read a node with none of a Service's endpoints only through its
+        view, so they are asked once per view, not once per node (``route._fails_open``)."""
+        found: dict[NodeView, list[int]] = {}
+        for i, view in enumerate(self.node_views):
+            found.setdefault(view, []).append(i)
+        return found
+
+    @cached_property
+    def view_of_node(self) -> list[int]:
+        """Each node's position in :attr:`nodes_by_view` (an int: cheaper to count than a view)."""
+        found = [0] * len(self.node_views)
+        for k, nodes in enumerate(self.nodes_by_view.values()):
+            for i in nodes:
+                found[i] = k
+        return found
 
     @cached_property
     def endpoint_ips(self) -> frozenset[str]:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import attrs
@@ -335,7 +336,7 @@ def _load_balancer_picks(cluster: Cluster, handlings_: list[classify.Handling]) 
     return [
         h
         for h in handlings_
-        if h.node is None or may_receive_given(CONCRETE, h.reduced, position(h.node), _fails_open(h, opens))
+        if h.node is None or may_receive_given(CONCRETE, h.reduced, position(h.node), _fails_open(cluster, h, opens))
     ]
 
 
@@ -346,36 +347,44 @@ def load_balancer_may_pick(cluster: Cluster, flow: Flow) -> bool:
     position = index_of(cluster).position
     opens: dict[int, bool] = {}
     return any(
-        h.node is None or may_receive_given(CONCRETE, h.reduced, position(h.node), _fails_open(h, opens))
+        h.node is None or may_receive_given(CONCRETE, h.reduced, position(h.node), _fails_open(cluster, h, opens))
         for h in handlings(cluster, flow, service)
     )
 
 
-def _fails_open(h: classify.Handling, opens: dict[int, bool]) -> bool:
+def _fails_open(cluster: Cluster, h: classify.Handling, opens: dict[int, bool]) -> bool:
     """Whether the load balancer fails open for ``h``'s endpoints (rule ``lb-fail-open``): no node passes
     its probe. ``fails_open`` on the full situation reads every endpoint for every node. ``passes_probe``
-    reads the endpoints only as local to the node it asks about, so each node's probe is asked on its
-    own endpoints, and nodes without any that look alike (their ``NodeView``) are asked once: linear in
-    nodes and endpoints. The answer is kept per endpoint set in ``opens``."""
+    reads the endpoints only as local to the node it asks about, so each node with some of the endpoints
+    is asked on its own, and the nodes with none are asked once per kind (their ``NodeView``, which is all
+    the probe reads of them): linear in the Service's endpoints and the kinds of node, never nodes x
+    Services. The answer is kept per endpoint set in ``opens``."""
     found = opens.get(id(h.members))
     if found is None:
         mark("lb-fail-open")
+        index = index_of(cluster)
         frame, members = h.frame, h.members
         full = members.full_views(h.client_ip)
-        empty: dict[object, bool] = {}  # NodeView of a node with none of the endpoints -> its probe
-        probes = []
-        for i, view in enumerate(frame.nodes):
-            local = members.by_node.get(i)
-            if not local and view in empty:
-                probes.append(empty[view])
-                continue
-            mine = tuple(full[j] for j in local) if local else ()
-            seen_from = attrs.evolve(frame, handling_node=i, handling_zone=view.zone, endpoints=mine)
-            probe = bool(passes_probe(CONCRETE, seen_from, i))
-            if not local:
-                empty[view] = probe
-            probes.append(probe)
-        found = opens[id(h.members)] = bool(none_passes(CONCRETE, frame, tuple(probes)))
+        holding = sorted(i for i in members.by_node if i != NO_NODE)  # nodes with some of the endpoints
+        held_per_view = Counter(index.view_of_node[i] for i in holding)
+        asked: list[int] = []  # each holding node, then one node with none of each kind there is
+        probes: list[bool] = []
+        for i in holding:
+            mine = tuple(full[j] for j in members.by_node[i])
+            seen_from = attrs.evolve(frame, handling_node=i, handling_zone=frame.nodes[i].zone, endpoints=mine)
+            asked.append(i)
+            probes.append(bool(passes_probe(CONCRETE, seen_from, i)))
+        empty = attrs.evolve(frame, endpoints=())
+        for k, (view, nodes) in enumerate(index.nodes_by_view.items()):
+            if held_per_view[k] == len(nodes):
+                continue  # every node of this kind holds some of the endpoints: asked above
+            i = next(n for n in nodes if n not in members.by_node)
+            seen_from = attrs.evolve(empty, handling_node=i, handling_zone=view.zone)
+            asked.append(i)
+            probes.append(bool(passes_probe(CONCRETE, seen_from, i)))
+        # The rule on the nodes asked: the others each answer as one asked of their kind does.
+        views = tuple(frame.nodes[i] for i in asked)
+        found = opens[id(h.members)] = bool(none_passes(CONCRETE, attrs.evolve(frame, nodes=views), tuple(probes)))
     return found
 
 

@@ -7,6 +7,7 @@ that span objects (an endpoint's node exists, a flow names a known service) live
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -376,11 +377,38 @@ class Cluster:
         return "the default: no --load-balancer, no spec environment, no well-known annotation"
 
     def node(self, name: str | None) -> Node | None:
-        return next((n for n in self.nodes if n.name == name), None)
+        """The node named ``name`` (the first, if the list repeats it)."""
+        return self._nodes_by_name.get(name) if name is not None else None
 
     def service(self, key: str) -> Service | None:
-        """The service named ``namespace/name``."""
-        return next((s for s in self.services if s.key == key), None)
+        """The service named ``namespace/name`` (the first, if the list repeats it)."""
+        return self._services_by_key.get(key)
 
     def node_owning(self, ip: str) -> Node | None:
-        return next((n for n in self.nodes if ip in n.addresses), None)
+        """The (first) node that has ``ip`` among its addresses."""
+        return self._nodes_by_address.get(ip)
+
+    # The lookups above are asked once per Service or per counterexample: on a snapshot of 16,000
+    # nodes and Services a scan each time made them nodes x Services (issue 11). Built on first use;
+    # the cluster is frozen, so they never go stale (attrs.evolve makes a new cluster).
+    @functools.cached_property
+    def _nodes_by_name(self) -> dict[str, Node]:
+        found: dict[str, Node] = {}
+        for n in self.nodes:
+            found.setdefault(n.name, n)
+        return found
+
+    @functools.cached_property
+    def _services_by_key(self) -> dict[str, Service]:
+        found: dict[str, Service] = {}
+        for s in self.services:
+            found.setdefault(s.key, s)
+        return found
+
+    @functools.cached_property
+    def _nodes_by_address(self) -> dict[str, Node]:
+        found: dict[str, Node] = {}
+        for n in self.nodes:
+            for address in n.addresses:
+                found.setdefault(address, n)
+        return found
