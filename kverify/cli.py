@@ -37,6 +37,20 @@ def _version() -> str:
         return "(not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, as argparse's own action prints it, but the version is looked up only when asked:
+    ``importlib.metadata`` costs every other command a tenth of a second at start-up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 def _cidr(text: str) -> str:
     """argparse type: a CIDR, as kube-proxy's --cluster-cidr and --nodeport-addresses take."""
     import ipaddress
@@ -246,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kverify",
         description="Prove how Kubernetes Services route traffic, or show the smallest counterexample.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     trace = commands.add_parser("trace", help="every possible outcome of one flow to a Service")

@@ -9,12 +9,16 @@ timeoutSeconds, healthyThreshold, unhealthyThreshold}``) for a health-checked lo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
-from kverify.change.controllers import Change
 from kverify.change.timing import HealthCheckTiming, timing_from
 from kverify.errors import InputError
 from kverify.load.fields import Ctx, Path, invalid, unsupported
+
+if TYPE_CHECKING:
+    from kverify.change.controllers import Change
 
 _KEYS = ("rollout", "drain", "nodeFailure", "healthCheck", "podStartSeconds")
 _BY = ("kubectl", "autoscaler")
@@ -37,6 +41,10 @@ def during_from(ctx: Ctx, raw: object, path: Path) -> During | None:
     """The ``during`` field of a claim (None when absent or invalid, with problems recorded)."""
     if raw is None:
         return None
+    # Imported here: kverify.change loads the Z3 engine, which a spec without ``during`` (and every
+    # ``kverify check`` of manifests, which reads this module) need not pay for at start-up.
+    from kverify.change.controllers import Change
+
     if raw == "rollout":
         return During(change=Change(kind="rollout"))
     if raw == "drain":
@@ -108,4 +116,6 @@ def _failure(ctx: Ctx, raw: object, path: Path) -> Change | None:
     if type(nodes) is not int or nodes < 1:
         ctx.error((*path, "nodes"), invalid(nodes, "must be a whole number >= 1"))
         return None
+    from kverify.change.controllers import Change  # loads Z3: see during_from
+
     return Change(kind="failure", nodes=nodes)

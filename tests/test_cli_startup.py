@@ -1,0 +1,84 @@
+"""What ``kverify trace`` and ``kverify check`` load at start-up: not the Z3 engine, not Hypothesis,
+not package metadata (issue 11: on a big snapshot every tenth of a second of start-up counts against
+the parse time). Each runs in a fresh interpreter, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_MANIFEST = {
+    "apiVersion": "v1",
+    "kind": "List",
+    "items": [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "node-a"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.10"}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {
+                "type": "NodePort",
+                "clusterIP": "10.96.0.10",
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080}],
+                "externalTrafficPolicy": "Local",
+            },
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 8080}],
+            "endpoints": [{"addresses": ["10.244.0.5"], "nodeName": "node-a"}],
+        },
+    ],
+}
+
+#: Modules these commands must not load: the solver, the fuzzer, and importlib.metadata (--version only).
+_HEAVY = ("z3", "hypothesis", "importlib.metadata")
+
+_PROBE = """
+import json, sys
+from kverify.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["trace", "{file}", "--service", "shop/web", "--to", "node-port", "--from", "external"],
+        ["trace", "{file}", "--service", "shop/web", "--to", "node-port", "--from", "external", "--format", "json"],
+        ["check", "{file}", "--format", "json"],
+        ["check", "{file}"],
+    ],
+    ids=["trace", "trace --format json", "check --format json", "check"],
+)
+def test_trace_and_check_of_manifests_load_neither_the_solver_nor_hypothesis(
+    tmp_path: Path, command: list[str]
+) -> None:
+    manifest = tmp_path / "snapshot.json"
+    manifest.write_text(json.dumps(_MANIFEST))
+    argv = [part.replace("{file}", str(manifest)) for part in command]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE % (_HEAVY,), *argv], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, 1), done.stderr
+    assert report["loaded"] == [], f"{' '.join(command[:1])} loaded {report['loaded']} at start-up"
+
+
+def test_version_is_still_printed() -> None:
+    done = subprocess.run([sys.executable, "-m", "kverify", "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert done.stdout.startswith("kverify ") and done.stdout.strip() != "kverify"
