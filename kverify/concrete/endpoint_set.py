@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from itertools import compress, filterfalse, groupby, repeat
+from operator import attrgetter
 
 import attrs
 
@@ -55,24 +57,31 @@ class Classes:
         """Positions (in ``EndpointSet.endpoints``, ascending) of the endpoints of class ``cls``."""
         key = self.keys[cls]
         if key[0] or key[7] or key[8]:  # local, node-hinted or the client: special endpoints only
-            return [i for i, k in zip(self._special, self._special_keys, strict=True) if k == key]
-        skip = set(self._special)
+            return list(compress(self._special, map(key.__eq__, self._special_keys)))
         eps = self._of
-        zone = self._zone
-        hinted = key[5]
-        nowhere = key[9]
-        return [
-            i
-            for i in eps.by_base.get(key[1:5] + key[6:7], ())
-            if i not in skip and (zone in eps.zone_hints[i]) == hinted and (eps.nodes[i] == NO_NODE) == nowhere
-        ]
+        candidates = eps.by_base.get(key[1:5] + key[6:7], ())
+        skip = set(self._special)
+        if key[4] or NO_NODE in eps.by_node:  # zone hints, or endpoints on no node: ask each endpoint
+            zone = self._zone
+            hinted = key[5]
+            nowhere = key[9]
+            return [
+                i
+                for i in candidates
+                if i not in skip and (zone in eps.zone_hints[i]) == hinted and (eps.nodes[i] == NO_NODE) == nowhere
+            ]
+        # No zone hints on these endpoints and every endpoint on a node: none is zone-hinted or nowhere.
+        if key[5] or key[9]:
+            return []
+        return list(filterfalse(skip.__contains__, candidates)) if skip else list(candidates)
 
 
 class EndpointSet:
     """The endpoints of one Service port and IP family, with the indexes :meth:`classes` needs.
 
     ``node_position`` maps node names to rule-table indexes; ``zones`` maps zone names to indexes and
-    gains the zones only hints name (it is the caller's copy).
+    gains the zones only hints name (it is the caller's copy); ``family``: the endpoints are all of
+    that IP family (``None``: not known to be).
     """
 
     def __init__(
@@ -81,48 +90,68 @@ class EndpointSet:
         node_position: dict[str, int],
         zones: dict[str, int],
         n_nodes: int,
+        family: int | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.zones = zones
+        #: 4 or 6 when every endpoint is of that IP family (the caller chose them so), else None.
+        self.family = family
+        n = len(endpoints)
         unknown = n_nodes + 1  # a hint naming an unknown node gets an index no node has
         position = node_position.get
-        # Column by column, each a comprehension: the one pass over the endpoints, at C speed where it can.
-        self.nodes: list[int] = [position(e.node_name, NO_NODE) if e.node_name else NO_NODE for e in endpoints]  # type: ignore[arg-type]
-        self._base: list[tuple[bool, ...]] = [
-            (e.ready, e.serving, e.terminating, bool(e.zone_hints), bool(e.node_hints)) for e in endpoints
-        ]
-        self.zone_hints: list[frozenset[int]] = [
-            frozenset(zones.setdefault(z, len(zones)) for z in e.zone_hints) if e.zone_hints else _NO_HINTS
-            for e in endpoints
-        ]
-        self.node_hints: list[frozenset[int]] = [
-            frozenset(position(n, unknown) for n in e.node_hints) if e.node_hints else _NO_HINTS for e in endpoints
-        ]
-        self.by_node: dict[int, list[int]] = {}
-        for i, node in enumerate(self.nodes):
-            self.by_node.setdefault(node, []).append(i)
+        # Column by column, each by map() or a comprehension: the few passes over the endpoints run at
+        # C speed where they can (issue 11: 100,000 endpoints are indexed for every trace).
+        #: Each endpoint's node index (NO_NODE: none, or a name no node has).
+        self.nodes: list[int] = list(map(position, map(attrgetter("node_name"), endpoints), repeat(NO_NODE)))  # type: ignore[arg-type]
+        zone_names: list[frozenset[str]] = list(map(attrgetter("zone_hints"), endpoints))
+        node_names: list[frozenset[str]] = list(map(attrgetter("node_hints"), endpoints))
+        self._base: list[tuple[bool, ...]] = list(
+            zip(
+                map(attrgetter("ready"), endpoints),
+                map(attrgetter("serving"), endpoints),
+                map(attrgetter("terminating"), endpoints),
+                map(bool, zone_names),
+                map(bool, node_names),
+                strict=True,
+            )
+        )
+        any_zone_hints, any_node_hints = any(zone_names), any(node_names)
+        #: No endpoint has hints: every endpoint's class, seen from a node it is not on, is its default one.
+        self._no_hints = not (any_zone_hints or any_node_hints)
+        self.zone_hints: list[frozenset[int]] = (
+            [frozenset(zones.setdefault(z, len(zones)) for z in hints) if hints else _NO_HINTS for hints in zone_names]
+            if any_zone_hints
+            else [_NO_HINTS] * n
+        )
+        self.node_hints: list[frozenset[int]] = (
+            [frozenset(position(name, unknown) for name in hints) if hints else _NO_HINTS for hints in node_names]
+            if any_node_hints
+            else [_NO_HINTS] * n
+        )
+        # Endpoints by node, each list ascending: a stable sort by node, then one group per node.
+        by_position = sorted(range(n), key=self.nodes.__getitem__)
+        self.by_node: dict[int, list[int]] = {
+            node: list(group) for node, group in groupby(by_position, key=self.nodes.__getitem__)
+        }
         self.by_zone_hint: dict[int, list[int]] = {}
         self.by_node_hint: dict[int, list[int]] = {}
-        for i, (zone_hints, node_hints) in enumerate(zip(self.zone_hints, self.node_hints, strict=True)):
-            for z in zone_hints:
-                self.by_zone_hint.setdefault(z, []).append(i)
-            for n in node_hints:
-                self.by_node_hint.setdefault(n, []).append(i)
-        first = {e.ip: i for i, e in reversed(tuple(enumerate(endpoints)))}  # an address's first endpoint
+        if not self._no_hints:
+            for i, (zone_hints, node_hints) in enumerate(zip(self.zone_hints, self.node_hints, strict=True)):
+                for z in zone_hints:
+                    self.by_zone_hint.setdefault(z, []).append(i)
+                for h in node_hints:
+                    self.by_node_hint.setdefault(h, []).append(i)
+        ips = list(map(attrgetter("ip"), endpoints))
+        first = dict(zip(ips, range(n), strict=True))
         self.by_ip: dict[str, list[int]]
-        if len(first) == len(endpoints):
+        if len(first) == n:  # every address is one endpoint's
             self.by_ip = _Singletons(first)
         else:  # an address shared by endpoints (a bad input the loader reports, or a test's)
             self.by_ip = {}
-            for i, e in enumerate(endpoints):
-                self.by_ip.setdefault(e.ip, []).append(i)
+            for i, ip in enumerate(ips):
+                self.by_ip.setdefault(ip, []).append(i)
         self._by_base: dict[tuple[bool, ...], list[int]] | None = None
-        #: Each endpoint's class seen from a node of no zone that it is not on and that no hint names.
-        self._default: list[Key] = [
-            (False, *b[:4], False, b[4], False, False, n == NO_NODE)  # type: ignore[misc]
-            for b, n in zip(self._base, self.nodes, strict=True)
-        ]
-        self._simple: list[bool] = [not (b[3] or b[4]) for b in self._base]  # no zone or node hints
+        self._defaults: dict[tuple[tuple[bool, ...], bool], Key] = {}
         self._zone_counts: dict[int, Counter[Key]] = {}
         self._full: tuple[str, tuple[EndpointView, ...]] | None = None
 
@@ -138,6 +167,26 @@ class EndpointSet:
             for i, base in enumerate(self._base):
                 self._by_base.setdefault(base, []).append(i)
         return self._by_base
+
+    def _default(self, base: tuple[bool, ...], nowhere: bool) -> Key:
+        """The class of an endpoint that is ``base`` (and on no node: ``nowhere``) seen from a node of
+        no zone that it is not on, that no hint names, and that is not the client."""
+        found = self._defaults.get((base, nowhere))
+        if found is None:
+            ready, serving, terminating, has_zone, has_node = base
+            found = self._defaults[(base, nowhere)] = (
+                False,
+                ready,
+                serving,
+                terminating,
+                has_zone,
+                False,
+                has_node,
+                False,
+                False,
+                nowhere,
+            )
+        return found
 
     def key(self, i: int, node: int, zone: int, client_ip: str) -> Key:
         """Endpoint ``i``'s class seen from ``node`` (in ``zone``) by a client at ``client_ip``."""
@@ -161,7 +210,9 @@ class EndpointSet:
         counts = self._zone_counts.get(zone)
         if counts is None:
             if NO_ZONE_KEY not in self._zone_counts:
-                self._zone_counts[NO_ZONE_KEY] = Counter(self._default)
+                nowhere = map(NO_NODE.__eq__, self.nodes) if NO_NODE in self.by_node else repeat(False)
+                by_base = Counter(zip(self._base, nowhere, strict=False))  # repeat(False) is endless
+                self._zone_counts[NO_ZONE_KEY] = Counter({self._default(*k): c for k, c in by_base.items()})
             counts = Counter(self._zone_counts[NO_ZONE_KEY])
             for i in self.by_zone_hint.get(zone, ()):
                 counts[self.key(i, OTHER_NODE, NO_ZONE_KEY, "")] -= 1
@@ -177,24 +228,39 @@ class EndpointSet:
         hinted = self.by_node_hint.get(node)
         client = self.by_ip.get(client_ip)
         special = sorted({*local, *(hinted or ()), *(client or ())}) if hinted or client else local  # by_node: sorted
-        special_keys = []
-        simple, default = self._simple, self._default
-        for i in special:
-            if simple[i] and not (client and i in client):  # no hints, not the client: here, else only counted
-                before = default[i]
-                key = (True, *before[1:]) if self.nodes[i] == node else before
-            else:
-                before, key = self.key(i, OTHER_NODE, zone, ""), self.key(i, node, zone, client_ip)
-            counts[before] -= 1
-            counts[key] += 1
-            special_keys.append(key)
+        special_keys: tuple[Key, ...]
+        base = self._base
+        if self._no_hints and not client:
+            # Only the node's own endpoints are special, and each is in its default class made local:
+            # counted per kind of endpoint (a handful), not one by one.
+            nowhere = node == NO_NODE  # the endpoints "on" NO_NODE are those on no node
+            made_local: dict[tuple[bool, ...], Key] = {}
+            for kind, count in Counter(map(base.__getitem__, special)).items():
+                before = self._default(kind, nowhere)
+                key = made_local[kind] = (True, *before[1:])  # type: ignore[assignment]
+                counts[before] -= count
+                counts[key] += count
+            special_keys = tuple(map(made_local.__getitem__, map(base.__getitem__, special)))
+        else:
+            found = []
+            for i in special:
+                if not (base[i][3] or base[i][4]) and not (client and i in client):
+                    # no hints, not the client: its default class, made local if it is on the node
+                    before = self._default(base[i], self.nodes[i] == NO_NODE)
+                    key = (True, *before[1:]) if self.nodes[i] == node else before  # type: ignore[assignment]
+                else:
+                    before, key = self.key(i, OTHER_NODE, zone, ""), self.key(i, node, zone, client_ip)
+                counts[before] -= 1
+                counts[key] += 1
+                found.append(key)
+            special_keys = tuple(found)
         keys = tuple(sorted(k for k, c in counts.items() if c > 0))
         return Classes(
             keys=keys,
             views=tuple(_view(k, node, zone) for k in keys),
             of=self,
             special=tuple(special),
-            special_keys=tuple(special_keys),
+            special_keys=special_keys,
             zone=zone,
         )
 

@@ -144,13 +144,33 @@ def endpoint_set(cluster: Cluster, service: Service, port_name: str | None, fami
     if found is not None:
         kept.move_to_end(key)
         return found
-    chosen: tuple[Endpoint, ...] = tuple(
-        e
-        for e in service.endpoints
-        if (port_name is None or e.serves(port_name)) and (family is None or (":" in e.ip) == (family == 6))
+    found = EndpointSet(
+        _serving(service.endpoints, port_name, family),
+        index.node_position,
+        dict(index.zones),
+        len(cluster.nodes),
+        family,
     )
-    found = EndpointSet(chosen, index.node_position, dict(index.zones), len(cluster.nodes))
     kept[key] = found
     while len(kept) > ENDPOINT_SETS_KEPT:
         kept.popitem(last=False)
     return found
+
+
+def _serving(endpoints: tuple[Endpoint, ...], port_name: str | None, family: int | None) -> tuple[Endpoint, ...]:
+    """The endpoints that serve ``port_name`` in ``family`` (``None``: any). The endpoints of one
+    EndpointSlice share its ports (one tuple): whether they serve the port is asked once per run of
+    them, not once per endpoint."""
+    if port_name is None and family is None:
+        return endpoints
+    six = family == 6
+    kept: list[Endpoint] = []
+    last: tuple[object, ...] | None = None
+    serves = True
+    for e in endpoints:
+        if e.ports is not last:
+            last = e.ports
+            serves = port_name is None or e.serves(port_name)
+        if serves and (family is None or (":" in e.ip) == six):
+            kept.append(e)
+    return endpoints if len(kept) == len(endpoints) else tuple(kept)

@@ -570,7 +570,13 @@ class _HandlingOutcomes:
         """One group per endpoint class reached (and IP family, which the source address may depend
         on): its first outcome and its endpoints."""
         endpoints = self.handling.endpoints
+        one_family = self.handling.members.family is not None
         for cls, members in self.chosen:
+            if one_family:  # every endpoint of the set is of one family: no need to ask each
+                yield OutcomeGroup(
+                    outcome=self._outcome(cls, members[0]), endpoints=tuple(map(endpoints.__getitem__, members))
+                )
+                continue
             by_family: dict[int, list[int]] = {}
             for i in members:
                 by_family.setdefault(_family(endpoints[i].ip), []).append(i)
