@@ -140,7 +140,7 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         raise NotModelled(Problem(f"not modelled: {reason}", field="--cilium-set"))
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
-    memo: dict[tuple[Situation, bool], Decided] = {}  # handling nodes alike are decided once
+    memo = index_of(cluster).decided  # handling nodes alike are decided once, for every flow
     for handling in handlings(cluster, onward or flow, service, lb_picks=onward is not None):
         for result in _decide_handling(cluster, onward or flow, service, handling, memo):
             found = True
