@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -195,6 +196,20 @@ def reproduce(cluster: Cluster, flow: Flow, files: Sequence[str]) -> str:
     return f"{command} {shlex.join(extra)}" if extra else command
 
 
+#: The last cluster written as a manifest, and the text: the counterexamples of one check share their
+#: cluster, which a few nodes may run thousands of Services on (one export per finding was
+#: findings x Services).
+_last_manifest: tuple[weakref.ref[Cluster], str] | None = None
+
+
+def _manifest_of(cluster: Cluster) -> str:
+    """``manifests(cluster)``, written once per cluster however many counterexamples are found in it."""
+    global _last_manifest
+    if _last_manifest is None or _last_manifest[0]() is not cluster:
+        _last_manifest = (weakref.ref(cluster), manifests(cluster))
+    return _last_manifest[1]
+
+
 def counterexample(
     cluster: Cluster, flow: Flow, outcome: Outcome, claim: str, files: Sequence[str] | None, detail: str = ""
 ) -> Counterexample:
@@ -206,7 +221,7 @@ def counterexample(
     if outcome.node is not None and flow.node is None:
         flow = attrs.evolve(flow, node=outcome.node)
     small = len(cluster.nodes) <= EXPORT_MAX_NODES
-    manifest = manifests(cluster) if (files is None or small) else ""
+    manifest = _manifest_of(cluster) if (files is None or small) else ""
     cx_id = stable_id(claim, flow, outcome.to_json(), manifest or tuple(files or ()))
     command = reproduce(cluster, flow, files if files is not None else [f"{cx_id}.yaml"])
     return Counterexample(
