@@ -1,10 +1,14 @@
-"""Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers: flows through a load balancer
-that leaves them out are Unknown, never a DROP at a node the load balancer never picks.
+"""Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers: the load balancers that read the
+label never send to them (rule lb-exclude-label), and fail open over their other targets only.
 
 The values come from the sources (see kverify/concrete/lb_exclusion.py): the cloud service
-controller keeps a node whose label value Go's strconv.ParseBool reads as false and leaves out every
-other value (kubeadm's is ""); MetalLB and the AWS Load Balancer Controller leave out any node that
-has the label; kube-vip does not read it.
+controller keeps a node whose label value Go's strconv.ParseBool reads as false (from v1.34,
+kubernetes/cloud-provider e0d9f9a; before, any value left it out) and leaves out every other value
+(kubeadm's is ""); MetalLB and the AWS Load Balancer Controller leave out any node that has the
+label; kube-vip and k3s ServiceLB do not read it; Cilium picks nodes by its own policies' node
+selectors, which kverify does not read (Unknown). An NLB that finds every registered target
+unhealthy fails open to the registered targets (AWS target-group-health-checks docs), never to a node
+it does not know.
 """
 
 from __future__ import annotations
@@ -60,22 +64,103 @@ def _snapshot(tmp_path: Path, value: str) -> str:
     return str(path)
 
 
-def test_a_kubeadm_control_plane_node_makes_the_lb_flow_unknown_not_a_drop(
+def test_a_kubeadm_control_plane_node_is_not_a_target_so_nothing_drops_there(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Before: the LB without health checks "sent" to cp-1, which has no endpoint: a false DROP finding.
+    # Before issue 10 the flow was Unknown; before that the LB "sent" to cp-1 (no endpoint): a false DROP.
     code = main(["check", _snapshot(tmp_path, '""'), "--load-balancer", "no-health-check"])
     out = capsys.readouterr().out
-    assert code == 3
-    assert "UNKNOWN etp-local-lb-without-health-checks" in out and "node cp-1 is labelled" in out
+    assert code == 0, out
+    assert "1 found nothing wrong" in out
 
 
-def test_a_false_value_keeps_the_node_in_a_cloud_load_balancer(
+def test_a_false_value_keeps_the_node_in_a_cloud_load_balancer_from_v1_34(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["check", _snapshot(tmp_path, '"false"'), "--load-balancer", "no-health-check"])
     out = capsys.readouterr().out
     assert code == 1 and "at cp-1: DROPPED" in out
+
+
+def test_before_v1_34_any_value_left_the_node_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """kubernetes/cloud-provider before e0d9f9a: nodeIncludedPredicate tested the label's presence only."""
+    argv = ["check", _snapshot(tmp_path, '"false"'), "--load-balancer", "no-health-check"]
+    assert main([*argv, "--kubernetes-version", "1.33"]) == 0, capsys.readouterr().out
+
+
+def _route(tmp_path: Path, value: str, profile: str, *, ready_on: str = "worker-1", version: str = "1.34") -> list:
+    from kverify.concrete.route import route
+    from kverify.load import load_manifests
+    from kverify.model import ClientKind, Destination, Flow, ProxyConfig
+
+    text = Path(_snapshot(tmp_path, value)).read_text().replace("nodeName: worker-1", f"nodeName: {ready_on}")
+    Path(tmp_path / "cluster.yaml").write_text(text)
+    loaded = load_manifests([str(tmp_path / "cluster.yaml")])
+    proxy = ProxyConfig(kubernetes_version=int(version.split(".")[1]))
+    cluster = Cluster(
+        nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=LoadBalancerProfile.parse(profile)
+    )
+    flow = Flow(service="shop/web", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+    return list(route(cluster, flow))
+
+
+def test_fail_open_counts_only_the_targets(tmp_path: Path) -> None:
+    """The only Ready pod runs on the labelled cp-1: the health-checked LB has one target, worker-1, which fails
+    its probe; it fails open to its targets (worker-1, which DROPs under eTP Local), never to cp-1."""
+    outcomes = _route(tmp_path, '""', "health-checked", ready_on="cp-1")
+    assert [(o.node, o.delivered) for o in outcomes] == [("worker-1", False)]
+    assert "lb-fail-open" in outcomes[0].rules or outcomes[0].drop_kind is not None
+    # Unlabelled (value false keeps it from v1.34), cp-1 passes its probe: the LB sends there only.
+    kept = _route(tmp_path, '"false"', "health-checked", ready_on="cp-1")
+    assert [(o.node, o.delivered) for o in kept] == [("cp-1", True)]
+
+
+def test_metallb_never_announces_from_a_labelled_node_whatever_the_value(tmp_path: Path) -> None:
+    outcomes = _route(tmp_path, '"false"', "metallb-l2", ready_on="cp-1")
+    assert [(o.node, o.delivered) for o in outcomes] == [(None, False)]  # only cp-1 has a pod: nobody announces
+    assert outcomes[0].rules == ("lb-metallb-announce",)
+
+
+def test_kube_vip_ignores_the_label(tmp_path: Path) -> None:
+    outcomes = _route(tmp_path, '""', "kube-vip", ready_on="cp-1")
+    assert [(o.node, o.delivered) for o in outcomes] == [("cp-1", True)]
+
+
+def test_every_node_labelled_leaves_the_cloud_lb_without_a_target(tmp_path: Path) -> None:
+    from kverify.concrete.route import route
+    from kverify.model import ClientKind, Destination, Flow
+
+    label = ((EXCLUDE_FROM_LB_LABEL, "true"),)
+    nodes = tuple(Node(name=f"n{i}", addresses=(f"192.168.0.{10 + i}",), labels=label) for i in range(2))
+    from kverify.model import Endpoint, LoadBalancerIngress, Service, ServicePort, ServiceType, TrafficPolicy
+
+    service = Service(
+        namespace="shop",
+        name="web",
+        type=ServiceType.LOAD_BALANCER,
+        cluster_ips=("10.96.0.10",),
+        external_traffic_policy=TrafficPolicy.CLUSTER,
+        ports=(ServicePort(port=80, target_port=8080, node_port=30080),),
+        load_balancer_ingress=(LoadBalancerIngress(ip="198.51.100.10"),),
+        endpoints=(Endpoint(ip="10.244.1.5", node_name="n1"),),
+    )
+    cluster = Cluster(nodes=nodes, services=(service,), load_balancer=LoadBalancerProfile.NO_HEALTH_CHECK)
+    flow = Flow(service="shop/web", client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+    (outcome,) = route(cluster, flow)
+    assert not outcome.delivered and outcome.rules == ("lb-exclude-label",)
+
+
+def test_cilium_picks_nodes_by_its_own_selectors_so_labelled_nodes_stay_unknown(tmp_path: Path) -> None:
+    from kverify.concrete.lb_exclusion import exclusion_reason
+    from kverify.load import load_manifests
+
+    loaded = load_manifests([_snapshot(tmp_path, '""')])
+    for profile in (LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP):
+        cluster = Cluster(nodes=loaded.nodes, services=loaded.services, load_balancer=profile)
+        reason = exclusion_reason(cluster, loaded.services[0]) or ""
+        assert f"{profile.spelling} does not read that label but picks nodes by its own policy's nodeSelector" in reason
+        bare = Cluster(nodes=loaded.nodes[1:], services=loaded.services, load_balancer=profile)
+        assert exclusion_reason(bare, loaded.services[0]) is None  # no labelled node: modelled as before
 
 
 @pytest.mark.parametrize(
@@ -102,7 +187,9 @@ def test_how_each_load_balancer_reads_the_label(profile: LoadBalancerProfile, va
     assert excluded_nodes(cluster, profile) == (("cp-1",) if excluded else ())
 
 
-def test_at_design_time_a_labelled_node_pool_makes_lb_claims_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+def test_at_design_time_a_labelled_node_pool_is_unknown_until_placement_reads_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     ingress = Path(__file__).resolve().parent.parent / "kverify/data/specs/manifests/public/ingress-nginx-cloud.yaml"
     pools = ["--node-pool", f"cp=1,label={EXCLUDE_FROM_LB_LABEL}=", "--node-pool", "workers=2"]
     assert main(["check", str(ingress), "--load-balancer", "no-health-check", *pools]) == 3
@@ -129,7 +216,16 @@ def test_k3s_servicelb_node_selection_by_enablelb_is_unknown_not_a_guess() -> No
     assert k3s_unselected_nodes(Cluster(nodes=(bare,))) == ()  # no node labelled: every node runs a svclb pod
 
 
-def test_trace_says_unknown_with_exit_3_not_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_of_a_cilium_lb_says_unknown_with_exit_3_not_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = ["trace", _snapshot(tmp_path, '""'), "--service", "shop/web", "--to", "load-balancer", "--from", "external"]
-    assert main([*argv, "--load-balancer", "no-health-check"]) == 3
+    assert main([*argv, "--load-balancer", "cilium-bgp", "--dataplane", "cilium-snat"]) == 3
     assert "not modelled: node cp-1 is labelled" in capsys.readouterr().err
+
+
+def test_trace_through_a_cloud_lb_skips_the_labelled_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["trace", _snapshot(tmp_path, '""'), "--service", "shop/web", "--to", "load-balancer", "--from", "external"]
+    assert main([*argv, "--load-balancer", "no-health-check"]) == 0
+    out = capsys.readouterr().out
+    assert "worker-1" in out and "cp-1" not in out

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from kverify.check.exhaustive import PROPERTIES, Property
+from kverify.concrete.lb_exclusion import excluded_nodes
 from kverify.concrete.unknown_lb import hostname_only
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.model.enums import POD_TARGET_PROFILES, Protocol
@@ -76,14 +77,20 @@ def _etp_local_lb_without_health_checks(facts: Facts, service: Service) -> list[
         and _lb_ip(service)
     ):
         return None
-    node = _first_node_without(cluster, _ready_nodes(service))
+    # A node the load balancer leaves out (rule lb-exclude-label) receives nothing, endpoints or not.
+    left_out = set(excluded_nodes(cluster, LoadBalancerProfile.NO_HEALTH_CHECK))
+    node = _first_node_without(cluster, _ready_nodes(service) | left_out)
     flows = (
         []
         if node is None
         else [Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)]
     )
     return [
-        Candidate(flow=f, context=f"{node} has no Ready endpoint, and the load balancer sends to it anyway")
+        Candidate(
+            flow=f,
+            context=f"{node} has no Ready endpoint, and the load balancer sends to it anyway",
+            lb_picks_only=True,
+        )
         for f in flows
     ]
 

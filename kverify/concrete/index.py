@@ -77,9 +77,16 @@ class ClusterIndex:
 
     @cached_property
     def node_views(self) -> tuple[NodeView, ...]:
+        from kverify.concrete.lb_exclusion import label_class
+        from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+
         zones = self.zones
         return tuple(
-            NodeView(zone=zones.get(n.zone, NO_ZONE) if n.zone else NO_ZONE, draining=n.draining)
+            NodeView(
+                zone=zones.get(n.zone, NO_ZONE) if n.zone else NO_ZONE,
+                draining=n.draining,
+                lb_label=label_class(dict(n.labels).get(EXCLUDE_FROM_LB_LABEL)),
+            )
             for n in self.cluster.nodes
         )
 

@@ -16,7 +16,7 @@ from kverify.concrete import classify, cni_addresses, unknown_lb
 from kverify.concrete.alike import Decided, decided
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
-from kverify.concrete.lb_exclusion import exclusion_reason
+from kverify.concrete.lb_exclusion import excluded_nodes, exclusion_reason
 from kverify.errors import InputError, NotModelled, Problem, names, quote
 from kverify.model import (
     ClientKind,
@@ -35,6 +35,7 @@ from kverify.model import (
     ServicePort,
 )
 from kverify.model.enums import POD_TARGET_PROFILES
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
 from kverify.semantics.decide import Decision
@@ -199,6 +200,15 @@ ANNOUNCE_RULES = {
 def _unannounced(cluster: Cluster, flow: Flow, service: Service) -> Outcome:
     profile = cluster.load_balancer_for(service)
     rule_id = ANNOUNCE_RULES.get(profile, "lb-metallb-announce")
+    note = f"{profile.spelling}: no node announces the address, so nothing answers for it"
+    if profile is LoadBalancerProfile.AWS_CLASSIC_ELB:
+        note = (
+            f"{profile.spelling}: no instance passes the health check, and a Classic ELB sends only to "
+            "healthy ones (no fail-open): the connection reaches no node"
+        )
+    if len(excluded_nodes(cluster, profile)) == len(cluster.nodes):
+        rule_id = "lb-exclude-label"
+        note = f"{profile.spelling}: every node is labelled {EXCLUDE_FROM_LB_LABEL}, so the load balancer has no target"
     mark(rule_id)
     return Outcome(
         node=None,
@@ -211,10 +221,7 @@ def _unannounced(cluster: Cluster, flow: Flow, service: Service) -> Outcome:
                 to="(end)",
                 src=flow.client_ip or classify.EXTERNAL_CLIENT_IP,
                 dst=flow.dst_ip or "load-balancer IP",
-                note=f"{profile.spelling}: no instance passes the health check, and a Classic ELB sends only to "
-                "healthy ones (no fail-open): the connection reaches no node"
-                if profile is LoadBalancerProfile.AWS_CLASSIC_ELB
-                else f"{profile.spelling}: no node announces the address, so nothing answers for it",
+                note=note,
             ),
         ),
     )

@@ -106,16 +106,26 @@ def design_time_gap(design: Design, service: Service, backends: tuple[Backend, .
 
 def _lb_exclusion_at_design_time(design: Design, service: Service) -> str | None:
     """Why LB flows are not decided when a Node or a pool carries the LB exclusion label (see
-    :mod:`kverify.concrete.lb_exclusion`)."""
-    from kverify.concrete.lb_exclusion import exclusion_reason
+    :mod:`kverify.concrete.lb_exclusion`): the placement encoding does not read node labels for the
+    load balancer's choice (rule ``lb-exclude-label`` is decided on snapshots)."""
+    from kverify.concrete.lb_exclusion import excluded_nodes, exclusion_reason
     from kverify.model import Node
+    from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 
     pools = tuple(
         Node(name=f"pool {p.name}", addresses=("192.0.2.1",), labels=tuple(p.label_map(p.name).items()))
         for p in design.node_pools
     )
     cluster = attrs.evolve(design.cluster, nodes=(*design.cluster.nodes, *pools))
-    return exclusion_reason(cluster, service)
+    profile = cluster.load_balancer_for(service)
+    if (reason := exclusion_reason(cluster, service)) is not None or not (names := excluded_nodes(cluster, profile)):
+        return reason
+    more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+    return (
+        f"{names[0].replace('pool ', 'node pool ')}{more} is labelled {EXCLUDE_FROM_LB_LABEL}, which the "
+        f"{profile.spelling} load balancer leaves out of its targets; at design time the placement encoding does "
+        "not read that label yet (a snapshot with Node objects is decided, rule lb-exclude-label)"
+    )
 
 
 def unmodelled_pod_sources(design: Design, service: Service) -> tuple[tuple[str, str, str], ...]:

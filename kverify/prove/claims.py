@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from kverify.model import ClientKind, Cni, Dataplane, Destination, DropKind, Interface, LoadBalancerProfile
+from kverify.semantics.load_balancer import fails_open
 from kverify.semantics.ops import Term
 from kverify.semantics.world import World
 
@@ -106,14 +107,30 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="etp-local-health-checked-lb-delivers",
         statement="eTP Local behind a health-checked load balancer, steady state: every packet the load balancer "
-        "sends is delivered when any Ready endpoint exists.",
-        assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint(), w.endpoints_on_known_nodes()),
+        "sends is delivered when a node it targets has a Ready endpoint.",
+        assume=lambda w: w.ops.and_(
+            _lb_flow(w), w.etp_local(), w.ops.not_(fails_open(w.ops, w.situation)), w.endpoints_on_known_nodes()
+        ),
         require=lambda w: w.delivered(),
         expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), HOLDS),
         why="the LB probes healthCheckNodePort, which answers 200 only on nodes with a local Ready endpoint "
         "(pkg/proxy/healthcheck/service_health.go), and those nodes' Local set is non-empty.",
         load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
         via_load_balancer=True,
+    ),
+    Claim(
+        id="etp-local-health-checked-lb-delivers-any-ready",
+        statement="eTP Local behind a health-checked load balancer, steady state: every packet the load balancer "
+        "sends is delivered when any Ready endpoint exists, wherever it runs.",
+        assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint(), w.endpoints_on_known_nodes()),
+        require=lambda w: w.delivered(),
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
+        why="when every Ready pod runs on nodes labelled node.kubernetes.io/exclude-from-external-load-balancers, "
+        "no target passes the probe and the LB fails open to its targets, which have no local endpoint "
+        "(kubernetes/cloud-provider nodeIncludedPredicate; rules lb-exclude-label, lb-fail-open).",
+        load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
+        via_load_balancer=True,
+        minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),
     ),
     Claim(
         id="external-client-in-cluster-cidr-stays-local",

@@ -90,15 +90,27 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   protocol and the `preserve_client_ip.enabled` attribute (rule `lb-preserve-client-ip`); the generic
   `ip-target` profile shows the LB address.
   LBs that proxy (non-passthrough) are not modelled.
-- **Nodes left out of load balancers**: the label `node.kubernetes.io/exclude-from-external-load-balancers`
-  (kubeadm puts it on control-plane nodes) is honoured by the cloud service controller
-  (kubernetes/cloud-provider `controllers/service/controller.go` `nodeIncludedPredicate`: any value but a
-  Go boolean false), the AWS Load Balancer Controller (`pkg/backend` `defaultTrafficProxyNodeLabelSelector`)
-  and MetalLB (`internal/k8s/nodes/nodes.go` `IsNodeExcludedFromBalancers`: present, any value); the
-  rule table's choice of nodes does not read it, so a flow through such a load balancer is Unknown
-  when a node carries it (`kverify/concrete/lb_exclusion.py`). kube-vip's source does not read it, nor
-  does k3s ServiceLB's (k3s-io/k3s `pkg/cloudprovider/servicelb.go` `newDaemonSet`/`podIPs` select nodes by
-  `svccontroller.k3s.cattle.io/enablelb` and `lbpool` only, and the svclb DaemonSet tolerates control-plane taints).
+- **Nodes left out of load balancers** (rule `lb-exclude-label`): the label
+  `node.kubernetes.io/exclude-from-external-load-balancers` (kubeadm puts it on control-plane nodes) takes a
+  node out of the targets of the cloud service controller's load balancers (kubernetes/cloud-provider
+  `controllers/service/controller.go` `nodeIncludedPredicate`: from v1.34, kubernetes/kubernetes 310b395a, a
+  value Go's `strconv.ParseBool` reads as false keeps the node and any other value leaves it out; before, any
+  value left it out), of the AWS Load Balancer Controller's instance targets (`pkg/backend/endpoint_utils.go`
+  `defaultTrafficProxyNodeLabelSelector`: `DoesNotExist`) and of MetalLB's speakers
+  (`internal/k8s/nodes/nodes.go` `IsNodeExcludedFromBalancers`: present, any value; not with
+  `--ignore-exclude-lb`, which kverify does not read). Fail-open (rule `lb-fail-open`) is over the targets
+  only: a load balancer that finds every registered target unhealthy sends to those targets, never to a node
+  it does not know; when every node is left out, nothing receives the traffic. kube-vip's source does not read
+  the label, nor does k3s ServiceLB's (k3s-io/k3s `pkg/cloudprovider/servicelb.go` `newDaemonSet`/`podIPs`
+  select nodes by `svccontroller.k3s.cattle.io/enablelb` and `lbpool` only, and the svclb DaemonSet tolerates
+  control-plane taints). Cilium does not read it either: its L2 announcements and BGP take part on the nodes
+  its own policies select (`pkg/l2announcer/l2announcer.go` `upsertPolicy` matches a
+  `CiliumL2AnnouncementPolicy`'s `nodeSelector` against the node's labels; BGP runs on the nodes a
+  `CiliumBGPPeeringPolicy` or `CiliumBGPClusterConfig` `nodeSelector` selects). kverify does not read those
+  policies, and a common one selects exactly the nodes without this label, so a flow through a Cilium load
+  balancer on a cluster with labelled nodes is Unknown (`kverify/concrete/lb_exclusion.py`). At design time a
+  node pool carrying the label is Unknown too: the placement encoding does not read node labels for the
+  load balancer's choice yet.
 - **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
   destination's family (rule `ip-family`). The proofs reason about one family at a time.
 - **Node failure** (`during: {nodeFailure: {nodes: k}}`, `kverify/change/failure.py`): a node that dies

@@ -9,7 +9,7 @@ from kverify.semantics.health import health_check_passes, needs_health_check
 from kverify.semantics.ops import Ops, Term
 from kverify.semantics.policy import external_policy_local
 from kverify.semantics.registry import rule
-from kverify.semantics.vocabulary import Situation
+from kverify.semantics.vocabulary import LB_LABEL_NONE, LB_LABEL_OTHER, Situation
 
 K8S = "kubernetes/kubernetes"
 
@@ -56,8 +56,61 @@ def fails_open(ops: Ops, s: Situation) -> Term:
 def none_passes(ops: Ops, s: Situation, probes: tuple[Term, ...]) -> Term:
     """:func:`fails_open` given each node's :func:`passes_probe`, in node order: the executable model
     evaluates each probe on that node's own endpoint classes (``kverify.concrete.endpoint_set``),
-    so asking every node does not read every endpoint once per node."""
-    return ops.not_(ops.any_(ops.and_(n.present, p) for n, p in zip(s.nodes, probes, strict=True)))
+    so asking every node does not read every endpoint once per node.
+
+    Only the load balancer's targets count: a node it leaves out (rule ``lb-exclude-label``) is not
+    registered, so its probe is never asked, and "all targets unhealthy" is over the others."""
+    targets = tuple(ops.and_(n.present, ops.not_(excluded(ops, s, i))) for i, n in enumerate(s.nodes))
+    return ops.not_(ops.any_(ops.and_(t, p) for t, p in zip(targets, probes, strict=True)))
+
+
+CLOUD_PROVIDER = "kubernetes/cloud-provider controllers/service/controller.go"
+
+
+@rule(
+    "lb-exclude-label",
+    title="A node labelled node.kubernetes.io/exclude-from-external-load-balancers is not a target of the cloud "
+    "LBs of the service controller, Classic ELB included (from v1.34 a value Go's strconv.ParseBool reads as false keeps it; before, any value leaves it out), of "
+    "the AWS LBC's instance targets or of MetalLB (any value leaves it out). Fail-open counts only the targets. "
+    "kube-vip, k3s ServiceLB and Cilium do not read the label; IP targets send to pods.",
+    source=f"{CLOUD_PROVIDER} nodeIncludedPredicate (read at 46666112f47d; allNodePredicates and "
+    "stableNodeSetPredicates both apply it); kubernetes-sigs/aws-load-balancer-controller pkg/backend/"
+    "endpoint_utils.go defaultTrafficProxyNodeLabelSelector (`DoesNotExist`, read at 68cf8382); metallb/metallb "
+    "internal/k8s/nodes/nodes.go IsNodeExcludedFromBalancers, speaker/layer2_controller.go speakersForAds, "
+    "speaker/bgp_controller.go (read at 7938d3f8; not with --ignore-exclude-lb); "
+    "docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html (fail open over the "
+    "registered targets)",
+    since="v1.21 (ServiceNodeExclusion GA; MetalLB v0.14.2, metallb/metallb#2073)",
+    history=(
+        (
+            "v1.34",
+            "the cloud service controller keeps a node whose label value parses as false",
+            "kubernetes/kubernetes 310b395a (kubernetes/cloud-provider e0d9f9a)",
+        ),
+    ),
+)
+def excluded(ops: Ops, s: Situation, node: int) -> Term:
+    label = s.nodes[node].lb_label
+    present = ops.not_(ops.eq(label, LB_LABEL_NONE))
+    cloud = ops.ite(ops.lt(s.k8s_minor, 34), present, ops.eq(label, LB_LABEL_OTHER))
+    by_presence = (
+        LoadBalancerProfile.AWS_NLB_INSTANCE,
+        LoadBalancerProfile.METALLB_L2,
+        LoadBalancerProfile.METALLB_BGP,
+    )
+    return ops.or_(
+        ops.and_(
+            lb_profiles.profile_is(
+                ops,
+                s,
+                LoadBalancerProfile.HEALTH_CHECKED,
+                LoadBalancerProfile.NO_HEALTH_CHECK,
+                LoadBalancerProfile.AWS_CLASSIC_ELB,  # the AWS cloud provider's, through the same controller
+            ),
+            cloud,
+        ),
+        ops.and_(lb_profiles.profile_is(ops, s, *by_presence), present),
+    )
 
 
 @rule(
@@ -106,4 +159,9 @@ def may_receive_given(ops: Ops, s: Situation, node: int, open_: Term) -> Term:
     picks = lb_profiles.nlb_instance_probe(ops, s, node, open_)
     for value, term in reversed(table):
         picks = ops.ite(ops.eq(profile, value), term, picks)
-    return ops.and_(s.nodes[node].present, lb_profiles.modelled_with(ops, s.dataplane, profile), picks)
+    return ops.and_(
+        s.nodes[node].present,
+        ops.not_(excluded(ops, s, node)),
+        lb_profiles.modelled_with(ops, s.dataplane, profile),
+        picks,
+    )

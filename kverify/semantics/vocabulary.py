@@ -18,6 +18,9 @@ from kverify.model.versions import NEWEST
 
 NO_NODE = -1
 NO_ZONE = -1
+#: A node's ``node.kubernetes.io/exclude-from-external-load-balancers`` label, as the load balancers read
+#: it (rule ``lb-exclude-label``): absent; a value Go's ``strconv.ParseBool`` reads as false; any other value.
+LB_LABEL_NONE, LB_LABEL_FALSE, LB_LABEL_OTHER = 0, 1, 2
 Term = Any
 
 
@@ -42,6 +45,7 @@ class NodeView:
     zone: Term  # zone index or NO_ZONE
     draining: Term
     present: Term = True
+    lb_label: Term = LB_LABEL_NONE  # the exclude-from-external-load-balancers label (LB_LABEL_*)
 
 
 @attrs.frozen(kw_only=True)

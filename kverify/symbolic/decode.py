@@ -32,6 +32,8 @@ from kverify.model import (
 )
 from kverify.model.cilium import CiliumSettings
 from kverify.model.versions import gate_defaults
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+from kverify.semantics.vocabulary import LB_LABEL_FALSE, LB_LABEL_OTHER
 from kverify.symbolic.universe import FlowInputs, Universe
 
 SERVICE = "default/web"
@@ -60,6 +62,12 @@ def _bool(model: z3.ModelRef, term: Any) -> bool:
     return z3.is_true(model.eval(term, model_completion=True))
 
 
+def lb_labels(label_class: int) -> tuple[tuple[str, str], ...]:
+    """A node's labels carrying the LB exclusion label of this class (rule ``lb-exclude-label``)."""
+    value = {LB_LABEL_FALSE: "false", LB_LABEL_OTHER: "true"}.get(label_class)
+    return () if value is None else ((EXCLUDE_FROM_LB_LABEL, value),)
+
+
 def node_name(i: int) -> str:
     return f"node-{chr(ord('a') + i)}" if i < 26 else f"node-{i}"
 
@@ -78,6 +86,7 @@ def decode(u: Universe, model: z3.ModelRef) -> Decoded:
                 zone=f"zone-{zone}" if zone >= 0 else None,
                 pod_cidrs=(f"10.244.{i}.0/24",),
                 draining=_bool(model, u.node_draining[i]),
+                labels=lb_labels(_int(model, u.node_lb_label[i])),
             )
         )
     endpoints = []

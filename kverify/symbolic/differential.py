@@ -17,9 +17,9 @@ from kverify.concrete.classify import Handling
 from kverify.concrete.route import _service, handlings
 from kverify.model import ClientKind, Cluster, Destination, Flow
 from kverify.semantics.decide import decide
-from kverify.semantics.load_balancer import may_receive
+from kverify.semantics.load_balancer import excluded, may_receive, passes_probe
 from kverify.semantics.ops import CONCRETE
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
+from kverify.semantics.vocabulary import LB_LABEL_NONE, LB_LABEL_OTHER, NO_NODE, NO_ZONE, Situation
 from kverify.symbolic.kinds import CLIENT_NODE, HANDLING, NAMES_HANDLING, NAMES_OTHERS, NO_HINTS, OTHER, Kind
 from kverify.symbolic.prove import _solver
 from kverify.symbolic.smt_ops import SmtOps, lift
@@ -90,6 +90,7 @@ def _pins(u: Universe, h: Handling, cluster: Cluster) -> list[Any]:
     ]
     for i, node in enumerate(s.nodes):
         pins += [u.node_zone[i] == int(node.zone), u.node_draining[i] == bool(node.draining)]
+        pins += [u.node_lb_label[i] == int(node.lb_label)]
     for j, e in enumerate(s.endpoints):
         pins += [u.ep_node[j] == int(e.node), u.ep_ready[j] == bool(e.ready), u.ep_serving[j] == bool(e.serving)]
         pins += [u.ep_terminating[j] == bool(e.terminating), u.ep_is_client[j] == bool(e.is_client)]
@@ -265,6 +266,11 @@ def compare_kinds(cluster: Cluster, flow: Flow) -> list[Comparison]:
         ]
         if role == CLIENT_NODE:
             pins.append(u.draining[CLIENT_NODE] == bool(s.nodes[cn].draining))
+            pins.append(u.lb_label[CLIENT_NODE] == int(s.nodes[cn].lb_label))
+        pins.append(u.lb_label[HANDLING] == int(s.nodes[hn].lb_label))
+        # What fail-open reads of the other nodes: whether one of them is a target passing its probe.
+        target_passes = any(not excluded(CONCRETE, s, i) and passes_probe(CONCRETE, s, i) for i in others)
+        pins.append(u.lb_label[OTHER] == (LB_LABEL_NONE if target_passes or not others else LB_LABEL_OTHER))
         pins += [p == (k in kinds) for k, p in zip(u.kinds, u.present, strict=True)]
         symbolic: set[Fate] = set()
         lb_symbolic: frozenset[int] = frozenset()

@@ -24,8 +24,16 @@ import attrs
 import z3
 
 from kverify.model import Endpoint, Node
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
-from kverify.symbolic.decode import Decoded, assemble, node_name
+from kverify.semantics.vocabulary import (
+    LB_LABEL_NONE,
+    LB_LABEL_OTHER,
+    NO_NODE,
+    NO_ZONE,
+    EndpointView,
+    NodeView,
+    Situation,
+)
+from kverify.symbolic.decode import Decoded, assemble, lb_labels, node_name
 from kverify.symbolic.universe import FlowInputs, select
 
 HANDLING, CLIENT_NODE, OTHER = 0, 1, 2
@@ -77,6 +85,9 @@ class KindUniverse(FlowInputs):
         self.other_node_present = z3.Bool("other_node_present")
         self.handling_has_zone = z3.Bool("handling_has_zone")
         self.draining = [z3.Bool(f"node{i}_draining") for i in range(3)]
+        # The LB exclusion label (LB_LABEL_*). The "other" node's stands for whether some other node that is
+        # a target of the load balancer passes its probe: all the fail-open rule reads of the others.
+        self.lb_label = [z3.Int(f"node{i}_lb_label") for i in range(3)]
         self.endpoint_choice = z3.Int("endpoint_choice")
 
     def node_present(self, i: int) -> Any:
@@ -100,7 +111,10 @@ class KindUniverse(FlowInputs):
         )
 
     def situation(self) -> Situation:
-        nodes = tuple(NodeView(zone=NO_ZONE, draining=self.draining[i], present=self.node_present(i)) for i in range(3))
+        nodes = tuple(
+            NodeView(zone=NO_ZONE, draining=self.draining[i], present=self.node_present(i), lb_label=self.lb_label[i])
+            for i in range(3)
+        )
         zone = z3.If(self.handling_has_zone, 0, NO_ZONE)
         return self.situation_with(HANDLING, zone, self.endpoint_views(), nodes)
 
@@ -121,6 +135,9 @@ class KindUniverse(FlowInputs):
             if kind.node == OTHER:
                 c.append(z3.Implies(present, self.other_node_present))
         c += [z3.Implies(z3.Not(self.node_present(i)), z3.Not(self.draining[i])) for i in range(3)]
+        for i, label in enumerate(self.lb_label):
+            c += [label >= LB_LABEL_NONE, label <= LB_LABEL_OTHER]
+            c += [z3.Implies(z3.Not(self.node_present(i)), label == LB_LABEL_NONE)]
         for view in self.endpoint_views():
             c.append(self.client_endpoint_constraint(view))
         # Endpoint IPs are distinct: at most one endpoint is the client.
@@ -157,6 +174,7 @@ def decode_kinds(u: KindUniverse, model: z3.ModelRef) -> Decoded:
             zone="zone-a" if role == HANDLING and true(u.handling_has_zone) else None,
             pod_cidrs=(f"10.{100 + i}.0.0/16",),
             draining=true(u.draining[role]),
+            labels=lb_labels(model.eval(u.lb_label[role], model_completion=True).as_long()),
         )
         for i, role in enumerate(roles)
     ]

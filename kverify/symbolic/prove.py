@@ -318,6 +318,7 @@ def _preferences(u: Universe) -> list[Any]:
     prefs += [u.has_detector, z3.Not(u.masquerade_all), z3.Not(u.has_source_ranges), z3.Not(u.has_external_ips)]
     prefs += [z3.Not(u.dst_ip_mode_proxy), u.address_captured, z3.Not(u.dst_is_localhost)]
     prefs += [z3.Not(d) for d in u.node_draining]
+    prefs += [label == 0 for label in u.node_lb_label]  # unlabelled nodes (rule lb-exclude-label)
     prefs += [z3.Not(z3.Or(*bits)) for bits in u.ep_zone_hint + u.ep_node_hint]
     prefs += [z3.Or(r, z3.Not(u.endpoint_present(j))) for j, r in enumerate(u.ep_ready)]
     prefs += [z3.Or(sv, z3.Not(u.endpoint_present(j))) for j, sv in enumerate(u.ep_serving)]
@@ -479,6 +480,7 @@ def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoint
     for i in range(nodes):
         integer(u.node_zone[i], -1, u.zones - 1)
         boolean(u.node_draining[i])
+        integer(u.node_lb_label[i], 0, 2)  # unlabelled first
     for j in range(endpoints):
         integer(u.ep_node[j], -1, nodes - 1)
         for var in (

@@ -27,7 +27,15 @@ from kverify.model.cilium import (
 from kverify.model.versions import GATES, NEWEST, OLDEST
 from kverify.semantics import lb_profiles
 from kverify.semantics.cni import snats_pod_to_node
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+from kverify.semantics.vocabulary import (
+    LB_LABEL_NONE,
+    LB_LABEL_OTHER,
+    NO_NODE,
+    NO_ZONE,
+    EndpointView,
+    NodeView,
+    Situation,
+)
 from kverify.symbolic.smt_ops import SmtOps, lift
 
 #: Classification rules (kind "classify") and the free inputs of the encoding that abstract them.
@@ -305,6 +313,8 @@ class Universe(FlowInputs):
         # Nodes.
         self.node_zone = [Int(f"node{i}_zone") for i in range(n)]
         self.node_draining = [Bool(f"node{i}_draining") for i in range(n)]
+        # The exclude-from-external-load-balancers label, as LB_LABEL_* (rule lb-exclude-label).
+        self.node_lb_label = [Int(f"node{i}_lb_label") for i in range(n)]
         # Endpoints.
         self.ep_node = [Int(f"ep{j}_node") for j in range(m)]
         self.ep_ready = [Bool(f"ep{j}_ready") for j in range(m)]
@@ -341,7 +351,12 @@ class Universe(FlowInputs):
 
     def node_views(self) -> tuple[NodeView, ...]:
         return tuple(
-            NodeView(zone=self.node_zone[i], draining=self.node_draining[i], present=self.node_present(i))
+            NodeView(
+                zone=self.node_zone[i],
+                draining=self.node_draining[i],
+                present=self.node_present(i),
+                lb_label=self.node_lb_label[i],
+            )
             for i in range(self.max_nodes)
         )
 
@@ -373,6 +388,7 @@ class Universe(FlowInputs):
                 )
             ]
             c += [z3.Implies(z3.Not(present), z3.Not(self.node_draining[i]))]
+            c += [z3.Implies(z3.Not(present), self.node_lb_label[i] == LB_LABEL_NONE)]
         for j in range(m):
             present = self.endpoint_present(j)
             c += [
@@ -409,5 +425,6 @@ class Universe(FlowInputs):
         c += [within(self.k8s_minor, OLDEST, NEWEST), within(self.cni, 0, len(Cni) - 1)]
         c += [within(self.cilium_minor, OLDEST_CILIUM, NEWEST_CILIUM)]
         c += [within(z, NO_ZONE, self.zones - 1) for z in self.node_zone]
+        c += [within(label, LB_LABEL_NONE, LB_LABEL_OTHER) for label in self.node_lb_label]
         c += [within(e, NO_NODE, n - 1) for e in self.ep_node]
         return c

@@ -41,6 +41,7 @@ from kverify.model.cilium import (
 )
 from kverify.model.cluster import cni_problem
 from kverify.model.versions import GATES, NEWEST, VERSIONS, gate_defaults
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 
 #: The key of the one Service every generated cluster has.
 SERVICE = "default/svc"
@@ -252,6 +253,7 @@ def _clusters(
             zone=draw(zone_choice),
             pod_cidrs=(f"10.244.{i}.0/24",),
             draining=draw(_ONE_IN_8),  # rarely: most nodes are healthy
+            labels=draw(_lb_exclusion(load_balancer)),
         )
         for i in range(count)
     )
@@ -271,6 +273,21 @@ def _clusters(
         preserve = draw(st.none() | _BOOLEANS)
         service = attrs.evolve(service, proxy_protocol=draw(_BOOLEANS), lb_preserve_client_ip=preserve)
     return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer)
+
+
+#: Values of the exclude-from-external-load-balancers label: kubeadm's "", Go booleans true and false
+#: (the cloud controller keeps "false" and "0" from v1.34), and a value that is not a Go boolean.
+_LB_EXCLUSION_VALUES = st.sampled_from(["", "true", "false", "0", "yes"])
+
+
+def _lb_exclusion(profile: LoadBalancerProfile) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
+    """Rarely, the LB exclusion label (rule lb-exclude-label). Cilium picks nodes by policies kverify does
+    not read, so its flows on a labelled cluster are Unknown: not drawn."""
+    if profile in (LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP):
+        return st.just(())
+    labelled = _LB_EXCLUSION_VALUES.map(lambda value: ((EXCLUDE_FROM_LB_LABEL, value),))
+    # One node in four: shrinks to no label.
+    return st.integers(0, 3).flatmap(lambda k: labelled if k == 3 else st.just(()))
 
 
 def _cni_fits(dataplane: Dataplane, cni: Cni) -> bool:
