@@ -26,6 +26,15 @@ from kverify.fixes.edits import apply_command
 from kverify.verdicts import Proved, Refuted
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Load balancers that fix eTP Local's drops (kverify/fixes/lb_changes.py): the AWS LBC's instance targets probe
+#: the healthCheckNodePort under eTP Local (buildTargetGroupHealthCheckConfig), its IP targets send to the pods,
+#: and Cilium's BGP control plane advertises only from nodes with a local backend (populateLocalServices). Cilium
+#: L2 announcements answer from the lease holder whatever the eTP, and need Cilium's dataplane: never a fix here.
+SWITCHES_THAT_FIX = {
+    ("load-balancer-aws-nlb-instance",),
+    ("load-balancer-aws-nlb-ip",),
+    ("load-balancer-cilium-bgp",),
+}
 # An unedited copy of Online Boutique's release manifests (origin and commit in the README beside it).
 DEMO = ROOT / "kverify" / "data" / "specs" / "manifests" / "public" / "microservices-demo.yaml"
 SPEC = """\
@@ -77,10 +86,12 @@ def test_fixes_on_three_nodes_are_the_four_kubernetes_implies_and_each_patch_pro
     assert ids == {
         ("external-traffic-policy-cluster",),
         ("health-checked-load-balancer",),
+        *SWITCHES_THAT_FIX,
         ("daemonset",),
         ("replicas-per-node",),
     }
     assert any("Cilium" in t for t in found.tried)  # tried, and not a fix
+    assert any("cilium-l2" in t for t in found.tried)  # not modelled without Cilium's dataplane: Unknown, no fix
     for fix in found.fixes:
         assert isinstance(fix.verdict, Proved) and fix.patch and not fix.no_patch
         copy = tmp_path / f"applied-{fix.changes[0].id}"
@@ -118,6 +129,7 @@ def test_on_every_cluster_a_daemonset_is_no_fix(tmp_path: Path, monkeypatch: pyt
     assert {tuple(c.id for c in fix.changes) for fix in found.fixes} == {
         ("external-traffic-policy-cluster",),
         ("health-checked-load-balancer",),
+        *SWITCHES_THAT_FIX,
     }
     cluster_fix = next(f for f in found.fixes if f.changes[0].id == "external-traffic-policy-cluster")
     assert "-  externalTrafficPolicy: Local\n+  externalTrafficPolicy: Cluster" in cluster_fix.patch
@@ -134,9 +146,22 @@ def test_inline_topology_fixes_say_where_to_change_without_a_patch(tmp_path: Pat
     )
     found = _fixes(spec_file)
     by_id = {fix.changes[0].id: fix for fix in found.fixes}
-    assert set(by_id) == {"external-traffic-policy-cluster", "health-checked-load-balancer"}
+    assert set(by_id) == {
+        "external-traffic-policy-cluster",
+        "health-checked-load-balancer",
+        "exclude-nodes-without-endpoints",
+        *(ids[0] for ids in SWITCHES_THAT_FIX),
+    }
     assert by_id["external-traffic-policy-cluster"].no_patch and not by_id["external-traffic-policy-cluster"].patch
     assert "+  loadBalancer: health-checked" in by_id["health-checked-load-balancer"].patch
+    # node-c has no pod: the load balancer leaves it out once labelled (rule lb-exclude-label), said as a command.
+    label = by_id["exclude-nodes-without-endpoints"]
+    assert label.commands == (
+        "kubectl label node node-c node.kubernetes.io/exclude-from-external-load-balancers=true --overwrite",
+    )
+    assert "rescheduled" in label.changes[0].trade_off
+    # The switches change the spec's environment (the Service is inline: said, not patched).
+    assert "+  loadBalancer: aws-nlb-instance" in by_id["load-balancer-aws-nlb-instance"].patch
 
 
 def test_check_fixes_prints_them_after_the_report(
@@ -192,10 +217,13 @@ def test_builtin_finding_on_a_public_manifest_gets_the_fixes_kubernetes_implies_
     assert set(by_id) == {
         ("external-traffic-policy-cluster",),
         ("health-checked-load-balancer",),
+        *SWITCHES_THAT_FIX,
         ("daemonset",),
         ("replicas-per-node",),
     }
     assert any("Cilium" in t for t in found.tried)
+    # At design time which nodes lack a pod is not known: labelling nodes is not offered (nor verifiable yet).
+    assert not any("exclude-from-external-load-balancers" in t for t in found.tried)
     # The spread selects the Service's pods by the Service's selector, not by the template's version label
     # (which would split old and new pods into two spreads during a rollout).
     spread = by_id[("replicas-per-node",)].patch.split("matchLabels:")[1]
@@ -213,9 +241,18 @@ def test_builtin_finding_on_a_public_manifest_gets_the_fixes_kubernetes_implies_
         shutil.copy(tmp_path / "deploy.yaml", copy / "deploy.yaml")
         subprocess.run(["git", "apply", "-"], input=fix.patch.encode(), cwd=copy, check=True)
         monkeypatch.chdir(copy)
-        assert main(["check", "deploy.yaml", "--load-balancer", "no-health-check", *quiet]) == 0, (
-            ids
-        )  # the finding is gone from the patched manifest
+        if ids[0].startswith("load-balancer-"):
+            # The patch names the load balancer (annotations or loadBalancerClass): checked without the flag.
+            from kverify.load import load_manifests
+
+            service = next(s for s in load_manifests(["deploy.yaml"]).services if s.key == CONTROLLER)
+            assert service.load_balancer_hint is not None
+            assert f"load-balancer-{service.load_balancer_hint.spelling}" == ids[0]
+            assert main(["check", "deploy.yaml", *quiet]) == 0, ids
+        else:
+            assert main(["check", "deploy.yaml", "--load-balancer", "no-health-check", *quiet]) == 0, (
+                ids
+            )  # the finding is gone from the patched manifest
         monkeypatch.chdir(tmp_path)
 
 
@@ -227,7 +264,13 @@ def test_a_change_that_brings_another_finding_is_no_fix(tmp_path: Path, monkeypa
     [found] = _builtin_fixes(["deploy.yaml"], "workers=3", CONTROLLER)
     ids = {tuple(c.id for c in fix.changes) for fix in found.fixes}
     assert ("external-traffic-policy-cluster",) not in ids
-    assert ids == {("health-checked-load-balancer",), ("daemonset",), ("replicas-per-node",)}
+    # NLB IP targets keep the client IP only with preserve_client_ip.enabled=true, which that fix's patch sets.
+    assert ids == {
+        ("health-checked-load-balancer",),
+        *SWITCHES_THAT_FIX,
+        ("daemonset",),
+        ("replicas-per-node",),
+    }
     assert any("externalTrafficPolicy: Cluster" in t for t in found.tried)
 
 
@@ -263,5 +306,9 @@ def test_builtin_finding_on_a_snapshot_and_fixes_in_json(capsys: pytest.CaptureF
         assert {f["changes"][0]["id"] for f in entry["fixes"]} == {
             "external-traffic-policy-cluster",
             "health-checked-load-balancer",
+            "exclude-nodes-without-endpoints",
+            *(ids[0] for ids in SWITCHES_THAT_FIX),
         }
+        [label] = [f for f in entry["fixes"] if f["changes"][0]["id"] == "exclude-nodes-without-endpoints"]
+        assert label["commands"][0].startswith("kubectl label node ") and not label["patch"]
         assert all(f["verdict"]["verdict"] == "proved" for f in entry["fixes"])

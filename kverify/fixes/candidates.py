@@ -35,6 +35,8 @@ class Change:
     no_patch: str = ""
     #: Changes that touch the same thing (one of a pair would undo the other).
     target: str = ""
+    #: Commands that make the change on a live cluster, where a patch to files makes no sense (Node labels).
+    commands: tuple[str, ...] = ()
 
 
 def _service_edit(spec: Spec, key: str, field: str, value: str) -> tuple[tuple[tuple[str, TextEdit], ...], str]:
@@ -228,12 +230,22 @@ def _with_workload(spec: Spec, old: Workload, new: Workload) -> Spec:
     return attrs.evolve(spec, workloads=tuple(new if w == old else w for w in spec.workloads))
 
 
-CANDIDATES: tuple[Callable[[Spec, str], list[Change]], ...] = (_policy, _environment, _workloads)
+def candidates() -> tuple[Callable[[Spec, str], list[Change]], ...]:
+    """The makers of changes, in the order fixes are shown."""
+    from kverify.fixes import lb_changes  # built on Change: imported here, not at the top
+
+    return (
+        _policy,
+        _environment,
+        lb_changes.exclude_nodes_without_endpoints,
+        lb_changes.switch_profile,
+        _workloads,
+    )
 
 
 def changes_for(spec: Spec, service_key: str) -> list[Change]:
     """Every change that applies to this Service (namespace/name) of the spec."""
-    return [c for make in CANDIDATES for c in make(spec, service_key)]
+    return [c for make in candidates() for c in make(spec, service_key)]
 
 
 def shown_path(path: str) -> str:

@@ -144,3 +144,25 @@ def add_spread(text: str, start: int, labels: dict[str, str]) -> str:
     ]
     lines[b:b] = block
     return "".join(lines)
+
+
+def set_annotation(text: str, start: int, key: str, value: str, *, replace: bool = True) -> str:
+    """``metadata.annotations[key]: value`` in the object that starts at line ``start``; the
+    ``annotations:`` block is added first in ``metadata`` when the object has none. ``replace=False``:
+    an annotation already there is left for the user to merge (an EditError says so)."""
+    lines = text.splitlines(keepends=True)
+    begin, end = _document(lines, start)
+    try:
+        b, e, indent = _block(lines, begin, end, ("metadata", "annotations"))
+    except EditError:
+        pass
+    else:
+        if not replace and _field(lines, b, e, indent, key) is not None:
+            raise EditError(f"annotation {key} is already set: add {value} to it by hand")
+        return set_field(text, start, ("metadata", "annotations"), key, value)
+    b, e, indent = _block(lines, begin, end, ("metadata",))
+    if _field(lines, b, e, indent, "annotations") is not None:
+        raise EditError("metadata.annotations is not a block mapping: add the annotation by hand")
+    pad = " " * indent
+    lines[b:b] = [f"{pad}annotations:\n", f"{pad}  {key}: {value}\n"]
+    return "".join(lines)

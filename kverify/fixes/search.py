@@ -33,6 +33,8 @@ class Fix:
     patch: str = ""
     #: Why part of the fix has no patch (inline topology, a file kverify cannot edit).
     no_patch: tuple[str, ...] = ()
+    #: Commands that make the changes without a patch (``kubectl label node ...``).
+    commands: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -63,13 +65,14 @@ def _combined(spec: Spec, changes: Sequence[Change]) -> Spec:
 
 
 def _merge_cluster(base, current, changed):  # type: ignore[no-untyped-def]
-    """``current`` with what ``changed`` changed relative to ``base`` (services, proxy, load balancer)."""
+    """``current`` with what ``changed`` changed relative to ``base`` (services, nodes, proxy, load balancer)."""
     services = tuple(
         c if c != b else s for s, b, c in zip(current.services, base.services, changed.services, strict=True)
     )
     return attrs.evolve(
         current,
         services=services,
+        nodes=changed.nodes if changed.nodes != base.nodes else current.nodes,
         proxy=changed.proxy if changed.proxy != base.proxy else current.proxy,
         load_balancer=changed.load_balancer if changed.load_balancer != base.load_balancer else current.load_balancer,
         load_balancer_explicit=changed.load_balancer_explicit or current.load_balancer_explicit,
@@ -124,7 +127,8 @@ def fixes_for_goal(spec: Spec, goal: Goal, verdict: Verdict) -> ClaimFixes:
             if isinstance(result, Proved):
                 working.append(ids)
                 patch, missing = _patch(group)
-                found.append(Fix(changes=group, verdict=result, patch=patch, no_patch=missing))
+                commands = tuple(command for change in group for command in change.commands)
+                found.append(Fix(changes=group, verdict=result, patch=patch, no_patch=missing, commands=commands))
         if found:
             break
     return ClaimFixes(

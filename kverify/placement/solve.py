@@ -104,6 +104,17 @@ def design_time_gap(design: Design, service: Service, backends: tuple[Backend, .
     return None
 
 
+def _load_balancer_gap(design: Design, service: Service) -> str | None:
+    """Why LB flows are not decided at design time: a profile not modelled on the dataplane (Cilium L2
+    announcements without Cilium: its rule sends to no node, which would prove every claim vacuously),
+    or the LB exclusion label on a node or pool."""
+    from kverify.concrete.unknown_lb import unmodelled_reason
+
+    cluster = design.cluster
+    reason = unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
+    return reason or _lb_exclusion_at_design_time(design, service)
+
+
 def _lb_exclusion_at_design_time(design: Design, service: Service) -> str | None:
     """Why LB flows are not decided when a Node or a pool carries the LB exclusion label (see
     :mod:`kverify.concrete.lb_exclusion`): the placement encoding does not read node labels for the
@@ -239,7 +250,7 @@ def decide_over_placements(
         )
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         return unknown("health-check flows are decided on snapshots, not over placements")
-    if flow.destination is Destination.LOAD_BALANCER and (reason := _lb_exclusion_at_design_time(design, service)):
+    if flow.destination is Destination.LOAD_BALANCER and (reason := _load_balancer_gap(design, service)):
         return unknown(reason)
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)

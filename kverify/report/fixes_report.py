@@ -27,6 +27,7 @@ def render_text(found: Sequence[ClaimFixes]) -> str:
             lines.append(f"     proved again: {fix.verdict.scope}")  # type: ignore[union-attr]
             lines += [f"     trade-off: {ch.trade_off}" for ch in fix.changes]
             lines += [f"     no patch: {why}" for why in fix.no_patch]
+            lines += [f"     run: {command}" for command in fix.commands]
             if fix.patch:
                 lines.append(f"     patch (apply with {apply_command(fix.patch)}):")
             lines += [f"     {line}" for line in fix.patch.splitlines()]
@@ -48,6 +49,8 @@ def render_markdown(found: Sequence[ClaimFixes]) -> str:
             )  # type: ignore[union-attr]
             lines += [f"   - trade-off: {ch.trade_off}" for ch in fix.changes]
             lines += [f"   - no patch: {why}" for why in fix.no_patch]
+            if fix.commands:
+                lines += ["", "   ```sh", *[f"   {command}" for command in fix.commands], "   ```"]
             if fix.patch:
                 lines += [
                     "",
@@ -78,6 +81,7 @@ def to_json(found: Sequence[ClaimFixes]) -> list[dict[str, Any]]:
                     "verdict": fix.verdict.to_json(),
                     "patch": fix.patch,
                     "no_patch": list(fix.no_patch),
+                    "commands": list(fix.commands),
                 }
                 for fix in c.fixes
             ],
