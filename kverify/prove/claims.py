@@ -121,13 +121,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         id="etp-local-health-checked-lb-delivers-any-ready",
         statement="eTP Local behind a health-checked load balancer, steady state: every packet the load balancer "
-        "sends is delivered when any Ready endpoint exists, wherever it runs.",
+        "sends is delivered, and its reply comes back, when any Ready endpoint exists, wherever it runs.",
         assume=lambda w: w.ops.and_(_lb_flow(w), w.etp_local(), w.any_ready_endpoint(), w.endpoints_on_known_nodes()),
-        require=lambda w: w.delivered(),
+        require=lambda w: w.ops.and_(w.delivered(), w.reply_ok()),
         expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), REFUTED),
         why="when every Ready pod runs on nodes labelled node.kubernetes.io/exclude-from-external-load-balancers, "
         "no target passes the probe and the LB fails open to its targets, which have no local endpoint "
-        "(kubernetes/cloud-provider nodeIncludedPredicate; rules lb-exclude-label, lb-fail-open).",
+        "(kubernetes/cloud-provider nodeIncludedPredicate; rules lb-exclude-label, lb-fail-open): kube-proxy "
+        "DROPs (iptables, nftables), ipvs forwards to the remote pod unmasqueraded and the reply is lost, Cilium "
+        "rejects.",
         load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
         via_load_balancer=True,
         minimal=dict.fromkeys(KUBE_PROXY, (2, 1)),

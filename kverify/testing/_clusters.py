@@ -253,7 +253,7 @@ def _clusters(
             zone=draw(zone_choice),
             pod_cidrs=(f"10.244.{i}.0/24",),
             draining=draw(_ONE_IN_8),  # rarely: most nodes are healthy
-            labels=draw(_lb_exclusion(load_balancer)),
+            labels=_lb_exclusion(load_balancer, draw(_LB_EXCLUSION)),
         )
         for i in range(count)
     )
@@ -280,14 +280,17 @@ def _clusters(
 _LB_EXCLUSION_VALUES = st.sampled_from(["", "true", "false", "0", "yes"])
 
 
-def _lb_exclusion(profile: LoadBalancerProfile) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
-    """Rarely, the LB exclusion label (rule lb-exclude-label). Cilium picks nodes by policies kverify does
-    not read, so its flows on a labelled cluster are Unknown: not drawn."""
-    if profile in (LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP):
-        return st.just(())
-    labelled = _LB_EXCLUSION_VALUES.map(lambda value: ((EXCLUDE_FROM_LB_LABEL, value),))
-    # One node in four: shrinks to no label.
-    return st.integers(0, 3).flatmap(lambda k: labelled if k == 3 else st.just(()))
+#: Rarely (one node in four, shrinking to none) the LB exclusion label, drawn the same way for every profile
+#: so the draws shrink alike.
+_LB_EXCLUSION = st.integers(0, 3).flatmap(
+    lambda k: _LB_EXCLUSION_VALUES.map(lambda value: ((EXCLUDE_FROM_LB_LABEL, value),)) if k == 3 else st.just(())
+)
+
+
+def _lb_exclusion(profile: LoadBalancerProfile, labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The drawn LB exclusion label (rule lb-exclude-label), but for Cilium, which picks nodes by policies kverify
+    does not read: its flows on a labelled cluster are Unknown, so its nodes are left unlabelled."""
+    return () if profile in (LoadBalancerProfile.CILIUM_L2, LoadBalancerProfile.CILIUM_BGP) else labels
 
 
 def _cni_fits(dataplane: Dataplane, cni: Cni) -> bool:
