@@ -312,3 +312,26 @@ def test_builtin_finding_on_a_snapshot_and_fixes_in_json(capsys: pytest.CaptureF
         [label] = [f for f in entry["fixes"] if f["changes"][0]["id"] == "exclude-nodes-without-endpoints"]
         assert label["commands"][0].startswith("kubectl label node ") and not label["patch"]
         assert all(f["verdict"]["verdict"] == "proved" for f in entry["fixes"])
+
+
+def test_at_design_time_a_pool_no_pod_can_run_on_is_labelled_out_of_the_load_balancer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ingress-nginx's controller as a DaemonSet, on pools system (tainted, not tolerated: no pod there) and
+    # workers: the LB without health checks sends to the system node, which DROPs under eTP Local. Labelling the
+    # system pool's nodes leaves them out (rule lb-exclude-label); every worker runs a pod.
+    text = INGRESS.read_text()
+    at = text.index("apiVersion: apps/v1\nkind: Deployment")
+    (tmp_path / "deploy.yaml").write_text(text[:at] + text[at:].replace("kind: Deployment", "kind: DaemonSet", 1))
+    monkeypatch.chdir(tmp_path)
+    system = "system=1,taint=dedicated=system:NoSchedule"
+    [found] = _builtin_fixes(["deploy.yaml"], system, "workers=2")
+    by_id = {fix.changes[0].id: fix for fix in found.fixes if len(fix.changes) == 1}
+    pools = by_id["exclude-pools-without-pods"]
+    assert isinstance(pools.verdict, Proved) and "pool(s) system," in pools.changes[0].title
+    assert "kubelet --node-labels" in pools.no_patch[0]
+    capsys.readouterr()
+    quiet = ["--load-balancer", "no-health-check", "--node-pool", "workers=2"]
+    assert main(["check", "deploy.yaml", "--node-pool", system, *quiet]) == 1
+    labelled = f"{system},label=node.kubernetes.io/exclude-from-external-load-balancers=true"
+    assert main(["check", "deploy.yaml", "--node-pool", labelled, *quiet]) == 0, capsys.readouterr().out

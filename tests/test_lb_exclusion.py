@@ -187,15 +187,46 @@ def test_how_each_load_balancer_reads_the_label(profile: LoadBalancerProfile, va
     assert excluded_nodes(cluster, profile) == (("cp-1",) if excluded else ())
 
 
-def test_at_design_time_a_labelled_node_pool_is_unknown_until_placement_reads_it(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_at_design_time_the_load_balancer_never_picks_a_labelled_pool(capsys: pytest.CaptureFixture[str]) -> None:
+    """One controller replica on pools cp (labelled, kubeadm's "") and workers (2): the LB without health checks
+    sends only to the workers, and one of them has no replica, whichever node the replica runs on."""
     ingress = Path(__file__).resolve().parent.parent / "kverify/data/specs/manifests/public/ingress-nginx-cloud.yaml"
     pools = ["--node-pool", f"cp=1,label={EXCLUDE_FROM_LB_LABEL}=", "--node-pool", "workers=2"]
-    assert main(["check", str(ingress), "--load-balancer", "no-health-check", *pools]) == 3
-    assert "node pool cp is labelled" in capsys.readouterr().out
-    # Without the label the same pools give the finding (a node without a controller pod drops).
-    assert main(["check", str(ingress), "--load-balancer", "no-health-check", "--node-pool", "workers=3"]) == 1
+    assert main(["check", str(ingress), "--load-balancer", "no-health-check", *pools]) == 1
+    out = capsys.readouterr().out
+    assert "at workers-" in out and "at cp-1" not in out
+    # Every node labelled: the load balancer has no target; no worker, no finding about a node it sends to.
+    only_cp = ["--node-pool", f"cp=2,label={EXCLUDE_FROM_LB_LABEL}=true"]
+    assert main(["check", str(ingress), "--load-balancer", "no-health-check", *only_cp, "--allow-nothing-checked"]) == 0
+
+
+def test_at_design_time_a_pod_on_a_labelled_pool_is_behind_a_health_checked_lb_that_fails_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The replica may run on the labelled cp node (no taint keeps it off): the health-checked LB's targets are the
+    workers, whose probes fail, so it fails open to them (rule lb-fail-open over the targets), which DROP."""
+    ingress = Path(__file__).resolve().parent.parent / "kverify/data/specs/manifests/public/ingress-nginx-cloud.yaml"
+    (tmp_path / "deploy.yaml").write_text(ingress.read_text())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        f"""apiVersion: kverify.io/v1alpha1
+kind: Spec
+metadata: {{name: ingress}}
+manifests: [deploy.yaml]
+nodes:
+  - {{pool: cp, count: 1, labels: {{{EXCLUDE_FROM_LB_LABEL}: ""}}}}
+  - {{pool: workers, count: 2}}
+environment: {{dataplane: iptables, loadBalancer: health-checked}}
+claims:
+  - {{id: reach, service: ingress-nginx/ingress-nginx-controller, property: delivered}}
+"""
+    )
+    assert main(["check", str(spec)]) == 1
+    out = capsys.readouterr().out
+    assert "placement: cp-1: ingress-nginx-controller-0" in out and "at workers-" in out
+    # Unlabelled, the same pools are fine: the probe finds the replica wherever it runs.
+    spec.write_text(spec.read_text().replace(f'labels: {{{EXCLUDE_FROM_LB_LABEL}: ""}}', "labels: {}"))
+    assert main(["check", str(spec)]) == 0, capsys.readouterr().out
 
 
 def test_k3s_servicelb_node_selection_by_enablelb_is_unknown_not_a_guess() -> None:

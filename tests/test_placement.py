@@ -31,6 +31,7 @@ from kverify.model import (
     TrafficPolicy,
 )
 from kverify.model.workload import (
+    EXCLUDE_FROM_LB_LABEL,
     HOSTNAME_LABEL,
     ZONE_LABEL,
     ContainerPort,
@@ -298,10 +299,13 @@ PROPS = ["never-dropped", "delivered", "client-ip-preserved", "stays-on-arrival-
 
 @st.composite
 def small_designs(draw: st.DrawFn) -> tuple[Design, Flow, str]:
-    pools = [pool("a", (draw(st.integers(1, 2)), 2))]
+    # Sometimes a pool carries the LB exclusion label (rule lb-exclude-label): "" and "true" leave it out of every
+    # LB that reads the label, "false" only of MetalLB and the AWS LBC (the cloud controller keeps it, v1.34).
+    excluded = st.sampled_from([(), (), ((EXCLUDE_FROM_LB_LABEL, ""),), ((EXCLUDE_FROM_LB_LABEL, "false"),)])
+    pools = [pool("a", (draw(st.integers(1, 2)), 2), labels=draw(excluded))]
     if draw(st.booleans()):
         taints = (NO_SCHEDULE,) if draw(st.booleans()) else ()
-        pools.append(pool("b", 1, taints=taints, zone="zone-b"))
+        pools.append(pool("b", 1, taints=taints, zone="zone-b", labels=draw(excluded)))
     scheduling: dict[str, object] = {}
     if draw(st.booleans()):
         scheduling["anti_affinity"] = ANTI_HOST
@@ -309,7 +313,16 @@ def small_designs(draw: st.DrawFn) -> tuple[Design, Flow, str]:
         scheduling["tolerations"] = (Toleration(key="dedicated", operator="Exists"),)
     replicas = draw(st.sampled_from([1, 2, 3, None]))
     svc = service(etp=draw(st.sampled_from(["Local", "Cluster"])), itp=draw(st.sampled_from(["Local", "Cluster"])))
-    lb = draw(st.sampled_from([LoadBalancerProfile.NO_HEALTH_CHECK, LoadBalancerProfile.HEALTH_CHECKED]))
+    lb = draw(
+        st.sampled_from(
+            [
+                LoadBalancerProfile.NO_HEALTH_CHECK,
+                LoadBalancerProfile.HEALTH_CHECKED,
+                LoadBalancerProfile.AWS_NLB_INSTANCE,
+                LoadBalancerProfile.METALLB_L2,
+            ]
+        )
+    )
     dataplane = draw(st.sampled_from([Dataplane.IPTABLES, Dataplane.IPVS, Dataplane.CILIUM_SNAT]))
     flow = draw(st.sampled_from([LB_FLOW, POD_FLOW, attrs.evolve(LB_FLOW, destination=Destination.NODE_PORT)]))
     d = design(workload(replicas, **scheduling), tuple(pools), lb=lb, svc=svc, dataplane=dataplane)

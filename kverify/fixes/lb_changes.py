@@ -26,8 +26,8 @@ from kverify.fixes import edits
 from kverify.fixes.candidates import Change, TextEdit, _env_edit
 from kverify.load.lb_hints import AWS_TARGET_TYPE, AWS_TG_ATTRIBUTES, AWS_TYPE, CILIUM_BGP_CLASS, CILIUM_L2_CLASS
 from kverify.model import LoadBalancerProfile, Service, ServiceType
-from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
-from kverify.placement.design import at_design_time
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL, NodePool
+from kverify.placement.design import at_design_time, selected_workloads
 
 #: Load balancers that leave a labelled node out (rule lb-exclude-label: "true" is excluded in every version).
 _READS_LABEL = (
@@ -43,10 +43,14 @@ def exclude_nodes_without_endpoints(spec: Spec, service_key: str) -> list[Change
     """Label the nodes without a Ready endpoint of the Service so its load balancer leaves them out."""
     cluster = spec.cluster
     service = cluster.service(service_key)
-    if service is None or service.type is not ServiceType.LOAD_BALANCER or not cluster.nodes:
+    if service is None or service.type is not ServiceType.LOAD_BALANCER:
         return []
     profile = cluster.load_balancer_for(service)
-    if profile not in _READS_LABEL or at_design_time(spec.design, service):
+    if profile not in _READS_LABEL:
+        return []
+    if at_design_time(spec.design, service):
+        return _exclude_pools_without_pods(spec, service, profile)
+    if not cluster.nodes:
         return []
     ready = {e.node_name for e in service.endpoints if e.ready and e.node_name}
     already = set(excluded_nodes(cluster, profile))
@@ -74,6 +78,44 @@ def exclude_nodes_without_endpoints(spec: Spec, service_key: str) -> list[Change
             spec=attrs.evolve(spec, cluster=attrs.evolve(cluster, nodes=nodes)),
             no_patch="Node objects are the cluster's, not manifests: label them with the command shown",
             commands=(f"kubectl label node {' '.join(names)} {EXCLUDE_FROM_LB_LABEL}=true --overwrite",),
+            target="nodes",
+        )
+    ]
+
+
+def _exclude_pools_without_pods(spec: Spec, service: Service, profile: LoadBalancerProfile) -> list[Change]:
+    """At design time, the node pools no pod of the Service can run on (its workloads' node selectors,
+    affinity and tolerations rule the pool out) get the label; which nodes of the other pools lack a pod
+    is the placement's choice, so they are left as they are."""
+    workloads = selected_workloads(spec.design, service)
+    if not spec.node_pools or not workloads or spec.cluster.nodes:
+        return []
+
+    def runs_there(pool: NodePool) -> bool:
+        labels = pool.label_map(f"{pool.name}-1")
+        return any(w.scheduling.node_allowed(labels, pool.taints) for w in workloads)
+
+    def labelled(pool: NodePool) -> bool:
+        return EXCLUDE_FROM_LB_LABEL in dict(pool.labels)
+
+    empty = [p for p in spec.node_pools if not runs_there(p) and not labelled(p)]
+    if not empty or not any(runs_there(p) and not labelled(p) for p in spec.node_pools):
+        return []
+    names = {p.name for p in empty}
+    label = (EXCLUDE_FROM_LB_LABEL, "true")
+    pools = tuple(attrs.evolve(p, labels=(*p.labels, label)) if p.name in names else p for p in spec.node_pools)
+    shown = ", ".join(sorted(names))
+    flags = " ".join(f"--node-pool {p.name}=...,label={EXCLUDE_FROM_LB_LABEL}=true" for p in empty)
+    return [
+        Change(
+            id="exclude-pools-without-pods",
+            title=f"label the nodes of pool(s) {shown}, where no pod of Service {service.key} can run, "
+            f"{EXCLUDE_FROM_LB_LABEL}=true, so the {profile.spelling} load balancer leaves them out",
+            trade_off="those nodes stop receiving load-balancer traffic for every Service; if the workload's "
+            "scheduling later allows them, its pods there are not reachable through the load balancer",
+            spec=attrs.evolve(spec, node_pools=pools),
+            no_patch=f"node pools are the cluster's: give the pool's nodes the label (the node group's labels, or "
+            f"kubelet --node-labels); in the spec, labels on the pool; on the command line, {flags}",
             target="nodes",
         )
     ]

@@ -60,6 +60,7 @@ def _combined(spec: Spec, changes: Sequence[Change]) -> Spec:
             workloads=tuple(
                 n if n != o else w for w, o, n in zip(out.workloads, spec.workloads, change.spec.workloads, strict=True)
             ),
+            node_pools=change.spec.node_pools if change.spec.node_pools != spec.node_pools else out.node_pools,
         )
     return out
 

@@ -25,8 +25,16 @@ from kverify.model import ClientKind, Cluster, DropKind, Flow, Node, Service, Se
 from kverify.placement.design import Backend, Design
 from kverify.placement.universe import PlacementUniverse, Pod
 from kverify.semantics.decide import Decision, decide, via_ip_target
-from kverify.semantics.load_balancer import may_receive
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+from kverify.semantics.load_balancer import excluded, may_receive, passes_probe
+from kverify.semantics.vocabulary import (
+    LB_LABEL_NONE,
+    LB_LABEL_OTHER,
+    NO_NODE,
+    NO_ZONE,
+    EndpointView,
+    NodeView,
+    Situation,
+)
 from kverify.symbolic.smt_ops import SmtOps, lift
 
 HANDLING, OTHER = 0, 2
@@ -82,10 +90,10 @@ def relation(slot: Any, h: Any) -> Any:
     )
 
 
-def situation_at(
+def _unlabelled(
     u: PlacementUniverse, base: Situation, endpoints: tuple[Endpoint, ...], h: Any, client: ClientKind
 ) -> Situation:
-    """``base`` with the endpoints and nodes seen from arrival slot ``h``."""
+    """``base`` seen from arrival slot ``h``, every node unlabelled."""
     views = tuple(
         EndpointView(
             node=relation(e.pod.node, h),
@@ -117,6 +125,45 @@ def situation_at(
         client_node=NO_NODE if client is ClientKind.EXTERNAL else HANDLING,
         endpoints=views,
         nodes=nodes,
+    )
+
+
+def situation_at(
+    u: PlacementUniverse, base: Situation, endpoints: tuple[Endpoint, ...], h: Any, client: ClientKind
+) -> Situation:
+    """``base`` with the endpoints and nodes seen from arrival slot ``h``."""
+    s = _unlabelled(u, base, endpoints, h, client)
+    if all(label == LB_LABEL_NONE for label in u.lb_labels):
+        return s  # no slot carries the LB exclusion label: the views are exact
+    return attrs.evolve(s, nodes=_labelled(u, base, endpoints, h, client, s))
+
+
+def _labelled(
+    u: PlacementUniverse, base: Situation, endpoints: tuple[Endpoint, ...], h: Any, client: ClientKind, s: Situation
+) -> tuple[NodeView, ...]:
+    """The node views with the LB exclusion label (rule ``lb-exclude-label``): the arrival slot's own, and for
+    "another node" whether some other slot is a target of the load balancer passing its probe, which is all
+    fail-open (``lb-fail-open``) reads of the others (as in ``kverify.symbolic.kinds``)."""
+    here, client_view, other = s.nodes
+    target_passes = []
+    for j, present in enumerate(u.present):
+        if not z3.is_expr(h) and j == h:
+            continue
+        at_j = _unlabelled(u, base, endpoints, j, client)
+        own = attrs.evolve(at_j, nodes=(attrs.evolve(at_j.nodes[0], lb_label=u.lb_labels[j]), *at_j.nodes[1:]))
+        target_passes.append(
+            z3.And(
+                lift(present),
+                h != j if z3.is_expr(h) else z3.BoolVal(True),
+                z3.Not(lift(excluded(OPS, own, HANDLING))),
+                lift(passes_probe(OPS, at_j, HANDLING)),
+            )
+        )
+    other_label = z3.If(z3.Or(*target_passes), LB_LABEL_NONE, LB_LABEL_OTHER) if target_passes else LB_LABEL_NONE
+    return (
+        attrs.evolve(here, lb_label=u.at(u.lb_labels, h)),
+        client_view,
+        attrs.evolve(other, lb_label=z3.If(lift(other.present), other_label, LB_LABEL_NONE)),
     )
 
 

@@ -19,13 +19,15 @@ import z3
 
 from kverify.errors import InputError, InternalError, Problem
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service
-from kverify.model.workload import ZONE_LABEL, Taint, Workload
+from kverify.model.enums import POD_TARGET_PROFILES
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL, ZONE_LABEL, Taint, Workload
 from kverify.placement import scheduler
 from kverify.placement.design import Backend, Design, backends_of
 from kverify.placement.flow import FlowTerms, endpoints_of, flow_terms, holds, no_node_announces, template
 from kverify.placement.materialise import Placement, describe, materialise
 from kverify.placement.realise import realise
 from kverify.placement.universe import PlacementUniverse
+from kverify.semantics.vocabulary import LB_LABEL_NONE
 from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
 
 DEFAULT_TIMEOUT_MS = 30_000
@@ -83,7 +85,8 @@ def scope_of(design: Design, u: PlacementUniverse, service: Service) -> str:
         )
     else:
         where = f"every cluster (any number of nodes, labels, taints and zones; {u.k} node slots represent them all"
-        where += f": {pods} pod(s) use at most {pods} nodes, plus the arrival node and one more)" if pods else ")"
+        where += f": {pods} pod(s) use at most {pods} nodes, plus the arrival node and one more" if pods else ""
+        where += f"; no node labelled {EXCLUDE_FROM_LB_LABEL})"
     return f"every placement of {what} on {where}, {dataplane}"
 
 
@@ -116,27 +119,18 @@ def _load_balancer_gap(design: Design, service: Service) -> str | None:
 
 
 def _lb_exclusion_at_design_time(design: Design, service: Service) -> str | None:
-    """Why LB flows are not decided when a Node or a pool carries the LB exclusion label (see
-    :mod:`kverify.concrete.lb_exclusion`): the placement encoding does not read node labels for the
-    load balancer's choice (rule ``lb-exclude-label`` is decided on snapshots)."""
-    from kverify.concrete.lb_exclusion import excluded_nodes, exclusion_reason
+    """Why LB flows are not decided when a Node or a pool carries the LB exclusion label and the load balancer
+    picks nodes by selectors kverify does not read (Cilium: :mod:`kverify.concrete.lb_exclusion`). The other
+    load balancers' reading of the label is the rule table's (``lb-exclude-label``), read over the slots."""
+    from kverify.concrete.lb_exclusion import exclusion_reason
     from kverify.model import Node
-    from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 
     pools = tuple(
         Node(name=f"pool {p.name}", addresses=("192.0.2.1",), labels=tuple(p.label_map(p.name).items()))
         for p in design.node_pools
     )
     cluster = attrs.evolve(design.cluster, nodes=(*design.cluster.nodes, *pools))
-    profile = cluster.load_balancer_for(service)
-    if (reason := exclusion_reason(cluster, service)) is not None or not (names := excluded_nodes(cluster, profile)):
-        return reason
-    more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-    return (
-        f"{names[0].replace('pool ', 'node pool ')}{more} is labelled {EXCLUDE_FROM_LB_LABEL}, which the "
-        f"{profile.spelling} load balancer leaves out of its targets; at design time the placement encoding does "
-        "not read that label yet (a snapshot with Node objects is decided, rule lb-exclude-label)"
-    )
+    return exclusion_reason(cluster, service)
 
 
 def unmodelled_pod_sources(design: Design, service: Service) -> tuple[tuple[str, str, str], ...]:
@@ -272,11 +266,14 @@ def decide_over_placements(
     violation = z3.Not(holds(terms, prop, hops))
     if lb_flow:
         at_picked = z3.And(terms.lb_picks, violation)
-        metallb = cluster.load_balancer_for(service) in (
+        profile = cluster.load_balancer_for(service)
+        metallb = profile in (
             LoadBalancerProfile.METALLB_L2,
             LoadBalancerProfile.METALLB_BGP,
         )
-        if metallb and prop in ("delivered", "never-dropped"):  # nobody announcing drops every packet
+        # Every node left out by the LB exclusion label (rule lb-exclude-label): the LB has no target either.
+        labelled = profile not in POD_TARGET_PROFILES and any(label != LB_LABEL_NONE for label in u.lb_labels)
+        if (metallb or labelled) and prop in ("delivered", "never-dropped"):  # nobody receiving drops every packet
             violation = z3.Or(at_picked, no_node_announces(u, base, endpoints, flow, cluster))
         else:
             violation = at_picked

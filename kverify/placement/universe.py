@@ -23,8 +23,17 @@ from typing import Any
 import attrs
 import z3
 
+from kverify.concrete.lb_exclusion import label_class
 from kverify.model import Node
-from kverify.model.workload import HOSTNAME_LABEL, KUBELET_LABELS, ZONE_LABEL, Taint, Workload, WorkloadKind
+from kverify.model.workload import (
+    EXCLUDE_FROM_LB_LABEL,
+    HOSTNAME_LABEL,
+    KUBELET_LABELS,
+    ZONE_LABEL,
+    Taint,
+    Workload,
+    WorkloadKind,
+)
 from kverify.placement.design import Design
 
 NO_DOMAIN = -1  # the node has no label for this topology key
@@ -88,6 +97,9 @@ class PlacementUniverse:
         self.abstract = not design.nodes_described
         self.slots, self.present, self.size_floor = self._slots()
         self.k = len(self.slots)
+        # Each slot's LB exclusion label (rule lb-exclude-label), as LB_LABEL_*: known for Node objects and pools.
+        # Clusters not described are assumed unlabelled, and the scope says so (solve.scope_text).
+        self.lb_labels: list[int] = [label_class((s.labels or {}).get(EXCLUDE_FROM_LB_LABEL)) for s in self.slots]
         self._eligible: dict[tuple[Any, ...], list[Any]] = {}
         self._domains: dict[str, list[Any]] = {}
         self._eligible_bits: dict[int, list[Any]] = {}

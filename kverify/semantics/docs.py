@@ -108,9 +108,9 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   `CiliumL2AnnouncementPolicy`'s `nodeSelector` against the node's labels; BGP runs on the nodes a
   `CiliumBGPPeeringPolicy` or `CiliumBGPClusterConfig` `nodeSelector` selects). kverify does not read those
   policies, and a common one selects exactly the nodes without this label, so a flow through a Cilium load
-  balancer on a cluster with labelled nodes is Unknown (`kverify/concrete/lb_exclusion.py`). At design time a
-  node pool carrying the label is Unknown too: the placement encoding does not read node labels for the
-  load balancer's choice yet.
+  balancer on a cluster with labelled nodes is Unknown (`kverify/concrete/lb_exclusion.py`). At design time
+  the placement encoding reads the label of each Node object and node pool (`kverify/placement/flow.py`); a
+  proof over every cluster (no nodes described) assumes no node carries it, and its scope says so.
 - **Address families**: IPv4 and IPv6 are both read; a flow meets only the endpoints of its
   destination's family (rule `ip-family`). The proofs reason about one family at a time.
 - **Node failure** (`during: {nodeFailure: {nodes: k}}`, `kverify/change/failure.py`): a node that dies
