@@ -33,6 +33,7 @@ from kverify.placement.design import at_design_time, selected_workloads
 _READS_LABEL = (
     LoadBalancerProfile.HEALTH_CHECKED,
     LoadBalancerProfile.NO_HEALTH_CHECK,
+    LoadBalancerProfile.AWS_CLASSIC_ELB,
     LoadBalancerProfile.AWS_NLB_INSTANCE,
     LoadBalancerProfile.METALLB_L2,
     LoadBalancerProfile.METALLB_BGP,

@@ -70,8 +70,9 @@ CLOUD_PROVIDER = "kubernetes/cloud-provider controllers/service/controller.go"
 @rule(
     "lb-exclude-label",
     title="A node labelled node.kubernetes.io/exclude-from-external-load-balancers is not a target of the cloud "
-    "LBs of the service controller, Classic ELB included (from v1.34 a value Go's strconv.ParseBool reads as false keeps it; before, any value leaves it out), of "
-    "the AWS LBC's instance targets or of MetalLB (any value leaves it out). Fail-open counts only the targets. "
+    "LBs of the service controller, Classic ELB included (from v1.34 a value Go's strconv.ParseBool reads as false "
+    "keeps it; before, any value leaves it out), of the AWS LBC's instance targets or of MetalLB (any value leaves "
+    "it out). Fail-open counts only the targets. "
     "kube-vip, k3s ServiceLB and Cilium do not read the label; IP targets send to pods.",
     source=f"{CLOUD_PROVIDER} nodeIncludedPredicate (read at 46666112f47d; allNodePredicates and "
     "stableNodeSetPredicates both apply it); kubernetes-sigs/aws-load-balancer-controller pkg/backend/"
