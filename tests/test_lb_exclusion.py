@@ -171,6 +171,8 @@ def test_cilium_picks_nodes_by_its_own_selectors_so_labelled_nodes_stay_unknown(
         (LoadBalancerProfile.HEALTH_CHECKED, "yes", True),  # not a Go boolean: ParseBool fails, left out
         (LoadBalancerProfile.NO_HEALTH_CHECK, "false", False),
         (LoadBalancerProfile.NO_HEALTH_CHECK, "0", False),
+        (LoadBalancerProfile.AWS_CLASSIC_ELB, "", True),  # cloud-provider-aws: the same service controller
+        (LoadBalancerProfile.AWS_CLASSIC_ELB, "false", False),
         (LoadBalancerProfile.METALLB_L2, "false", True),  # presence, any value
         (LoadBalancerProfile.METALLB_BGP, "", True),
         (LoadBalancerProfile.AWS_NLB_INSTANCE, "false", True),  # DoesNotExist selector
@@ -195,9 +197,11 @@ def test_at_design_time_the_load_balancer_never_picks_a_labelled_pool(capsys: py
     assert main(["check", str(ingress), "--load-balancer", "no-health-check", *pools]) == 1
     out = capsys.readouterr().out
     assert "at workers-" in out and "at cp-1" not in out
-    # Every node labelled: the load balancer has no target; no worker, no finding about a node it sends to.
+    # Every node labelled: the load balancer has no target, so every packet to its address is lost.
     only_cp = ["--node-pool", f"cp=2,label={EXCLUDE_FROM_LB_LABEL}=true"]
-    assert main(["check", str(ingress), "--load-balancer", "no-health-check", *only_cp, "--allow-nothing-checked"]) == 0
+    assert main(["check", str(ingress), "--load-balancer", "no-health-check", *only_cp]) == 1
+    out = capsys.readouterr().out
+    assert "via load balancer: DROPPED (silently)  [lb-exclude-label]" in out and "has no target" in out
 
 
 def test_at_design_time_a_pod_on_a_labelled_pool_is_behind_a_health_checked_lb_that_fails_open(
