@@ -15,7 +15,7 @@ from kverify.model.enums import _Spelled
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from kverify.model import ProxyConfig
+    from kverify.model import Cluster, ProxyConfig
     from kverify.model.cilium import CiliumSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
@@ -131,6 +131,18 @@ def _cni_flag(parser: argparse.ArgumentParser) -> None:
         choices=_choices(Cni),
         help="the pod network: the masquerade source address (node, bridge or tunnel IP), the CNI's own SNAT "
         "of pod traffic to nodes, the bridge's hairpin mode (default: generic, the node's IP everywhere)",
+    )
+
+
+def _service_cidr_flag(parser: argparse.ArgumentParser) -> None:
+    """``--service-cidr``: the ServiceCIDR objects' ranges (rule nftables-unallocated-service-ip)."""
+    parser.add_argument(
+        "--service-cidr",
+        action="append",
+        type=_cidr,
+        metavar="CIDR",
+        help="repeatable: the service CIDRs (ServiceCIDR objects; kube-apiserver --service-cluster-ip-range); "
+        "nftables kube-proxy drops traffic to their addresses that belong to no Service (default: not known)",
     )
 
 
@@ -272,9 +284,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _namespace_flag(trace)
     trace.add_argument("--verbose", "-v", action="store_true", help="list every object skipped as not modelled")
-    trace.add_argument("--service", required=True, metavar="NAMESPACE/NAME", help="the Service to send to")
     trace.add_argument(
-        "--to", required=True, choices=_choices(Destination), dest="destination", help="the kind of address dialled"
+        "--service", metavar="NAMESPACE/NAME", help="the Service to send to (required unless --to-address)"
+    )
+    trace.add_argument(
+        "--to",
+        choices=_choices(Destination),
+        dest="destination",
+        help="the kind of address dialled (required with --service)",
+    )
+    trace.add_argument(
+        "--to-address",
+        metavar="IP",
+        help="instead of --service/--to: an address that belongs to no Service, e.g. an unallocated one inside "
+        "the service CIDR (nftables drops those: give --service-cidr)",
     )
     trace.add_argument("--dst-ip", metavar="IP", help="the address dialled (default: from the Service and the nodes)")
     trace.add_argument(
@@ -329,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "--nodeport-address", action="append", type=_cidr, metavar="CIDR", help="kube-proxy --nodeport-addresses"
     )
+    _service_cidr_flag(trace)
     _version_flags(trace)
     _cni_flag(trace)
     _cilium_flags(trace)
@@ -605,6 +629,7 @@ def _proxy_from(args: argparse.Namespace, problems: list) -> ProxyConfig | None:
             masquerade_all=args.masquerade_all,
             node_port_addresses=args.nodeport_address or (),
             localhost_node_ports=args.iptables_localhost_nodeports,
+            service_cidrs=getattr(args, "service_cidr", None) or (),
             kubernetes_version=minor,
             feature_gates=gates,
             cni=cni,
@@ -988,7 +1013,17 @@ def _trace(args: argparse.Namespace) -> int:
     from kverify.report.trace_text import render, render_groups
 
     problems = []
-    for flag, value in (("--dst-ip", args.dst_ip), ("--src-ip", args.src_ip)):
+    if args.to_address is not None:
+        for flag, value in (("--service", args.service), ("--to", args.destination), ("--dst-ip", args.dst_ip)):
+            if value is not None:
+                problems.append(
+                    Problem("Forbidden: --to-address names the address; no Service is involved", field=flag)
+                )
+    else:
+        for flag, value in (("--service", args.service), ("--to", args.destination)):
+            if value is None:
+                problems.append(Problem("Required value: give --service and --to, or --to-address", field=flag))
+    for flag, value in (("--dst-ip", args.dst_ip), ("--src-ip", args.src_ip), ("--to-address", args.to_address)):
         if value is not None:
             try:
                 ipaddress.ip_address(value)
@@ -1005,6 +1040,8 @@ def _trace(args: argparse.Namespace) -> int:
     cluster = to_cluster(loaded, proxy=proxy, load_balancer=profile)
     if args.proxy_protocol is not None:
         cluster = attrs.evolve(cluster, proxy_protocol=args.proxy_protocol)
+    if args.to_address is not None:
+        return _trace_address(args, cluster)
     flow = Flow(
         service=args.service,
         client=ClientKind.parse("node" if args.client == "host" else args.client),
@@ -1080,6 +1117,49 @@ def _trace(args: argparse.Namespace) -> int:
                 flow, groups, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment
             )
         print(text)
+    return EXIT_OK
+
+
+def _trace_address(args: argparse.Namespace, cluster: Cluster) -> int:
+    """``trace --to-address``: a packet to an address of no Service (rule nftables-unallocated-service-ip)."""
+    from kverify.concrete import route_address
+    from kverify.model import AddressFlow, ClientKind, Cni, Protocol
+    from kverify.model.versions import describe, spell
+    from kverify.report.trace_text import render_address
+
+    proxy = cluster.proxy
+    flow = AddressFlow(
+        dst_ip=args.to_address,
+        client=ClientKind.parse("node" if args.client == "host" else args.client),
+        client_ip=args.src_ip,
+        node=args.node,
+        port=args.port,
+        protocol=Protocol.parse(args.protocol),
+    )
+    outcomes = route_address(cluster, flow)
+    if args.format == "json":
+        document = {
+            "address": flow.dst_ip,
+            "flow": {
+                "from": flow.client.spelling,
+                "src_ip": flow.client_ip,
+                "port": flow.port,
+                "protocol": flow.protocol.spelling,
+                "node": flow.node,
+            },
+            "dataplane": proxy.dataplane.spelling,
+            "kubernetes_version": spell(proxy.kubernetes_version),
+            "feature_gates": proxy.gates,
+            "service_cidrs": list(proxy.service_cidrs),
+            "cni": proxy.cni.spelling,
+            "outcomes": [o.to_json() for o in outcomes],
+        }
+        print(json.dumps(document, indent=2))
+        return EXIT_OK
+    environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates, proxy.cilium)
+    if proxy.cni is not Cni.GENERIC:
+        environment += f"; CNI {proxy.cni.spelling}"
+    print(render_address(flow, outcomes, hops=args.hops, environment=environment, service_cidrs=proxy.service_cidrs))
     return EXIT_OK
 
 

@@ -53,6 +53,7 @@ def test_executable_model_evaluates_every_rule() -> None:
         for case in rows.load_rows("flow") + rows.load_rows("health-check"):
             route(rows.cluster(case), rows.flow(case) if case["kind"] == "flow" else _health_flow(case))
         _lb_flows()
+        _address_flow()
     missing = set(RULES) - seen
     assert not missing, f"rules the executable model never evaluates: {sorted(missing)}"
 
@@ -131,3 +132,15 @@ def _lb_flows() -> None:
             node=service.endpoints[0].node_name or "test-node",
         ),
     )
+
+
+def _address_flow() -> None:
+    """A packet to an address of no Service (rule nftables-unallocated-service-ip)."""
+    import attrs
+
+    from kverify.concrete import route_address
+    from kverify.model import AddressFlow, ClientKind, Dataplane
+
+    base = rows.cluster(rows.load_rows("flow")[0])
+    proxy = attrs.evolve(base.proxy, dataplane=Dataplane.NFTABLES, service_cidrs=("198.18.0.0/15",))
+    route_address(attrs.evolve(base, proxy=proxy), AddressFlow(dst_ip="198.18.0.9", client=ClientKind.EXTERNAL))

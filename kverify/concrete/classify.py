@@ -228,7 +228,7 @@ def nodeport_addresses(cluster: Cluster, node: Node, *, client_on_node: bool) ->
     return candidates
 
 
-def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, service: Service) -> str:
+def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, service: Service | None = None) -> str:
     """An address for the client when the flow does not name one."""
     if client is ClientKind.EXTERNAL:
         return EXTERNAL_CLIENT_IP

@@ -50,8 +50,18 @@ UNKNOWN_PORT = declare(
     title="A packet to a Service address on a port/protocol the Service does not expose is not "
     "intercepted; nftables REJECTs it when the address is a ClusterIP.",
     source="kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go TestClusterIPGeneral "
-    "('TCP-only port does not match UDP traffic'); pkg/proxy/iptables/proxier_test.go TestClusterIPGeneral",
-    since="v1.29 (nftables)",
+    "('TCP-only port does not match UDP traffic'); pkg/proxy/iptables/proxier_test.go TestClusterIPGeneral; "
+    "pkg/proxy/nftables/proxier.go setupNFTables (cluster-ips-check: `ip daddr @cluster-ips reject`, "
+    "'Reject traffic to invalid ports of ClusterIPs'), added by PR #122692 (v1.30)",
+    since="v1.30 (nftables REJECT)",
+    history=(
+        (
+            "v1.29",
+            "nftables alpha: a ClusterIP's unexposed port is not intercepted (no cluster-ips set yet), as in iptables",
+            "KEP-3866",
+        ),
+        ("v1.30", "nftables REJECTs traffic to unexposed ports of ClusterIPs", "kubernetes/kubernetes#122692"),
+    ),
 )
 
 
@@ -229,7 +239,12 @@ def _unannounced(cluster: Cluster, flow: Flow, service: Service) -> Outcome:
 
 def _unmatched_port(cluster: Cluster, flow: Flow) -> Outcome:
     mark(UNKNOWN_PORT)
-    nft_reject = cluster.proxy.dataplane is Dataplane.NFTABLES and flow.destination is Destination.CLUSTER_IP
+    # The cluster-ips set and its reject rule came with PR #122692 (v1.30); v1.29's nftables let the packet pass.
+    nft_reject = (
+        cluster.proxy.dataplane is Dataplane.NFTABLES
+        and flow.destination is Destination.CLUSTER_IP
+        and cluster.proxy.kubernetes_version >= 30
+    )
     return Outcome(
         node=flow.node,
         delivered=False,

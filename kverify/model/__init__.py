@@ -26,10 +26,11 @@ from kverify.model.enums import (
     SessionAffinity,
     TrafficPolicy,
 )
-from kverify.model.flow import Flow
+from kverify.model.flow import AddressFlow, Flow
 
 __all__ = [
     "KUBE_PROXY_DATAPLANES",
+    "AddressFlow",
     "ClientKind",
     "Cluster",
     "Cni",

@@ -273,6 +273,9 @@ class ProxyConfig:
     masquerade_all: bool = attrs.field(default=False, validator=v.instance_of(bool))
     node_port_addresses: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_cidrs)
     localhost_node_ports: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    #: The service CIDRs (the ServiceCIDR objects' ``spec.cidrs``; kube-apiserver's ``--service-cluster-ip-range``
+    #: makes the default one). Empty: not known. Only nftables reads them (rule ``nftables-unallocated-service-ip``).
+    service_cidrs: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_cidrs)
     #: The Kubernetes minor version kube-proxy runs (34 for v1.34); see :mod:`kverify.model.versions`.
     kubernetes_version: int = attrs.field(
         default=NEWEST, validator=v.and_(v.instance_of(int), v.ge(OLDEST), v.le(NEWEST))

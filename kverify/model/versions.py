@@ -103,6 +103,14 @@ GATES: dict[str, Gate] = {
             source="KEP-3866; pkg/features/kube_features.go",
         ),
         Gate(
+            name="MultiCIDRServiceAllocator",
+            alpha=27,
+            default_on=33,
+            locked=34,
+            effect="kube-proxy watches ServiceCIDR objects; nftables drops traffic to their unallocated addresses",
+            source="KEP-1880; pkg/features/kube_features.go; cmd/kube-proxy/app/server.go (NewServiceCIDRConfig)",
+        ),
+        Gate(
             name="KubeProxyDrainingTerminatingNodes",
             alpha=28,
             default_on=30,

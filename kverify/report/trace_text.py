@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kverify.errors import VALUE_LIMIT, one_line
-from kverify.model import DropKind, Flow
+from kverify.model import AddressFlow, DropKind, Flow
 from kverify.results import ALLOCATED, Outcome, mark_allocated
 
 if TYPE_CHECKING:
@@ -90,6 +90,35 @@ def render(
     broken = sum(o.delivered and not o.reply_ok and o.health_check is None for o in outcomes)
     summary = f"{len(outcomes)} outcome(s): {delivered} delivered, {len(outcomes) - delivered} not delivered"
     lines.append(summary + (f" ({broken} with a broken reply)" if broken else ""))
+    return "\n".join(lines)
+
+
+def render_address(
+    flow: AddressFlow,
+    outcomes: Sequence[Outcome],
+    *,
+    hops: bool = False,
+    environment: str = "",
+    service_cidrs: Sequence[str] = (),
+) -> str:
+    """``trace --to-address``: the packet, one line per node it may meet (and its hops), a summary."""
+    head = (
+        f"{flow.client.spelling} client"
+        + (f" {flow.client_ip}" if flow.client_ip else "")
+        + f" -> {flow.dst_ip}"
+        + (f":{flow.port}" if flow.port else "")
+        + " (an address of no Service)"
+    )
+    lines = [head]
+    if environment:
+        lines.append(f"  answered for {environment}")
+    lines.append(f"  service CIDRs: {', '.join(service_cidrs) if service_cidrs else 'not given (--service-cidr)'}")
+    for outcome in outcomes:
+        lines.append("  " + outcome_line(outcome))
+        if hops:
+            lines.extend(f"      {hop}" for hop in outcome.hops)
+    dropped = sum(o.drop_kind is DropKind.DROP for o in outcomes)
+    lines.append(f"{len(outcomes)} outcome(s): {dropped} dropped, {len(outcomes) - dropped} routed on")
     return "\n".join(lines)
 
 

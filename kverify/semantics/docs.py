@@ -71,8 +71,13 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   `ipMasq: true`, Calico's `natOutgoing: false` or `NATOutgoingExclusions` and the AWS VPC CNI's
   `AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS` are not. Cilium beside kube-proxy (Cilium balances ClusterIPs
   itself) and Cilium's kube-proxy replacement with another CNI are refused, not guessed.
-- **nftables** drops packets to unallocated addresses in the service CIDR; kverify has no
-  service-CIDR input, so such flows cannot be asked.
+- **Addresses of no Service**: `kverify trace --to-address IP` asks about a packet to an address no
+  Service owns (rule `nftables-unallocated-service-ip`). nftables needs the service CIDRs to answer
+  (`--service-cidr`; kube-proxy reads them from the ServiceCIDR objects): without them the answer is
+  Unknown. kverify does not read ServiceCIDR objects from manifests, nor Cilium's handling of such
+  addresses (Unknown). The nftables REJECT of a Service's unexposed port covers ClusterIPs only; an
+  externalIP or LoadBalancer IP that lies inside the service CIDR, dialled on a port its Service does not
+  expose, is dropped by the same rule, which kverify does not show (it says not intercepted).
 - **Cilium**: the per-service `annotation` forwarding mode; the `service.cilium.io/src-ranges-policy: deny`
   annotation (ranges as a deny-list, cilium/cilium#36120) and `service.cilium.io/type` (frontends not
   created); loadBalancerSourceRanges on the externalIP frontends of a LoadBalancer Service by default

@@ -51,6 +51,8 @@ ABSTRACTS = {
     "topology-annotation": "hints_annotation",
     "load-balancer-ip-mode-gate": "dst_ip_mode_proxy (dst_status_ip_mode_proxy and the LoadBalancerIPMode gate)",
     "nftables-mode-available": "dataplane (nftables constrained to versions and gates that accept it)",
+    "nftables-unallocated-service-ip": "none: a packet to an address of no Service has no Service, endpoint or "
+    "policy to reason about; route_address() decides it before the rule table, as for service-port-unmatched",
     "cni-interface-addresses": "Decision.snat_interface (the encoding names the interface; route() gives its address)",
 }
 

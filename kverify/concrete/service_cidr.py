@@ -1,0 +1,183 @@
+"""A flow to an address that belongs to no Service: what the proxy does with an unallocated address
+inside the service CIDR (rule ``nftables-unallocated-service-ip``).
+
+There is no Service, so no endpoint and no rule of the Service table applies: the question is only
+whether the proxy on the node the packet meets drops it or leaves it to the node's routes. This is
+decided here, before (and instead of) the rule table, as ``service-port-unmatched`` is for a Service
+address on a port the Service does not expose.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from kverify.concrete import classify
+from kverify.concrete.index import index_of
+from kverify.errors import InputError, NotModelled, Problem, names, quote
+from kverify.model import AddressFlow, ClientKind, Cluster, Dataplane, DropKind, Node, Service
+from kverify.results import Hop, Outcome
+from kverify.semantics.registry import declare, mark
+
+K8S = "kubernetes/kubernetes"
+#: kube-proxy learns the service CIDRs from ServiceCIDR objects only with this gate (KEP-1880).
+GATE = "MultiCIDRServiceAllocator"
+#: The minor that added the drop (PR #122692, merged for v1.30).
+SINCE = 30
+
+UNALLOCATED = declare(
+    "nftables-unallocated-service-ip",
+    title="nftables: a new connection to an address inside a service CIDR that is no Service's ClusterIP is "
+    "dropped (filter-forward and filter-output-post-dnat jump to cluster-ips-check: 'Drop traffic to "
+    "unallocated ClusterIPs'), for pods, host-network processes and packets routed to the node alike; "
+    "kube-proxy knows the CIDRs only from ServiceCIDR objects, watched with the MultiCIDRServiceAllocator gate "
+    "(on by default from v1.33). iptables and ipvs install nothing for such an address: the packet is routed "
+    "like any other.",
+    source=f"{K8S} pkg/proxy/nftables/proxier.go setupNFTables (cluster-ips-check: `ip daddr @cluster-ips "
+    "reject`, then `ip daddr { <serviceCIDRs> } drop` only `if len(proxier.serviceCIDRs) > 0`; nftablesJumpChains: "
+    "cluster-ips-check from filter-forward and filter-output-post-dnat, 'ct state new'), OnServiceCIDRsChanged; "
+    "PR #122692 (v1.30); cmd/kube-proxy/app/server.go (NewServiceCIDRConfig only when "
+    "MultiCIDRServiceAllocator is enabled, v1.30-v1.33); pkg/proxy/iptables/proxier.go and "
+    "pkg/proxy/ipvs/proxier.go OnServiceCIDRsChanged (`func (proxier *Proxier) OnServiceCIDRsChanged(_ []string) {}`); "
+    "KEP-3866 'Behavior of service IPs'; pkg/features/kube_features.go MultiCIDRServiceAllocator "
+    "(alpha v1.27, beta off v1.31, GA on v1.33, locked v1.34)",
+    since="v1.30 (nftables, with MultiCIDRServiceAllocator; on by default v1.33)",
+    dataplanes="nftables",
+    history=(
+        (
+            "v1.30",
+            "nftables drops new connections to unallocated addresses of the ServiceCIDRs when kube-proxy runs with "
+            "MultiCIDRServiceAllocator (alpha, off by default); without the gate, and before v1.30, they are routed "
+            "like any other packet",
+            "kubernetes/kubernetes#122692",
+        ),
+        ("v1.33", "MultiCIDRServiceAllocator GA, on by default: the drop is the default", "KEP-1880"),
+    ),
+)
+
+_CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+
+
+def route_address(cluster: Cluster, flow: AddressFlow) -> tuple[Outcome, ...]:
+    """Every possible outcome of a packet to an address that belongs to no Service, one per node the
+    packet may meet (the client's node for in-cluster clients; for an external client, each node a
+    router may send the service CIDR to)."""
+    address = _parse(flow.dst_ip)
+    _check_no_service_owns(cluster, flow.dst_ip)
+    if not cluster.nodes:
+        raise InputError(Problem("the cluster has no nodes", field="nodes"))
+    classify.check_dataplane(cluster)
+    dataplane = cluster.proxy.dataplane
+    if dataplane in _CILIUM:
+        raise NotModelled(
+            Problem(
+                f"not modelled: a packet to {flow.dst_ip}, an address of no Service, on Cilium's kube-proxy "
+                "replacement (kverify reads only kube-proxy's handling of such addresses)",
+                field="--to-address",
+            )
+        )
+    cidr = _containing_cidr(cluster, address)
+    drops = unallocated_dropped(cluster, cidr)
+    mark(UNALLOCATED)
+    given = _node(cluster, flow.node)
+    nodes = [given] if given is not None else list(cluster.nodes)
+    return tuple(_outcome(cluster, flow, node, cidr, drops) for node in nodes)
+
+
+def unallocated_dropped(cluster: Cluster, cidr: str | None) -> bool:
+    """Whether kube-proxy drops a new connection to an address of no Service inside ``cidr`` (``None``:
+    the address is in no known service CIDR). ``NotModelled`` when it would depend on service CIDRs kverify
+    was not told."""
+    proxy = cluster.proxy
+    watches = proxy.dataplane is Dataplane.NFTABLES and proxy.kubernetes_version >= SINCE and proxy.gates[GATE]
+    if watches and not proxy.service_cidrs:
+        raise NotModelled(
+            Problem(
+                "not modelled: whether the address is inside a service CIDR: nftables kube-proxy drops traffic to "
+                "unallocated addresses of the ServiceCIDR objects; give them with --service-cidr (a spec's "
+                "environment.serviceCIDR), e.g. kube-apiserver's --service-cluster-ip-range",
+                field="--service-cidr",
+            )
+        )
+    return watches and cidr is not None
+
+
+def _outcome(cluster: Cluster, flow: AddressFlow, node: Node, cidr: str | None, drops: bool) -> Outcome:
+    client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, node)
+    dst = flow.dst_ip + (f":{flow.port}" if flow.port else "")
+    at = {ClientKind.EXTERNAL: "client", ClientKind.POD: "pod", ClientKind.NODE: f"{node.name} (host network)"}
+    arrive = Hop(at=at[flow.client], to=node.name, src=client_ip, dst=dst)
+    if drops:
+        note = f"nftables cluster-ips-check: {flow.dst_ip} is inside service CIDR {cidr} and no Service's ClusterIP"
+        return Outcome(
+            node=node.name,
+            delivered=False,
+            drop_kind=DropKind.DROP,
+            rules=(UNALLOCATED,),
+            hops=(arrive, Hop(at=node.name, to="(end)", src=client_ip, dst=dst, note=note + ": dropped")),
+        )
+    why = (
+        f"{cluster.proxy.dataplane.spelling} has no rule for addresses of no Service"
+        if cluster.proxy.dataplane is not Dataplane.NFTABLES
+        else _nftables_passes(cluster, cidr)
+    )
+    return Outcome(
+        node=node.name,
+        delivered=False,
+        drop_kind=DropKind.NOT_INTERCEPTED,
+        rules=(UNALLOCATED,),
+        hops=(arrive, Hop(at=node.name, to="(node's routes)", src=client_ip, dst=dst, note=why + ": routed on")),
+    )
+
+
+def _nftables_passes(cluster: Cluster, cidr: str | None) -> str:
+    """Why nftables kube-proxy lets the packet through."""
+    proxy = cluster.proxy
+    if proxy.kubernetes_version < SINCE:
+        return f"nftables kube-proxy before v1.{SINCE} drops nothing for addresses of no Service"
+    if not proxy.gates[GATE]:
+        return f"{GATE} off: kube-proxy does not watch ServiceCIDRs, so it drops nothing for them"
+    return f"outside the service CIDRs ({', '.join(proxy.service_cidrs)})"
+
+
+def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise InputError(
+            Problem(f"Invalid value: {quote(text)}: must be a valid IP address", field="--to-address")
+        ) from None
+
+
+def _containing_cidr(cluster: Cluster, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """The first service CIDR holding ``address`` (a CIDR of the other family holds nothing)."""
+    return next((c for c in cluster.proxy.service_cidrs if address in ipaddress.ip_network(c, strict=False)), None)
+
+
+def _check_no_service_owns(cluster: Cluster, ip: str) -> None:
+    """An address a Service owns is asked about through that Service (``--service``, ``--to``)."""
+    for service in cluster.services:
+        for destination, addresses in _addresses(service):
+            if ip in addresses:
+                raise InputError(
+                    Problem(
+                        f"{ip} is a {destination} address of {service.key}: ask with --service {service.key} "
+                        f"--to {destination}",
+                        field="--to-address",
+                    )
+                )
+
+
+def _addresses(service: Service) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    lb = tuple(i.ip for i in service.load_balancer_ingress if i.ip)
+    return (("cluster-ip", service.cluster_ips), ("external-ip", service.external_ips), ("load-balancer", lb))
+
+
+def _node(cluster: Cluster, name: str | None) -> Node | None:
+    if name is None:
+        return None
+    node = index_of(cluster).nodes_by_name.get(name)
+    if node is None:
+        raise InputError(
+            Problem(f"Not found: {quote(name)} (nodes: {names(n.name for n in cluster.nodes)})", field="--node")
+        )
+    return node
