@@ -255,6 +255,17 @@ def _environment_from(args: argparse.Namespace, problems: list) -> tuple[int, tu
     return minor, tuple(gates)
 
 
+def _metallb_version(text: str) -> tuple[int, int]:
+    """``--metallb-version``; a bad value is an input error naming the flag."""
+    from kverify.errors import Problem
+    from kverify.model.metallb import parse_metallb_version
+
+    try:
+        return parse_metallb_version(text)
+    except ValueError as error:
+        raise InputError(Problem(str(error), field="--metallb-version")) from None
+
+
 def parse_version_flag(text: str) -> int:
     from kverify.model.versions import parse_version
 
@@ -335,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="kube-proxy's mode, or Cilium's replacement",
     )
     trace.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
+    trace.add_argument(
+        "--metallb-version",
+        metavar="0.N.P",
+        help="the MetalLB release (load balancers metallb-l2, metallb-bgp), 0.13.0 to 0.16.x: which endpoints make "
+        "it announce (default: the newest)",
+    )
     trace.add_argument(
         "--proxy-protocol",
         action=argparse.BooleanOptionalAction,
@@ -1008,6 +1025,7 @@ def _trace(args: argparse.Namespace) -> int:
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
     from kverify.model import ClientKind, Cni, Destination, Flow, LoadBalancerProfile, Protocol
+    from kverify.model.metallb import spell_metallb
     from kverify.model.versions import describe, spell
     from kverify.placement.design import Design, at_design_time
     from kverify.report.trace_text import render, render_groups
@@ -1040,6 +1058,8 @@ def _trace(args: argparse.Namespace) -> int:
     cluster = to_cluster(loaded, proxy=proxy, load_balancer=profile)
     if args.proxy_protocol is not None:
         cluster = attrs.evolve(cluster, proxy_protocol=args.proxy_protocol)
+    if args.metallb_version is not None:
+        cluster = attrs.evolve(cluster, metallb_version=_metallb_version(args.metallb_version))
     if args.to_address is not None:
         return _trace_address(args, cluster)
     flow = Flow(
@@ -1064,6 +1084,11 @@ def _trace(args: argparse.Namespace) -> int:
     )
     if service is not None and at_design_time(design, service):
         return _trace_design(args, design, flow, allocated)
+    # MetalLB's release decides which nodes announce a LoadBalancer IP: say which one the answer is for.
+    metallb = flow.destination is Destination.LOAD_BALANCER and cluster.load_balancer_for(service) in (
+        LoadBalancerProfile.METALLB_L2,
+        LoadBalancerProfile.METALLB_BGP,
+    )
     groups = list(iter_outcome_groups(cluster, flow))
     listed = sum(g.count for g in groups) <= args.max_outcomes
     outcomes = route(cluster, flow) if listed else ()
@@ -1090,6 +1115,7 @@ def _trace(args: argparse.Namespace) -> int:
             ),
             "load_balancer": cluster.load_balancer_for(service).spelling,
             "load_balancer_reason": cluster.load_balancer_reason(service),
+            **({"metallb_version": spell_metallb(cluster.metallb_version)} if metallb else {}),
             # Every outcome, when at most --max-outcomes; else null, and the groups say it all.
             "outcomes": [o.to_json() for o in outcomes] if listed else None,
             "outcome_groups": [g.to_json() for g in groups],
@@ -1108,6 +1134,8 @@ def _trace(args: argparse.Namespace) -> int:
         environment = describe(proxy.dataplane.spelling, proxy.kubernetes_version, proxy.feature_gates, proxy.cilium)
         if proxy.cni is not Cni.GENERIC:
             environment += f"; CNI {proxy.cni.spelling}"
+        if metallb:
+            environment += f"; {spell_metallb(cluster.metallb_version)}"
         if listed:
             text = render(
                 flow, outcomes, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment

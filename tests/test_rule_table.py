@@ -144,3 +144,17 @@ def _address_flow() -> None:
     base = rows.cluster(rows.load_rows("flow")[0])
     proxy = attrs.evolve(base.proxy, dataplane=Dataplane.NFTABLES, service_cidrs=("198.18.0.0/15",))
     route_address(attrs.evolve(base, proxy=proxy), AddressFlow(dst_ip="198.18.0.9", client=ClientKind.EXTERNAL))
+    # A pod reaching its own Service through an AWS NLB known by hostname, on a one-node cluster (lb-aws-nlb-hairpin).
+    from kverify.model import Destination, Flow, LoadBalancerIngress, LoadBalancerProfile, ServiceType
+
+    service = next(s for s in base.services if s.ports)
+    nlb = attrs.evolve(
+        service,
+        type=ServiceType.LOAD_BALANCER,
+        load_balancer_ingress=(LoadBalancerIngress(hostname="nlb.example"),),
+        health_check_node_port=None,
+        external_traffic_policy=rows.TrafficPolicy.CLUSTER,
+    )
+    one = attrs.evolve(base, nodes=base.nodes[:1], services=[nlb], load_balancer=LoadBalancerProfile.AWS_NLB_INSTANCE)
+    flow = Flow(service=nlb.key, client=ClientKind.POD, destination=Destination.LOAD_BALANCER, node=base.nodes[0].name)
+    route(one, flow)

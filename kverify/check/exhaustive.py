@@ -19,8 +19,8 @@ import attrs
 from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
-from kverify.concrete.route import per_packet_node_port_reason
-from kverify.concrete.unknown_lb import hostname_only, source_unknown, unmodelled_reason
+from kverify.concrete.route import in_cluster_lb_reason, in_cluster_via_hostname, per_packet_node_port_reason
+from kverify.concrete.unknown_lb import source_unknown, unmodelled_reason
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
 from kverify.results import Outcome
@@ -159,15 +159,9 @@ def unsupported(cluster: Cluster, flow: Flow) -> str | None:
         return None  # route() reports it as bad input
     if service.headless:
         return "the Service is headless (clusterIP: None): clients reach pods directly, kverify models proxied Services"
-    if (
-        flow.destination is Destination.LOAD_BALANCER
-        and flow.client is not ClientKind.EXTERNAL
-        and hostname_only(service)
-    ):
-        return (
-            "the load balancer is known only by a hostname: in-cluster clients leave the cluster to reach it, "
-            "which is not modelled (external clients are)"
-        )
+    if in_cluster_via_hostname(flow, service):
+        # An AWS NLB's hairpin back to the client's own node is decided (rule lb-aws-nlb-hairpin); the rest is not.
+        return in_cluster_lb_reason(cluster, flow)
     if not cluster.nodes:
         return "the manifests have no Node objects: no arrival or client node to enumerate"
     if flow.destination is Destination.LOAD_BALANCER:

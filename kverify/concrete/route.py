@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from kverify.concrete import classify, cni_addresses, unknown_lb
+from kverify.concrete import classify, cni_addresses, nlb_hairpin, unknown_lb
 from kverify.concrete.alike import Decided, decided
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
@@ -35,6 +35,7 @@ from kverify.model import (
     ServicePort,
 )
 from kverify.model.enums import POD_TARGET_PROFILES
+from kverify.model.metallb import counts as metallb_counts
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
@@ -149,6 +150,12 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
             raise NotModelled(Problem(f"not modelled: {reason}", field="--load-balancer"))
     if (reason := per_packet_node_port_reason(cluster, flow)) is not None:
         raise NotModelled(Problem(f"not modelled: {reason}", field="--cilium-set"))
+    if in_cluster_via_hostname(flow, service):
+        reason = in_cluster_lb_reason(cluster, flow)
+        if reason is not None:
+            raise NotModelled(Problem(f"not modelled: {reason}", field="--from"))
+        yield from nlb_hairpin.outcomes(cluster, flow, service, unknown_lb.hostname(service))
+        return
     onward = unknown_lb.node_port_flow(cluster, flow, service)
     found = False
     memo = index_of(cluster).decided  # handling nodes alike are decided once, for every flow
@@ -184,6 +191,30 @@ def per_packet_node_port_reason(cluster: Cluster, flow: Flow) -> str | None:
             "cilium/cilium#44710 changed that lookup in 2026)"
         )
     return None
+
+
+def in_cluster_via_hostname(flow: Flow, service: Service) -> bool:
+    """A pod or host-network client dialling a load balancer known only by its hostname."""
+    return (
+        flow.destination is Destination.LOAD_BALANCER
+        and flow.client is not ClientKind.EXTERNAL
+        and unknown_lb.hostname_only(service)
+    )
+
+
+def in_cluster_lb_reason(cluster: Cluster, flow: Flow) -> str | None:
+    """Why an in-cluster client's flow through a hostname-only load balancer is not decided (``None``: the AWS
+    NLB's hairpin decides it, rule ``lb-aws-nlb-hairpin``), in time linear in nodes and endpoints."""
+    service = _service(cluster, flow)
+    if cluster.load_balancer_for(service) is not LoadBalancerProfile.AWS_NLB_INSTANCE:
+        return nlb_hairpin.LEAVES
+    if not cluster.nodes:
+        return "the manifests have no Node objects: no client node to enumerate"
+    # What the NLB sends on: the node-port flow of an external client (unknown_lb.node_port_flow).
+    sent = attrs.evolve(flow, client=ClientKind.EXTERNAL, destination=Destination.NODE_PORT, dst_ip=None, node=None)
+    sent = attrs.evolve(sent, client_ip=None)
+    picks = [h.node.name for h in handlings(cluster, sent, service, lb_picks=True) if h.node is not None]
+    return nlb_hairpin.unknown_reason(cluster, flow, service, picks)
 
 
 def _port_unmatched(service: Service, flow: Flow) -> bool:
@@ -493,6 +524,7 @@ def _handling(
         cilium_no_backend_reject=cilium.no_backend_response == "reject",
         cilium_source_ranges_all_types=cilium.source_ranges_on_all_types,
         cilium_pod_socket_lb=cilium.pods_use_socket_lb,
+        metallb_counts=metallb_counts(cluster.metallb_version),
     )
     return classify.Handling(
         node=node,

@@ -93,6 +93,11 @@ def source_unknown(cluster: Cluster, flow: Flow) -> str | None:
     )
 
 
+def hostname(service: Service) -> str:
+    """The load balancer's hostname (the Service has one: :func:`hostname_only`)."""
+    return _hostname(service)
+
+
 def _hostname(service: Service) -> str:
     return next(i.hostname for i in service.load_balancer_ingress if i.hostname)
 

@@ -26,6 +26,7 @@ from kverify.model.enums import (
     SessionAffinity,
     TrafficPolicy,
 )
+from kverify.model.metallb import NEWEST_METALLB, OLDEST_METALLB
 from kverify.model.versions import NEWEST, OLDEST, resolve_gates
 from kverify.model.workload import Taint
 
@@ -48,6 +49,12 @@ def _cidrs(_instance: object, attribute: attrs.Attribute, values: tuple[str, ...
             ipaddress.ip_network(value, strict=False)
         except ValueError:
             raise ValueError(f"{attribute.name}: Invalid value: {value!r}: must be a CIDR") from None
+
+
+def _pair(value: tuple[int, int] | list[int]) -> tuple[int, int]:
+    """A version pair from a tuple or list (a spec's YAML gives lists)."""
+    minor, patch = value
+    return minor, patch
 
 
 _port = v.and_(v.instance_of(int), v.ge(1), v.le(65535))
@@ -337,6 +344,11 @@ class Cluster:
     #: ``--proxy-protocol`` / a spec's ``environment.proxyProtocol``: every Service's load balancer sends (True) or
     #: does not send (False) a PROXY protocol header; ``None``: each Service's annotations say.
     proxy_protocol: bool | None = attrs.field(default=None, validator=v.optional(v.instance_of(bool)))
+    #: ``--metallb-version`` / a spec's ``environment.metallbVersion``, as ``(minor, patch)`` of v0.minor.patch: which
+    #: endpoint conditions make MetalLB announce (:mod:`kverify.model.metallb`). Read only by the MetalLB profiles.
+    metallb_version: tuple[int, int] = attrs.field(
+        default=NEWEST_METALLB, converter=_pair, validator=v.and_(v.ge(OLDEST_METALLB), v.le((NEWEST_METALLB[0], 99)))
+    )
 
     def proxy_protocol_for(self, service: Service | None) -> bool:
         """Whether the load balancer in front of ``service`` sends PROXY protocol headers."""

@@ -49,7 +49,11 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
 - **Versions**: v1.24-v1.34 of kube-proxy. Patch releases are not told apart (a fix backported to a
   patch release is modelled from that minor, and the rule says so). Cilium v1.12-v1.19 by minor release;
   a patch release is read only for the v1.18.0-v1.18.5 source-range regression (a minor given without a
-  patch is its newest patch). MetalLB is modelled at one version (the rule's "since").
+  patch is its newest patch). MetalLB from v0.13.0 to v0.16.x (`--metallb-version`, a spec's
+  `environment.metallbVersion`): only which endpoints make it announce changed (rule
+  `lb-metallb-announce`); the endpoint conditions are read as the EndpointSlice controller writes them
+  (serving always set), so v0.14.0-v0.14.4's "serving unset: use Ready" is not told apart from
+  kube-proxy's "serving unset: true".
 - **nftables, host-network client blocked by source ranges with no endpoints**: the `filter-output`
   chain checks `no-endpoint-services` (REJECT) before `firewall-check`; kverify DROPs as for pods.
 - **ipMode Proxy, external clients**: kube-proxy programs nothing for the LB IP (`lb-ip-mode-proxy`,
@@ -183,7 +187,10 @@ may pick: instance targets are registered on the Service's node port
 (kubernetes-sigs/aws-load-balancer-controller `pkg/service/model_build_target_group.go`
 `buildTargetGroupBindingSpec`). Unknown, with the reason: in-cluster clients of such a load balancer
 (they leave the cluster), and whether the pod sees the client's address when the load balancer is
-not known to be an NLB (a classic ELB proxies TCP).
+not known to be an NLB (a classic ELB proxies TCP). One in-cluster case is decided: an AWS NLB with
+instance targets and client IP preservation on (the default) that may send the connection only back to
+the client's own node times out (rule `lb-aws-nlb-hairpin`, AWS's "NAT loopback" limitation); when it
+may pick another node, or preservation is off, or the targets are IP targets, the answer stays Unknown.
 
 **Which load balancer** (`kverify/load/lb_hints.py`): unless `--load-balancer` or a spec's
 `environment.loadBalancer` chooses one, well-known annotations do, per Service, and every report says
@@ -218,8 +225,13 @@ def render() -> str:
     return HEADER + "\n".join(rows) + "\n" + _changes() + _gates() + _cnis() + FOOTER
 
 
-def _minor(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.removeprefix("v").split(".") if p.isdigit())
+def _minor(version: str) -> tuple[str, tuple[int, ...]]:
+    """Sort key: Kubernetes versions (``v1.30``) first, then each other product's (``Cilium v1.13``,
+    ``MetalLB v0.14.5``) by product and number."""
+    product, _, number = version.rpartition(" v") if not version.startswith("v") else ("", "", version[1:])
+    if not number or not number[0].isdigit():
+        product, number = version, ""
+    return product, tuple(int(p) for p in number.split(".") if p.isdigit())
 
 
 def _changes() -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from kverify.model.enums import LoadBalancerProfile
+from kverify.model.metallb import READY_ONLY, SERVING
 from kverify.semantics import lb_profiles
 from kverify.semantics.endpoints import is_local
 from kverify.semantics.health import health_check_passes, needs_health_check
 from kverify.semantics.ops import Ops, Term
 from kverify.semantics.policy import external_policy_local
 from kverify.semantics.registry import rule
-from kverify.semantics.vocabulary import LB_LABEL_NONE, LB_LABEL_OTHER, Situation
+from kverify.semantics.vocabulary import LB_LABEL_NONE, LB_LABEL_OTHER, EndpointView, Situation
 
 K8S = "kubernetes/kubernetes"
 
@@ -116,16 +117,47 @@ def excluded(ops: Ops, s: Situation, node: int) -> Term:
 
 @rule(
     "lb-metallb-announce",
-    title="MetalLB (L2 leader or BGP speakers) announces only while some endpoint is Ready or serving: from "
-    "any node under eTP Cluster, from nodes with such a local endpoint under eTP Local; no healthCheckNodePort.",
-    source="metallb/metallb speaker/layer2_controller.go ShouldAnnounce, speaker/bgp_controller.go ShouldAnnounce; "
+    title="MetalLB (L2 leader or BGP speakers) announces only while some endpoint can serve: from any node under "
+    "eTP Cluster, from nodes with such a local endpoint under eTP Local; no healthCheckNodePort. Which endpoints "
+    "can serve depends on the version: Ready (before v0.14), serving (v0.14.0-v0.14.4: the serving condition "
+    "first, so a Ready-but-not-serving endpoint of a publishNotReadyAddresses Service does not count), Ready "
+    "or serving (from v0.14.5).",
+    source="metallb/metallb speaker/layer2_controller.go ShouldAnnounce, activeEndpointExists, usableNodes; "
+    "speaker/bgp_controller.go ShouldAnnounce, hasHealthyEndpoint; internal/k8s/epslices/endpoint_slices.go "
+    "IsConditionReady (v0.13.x), IsConditionServing (commit 1f0fdf34 'Switched from eps.ready to eps.serving', "
+    "fixes #2074, first in v0.14.0), EndpointCanServe (commit e2e07277 'Fix the handling of readyness conditions "
+    "of endpointslices', first in v0.14.5; its test TestIsConditionReadyOrServing); "
     "https://metallb.universe.tf/usage/#traffic-policies",
-    since="MetalLB v0.14 (serving endpoints count)",
+    since="MetalLB v0.14.5 (Ready or serving)",
+    history=(
+        ("MetalLB v0.13", "only Ready endpoints count (IsConditionReady)", "metallb/metallb v0.13.0 epslices"),
+        (
+            "MetalLB v0.14.0",
+            "serving endpoints count, terminating ones too; the serving condition takes precedence over Ready",
+            "metallb/metallb commit 1f0fdf34 (#2074)",
+        ),
+        (
+            "MetalLB v0.14.5",
+            "Ready or serving: an endpoint Ready through publishNotReadyAddresses counts again",
+            "metallb/metallb commit e2e07277",
+        ),
+    ),
 )
 def metallb_announces(ops: Ops, s: Situation, node: int) -> Term:
-    serving = tuple(ops.and_(e.present, ops.or_(e.ready, e.serving)) for e in s.endpoints)
+    serving = tuple(ops.and_(e.present, metallb_can_serve(ops, s, e)) for e in s.endpoints)
     here = ops.any_(ops.and_(sv, is_local(ops, e, node)) for sv, e in zip(serving, s.endpoints, strict=True))
     return ops.and_(ops.any_(serving), ops.ite(external_policy_local(ops, s), here, ops.true))
+
+
+def metallb_can_serve(ops: Ops, s: Situation, e: EndpointView) -> Term:
+    """Whether MetalLB counts ``e`` as an endpoint that can take traffic, as the version reads its conditions
+    (kube-proxy's defaults already applied: an unset serving is taken as true, as the EndpointSlice
+    controller always sets it)."""
+    return ops.ite(
+        ops.eq(s.metallb_counts, READY_ONLY),
+        e.ready,
+        ops.ite(ops.eq(s.metallb_counts, SERVING), e.serving, ops.or_(e.ready, e.serving)),
+    )
 
 
 def may_receive(ops: Ops, s: Situation, node: int) -> Term:

@@ -14,6 +14,7 @@ import attrs
 
 from kverify.model.cilium import NEWEST_CILIUM
 from kverify.model.enums import Cni
+from kverify.model.metallb import READY_OR_SERVING
 from kverify.model.versions import NEWEST
 
 NO_NODE = -1
@@ -101,3 +102,5 @@ class Situation:
     # (from v1.17), or v1.18.0-v1.18.5 whatever the option (CiliumSettings.source_ranges_on_all_types).
     cilium_source_ranges_all_types: Term = False
     cilium_pod_socket_lb: Term = True  # pods' connect() goes through socket-LB (False: socketLB.hostNamespaceOnly)
+    # Which endpoint conditions make MetalLB announce (kverify.model.metallb: READY_ONLY, SERVING, READY_OR_SERVING).
+    metallb_counts: Term = READY_OR_SERVING

@@ -31,6 +31,7 @@ from kverify.model import (
     TrafficPolicy,
 )
 from kverify.model.cilium import CiliumSettings
+from kverify.model.metallb import EXAMPLE as METALLB_EXAMPLE
 from kverify.model.versions import gate_defaults
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.semantics.vocabulary import LB_LABEL_FALSE, LB_LABEL_OTHER
@@ -220,6 +221,7 @@ def assemble(
             cni=Cni(_int(model, u.cni)),
         ),
         load_balancer=profile,
+        metallb_version=METALLB_EXAMPLE[_int(model, u.metallb_counts)],
     )
     dst_ip = {
         Destination.CLUSTER_IP: CLUSTER_IP,

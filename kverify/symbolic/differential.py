@@ -77,6 +77,7 @@ def _flow_pins(u: FlowInputs, s: Situation, client_node: int) -> list[Any]:
         u.cilium_no_backend_reject == bool(s.cilium_no_backend_reject),
         u.cilium_source_ranges_all_types == bool(s.cilium_source_ranges_all_types),
         u.cilium_pod_socket_lb == bool(s.cilium_pod_socket_lb),
+        u.metallb_counts == int(s.metallb_counts),
     ]
 
 

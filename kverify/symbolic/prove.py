@@ -17,6 +17,7 @@ import z3
 
 from kverify.model import Cni, Dataplane, Destination
 from kverify.model.cilium import NEWEST_CILIUM, OLDEST_CILIUM, CiliumSettings
+from kverify.model.metallb import READY_ONLY, READY_OR_SERVING, SERVING
 from kverify.model.versions import NEWEST, resolve_gates
 from kverify.prove.claims import Claim
 from kverify.semantics.decide import decide
@@ -453,6 +454,7 @@ def _canonicalise(solver: z3.Solver | Watched, u: Universe, nodes: int, endpoint
     boolean(u.cilium_source_ranges_all_types)
     choices.append((u.cilium_pod_socket_lb, [True, False]))
     choices.append((u.cilium_no_backend_reject, [True, False]))
+    choices.append((u.metallb_counts, [READY_OR_SERVING, SERVING, READY_ONLY]))  # the newest MetalLB first
     # Prefer the entry point people meet first: the load balancer, then NodePorts, externalIPs, ClusterIP;
     # then the simplest Service type that offers it.
     choices.append((u.destination, [int(d) for d in PREFERRED_DESTINATIONS]))

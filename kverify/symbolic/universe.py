@@ -24,6 +24,8 @@ from kverify.model.cilium import (
     SOURCE_RANGE_ALL_TYPES_SINCE,
     CiliumSettings,
 )
+from kverify.model.metallb import NEWEST_METALLB, READY_ONLY, READY_OR_SERVING
+from kverify.model.metallb import counts as metallb_counts
 from kverify.model.versions import GATES, NEWEST, OLDEST
 from kverify.semantics import lb_profiles
 from kverify.semantics.cni import snats_pod_to_node
@@ -53,6 +55,8 @@ ABSTRACTS = {
     "nftables-mode-available": "dataplane (nftables constrained to versions and gates that accept it)",
     "nftables-unallocated-service-ip": "none: a packet to an address of no Service has no Service, endpoint or "
     "policy to reason about; route_address() decides it before the rule table, as for service-port-unmatched",
+    "lb-aws-nlb-hairpin": "none: an in-cluster client of a load balancer known only by its hostname leaves the "
+    "cluster; the encoding covers the packets the load balancer sends on, route() alone decides the rest",
     "cni-interface-addresses": "Decision.snat_interface (the encoding names the interface; route() gives its address)",
 }
 
@@ -106,6 +110,8 @@ class FlowInputs:
         self.cilium_no_backend_reject = Bool("cilium_no_backend_reject")
         self.cilium_source_ranges_all_types = Bool("cilium_source_ranges_all_types")
         self.cilium_pod_socket_lb = Bool("cilium_pod_socket_lb")
+        # Which endpoint conditions make MetalLB announce (kverify.model.metallb).
+        self.metallb_counts = Int("metallb_counts")
 
     def situation_with(
         self, handling_node: Any, handling_zone: Any, endpoints: tuple[EndpointView, ...], nodes: tuple[NodeView, ...]
@@ -153,10 +159,17 @@ class FlowInputs:
             cilium_no_backend_reject=self.cilium_no_backend_reject,
             cilium_source_ranges_all_types=self.cilium_source_ranges_all_types,
             cilium_pod_socket_lb=self.cilium_pod_socket_lb,
+            metallb_counts=self.metallb_counts,
         )
 
-    def environment(self, minor: int, gates: dict[str, bool], cilium: CiliumSettings | None = None) -> list[Any]:
-        """Pin the version, every gate and Cilium's settings (a proof is for one configuration)."""
+    def environment(
+        self,
+        minor: int,
+        gates: dict[str, bool],
+        cilium: CiliumSettings | None = None,
+        metallb: tuple[int, int] = NEWEST_METALLB,
+    ) -> list[Any]:
+        """Pin the version, every gate, Cilium's settings and MetalLB's version (a proof is for one configuration)."""
         cilium = cilium or CiliumSettings()
         pins = [self.k8s_minor == minor] + [self.gates[name] == value for name, value in gates.items()]
         return [
@@ -166,6 +179,7 @@ class FlowInputs:
             self.cilium_no_backend_reject == (cilium.no_backend_response == "reject"),
             self.cilium_source_ranges_all_types == cilium.source_ranges_on_all_types,
             self.cilium_pod_socket_lb == cilium.pods_use_socket_lb,
+            self.metallb_counts == metallb_counts(metallb),
         ]
 
     def flow_constraints(self, node_exists: Any) -> list[Any]:
@@ -192,6 +206,7 @@ class FlowInputs:
         per_packet_pod = z3.And(self.client == int(ClientKind.POD), z3.Not(self.cilium_pod_socket_lb))
         on_cilium = z3.Or(self.dataplane == int(Dataplane.CILIUM_SNAT), self.dataplane == int(Dataplane.CILIUM_DSR))
         c += [z3.Not(z3.And(on_cilium, per_packet_pod, self.destination == int(Destination.NODE_PORT)))]
+        c += [z3.And(self.metallb_counts >= READY_ONLY, self.metallb_counts <= READY_OR_SERVING)]
         c += [z3.Implies(self.dst_ip_mode_proxy, self.gates["LoadBalancerIPMode"])]
         c += [z3.And(self.load_balancer >= 0, self.load_balancer < len(LoadBalancerProfile))]
         # A profile is modelled on some dataplanes only (lb_profiles.modelled_with; else Unknown concretely).
@@ -426,6 +441,7 @@ class Universe(FlowInputs):
         c = [within(self.client_node, NO_NODE, n - 1), within(self.handling_node, 0, n - 1)]
         c += [within(self.k8s_minor, OLDEST, NEWEST), within(self.cni, 0, len(Cni) - 1)]
         c += [within(self.cilium_minor, OLDEST_CILIUM, NEWEST_CILIUM)]
+        c += [within(self.metallb_counts, READY_ONLY, READY_OR_SERVING)]
         c += [within(z, NO_ZONE, self.zones - 1) for z in self.node_zone]
         c += [within(label, LB_LABEL_NONE, LB_LABEL_OTHER) for label in self.node_lb_label]
         c += [within(e, NO_NODE, n - 1) for e in self.ep_node]

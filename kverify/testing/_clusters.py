@@ -40,6 +40,7 @@ from kverify.model.cilium import (
     CiliumSettings,
 )
 from kverify.model.cluster import cni_problem
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.versions import GATES, NEWEST, VERSIONS, gate_defaults
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 
@@ -180,7 +181,8 @@ def clusters(
     numbers, default: the newest modelled), with that version's feature gates, sometimes one flipped
     (nftables always gets the gate it needs); the Service sometimes has a topology annotation. The pod
     network is one of ``cnis`` (default: ``generic`` only), paired only with the dataplanes kverify
-    models it with (Cilium's profile with Cilium's dataplanes, the others with the rest).
+    models it with (Cilium's profile with Cilium's dataplanes, the others with the rest). Behind MetalLB,
+    the MetalLB release is sometimes an older one (before and after each change in which endpoints count).
     """
     _check_int("min_nodes", min_nodes, 1, MAX_NODES)
     _check_int("max_nodes", max_nodes, 1, MAX_NODES)
@@ -272,7 +274,15 @@ def _clusters(
         # lb-preserve-client-ip).
         preserve = draw(st.none() | _BOOLEANS)
         service = attrs.evolve(service, proxy_protocol=draw(_BOOLEANS), lb_preserve_client_ip=preserve)
-    return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer)
+    # MetalLB's release decides which endpoint conditions make it announce (kverify.model.metallb).
+    metallb = NEWEST_METALLB
+    if load_balancer in (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP):
+        metallb = draw(st.one_of(st.just(NEWEST_METALLB), st.sampled_from(_METALLB_RELEASES)))
+    return Cluster(nodes=nodes, services=(service,), proxy=proxy, load_balancer=load_balancer, metallb_version=metallb)
+
+
+#: A MetalLB release on each side of every change (v0.14.0, v0.14.5).
+_METALLB_RELEASES = ((13, 0), (13, 12), (14, 0), (14, 4), (14, 5), NEWEST_METALLB)
 
 
 #: Values of the exclude-from-external-load-balancers label: kubeadm's "", Go booleans true and false

@@ -35,6 +35,7 @@ from kverify.model import (
 )
 from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings, parse_cilium_release, parse_helm_sets
 from kverify.model.cluster import cni_problem
+from kverify.model.metallb import parse_metallb_version
 from kverify.model.versions import NEWEST, parse_version, resolve_gates
 from kverify.model.workload import NodePool
 
@@ -64,6 +65,7 @@ _ENVIRONMENT = (
     "cni",
     "ciliumVersion",
     "ciliumHelm",
+    "metallbVersion",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
 _CLAIM = (
@@ -146,6 +148,9 @@ def load_spec(file: str) -> Spec:
     proxy_protocol = ctx.boolean(ctx.mapping(data, "environment", ()), "proxyProtocol", ("environment",))
     if proxy_protocol is not None:
         cluster = attrs.evolve(cluster, proxy_protocol=proxy_protocol)
+    metallb = _metallb(ctx, ctx.mapping(data, "environment", ()))
+    if metallb is not None:
+        cluster = attrs.evolve(cluster, metallb_version=metallb)
     pools = pools_from(ctx, data["nodes"], ("nodes",)) if "nodes" in data else ()
     if pools and cluster.nodes:
         ctx.error(("nodes",), "Forbidden: the manifests already have Node objects; describe the nodes once")
@@ -211,6 +216,18 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
         cni=cni,
     )
     return proxy, lb
+
+
+def _metallb(ctx: Ctx, env: dict[str, Any]) -> tuple[int, int] | None:
+    """``metallbVersion: "0.14.5"``: which endpoints make MetalLB announce (kverify.model.metallb)."""
+    text = env.get("metallbVersion")
+    if text is None:
+        return None
+    try:
+        return parse_metallb_version(str(text))
+    except ValueError as error:
+        ctx.error(("environment", "metallbVersion"), str(error))
+        return None
 
 
 def _cilium(ctx: Ctx, env: dict[str, Any], path: Path, dataplane: Dataplane) -> tuple[CiliumSettings, str | None]:
