@@ -21,6 +21,7 @@ from kverify.errors import InternalError
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
 from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.versions import NEWEST
 from kverify.prove.claims import Claim, SpreadClaim
 from kverify.results import Outcome
@@ -126,6 +127,8 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         words += ["--feature-gates", ",".join(f"{n}={str(v).lower()}" for n, v in proxy.feature_gates)]
     if proxy.cni is not Cni.GENERIC:
         words += ["--cni", proxy.cni.spelling]
+    if cluster.metallb_version != NEWEST_METALLB:  # it decides which nodes MetalLB announces from
+        words += ["--metallb-version", "0.{}.{}".format(*cluster.metallb_version)]
     if proxy.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR):
         if proxy.cilium.release != f"1.{NEWEST_CILIUM}":
             words += ["--cilium-version", proxy.cilium.release]
