@@ -37,25 +37,13 @@ from kverify.model import (
     TrafficPolicy,
 )
 from kverify.results import Outcome
-from tests.kernel.fixture import OVERALL_IPT, OVERALL_NFT, TERMINATING_READY_IPT, Fixture
-
-# The lab's pod bridges (cni0 10.0.0.1/24 on the node running kube-proxy's rules, 10.0.1.1/24 on the
-# other); with VXLAN the tunnel device carries the subnet's network address, as flannel's does.
-LAB_POD_CIDRS = ("10.0.0.0/24", "10.0.1.0/24")
+from tests.kernel.fixture import OVERALL_IPT, OVERALL_NFT, TERMINATING_READY_IPT, Fixture, on_cni
 
 
 def _on(fixture: Fixture, cni: Cni, dataplane: Dataplane | None = None) -> Cluster:
-    """The fixture's cluster as the lab ran it: the lab's pod CIDRs, endpoints without ``nodeName`` on
-    the second node (where the lab runs them), on ``cni``."""
-    cluster = fixture.cluster
-    nodes = tuple(attrs.evolve(n, pod_cidrs=(cidr,)) for n, cidr in zip(cluster.nodes, LAB_POD_CIDRS, strict=True))
-    second = nodes[1].name
-    services = tuple(
-        attrs.evolve(svc, endpoints=tuple(attrs.evolve(e, node_name=e.node_name or second) for e in svc.endpoints))
-        for svc in cluster.services
-    )
-    proxy = attrs.evolve(cluster.proxy, cni=cni, dataplane=dataplane or cluster.proxy.dataplane)
-    return attrs.evolve(cluster, nodes=nodes, services=services, proxy=proxy)
+    """The fixture's cluster as the lab ran it (``tests.kernel.fixture.on_cni``), on ``cni``."""
+    cluster = on_cni(fixture, cni)
+    return attrs.evolve(cluster, proxy=attrs.evolve(cluster.proxy, dataplane=dataplane or cluster.proxy.dataplane))
 
 
 def _seen(outcomes: tuple[Outcome, ...]) -> dict[str, str | None]:

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import attrs
+
 from kverify.model import (
     ClientKind,
     Cluster,
+    Cni,
     Dataplane,
     Destination,
     Endpoint,
@@ -33,7 +36,7 @@ from kverify.model import (
     SessionAffinity,
     TrafficPolicy,
 )
-from tests.kernel.harness import CLIENT, CLIENT_BLOCKED, NODE_A, NODE_B, POD_CLIENT, Pod
+from tests.kernel.harness import CLIENT, CLIENT_BLOCKED, NODE_A, NODE_B, POD_CLIENT, Pod, bridge_subnet
 
 TEST_NODE = "test-node"  # testNodeName in both proxier_test.go files; node-a in the lab
 
@@ -366,3 +369,21 @@ TERMINATING_ONLY_IPT = Fixture(
     forget_affinity=True,
 )
 FIXTURES = (OVERALL_IPT, OVERALL_NFT, TERMINATING_READY_IPT, TERMINATING_ONLY_IPT)
+
+
+def on_cni(fixture: Fixture, cni: Cni) -> Cluster:
+    """The fixture's cluster on the pod network ``cni``, laid out as the lab runs it: each node's pod CIDR is its
+    bridge's subnet (the test node's ``cni0`` holds 10.0.0.1/24, the other node's its own), and endpoints without
+    ``nodeName`` run on the second node, as the lab runs them."""
+    cluster = fixture.cluster
+    bridges = (fixture.bridges["node-a"], fixture.bridges["node-b"])
+    nodes = tuple(
+        attrs.evolve(node, pod_cidrs=(str(bridge_subnet(bridge)),))
+        for node, bridge in zip(cluster.nodes, bridges, strict=True)
+    )
+    second = nodes[1].name
+    services = tuple(
+        attrs.evolve(svc, endpoints=tuple(attrs.evolve(e, node_name=e.node_name or second) for e in svc.endpoints))
+        for svc in cluster.services
+    )
+    return attrs.evolve(cluster, nodes=nodes, services=services, proxy=attrs.evolve(cluster.proxy, cni=cni))

@@ -14,13 +14,17 @@ Four aspects are compared, each only where both sides say something:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kverify.concrete.route import route
-from kverify.model import DropKind
-from tests.kernel.fixture import Fixture, LabFlow
+from kverify.model import Cni, DropKind
+from tests.kernel.fixture import Fixture, LabFlow, on_cni
 from tests.kernel.harness import RULES, Attempt, Lab
 
+#: The CNI profile whose layout the routed lab is: a bridge per node holding the pod subnet's gateway, routes to
+#: the other node's pods over the underlay, hairpin mode on (flannel's host-gw backend; the lab does not load
+#: flannel's own masquerade rules, see report.explain_profile).
+PROFILE = Cni.FLANNEL_HOST_GW
 MAX_ATTEMPTS = 16  # up to three random endpoints: the odds of missing one are below 3 * (2/3)^16 = 0.5%
 KERNEL_FATE = {"connected": "delivered", "timeout": "dropped", "blocked": "dropped", "refused": "refused"}
 
@@ -121,8 +125,9 @@ def summarize(attempts: list[Attempt], pod_ips: dict[str, str]) -> Observation:
     )
 
 
-def expect(fixture: Fixture, flow: LabFlow) -> Expectation:
-    outcomes = route(fixture.cluster, flow.kverify_flow(fixture.test_node))
+def expect(fixture: Fixture, flow: LabFlow, cni: Cni = Cni.GENERIC) -> Expectation:
+    cluster = fixture.cluster if cni is Cni.GENERIC else on_cni(fixture, cni)
+    outcomes = route(cluster, flow.kverify_flow(fixture.test_node))
     fates = sorted({"delivered" if o.delivered else (o.drop_kind or DropKind.DROP).spelling for o in outcomes})
     return Expectation(
         fate="+".join(fates),
@@ -170,6 +175,9 @@ class Row:
     expected: Expectation
     observed: Observation
     disagreements: dict[str, str]
+    #: kverify on the lab's own CNI profile (PROFILE), and where it disagrees with the kernel.
+    profile_expected: Expectation | None = None
+    profile_disagreements: dict[str, str] = field(default_factory=dict)
 
     @property
     def agrees(self) -> bool:
@@ -182,5 +190,16 @@ def compare(lab: Lab, fixture: Fixture) -> list[Row]:
     for flow in fixture.flows:
         expected = expect(fixture, flow)
         observed = observe(lab, fixture, flow)
-        rows.append(Row(fixture, flow, expected, observed, differences(flow, expected, observed)))
+        profile = expect(fixture, flow, PROFILE)
+        rows.append(
+            Row(
+                fixture,
+                flow,
+                expected,
+                observed,
+                differences(flow, expected, observed),
+                profile,
+                differences(flow, profile, observed),
+            )
+        )
     return rows

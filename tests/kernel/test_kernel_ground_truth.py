@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from kverify.model import Cni
 from tests.kernel import experiments, harness
 from tests.kernel.fixture import FIXTURES, OVERALL_NFT, TERMINATING_READY_IPT, Fixture
-from tests.kernel.ground_truth import Observation, Row, compare, load_rules, open_lab
+from tests.kernel.ground_truth import Observation, Row, compare, expect, load_rules, open_lab
 from tests.kernel.harness import CLIENT, NODE_A, RULES, nft_transaction, unavailable
-from tests.kernel.report import DOC, REGENERATE, Results, render, unexplained
+from tests.kernel.report import DOC, REGENERATE, Results, profile_disagreements, render, unexplained
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,6 +93,13 @@ def kernel_agrees_with_kverify_or_the_gap_is_explained(results: Results) -> None
     assert doc.read_text() == rendered, f"{DOC} is not what the kernel did this time; regenerate: {REGENERATE}"
 
 
+def the_lab_s_own_cni_profile_agrees_on_every_flow(results: Results) -> None:
+    """kverify with --cni flannel-host-gw (the lab's layout) and the kernel agree on every aspect of every flow:
+    the generic profile's explained source-address gaps are the profile's answers."""
+    problems = profile_disagreements(results.rows)
+    assert not problems, "kverify --cni flannel-host-gw and the kernel disagree:\n" + "\n".join(problems)
+
+
 def dnat_without_snat_fails_because_the_reply_comes_from_the_pod(results: Results) -> None:
     t = results.thought
     assert t.model.delivered and not t.model.reply_ok and t.model.source_ip_seen == CLIENT, t.model
@@ -116,6 +124,10 @@ def hairpin_needs_hairpin_mode_only_when_bridge_netfilter_is_on(results: Results
     }, reached
     (off,) = [h for h in results.hairpin if not h.hairpin_mode and h.bridge_netfilter]
     assert "dropped" in off.observed.fates and "10.180.0.4" in dict(off.observed.seen), off
+    # kverify's bridge profile (hairpin off, rule cni-hairpin-off) says the same: the other endpoint only.
+    (flow,) = [f for f in OVERALL_NFT.flows if f.id == "endpoint pod to its own ClusterIP"]
+    bridge = expect(OVERALL_NFT, flow, Cni.BRIDGE)
+    assert bridge.endpoints == ("10.180.0.4",) and "drop" in bridge.fate.split("+"), bridge
 
 
 def affinity_sends_a_client_back_to_its_first_endpoint(results: Results) -> None:
@@ -128,6 +140,7 @@ def affinity_sends_a_client_back_to_its_first_endpoint(results: Results) -> None
 
 CHECKS = (
     kernel_agrees_with_kverify_or_the_gap_is_explained,
+    the_lab_s_own_cni_profile_agrees_on_every_flow,
     dnat_without_snat_fails_because_the_reply_comes_from_the_pod,
     masquerade_takes_the_address_of_the_interface_the_packet_leaves_by,
     hairpin_needs_hairpin_mode_only_when_bridge_netfilter_is_on,
