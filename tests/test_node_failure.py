@@ -264,3 +264,18 @@ def test_a_daemonsets_pods_on_a_failed_node_are_never_evicted(tmp_path: Path) ->
     judged, _, _ = _worst(setting)
     assert not [p for p in judged.timeline.pods if p.generation == "new"]
     assert all(p.deleted_at == float("inf") for p in judged.timeline.pods)
+
+
+def test_two_failed_nodes_of_one_zone_are_tainted_10_s_apart_in_either_order() -> None:
+    # doNoExecuteTaintingPass: one token bucket per zone, 0.1/s with burst 1 (node_lifecycle_controller.go);
+    # which node the queue takes first is not known, so both orders are timelines.
+    slots = [Slot(name=f"n{i}", labels={HOSTNAME_LABEL: f"n{i}"}, pool="p") for i in range(1, 6)]
+    sim = Simulator(_workload(), slots, limit=100, start_seconds=10)
+    placed = {"shop/web-0": "n1", "shop/web-1": "n2", "shop/web-2": "n3"}
+    evictions = set()
+    for t in sim.failures(placed, 2, FailureTiming(grace=50.0)):
+        if t.failed != {"n1", "n2"}:
+            continue
+        evictions.add(tuple((p.node, p.deleted_at) for p in sorted(t.pods, key=lambda p: p.name) if p.node in t.failed))
+    # 2 of 5 not Ready: a normal zone (ComputeZoneState); Ready=Unknown at 60 s, + 300 s toleration.
+    assert evictions == {(("n1", 360.0), ("n2", 370.0)), (("n1", 370.0), ("n2", 360.0))}
