@@ -93,12 +93,16 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   over IPv6 (no IPv6 service loopback before cilium/cilium#39594, #42460): both Unknown. Socket-LB's
   per-connection effects (session affinity by netns cookie) are not modelled. The refused options say so.
 - **Load balancers**: MetalLB L2 elects exactly one leader among the candidate nodes; kverify lists
-  every node that may be elected. A health-checked LB is modelled in steady state (probes agree with
-  the endpoints); the window between an endpoint's change and the probe's failure is not. AWS NLB IP
+  every node that may be elected. `trace`, `check` and `prove` model a health-checked LB in steady state
+  (probes agree with the endpoints); the window between an endpoint's change (or a node's failure) and the
+  probe's failure is modelled by the change engine (a spec claim's `during:` rollout, drain or nodeFailure,
+  with each cloud's probe timing). AWS NLB IP
   targets preserve the client IP for UDP by default and not for TCP: the `aws-nlb-ip` profile follows the
   protocol and the `preserve_client_ip.enabled` attribute (rule `lb-preserve-client-ip`); the generic
   `ip-target` profile shows the LB address.
-  LBs that proxy (non-passthrough) are not modelled.
+  Of the LBs that proxy the connection, the AWS cloud provider's Classic ELB is modelled (`aws-classic-elb`:
+  TCP listeners, so the pod sees the ELB's address; rule `lb-aws-classic-elb-probe`); HTTP listeners and
+  other L7 proxies (ALB, HTTP(S) listeners of a Classic ELB) are not.
 - **Nodes left out of load balancers** (rule `lb-exclude-label`): the label
   `node.kubernetes.io/exclude-from-external-load-balancers` (kubeadm puts it on control-plane nodes) takes a
   node out of the targets of the cloud service controller's load balancers (kubernetes/cloud-provider
