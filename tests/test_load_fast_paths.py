@@ -297,3 +297,58 @@ def test_an_error_in_a_big_json_slice_still_names_file_line_object_and_field(tmp
         f"{path}:{line}: EndpointSlice shop/web-1: endpoints[700].addresses[0]: "
         'Invalid value: "10.1.2.300": must be a valid IPv4 address'
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.0.0.0/8",
+        "10.0.0.1/32",
+        "0.0.0.0/0",
+        "10.0.0.0/33",
+        "10.0.0.0/08",
+        "10.0.0.0/",
+        "10.0.0.0",
+        "10.0.0.0/255.0.0.0",
+        "01.0.0.0/8",
+        "10.0.0.0/8\n",
+        "fd00::/64",
+        "10.0.0.0/-1",
+        "10.0.0.0/ 8",
+        "",
+    ],
+)
+def test_is_cidr_and_is_ip_accept_exactly_what_ipaddress_accepts(text: str) -> None:
+    from kverify.load.fields import ip_version, is_cidr, is_ip
+
+    def accepted(parse: object) -> bool:
+        try:
+            parse(text)  # type: ignore[operator]
+        except ValueError:
+            return False
+        return True
+
+    assert is_cidr(text) == accepted(lambda t: ipaddress.ip_network(t, strict=False))
+    assert is_ip(text) == accepted(ipaddress.ip_address)
+    if is_ip(text):
+        assert ip_version(text) == ipaddress.ip_address(text).version
+
+
+def test_a_node_read_from_a_manifest_is_the_node_the_model_validates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """node_from builds Nodes with the model's validators off: rebuilding with them on gives the same."""
+    from kverify.load import load_manifests
+    from kverify.model.cluster import Node
+
+    path = tmp_path / "node.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels: {topology.kubernetes.io/zone: z1, a: b}\n"
+        "spec:\n  podCIDRs: [10.244.1.0/24, 'fd00:1::/64']\n  taints: [{key: k, effect: NoSchedule}]\n"
+        "status:\n  addresses:\n  - {type: InternalIP, address: 172.16.0.1}\n"
+        "  - {type: InternalIP, address: 'fd00::1'}\n"
+        "  - {type: ExternalIP, address: 203.0.113.9}\n  - {type: Hostname, address: n1}\n"
+    )
+    (node,) = load_manifests([path]).nodes
+    assert attrs.validators.get_disabled() is False  # switched back on
+    assert Node(**attrs.asdict(node, recurse=False)) == node
+    assert node.addresses == ("172.16.0.1", "fd00::1", "203.0.113.9")
+    assert node.pod_cidrs == ("10.244.1.0/24", "fd00:1::/64")

@@ -39,7 +39,7 @@ from typing import Any
 
 import attrs
 
-from kverify.load.fields import Ctx, invalid, unsupported
+from kverify.load.fields import Ctx, invalid, ip_version, unsupported
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
 from kverify.model.enums import ServiceType
 
@@ -100,7 +100,7 @@ def cluster_ip_families(
     defaulted: list[str] = []
     if headless:
         return (), defaulted
-    given_families = [ipaddress.ip_address(ip).version for ip in given]
+    given_families = [ip_version(ip) for ip in given]
     for i, (have, want) in enumerate(zip(given_families, families, strict=False)):
         if have != want:
             ctx.error(
@@ -239,5 +239,5 @@ def lb_families(type_: ServiceType, cluster_ips: tuple[str, ...], families: tupl
     per family of its ClusterIPs (given or about to be allocated)."""
     if type_ is not ServiceType.LOAD_BALANCER:
         return ()
-    have = [ipaddress.ip_address(ip).version for ip in cluster_ips] + list(families)
+    have = [ip_version(ip) for ip in cluster_ips] + list(families)
     return tuple(dict.fromkeys(have)) or (PRIMARY_FAMILY,)

@@ -110,7 +110,18 @@ MUST_BE_IP = "must be a valid IP address"
 MUST_BE_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 
 
+#: Dotted-quad IPv4, as ``ipaddress.IPv4Address`` accepts it (no leading zeros). The addresses of a
+#: snapshot are nearly all of this form: a regex match decides them at a tenth of ``ipaddress``'s cost.
+IPV4_PATTERN = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IPV4 = re.compile(IPV4_PATTERN + r"\Z")
+#: An IPv4 CIDR with a prefix length (0 to 32, no leading zero): a subset of what
+#: ``ipaddress.ip_network(strict=False)`` accepts; anything else is left to ``ipaddress``.
+_IPV4_CIDR = re.compile(IPV4_PATTERN + r"/(?:3[0-2]|[12]?\d)\Z")
+
+
 def is_ip(value: str) -> bool:
+    if IPV4.match(value):
+        return True
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -118,7 +129,14 @@ def is_ip(value: str) -> bool:
     return True
 
 
+def ip_version(value: str) -> int:
+    """4 or 6 for a valid IP address (``ipaddress`` raises ``ValueError`` on any other)."""
+    return 4 if IPV4.match(value) else ipaddress.ip_address(value).version
+
+
 def is_cidr(value: str) -> bool:
+    if _IPV4_CIDR.match(value):
+        return True
     try:
         ipaddress.ip_network(value, strict=False)
     except ValueError:
