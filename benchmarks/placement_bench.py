@@ -1,6 +1,7 @@
 """Benchmark: claims over any placement of R replicas on N nodes, solver vs enumeration.
 
     python benchmarks/placement_bench.py [--nodes 10 100 1000] [--replicas 3 30 100] [--budget 60]
+                                         [--excluded-nodes K]
 
 For each (N, R) and each claim, prints the wall time of ``decide_over_placements`` (the Z3 encoding
 of the scheduler and the rule table, including building the formula and replaying the counterexample
@@ -8,6 +9,9 @@ through the executable model), and of brute-force enumeration: every placement o
 replicas on N identical nodes (multisets: C(N+R-1, R) of them), each made concrete and routed by the
 executable model, stopping at the first violation. Enumeration gets ``--budget`` seconds per cell and
 reports how far it got when it runs out.
+
+``--excluded-nodes K`` adds a pool of K nodes labelled node.kubernetes.io/exclude-from-external-load-balancers
+(rule lb-exclude-label: the encoding then reads each slot's label and the fail-open over the targets).
 
 Claims (a LoadBalancer Service, a plain Deployment, one node pool):
   never-dropped   eTP Local, LB without health checks (refuted whenever R < N)
@@ -41,7 +45,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
-from kverify.model.workload import ContainerPort, NodePool, Workload, WorkloadKind
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL, ContainerPort, NodePool, Workload, WorkloadKind
 from kverify.placement import Design
 from kverify.placement.materialise import Placement, materialise
 from kverify.placement.solve import decide_over_placements
@@ -55,7 +59,7 @@ CLAIMS = {
 }
 
 
-def design(nodes: int, replicas: int, etp: str, lb: LoadBalancerProfile) -> Design:
+def design(nodes: int, replicas: int, etp: str, lb: LoadBalancerProfile, excluded: int = 0) -> Design:
     service = Service(
         namespace="default",
         name="web",
@@ -75,8 +79,11 @@ def design(nodes: int, replicas: int, etp: str, lb: LoadBalancerProfile) -> Desi
         labels=(("app", "web"),),
         ports=(ContainerPort(port=8080),),
     )
-    pool = NodePool(name="workers", min_count=nodes, max_count=nodes)
-    return Design(cluster=Cluster(services=(service,), load_balancer=lb), workloads=(web,), node_pools=(pool,))
+    pools = (NodePool(name="workers", min_count=nodes, max_count=nodes),)
+    if excluded:
+        label = ((EXCLUDE_FROM_LB_LABEL, ""),)
+        pools += (NodePool(name="cp", min_count=excluded, max_count=excluded, labels=label),)
+    return Design(cluster=Cluster(services=(service,), load_balancer=lb), workloads=(web,), node_pools=pools)
 
 
 def enumerate_placements(d: Design, prop: str, budget: float) -> tuple[str, float, int, int]:
@@ -108,6 +115,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, nargs="+", default=[3, 30, 100])
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of enumeration per cell")
     parser.add_argument("--claims", nargs="+", default=list(CLAIMS), choices=list(CLAIMS))
+    parser.add_argument("--excluded-nodes", type=int, default=0, help="a pool of this many LB-excluded nodes")
     args = parser.parse_args()
     print("| N | R | claim | solver verdict | solver s | enumeration | enumeration s | placements visited / all |")
     print("|---:|---:|---|---|---:|---|---:|---|")
@@ -115,7 +123,7 @@ def main() -> None:
         for r in args.replicas:
             for name in args.claims:
                 etp, lb, prop = CLAIMS[name]
-                d = design(n, r, etp, lb)
+                d = design(n, r, etp, lb, args.excluded_nodes)
                 started = time.perf_counter()
                 verdict = decide_over_placements(d, FLOW, prop, claim=name).verdict
                 solver_s = time.perf_counter() - started

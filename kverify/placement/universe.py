@@ -105,6 +105,8 @@ class PlacementUniverse:
         self._eligible_bits: dict[int, list[Any]] = {}
         self.pods: list[Pod] = []
         self.constraints: list[Any] = []
+        #: Terms built once per universe and reused (kverify.placement.flow).
+        self.memo: dict[tuple[Any, ...], Any] = {}
         for w in self.workloads:
             self._add_pods(w)
 
