@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kverify.cli import main
 from kverify.report.reproduce import DEFAULT_FOLDER, invoked_as
@@ -199,3 +201,18 @@ def test_a_console_script_not_on_path_is_named_by_its_path(tmp_path: Path, monke
     assert invoked_as(str(script), sys.executable) == [".venv/bin/kverify"]
     monkeypatch.setenv("PATH", str(script.parent))
     assert invoked_as(str(script), sys.executable) == ["kverify"]
+
+
+@settings()
+@given(st.text(alphabet=st.sampled_from(["a", "-", "/", " ", "\t", "\n", "\r", "\x0b", "\xa0", "'", '"', "\\", "é"])))
+def test_commands_are_split_into_words_as_shlex_splits_them(command: str) -> None:
+    """The fast split of reproduce commands (no quotes, no backslash: split on shlex's white space)."""
+    from kverify.report.reproduce import _words
+
+    try:
+        expected = shlex.split(command)
+    except ValueError:  # an unterminated quote: shlex's own error, from the same call
+        with pytest.raises(ValueError):
+            _words(command)
+        return
+    assert _words(command) == expected

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
+from operator import attrgetter
 
 import attrs
 
@@ -31,7 +33,8 @@ def facts_for(
     needs_client_ip: Mapping[str, str] | None = None,
 ) -> Facts:
     """The facts shared by every Service's checks: O(nodes + endpoints), once."""
-    hosting = {e.node_name for s in cluster.services for e in s.endpoints if e.node_name}
+    # One pass over every endpoint of the snapshot, at C speed (480,000 of them in issue 11's List).
+    hosting = set(map(attrgetter("node_name"), chain.from_iterable(s.endpoints for s in cluster.services)))
     blocks: dict[str, list[IPBlockRule]] = defaultdict(list)
     for rule in ip_blocks:
         blocks[rule.namespace].append(rule)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import collections
 import weakref
 from functools import cached_property
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from kverify.concrete.endpoint_set import EndpointSet
@@ -112,7 +114,7 @@ class ClusterIndex:
     @cached_property
     def endpoint_ips(self) -> frozenset[str]:
         """Every endpoint address of every Service (a default pod client must not take one)."""
-        return frozenset(e.ip for s in self.cluster.services for e in s.endpoints)
+        return frozenset(map(attrgetter("ip"), chain.from_iterable(s.endpoints for s in self.cluster.services)))
 
     @cached_property
     def endpoint_count(self) -> int:
