@@ -467,7 +467,7 @@ def _check_state(setting: Setting, state: State) -> tuple[Failure | None, str | 
         failure = _check_share(setting, state)
         return failure, lost if setting.flow.node is not None or not lb_flow else _undelivered_at(setting, state)
     check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
-    names = frozenset(index_of(state.cluster).node_position)
+    names = index_of(state.cluster).node_names
     for flow in _arrivals(setting, state):
         for outcome in _outcomes(state, flow):
             if lb_flow and lost is None and not outcome.delivered:

@@ -423,7 +423,7 @@ def _replay(
     arrival = u.slots[h].name
     replay_flow = attrs.evolve(flow, node=arrival)
     check = at_most_hops(hops or 0) if prop == "at-most-hops" else PROPERTIES[prop]
-    names = frozenset(index_of(cluster).node_position)
+    names = index_of(cluster).node_names
     for candidate in (replay_flow, flow):
         for outcome in iter_route(cluster, candidate):
             why = check.violation(outcome, names)
@@ -467,7 +467,7 @@ def _shown(
         return None
     small = attrs.evolve(placement, nodes=keep)
     cluster = materialise(design, service, small, u.slots)
-    names = frozenset(index_of(cluster).node_position)
+    names = index_of(cluster).node_names
     for outcome in iter_route(cluster, flow):
         if check.violation(outcome, names) is not None:
             return small, cluster, outcome, len(placement.nodes) - len(keep)
