@@ -47,6 +47,7 @@ from kverify.model import (
     ServiceType,
     TrafficPolicy,
 )
+from kverify.report.markdown import sequence_diagram
 from kverify.report.trace_text import outcome_line
 
 P = LoadBalancerProfile
@@ -374,3 +375,11 @@ def test_the_classic_elb_rewrites_the_source_before_the_node_in_the_hops() -> No
     outcomes = route(_cluster(P.AWS_CLASSIC_ELB), _external())
     at_a = next(o for o in outcomes if o.node == "node-a" and o.endpoint_node == "node-a")
     assert any("SNAT load-balancer -> 192.168.0.10" in (h.note or "") for h in at_a.hops)
+    # The ELB owns the connection to the node: the reply goes back to it, and it answers the client.
+    assert [(h.at, h.to) for h in outcome.hops[-2:]] == [
+        ("default/web-0", "load-balancer"),
+        ("load-balancer", "client"),
+    ]
+    assert outcome.hops[-1].dst == CLIENT
+    diagram = sequence_diagram(outcome)  # both reply legs dashed, the request's solid
+    assert diagram.count("-->>") == 2 and diagram.count("->>") - diagram.count("-->>") == 4

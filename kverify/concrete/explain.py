@@ -260,7 +260,13 @@ def hops_for(
         ),
         ReplyPath.FROM_LOAD_BALANCER: "reply returns through the load balancer",
     }[path]
-    hops.append(
-        Hop(at=endpoint.pod or f"pod {endpoint.ip}", to=client, src=reply_src, dst=h.client_ip, note=reply_note)
-    )
+    pod = endpoint.pod or f"pod {endpoint.ip}"
+    if arriving_src != h.client_ip and path is ReplyPath.VIA_TRANSLATING_NODE:
+        # A proxying LB owns the connection to the node: the reply goes back to it, and it answers the client.
+        hops.append(Hop(at=pod, to="load-balancer", src=reply_src, dst="load-balancer", note=reply_note))
+        hops.append(
+            Hop(at="load-balancer", to=client, src=dst, dst=h.client_ip, note="the load balancer answers the client")
+        )
+        return tuple(hops)
+    hops.append(Hop(at=pod, to=client, src=reply_src, dst=h.client_ip, note=reply_note))
     return tuple(hops)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from kverify.check.findings import CheckResult, CheckRun
 from kverify.report.check_text import allocated_line, summary_line, verdict_words
 from kverify.report.placement_diagram import placement_diagram, placement_summary
-from kverify.report.trace_text import outcome_line
+from kverify.report.trace_text import is_reply, outcome_line
 from kverify.results import Hop, Outcome
 from kverify.verdicts import Refuted
 
@@ -47,8 +47,7 @@ def sequence_diagram(outcome: Outcome) -> str:
             body.append(f"    Note over {source}: {_label(hop.note or 'dropped')}")
             continue
         target = alias(hop.to)
-        reply = outcome.delivered and i == len(hops) - 1
-        arrow = "-->>" if reply else "->>"
+        arrow = "-->>" if is_reply(outcome, i) else "->>"
         body.append(f"    {source}{arrow}{target}: src {_label(hop.src)} dst {_label(hop.dst)}")
         if hop.note:
             over = source if source == target else f"{source},{target}"

@@ -18,7 +18,7 @@ import attrs
 
 from kverify.check.findings import CheckRun
 from kverify.model import ClientKind
-from kverify.report.trace_text import outcome_line
+from kverify.report.trace_text import is_reply, outcome_line
 from kverify.results import Hop
 from kverify.verdicts import Counterexample, Refuted
 
@@ -190,7 +190,7 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
         if start is end:  # rewritten where it is (DNAT to a local pod): the number on the node
             badges.append(_badge(start.x + start.w - 14, start.y + 14, n))
             continue
-        reply = cx.outcome.delivered and n == len(legs)
+        reply = is_reply(cx.outcome, n - 1)  # a delivered outcome has no (end) hop: legs are its hops
         curve, mx, my = _arrow(start, end, reply=reply, leave_from=node_of.get(_place(hop.at)))
         label, badge = _label(hop, n, mx, my, taken)
         arrows.append(curve)

@@ -200,3 +200,13 @@ def render_groups(
     summary += f" ({broken} with a broken reply)" if broken else ""
     lines.append(summary + f"; {len(groups)} line(s), one per group of outcomes alike but for the endpoint")
     return "\n".join(lines)
+
+
+def is_reply(outcome: Outcome, index: int) -> bool:
+    """Whether hop ``index`` of a delivered outcome carries the reply: every hop after the one that reaches
+    the endpoint (behind a proxying load balancer the reply takes two: to the LB, then to the client)."""
+    if not outcome.delivered:
+        return False
+    pods = {outcome.endpoint_pod, f"pod {outcome.endpoint_ip}"}
+    reached = [i for i, hop in enumerate(outcome.hops) if hop.to in pods]
+    return index > reached[-1] if reached else index == len(outcome.hops) - 1
