@@ -11,7 +11,6 @@ Goal (issue 11): at most 1.5x, and under 2 GB. The 200 MB List of issue 11:
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -26,10 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    orjson = None
+from _measure import PEAK_SCRIPT, parse_seconds  # noqa: E402 - benchmarks/ is on sys.path when run
 
 
 def _node(i: int) -> dict[str, Any]:
@@ -127,57 +123,6 @@ def snapshot(nodes: int, services: int, endpoints: int, seed: int = 7) -> dict[s
     return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
 
 
-def _parse_seconds(path: str, repeat: int = 3, *, stdlib: bool = False) -> tuple[float, float, str]:
-    """Best time to parse the file with the fastest parser at hand: orjson (else json) for JSON,
-    PyYAML's C loader (libyaml) for YAML, as kverify uses."""
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    best = best_cpu = float("inf")
-    if path.endswith(".yaml"):
-        import yaml
-
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        name = loader.__name__
-
-        def parse() -> object:
-            return yaml.load(raw, Loader=loader)
-    else:
-        fast = orjson is not None and not stdlib
-        name = "orjson" if fast else "json"
-
-        def parse() -> object:
-            return orjson.loads(raw) if fast else json.loads(raw)
-
-    # kverify loads with the cyclic GC off; the parse is timed so too, the fastest it can be (with the
-    # GC on, collections over the growing heap double the time of a large YAML parse).
-    for _ in range(repeat):
-        gc.disable()
-        try:
-            started, started_cpu = time.perf_counter(), time.process_time()
-            parse()
-            best = min(best, time.perf_counter() - started)
-            best_cpu = min(best_cpu, time.process_time() - started_cpu)
-        finally:
-            gc.enable()
-    return best, best_cpu, name
-
-
-#: Runs kverify, then prints its peak memory (KB) on stderr: the process's own high-water mark
-#: (VmHWM), not ru_maxrss, which Linux carries over fork and exec from the parent (this script, that
-#: held the generated snapshot: it reported 4.7 GB for a run that peaked at 1.1 GB).
-PEAK_SCRIPT = (
-    "import resource, runpy, sys; sys.argv = ['kverify', *sys.argv[1:]]\n"
-    "def peak_kb():\n"
-    "    try:\n"
-    "        with open('/proc/self/status') as status:\n"
-    "            return next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))\n"
-    "    except (OSError, StopIteration):\n"
-    "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "try:\n    runpy.run_module('kverify', run_name='__main__')\n"
-    "finally:\n    print(peak_kb(), file=sys.stderr)\n"
-)
-
-
 def _check_command(path: str, repeat: int = 3) -> tuple[float, float, int, float]:
     """Best wall time of ``kverify check FILE`` as a user runs it (a fresh interpreter each time, its
     start included), its exit code, and its peak memory (max RSS of that process, MB)."""
@@ -239,12 +184,12 @@ def main() -> None:
         print(f"snapshot: {args.nodes} nodes, {args.services} services, {args.endpoints} endpoints")
         for path in paths:
             size = os.path.getsize(path) / 1e6
-            parse, parse_cpu, parser_name = _parse_seconds(path, args.repeat)
+            parse, parse_cpu, parser_name = parse_seconds(path, args.repeat)
             wall, cpu, code, peak = _check_command(path, args.repeat)
             print(f"{os.path.basename(path)}: {size:.1f} MB")
             print(f"  parse ({parser_name}, best of {args.repeat}): {parse:.3f} s wall, {parse_cpu:.3f} s CPU")
             if parser_name == "orjson":  # the standard library's figure beside it; the ratio is to orjson
-                json_wall, json_cpu, _ = _parse_seconds(path, args.repeat, stdlib=True)
+                json_wall, json_cpu, _ = parse_seconds(path, args.repeat, stdlib=True)
                 print(
                     f"  parse (json, the standard library, best of {args.repeat}): {json_wall:.3f} s wall, "
                     f"{json_cpu:.3f} s CPU"
