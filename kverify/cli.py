@@ -255,6 +255,30 @@ def _environment_from(args: argparse.Namespace, problems: list) -> tuple[int, tu
     return minor, tuple(gates)
 
 
+def _metallb_flag(parser: argparse.ArgumentParser) -> None:
+    """``--metallb-version``: the MetalLB release behind metallb-l2 and metallb-bgp (rule lb-metallb-announce)."""
+    parser.add_argument(
+        "--metallb-version",
+        metavar="0.N.P",
+        help="the MetalLB release (load balancers metallb-l2, metallb-bgp), 0.13.0 to 0.16.x: which endpoints make "
+        "it announce (default: the newest)",
+    )
+
+
+def _metallb_from(args: argparse.Namespace, problems: list) -> tuple[int, int]:  # type: ignore[type-arg]
+    """The MetalLB release ``--metallb-version`` names (the newest without it; errors into ``problems``)."""
+    from kverify.model.metallb import NEWEST_METALLB
+
+    text = getattr(args, "metallb_version", None)
+    if text is None:
+        return NEWEST_METALLB
+    try:
+        return _metallb_version(text)
+    except InputError as error:
+        problems.extend(error.problems)
+        return NEWEST_METALLB
+
+
 def _metallb_version(text: str) -> tuple[int, int]:
     """``--metallb-version``; a bad value is an input error naming the flag."""
     from kverify.errors import Problem
@@ -346,12 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="kube-proxy's mode, or Cilium's replacement",
     )
     trace.add_argument("--load-balancer", choices=_choices(LoadBalancerProfile), help=_LB_HELP)
-    trace.add_argument(
-        "--metallb-version",
-        metavar="0.N.P",
-        help="the MetalLB release (load balancers metallb-l2, metallb-bgp), 0.13.0 to 0.16.x: which endpoints make "
-        "it announce (default: the newest)",
-    )
+    _metallb_flag(trace)
     trace.add_argument(
         "--proxy-protocol",
         action=argparse.BooleanOptionalAction,
@@ -418,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     _version_flags(prove)
     _cni_flag(prove)
     _cilium_flags(prove)
+    _metallb_flag(prove)
     prove.add_argument(
         "--all-versions",
         action="store_true",
@@ -483,6 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     _version_flags(check)
     _cni_flag(check)
     _cilium_flags(check)
+    _metallb_flag(check)
     check.add_argument(
         "--iptables-localhost-nodeports",
         type=_bool,
@@ -669,6 +690,7 @@ def _run_check(args: argparse.Namespace) -> int:
         return EXIT_OK
     problems: list = []  # type: ignore[type-arg]
     proxy = _proxy_from(args, problems)
+    metallb = _metallb_from(args, problems)
     if problems:
         raise InputError(problems)
     bars: list[Progress] = []
@@ -682,13 +704,15 @@ def _run_check(args: argparse.Namespace) -> int:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check_and_report(args, run_check, bundled_specs, proxy, progress, bars)
+        return _check_and_report(args, run_check, bundled_specs, proxy, metallb, progress, bars)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> int:  # type: ignore[no-untyped-def]
+def _check_and_report(  # type: ignore[no-untyped-def]
+    args, run_check, bundled_specs, proxy, metallb, progress, bars
+) -> int:
     from pathlib import Path
 
     from kverify.check.specfile.pools import parse_node_pool
@@ -704,6 +728,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
             node_pools=[parse_node_pool(text) for text in args.node_pool],
             progress=progress,
             namespace=args.namespace,
+            metallb_version=metallb,
         )
     finally:
         for bar in bars:
@@ -731,6 +756,7 @@ def _check_and_report(args, run_check, bundled_specs, proxy, progress, bars) -> 
             node_pools=[parse_node_pool(text) for text in args.node_pool],
             namespace=args.namespace,
             needs_client_ip=args.needs_client_ip,
+            metallb_version=metallb,
         )
     if args.format == "json":
         text = check_json.render(run, fixes=found)
@@ -790,6 +816,7 @@ def _run_prove(args: argparse.Namespace) -> int:
     from kverify.model import Cni, Dataplane
     from kverify.model.cilium import NEWEST_CILIUM
     from kverify.model.cluster import cni_problem
+    from kverify.model.metallb import NEWEST_METALLB, spell_metallb
     from kverify.model.versions import NEWEST
     from kverify.prove.claims import ALL_CLAIMS, find_claim
     from kverify.prove.run import prove_all
@@ -828,6 +855,7 @@ def _run_prove(args: argparse.Namespace) -> int:
             )
         )
     cilium, _ = _cilium_from(args, problems, named)
+    metallb = _metallb_from(args, problems)
     if problems:
         raise InputError(problems)
     wanted = {Dataplane.parse(d) for d in args.dataplane} if args.dataplane else None
@@ -848,6 +876,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         "feature_gates": gates,
         "cni": cni,
         "cilium": cilium,
+        "metallb": metallb,
     }
     if args.all_versions:
         return _prove_all_versions(pairs, settings, args.format)
@@ -870,6 +899,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         and not cilium.helm_values()
         and cilium.version == NEWEST_CILIUM
         and cilium.patch is None
+        and metallb == NEWEST_METALLB
     )
     results = [
         (claim, verdict, claim.expected[dataplane]) for (claim, dataplane), verdict in zip(pairs, verdicts, strict=True)
@@ -892,6 +922,7 @@ def _run_prove(args: argparse.Namespace) -> int:
             entry["expected"] = expected
             entries.append(entry)
         document = {"version": 1, "kubernetes_version": f"v1.{minor}", "cilium_version": f"v{cilium.release}"}
+        document["metallb_version"] = "v0.{}.{}".format(*metallb)
         if cilium.helm_values():
             document["cilium_helm"] = list(cilium.helm_values())
         print(json.dumps({**document, "results": entries}, indent=2))
@@ -905,12 +936,14 @@ def _run_prove(args: argparse.Namespace) -> int:
                 if cilium.release != f"1.{NEWEST_CILIUM}" or cilium.helm_values()
                 else ""
             )
+            + (f"; {spell_metallb(metallb)}" if metallb != NEWEST_METALLB else "")
         )
         print(render(results))
         if not stated:
             print(
                 f"(the library's expectations are stated for v1.{NEWEST} with default feature gates, on the generic "
-                "CNI unless a claim names its own, and for the newest Cilium with the chart's defaults)"
+                "CNI unless a claim names its own, and for the newest Cilium with the chart's defaults and the "
+                "newest MetalLB)"
             )
     if any(isinstance(v, Unknown) for _, v, _ in results):
         return EXIT_UNKNOWN

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.prove.claims import CLAIMS, CNI_CLAIMS, HOLDS, LB_CLAIMS, REVIEW_CLAIMS, Claim
 from kverify.prove.run import prove_claim, violations
 from kverify.testing.strategies import clusters_and_flows
@@ -23,7 +24,8 @@ REFUTED = [(c, dp) for c in LIBRARY for dp, verdict in c.expected.items() if ver
 
 def _as_claimed(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> tuple[Cluster, Flow]:
     proxy = attrs.evolve(cluster.proxy, dataplane=dataplane, cni=claim.cni or Cni.GENERIC)
-    cluster = attrs.evolve(cluster, proxy=proxy, load_balancer=claim.load_balancer)
+    # The library's expectations are stated for the newest MetalLB (a MetalLB claim is refuted on older ones).
+    cluster = attrs.evolve(cluster, proxy=proxy, load_balancer=claim.load_balancer, metallb_version=NEWEST_METALLB)
     if claim.via_load_balancer and flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         flow = attrs.evolve(flow, node=None)
     return cluster, flow

@@ -190,3 +190,90 @@ def test_spec_environment(tmp_path: Path) -> None:
     path.write_text(textwrap.dedent(SPEC % '"0.14"'))
     with pytest.raises(InputError, match=r"environment\.metallbVersion: Invalid value"):
         load_spec(str(path))
+
+
+def _manifests(conditions: dict, etp: str) -> str:  # type: ignore[type-arg]
+    """MANIFESTS with the endpoint's conditions and the Service's externalTrafficPolicy replaced."""
+    text = MANIFESTS.replace("externalTrafficPolicy: Local", f"externalTrafficPolicy: {etp}")
+    if etp == "Cluster":
+        text = text.replace("  healthCheckNodePort: 32000\n", "")
+    flags = ", ".join(f"{k}: {str(v).lower()}" for k, v in conditions.items())
+    return text.replace("conditions: {ready: false, serving: true, terminating: true}", f"conditions: {{{flags}}}")
+
+
+# The same rows as ROWS, through `kverify check` on plain manifests: the built-in check
+# metallb-announces-usable-endpoints fails (exit 1) exactly when the release counts no endpoint the proxy uses.
+CHECK_ROWS = [
+    pytest.param("0.13.12", SHUTTING_DOWN, "Local", 1, id="v0.13.12: a terminating serving pod is not counted"),
+    pytest.param("0.13.12", SHUTTING_DOWN, "Cluster", 1, id="v0.13.12: eTP Cluster, not announced either"),
+    pytest.param("0.14.0", SHUTTING_DOWN, "Local", 0, id="v0.14.0: serving counts"),
+    pytest.param(None, SHUTTING_DOWN, "Local", 0, id="default (newest): serving counts"),
+    pytest.param("0.13.0", PUBLISHED_NOT_READY, "Local", 0, id="v0.13.0: Ready counts whatever serving says"),
+    pytest.param("0.14.4", PUBLISHED_NOT_READY, "Local", 1, id="v0.14.4: serving first, a Ready pod not counted"),
+    pytest.param("0.14.4", PUBLISHED_NOT_READY, "Cluster", 1, id="v0.14.4: eTP Cluster, not counted either"),
+    pytest.param("0.14.5", PUBLISHED_NOT_READY, "Local", 0, id="v0.14.5: Ready or serving"),
+]
+
+
+@pytest.mark.parametrize(("release", "conditions", "etp", "exit_code"), CHECK_ROWS)
+def test_check_takes_the_release(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release, conditions, etp, exit_code
+) -> None:
+    path = tmp_path / "web.yaml"
+    path.write_text(_manifests(conditions, etp))
+    flags = ["--metallb-version", release] if release else []
+    args = ["check", str(path), "--load-balancer", "metallb-l2", "--format", "json", *flags]
+    assert main([*args, "--write-counterexamples", str(tmp_path / "cx")]) == exit_code
+    results = json.loads(capsys.readouterr().out)["results"]
+    failed = [r["verdict"] for r in results if r["claim"] == "metallb-announces-usable-endpoints"]
+    assert bool(failed) == bool(exit_code)
+    if failed:
+        assert failed[0]["verdict"] == "refuted"
+        cx = failed[0]["counterexample"]
+        assert f"--metallb-version {release}" in cx["command"]  # the reproduce command traces the same release
+        assert cx["outcome"]["rules"] == ["lb-metallb-announce"] and cx["outcome"]["node"] is None
+
+
+def test_check_refuses_a_bad_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "web.yaml"
+    path.write_text(MANIFESTS)
+    assert main(["check", str(path), "--load-balancer", "metallb-l2", "--metallb-version", "0.14"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("--metallb-version: Invalid value")
+
+
+# `kverify prove` over every cluster: the claim metallb-announces-usable-endpoints holds from v0.14.5 only. The
+# counterexamples are the two kinds of endpoint the rows above name (cited there).
+PROVE_ROWS = [
+    pytest.param(None, "proved", None, id="default (newest): holds"),
+    pytest.param("0.14.5", "proved", None, id="v0.14.5: holds"),
+    pytest.param("0.14.4", "refuted", PUBLISHED_NOT_READY, id="v0.14.4: refuted by a Ready, not serving pod"),
+    pytest.param("0.14.0", "refuted", PUBLISHED_NOT_READY, id="v0.14.0: refuted by a Ready, not serving pod"),
+    pytest.param("0.13.12", "refuted", SHUTTING_DOWN, id="v0.13.12: refuted by a terminating serving pod"),
+]
+
+
+@pytest.mark.parametrize(("release", "verdict", "endpoint"), PROVE_ROWS)
+def test_prove_takes_the_release(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release, verdict, endpoint
+) -> None:
+    flags = ["--metallb-version", release] if release else []
+    args = ["prove", "metallb-announces-usable-endpoints", "--dataplane", "iptables", "--format", "json", *flags]
+    assert main([*args, "--write-counterexamples", str(tmp_path)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["metallb_version"] == "v" + (release or "0.16.1")
+    (result,) = document["results"]
+    assert result["verdict"] == verdict
+    if endpoint is not None:
+        (written,) = tmp_path.glob("cx-*.yaml")
+        assert endpoint == {
+            "ready": "ready: false" not in written.read_text(),
+            "serving": "serving: false" not in written.read_text(),
+            "terminating": "terminating: true" in written.read_text(),
+        }
+        assert f"--metallb-version {release}" in result["counterexample"]["command"]
+
+
+def test_prove_refuses_a_bad_release(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prove", "metallb-announces-usable-endpoints", "--metallb-version", "0.12.0"]) == 2
+    assert "--metallb-version: Unsupported value" in capsys.readouterr().err

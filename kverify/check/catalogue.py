@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from kverify.check.exhaustive import PROPERTIES, Property
+from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import excluded_nodes
+from kverify.concrete.route import load_balancer_may_pick
 from kverify.concrete.unknown_lb import hostname_only
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.model.enums import POD_TARGET_PROFILES, Protocol
+from kverify.model.metallb import spell_metallb
 from kverify.model.policy import IPBlockRule
 from kverify.results import Outcome
 
@@ -236,6 +239,37 @@ def _etp_local_behind_rewriting_lb(facts: Facts, service: Service) -> list[Candi
     ]
 
 
+_METALLB = (LoadBalancerProfile.METALLB_L2, LoadBalancerProfile.METALLB_BGP)
+
+
+def _metallb_not_announced(facts: Facts, service: Service) -> list[Candidate] | None:
+    """MetalLB announces only while it counts an endpoint, and which ones it counts depends on its release
+    (rule lb-metallb-announce): ask the rule at the node of an endpoint the proxy uses, where an announcement
+    would come from under either policy (one node: linear). Only when it does not announce from there is the
+    load balancer's own pick routed (``node`` unset), which the executable model answers as nobody announcing."""
+    cluster = facts.cluster
+    if not (
+        service.type is ServiceType.LOAD_BALANCER
+        and cluster.load_balancer_for(service) in _METALLB
+        and any(i.ip for i in service.load_balancer_ingress)
+    ):
+        return None
+    known = index_of(cluster).nodes_by_name
+    node = next((e.node_name for e in service.endpoints if e.usable and e.node_name in known), None)
+    if node is None:
+        return None  # no endpoint the proxy uses on a known node: no-usable-endpoints speaks for it
+    at_node = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)
+    if load_balancer_may_pick(cluster, at_node):
+        return []
+    release = spell_metallb(cluster.metallb_version)
+    return [
+        Candidate(
+            flow=attrs.evolve(at_node, node=None),
+            context=f"{node} has an endpoint the proxy uses, but {release} does not count it",
+        )
+    ]
+
+
 def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | None:
     if service.headless or any(e.usable for e in service.endpoints) or not facts.cluster.nodes:
         return None
@@ -304,6 +338,16 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "open (rule lb-fail-open): nodes without endpoints DROP, the others fall back to terminating pods.",
         prop=_READY_AND_DELIVERED,
         candidates=_terminating_behind_health_checked_lb,
+    ),
+    BuiltinCheck(
+        id="metallb-announces-usable-endpoints",
+        statement="MetalLB announces the load balancer IP while the Service has an endpoint the proxy uses.",
+        why="MetalLB's speakers announce only while they count an endpoint, and the release decides which: Ready "
+        "only before v0.14 (a Service whose pods are all terminating but still serving goes dark), the serving "
+        "condition first in v0.14.0-v0.14.4 (a publishNotReadyAddresses Service whose pods are not ready goes "
+        "dark), Ready or serving from v0.14.5 (rule lb-metallb-announce; give the release with --metallb-version).",
+        prop=PROPERTIES["delivered"],
+        candidates=_metallb_not_announced,
     ),
     BuiltinCheck(
         id="no-usable-endpoints",

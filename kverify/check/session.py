@@ -15,6 +15,7 @@ from kverify.errors import InputError, Problem
 from kverify.load import load_manifests, to_cluster
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.workload import NodePool
 from kverify.placement.design import Design
 
@@ -72,10 +73,12 @@ def run_check(
     node_pools: Sequence[NodePool] = (),
     progress: ProgressFactory | None = None,
     namespace: str = "default",
+    metallb_version: tuple[int, int] = NEWEST_METALLB,
 ) -> CheckRun:
     """Evaluate every spec among ``paths``, and the built-in checks on the other (manifest) files.
 
-    Manifest objects without a namespace land in ``namespace``; a spec file names its own."""
+    Manifest objects without a namespace land in ``namespace``, and sit behind MetalLB ``metallb_version``
+    when a MetalLB profile applies; a spec file names its own namespace and environment."""
     spec_files, manifest_files = split_inputs(paths)
     problems: list[Problem] = []
     specs = []
@@ -105,7 +108,9 @@ def run_check(
             )
         )
     if loaded is not None:
-        cluster = to_cluster(loaded, proxy=proxy, load_balancer=load_balancer)
+        cluster = attrs.evolve(
+            to_cluster(loaded, proxy=proxy, load_balancer=load_balancer), metallb_version=metallb_version
+        )
         known = {s.key for s in cluster.services}
         for key in needs_client_ip:
             if key not in known:

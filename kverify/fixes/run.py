@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from kverify.check.catalogue import CHECKS
 from kverify.check.findings import BUILT_IN, HOLDS, CheckResult, CheckRun, Location
 from kverify.check.specfile.model import Spec
 from kverify.fixes.goals import goal_for_finding
 from kverify.fixes.search import ClaimFixes, fixes_for, fixes_for_goal
 from kverify.model import LoadBalancerProfile, ProxyConfig
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.workload import NodePool
 
 _CHECK_IDS = frozenset(c.id for c in CHECKS)
@@ -22,6 +25,7 @@ def manifest_subject(
     load_balancer: LoadBalancerProfile | None,
     node_pools: Sequence[NodePool] = (),
     namespace: str = "default",
+    metallb_version: tuple[int, int] = NEWEST_METALLB,
 ) -> Spec:
     """Manifests checked without a spec, seen as a spec with no claims: what fixes change and patch.
 
@@ -30,7 +34,9 @@ def manifest_subject(
     from kverify.load import load_manifests, to_cluster
 
     loaded = load_manifests(list(files), namespace=namespace)
-    cluster = to_cluster(loaded, proxy=proxy, load_balancer=load_balancer)
+    cluster = attrs.evolve(
+        to_cluster(loaded, proxy=proxy, load_balancer=load_balancer), metallb_version=metallb_version
+    )
     lines = {
         key.split(" ", 1)[1]: Location(file=file, line=line)
         for key, (file, line) in loaded.source_lines.items()
@@ -67,6 +73,7 @@ def fixes_in_run(
     node_pools: Sequence[NodePool] = (),
     namespace: str = "default",
     needs_client_ip: Sequence[str] = (),
+    metallb_version: tuple[int, int] = NEWEST_METALLB,
 ) -> list[ClaimFixes]:
     """For each spec claim of ``run`` that should hold and is refuted, and each built-in finding with a
     counterexample, the smallest fixes. The options are the ones the run was checked with."""
@@ -81,7 +88,12 @@ def fixes_in_run(
     specs = {spec.name: spec for spec in (load_spec(f) for f in spec_files)}
     if manifest_files and any(r.origin == BUILT_IN for r in failing):
         specs[BUILT_IN] = manifest_subject(
-            manifest_files, proxy=proxy, load_balancer=load_balancer, node_pools=node_pools, namespace=namespace
+            manifest_files,
+            proxy=proxy,
+            load_balancer=load_balancer,
+            node_pools=node_pools,
+            namespace=namespace,
+            metallb_version=metallb_version,
         )
     out: list[ClaimFixes] = []
     for result in failing:

@@ -33,6 +33,9 @@ class Claim:
     load_balancer: LoadBalancerProfile = LoadBalancerProfile.NO_HEALTH_CHECK
     #: Replay counterexamples letting the load balancer pick the node (else at the handling node).
     via_load_balancer: bool = False
+    #: The claim is about which nodes the load balancer sends to: the counterexample shows, and its command
+    #: traces, the flow with the load balancer picking the node (replayed at the handling node all the same).
+    shows_load_balancer_pick: bool = False
     #: The smallest counterexample Kubernetes' behaviour implies, as (nodes, endpoints), where known.
     minimal: Mapping[Dataplane, tuple[int, int]] = attrs.field(factory=dict)
     #: The pod network the claim is about; ``None``: the one the run names (``prove --cni``, default generic).
@@ -381,6 +384,29 @@ LB_CLAIMS: tuple[Claim, ...] = (
         "(`kverify prove --all-versions` shows from which version it holds). Cilium's handling of ipMode is not "
         "verified, so only kube-proxy is claimed.",
         load_balancer=LoadBalancerProfile.HEALTH_CHECKED,
+    ),
+    Claim(
+        id="metallb-announces-usable-endpoints",
+        statement="eTP Cluster behind MetalLB (layer 2), no node labelled out of load balancers: while the Service "
+        "has an endpoint the proxy uses (Ready, or serving while terminating), MetalLB announces its LoadBalancer "
+        "address, from any node.",
+        assume=lambda w: w.ops.and_(
+            w.client_is(ClientKind.EXTERNAL),
+            w.destination_is(Destination.LOAD_BALANCER),
+            w.ops.not_(w.etp_local()),
+            w.any_usable_endpoint(),
+            w.no_node_labelled_out_of_lb(),
+        ),
+        require=lambda w: w.lb_may_pick_node,
+        expected=dict.fromkeys((*KUBE_PROXY, Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR), HOLDS),
+        why="from MetalLB v0.14.5 a speaker counts an endpoint that is Ready or serving (metallb/metallb "
+        "internal/k8s/epslices EndpointCanServe, commit e2e07277), which covers every endpoint the proxy uses "
+        "(pkg/proxy/topology.go CategorizeEndpoints). Refuted on older releases (`--metallb-version`): v0.13 counts "
+        "Ready only (IsConditionReady), so a Service whose pods are all terminating but serving is not announced; "
+        "v0.14.0-v0.14.4 read serving first (IsConditionServing, commit 1f0fdf34), so a publishNotReadyAddresses "
+        "Service whose pods are not ready (Ready=true, serving=false) is not announced (rule lb-metallb-announce).",
+        load_balancer=LoadBalancerProfile.METALLB_L2,
+        shows_load_balancer_pick=True,
     ),
 )
 

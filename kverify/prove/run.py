@@ -154,17 +154,34 @@ def _replay(claim: Claim, dataplane: Dataplane, answer: prove.Answer) -> Counter
             f"solver chose node {decoded.handling_node}, endpoint {decoded.endpoint_ip}; executable model "
             f"violations: {[o.to_json() for o in broken]}\ncluster: {decoded.cluster}\nflow: {replay_flow}"
         )
+    outcome = matching[0]
+    if claim.shows_load_balancer_pick:
+        # The violation is the load balancer not sending to the node: what people see is the flow with the
+        # load balancer picking (its outcome without a node: nobody it may send to).
+        replay_flow = flow = attrs.evolve(flow, node=None)
+        outcome = _no_node_picked(claim, dataplane, decoded.cluster, replay_flow)
     manifest = manifests(decoded.cluster)
     digest = hashlib.sha256((manifest + repr(replay_flow) + claim.id).encode()).hexdigest()[:10]
     cx_id = f"cx-{digest}"
     return Counterexample(
         cluster=decoded.cluster,
         flow=replay_flow,
-        outcome=matching[0],
+        outcome=outcome,
         id=cx_id,
         command=trace_command(decoded.cluster, flow, f"{cx_id}.yaml", via_load_balancer=replay_flow.node is None),
         manifest=manifest,
     )
+
+
+def _no_node_picked(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> Outcome:
+    """The executable model's outcome of ``flow`` when the load balancer sends it to no node."""
+    unsent = [o for o in route(cluster, flow) if o.node is None and not o.delivered]
+    if not unsent:
+        raise InternalError(
+            f"the solver's counterexample to {claim.id!r} on {dataplane.spelling} does not replay: the load "
+            f"balancer sends to some node in the executable model\ncluster: {cluster}\nflow: {flow}"
+        )
+    return unsent[0]
 
 
 def _replay_spread(claim: SpreadClaim, dataplane: Dataplane, answer: prove.Answer) -> Counterexample:
@@ -205,15 +222,23 @@ def prove_claim(
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
     cilium: CiliumSettings | None = None,
+    metallb: tuple[int, int] = NEWEST_METALLB,
 ) -> Verdict:
     """Prove ``claim`` on ``dataplane`` within the bounds, or refute it with a replayed counterexample.
 
     The proof is for kube-proxy of Kubernetes v1.``version`` with its default feature gates, then
     ``feature_gates``, on the pod network ``cni`` (a claim about one CNI names its own); on Cilium, for
-    the version and Helm options ``cilium`` gives (default: the newest modelled, chart defaults)."""
+    the version and Helm options ``cilium`` gives (default: the newest modelled, chart defaults); behind
+    MetalLB, for the release ``metallb`` (default: the newest modelled)."""
     started = time.perf_counter()
     cni = getattr(claim, "cni", None) or cni
-    env: dict[str, Any] = {"version": version, "feature_gates": feature_gates, "cni": cni, "cilium": cilium}
+    env: dict[str, Any] = {
+        "version": version,
+        "feature_gates": feature_gates,
+        "cni": cni,
+        "cilium": cilium,
+        "metallb": metallb,
+    }
     bounds = scope(max_nodes, max_endpoints)
     if isinstance(claim, SpreadClaim):
         # Shares count endpoints, which the kind abstraction forgets: bounded, stated in the scope.
@@ -249,6 +274,11 @@ def prove_claim(
             scope=bounds,
             seconds=time.perf_counter() - started,
         )
+    if answer.decoded is not None:
+        # The decoder names a release that behaves as the pinned one; the counterexample names the one asked.
+        answer = attrs.evolve(
+            answer, decoded=attrs.evolve(answer.decoded, cluster=_with_metallb(answer.decoded.cluster, metallb))
+        )
     if isinstance(claim, SpreadClaim):
         counterexample = _replay_spread(claim, dataplane, answer)
     else:
@@ -262,7 +292,11 @@ def prove_claim(
     )
 
 
-Work = tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...], int, "CiliumSettings | None"]
+def _with_metallb(cluster: Cluster, metallb: tuple[int, int]) -> Cluster:
+    return attrs.evolve(cluster, metallb_version=metallb)
+
+
+Work = tuple[str, int, int, int, int, int, tuple[tuple[str, bool], ...], int, "CiliumSettings | None", tuple[int, int]]
 
 
 def _prove_batch(batch: list[Work]) -> list[Verdict]:
@@ -279,8 +313,9 @@ def _prove_batch(batch: list[Work]) -> list[Verdict]:
             feature_gates=g,
             cni=Cni(net),
             cilium=c,
+            metallb=lb,
         )
-        for claim_id, dp, n, m, t, v, g, net, c in batch
+        for claim_id, dp, n, m, t, v, g, net, c, lb in batch
     ]
 
 
@@ -296,6 +331,7 @@ def prove_all(
     versions: list[int] | None = None,
     cni: Cni = Cni.GENERIC,
     cilium: CiliumSettings | None = None,
+    metallb: tuple[int, int] = NEWEST_METALLB,
 ) -> list[Verdict]:
     """Verdicts for every (claim, dataplane), in order, using up to ``jobs`` processes.
 
@@ -305,7 +341,7 @@ def prove_all(
     """
     per_pair = versions if versions is not None else [version] * len(pairs)
     work: list[Work] = [
-        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates, int(cni), cilium)
+        (c.id, int(dp), max_nodes, max_endpoints, timeout_ms, v, feature_gates, int(cni), cilium, metallb)
         for (c, dp), v in zip(pairs, per_pair, strict=True)
     ]
     if jobs <= 1 or len(work) < 2:

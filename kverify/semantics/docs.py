@@ -49,8 +49,8 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
 - **Versions**: v1.24-v1.34 of kube-proxy. Patch releases are not told apart (a fix backported to a
   patch release is modelled from that minor, and the rule says so). Cilium v1.12-v1.19 by minor release;
   a patch release is read only for the v1.18.0-v1.18.5 source-range regression (a minor given without a
-  patch is its newest patch). MetalLB from v0.13.0 to v0.16.x (`--metallb-version`, a spec's
-  `environment.metallbVersion`): only which endpoints make it announce changed (rule
+  patch is its newest patch). MetalLB from v0.13.0 to v0.16.x (`--metallb-version` of trace, check and
+  prove, a spec's `environment.metallbVersion`): only which endpoints make it announce changed (rule
   `lb-metallb-announce`); the endpoint conditions are read as the EndpointSlice controller writes them
   (serving always set), so v0.14.0-v0.14.4's "serving unset: use Ready" is not told apart from
   kube-proxy's "serving unset: true".

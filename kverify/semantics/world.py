@@ -17,7 +17,7 @@ from kverify.semantics.decide import Decision, via_ip_target
 from kverify.semantics.endpoints import any_usable, ready
 from kverify.semantics.ops import Ops, Term
 from kverify.semantics.policy import external_policy_local
-from kverify.semantics.vocabulary import NO_NODE, Situation
+from kverify.semantics.vocabulary import LB_LABEL_NONE, NO_NODE, Situation
 
 Pick = Callable[[Sequence[Any]], Any]
 M = TypeVar("M", bound=Callable[..., Term])
@@ -136,6 +136,13 @@ class World:
     @_memoized
     def any_usable_endpoint(self) -> Term:
         return any_usable(self.ops, self.situation)
+
+    @_memoized
+    def no_node_labelled_out_of_lb(self) -> Term:
+        """No node carries ``node.kubernetes.io/exclude-from-external-load-balancers`` (rule lb-exclude-label)."""
+        return self.ops.all_(
+            self.ops.implies(n.present, self.ops.eq(n.lb_label, LB_LABEL_NONE)) for n in self.situation.nodes
+        )
 
     # -- the outcome ----------------------------------------------------------------------------
     @_memoized

@@ -17,7 +17,7 @@ import z3
 
 from kverify.model import Cni, Dataplane, Destination
 from kverify.model.cilium import NEWEST_CILIUM, OLDEST_CILIUM, CiliumSettings
-from kverify.model.metallb import READY_ONLY, READY_OR_SERVING, SERVING
+from kverify.model.metallb import NEWEST_METALLB, READY_ONLY, READY_OR_SERVING, SERVING
 from kverify.model.versions import NEWEST, resolve_gates
 from kverify.prove.claims import Claim
 from kverify.semantics.decide import decide
@@ -209,10 +209,11 @@ def environment_pins(
     feature_gates: tuple[tuple[str, bool], ...],
     cni: Cni = Cni.GENERIC,
     cilium: CiliumSettings | None = None,
+    metallb: tuple[int, int] = NEWEST_METALLB,
 ) -> list[Any]:
     """Pin the universe's Kubernetes version and feature gates (the defaults, then the overrides), the
-    CNI profile (a proof is for one pod network), and Cilium's version and Helm options."""
-    return [*u.environment(version, resolve_gates(version, feature_gates), cilium), u.cni == int(cni)]
+    CNI profile (a proof is for one pod network), Cilium's version and Helm options, and MetalLB's release."""
+    return [*u.environment(version, resolve_gates(version, feature_gates), cilium, metallb), u.cni == int(cni)]
 
 
 def claim_violated(claim: Claim, world: World, shared: z3.Solver) -> list[Any]:
@@ -234,6 +235,7 @@ def find_violation_any_size(
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
     cilium: CiliumSettings | None = None,
+    metallb: tuple[int, int] = NEWEST_METALLB,
 ) -> Answer:
     """``unsat``: no cluster of any size breaks the claim (endpoint-kind abstraction, kinds.py).
     ``sat``: one that does, with one endpoint per kind present (not minimised: see find_violation)."""
@@ -242,7 +244,7 @@ def find_violation_any_size(
     # One incremental solver holds the (large) shared part; each query is a scope.
     with query(shared, timeout_ms, kinds_encoding.renew) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*environment_pins(u, version, feature_gates, cni, cilium))
+        solver.add(*environment_pins(u, version, feature_gates, cni, cilium, metallb))
         solver.add(*violated)
         result = solver.check()
         if result == z3.unsat:
@@ -290,6 +292,7 @@ def find_violation(
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
     cilium: CiliumSettings | None = None,
+    metallb: tuple[int, int] = NEWEST_METALLB,
 ) -> Answer:
     """``unsat``: no cluster within the bounds breaks the claim. ``sat``: the smallest one that does
     (fewest nodes, then fewest endpoints), decoded. Sizes are tried smallest first."""
@@ -297,7 +300,7 @@ def find_violation(
     violated = claim_violated(claim, world, shared)
     with query(shared, timeout_ms, lambda: encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*environment_pins(u, version, feature_gates, cni, cilium))
+        solver.add(*environment_pins(u, version, feature_gates, cni, cilium, metallb))
         solver.add(*violated)
         return minimal_violation(solver, u, max_nodes, max_endpoints)
 

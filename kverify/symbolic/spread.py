@@ -9,6 +9,7 @@ import z3
 
 from kverify.model import ClientKind, Cni, Destination
 from kverify.model.cilium import CiliumSettings
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.versions import NEWEST
 from kverify.prove.claims import SpreadClaim
 from kverify.semantics.decide import decide
@@ -30,6 +31,7 @@ def find_uneven_spread(
     feature_gates: tuple[tuple[str, bool], ...] = (),
     cni: Cni = Cni.GENERIC,
     cilium: CiliumSettings | None = None,
+    metallb: tuple[int, int] = NEWEST_METALLB,
 ) -> prove.Answer:
     """Look for two pods that both receive traffic but in different shares.
 
@@ -42,7 +44,7 @@ def find_uneven_spread(
     u, shared, etp_local = _encoding(max_nodes, max_endpoints)
     with prove.query(shared, timeout_ms, lambda: _encoding.renew(max_nodes, max_endpoints)) as solver:
         solver.add(u.dataplane == int(dataplane), u.load_balancer == int(claim.load_balancer))
-        solver.add(*prove.environment_pins(u, version, feature_gates, cni, cilium))
+        solver.add(*prove.environment_pins(u, version, feature_gates, cni, cilium, metallb))
         solver.add(etp_local if claim.etp_local else z3.Not(etp_local))
         return prove.minimal_violation(solver, u, max_nodes, max_endpoints)
 
