@@ -36,9 +36,13 @@ EXTERNAL_CLIENT_IP = "203.0.113.10"
 NODEPORT_ADDRESSES = declare(
     "nodeport-addresses",
     title="Which addresses accept NodePorts: iptables/ipvs every local address (iptables also 127.0.0.1 "
-    "with localhostNodePorts); nftables the node's primary IPs; --nodeport-addresses restricts all.",
+    "with localhostNodePorts); nftables by default the node's primary IPs (--nodeport-addresses=primary); "
+    "an explicit --nodeport-addresses takes the node's addresses inside its CIDRs, on every dataplane.",
     source=f"{K8S} pkg/proxy/iptables/proxier_test.go TestNodePorts; pkg/proxy/nftables/proxier_test.go "
-    "TestNodePorts ('secondary nodeIP ignores NodePorts'); pkg/proxy/util/nodeport_addresses.go",
+    "TestNodePorts ('secondary nodeIP ignores NodePorts'; 'ipv4, multiple nodeport-addresses': 'external to "
+    "nodePort on secondary IP', at 81810de6); pkg/proxy/nftables/proxier.go syncProxyRules (nodeport-ips filled "
+    "from nodePortAddresses.GetNodeIPs unless MatchAll); cmd/kube-proxy/app/server_linux.go platformApplyDefaults "
+    "(nftables: empty --nodeport-addresses becomes primary); pkg/proxy/util/nodeport_addresses.go",
     since="v1.29 (nftables); v1.26 (localhostNodePorts)",
 )
 EXTERNAL_IPS = declare(
@@ -208,7 +212,9 @@ def nodeport_addresses(cluster: Cluster, node: Node, *, client_on_node: bool) ->
     """Addresses of ``node`` on which its proxy accepts NodePort traffic."""
     mark(NODEPORT_ADDRESSES)
     proxy = cluster.proxy
-    if proxy.dataplane is Dataplane.NFTABLES:
+    if proxy.dataplane is Dataplane.NFTABLES and not proxy.node_port_addresses:
+        # nftables' default is --nodeport-addresses=primary; an explicit list takes every local address in
+        # it (nodePortAddresses.GetNodeIPs), as iptables and ipvs do.
         primaries: list[str] = []
         for family in (4, 6):
             first = next((a for a in node.addresses if ipaddress.ip_address(a).version == family), None)
