@@ -114,3 +114,16 @@ def test_every_row_names_the_commit_test_and_row_it_was_transcribed_from(path: P
         for row in table["rows"]:
             assert f"# {citation(version, table, row)}\n" in text, citation(version, table, row)
             assert row["output"] in _VERDICTS or "masq" in row, row["name"]
+
+
+def test_the_semantics_docs_state_the_versions_and_counts_that_are_run() -> None:
+    from kverify.semantics.docs import UPSTREAM_TABLES
+
+    found = set()
+    for path in FILES:
+        data = _load(path)
+        for key, version in data["versions"].items():
+            tables = [t for t in data["tables"] if t["version"] == key]
+            repo = version["repo"].replace("kubernetes/kubernetes", "kubernetes")
+            found.add((f"{repo}@{version['commit'][:8]}", len(tables), sum(len(t["rows"]) for t in tables)))
+    assert {(src, tables, n) for _, src, _, tables, n in UPSTREAM_TABLES} == found

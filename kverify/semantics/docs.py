@@ -226,7 +226,42 @@ def render() -> str:
         changed = "; ".join(f"{version}: {what}" for version, what, _ in rule.history) or "-"
         cells = [f"`{rule.id}`", rule.title, rule.source, rule.since, changed, rule.dataplanes, kind]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return HEADER + "\n".join(rows) + "\n" + _changes() + _gates() + _cnis() + FOOTER
+    return HEADER + "\n".join(rows) + "\n" + _changes() + _gates() + _cnis() + _upstream_tables() + FOOTER
+
+
+#: The versions of kube-proxy's test files whose packet-flow tables tests/test_kube_proxy_tables.py runs
+#: (tests/kubernetes_cases/by_version/): (file, where read, release range, tables, rows). That test checks
+#: these figures against the transcribed rows.
+UPSTREAM_TABLES = (
+    ("nftables proxier_test.go", "openshift/kubernetes@84a2e12f", "v1.30-v1.33", 8, 50),
+    ("nftables proxier_test.go", "kubernetes@81810de6", "v1.34+", 8, 50),
+)
+#: What the transcribed tables found wrong in the rule table, and where it was fixed.
+UPSTREAM_FIXES = (
+    "`nodeport-addresses`: nftables with an explicit `--nodeport-addresses` accepted NodePorts only on the "
+    "node's primary IPs; kube-proxy takes every node address inside the CIDRs (TestNodePorts 'ipv4, multiple "
+    "nodeport-addresses', 'external to nodePort on secondary IP'); the primary IPs are only the default.",
+)
+
+
+def _upstream_tables() -> str:
+    """How the rules are checked against kube-proxy's own tests, version by version."""
+    lines = [
+        "",
+        "## Checked against kube-proxy's own tests, per version",
+        "",
+        "`tests/test_kube_proxy_tables.py` runs the packet-flow tables of kube-proxy's `proxier_test.go`, transcribed",
+        "from the versions of the file below (`tests/kubernetes_cases/by_version/`: the Service and EndpointSlice",
+        "each Go test builds, and its rows' `output` and `masq` as the test writes them), through the executable",
+        "model at every Kubernetes minor of the version's range and through the Z3 encoding, which must admit",
+        "exactly the same outcomes. Each row cites the commit, the Go test and the row's name; every row agrees.",
+        "",
+        "| test file | read at | release range | tables | rows |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {f} | {src} | {rng} | {tables} | {n} |" for f, src, rng, tables, n in UPSTREAM_TABLES]
+    lines += ["", "Found and fixed through them:", ""] + [f"- {fix}" for fix in UPSTREAM_FIXES]
+    return "\n".join(lines) + "\n"
 
 
 def _minor(version: str) -> tuple[str, tuple[int, ...]]:
