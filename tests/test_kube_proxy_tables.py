@@ -113,7 +113,6 @@ def test_every_row_names_the_commit_test_and_row_it_was_transcribed_from(path: P
         assert table["test"].startswith("Test") and table["rows"], table["test"]
         for row in table["rows"]:
             assert f"# {citation(version, table, row)}\n" in text, citation(version, table, row)
-            assert row["output"] in _VERDICTS or "masq" in row, row["name"]
 
 
 def test_the_semantics_docs_state_the_versions_and_counts_that_are_run() -> None:
