@@ -235,7 +235,7 @@ def render() -> str:
 UPSTREAM_TABLES = (
     ("nftables proxier_test.go", "openshift/kubernetes@84a2e12f", "v1.30-v1.33", 8, 50),
     ("nftables proxier_test.go", "kubernetes@81810de6", "v1.34+", 8, 50),
-    ("iptables proxier_test.go", "openshift/kubernetes@06d263eb", "v1.26-v1.27 (gate per case)", 19, 33),
+    ("iptables proxier_test.go", "openshift/kubernetes@06d263eb", "v1.26-v1.27 (gate per case)", 21, 50),
     ("iptables proxier_test.go", "kubernetes@531be812", "v1.34", 16, 26),
 )
 #: What the transcribed tables found wrong in the rule table, and where it was fixed.
