@@ -29,6 +29,8 @@ from kverify.load.kinds import _IPV4
         "a.b.c.d",
         "1.2.3.-1",
         "::1",
+        "\u0661.2.3.4",  # ARABIC-INDIC DIGIT ONE: a digit to \\d, not to ipaddress
+        "1.2.3.\u0664",
         "",
     ],
 )
@@ -315,6 +317,8 @@ def test_an_error_in_a_big_json_slice_still_names_file_line_object_and_field(tmp
         "fd00::/64",
         "10.0.0.0/-1",
         "10.0.0.0/ 8",
+        "10.0.0.0/\u0668",  # ARABIC-INDIC DIGIT EIGHT
+        "\u0661\u0660.0.0.0/8",
         "",
     ],
 )
