@@ -112,7 +112,7 @@ MUST_BE_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 
 #: Dotted-quad IPv4, as ``ipaddress.IPv4Address`` accepts it (no leading zeros). The addresses of a
 #: snapshot are nearly all of this form: a regex match decides them at a tenth of ``ipaddress``'s cost.
-#: ``[0-9]``, not ``\d``: ``\d`` also matches other scripts' digits ("١.2.3.4"), which ``ipaddress``
+#: ``[0-9]``, not ``\d``: ``\d`` also matches other scripts' digits ("\u0661.2.3.4"), which ``ipaddress``
 #: refuses (its ``_DECIMAL_DIGITS`` are ASCII).
 _OCTET_PATTERN = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_PATTERN = rf"(?:{_OCTET_PATTERN}\.){{3}}{_OCTET_PATTERN}"
