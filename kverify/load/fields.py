@@ -7,6 +7,7 @@ path is only built (and a line number only looked up) once something is wrong.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -147,6 +148,12 @@ def is_cidr(value: str) -> bool:
     return True
 
 
+@functools.cache
+def _by_spelling(cls: type[E]) -> dict[str, E]:
+    """An enum's members by spelling: one lookup per enum field (iterating an Enum class is slow)."""
+    return {member.spelling: member for member in cls}
+
+
 class Ctx:
     """Collects problems and warnings about one object, with its file, line lookup and label."""
 
@@ -255,10 +262,8 @@ class Ctx:
         v = m.get(key)
         if v is None or v == "":
             return default
-        if type(v) is str:
-            for member in cls:
-                if member.spelling == v:
-                    return member
+        if type(v) is str and (member := _by_spelling(cls).get(v)) is not None:
+            return member
         self.error((*path, key), unsupported(v, tuple(x.spelling for x in cls) + also))
         return default
 
