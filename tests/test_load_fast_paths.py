@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import attrs
 import pytest
@@ -356,3 +357,40 @@ def test_a_node_read_from_a_manifest_is_the_node_the_model_validates(tmp_path) -
     assert Node(**attrs.asdict(node, recurse=False)) == node
     assert node.addresses == ("172.16.0.1", "fd00::1", "203.0.113.9")
     assert node.pod_cidrs == ("10.244.1.0/24", "fd00:1::/64")
+
+
+def _manifest_corpus() -> list[Path]:
+    root = Path(__file__).resolve().parent.parent
+    folders = [
+        root / "tests" / "data" / "manifests" / "valid",
+        root / "tests" / "data" / "manifests" / "warnings",
+        root / "tests" / "data" / "public",
+        root / "kverify" / "data" / "specs" / "manifests",
+    ]
+    return sorted(f for folder in folders for f in folder.rglob("*") if f.suffix in (".yaml", ".yml", ".json"))
+
+
+def test_services_read_from_manifests_are_the_services_the_model_validates() -> None:
+    """Services (their ports and ingress entries) are built with the model's validators off: rebuilding
+    each with them on gives the same value, for every Service of the manifest corpus."""
+    from kverify.errors import InputError
+    from kverify.load import load_manifests
+    from kverify.model.cluster import LoadBalancerIngress, Service, ServicePort
+
+    assert attrs.validators.get_disabled() is False
+    checked = 0
+    for path in _manifest_corpus():
+        try:
+            loaded = load_manifests([path])
+        except InputError:
+            continue  # a file the corpus keeps for its errors
+        assert attrs.validators.get_disabled() is False  # switched back on
+        for service in loaded.services:
+            fields = attrs.asdict(service, recurse=False)
+            fields["ports"] = [ServicePort(**attrs.asdict(p, recurse=False)) for p in service.ports]
+            fields["load_balancer_ingress"] = [
+                LoadBalancerIngress(**attrs.asdict(i, recurse=False)) for i in service.load_balancer_ingress
+            ]
+            assert Service(**fields) == service
+            checked += 1
+    assert checked > 50  # the corpus holds Services of every type, with and without status

@@ -10,8 +10,10 @@ import contextlib
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
+
+import attrs
 
 from kverify.errors import VALUE_LIMIT, Problem, quote
 from kverify.model.enums import _Spelled
@@ -146,6 +148,20 @@ def is_cidr(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def validators_off() -> Iterator[None]:
+    """The model's attrs validators off while building values from fields the loader has just checked.
+
+    They would only repeat those checks (an ``ipaddress`` parse per address and CIDR). The previous
+    state is restored, unlike ``attrs.validators.disabled()``, which always switches them back on."""
+    was_off = attrs.validators.get_disabled()
+    attrs.validators.set_disabled(True)
+    try:
+        yield
+    finally:
+        attrs.validators.set_disabled(was_off)
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from kverify.load.fields import IPV4, IPV4_PATTERN, Ctx, invalid, is_ip, unsupported
+from kverify.load.fields import IPV4, IPV4_PATTERN, Ctx, invalid, is_ip, unsupported, validators_off
 from kverify.load.scheduling import taints_from
 from kverify.model.cluster import Endpoint, EndpointPort, Node
 from kverify.model.enums import Protocol
@@ -85,23 +85,20 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
             other_labels.append((key, value))
     # Every field was checked above (name, each address and CIDR, zone): the model's validators, an
     # ``ipaddress`` parse per address and CIDR, would only repeat it.
-    was_on = attrs.validators.get_disabled() is False
-    attrs.validators.set_disabled(True)
-    try:
-        return Node(
-            name=name,
-            addresses=(*internal, *external),
-            zone=zone,
-            pod_cidrs=pod_cidrs,
-            draining=draining,
-            labels=other_labels,
-            taints=taints,
-        )
-    except (ValueError, TypeError) as exc:  # pragma: no cover - the converters take any iterable
-        ctx.model_error(exc)
-        return None
-    finally:
-        attrs.validators.set_disabled(not was_on)
+    with validators_off():
+        try:
+            return Node(
+                name=name,
+                addresses=(*internal, *external),
+                zone=zone,
+                pod_cidrs=pod_cidrs,
+                draining=draining,
+                labels=other_labels,
+                taints=taints,
+            )
+        except (ValueError, TypeError) as exc:  # pragma: no cover - the converters take any iterable
+            ctx.model_error(exc)
+            return None
 
 
 def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | Skip | None:
@@ -161,12 +158,8 @@ def _slice_endpoints(
     entries = obj.get("endpoints")
     if not v6 and type(entries) is list and (plain := _plain_endpoints(entries, namespace, ports)) is not None:
         return plain
-    was_on = attrs.validators.get_disabled() is False
-    attrs.validators.set_disabled(True)
-    try:
+    with validators_off():
         return _endpoints_unvalidated(ctx, obj, namespace, ports, v6=v6)
-    finally:
-        attrs.validators.set_disabled(not was_on)
 
 
 _IPV4 = IPV4

@@ -19,7 +19,7 @@ import attrs
 from kverify.errors import InputError, Problem
 from kverify.load import validate
 from kverify.load.allocate import allocate
-from kverify.load.fields import Ctx, Path, invalid, quote, unsupported
+from kverify.load.fields import Ctx, Path, invalid, quote, unsupported, validators_off
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.pod_sources import may_create_pods
@@ -414,12 +414,15 @@ class _Assembly:
         allocate(drafts)
         services: list[Service] = []
         allocations = validate.Allocations()
-        for ctx, ns, name, kwargs in self.services:
-            allocations.service(ctx, f"{ns}/{name}", kwargs)
-            try:
-                services.append(Service(namespace=ns, name=name, endpoints=by_service[f"{ns}/{name}"], **kwargs))
-            except (ValueError, TypeError) as exc:
-                ctx.model_error(exc)
+        # Every field was checked as the Service was read (names, addresses, CIDRs, ports, enums), or
+        # allocated; the endpoints as their slices were: the model's validators would repeat it.
+        with validators_off():
+            for ctx, ns, name, kwargs in self.services:
+                allocations.service(ctx, f"{ns}/{name}", kwargs)
+                try:
+                    services.append(Service(namespace=ns, name=name, endpoints=by_service[f"{ns}/{name}"], **kwargs))
+                except (ValueError, TypeError) as exc:
+                    ctx.model_error(exc)
         if self.problems:
             raise InputError(_in_file_order(self.problems))
         return LoadedManifests(

@@ -12,7 +12,7 @@ from typing import Any
 
 from kverify.load import validate
 from kverify.load.allocate import Pending, cluster_ip_families, lb_families
-from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip
+from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip, validators_off
 from kverify.load.kinds import Skip
 from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_ips
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
@@ -28,6 +28,12 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
     What the API server would allocate or default is left for :func:`kverify.load.allocate.allocate`:
     the kwargs carry it as ``"pending"`` (a :class:`~kverify.load.allocate.Pending`).
     """
+    # Each port and ingress entry is built from fields checked just before: see validators_off.
+    with validators_off():
+        return _service_from(ctx, obj)
+
+
+def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
     spec = ctx.mapping(obj, "spec", ())
     if spec.get("type") == "ExternalName":
         return Skip("ExternalName services get no proxy rules")
