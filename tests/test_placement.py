@@ -44,8 +44,10 @@ from kverify.model.workload import (
     Toleration,
     Workload,
     WorkloadKind,
+    well_known_labels,
 )
 from kverify.placement import Design
+from kverify.placement.realise import realise
 from kverify.placement.solve import decide_over_placements, decide_share_over_placements
 
 from .placement_oracle import violated
@@ -383,6 +385,75 @@ def test_pool_nodes_carry_the_kubelet_os_label() -> None:
     verdict = decide_over_placements(windows, LB_FLOW, "delivered", claim="c").verdict
     assert verdict.verdict == "unknown"
     assert "no node matches its nodeSelector (kubernetes.io/os In ['linux'])" in verdict.reason  # type: ignore[union-attr]
+
+
+#: Weaveworks' Sock Shop (microservices-demo/microservices-demo, deploy/kubernetes/complete-demo.yaml),
+#: trimmed: the front end selects the deprecated beta OS label.
+SOCK_SHOP_FRONT_END = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: front-end, namespace: sock-shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {name: front-end}}
+  template:
+    metadata: {labels: {name: front-end}}
+    spec:
+      containers:
+      - name: front-end
+        image: weaveworksdemos/front-end:0.3.12
+        ports: [{containerPort: 8079}]
+      nodeSelector:
+        beta.kubernetes.io/os: linux
+---
+apiVersion: v1
+kind: Service
+metadata: {name: front-end, namespace: sock-shop}
+spec:
+  type: NodePort
+  ports: [{port: 80, targetPort: 8079, nodePort: 30001}]
+  selector: {name: front-end}
+"""
+
+
+@pytest.mark.parametrize(
+    ("pool_flag", "delivered"),
+    [
+        pytest.param("workers=2", True, id="a Linux pool's nodes carry beta.kubernetes.io/os=linux too"),
+        pytest.param("win=2,label=kubernetes.io/os=windows", False, id="the beta label follows the GA label"),
+        pytest.param("w=2,label=beta.kubernetes.io/os=windows", True, id="the GA label wins over a stale beta one"),
+    ],
+)
+def test_pool_nodes_carry_the_beta_os_label(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pool_flag: str, delivered: bool
+) -> None:
+    """The node lifecycle controller keeps beta.kubernetes.io/os equal to kubernetes.io/os on every Node
+    (labelReconcileInfo, GA label primary), so a nodeSelector on the beta label schedules on Linux nodes."""
+    manifest = tmp_path / "sock-shop.yaml"
+    manifest.write_text(SOCK_SHOP_FRONT_END)
+    args = ["trace", str(manifest), "--service", "sock-shop/front-end", "--to", "node-port", "--from", "external"]
+    code = main([*args, "--node-pool", pool_flag, "--format", "json"])
+    out = capsys.readouterr().out
+    if delivered:
+        assert code == 0, out
+        assert "no node matches" not in out
+        assert '"delivered"' in out
+    else:
+        assert code == 3, out
+        assert "no node matches its nodeSelector (beta.kubernetes.io/os In ['linux'])" in out
+
+
+@pytest.mark.parametrize("eligible", [True, False], ids=["eligible node", "ineligible node"])
+def test_realised_nodes_keep_the_beta_os_label_with_the_ga_one(eligible: bool) -> None:
+    """A counterexample node the solver makes (in)eligible for a workload that selects the beta OS label
+    gets the same OS on both labels: the lifecycle controller does not let a Node carry them apart."""
+    beta = workload(1, node_selector=LabelSelector.of({"beta.kubernetes.io/os": "linux"}))
+    labels, _ = realise("node-2", {beta: eligible}, {})
+    assert labels["beta.kubernetes.io/os"] == labels["kubernetes.io/os"]
+    assert (labels["kubernetes.io/os"] == "linux") is eligible
+    # as the Node is read back (a counterexample replayed): the workload's eligibility is unchanged
+    replayed = well_known_labels(tuple(labels.items()), node_name="node-2", zone=None)
+    assert beta.scheduling.node_allowed(replayed, ()) is eligible
 
 
 def test_traffic_distribution_is_unknown_at_design_time() -> None:

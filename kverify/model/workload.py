@@ -26,8 +26,34 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 #: Labels the kubelet sets on every node (``pkg/kubelet/kubelet_node_status.go`` initialNode); a node
 #: pool gets them for a Linux amd64 node unless its own labels say otherwise.
 KUBELET_LABELS = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+#: Deprecated beta twins of the OS and arch labels. The kubelet stopped setting them (PR #91046, v1.19);
+#: the node lifecycle controller keeps them on every Node, equal to the GA label, which wins when the
+#: two differ (``pkg/controller/nodelifecycle/node_lifecycle_controller.go``, ``labelReconcileInfo``,
+#: ``ensureSecondaryExists``; still so in v1.34). Manifests still select on them (Weaveworks' Sock Shop:
+#: ``nodeSelector: beta.kubernetes.io/os: linux``).
+BETA_TWINS = {"kubernetes.io/os": "beta.kubernetes.io/os", "kubernetes.io/arch": "beta.kubernetes.io/arch"}
+_TWIN_OF = {**BETA_TWINS, **{beta: ga for ga, beta in BETA_TWINS.items()}}
 #: Nodes with this label are left out of external load balancers (KEP-1143, GA v1.21).
 EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+
+def well_known_labels(labels: Labels, *, node_name: str, zone: str | None) -> dict[str, str]:
+    """A node's labels as the scheduler sees them: ``labels`` over the kubelet's OS and arch labels,
+    the hostname and zone labels unless ``labels`` set them, and the beta twins of OS and arch, which
+    the node lifecycle controller keeps equal to the GA labels (``BETA_TWINS``)."""
+    full = {**KUBELET_LABELS, **dict(labels)}
+    for ga, beta in BETA_TWINS.items():
+        full[beta] = full[ga]
+    full.setdefault(HOSTNAME_LABEL, node_name)
+    if zone is not None:
+        full.setdefault(ZONE_LABEL, zone)
+    return full
+
+
+def label_twins(key: str) -> tuple[str, ...]:
+    """``key`` and, for the OS and arch labels, its beta or GA twin: a node cannot set one apart from the other."""
+    twin = _TWIN_OF.get(key)
+    return (key,) if twin is None else (key, twin)
 
 
 class WorkloadKind(_Spelled):
@@ -254,8 +280,4 @@ class NodePool:
 
     def label_map(self, node_name: str) -> dict[str, str]:
         """The labels of one node of the pool, with the well-known hostname and zone labels."""
-        labels = {**KUBELET_LABELS, **dict(self.labels)}
-        labels.setdefault(HOSTNAME_LABEL, node_name)
-        if self.zone is not None:
-            labels.setdefault(ZONE_LABEL, self.zone)
-        return labels
+        return well_known_labels(self.labels, node_name=node_name, zone=self.zone)

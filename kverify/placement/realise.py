@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import attrs
+
 from kverify.errors import InternalError
 from kverify.model.workload import (
     HOSTNAME_LABEL,
-    KUBELET_LABELS,
     LabelRequirement,
     Taint,
     Workload,
+    label_twins,
+    well_known_labels,
 )
 
 #: The taint a control-plane node carries (kubeadm): the usual reason a workload does not run there.
@@ -62,7 +65,8 @@ def realise(
 ) -> tuple[dict[str, str], tuple[Taint, ...]]:
     """Labels (beyond hostname) and taints for ``node``: ``eligible`` says which workloads may run
     there, ``domains`` the value of each topology label (``None``: the node has no such label)."""
-    labels: dict[str, str] = dict(KUBELET_LABELS)
+    labels = well_known_labels((), node_name=node, zone=None)
+    del labels[HOSTNAME_LABEL]
     taints: list[Taint] = []
     for key, value in domains.items():
         if key != HOSTNAME_LABEL and value is not None:
@@ -74,9 +78,11 @@ def realise(
             requirements += list(s.node_affinity[0].requirements)
         if ok:
             for r in requirements:
-                _satisfy(r, labels)
+                for key in label_twins(r.key):  # the OS and arch labels move with their beta twins
+                    _satisfy(attrs.evolve(r, key=key), labels)
         elif requirements:
-            _violate(requirements[0], labels)
+            for key in label_twins(requirements[0].key):
+                _violate(attrs.evolve(requirements[0], key=key), labels)
         elif not any(t.tolerates(CONTROL_PLANE) for t in s.tolerations):
             taints.append(CONTROL_PLANE)
         else:

@@ -28,11 +28,10 @@ from kverify.model import Node
 from kverify.model.workload import (
     EXCLUDE_FROM_LB_LABEL,
     HOSTNAME_LABEL,
-    KUBELET_LABELS,
-    ZONE_LABEL,
     Taint,
     Workload,
     WorkloadKind,
+    well_known_labels,
 )
 from kverify.placement.design import Design
 
@@ -69,11 +68,7 @@ class Pod:
 
 def node_labels(node: Node) -> dict[str, str]:
     """A Node's labels, with the well-known hostname and zone labels the kubelet sets."""
-    labels = {**KUBELET_LABELS, **dict(node.labels)}
-    labels.setdefault(HOSTNAME_LABEL, node.name)
-    if node.zone is not None:
-        labels.setdefault(ZONE_LABEL, node.zone)
-    return labels
+    return well_known_labels(node.labels, node_name=node.name, zone=node.zone)
 
 
 def _constraint_signature(workload: Workload) -> tuple[Any, ...]:
