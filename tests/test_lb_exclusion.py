@@ -202,6 +202,9 @@ def test_at_design_time_the_load_balancer_never_picks_a_labelled_pool(capsys: py
     assert main(["check", str(ingress), "--load-balancer", "no-health-check", *only_cp]) == 1
     out = capsys.readouterr().out
     assert "via load balancer: DROPPED (silently)  [lb-exclude-label]" in out and "has no target" in out
+    # The finding says why: no node is a target, wherever the pods run; not the eTP Local check's own reason.
+    assert "at design time: no node is a target of the load balancer (no-health-check)" in out
+    assert "a cluster may have a node without a replica" not in out and "drop-no-local-endpoints" not in out
 
 
 def test_at_design_time_a_pod_on_a_labelled_pool_is_behind_a_health_checked_lb_that_fails_open(

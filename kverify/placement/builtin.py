@@ -15,9 +15,10 @@ from kverify.check.catalogue import lb_hides_client_ip
 from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location
 from kverify.check.idle import tally, why_nothing_to_check
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServiceType
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.placement.design import Design, at_design_time, backends_of, selected_workloads
 from kverify.placement.solve import decide_over_placements, schedulable
-from kverify.verdicts import Proved, Unknown, Verdict
+from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 
 Progress = Callable[[int, int], None]
 #: The result for a workload some replica of which must stay Pending.
@@ -60,6 +61,21 @@ def questions(
     if service.selector and not any(backends_of(design, service, p) for p in service.ports):
         flow = Flow(service=key, client=ClientKind.POD, destination=Destination.CLUSTER_IP)
         yield "no-usable-endpoints", flow, "delivered", "no workload in the manifests serves a port of the Service"
+
+
+def _finding_context(design: Design, service: Service, verdict: Verdict, context: str, why: str) -> str:
+    """Why the check was asked and why it matters; when the load balancer has no target at all (every node
+    labelled out of it, rule lb-exclude-label), that is what the counterexample shows, not the check's own
+    reason, and it holds wherever the pods run."""
+    if isinstance(verdict, Refuted) and verdict.counterexample.outcome.rules == ("lb-exclude-label",):
+        lb = design.cluster.load_balancer_for(service).spelling
+        return (
+            f"at design time: no node is a target of the load balancer ({lb}): every node is labelled "
+            f"{EXCLUDE_FROM_LB_LABEL}, which it reads (rule lb-exclude-label), so every packet to its address "
+            "is lost, wherever the pods run. Fix: take the label off the nodes that should receive traffic, "
+            "or add nodes without it"
+        )
+    return f"at design time: {context}. Why: {why}"
 
 
 def run_design_checks(
@@ -105,7 +121,7 @@ def run_design_checks(
                     service=service.key,
                     verdict=verdict,
                     service_location=locate(service),
-                    context=f"at design time: {context}. Why: {check.why}",
+                    context=_finding_context(design, service, verdict, context, check.why),
                 )
             )
         if not applied:
