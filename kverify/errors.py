@@ -43,6 +43,14 @@ def quote(text: str, limit: int = VALUE_LIMIT) -> str:
     return f'"{body}..."' if cut else f'"{body}"'
 
 
+#: A cluster with endpoints but no nodes: EndpointSlices (or Endpoints) given by hand, as in a snapshot,
+#: are routed on the Node objects given with them; node pools place workloads, not such endpoints.
+NO_NODES = (
+    "the cluster has no nodes: endpoints given as EndpointSlices or Endpoints are routed on the Node objects "
+    "given with them (a snapshot's kubectl get nodes -o yaml); --node-pool places workloads' pods only"
+)
+
+
 def names(items: Iterable[str], limit: int = 10) -> str:
     """Known names for a "Not found" message: sorted, escaped, at most ``limit`` of them."""
     ordered = sorted(items)

@@ -101,7 +101,7 @@ def test_skipped_objects_are_listed_with_their_reason() -> None:
         "valid/cluster.yaml:107: EndpointSlice shop/web-fqdn: addressType FQDN is not used by kube-proxy, skipped",
         "valid/cluster.yaml:118: ConfigMap shop/web: kind not modelled, skipped",
         "valid/cluster.yaml:126: Endpoints shop/web: "
-        "Endpoints (v1) is deprecated; kverify reads EndpointSlices, skipped",
+        "EndpointSlices of the Service are given (a snapshot): those are read, skipped",
         "valid/cluster.yaml:132: Namespace shop: kind not modelled, skipped",
     )
 

@@ -17,7 +17,7 @@ from kverify.concrete.alike import Decided, decided
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
 from kverify.concrete.lb_exclusion import excluded_nodes, exclusion_reason
-from kverify.errors import InputError, NotModelled, Problem, names, quote
+from kverify.errors import NO_NODES, InputError, NotModelled, Problem, names, quote
 from kverify.model import (
     ClientKind,
     Cluster,
@@ -312,7 +312,7 @@ def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool 
     """Each (handling node, situation) the flow may meet, in node order. ``lb_picks``: the flow is
     what a load balancer sends on (to node ports), so only the nodes it may pick are kept."""
     if not cluster.nodes:
-        raise InputError(Problem("the cluster has no nodes", field="nodes"))
+        raise InputError(Problem(NO_NODES, field="nodes"))
     classify.check_dataplane(cluster)
     if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
         # The health check is per Service, not per port: any port's endpoints view will do.

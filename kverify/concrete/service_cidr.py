@@ -13,7 +13,7 @@ import ipaddress
 
 from kverify.concrete import classify
 from kverify.concrete.index import index_of
-from kverify.errors import InputError, NotModelled, Problem, names, quote
+from kverify.errors import NO_NODES, InputError, NotModelled, Problem, names, quote
 from kverify.model import AddressFlow, ClientKind, Cluster, Dataplane, DropKind, Node, Service
 from kverify.results import Hop, Outcome
 from kverify.semantics.registry import declare, mark
@@ -64,7 +64,7 @@ def route_address(cluster: Cluster, flow: AddressFlow) -> tuple[Outcome, ...]:
     address = _parse(flow.dst_ip)
     _check_no_service_owns(cluster, flow.dst_ip)
     if not cluster.nodes:
-        raise InputError(Problem("the cluster has no nodes", field="nodes"))
+        raise InputError(Problem(NO_NODES, field="nodes"))
     classify.check_dataplane(cluster)
     dataplane = cluster.proxy.dataplane
     if dataplane in _CILIUM:

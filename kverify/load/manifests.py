@@ -22,6 +22,7 @@ from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, quote, unsupported, validators_off
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
+from kverify.load.mirroring import MirrorRecord, endpoints_from
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.services import service_from
@@ -52,8 +53,9 @@ API_VERSIONS = {
     "ReplicaSet": "apps/v1",
     "DaemonSet": "apps/v1",
     HPA: HPA_VERSIONS[0],  # autoscaling/v1 too
+    "Endpoints": "v1",  # a selector-less Service's, as mirrored into EndpointSlices (kverify.load.mirroring)
 }
-SKIP_REASONS = {"Endpoints": "Endpoints (v1) is deprecated; kverify reads EndpointSlices"}
+SKIP_REASONS: dict[str, str] = {}
 _CLUSTER_SCOPED = frozenset(
     [
         "Node",
@@ -194,12 +196,16 @@ class _Assembly:
         self.warnings: list[Problem] = []
         self.skipped: list[str] = []
         self.skipped_kinds: list[str] = []
+        self.skipped_at: list[tuple[int, int]] = []  # (file's rank in reading order, line) of each skipped object
+        self.file_rank: dict[str, int] = {}
         self.pod_sources: list[tuple[str, str, str]] = []
         self.first: dict[str, tuple[str, int]] = {}
         self.nodes: list[Node] = []
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
         self.skipped_services: set[str] = set()
         self.slices: list[tuple[Ctx, str, SliceRecord]] = []
+        #: Endpoints objects: (ctx, namespace, name, what mirroring makes of them, file, line).
+        self.mirrors: list[tuple[Ctx, str, str, MirrorRecord, str, int]] = []
         self.pods: set[str] = set()
         self.ip_blocks: list[IPBlockRule] = []
         self.intents: dict[str, ServiceIntent] = {}
@@ -210,6 +216,7 @@ class _Assembly:
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
         data = doc.data
+        self.file_rank.setdefault(file, len(self.file_rank))
         if data is None:  # an empty document, e.g. a trailing "---"
             return
         if type(data) is not dict:
@@ -314,6 +321,12 @@ class _Assembly:
                 self.hpas.append((ctx, hpa))
         elif kind == "NetworkPolicy":
             self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
+        elif kind == "Endpoints":
+            mirrored = endpoints_from(ctx, data, namespace)
+            if isinstance(mirrored, Skip):
+                self._skip(file, line, kind, f"{label}: {mirrored.reason}")
+            elif mirrored is not None:
+                self.mirrors.append((ctx, namespace, name, mirrored, file, line))
         else:
             result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
             if isinstance(result, Skip):
@@ -348,9 +361,32 @@ class _Assembly:
         namespaces = tuple(sorted({w.namespace for w in workloads}))
         return tuple(every_namespace(w, namespaces) for w in workloads)
 
+    def _mirror(self, by_service: dict[str, list[Any]]) -> frozenset[str]:
+        """Add the endpoints of each Endpoints object the mirroring controller would copy (its Service is
+        here and has no selector, and no EndpointSlice of the Service was given: a snapshot holds the
+        mirrored slices already); return those Services' keys. The others are skipped, with the reason."""
+        sliced = {f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None}
+        selectors = {f"{ns}/{name}": kwargs["selector"] for _, ns, name, kwargs in self.services}
+        mirrored: set[str] = set()
+        for _ctx, ns, name, record, file, line in self.mirrors:
+            key = f"{ns}/{name}"
+            if key not in selectors:
+                reason = "no Service of this name in the manifests: the mirroring controller copies nothing"
+            elif selectors[key] is not None:
+                reason = "the Service has a selector: the EndpointSlice controller manages its endpoints"
+            elif key in sliced:
+                reason = "EndpointSlices of the Service are given (a snapshot): those are read"
+            else:
+                by_service[key].extend(record.endpoints)
+                mirrored.add(key)
+                continue
+            self._skip(file, line, "Endpoints", f"Endpoints {key}: {reason}")
+        return frozenset(mirrored)
+
     def _skip(self, file: str, line: int, kind: str, what: str) -> None:
         self.skipped.append(f"{file}:{line}: {what}, skipped")
         self.skipped_kinds.append(kind)
+        self.skipped_at.append((self.file_rank.setdefault(file, len(self.file_rank)), line))
 
     def _all_known(self, endpoints: tuple[Endpoint, ...], node_names: set[str], nodes_noted: bool) -> bool:
         """No endpoint of a slice names a Node or Pod missing from the manifests: nothing to warn about.
@@ -404,6 +440,11 @@ class _Assembly:
                 missing_nodes_noted = self._warn_unknown(ctx, record.endpoints, node_names, missing_nodes_noted)
             if key in by_service:
                 by_service[key].extend(record.endpoints)
+        mirrored = self._mirror(by_service)
+        # Endpoints are skipped (or not) only once every Service is known: back into file order.
+        order = sorted(range(len(self.skipped)), key=self.skipped_at.__getitem__)
+        self.skipped = [self.skipped[i] for i in order]
+        self.skipped_kinds = [self.skipped_kinds[i] for i in order]
         drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]
         for _, _, kwargs, pending in drafts:
             hint = lb_hint(
@@ -434,7 +475,8 @@ class _Assembly:
             workloads=self._workloads(),
             endpoints_given=frozenset(
                 f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None
-            ),
+            )
+            | mirrored,
             warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
             ip_blocks=tuple(self.ip_blocks),

@@ -72,6 +72,7 @@ NAME_FORMATS = {
     "Service": "DNS-1035 label",
     "Node": "DNS-1123 subdomain",
     "EndpointSlice": "DNS-1123 subdomain",
+    "Endpoints": "DNS-1123 subdomain",
     "Pod": "DNS-1123 subdomain",
     "NetworkPolicy": "DNS-1123 subdomain",
 }
