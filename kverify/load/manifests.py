@@ -22,7 +22,7 @@ from kverify.load.allocate import allocate
 from kverify.load.fields import Ctx, Path, invalid, quote, unsupported, validators_off
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
-from kverify.load.mirroring import MirrorRecord, endpoints_from
+from kverify.load.mirroring import endpoints_from, never_mirrored
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.services import service_from
@@ -204,8 +204,8 @@ class _Assembly:
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
         self.skipped_services: set[str] = set()
         self.slices: list[tuple[Ctx, str, SliceRecord]] = []
-        #: Endpoints objects: (ctx, namespace, name, what mirroring makes of them, file, line).
-        self.mirrors: list[tuple[Ctx, str, str, MirrorRecord, str, int]] = []
+        #: Endpoints objects the mirroring controller may copy: (ctx, namespace, name, object, file, line).
+        self.mirrors: list[tuple[Ctx, str, str, dict[str, Any], str, int]] = []
         self.pods: set[str] = set()
         self.ip_blocks: list[IPBlockRule] = []
         self.intents: dict[str, ServiceIntent] = {}
@@ -321,12 +321,11 @@ class _Assembly:
                 self.hpas.append((ctx, hpa))
         elif kind == "NetworkPolicy":
             self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
-        elif kind == "Endpoints":
-            mirrored = endpoints_from(ctx, data, namespace)
-            if isinstance(mirrored, Skip):
-                self._skip(file, line, kind, f"{label}: {mirrored.reason}")
-            elif mirrored is not None:
-                self.mirrors.append((ctx, namespace, name, mirrored, file, line))
+        elif kind == "Endpoints":  # read once every Service is known (_mirror)
+            if (skip := never_mirrored(ctx, data)) is not None:
+                self._skip(file, line, kind, f"{label}: {skip.reason}")
+            else:
+                self.mirrors.append((ctx, namespace, name, data, file, line))
         else:
             result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
             if isinstance(result, Skip):
@@ -368,7 +367,7 @@ class _Assembly:
         sliced = {f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None}
         selectors = {f"{ns}/{name}": kwargs["selector"] for _, ns, name, kwargs in self.services}
         mirrored: set[str] = set()
-        for _ctx, ns, name, record, file, line in self.mirrors:
+        for ctx, ns, name, data, file, line in self.mirrors:
             key = f"{ns}/{name}"
             if key not in selectors:
                 reason = "no Service of this name in the manifests: the mirroring controller copies nothing"
@@ -377,8 +376,9 @@ class _Assembly:
             elif key in sliced:
                 reason = "EndpointSlices of the Service are given (a snapshot): those are read"
             else:
-                by_service[key].extend(record.endpoints)
-                mirrored.add(key)
+                if (record := endpoints_from(ctx, data, ns)) is not None:
+                    by_service[key].extend(record.endpoints)
+                    mirrored.add(key)
                 continue
             self._skip(file, line, "Endpoints", f"Endpoints {key}: {reason}")
         return frozenset(mirrored)

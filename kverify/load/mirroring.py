@@ -48,15 +48,19 @@ class MirrorRecord:
     over_limit: int = 0
 
 
-def endpoints_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> MirrorRecord | Skip | None:
-    """An Endpoints object: what mirroring makes of it (``None`` when it holds a problem)."""
+def never_mirrored(ctx: Ctx, obj: dict[str, Any]) -> Skip | None:
+    """Why the controller never copies this Endpoints, whatever its Service (``shouldMirror``), if so."""
     meta = obj["metadata"]
-    labels = ctx.mapping(meta, "labels", ("metadata",))
-    annotations = ctx.mapping(meta, "annotations", ("metadata",))
-    if labels.get(SKIP_MIRROR_LABEL) == "true":
+    if ctx.mapping(meta, "labels", ("metadata",)).get(SKIP_MIRROR_LABEL) == "true":
         return Skip(f'labelled {SKIP_MIRROR_LABEL}: "true": the mirroring controller does not copy it')
-    if LEADER_ANNOTATION in annotations:
+    if LEADER_ANNOTATION in ctx.mapping(meta, "annotations", ("metadata",)):
         return Skip("a leader-election lock, not endpoints: the mirroring controller does not copy it")
+    return None
+
+
+def endpoints_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> MirrorRecord | None:
+    """What mirroring makes of an Endpoints object its Service lets it copy (``None``: it holds a problem).
+    Read only then: a snapshot's Endpoints of Services with selectors are never parsed."""
     before = len(ctx.problems)
     endpoints: list[Endpoint] = []
     over_limit = 0
