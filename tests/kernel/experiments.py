@@ -98,9 +98,9 @@ def thought_experiment() -> ThoughtExperiment:
     (model,) = route(thought_experiment_cluster(), flow)
     with open_lab(OVERALL_NFT) as lab:
         lab.load_nft_text(DNAT_ONLY_RULES)
-        without_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT, timeout=1.0)], POD_IPS)
+        without_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT)], POD_IPS)
         lab.load_nft_text(WITH_MASQUERADE)
-        with_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT, timeout=1.0)], POD_IPS)
+        with_snat = summarize([lab.attempt("client", "1.2.3.4", 80, src=CLIENT)], POD_IPS)
     return ThoughtExperiment(model=model, without_snat=without_snat, with_snat=with_snat)
 
 
@@ -127,7 +127,7 @@ def vxlan_observations() -> dict[str, Observation]:
     with open_lab(OVERALL_NFT, cni="vxlan") as lab:
         load_rules(lab, OVERALL_NFT)
         flows = (NODEPORT_FLOW, EXTERNAL_IP_FLOW)
-        return {flow_id: observe(lab, OVERALL_NFT, _by_id(flow_id), timeout=0.7) for flow_id in flows}
+        return {flow_id: observe(lab, OVERALL_NFT, _by_id(flow_id)) for flow_id in flows}
 
 
 def masquerade_sources(routed: dict[str, Observation], vxlan: dict[str, Observation]) -> list[MasqueradeSource]:
@@ -191,7 +191,7 @@ def hairpin(lab: Lab) -> list[Hairpin]:
             attempts: list[Attempt] = []
             # Until both endpoints answered, or the other one answered and an attempt failed.
             while len(attempts) < HAIRPIN_ATTEMPTS:
-                attempts.append(lab.attempt(flow.namespace, flow.dst, flow.port, src=flow.src, timeout=0.5))
+                attempts.append(lab.attempt(flow.namespace, flow.dst, flow.port, src=flow.src))
                 reached = {a.pod for a in attempts if a.pod}
                 failed = any(not a.pod for a in attempts)
                 if reached == {"ep-10-180-0-4", "ep-10-180-0-5"} or (reached == {"ep-10-180-0-4"} and failed):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from kverify.concrete.route import route
 from kverify.model import Cni, DropKind
 from tests.kernel.fixture import Fixture, LabFlow, on_cni
-from tests.kernel.harness import RULES, Attempt, Lab
+from tests.kernel.harness import DROP_WINDOW, RULES, Attempt, Lab
 
 #: The CNI profile whose layout the routed lab is: a bridge per node holding the pod subnet's gateway, routes to
 #: the other node's pods over the underlay, hairpin mode on (flannel's host-gw backend; the lab does not load
@@ -92,7 +92,7 @@ def load_rules(lab: Lab, fixture: Fixture) -> None:
 
 
 def observe(
-    lab: Lab, fixture: Fixture, flow: LabFlow, *, timeout: float = 1.0, max_attempts: int = MAX_ATTEMPTS
+    lab: Lab, fixture: Fixture, flow: LabFlow, *, timeout: float = DROP_WINDOW, max_attempts: int = MAX_ATTEMPTS
 ) -> Observation:
     """Attempt ``flow`` until every endpoint of its Service has answered, or an attempt fails, or
     ``max_attempts`` ran (the Service's endpoints come from the Go fixture, not from kverify)."""

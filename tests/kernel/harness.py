@@ -42,10 +42,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.kernel.peer_client import REPLY_TIMEOUT
+
 HERE = Path(__file__).resolve().parent
 RULES = HERE / "rules"
 COMMAND_TIMEOUT = 20.0  # seconds for any one setup command
 SERVER_START_TIMEOUT = 30.0  # seconds for a pod's server to bind (generous: CI machines may be loaded)
+#: Seconds without an answer before a connection attempt counts as lost (the kernel dropped it). Longer
+#: than TCP's first SYN retransmission (1 s, TCP_TIMEOUT_INIT) with room to spare, so that neither one
+#: lost first SYN nor softirq work deferred to ksoftirqd on a loaded machine (a run flaked at load 15
+#: with 0.5-1 s) passes for a drop. A real drop stays a drop however long one waits; only the runs of
+#: dropped flows get longer.
+DROP_WINDOW = 3.0
 TOOLS = ("ip", "nft", "iptables", "iptables-restore", "nfacct", "bridge")
 
 
@@ -98,7 +106,7 @@ class Pod:
 class Attempt:
     """One connection attempt, as ``peer_client.py`` reported it."""
 
-    outcome: str  # connected | refused | timeout | unreachable | error
+    outcome: str  # connected | refused | timeout | unreachable | blocked | no-reply | error
     pod: str | None  # the pod that answered
     peer_seen: str | None  # the source address that pod saw
     replies: frozenset[str]  # every packet back to the client's port: "SRC tcp SA", "SRC icmp 3/1"...
@@ -361,7 +369,14 @@ class Lab:
 
     # -- traffic ------------------------------------------------------------------------------
     def attempt(
-        self, client: str, dst: str, port: int, *, src: str | None = None, proto: str = "tcp", timeout: float = 1.0
+        self,
+        client: str,
+        dst: str,
+        port: int,
+        *,
+        src: str | None = None,
+        proto: str = "tcp",
+        timeout: float = DROP_WINDOW,
     ) -> Attempt:
         """One connection from the namespace of ``client`` (a role such as "client" or "node-a",
         or "pod-NAME") to ``dst:port``, made by that namespace's ``peer_client.py --serve``."""
@@ -371,7 +386,7 @@ class Lab:
         agent.stdin.write(json.dumps(request) + "\n")
         agent.stdin.flush()
         # The attempt is bounded by its own timeouts; this bounds a client that hangs or died.
-        if not select.select([agent.stdout], [], [], timeout + COMMAND_TIMEOUT)[0]:
+        if not select.select([agent.stdout], [], [], timeout + REPLY_TIMEOUT + COMMAND_TIMEOUT)[0]:
             raise LabError(f"the client in {client} did not answer {request}")
         line = agent.stdout.readline()
         if not line:

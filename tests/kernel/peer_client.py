@@ -24,7 +24,10 @@ import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-REPLY_TIMEOUT = 5.0  # seconds for the server's line once a TCP connection is established
+#: Seconds for the server's line once a TCP connection is established. The handshake is the kernel's;
+#: the line needs the server's thread to run, which a loaded machine may delay: generous, as it costs
+#: nothing when the line comes (it ends the wait), and its expiry is "no-reply", never a lost packet.
+REPLY_TIMEOUT = 20.0
 
 
 def _sniffer() -> socket.socket:
@@ -66,8 +69,10 @@ def attempt(dst: str, port: int, src: str | None, proto: str, timeout: float) ->
     sock.bind((src or "0.0.0.0", 0))
     sniff = _sniffer()
     result: dict[str, object] = {"dst": dst, "port": port, "proto": proto}
+    connected = False
     try:
         sock.connect((dst, port))
+        connected = proto == "tcp"
         local_ip, local_port = sock.getsockname()
         if proto == "udp":
             sock.send(b"hello\n")
@@ -85,7 +90,9 @@ def attempt(dst: str, port: int, src: str | None, proto: str, timeout: float) ->
                 data += chunk
         result.update(outcome="connected", reply=json.loads(data.decode()))
     except TimeoutError:
-        result["outcome"] = "timeout"
+        # A handshake that never completed is a lost packet; a connection whose server did not answer in
+        # time is not, and must not read as one.
+        result["outcome"] = "no-reply" if connected else "timeout"
     except ConnectionRefusedError:
         result["outcome"] = "refused"
     except OSError as error:

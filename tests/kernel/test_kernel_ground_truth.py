@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kverify.model import Cni
-from tests.kernel import experiments, harness
+from tests.kernel import experiments, harness, peer_client
 from tests.kernel.fixture import FIXTURES, OVERALL_NFT, TERMINATING_READY_IPT, Fixture
 from tests.kernel.ground_truth import Observation, Row, compare, expect, load_rules, open_lab
 from tests.kernel.harness import CLIENT, NODE_A, RULES, nft_transaction, unavailable
@@ -198,3 +199,22 @@ def test_without_the_tools_the_harness_names_them(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(harness.shutil, "which", lambda tool: None if tool in ("nft", "nfacct") else "/bin/true")
     reason = harness.unavailable() or ""
     assert "nft, nfacct" in reason and "apt-get install" in reason
+
+
+def test_a_connected_attempt_whose_server_stays_silent_is_no_reply_not_a_lost_packet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A handshake the kernel completed is not a drop, however long the server takes to answer (a loaded
+    machine): only an attempt that never connected is reported as a timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # the kernel completes the handshake; nobody accepts or answers
+    quiet = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # stands in for the sniffer, which needs root
+    quiet.bind(("127.0.0.1", 0))
+    monkeypatch.setattr(peer_client, "_sniffer", lambda: quiet)
+    monkeypatch.setattr(peer_client, "REPLY_TIMEOUT", 0.2)
+    try:
+        result = peer_client.attempt("127.0.0.1", listener.getsockname()[1], None, "tcp", harness.DROP_WINDOW)
+    finally:
+        listener.close()
+    assert result["outcome"] == "no-reply", result
