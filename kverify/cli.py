@@ -1158,8 +1158,13 @@ def _trace(args: argparse.Namespace) -> int:
             "warnings": [str(w) for w in loaded.warnings],
         }
         # Indented for people when the outcomes are listed; a summarised trace (thousands of endpoints
-        # in its groups) is written compact, by the json module's C encoder (indent makes it use Python's).
-        print(json.dumps(document, indent=2) if listed else json.dumps(document, separators=(",", ":")))
+        # in its groups) is written compact, by a C encoder (indent makes the json module use Python's).
+        if listed:
+            print(json.dumps(document, indent=2))
+        else:
+            from kverify.report.compact_json import dumps
+
+            print(dumps(document))
     else:
         lb = None
         if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:

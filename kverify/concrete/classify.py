@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import attrs
 
@@ -183,9 +183,19 @@ class Handling:
         return attrs.evolve(self.frame, endpoints=self.classes.views)
 
 
+# Parsed once per text: a trace from every node asks about the same client address and CIDRs at each
+# of thousands of nodes (ipaddress parses in Python; the objects are immutable, so sharing them is safe).
+_address = lru_cache(maxsize=4096)(ipaddress.ip_address)
+
+
+@lru_cache(maxsize=4096)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
 def in_any(ip: str, cidrs: Iterable[str]) -> bool:
-    address = ipaddress.ip_address(ip)
-    return any(address in ipaddress.ip_network(c, strict=False) for c in cidrs)
+    address = _address(ip)
+    return any(address in _network(c) for c in cidrs)
 
 
 def allowed_by_source_ranges(
@@ -197,9 +207,9 @@ def allowed_by_source_ranges(
     owns the LB IP may pick it as source address)."""
     ranges = service.load_balancer_source_ranges
     if per_family:
-        family = ipaddress.ip_address(dst_ip or client_ip).version
-        ranges = tuple(r for r in ranges if ipaddress.ip_network(r, strict=False).version == family)
-        if any(ipaddress.ip_network(r, strict=False).prefixlen == 0 for r in ranges):
+        family = _address(dst_ip or client_ip).version
+        ranges = tuple(r for r in ranges if _network(r).version == family)
+        if any(_network(r).prefixlen == 0 for r in ranges):
             ranges = ()
     if not ranges or in_any(client_ip, ranges):
         return True
