@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from kverify.model import Cluster, ProxyConfig
     from kverify.model.cilium import CiliumSettings
+    from kverify.model.workload import NodePool
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
 
@@ -1053,7 +1054,6 @@ def _trace(args: argparse.Namespace) -> int:
 
     import attrs
 
-    from kverify.check.specfile.pools import parse_node_pool
     from kverify.concrete import iter_outcome_groups, route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
@@ -1107,7 +1107,11 @@ def _trace(args: argparse.Namespace) -> int:
     )
     service = cluster.service(flow.service)
     allocated = service.allocated_values() if service is not None else ()
-    pools = tuple(map(parse_node_pool, args.node_pool))
+    pools: tuple[NodePool, ...] = ()
+    if args.node_pool:  # kverify.check is not needed otherwise: its import costs every trace start-up time
+        from kverify.check.specfile.pools import parse_node_pool
+
+        pools = tuple(map(parse_node_pool, args.node_pool))
     design = Design(
         cluster=cluster,
         workloads=loaded.workloads,

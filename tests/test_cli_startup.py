@@ -82,3 +82,24 @@ def test_version_is_still_printed() -> None:
     done = subprocess.run([sys.executable, "-m", "kverify", "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert done.stdout.startswith("kverify ") and done.stdout.strip() != "kverify"
+
+
+_CHECK_PROBE = """
+import json, sys
+from kverify.cli import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.startswith("kverify.check"))
+print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def test_trace_does_not_load_the_check_engine(tmp_path: Path) -> None:
+    """``kverify.check`` (spec files, the built-in checks) is imported by trace only for ``--node-pool``."""
+    manifest = tmp_path / "snapshot.json"
+    manifest.write_text(json.dumps(_MANIFEST))
+    argv = ["trace", str(manifest), "--service", "shop/web", "--to", "node-port", "--from", "external"]
+    done = subprocess.run(
+        [sys.executable, "-c", _CHECK_PROBE, *argv], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "loaded": []}, done.stderr
