@@ -3,9 +3,7 @@
 YAML files are composed once (PyYAML's node graph keeps every node's line). JSON files may be
 hundreds of megabytes, so they are parsed by the C JSON scanner, one top-level value (and one
 ``items`` element) at a time; only each object's start offset is kept, and the line of a field
-inside it is found on demand by re-scanning that one object (:class:`JsonLocator`). With orjson
-installed (``kverify[fast]``), the ``items`` of a List laid out one per line are parsed by orjson
-instead, element by element (:func:`_json_items_fast`): the same values and lines, faster.
+inside it is found on demand by re-scanning that one object (:class:`JsonLocator`).
 """
 
 from __future__ import annotations
@@ -24,11 +22,6 @@ import yaml
 from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
 from kverify.load.yaml_build import build
-
-try:  # optional (kverify[fast]): parses the items of big Lists faster than the json module
-    import orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    orjson = None  # type: ignore[assignment]
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
     _BaseLoader: type = yaml.CSafeLoader
@@ -76,6 +69,11 @@ if not _Loader.yaml_path_resolvers:  # always so for the safe loaders; path reso
     _Loader.resolve = _resolve
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+try:  # optional (kverify[fast]): reads the items of big JSON Lists faster (_json_items_fast)
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None  # type: ignore[assignment]
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -287,7 +285,7 @@ def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
         problems.append(Problem(f"invalid UTF-8 (byte {exc.start})", file, line))
         return []
     if file.endswith(".json") or (file == STDIN and text.lstrip()[:1] in ("{", "[")):
-        return list(_json_docs(text, file, problems, fast=orjson is not None and not _has_long_number(raw)))
+        return list(_json_docs(text, file, problems))
     return list(_yaml_docs(text, file, problems))
 
 
@@ -348,9 +346,10 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
         loader.dispose()
 
 
-def _json_docs(text: str, file: str, problems: list[Problem], *, fast: bool = False) -> Iterator[RawDoc]:
-    """Top-level JSON values one after another (kubectl accepts a stream of them). ``fast``: read the
-    items of Lists with orjson where they are laid out for it (:func:`_json_items_fast`)."""
+def _json_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
+    """Top-level JSON values one after another (kubectl accepts a stream of them). With orjson
+    installed, the items of Lists laid out for it are read by orjson (:func:`_json_items_fast`)."""
+    fast = orjson is not None and not _has_long_number(text.encode("utf-8", "surrogatepass"))
     pos = _WS.match(text).end()  # type: ignore[union-attr]
     line = 1 + text.count("\n", 0, pos)
     while pos < len(text):
