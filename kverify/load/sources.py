@@ -1,9 +1,11 @@
 """Reading manifest files into plain objects, each with a way to find the line of any of its fields.
 
-YAML files are composed once (PyYAML's node graph keeps every node's line). JSON files may be
-hundreds of megabytes, so they are parsed by the C JSON scanner, one top-level value (and one
-``items`` element) at a time; only each object's start offset is kept, and the line of a field
-inside it is found on demand by re-scanning that one object (:class:`JsonLocator`).
+YAML files are composed one document at a time and no node is kept: only where each object's text
+starts and ends, to compose that span again if the line of a field is asked for
+(:mod:`kverify.load.yaml_locate`). JSON files may be hundreds of megabytes, so they are parsed by
+the C JSON scanner, one top-level value (and one ``items`` element) at a time; only each object's
+start offset is kept, and the line of a field inside it is found on demand by re-scanning that one
+object (:class:`JsonLocator`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import yaml
 from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
 from kverify.load.yaml_build import build
+from kverify.load.yaml_locate import YamlLocator, YamlText
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
     _BaseLoader: type = yaml.CSafeLoader
@@ -78,33 +81,6 @@ except ImportError:  # pragma: no cover - depends on the environment
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # (text, index) -> (value, end); raises StopIteration
-
-
-class YamlLocator:
-    """Lines of fields inside one composed YAML node."""
-
-    __slots__ = ("node",)
-
-    def __init__(self, node: yaml.Node) -> None:
-        self.node = node
-
-    def __call__(self, path: Path) -> int:
-        node = self.node
-        line = node.start_mark.line
-        for part in path:
-            child = None
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for key, value in node.value:
-                    if key.value == part:
-                        child, line = value, key.start_mark.line
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line
-            if child is None:
-                break
-            node = child
-        return line + 1
 
 
 class JsonLocator:
@@ -306,22 +282,12 @@ def _beyond_parser(exc: Exception, text: str, kind: str, file: str, line: int | 
 
 def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
     loader = _Loader(text)
+    source = YamlText(text)
+    document = -1
     try:
         while loader.check_node():
-            node = loader.get_node()
-            try:
-                data = build(loader, node)
-            except Exception:  # NotPlain, too deep, a bad scalar: PyYAML's constructor gives its value or error
-                data = loader.construct_document(node)
-            items = None
-            if type(data) is dict and type(data.get("items")) is list and isinstance(node, yaml.MappingNode):
-                seq = next((v for k, v in node.value if k.value == "items"), None)
-                if isinstance(seq, yaml.SequenceNode) and len(seq.value) == len(data["items"]):
-                    items = tuple(
-                        (item, n.start_mark.line + 1, YamlLocator(n))
-                        for item, n in zip(data["items"], seq.value, strict=True)
-                    )
-            yield RawDoc(data, node.start_mark.line + 1, YamlLocator(node), items)
+            document += 1
+            yield _next_document(loader, source, document)
     except yaml.reader.ReaderError as exc:  # a character YAML forbids: say which, and where
         pos = exc.position
         line = text.count("\n", 0, pos) + 1
@@ -344,6 +310,25 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
         problems.append(_beyond_parser(exc, text, "YAML", file, None))
     finally:
         loader.dispose()
+
+
+def _next_document(loader: Any, source: YamlText, document: int) -> RawDoc:
+    """The next document of ``loader``, built. Its node graph is dropped on return: the locators keep
+    only where each object's text is, and compose it again if a line is asked for."""
+    node = loader.get_node()
+    try:
+        data = build(loader, node)
+    except Exception:  # NotPlain, too deep, a bad scalar: PyYAML's constructor gives its value or error
+        data = loader.construct_document(node)
+    items = None
+    if type(data) is dict and type(data.get("items")) is list and isinstance(node, yaml.MappingNode):
+        seq = next((v for k, v in node.value if k.value == "items"), None)
+        if isinstance(seq, yaml.SequenceNode) and len(seq.value) == len(data["items"]):
+            items = tuple(
+                (item, n.start_mark.line + 1, YamlLocator(source, n, document, k))
+                for k, (item, n) in enumerate(zip(data["items"], seq.value, strict=True))
+            )
+    return RawDoc(data, node.start_mark.line + 1, YamlLocator(source, node, document), items)
 
 
 def _json_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
