@@ -1,7 +1,8 @@
 """Reading manifest files into plain objects, each with a way to find the line of any of its fields.
 
-YAML files are composed one document at a time and no node is kept: only where each object's text
-starts and ends, to compose that span again if the line of a field is asked for
+YAML documents are built from libyaml's events, without composing nodes
+(:func:`~kverify.load.yaml_build.build_events`), and no node is kept: only where each object's
+text starts and ends, to compose that span again if the line of a field is asked for
 (:mod:`kverify.load.yaml_locate`). JSON files may be hundreds of megabytes, so they are parsed by
 the C JSON scanner, one top-level value (and one ``items`` element) at a time; only each object's
 start offset is kept, and the line of a field inside it is found on demand by re-scanning that one
@@ -23,8 +24,8 @@ import yaml
 
 from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
-from kverify.load.yaml_build import build
-from kverify.load.yaml_locate import YamlLocator, YamlText
+from kverify.load.yaml_build import NotPlain, build, build_events
+from kverify.load.yaml_locate import YamlLocator, YamlText, document_text
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
     _BaseLoader: type = yaml.CSafeLoader
@@ -280,21 +281,15 @@ def _beyond_parser(exc: Exception, text: str, kind: str, file: str, line: int | 
     return Problem(f"invalid {kind}: {one_line(str(exc), 200)}", file, line)
 
 
-def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
-    loader = _Loader(text)
-    source = YamlText(text)
-    document = -1
-    try:
-        while loader.check_node():
-            document += 1
-            yield _next_document(loader, source, document)
-    except yaml.reader.ReaderError as exc:  # a character YAML forbids: say which, and where
+def yaml_problem(exc: Exception, text: str, file: str) -> Problem:
+    """The one-line problem for an error PyYAML (or Python's limits) raised reading ``text``."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML forbids: say which, and where
         pos = exc.position
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
         char = one_line(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
-        problems.append(Problem(f"invalid YAML: {exc.reason}: {char} (column {column})", file, line))
-    except yaml.MarkedYAMLError as exc:
+        return Problem(f"invalid YAML: {exc.reason}: {char} (column {column})", file, line)
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "syntax error"
         column = f" (column {mark.column + 1})" if mark else ""
@@ -303,32 +298,87 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
             # The parser notices the problem where it gives up; say where the construct began too.
             start = exc.context_mark
             context = f", {exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
-        problems.append(Problem(f"invalid YAML: {what}{column}{context}", file, mark.line + 1 if mark else None))
-    except yaml.YAMLError as exc:
-        problems.append(Problem(f"invalid YAML: {one_line(str(exc), 200)}", file))
-    except (RecursionError, ValueError, OverflowError) as exc:
-        problems.append(_beyond_parser(exc, text, "YAML", file, None))
+        return Problem(f"invalid YAML: {what}{column}{context}", file, mark.line + 1 if mark else None)
+    if isinstance(exc, yaml.YAMLError):
+        return Problem(f"invalid YAML: {one_line(str(exc), 200)}", file)
+    return _beyond_parser(exc, text, "YAML", file, None)
+
+
+def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
+    loader = _Loader(text)
+    source = YamlText(text)
+    document = -1
+    try:
+        loader.get_event()  # StreamStartEvent
+        while not loader.check_event(yaml.StreamEndEvent):
+            begins = loader.get_event().start_mark  # DocumentStartEvent: where its directives or `---` are
+            document += 1
+            try:
+                built = build_events(loader)
+            except NotPlain:  # merge keys, tags, anchors the composer judges: the document composed again
+                yield _composed_again(text, begins, _document_end(loader, text), source, document)
+                continue
+            items = None
+            if built.items is not None:
+                items = tuple(
+                    (item, start.line + 1, YamlLocator(source, start, end, document, k))
+                    for k, (item, (start, end)) in enumerate(zip(built.value["items"], built.items, strict=True))
+                )
+            yield RawDoc(
+                built.value, built.start.line + 1, YamlLocator(source, built.start, built.end, document), items
+            )
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
+        problems.append(yaml_problem(exc, text, file))
     finally:
         loader.dispose()
 
 
-def _next_document(loader: Any, source: YamlText, document: int) -> RawDoc:
-    """The next document of ``loader``, built. Its node graph is dropped on return: the locators keep
-    only where each object's text is, and compose it again if a line is asked for."""
-    node = loader.get_node()
+def _document_end(loader: Any, text: str) -> int:
+    """Where the document under way ends, its remaining events skipped. If they hold an error, the
+    composer would have met it no sooner: the document is then composed to the end of the text,
+    for the composer to raise the error it meets first."""
     try:
-        data = build(loader, node)
-    except Exception:  # NotPlain, too deep, a bad scalar: PyYAML's constructor gives its value or error
-        data = loader.construct_document(node)
+        event = loader.get_event()
+        while type(event) is not yaml.DocumentEndEvent:
+            event = loader.get_event()
+    except yaml.YAMLError:
+        return len(text)
+    return event.end_mark.index  # type: ignore[no-any-return]
+
+
+def _composed_again(text: str, begins: yaml.Mark, end: int, source: YamlText, document: int) -> RawDoc:
+    """The document from ``begins`` to ``end`` composed, and built (PyYAML's constructor where
+    :func:`build` declines), as the loader built every document before it read events."""
+    alone, shift = document_text(text, begins, end)
+    loader = _Loader(alone)
+    try:
+        loader.check_node()
+        node = loader.get_node()
+        try:
+            data = build(loader, node)
+        except Exception:  # NotPlain, too deep, a bad scalar: PyYAML's constructor gives its value or error
+            data = loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:  # its position is in the document alone: move it into the file
+        padding = begins.index - shift
+        before = len(text[: begins.index].encode()) if _BaseLoader is not yaml.SafeLoader else begins.index
+        exc.position += before - padding  # libyaml counts bytes, PyYAML's reader characters
+        raise
+    finally:
+        loader.dispose()
     items = None
     if type(data) is dict and type(data.get("items")) is list and isinstance(node, yaml.MappingNode):
         seq = next((v for k, v in node.value if k.value == "items"), None)
         if isinstance(seq, yaml.SequenceNode) and len(seq.value) == len(data["items"]):
             items = tuple(
-                (item, n.start_mark.line + 1, YamlLocator(source, n, document, k))
+                (item, n.start_mark.line + 1, YamlLocator(source, n.start_mark, n.end_mark, document, k, shift))
                 for k, (item, n) in enumerate(zip(data["items"], seq.value, strict=True))
             )
-    return RawDoc(data, node.start_mark.line + 1, YamlLocator(source, node, document), items)
+    return RawDoc(
+        data,
+        node.start_mark.line + 1,
+        YamlLocator(source, node.start_mark, node.end_mark, document, shift=shift),
+        items,
+    )
 
 
 def _json_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:

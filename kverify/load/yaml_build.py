@@ -1,4 +1,4 @@
-"""Plain Python values from a composed YAML node graph, several times faster than PyYAML's constructor.
+"""Plain Python values from YAML nodes or events, several times faster than PyYAML's constructor.
 
 PyYAML's ``SafeConstructor`` builds every mapping and list through a generator, a constructor lookup
 and a memo entry per node: on a 20 MB ``kubectl get -o yaml`` List it takes as long as libyaml's
@@ -7,12 +7,18 @@ so :func:`build` constructs those directly and gives up (:class:`NotPlain`) on a
 key ``<<``, an explicit collection tag (``!!set``, ``!!omap``, ``!!pairs``, a custom ``!Ref``), an
 unhashable key. The caller then constructs the document with PyYAML's own constructor, so every
 result and every error stays PyYAML's.
+
+:func:`build_events` builds the same values from the parser's events, with no node graph at all:
+the graph of a 140 MB List is many times the size of its values. It declines what :func:`build`
+declines, and what the composer judges (anchors it would refuse, deep nesting); the caller then
+composes that one document and goes through :func:`build`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import yaml
 
 _STR = "tag:yaml.org,2002:str"
@@ -74,3 +80,122 @@ def build(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
         raise NotPlain(tag)
 
     return value(node)
+
+
+#: Deeper documents are left to the composer, which says where it gives up ("nested too deeply");
+#: no Kubernetes object comes near this depth.
+MAX_EVENT_DEPTH = 100
+
+
+@attrs.frozen
+class Built:
+    """A document built from events: its value, where its root node's text starts and ends (marks),
+    and, when it is a mapping with an ``items`` list, where each item's text starts and ends."""
+
+    value: Any
+    start: Any  # yaml.Mark
+    end: Any
+    items: list[tuple[Any, Any]] | None
+
+
+_NO_KEY = object()
+
+
+class _Open:
+    """A mapping or list being built from events: for a mapping, the key waiting for its value."""
+
+    __slots__ = ("anchor", "container", "items", "key", "start")
+
+    def __init__(self, container: dict[Any, Any] | list[Any], start: Any, anchor: str | None) -> None:
+        self.container, self.start, self.anchor = container, start, anchor
+        self.key: Any = _NO_KEY
+        self.items: list[tuple[Any, Any]] | None = None  # the marks of its elements, for a List's items
+
+
+def build_events(loader: Any) -> Built:
+    """The next document of ``loader`` (its ``DocumentStartEvent`` already taken) built as
+    :func:`build` builds it from the composed node, but from the parser's events: a node graph is
+    many times the size of the values, and it would be garbage as soon as they are built.
+
+    Raises :class:`NotPlain` where :func:`build` would, and where the composer has a say (an
+    undefined or repeated anchor, nesting deeper than :data:`MAX_EVENT_DEPTH`): the caller then
+    composes the document. Scanner and parser errors are PyYAML's own.
+    """
+    get_event, resolve, constructors = loader.get_event, loader.resolve, loader.yaml_constructors
+    ScalarEvent, AliasEvent, ScalarNode = yaml.ScalarEvent, yaml.AliasEvent, yaml.ScalarNode
+    MappingStartEvent, SequenceStartEvent = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    MappingEndEvent, SequenceEndEvent = yaml.MappingEndEvent, yaml.SequenceEndEvent
+    anchors: dict[str, list[Any]] = {}  # anchor -> [value, start mark, end mark (None while open)]
+    stack: list[_Open] = []
+    items: _Open | None = None  # the root mapping's first `items` list
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is ScalarEvent:
+            tag, value = event.tag, event.value
+            if tag is None or tag == "!":
+                tag = resolve(ScalarNode, value, event.implicit) if event.implicit[0] else _STR
+            if tag != _STR:
+                if tag not in _SCALAR_TAGS:
+                    raise NotPlain(tag)
+                try:
+                    value = constructors[tag](loader, ScalarNode(tag, value, event.start_mark, event.end_mark))
+                except Exception as exc:  # a bad timestamp or base64: PyYAML's constructor says so
+                    raise NotPlain(tag) from exc
+            start, end = event.start_mark, event.end_mark
+            if event.anchor is not None:
+                _add_anchor(anchors, event.anchor, [value, start, end])
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            mapping = kind is MappingStartEvent
+            if event.tag not in (None, "!", _MAP if mapping else _SEQ):
+                raise NotPlain(event.tag)
+            if len(stack) >= MAX_EVENT_DEPTH:
+                raise NotPlain("deeper than MAX_EVENT_DEPTH")
+            opened = _Open({} if mapping else [], event.start_mark, event.anchor)
+            if event.anchor is not None:
+                _add_anchor(anchors, event.anchor, [opened.container, event.start_mark, None])
+            if len(stack) == 1 and not mapping and items is None and stack[0].key == "items":
+                items = opened  # the first `items` key, as a lookup by key finds it
+                items.items = []
+            stack.append(opened)
+            continue
+        elif kind is AliasEvent:
+            if event.anchor not in anchors:
+                raise NotPlain("undefined alias")
+            value, start, end = anchors[event.anchor]
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            closed = stack.pop()
+            value, start, end = closed.container, closed.start, event.end_mark
+            if closed.anchor is not None:
+                anchors[closed.anchor][2] = end
+        else:  # pragma: no cover - the parser closes the root before the document ends
+            raise NotPlain(kind.__name__)
+        if not stack:
+            if type(get_event()) is not yaml.DocumentEndEvent:  # pragma: no cover - one root per document
+                raise NotPlain("more than one root")
+            marks = None
+            if items is not None and type(value) is dict and value.get("items") is items.container:
+                marks = items.items  # None if an element was an alias inside its own anchor
+            return Built(value, start, end, marks)
+        parent = stack[-1]
+        container = parent.container
+        if type(container) is list:
+            container.append(value)
+            if parent.items is not None:
+                if end is None:  # an alias inside its own anchor's list: no span of its own
+                    parent.items = None
+                else:
+                    parent.items.append((start, end))
+        elif parent.key is _NO_KEY:
+            if type(value) in (dict, list):
+                raise NotPlain("unhashable key")
+            parent.key = value
+        else:
+            container[parent.key] = value
+            parent.key = _NO_KEY
+
+
+def _add_anchor(anchors: dict[str, list[Any]], anchor: str, entry: list[Any]) -> None:
+    if anchor in anchors:  # the composer's to judge (PyYAML allows it, with the later one winning)
+        raise NotPlain("repeated anchor")
+    anchors[anchor] = entry

@@ -89,10 +89,13 @@ class YamlLocator:
 
     __slots__ = ("column", "document", "end", "item", "line", "source", "start")
 
-    def __init__(self, source: YamlText, node: yaml.Node, document: int, item: int = -1) -> None:
+    def __init__(
+        self, source: YamlText, start: yaml.Mark, end: yaml.Mark, document: int, item: int = -1, shift: int = 0
+    ) -> None:
+        """``start`` and ``end``: the node's marks; ``shift``: what to add to their indexes when
+        they come from composing the document's text alone (:func:`document_text`)."""
         self.source, self.document, self.item = source, document, item
-        start, end = node.start_mark, node.end_mark
-        self.start, self.end, self.line, self.column = start.index, end.index, start.line, start.column
+        self.start, self.end, self.line, self.column = start.index + shift, end.index + shift, start.line, start.column
 
     def __call__(self, path: Path) -> int:
         if self.column >= 0:
@@ -102,3 +105,11 @@ class YamlLocator:
             self.column = -1  # it does not compose alone: use the whole document (cached) from now on
         root = self.source.document(self.document)  # the whole document: slow, but only for the rare span
         return line_in_node(root, path if self.item < 0 else ("items", self.item, *path))
+
+
+def document_text(text: str, start: yaml.Mark, end: int) -> tuple[str, int]:
+    """The document of ``text`` that starts at ``start`` (its directives or ``---``) and ends at
+    index ``end``, alone, with its lines and columns where they are in ``text``, and what to add to
+    an index in it to find it in ``text``."""
+    padding = "\n" * start.line + " " * start.column
+    return padding + text[start.index : end], start.index - len(padding)
