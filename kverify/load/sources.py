@@ -308,13 +308,14 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
     loader = _Loader(text)
     source = YamlText(text)
     document = -1
+    plain: dict[str, Any] = {}
     try:
         loader.get_event()  # StreamStartEvent
         while not loader.check_event(yaml.StreamEndEvent):
             begins = loader.get_event().start_mark  # DocumentStartEvent: where its directives or `---` are
             document += 1
             try:
-                built = build_events(loader)
+                built = build_events(loader, plain)
             except NotPlain:  # merge keys, tags, anchors the composer judges: the document composed again
                 yield _composed_again(text, begins, _document_end(loader, text), source, document)
                 continue

@@ -112,16 +112,24 @@ class _Open:
         self.items: list[tuple[Any, Any]] | None = None  # the marks of its elements, for a List's items
 
 
-def build_events(loader: Any) -> Built:
+#: How many distinct plain scalars a file's :func:`build_events` calls remember with their values:
+#: keys and many values repeat (``name``, ``true``, ``TCP``), and each is then resolved and
+#: constructed once, and stored once.
+PLAIN_CACHE_SIZE = 1 << 16
+
+
+def build_events(loader: Any, plain: dict[str, Any] | None = None) -> Built:
     """The next document of ``loader`` (its ``DocumentStartEvent`` already taken) built as
     :func:`build` builds it from the composed node, but from the parser's events: a node graph is
     many times the size of the values, and it would be garbage as soon as they are built.
 
     Raises :class:`NotPlain` where :func:`build` would, and where the composer has a say (an
     undefined or repeated anchor, nesting deeper than :data:`MAX_EVENT_DEPTH`): the caller then
-    composes the document. Scanner and parser errors are PyYAML's own.
+    composes the document. Scanner and parser errors are PyYAML's own. ``plain``: the plain scalars
+    already read (in earlier documents of the file) and their values, immutable; filled as it goes.
     """
-    get_event, resolve, constructors = loader.get_event, loader.resolve, loader.yaml_constructors
+    plain = {} if plain is None else plain
+    get_event, resolve = loader.get_event, loader.resolve
     ScalarEvent, AliasEvent, ScalarNode = yaml.ScalarEvent, yaml.AliasEvent, yaml.ScalarNode
     MappingStartEvent, SequenceStartEvent = yaml.MappingStartEvent, yaml.SequenceStartEvent
     MappingEndEvent, SequenceEndEvent = yaml.MappingEndEvent, yaml.SequenceEndEvent
@@ -132,16 +140,20 @@ def build_events(loader: Any) -> Built:
         event = get_event()
         kind = type(event)
         if kind is ScalarEvent:
-            tag, value = event.tag, event.value
-            if tag is None or tag == "!":
-                tag = resolve(ScalarNode, value, event.implicit) if event.implicit[0] else _STR
-            if tag != _STR:
-                if tag not in _SCALAR_TAGS:
-                    raise NotPlain(tag)
-                try:
-                    value = constructors[tag](loader, ScalarNode(tag, value, event.start_mark, event.end_mark))
-                except Exception as exc:  # a bad timestamp or base64: PyYAML's constructor says so
-                    raise NotPlain(tag) from exc
+            value = event.value
+            if event.tag is None and event.implicit[0]:  # plain: its value depends on its text alone
+                known = plain.get(value, _NO_KEY)
+                if known is _NO_KEY:
+                    known = _scalar(loader, resolve(ScalarNode, value, event.implicit), event)
+                    if len(plain) < PLAIN_CACHE_SIZE:
+                        plain[value] = known
+                value = known
+            else:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = resolve(ScalarNode, value, event.implicit) if event.implicit[0] else _STR
+                if tag != _STR:
+                    value = _scalar(loader, tag, event)
             start, end = event.start_mark, event.end_mark
             if event.anchor is not None:
                 _add_anchor(anchors, event.anchor, [value, start, end])
@@ -193,6 +205,20 @@ def build_events(loader: Any) -> Built:
         else:
             container[parent.key] = value
             parent.key = _NO_KEY
+
+
+def _scalar(loader: Any, tag: str, event: yaml.ScalarEvent) -> Any:
+    """The value of a scalar of this tag, as PyYAML's constructor gives it."""
+    if tag == _STR:
+        return event.value
+    if tag not in _SCALAR_TAGS:
+        raise NotPlain(tag)
+    try:
+        return loader.yaml_constructors[tag](
+            loader, yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        )
+    except Exception as exc:  # a bad timestamp or base64: PyYAML's constructor says so
+        raise NotPlain(tag) from exc
 
 
 def _add_anchor(anchors: dict[str, list[Any]], anchor: str, entry: list[Any]) -> None:
