@@ -24,7 +24,7 @@ import yaml
 
 from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
-from kverify.load.yaml_build import NotPlain, build, build_events
+from kverify.load.yaml_build import NotPlain, build, build_events, span_of
 from kverify.load.yaml_locate import YamlLocator, YamlText, document_text
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
@@ -322,12 +322,10 @@ def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc
             items = None
             if built.items is not None:
                 items = tuple(
-                    (item, start.line + 1, YamlLocator(source, start, end, document, k))
-                    for k, (item, (start, end)) in enumerate(zip(built.value["items"], built.items, strict=True))
+                    (item, span[2] + 1, YamlLocator(source, span, document, k))
+                    for k, (item, span) in enumerate(zip(built.value["items"], built.items, strict=True))
                 )
-            yield RawDoc(
-                built.value, built.start.line + 1, YamlLocator(source, built.start, built.end, document), items
-            )
+            yield RawDoc(built.value, built.span[2] + 1, YamlLocator(source, built.span, document), items)
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
         problems.append(yaml_problem(exc, text, file))
     finally:
@@ -371,13 +369,17 @@ def _composed_again(text: str, begins: yaml.Mark, end: int, source: YamlText, do
         seq = next((v for k, v in node.value if k.value == "items"), None)
         if isinstance(seq, yaml.SequenceNode) and len(seq.value) == len(data["items"]):
             items = tuple(
-                (item, n.start_mark.line + 1, YamlLocator(source, n.start_mark, n.end_mark, document, k, shift))
+                (
+                    item,
+                    n.start_mark.line + 1,
+                    YamlLocator(source, span_of(n.start_mark, n.end_mark, shift), document, k),
+                )
                 for k, (item, n) in enumerate(zip(data["items"], seq.value, strict=True))
             )
     return RawDoc(
         data,
         node.start_mark.line + 1,
-        YamlLocator(source, node.start_mark, node.end_mark, document, shift=shift),
+        YamlLocator(source, span_of(node.start_mark, node.end_mark, shift), document),
         items,
     )
 

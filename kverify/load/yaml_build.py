@@ -87,15 +87,23 @@ def build(loader: yaml.BaseLoader, node: yaml.Node) -> Any:
 MAX_EVENT_DEPTH = 100
 
 
+#: Where a node's text is: its start and end index, and its first line and column (from 0).
+Span = tuple[int, int, int, int]
+
+
+def span_of(start: yaml.Mark, end: yaml.Mark, shift: int = 0) -> Span:
+    """The span between a node's two marks; ``shift`` is added to their indexes."""
+    return start.index + shift, end.index + shift, start.line, start.column
+
+
 @attrs.frozen
 class Built:
-    """A document built from events: its value, where its root node's text starts and ends (marks),
-    and, when it is a mapping with an ``items`` list, where each item's text starts and ends."""
+    """A document built from events: its value, where its root node's text is, and, when it is a
+    mapping with an ``items`` list, where each item's text is (ints: marks are large objects)."""
 
     value: Any
-    start: Any  # yaml.Mark
-    end: Any
-    items: list[tuple[Any, Any]] | None
+    span: Span
+    items: list[Span] | None
 
 
 _NO_KEY = object()
@@ -109,7 +117,7 @@ class _Open:
     def __init__(self, container: dict[Any, Any] | list[Any], start: Any, anchor: str | None) -> None:
         self.container, self.start, self.anchor = container, start, anchor
         self.key: Any = _NO_KEY
-        self.items: list[tuple[Any, Any]] | None = None  # the marks of its elements, for a List's items
+        self.items: list[Span] | None = None  # where its elements are, for a List's items
 
 
 #: How many distinct plain scalars a file's :func:`build_events` calls remember with their values:
@@ -188,7 +196,7 @@ def build_events(loader: Any, plain: dict[str, Any] | None = None) -> Built:
             marks = None
             if items is not None and type(value) is dict and value.get("items") is items.container:
                 marks = items.items  # None if an element was an alias inside its own anchor
-            return Built(value, start, end, marks)
+            return Built(value, span_of(start, end), marks)
         parent = stack[-1]
         container = parent.container
         if type(container) is list:
@@ -197,7 +205,7 @@ def build_events(loader: Any, plain: dict[str, Any] | None = None) -> Built:
                 if end is None:  # an alias inside its own anchor's list: no span of its own
                     parent.items = None
                 else:
-                    parent.items.append((start, end))
+                    parent.items.append(span_of(start, end))
         elif parent.key is _NO_KEY:
             if type(value) in (dict, list):
                 raise NotPlain("unhashable key")

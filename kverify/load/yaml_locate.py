@@ -13,6 +13,7 @@ from __future__ import annotations
 import yaml
 
 from kverify.load.fields import Path
+from kverify.load.yaml_build import Span
 
 #: Composes without resolving tags: a line needs only the node graph's shape and marks.
 _Composer: type = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
@@ -84,25 +85,21 @@ class YamlText:
 
 class YamlLocator:
     """Lines of fields inside one YAML node: the document ``document`` of ``source`` (from 0) or,
-    when ``item`` is not negative, that document's ``items[item]``, whose text spans ``start:end``
-    and starts on line ``line`` (from 0) at ``column``."""
+    when ``item`` is not negative, that document's ``items[item]``, whose text is at ``span``."""
 
-    __slots__ = ("column", "document", "end", "item", "line", "source", "start")
+    __slots__ = ("document", "item", "source", "span")
 
-    def __init__(
-        self, source: YamlText, start: yaml.Mark, end: yaml.Mark, document: int, item: int = -1, shift: int = 0
-    ) -> None:
-        """``start`` and ``end``: the node's marks; ``shift``: what to add to their indexes when
-        they come from composing the document's text alone (:func:`document_text`)."""
+    def __init__(self, source: YamlText, span: Span, document: int, item: int = -1) -> None:
         self.source, self.document, self.item = source, document, item
-        self.start, self.end, self.line, self.column = start.index + shift, end.index + shift, start.line, start.column
+        self.span: Span | None = span
 
     def __call__(self, path: Path) -> int:
-        if self.column >= 0:
-            node = self.source.span(self.start, self.end, self.column)
+        if self.span is not None:
+            start, end, line, column = self.span
+            node = self.source.span(start, end, column)
             if node is not None:
-                return self.line + line_in_node(node, path)
-            self.column = -1  # it does not compose alone: use the whole document (cached) from now on
+                return line + line_in_node(node, path)
+            self.span = None  # it does not compose alone: use the whole document (cached) from now on
         root = self.source.document(self.document)  # the whole document: slow, but only for the rare span
         return line_in_node(root, path if self.item < 0 else ("items", self.item, *path))
 
