@@ -486,3 +486,49 @@ def test_realised_nodes_give_the_solvers_choice(scheduling: dict[str, object], e
         return
     assert w.scheduling.node_allowed({**labels, HOST: "node-1"}, taints) is eligible
     assert labels[ZONE_LABEL] == "zone-1"
+
+
+NAMED_TARGET_PORT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: nginx, ports: [{name: http, containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  ports: [{name: http, port: 80, targetPort: TARGET}]
+  selector: {app: web}
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "finding"),
+    [
+        pytest.param("https", True, id="a targetPort naming no container port leaves the Service without endpoints"),
+        pytest.param("http", False, id="the named port is found"),
+    ],
+)
+def test_no_usable_endpoints_says_which_named_target_port_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, finding: bool
+) -> None:
+    """The EndpointSlice controller gives a pod no entry for a Service port whose targetPort name it lacks
+    (getEndpointPorts: findPort fails), so the Deployment's pods are no endpoints: the finding says so."""
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(NAMED_TARGET_PORT.replace("TARGET", target))
+    code = main(["check", str(manifest)])
+    out = capsys.readouterr().out
+    if finding:
+        assert code == 1, out
+        assert "the selector matches Deployment shop/web, but no container of theirs has a port named as the " in out
+        assert '("https", same protocol)' in out
+    else:
+        assert code == 4, out  # a ClusterIP Service whose pods serve it: nothing to check

@@ -60,7 +60,24 @@ def questions(
         yield "itp-local-clients-without-endpoint", flow, "delivered", "pods may run on a node without a replica"
     if service.selector and not any(backends_of(design, service, p) for p in service.ports):
         flow = Flow(service=key, client=ClientKind.POD, destination=Destination.CLUSTER_IP)
-        yield "no-usable-endpoints", flow, "delivered", "no workload in the manifests serves a port of the Service"
+        yield "no-usable-endpoints", flow, "delivered", _why_no_backend(design, service)
+
+
+def _why_no_backend(design: Design, service: Service) -> str:
+    """Why no workload serves the Service: none is selected, or the selected ones name no port the
+    Service's named targetPorts ask for (``pkg/controller/endpointslice/utils.go`` ``getEndpointPorts``:
+    a pod whose ``findPort`` fails gets no entry for that Service port)."""
+    selected = selected_workloads(design, service)
+    named = sorted({p.target_port for p in service.ports if isinstance(p.target_port, str)})
+    if not selected or not named:
+        return "no workload in the manifests serves a port of the Service"
+    shown = ", ".join(f"{w.kind.spelling} {w.namespace}/{w.name}" for w in selected[:3])
+    shown += ", ..." if len(selected) > 3 else ""
+    asked = ", ".join(f'"{name}"' for name in named)
+    return (
+        f"the selector matches {shown}, but no container of theirs has a port named as the Service's targetPort "
+        f"({asked}, same protocol), so the EndpointSlice controller gives the Service no endpoint (FindPort)"
+    )
 
 
 def _finding_context(design: Design, service: Service, verdict: Verdict, context: str, why: str) -> str:
