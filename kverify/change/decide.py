@@ -194,10 +194,17 @@ def _setting(
         names = ", ".join(w.key for w in workloads) or "none"
         return f"a change is decided for a Service backed by exactly one workload (found: {names})"
     workload = workloads[0]
+    # A ReplicationController is replaced as a ReplicaSet is: pkg/controller/replication runs the ReplicaSet
+    # controller's code on it (NewReplicationManager wraps replicaset.NewBaseController).
     kinds = {
         "rollout": (WorkloadKind.DEPLOYMENT, WorkloadKind.DAEMON_SET),
-        "drain": (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET),
-        "failure": (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET, WorkloadKind.DAEMON_SET),
+        "drain": (WorkloadKind.DEPLOYMENT, WorkloadKind.REPLICA_SET, WorkloadKind.REPLICATION_CONTROLLER),
+        "failure": (
+            WorkloadKind.DEPLOYMENT,
+            WorkloadKind.REPLICA_SET,
+            WorkloadKind.REPLICATION_CONTROLLER,
+            WorkloadKind.DAEMON_SET,
+        ),
     }[change.kind]
     failure: FailureTiming | None = None
     if change.kind == "failure":

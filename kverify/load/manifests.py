@@ -52,6 +52,7 @@ API_VERSIONS = {
     "StatefulSet": "apps/v1",
     "ReplicaSet": "apps/v1",
     "DaemonSet": "apps/v1",
+    "ReplicationController": "v1",
     HPA: HPA_VERSIONS[0],  # autoscaling/v1 too
     "Endpoints": "v1",  # a selector-less Service's, as mirrored into EndpointSlices (kverify.load.mirroring)
 }
@@ -105,7 +106,8 @@ class LoadedManifests:
     ip_blocks: tuple[IPBlockRule, ...] = ()
     #: ``namespace/name`` -> selector and annotations of Services that have any.
     intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=read_only, hash=False)
-    #: Deployments, StatefulSets, ReplicaSets, DaemonSets and bare Pods (those no controller owns),
+    #: Deployments, StatefulSets, ReplicaSets, ReplicationControllers, DaemonSets and bare Pods (those no
+    #: controller owns),
     #: with an HPA's ``minReplicas`` applied to the workload it scales.
     workloads: tuple[Workload, ...] = ()
     #: ``namespace/name`` of the Services for which EndpointSlices were given (a snapshot): their
@@ -484,7 +486,7 @@ class _Assembly:
         )
 
 
-WORKLOAD_KINDS = frozenset(("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"))
+WORKLOAD_KINDS = frozenset(("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController"))
 _NODE_NAME = operator.attrgetter("node_name")
 _POD = operator.attrgetter("pod")
 

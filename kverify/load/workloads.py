@@ -1,4 +1,5 @@
-"""Workloads (Deployments, StatefulSets, ReplicaSets, DaemonSets, bare Pods) and HPAs -> model values.
+"""Workloads (Deployments, StatefulSets, ReplicaSets, ReplicationControllers, DaemonSets, bare Pods) and
+HPAs -> model values.
 
 What is read is what the scheduler and the EndpointSlice controller read from a pod template: its
 labels, its containers' ports, ``hostNetwork``, its replicas, and the scheduling terms
@@ -55,7 +56,9 @@ def workload_from(ctx: Ctx, obj: dict[str, Any], kind: str, namespace: str, name
         replicas, source = _replicas(ctx, spec, kind)
     pod_path: Path = (*base, "spec")
     labels = string_map(ctx, meta, "labels", (*base, "metadata"))
-    if kind != "Pod":
+    if kind == "ReplicationController":
+        _check_rc_selector(ctx, spec, labels)
+    elif kind != "Pod":
         _check_selector(ctx, spec, labels)
     ports = _container_ports(ctx, pod, pod_path)
     host_network = ctx.boolean(pod, "hostNetwork", pod_path) is True
@@ -149,6 +152,20 @@ def _check_selector(ctx: Ctx, spec: dict[str, Any], labels: dict[str, str]) -> N
     if not selector.requirements:
         ctx.error(("spec", "selector"), invalid(spec["selector"], "empty selector is invalid for deployment"))
     elif not selector.matches(labels):
+        ctx.error(
+            ("spec", "template", "metadata", "labels"),
+            invalid(labels, "`selector` does not match template `labels`"),
+        )
+
+
+def _check_rc_selector(ctx: Ctx, spec: dict[str, Any], labels: dict[str, str]) -> None:
+    """A ReplicationController's ``spec.selector`` is a plain map, defaulted to the template's labels
+    when empty (``pkg/apis/core/v1/defaults.go`` ``SetDefaults_ReplicationController``), then required
+    and matching them (``pkg/apis/core/validation`` ``ValidateReplicationControllerSpec``)."""
+    selector = string_map(ctx, spec, "selector", ("spec",)) or labels
+    if not selector:
+        ctx.error(("spec", "selector"), "Required value")
+    elif any(labels.get(k) != v for k, v in selector.items()):
         ctx.error(
             ("spec", "template", "metadata", "labels"),
             invalid(labels, "`selector` does not match template `labels`"),

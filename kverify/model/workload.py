@@ -1,7 +1,8 @@
 """Workloads and the nodes they may run on, before anything is deployed.
 
 A design review starts from manifests as they sit in Git: Deployments, StatefulSets, ReplicaSets,
-DaemonSets and bare Pods instead of EndpointSlices, and node pools (or nothing) instead of Nodes.
+ReplicationControllers, DaemonSets and bare Pods instead of EndpointSlices, and node pools (or nothing)
+instead of Nodes.
 These values say what the scheduler is told (``nodeSelector``, required node affinity, required pod
 anti-affinity, ``topologySpreadConstraints``, taints and tolerations); :mod:`kverify.placement`
 turns them into solver constraints. Label matching follows
@@ -62,6 +63,9 @@ class WorkloadKind(_Spelled):
     REPLICA_SET = 2, "ReplicaSet"
     DAEMON_SET = 3, "DaemonSet"
     POD = 4, "Pod"
+    #: core/v1, the ReplicaSet's predecessor: still in many examples (kubernetes/examples' guestbook
+    #: era); its controller keeps ``replicas`` pods as a ReplicaSet's does.
+    REPLICATION_CONTROLLER = 5, "ReplicationController"
 
 
 @attrs.frozen(kw_only=True)
