@@ -111,3 +111,30 @@ def test_a_spec_says_where_objects_without_a_namespace_land(tmp_path) -> None:  
     loaded = load_spec(str(spec))
     assert [s.key for s in loaded.cluster.services] == ["shop/web"]
     assert loaded.namespace == "shop"
+
+
+#: traefik/traefik-helm-chart traefik/templates/service.yaml's opening, unrendered.
+CHART_TEMPLATE = """\
+{{- if .Values.service.enabled -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ template "traefik.fullname" . }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        pytest.param(CHART_TEMPLATE, True, id="a chart's template says to render it first"),
+        pytest.param("apiVersion: v1\nkind: Service\nmetadata: {name: web\n", False, id="plain bad YAML does not"),
+    ],
+)
+def test_a_helm_template_is_bad_input_that_says_to_render_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, hint: bool
+) -> None:
+    path = write(tmp_path, "service.yaml", text)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:") and ": invalid YAML: " in err and "Traceback" not in err
+    assert ("render it first, e.g. helm template NAME CHART | kverify check -" in err) is hint

@@ -298,10 +298,25 @@ def yaml_problem(exc: Exception, text: str, file: str) -> Problem:
             # The parser notices the problem where it gives up; say where the construct began too.
             start = exc.context_mark
             context = f", {exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
-        return Problem(f"invalid YAML: {what}{column}{context}", file, mark.line + 1 if mark else None)
+        where = mark.line + 1 if mark else None
+        return Problem(f"invalid YAML: {what}{column}{context}{_template_hint(text)}", file, where)
     if isinstance(exc, yaml.YAMLError):
-        return Problem(f"invalid YAML: {one_line(str(exc), 200)}", file)
+        return Problem(f"invalid YAML: {one_line(str(exc), 200)}{_template_hint(text)}", file)
     return _beyond_parser(exc, text, "YAML", file, None)
+
+
+#: Go template actions, as in a Helm chart's templates/: ``{{ .Values.x }}``, ``{{- include ... }}``.
+_GO_TEMPLATE = re.compile(r"\{\{-?\s*[-.$/a-zA-Z(\"]")
+
+
+def _template_hint(text: str) -> str:
+    """What to do when the YAML that failed to parse is a Go template (a chart's templates/), else ""."""
+    if _GO_TEMPLATE.search(text) is None:
+        return ""
+    return (
+        "; this is a Go template (a Helm chart's templates/?): render it first, "
+        "e.g. helm template NAME CHART | kverify check -"
+    )
 
 
 def _yaml_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
