@@ -447,3 +447,36 @@ def test_an_empty_file_is_a_warning_not_silence(tmp_path) -> None:  # type: igno
     empty.write_text("")
     loaded = load_manifests([empty])
     assert [str(w) for w in loaded.warnings] == [f"{empty}: no Kubernetes objects in this file"]
+
+
+def test_an_invalid_namespace_is_reported_on_every_object_that_names_it(tmp_path: Path) -> None:
+    """ValidateObjectMeta: metadata.namespace must be a DNS-1123 label (ValidateNamespaceName); the
+    check is made once per namespace, the error given once per object."""
+    service = (
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+        "spec: {{ports: [{{port: 80}}]}}\n"
+    )
+    path = tmp_path / "ns.yaml"
+    path.write_text(
+        "---\n".join(
+            [
+                service.format(name="web", namespace="Shop_1"),
+                service.format(name="api", namespace="Shop_1"),
+                service.format(name="db", namespace="shop"),
+                service.format(name="cache", namespace="s" * 64),
+            ]
+        )
+    )
+    with pytest.raises(InputError) as caught:
+        load_manifests([path])
+    label = (
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+        "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+        "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+    )
+    assert [str(p) for p in caught.value.problems] == [
+        f'{path}:3: Service Shop_1/web: metadata.namespace: Invalid value: "Shop_1": {label}',
+        f'{path}:8: Service Shop_1/api: metadata.namespace: Invalid value: "Shop_1": {label}',
+        f'{path}:18: Service {"s" * 64}/cache: metadata.namespace: Invalid value: "{"s" * 64}": '
+        "must be no more than 63 characters",
+    ]

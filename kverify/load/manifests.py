@@ -262,7 +262,7 @@ class _Assembly:
         namespace = namespace if type(namespace) is str and namespace else self.namespace
         label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
         labels = meta.get("labels") if type(meta) is dict else None
-        if type(labels) is dict and any(str(k).startswith(K3S_SERVICELB) for k in labels):
+        if not self.k3s_servicelb and type(labels) is dict and any(str(k).startswith(K3S_SERVICELB) for k in labels):
             self.k3s_servicelb = True
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
             if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):

@@ -27,6 +27,7 @@ Sources (kubernetes/kubernetes, v1.33):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -103,8 +104,16 @@ def object_name(ctx: Ctx, kind: str, name: str, namespace: str | None) -> bool:
     if kind in NAME_FORMATS:
         ok = check_name(ctx, ("metadata", "name"), name, NAME_FORMATS[kind])
         if namespace is not None and kind != "Node":
-            ok = check_name(ctx, ("metadata", "namespace"), namespace, "DNS-1123 label") and ok
+            for message in _namespace_problems(namespace):
+                ctx.error(("metadata", "namespace"), invalid(namespace, message))
+                ok = False
     return ok
+
+
+@functools.lru_cache(maxsize=4096)
+def _namespace_problems(namespace: str) -> tuple[str, ...]:
+    """A snapshot has a few namespaces for thousands of objects: each is checked once."""
+    return tuple(name_problems(namespace, "DNS-1123 label"))
 
 
 def externally_accessible(type_: str, external_ips: Iterable[object]) -> bool:
