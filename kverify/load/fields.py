@@ -10,7 +10,7 @@ import contextlib
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -150,18 +150,22 @@ def is_cidr(value: str) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def validators_off() -> Iterator[None]:
+class validators_off:  # a lower-case name: it is used as a function, ``with validators_off():``
     """The model's attrs validators off while building values from fields the loader has just checked.
 
     They would only repeat those checks (an ``ipaddress`` parse per address and CIDR). The previous
-    state is restored, unlike ``attrs.validators.disabled()``, which always switches them back on."""
-    was_off = attrs.validators.get_disabled()
-    attrs.validators.set_disabled(True)
-    try:
-        yield
-    finally:
-        attrs.validators.set_disabled(was_off)
+    state is restored, unlike ``attrs.validators.disabled()``, which always switches them back on. A
+    class, not ``contextlib.contextmanager``: entered once per Node and Service, whose generator
+    machinery cost a fifth of building a Node."""
+
+    __slots__ = ("_was_off",)
+
+    def __enter__(self) -> None:
+        self._was_off = attrs.validators.get_disabled()
+        attrs.validators.set_disabled(True)
+
+    def __exit__(self, *_exc: object) -> None:
+        attrs.validators.set_disabled(self._was_off)
 
 
 @functools.cache
