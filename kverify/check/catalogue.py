@@ -136,6 +136,9 @@ def _admits(rule: IPBlockRule, ip: str | None) -> bool:
 def _etp_cluster_hides_client_ip(facts: Facts, service: Service) -> list[Candidate] | None:
     if service.external_traffic_policy.spelling != "Cluster":
         return None
+    rules = facts.ip_blocks.get(service.namespace, ())
+    if not rules and service.key not in facts.needs_client_ip:
+        return None  # nothing asks for the client IP: the usual case, decided before reading any endpoint
     if _lb_ip(service):
         destination = Destination.LOAD_BALANCER
     elif any(p.node_port for p in service.ports):
@@ -152,7 +155,7 @@ def _etp_cluster_hides_client_ip(facts: Facts, service: Service) -> list[Candida
         flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=destination, node=node)
         out.append(Candidate(flow=flow, context=facts.needs_client_ip[service.key]))
     selector = facts.selectors.get(service.key)
-    for rule in facts.ip_blocks.get(service.namespace, ()):
+    for rule in rules:
         if not selector or not rule.selects(service.namespace, selector):
             continue
         client = _external_client_ip(rule.cidr, rule.excepts, cluster.proxy.cluster_cidrs)
