@@ -480,3 +480,32 @@ def test_an_invalid_namespace_is_reported_on_every_object_that_names_it(tmp_path
         f'{path}:18: Service {"s" * 64}/cache: metadata.namespace: Invalid value: "{"s" * 64}": '
         "must be no more than 63 characters",
     ]
+
+
+def test_a_services_endpoints_are_those_of_all_its_slices_in_order(tmp_path: Path) -> None:
+    """kube-proxy merges every EndpointSlice labelled with the Service's name (endpointslicecache.go)."""
+    slice_ = (
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {{name: {name}, namespace: shop, labels: {{kubernetes.io/service-name: {service}}}}}\n"
+        "addressType: IPv4\nports: [{{name: http, port: 8080}}]\nendpoints: [{endpoints}]\n"
+    )
+    path = tmp_path / "slices.yaml"
+    path.write_text(
+        "---\n".join(
+            [
+                "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+                "spec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80, targetPort: 8080}]}\n",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\n"
+                "spec: {clusterIP: 10.96.0.11, ports: [{name: http, port: 80, targetPort: 8080}]}\n",
+                slice_.format(name="web-a", service="web", endpoints="{addresses: [10.244.0.1]}"),
+                slice_.format(name="api-a", service="api", endpoints="{addresses: [10.244.0.9]}"),
+                slice_.format(
+                    name="web-b", service="web", endpoints="{addresses: [10.244.0.2]}, {addresses: [10.244.0.3]}"
+                ),
+                slice_.format(name="web-c", service="web", endpoints=""),
+            ]
+        )
+    )
+    services = {s.key: s for s in load_manifests([path]).services}
+    assert [e.ip for e in services["shop/web"].endpoints] == ["10.244.0.1", "10.244.0.2", "10.244.0.3"]
+    assert [e.ip for e in services["shop/api"].endpoints] == ["10.244.0.9"]
