@@ -211,11 +211,18 @@ class Service:
     def allocated_values(self) -> tuple[tuple[str, str], ...]:
         """The addresses and ports in :attr:`allocated` (known only after apply) as ``(field path,
         value)``, in field order; fields merely defaulted to a fixed value (``spec.type``) are left out."""
-        out: list[tuple[str, str]] = []
-        for path in sorted(self.allocated, key=_field_order):
-            value = self._allocated_value(path)
-            if value is not None and not (path == "spec.clusterIPs[0]" and "spec.clusterIP" in self.allocated):
-                out.append((path, value))
+        # Pick the valued fields first and sort only those: in a snapshot of applied objects no field
+        # is still to be allocated, and sorting every defaulted path with a regex key cost ~0.08 s
+        # on 16,000 Services.
+        out = [
+            (path, value)
+            for path in self.allocated
+            if (value := self._allocated_value(path)) is not None
+            and not (path == "spec.clusterIPs[0]" and "spec.clusterIP" in self.allocated)
+        ]
+        if not out:
+            return ()
+        out.sort(key=lambda item: _field_order(item[0]))
         return tuple(out)
 
     def allocated_addresses(self) -> frozenset[str]:
