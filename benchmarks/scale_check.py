@@ -25,7 +25,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from _measure import PEAK_SCRIPT, parse_seconds  # noqa: E402 - benchmarks/ is on sys.path when run
+from _measure import (  # noqa: E402 - benchmarks/ is on sys.path when run
+    PEAK_SCRIPT,
+    compile_kverify,
+    kverify_child_env,
+    parse_seconds,
+)
 
 
 def _node(i: int) -> dict[str, Any]:
@@ -126,7 +131,7 @@ def snapshot(nodes: int, services: int, endpoints: int, seed: int = 7) -> dict[s
 def _check_command(path: str, repeat: int = 3) -> tuple[float, float, int, float]:
     """Best wall time of ``kverify check FILE`` as a user runs it (a fresh interpreter each time, its
     start included), its exit code, and its peak memory (max RSS of that process, MB)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    env = kverify_child_env(ROOT)
     script = PEAK_SCRIPT
     command = [sys.executable, "-c", script, "check", path, "--format", "json", "--output", os.devnull]
     command += ["--max-input-size", "2000", "--allow-nothing-checked"]
@@ -182,6 +187,7 @@ def main() -> None:
                 yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
         del data
         print(f"snapshot: {args.nodes} nodes, {args.services} services, {args.endpoints} endpoints")
+        print(compile_kverify(ROOT))
         for path in paths:
             size = os.path.getsize(path) / 1e6
             parse, parse_cpu, parser_name = parse_seconds(path, args.repeat)

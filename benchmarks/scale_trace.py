@@ -30,7 +30,12 @@ from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from _measure import PEAK_SCRIPT, parse_seconds  # noqa: E402 - benchmarks/ is on sys.path when run
+from _measure import (  # noqa: E402 - benchmarks/ is on sys.path when run
+    PEAK_SCRIPT,
+    compile_kverify,
+    kverify_child_env,
+    parse_seconds,
+)
 
 
 def snapshot(nodes: int, endpoints: int, etp: str) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def snapshot(nodes: int, endpoints: int, etp: str) -> dict[str, Any]:
 def run(command: list[str]) -> tuple[float, float, int, float, int]:
     """Wall time, CPU time (user + system), exit code and peak memory (MB) of one fresh ``kverify``
     process; output lines."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    env = kverify_child_env(ROOT)
     script = PEAK_SCRIPT
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -111,6 +116,7 @@ def main() -> None:
     parser.add_argument("--yaml", action="store_true", help="also measure the same Lists as YAML")
     args = parser.parse_args()
     print(f"one Service: {args.endpoints} endpoints on {args.nodes} nodes; load average {os.getloadavg()[0]:.1f}")
+    print(compile_kverify(ROOT))
     cases = (
         ("Local", "arriving at every node", []),
         ("Cluster", "arriving at node-00000", ["--node", "node-00000"]),
