@@ -56,10 +56,15 @@ def test_bad_version_or_gates_is_one_line_naming_the_flag(tmp_path, capsys, flag
 
 
 def test_trace_says_the_version_it_answered_for(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(_trace(tmp_path, "--dataplane", "nftables", "--kubernetes-version", "1.32")) == 0
+    host = [w if w != "pod" else "node" for w in _trace(tmp_path, "--dataplane", "nftables")]
+    assert main([*host, "--kubernetes-version", "1.32"]) == 0
     text = capsys.readouterr().out
     assert "answered for nftables, Kubernetes v1.32 (default feature gates)" in text
     assert "DROPPED" in text and "nftables-no-endpoint-services-pre-dnat" in text
+    # A pod on that node is short-circuited in nat-prerouting before filter-forward looks (v1.32 too).
+    assert main(_trace(tmp_path, "--dataplane", "nftables", "--kubernetes-version", "1.32")) == 0
+    text = capsys.readouterr().out
+    assert "1 delivered" in text and "nftables-no-endpoint-services-pre-dnat" not in text
     assert main(_trace(tmp_path, "--dataplane", "nftables", "--format", "json")) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["kubernetes_version"] == f"v1.{NEWEST}"

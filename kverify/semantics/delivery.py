@@ -12,6 +12,7 @@ from kverify.semantics.policy import (
     policy_local,
     short_circuit_host,
     short_circuit_pod,
+    source_is_this_host,
 )
 from kverify.semantics.registry import rule
 from kverify.semantics.vocabulary import Situation
@@ -312,12 +313,22 @@ def chosen_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
 
 @rule(
     "nftables-no-endpoint-services-pre-dnat",
-    title="nftables before the #132456 fix: pod and host traffic to an eTP Local Service's LoadBalancer IP or "
-    "externalIP is dropped on a node without local endpoints (the no-endpoint-services map was checked before "
-    "DNAT), instead of being short-circuited to the Cluster set as iptables and ipvs do.",
-    source="kubernetes/kubernetes#131765 (report: pods blackholed); PR #132456 (fix: filter chains moved after "
-    "DNAT, release note 'allows pods on nodes without local service endpoints to access ... ExternalIPs'); "
-    "PR #133969 (backport to release-1.33)",
+    title="nftables before the #132456 fix: traffic from the node itself (a host-network process) to an eTP Local "
+    "Service's LoadBalancer IP or externalIP is dropped on a node without local endpoints: filter-output checks "
+    "the no-endpoint-services map before nat-output's DNAT, so the host short-circuit never runs. Pod traffic "
+    "is not dropped: it is DNATed to the Cluster set in prerouting and the forward hook's check sees the "
+    "endpoint's address.",
+    source=f"{K8S} pkg/proxy/nftables/proxier.go nftablesBaseChains (filter-output: output hook, priority "
+    "DNATPriority-10; nat-output: DNATPriority) and nftablesJumpChains (endpoints-check only from filter-input, "
+    "filter-forward, filter-output), setupNFTables (endpoints-check: 'ip daddr . meta l4proto . th dport vmap "
+    "@no-endpoint-services', the packet's current address), syncProxyRules (external chain 'short-circuit pod "
+    "traffic' goto the cluster chain), read at openshift/kubernetes@84a2e12f (v1.30) and aroradaman/kubernetes"
+    "@15ac54fe (service-endpoints-check, v1.32-v1.33); PR #122614 ('When the LoadBalancer traffic arrived at "
+    "input or forward hook, it had been DNATed'); PR #132456 (fix: filter-output-pre-dnat holds only "
+    "firewall-check, filter chains at priority 0; its description: the pre-DNAT filtering 'is only used in "
+    "filter-prerouting and filter-output', subjecting 'locally originated traffic' to the external policy); "
+    "PR #133969 (backport to release-1.33). kubernetes/kubernetes#131765 and the release note say pods; the "
+    "rules drop only host traffic (a host-network pod is host traffic)",
     since="v1.29 (nftables alpha); fixed in v1.34 and a v1.33 patch release",
     dataplanes="nftables",
     history=(
@@ -329,16 +340,20 @@ def chosen_endpoints(ops: Ops, s: Situation) -> tuple[Term, ...]:
         ),
         (
             "v1.34",
-            "fixed: in-cluster traffic to external addresses short-circuits like iptables",
+            "fixed: traffic from the node to external addresses short-circuits like iptables",
             "kubernetes/kubernetes#132456",
         ),
     ),
 )
 def nftables_pre_dnat_drop(ops: Ops, s: Situation) -> Term:
+    # Only the output hook runs a filter chain before DNAT on the same hook; a pod's packet reaches
+    # filter-forward after nat-prerouting rewrote its destination, so the map (keyed by the LB IP or
+    # externalIP) no longer matches. Host traffic is dropped whatever its source address: filter-output
+    # (priority -110) runs before nat-output (-100), where either short-circuit would apply.
     return ops.and_(
         ops.eq(s.dataplane, Dataplane.NFTABLES),
         ops.lt(s.k8s_minor, 33),
-        dp.in_cluster_client(ops, s),
+        source_is_this_host(ops, s),
         ops.or_(ops.eq(s.destination, Destination.LOAD_BALANCER), ops.eq(s.destination, Destination.EXTERNAL_IP)),
         external_policy_local(ops, s),
         ops.not_(ops.any_(local_endpoints(ops, s, s.handling_node))),
