@@ -178,3 +178,21 @@ def test_a_trailing_comma_is_invalid_json_as_the_json_module_says(text: str, mes
     """Regression: the key-by-key reader accepted a comma before the closing bracket."""
     for fast in (False, True):
         assert [str(p) for p in _read(text, fast=fast)[1]] == [message]
+
+
+def test_orjson_is_imported_for_json_files_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A run that reads YAML alone does not pay for importing orjson; one that reads JSON imports it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n")
+    (tmp_path / "a.json").write_text('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}')
+    probe = (
+        "import sys\nfrom kverify.load.sources import read_file\n"
+        "read_file(sys.argv[1], [])\nprint('orjson' in sys.modules)\n"
+    )
+    for name, imported in (("a.yaml", "False"), ("a.json", "True")):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path / name)], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip() == imported, name

@@ -11,6 +11,7 @@ object (:class:`JsonLocator`).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -74,10 +75,20 @@ if not _Loader.yaml_path_resolvers:  # always so for the safe loaders; path reso
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
-try:  # optional (kverify[fast]): reads the items of big JSON Lists faster (_json_items_fast)
-    import orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    orjson = None  # type: ignore[assignment]
+#: orjson (optional, kverify[fast]: reads the items of big JSON Lists faster, see _json_items_fast),
+#: imported when the first JSON file is read (YAML-only runs never pay for it); None when not installed.
+orjson: Any = ...
+
+
+def _orjson() -> Any:
+    global orjson  # the module, imported once, on first use
+    if orjson is ...:
+        try:
+            orjson = importlib.import_module("orjson")
+        except ImportError:  # pragma: no cover - depends on the environment
+            orjson = None
+    return orjson
+
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -402,7 +413,7 @@ def _composed_again(text: str, begins: yaml.Mark, end: int, source: YamlText, do
 def _json_docs(text: str, file: str, problems: list[Problem]) -> Iterator[RawDoc]:
     """Top-level JSON values one after another (kubectl accepts a stream of them). With orjson
     installed, the items of Lists laid out for it are read by orjson (:func:`_json_items_fast`)."""
-    fast = orjson is not None and not _has_long_number(text.encode("utf-8", "surrogatepass"))
+    fast = _orjson() is not None and not _has_long_number(text.encode("utf-8", "surrogatepass"))
     pos = _WS.match(text).end()  # type: ignore[union-attr]
     line = 1 + text.count("\n", 0, pos)
     while pos < len(text):
