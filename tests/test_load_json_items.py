@@ -158,7 +158,15 @@ def test_a_file_with_a_long_number_is_read_by_the_json_module_alone(tmp_path, mo
     [("[1234567890123456789]", True), ('["name-1234567890123456789"]', True), ("[123456789012345678]", False)],
 )
 def test_the_long_number_guard_counts_nineteen_digits_in_a_row(text: str, long: bool) -> None:
-    assert sources._has_long_number(text.encode()) is long
+    assert sources._has_long_number(text) is long
+
+
+@pytest.mark.parametrize("at", [0, 1, 1000 - 19, 1000 - 10, 1000 - 1, 1000, 2000 - 19, 2500 - 19])
+def test_the_long_number_guard_sees_a_run_across_its_blocks(monkeypatch, at: int) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sources, "_GUARD_BLOCK", 1000)
+    text = "x" * at + "1" * 19 + "x" * (2500 - at - 19)
+    assert sources._has_long_number(text)
+    assert not sources._has_long_number(text.replace("1" * 19, "1" * 18 + "x"))
 
 
 @pytest.mark.parametrize(
