@@ -177,3 +177,15 @@ def test_past_1000_addresses_a_subset_is_cut_as_the_controller_cuts_it(tmp_path:
     (service,) = loaded.services
     assert len(service.endpoints) == 1000 and all(e.ready for e in service.endpoints)  # ready ones first
     assert any("2 addresses past 1000" in str(w) for w in loaded.warnings)
+
+
+def test_without_endpoints_in_the_manifests_a_selector_less_service_is_unknown_not_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No controller makes a selector-less Service's endpoints: whoever writes them is outside the manifests,
+    so a trace at design time cannot say the Service REJECTs (it did: no workload, no endpoint)."""
+    path = write(tmp_path, SERVICE)
+    assert main(["trace", path, "--service", "shop/db", "--to", "cluster-ip", "--from", "pod"]) == 3
+    out = capsys.readouterr().out
+    assert "UNKNOWN: the Service has no selector: its endpoints are EndpointSlices (or an Endpoints object)" in out
+    assert "REJECTED" not in out

@@ -97,6 +97,13 @@ def design_time_gap(design: Design, service: Service, backends: tuple[Backend, .
             f"trafficDistribution: {service.traffic_distribution}: the EndpointSlice controller's zone hints are "
             "not modelled at design time (decide it on a snapshot with EndpointSlices)"
         )
+    if service.selector is None:
+        # No controller makes its endpoints (Kubernetes docs, "Services without selectors"): they are an
+        # EndpointSlice or Endpoints written by hand or by an operator, and none is in the manifests.
+        return (
+            "the Service has no selector: its endpoints are EndpointSlices (or an Endpoints object) written by "
+            "hand or by an operator, and the manifests give none: add them to decide it"
+        )
     if not backends and (sources := unmodelled_pod_sources(design, service)):
         named = ", ".join(f"{kind} {namespace}/{name}" for kind, namespace, name in sources[:3])
         more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
