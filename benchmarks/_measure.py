@@ -55,7 +55,8 @@ def kverify_child_env(root: str) -> dict[str, str]:
     path, and bytecode caching on (a PYTHONDONTWRITEBYTECODE set here would make every child compile
     all of kverify from source, ~0.25 s CPU that no install pays: pip compiles bytecode on install,
     an editable install caches it on first run)."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    # PYTHONUNBUFFERED too, set in some CI environments: a user's stdout is buffered.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     return env
 
@@ -85,6 +86,11 @@ PEAK_SCRIPT = (
     "            return next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))\n"
     "    except (OSError, StopIteration):\n"
     "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    # The console entry point ends with os._exit (no teardown, no finally): print the peak just before.
+    "import os\n_exit = os._exit\n"
+    "def exit_after_peak(code):\n"
+    "    print(peak_kb(), file=sys.stderr); sys.stderr.flush(); _exit(code)\n"
+    "os._exit = exit_after_peak\n"
     "try:\n    runpy.run_module('kverify', run_name='__main__')\n"
     "finally:\n    print(peak_kb(), file=sys.stderr)\n"
 )

@@ -1,5 +1,5 @@
 """``python -m kverify``."""
 
-from kverify.cli import main
+from kverify.cli import console_main
 
-raise SystemExit(main())
+console_main()
