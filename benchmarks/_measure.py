@@ -71,7 +71,7 @@ def compile_kverify(root: str) -> str:
     )
     return (
         "kverify children: bytecode compiled first (untimed, as pip does on install), "
-        "PYTHONDONTWRITEBYTECODE unset"
+        "PYTHONDONTWRITEBYTECODE and PYTHONUNBUFFERED unset"
     )
 
 
