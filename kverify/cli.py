@@ -143,7 +143,8 @@ def _service_cidr_flag(parser: argparse.ArgumentParser) -> None:
         type=_cidr,
         metavar="CIDR",
         help="repeatable: the service CIDRs (ServiceCIDR objects; kube-apiserver --service-cluster-ip-range); "
-        "nftables kube-proxy drops traffic to their addresses that belong to no Service (default: not known)",
+        "nftables kube-proxy drops traffic to their addresses that belong to no Service (default: the manifests' "
+        "ServiceCIDR objects, else not known)",
     )
 
 
@@ -333,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--to-address",
         metavar="IP",
         help="instead of --service/--to: an address that belongs to no Service, e.g. an unallocated one inside "
-        "the service CIDR (nftables drops those: give --service-cidr)",
+        "the service CIDR (nftables drops those: the manifests' ServiceCIDR objects or --service-cidr say the CIDRs)",
     )
     trace.add_argument("--dst-ip", metavar="IP", help="the address dialled (default: from the Service and the nodes)")
     trace.add_argument(

@@ -26,6 +26,8 @@ from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import intent_from, ip_blocks_from
+from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
+from kverify.load.service_cidrs import service_cidrs_from
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
 from kverify.load.workloads import (
@@ -56,7 +58,10 @@ API_VERSIONS = {
     "ReplicationController": "v1",
     HPA: HPA_VERSIONS[0],  # autoscaling/v1 too
     "Endpoints": "v1",  # a selector-less Service's, as mirrored into EndpointSlices (kverify.load.mirroring)
+    "ServiceCIDR": SERVICE_CIDR_VERSIONS[0],  # spec.cidrs only (kverify.load.service_cidrs); v1beta1 too
 }
+#: Kinds read in more than one apiVersion.
+_MORE_VERSIONS = {HPA: HPA_VERSIONS, "ServiceCIDR": SERVICE_CIDR_VERSIONS}
 SKIP_REASONS: dict[str, str] = {}
 _CLUSTER_SCOPED = frozenset(
     [
@@ -116,6 +121,8 @@ class LoadedManifests:
     endpoints_given: frozenset[str] = frozenset()
     #: Skipped objects that may create pods, as (kind, namespace, name): see :mod:`kverify.load.pod_sources`.
     pod_sources: tuple[tuple[str, str, str], ...] = ()
+    #: The union of the ServiceCIDR objects' ``spec.cidrs``, in the order read (kube-proxy watches them all).
+    service_cidrs: tuple[str, ...] = ()
 
 
 def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = "default") -> LoadedManifests:
@@ -155,11 +162,16 @@ def to_cluster(
     """The :class:`~kverify.model.cluster.Cluster` of what was loaded, behind this proxy and LB.
 
     With no ``load_balancer``, each Service's well-known annotations choose its profile
-    (:mod:`kverify.load.lb_hints`), and ``health-checked`` where none do."""
+    (:mod:`kverify.load.lb_hints`), and ``health-checked`` where none do. The proxy knows the ServiceCIDR
+    objects' CIDRs besides those it was given (``--service-cidr``), as kube-proxy watches every object."""
+    proxy = proxy or ProxyConfig()
+    if loaded.service_cidrs:
+        known = tuple(dict.fromkeys((*proxy.service_cidrs, *loaded.service_cidrs)))
+        proxy = attrs.evolve(proxy, service_cidrs=known)
     return Cluster(
         nodes=loaded.nodes,
         services=loaded.services,
-        proxy=proxy or ProxyConfig(),
+        proxy=proxy,
         load_balancer=load_balancer or LoadBalancerProfile.HEALTH_CHECKED,
         load_balancer_explicit=load_balancer is not None,
     )
@@ -216,6 +228,7 @@ class _Assembly:
         self.metallb_bgp = False  # a BGPAdvertisement or BGPPeer: MetalLB announces over BGP
         self.k3s_servicelb = False  # an object labelled svccontroller.k3s.cattle.io/*: k3s ServiceLB runs
         self.hpas: list[tuple[Ctx, HpaRecord]] = []
+        self.service_cidrs: list[str] = []
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
         data = doc.data
@@ -305,7 +318,7 @@ class _Assembly:
         if not modelled:
             self._skip(file, line, kind, f"{label}: {SKIP_REASONS.get(kind, 'kind not modelled')}")
             return
-        accepted = HPA_VERSIONS if kind == HPA else (API_VERSIONS[kind],)
+        accepted = _MORE_VERSIONS.get(kind, (API_VERSIONS[kind],))
         if api_version not in accepted:
             ctx.error(("apiVersion",), unsupported(api_version, accepted))
             return
@@ -329,6 +342,8 @@ class _Assembly:
                 self._skip(file, line, kind, f"{label}: {skip.reason}")
             else:
                 self.mirrors.append((ctx, namespace, name, data, file, line))
+        elif kind == "ServiceCIDR":
+            self.service_cidrs.extend(service_cidrs_from(ctx, data))
         else:
             result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
             if isinstance(result, Skip):
@@ -485,6 +500,7 @@ class _Assembly:
             source_lines=self.first,
             ip_blocks=tuple(self.ip_blocks),
             intents=self.intents,
+            service_cidrs=tuple(dict.fromkeys(self.service_cidrs)),
         )
 
 

@@ -76,6 +76,7 @@ NAME_FORMATS = {
     "Endpoints": "DNS-1123 subdomain",
     "Pod": "DNS-1123 subdomain",
     "NetworkPolicy": "DNS-1123 subdomain",
+    "ServiceCIDR": "DNS-1123 subdomain",  # ValidateServiceCIDRName = NameIsDNSSubdomain
 }
 
 
@@ -103,7 +104,7 @@ def object_name(ctx: Ctx, kind: str, name: str, namespace: str | None) -> bool:
     ok = True
     if kind in NAME_FORMATS:
         ok = check_name(ctx, ("metadata", "name"), name, NAME_FORMATS[kind])
-        if namespace is not None and kind != "Node":
+        if namespace is not None and kind not in ("Node", "ServiceCIDR"):  # cluster-scoped: no namespace
             for message in _namespace_problems(namespace):
                 ctx.error(("metadata", "namespace"), invalid(namespace, message))
                 ok = False

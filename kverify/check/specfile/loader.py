@@ -21,8 +21,9 @@ from kverify.check.specfile.model import API_VERSION, KIND, ExpectedFinding, Spe
 from kverify.check.specfile.pools import pools_from
 from kverify.check.specfile.topology import topology_from
 from kverify.errors import InputError, Problem, names, quote
-from kverify.load import load_manifests
+from kverify.load import load_manifests, to_cluster
 from kverify.load.fields import Ctx, Path, invalid, unsupported
+from kverify.load.service_cidrs import checked_cidrs
 from kverify.load.sources import read_file
 from kverify.model import (
     ClientKind,
@@ -66,6 +67,7 @@ _ENVIRONMENT = (
     "ciliumVersion",
     "ciliumHelm",
     "metallbVersion",
+    "serviceCIDR",
 )
 _BUILTIN = ("enabled", "needsClientIP", "expectFindings")
 _CLAIM = (
@@ -204,6 +206,7 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
         ctx.error((*path, "cni"), problem)
         cni = Cni.GENERIC
     cilium, mode = _cilium(ctx, env, path, dataplane)
+    service_cidrs = _service_cidrs(ctx, env, path)
     proxy = ProxyConfig(
         dataplane=Dataplane.parse(mode) if mode else dataplane,
         cilium=cilium,
@@ -214,8 +217,21 @@ def _environment(ctx: Ctx, env: dict[str, Any]) -> tuple[ProxyConfig, LoadBalanc
         kubernetes_version=minor,
         feature_gates=gates,
         cni=cni,
+        service_cidrs=service_cidrs,
     )
     return proxy, lb
+
+
+def _service_cidrs(ctx: Ctx, env: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """``serviceCIDR: 10.96.0.0/12`` (or ``"10.96.0.0/12,fd00:10:96::/112"`` as kube-apiserver's
+    --service-cluster-ip-range takes it, or a list): the ServiceCIDR objects' ranges, checked as the API
+    server checks one object's ``spec.cidrs`` (kverify.load.service_cidrs)."""
+    value = env.get("serviceCIDR")
+    if value is None:
+        return ()
+    if type(value) is str:
+        value = [part.strip() for part in value.split(",")]
+    return checked_cidrs(ctx, value, (*path, "serviceCIDR"))
 
 
 def _metallb(ctx: Ctx, env: dict[str, Any]) -> tuple[int, int] | None:
@@ -318,7 +334,8 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         for key, (f, n) in loaded.source_lines.items()
         if key.startswith("Service ")
     }
-    cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
+    # The manifests' ServiceCIDR objects join environment.serviceCIDR, as kube-proxy watches them all.
+    cluster = attrs.evolve(to_cluster(loaded, proxy=proxy), load_balancer=lb)
     skipped = (loaded.skipped, loaded.skipped_kinds)
     design_inputs = (loaded.workloads, loaded.endpoints_given, loaded.pod_sources)  # for design-time decisions
     return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), design_inputs, skipped

@@ -51,6 +51,7 @@ def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tup
         if type(raw) is not dict:
             ctx.error(path, invalid(raw, "must be a mapping"))
             continue
+        before = len(ctx.problems)  # this node's own problems: one elsewhere (environment) must not cascade
         _known(ctx, raw, path, _NODE)
         name = ctx.string(raw, "name", path, required=True)
         if name is not None and validate.check_name(ctx, (*path, "name"), name, "DNS-1123 subdomain"):
@@ -63,7 +64,7 @@ def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tup
         ctx.cidr(cidr, (*path, "podCIDR"))
         zone = ctx.string(raw, "zone", path)
         draining = ctx.boolean(raw, "draining", path)
-        if name is not None and not ctx.problems:
+        if name is not None and len(ctx.problems) == before:
             nodes.append(Node(name=name, addresses=(address,), zone=zone, pod_cidrs=(cidr,), draining=bool(draining)))
     names = {n.name for n in nodes}
     services: list[Service] = []
