@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from kverify.model import Cluster, Dataplane, Flow
+from kverify.model import AddressFlow, Cluster, Dataplane, Flow
 from kverify.results import Outcome, mark_allocated
 
 
@@ -15,7 +15,7 @@ class Counterexample:
     """The smallest cluster and flow that break a claim, replayed through the executable model."""
 
     cluster: Cluster
-    flow: Flow
+    flow: Flow | AddressFlow  # an address claim's counterexample is a packet to an address of no Service
     outcome: Outcome
     id: str
     command: str  # a `kverify trace` command line that reproduces it (with a manifest written by `manifest`)
@@ -25,9 +25,17 @@ class Counterexample:
     #: the counterexample's cluster (empty for a snapshot: its EndpointSlices say it).
     placement: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
+    @property
+    def service_flow(self) -> Flow:
+        """The flow to a Service: every counterexample's but an address claim's (reports drawn for checks)."""
+        if not isinstance(self.flow, Flow):
+            raise TypeError(f"counterexample {self.id} is a packet to an address of no Service")
+        return self.flow
+
     def trace_lines(self) -> list[str]:
         """The hops, one line each, with addresses known only after apply marked as such."""
-        service = self.cluster.service(self.flow.service)
+        key = getattr(self.flow, "service", None)  # an AddressFlow has none
+        service = self.cluster.service(key) if key is not None else None
         allocated = service.allocated_addresses() if service is not None else frozenset()
         return [mark_allocated(str(h), allocated) for h in self.outcome.hops]
 

@@ -3,8 +3,9 @@ inside the service CIDR (rule ``nftables-unallocated-service-ip``).
 
 There is no Service, so no endpoint and no rule of the Service table applies: the question is only
 whether the proxy on the node the packet meets drops it or leaves it to the node's routes. This is
-decided here, before (and instead of) the rule table, as ``service-port-unmatched`` is for a Service
-address on a port the Service does not expose.
+decided here, before (and instead of) the Service rules, by the one address rule
+(:func:`kverify.semantics.unallocated.unallocated_dropped`), which the Z3 side asks in its own query
+(:mod:`kverify.symbolic.address`).
 """
 
 from __future__ import annotations
@@ -16,43 +17,18 @@ from kverify.concrete.index import index_of
 from kverify.errors import NO_NODES, InputError, NotModelled, Problem, names, quote
 from kverify.model import AddressFlow, ClientKind, Cluster, Dataplane, DropKind, Node, Service
 from kverify.results import Hop, Outcome
-from kverify.semantics.registry import declare, mark
-
-K8S = "kubernetes/kubernetes"
-#: kube-proxy learns the service CIDRs from ServiceCIDR objects only with this gate (KEP-1880).
-GATE = "MultiCIDRServiceAllocator"
-#: The minor that added the drop (PR #122692, merged for v1.30).
-SINCE = 30
-
-UNALLOCATED = declare(
-    "nftables-unallocated-service-ip",
-    title="nftables: a new connection to an address inside a service CIDR that is no Service's ClusterIP is "
-    "dropped (filter-forward and filter-output-post-dnat jump to cluster-ips-check: 'Drop traffic to "
-    "unallocated ClusterIPs'), for pods, host-network processes and packets routed to the node alike; "
-    "kube-proxy knows the CIDRs only from ServiceCIDR objects, watched with the MultiCIDRServiceAllocator gate "
-    "(on by default from v1.33). iptables and ipvs install nothing for such an address: the packet is routed "
-    "like any other.",
-    source=f"{K8S} pkg/proxy/nftables/proxier.go setupNFTables (cluster-ips-check: `ip daddr @cluster-ips "
-    "reject`, then `ip daddr { <serviceCIDRs> } drop` only `if len(proxier.serviceCIDRs) > 0`; nftablesJumpChains: "
-    "cluster-ips-check from filter-forward and filter-output-post-dnat, 'ct state new'), OnServiceCIDRsChanged; "
-    "PR #122692 (v1.30); cmd/kube-proxy/app/server.go (NewServiceCIDRConfig only when "
-    "MultiCIDRServiceAllocator is enabled, v1.30-v1.33); pkg/proxy/iptables/proxier.go and "
-    "pkg/proxy/ipvs/proxier.go OnServiceCIDRsChanged (`func (proxier *Proxier) OnServiceCIDRsChanged(_ []string) {}`); "
-    "KEP-3866 'Behavior of service IPs'; pkg/features/kube_features.go MultiCIDRServiceAllocator "
-    "(alpha v1.27, beta off v1.31, GA on v1.33, locked v1.34)",
-    since="v1.30 (nftables, with MultiCIDRServiceAllocator; on by default v1.33)",
-    dataplanes="nftables",
-    history=(
-        (
-            "v1.30",
-            "nftables drops new connections to unallocated addresses of the ServiceCIDRs when kube-proxy runs with "
-            "MultiCIDRServiceAllocator (alpha, off by default); without the gate, and before v1.30, they are routed "
-            "like any other packet",
-            "kubernetes/kubernetes#122692",
-        ),
-        ("v1.33", "MultiCIDRServiceAllocator GA, on by default: the drop is the default", "KEP-1880"),
-    ),
+from kverify.semantics.ops import CONCRETE
+from kverify.semantics.unallocated import (
+    GATE,
+    RULE_ID,
+    SINCE,
+    AddressSituation,
+    AddressWorld,
+    unallocated_dropped,
 )
+
+#: The rule's id, as outcomes name it.
+UNALLOCATED = RULE_ID
 
 _CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
 
@@ -76,14 +52,13 @@ def route_address(cluster: Cluster, flow: AddressFlow) -> tuple[Outcome, ...]:
             )
         )
     cidr = _containing_cidr(cluster, address)
-    drops = unallocated_dropped(cluster, cidr)
-    mark(UNALLOCATED)
+    drops = dropped(cluster, cidr)
     given = _node(cluster, flow.node)
     nodes = [given] if given is not None else list(cluster.nodes)
     return tuple(_outcome(cluster, flow, node, cidr, drops) for node in nodes)
 
 
-def unallocated_dropped(cluster: Cluster, cidr: str | None) -> bool:
+def dropped(cluster: Cluster, cidr: str | None) -> bool:
     """Whether kube-proxy drops a new connection to an address of no Service inside ``cidr`` (``None``:
     the address is in no known service CIDR). ``NotModelled`` when it would depend on service CIDRs kverify
     was not told."""
@@ -93,12 +68,33 @@ def unallocated_dropped(cluster: Cluster, cidr: str | None) -> bool:
         raise NotModelled(
             Problem(
                 "not modelled: whether the address is inside a service CIDR: nftables kube-proxy drops traffic to "
-                "unallocated addresses of the ServiceCIDR objects; give them with --service-cidr (a spec's "
-                "environment.serviceCIDR), e.g. kube-apiserver's --service-cluster-ip-range",
+                "unallocated addresses of the ServiceCIDR objects; give them (kubectl get servicecidrs -o yaml) "
+                "with the manifests, or with --service-cidr (a spec's environment.serviceCIDR), e.g. kube-apiserver's "
+                "--service-cluster-ip-range",
                 field="--service-cidr",
             )
         )
-    return watches and cidr is not None
+    return bool(unallocated_dropped(CONCRETE, _situation(cluster, cidr)))
+
+
+def _situation(cluster: Cluster, cidr: str | None) -> AddressSituation:
+    proxy = cluster.proxy
+    return AddressSituation(
+        dataplane=proxy.dataplane,
+        k8s_minor=proxy.kubernetes_version,
+        gate_multi_cidr=proxy.gates[GATE],
+        in_service_cidr=cidr is not None,
+        held_by_service=False,  # route_address asked first (an owned address is asked through its Service)
+    )
+
+
+def address_worlds(cluster: Cluster, flow: AddressFlow) -> list[tuple[Outcome, AddressWorld]]:
+    """Each outcome of :func:`route_address` with the :class:`AddressWorld` address claims read."""
+    outcomes = route_address(cluster, flow)
+    situation = _situation(cluster, _containing_cidr(cluster, _parse(flow.dst_ip)))
+    return [
+        (o, AddressWorld(ops=CONCRETE, situation=situation, dropped=o.drop_kind is DropKind.DROP)) for o in outcomes
+    ]
 
 
 def _outcome(cluster: Cluster, flow: AddressFlow, node: Node, cidr: str | None, drops: bool) -> Outcome:

@@ -53,7 +53,7 @@ def claim_of_finding(result: CheckResult) -> SpecClaim | None:
     verdict = result.verdict
     if not isinstance(verdict, Refuted) or verdict.counterexample is None:
         return None
-    flow = verdict.counterexample.flow
+    flow = verdict.counterexample.service_flow
     prop = catalogue_check(result.claim).prop.id
     if prop not in PROPERTIES:
         return None  # a property only the check states (e.g. Ready pods only): no spec claim says it

@@ -15,6 +15,7 @@ import attrs
 from kverify.model import ClientKind, Cni, Dataplane, Destination, DropKind, Interface, LoadBalancerProfile
 from kverify.semantics.load_balancer import fails_open
 from kverify.semantics.ops import Term
+from kverify.semantics.unallocated import AddressWorld
 from kverify.semantics.world import World
 
 HOLDS, REFUTED = "holds", "refuted"
@@ -521,10 +522,48 @@ SPREAD_CLAIMS: tuple[SpreadClaim, ...] = (
     ),
 )
 
-ALL_CLAIMS: tuple[Claim | SpreadClaim, ...] = CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + CNI_CLAIMS + SPREAD_CLAIMS
+
+@attrs.frozen(kw_only=True)
+class AddressClaim:
+    """A claim about packets to addresses that belong to no Service: for every cluster and such a packet
+    satisfying ``assume``, its outcome satisfies ``require``. Decided by its own solver query
+    (:mod:`kverify.symbolic.address`): the per-Service encodings have no place for a packet of no Service."""
+
+    id: str
+    statement: str
+    assume: Callable[[AddressWorld], Term]
+    require: Callable[[AddressWorld], Term]
+    expected: Mapping[Dataplane, str]
+    why: str
+
+    @property
+    def dataplanes(self) -> tuple[Dataplane, ...]:
+        return tuple(self.expected)
 
 
-def find_claim(claim_id: str) -> Claim | SpreadClaim:
+ADDRESS_CLAIMS: tuple[AddressClaim, ...] = (
+    AddressClaim(
+        id="unallocated-service-ip-dropped",
+        statement="A new connection to an address inside a service CIDR that no Service holds (an unallocated "
+        "ClusterIP) is dropped by the first node's proxy, never routed on to the node's network.",
+        assume=lambda w: w.ops.and_(w.situation.in_service_cidr, w.ops.not_(w.situation.held_by_service)),
+        require=lambda w: w.dropped,
+        expected={Dataplane.IPTABLES: REFUTED, Dataplane.NFTABLES: HOLDS, Dataplane.IPVS: REFUTED},
+        why="nftables kube-proxy drops new connections to the ServiceCIDRs' unallocated addresses (cluster-ips-check, "
+        "PR #122692, v1.30) once it watches ServiceCIDR objects (MultiCIDRServiceAllocator, on by default from "
+        "v1.33): `kverify prove --all-versions` shows it holds from v1.33, and on v1.30-v1.32 only with "
+        "`--feature-gates MultiCIDRServiceAllocator=true`. iptables and ipvs install nothing for such an address "
+        "(their OnServiceCIDRsChanged is empty), so the packet follows the node's routes (rule "
+        "nftables-unallocated-service-ip).",
+    ),
+)
+
+ALL_CLAIMS: tuple[Claim | AddressClaim | SpreadClaim, ...] = (
+    CLAIMS + REVIEW_CLAIMS + LB_CLAIMS + CNI_CLAIMS + ADDRESS_CLAIMS + SPREAD_CLAIMS
+)
+
+
+def find_claim(claim_id: str) -> Claim | AddressClaim | SpreadClaim:
     for c in ALL_CLAIMS:
         if c.id == claim_id:
             return c

@@ -19,11 +19,11 @@ from kverify.concrete.route import _outcomes, _service, handlings, route
 from kverify.distribution import pod_shares
 from kverify.errors import InternalError
 from kverify.load.export import manifests
-from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
+from kverify.model import AddressFlow, ClientKind, Cluster, Cni, Dataplane, Destination, Flow
 from kverify.model.cilium import NEWEST_CILIUM, CiliumSettings
 from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.versions import NEWEST
-from kverify.prove.claims import Claim, SpreadClaim
+from kverify.prove.claims import AddressClaim, Claim, SpreadClaim
 from kverify.results import Outcome
 from kverify.semantics.decide import decide
 from kverify.semantics.load_balancer import may_receive
@@ -212,7 +212,7 @@ def _replay_spread(claim: SpreadClaim, dataplane: Dataplane, answer: prove.Answe
 
 
 def prove_claim(
-    claim: Claim | SpreadClaim,
+    claim: Claim | AddressClaim | SpreadClaim,
     dataplane: Dataplane,
     *,
     max_nodes: int = prove.DEFAULT_MAX_NODES,
@@ -231,6 +231,10 @@ def prove_claim(
     the version and Helm options ``cilium`` gives (default: the newest modelled, chart defaults); behind
     MetalLB, for the release ``metallb`` (default: the newest modelled)."""
     started = time.perf_counter()
+    if isinstance(claim, AddressClaim):
+        return prove_address_claim(
+            claim, dataplane, version=version, feature_gates=feature_gates, timeout_ms=timeout_ms, started=started
+        )
     cni = getattr(claim, "cni", None) or cni
     env: dict[str, Any] = {
         "version": version,
@@ -292,6 +296,72 @@ def prove_claim(
     )
 
 
+ADDRESS_SCOPE = (
+    "every address (IPv4 and IPv6), with up to {} service CIDRs and {} Services' ClusterIPs, every client kind "
+    "and arrival node (the rule reads the address alone, and each CIDR and ClusterIP on its own)"
+)
+
+
+def prove_address_claim(
+    claim: AddressClaim,
+    dataplane: Dataplane,
+    *,
+    version: int = NEWEST,
+    feature_gates: tuple[tuple[str, bool], ...] = (),
+    timeout_ms: int = prove.DEFAULT_TIMEOUT_MS,
+    started: float | None = None,
+) -> Verdict:
+    """Prove an address claim (its own solver query, :mod:`kverify.symbolic.address`), or refute it with a
+    counterexample replayed through :func:`kverify.concrete.route_address`."""
+    from kverify.concrete.service_cidr import address_worlds
+    from kverify.symbolic import address
+
+    started = time.perf_counter() if started is None else started
+    bounds = ADDRESS_SCOPE.format(address.MAX_CIDRS, address.MAX_SERVICES)
+    answer = address.find_violation(
+        claim, dataplane, version=version, feature_gates=feature_gates, timeout_ms=timeout_ms
+    )
+    seconds = time.perf_counter() - started
+    if answer.status == "unsat":
+        return Proved(claim=claim.id, dataplane=dataplane, scope=bounds, seconds=seconds)
+    if answer.status == "unknown" or answer.cluster is None or answer.flow is None:
+        return Unknown(claim=claim.id, dataplane=dataplane, reason=answer.reason, scope=bounds, seconds=seconds)
+    cluster, flow = answer.cluster, answer.flow
+    broken = [o for o, w in address_worlds(cluster, flow) if w.ops.and_(claim.assume(w), w.ops.not_(claim.require(w)))]
+    if not broken:
+        raise InternalError(
+            f"the solver's counterexample to {claim.id!r} on {dataplane.spelling} does not replay: the executable "
+            f"model does not break the claim\ncluster: {cluster}\nflow: {flow}"
+        )
+    manifest = manifests(cluster)
+    cx_id = "cx-" + hashlib.sha256((manifest + repr(flow) + repr(cluster.proxy) + claim.id).encode()).hexdigest()[:10]
+    counterexample = Counterexample(
+        cluster=cluster,
+        flow=flow,
+        outcome=broken[0],
+        id=cx_id,
+        command=address_trace_command(cluster, flow, f"{cx_id}.yaml"),
+        manifest=manifest,
+    )
+    return Refuted(claim=claim.id, dataplane=dataplane, scope=bounds, counterexample=counterexample, seconds=seconds)
+
+
+def address_trace_command(cluster: Cluster, flow: AddressFlow, manifest_file: str) -> str:
+    """``kverify trace --to-address`` for a packet to an address of no Service."""
+    proxy = cluster.proxy
+    words = ["kverify", "trace", manifest_file, "--to-address", flow.dst_ip, "--from", flow.client.spelling]
+    if flow.node:
+        words += ["--node", flow.node]
+    words += ["--dataplane", proxy.dataplane.spelling]
+    if proxy.kubernetes_version != NEWEST:
+        words += ["--kubernetes-version", f"1.{proxy.kubernetes_version}"]
+    if proxy.feature_gates:
+        words += ["--feature-gates", ",".join(f"{n}={str(v).lower()}" for n, v in proxy.feature_gates)]
+    for cidr in proxy.service_cidrs:
+        words += ["--service-cidr", cidr]
+    return shlex.join(words)
+
+
 def _with_metallb(cluster: Cluster, metallb: tuple[int, int]) -> Cluster:
     return attrs.evolve(cluster, metallb_version=metallb)
 
@@ -320,7 +390,7 @@ def _prove_batch(batch: list[Work]) -> list[Verdict]:
 
 
 def prove_all(
-    pairs: list[tuple[Claim | SpreadClaim, Dataplane]],
+    pairs: list[tuple[Claim | AddressClaim | SpreadClaim, Dataplane]],
     *,
     jobs: int = 1,
     max_nodes: int = prove.DEFAULT_MAX_NODES,

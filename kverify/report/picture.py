@@ -93,7 +93,7 @@ def _client_words(cx: Counterexample, first: Hop | None) -> tuple[str, str]:
 
 def _nodes_shown(cx: Counterexample, on_path: set[str]) -> tuple[list[tuple[str, list[tuple[str, str]]]], int]:
     """(node, [(pod, ip), ...]) for the nodes drawn, and how many empty nodes are left out."""
-    service = cx.cluster.service(cx.flow.service)
+    service = cx.cluster.service(cx.service_flow.service)
     pods: dict[str, list[tuple[str, str]]] = {n.name: [] for n in cx.cluster.nodes}
     for e in service.endpoints if service else ():
         if e.node_name in pods:
@@ -135,7 +135,7 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
     body.append(_text(client.cx, client.y + 22, client_name, font_weight="bold"))
     body.append(_text(client.cx, client.y + 40, client_ip, fill=_GREY))
     if any(h.to == "load-balancer" for h in hops):
-        service = cx.cluster.service(cx.flow.service)
+        service = cx.cluster.service(cx.service_flow.service)
         profile = cx.cluster.load_balancer_for(service).spelling
         lb_ip = next(h.dst for h in hops if h.to == "load-balancer")
         lb_w = max(_width(f"load balancer ({profile})"), _width(lb_ip)) + 30
@@ -227,7 +227,7 @@ def counterexample_svg(cx: Counterexample, *, title: str | None = None) -> str:
         y += 16
     y += 6
 
-    heading = title or f"{cx.id}: {client_name} → {cx.flow.service} via {cx.flow.destination.spelling}"
+    heading = title or f"{cx.id}: {client_name} → {cx.service_flow.service} via {cx.service_flow.destination.spelling}"
     widest = max(_width(s, 12) for s in _legend_texts(legs, cx))
     width = max(x, client.x + client.w + 400, widest + 60, _width(heading, 15) + 40)
     height = y + _MARGIN

@@ -22,7 +22,7 @@ def _text(value: str) -> str:
 
 def placement_diagram(cx: Counterexample) -> str:
     """``flowchart LR``: client -> (load balancer) -> arrival node -> pod, or the drop at the node."""
-    service = next((s for s in cx.cluster.services if s.key == cx.flow.service), None)
+    service = next((s for s in cx.cluster.services if s.key == cx.service_flow.service), None)
     ip_of = {e.pod: e.ip for e in service.endpoints} if service else {}
     outcome = cx.outcome
     arrival = outcome.node
@@ -30,7 +30,7 @@ def placement_diagram(cx: Counterexample) -> str:
     client = "external client" if cx.flow.client is ClientKind.EXTERNAL else f"{cx.flow.client.spelling} client"
     lines.append(f'    client(["{_text(client)}"])')
     entry = "client"
-    if cx.flow.client is ClientKind.EXTERNAL and cx.flow.destination.spelling == "load-balancer":
+    if cx.flow.client is ClientKind.EXTERNAL and cx.service_flow.destination.spelling == "load-balancer":
         profile = cx.cluster.load_balancer_for(service)
         lines.append(f'    lb{{{{"load balancer: {_text(profile.spelling)}"}}}}')
         lines.append("    client --> lb")

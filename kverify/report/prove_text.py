@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kverify.prove.claims import Claim, SpreadClaim
+from kverify.prove.claims import AddressClaim, Claim, SpreadClaim
 from kverify.report.trace_text import outcome_line
 from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 
 
-def render(results: Sequence[tuple[Claim | SpreadClaim, Verdict, str]]) -> str:
+def render(results: Sequence[tuple[Claim | AddressClaim | SpreadClaim, Verdict, str]]) -> str:
     """``results``: (claim, verdict, expected) triples, in library order."""
     lines: list[str] = []
     current = None

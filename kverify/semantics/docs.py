@@ -26,6 +26,13 @@ that change routing: `--cilium-set bpf.lbExternalClusterIP=true`, `bpf.lbSourceR
 and `environment.ciliumHelm`), and the rule as stated holds from its last change on. Helm options whose
 effect is not modelled (`loadBalancer.serviceTopology`) are refused away from their chart default, never
 answered as the default.
+One rule, `nftables-unallocated-service-ip`, is about a packet to an address that belongs to no
+Service (an unallocated address of a service CIDR): the per-Service encodings (one Service, its
+endpoints and nodes) have no place for it, and forcing one in would quantify over a Service that
+takes no part. It is asked in its own small solver query instead (`kverify.symbolic.address`), over
+bit-vector addresses, the service CIDRs (the ServiceCIDR objects' `spec.cidrs`: `--service-cidr`, a
+spec's `environment.serviceCIDR`, ServiceCIDR objects in manifests) and the Services' ClusterIPs, with
+its own claim in the library (`unallocated-service-ip-dropped`) and its own differential test.
 The table of changes by version below is generated from the same entries. Where kverify departs from
 a reference note, the research files in `docs/research/` record what was read and at which version.
 
@@ -223,6 +230,8 @@ def render() -> str:
     rows = []
     for rule in sorted(RULES.values(), key=lambda r: (r.kind != "decide", r.id)):
         kind = "decide" if rule.kind == "decide" else f"classify (encoding: `{ABSTRACTS.get(rule.id, '?')}`)"
+        if rule.flow == "address":
+            kind += " (an address of no Service: its own solver query, `kverify.symbolic.address`)"
         changed = "; ".join(f"{version}: {what}" for version, what, _ in rule.history) or "-"
         cells = [f"`{rule.id}`", rule.title, rule.source, rule.since, changed, rule.dataplanes, kind]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

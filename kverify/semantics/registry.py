@@ -16,6 +16,9 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 RuleKind = Literal["decide", "classify"]
+#: What a rule decides about: a flow to a Service (the per-Service encodings), or a packet to an address
+#: of no Service (its own solver query, kverify.symbolic.address).
+RuleFlow = Literal["service", "address"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,6 +40,7 @@ class Rule:
     #: Where the rule's behaviour changed: ``(version, what changed, the change cited)``, oldest first.
     #: The rule holds as stated from the last entry on; kverify models the earlier behaviour too.
     history: tuple[tuple[str, str, str], ...] = ()
+    flow: RuleFlow = "service"
     function: Callable[..., Any] | None = attrs.field(default=None, eq=False, repr=False)
 
 
@@ -53,6 +57,7 @@ def rule(
     kind: RuleKind = "decide",
     dataplanes: str = "all",
     history: tuple[tuple[str, str, str], ...] = (),
+    flow: RuleFlow = "service",
 ) -> Callable[[F], F]:
     """Register the decorated function as rule ``id``; record each evaluation (see :func:`recording`)."""
 
@@ -74,6 +79,7 @@ def rule(
             kind=kind,
             dataplanes=dataplanes,
             history=history,
+            flow=flow,
             function=function,
         )
         return evaluate  # type: ignore[return-value]

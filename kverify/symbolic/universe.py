@@ -53,8 +53,6 @@ ABSTRACTS = {
     "topology-annotation": "hints_annotation",
     "load-balancer-ip-mode-gate": "dst_ip_mode_proxy (dst_status_ip_mode_proxy and the LoadBalancerIPMode gate)",
     "nftables-mode-available": "dataplane (nftables constrained to versions and gates that accept it)",
-    "nftables-unallocated-service-ip": "none: a packet to an address of no Service has no Service, endpoint or "
-    "policy to reason about; route_address() decides it before the rule table, as for service-port-unmatched",
     "lb-aws-nlb-hairpin": "none: an in-cluster client of a load balancer known only by its hostname leaves the "
     "cluster; the encoding covers the packets the load balancer sends on, route() alone decides the rest",
     "cni-interface-addresses": "Decision.snat_interface (the encoding names the interface; route() gives its address)",
@@ -187,13 +185,7 @@ class FlowInputs:
         c: list[Any] = []
         dest, client, h = self.destination, self.client, self.handling_node
         c += [z3.And(self.dataplane >= 0, self.dataplane < len(Dataplane))]
-        # A version kverify models, with gates that version has (and cannot turn off once locked).
-        c += [z3.And(self.k8s_minor >= OLDEST, self.k8s_minor <= NEWEST)]
-        for name, gate in GATES.items():
-            c += [z3.Implies(self.k8s_minor < gate.alpha, z3.Not(self.gates[name]))]
-            if gate.locked is not None:
-                c += [z3.Implies(self.k8s_minor >= gate.locked, self.gates[name])]
-        c += [z3.Implies(self.dataplane == int(Dataplane.NFTABLES), self.gates["NFTablesProxyMode"])]
+        c += version_constraints(self.k8s_minor, self.gates, self.dataplane)
         # A Cilium version kverify models; serviceNoBackendResponse exists from v1.15 (before: the default).
         c += [z3.And(self.cilium_minor >= OLDEST_CILIUM, self.cilium_minor <= NEWEST_CILIUM)]
         c += [z3.Implies(self.cilium_minor < NO_BACKEND_RESPONSE_SINCE, self.cilium_no_backend_reject)]
@@ -309,6 +301,18 @@ class FlowInputs:
                 z3.Not(self.pod_snat_by_cni()),
             ),
         )
+
+
+def version_constraints(k8s_minor: Any, gates: dict[str, Any], dataplane: Any) -> list[Any]:
+    """A version kverify models, with the gates that version has (and cannot turn off once locked), and
+    nftables only where its gate lets kube-proxy run it (rule nftables-mode-available)."""
+    c = [z3.And(k8s_minor >= OLDEST, k8s_minor <= NEWEST)]
+    for name, gate in GATES.items():
+        c += [z3.Implies(k8s_minor < gate.alpha, z3.Not(gates[name]))]
+        if gate.locked is not None:
+            c += [z3.Implies(k8s_minor >= gate.locked, gates[name])]
+    c += [z3.Implies(dataplane == int(Dataplane.NFTABLES), gates["NFTablesProxyMode"])]
+    return c
 
 
 class Universe(FlowInputs):

@@ -28,7 +28,7 @@ import attrs
 
 from kverify.errors import InputError
 from kverify.model import Cluster, Dataplane, Flow, LoadBalancerProfile
-from kverify.prove.claims import ALL_CLAIMS, Claim, SpreadClaim, find_claim
+from kverify.prove.claims import ALL_CLAIMS, AddressClaim, Claim, SpreadClaim, find_claim
 from kverify.report.trace_text import outcome_line
 from kverify.results import Outcome
 from kverify.testing.tracing import Trace, _configure, _parse, _route, flow_to, load_cluster, manifest_files, trace
@@ -341,10 +341,13 @@ def _as_claim(claim: ClaimLike | Predicate) -> Claim | SpreadClaim:
         return claim
     if isinstance(claim, str):
         try:
-            return find_claim(claim)
+            found = find_claim(claim)
         except KeyError:
             known = ", ".join(c.id for c in ALL_CLAIMS)
             raise ValueError(f'Not found: "{claim}" (claims: {known})') from None
+        if isinstance(found, AddressClaim):  # no Service, no flow to one: nothing these helpers take
+            raise ValueError(f'"{claim}" is about addresses of no Service: prove it with `kverify prove {claim}`')
+        return found
     raise TypeError(f"expected a claim id or a Claim, not {type(claim).__name__}")
 
 
