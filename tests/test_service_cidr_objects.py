@@ -183,3 +183,17 @@ def test_spec_environment_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["check", str(path)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"{path}:11: Spec demo: environment.serviceCIDR") and message in line
+
+
+def test_a_specs_manifests_add_their_objects_and_keep_the_specs_load_balancer(tmp_path: Path) -> None:
+    _write(tmp_path, _service_cidr("kubernetes", "[10.96.0.0/12]"))
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: demo}\nmanifests: [snapshot.yaml]\n"
+        "environment: {dataplane: nftables, serviceCIDR: fd00:10:96::/112}\n"
+    )
+    cluster = load_spec(str(path)).cluster
+    assert cluster.proxy.service_cidrs == ("fd00:10:96::/112", "10.96.0.0/12")
+    # The spec's environment names the load balancer (its default included), not the Services' annotations;
+    # regression: reading the objects once made it look unchosen.
+    assert cluster.load_balancer_explicit

@@ -335,7 +335,8 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if key.startswith("Service ")
     }
     # The manifests' ServiceCIDR objects join environment.serviceCIDR, as kube-proxy watches them all.
-    cluster = attrs.evolve(to_cluster(loaded, proxy=proxy), load_balancer=lb)
+    proxy = to_cluster(loaded, proxy=proxy).proxy
+    cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
     skipped = (loaded.skipped, loaded.skipped_kinds)
     design_inputs = (loaded.workloads, loaded.endpoints_given, loaded.pod_sources)  # for design-time decisions
     return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), design_inputs, skipped
