@@ -39,6 +39,7 @@ REPLAYED = [
     ("hairpin-preserves-client-ip", "ipvs"),
     ("external-reply-ok", "dnat-only"),
     ("etp-local-external-stays-local", "ipvs"),
+    ("unallocated-service-ip-dropped", "iptables"),  # an address claim: trace --to-address replays it
 ]
 
 

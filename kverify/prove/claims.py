@@ -535,6 +535,8 @@ class AddressClaim:
     require: Callable[[AddressWorld], Term]
     expected: Mapping[Dataplane, str]
     why: str
+    #: The smallest counterexample Kubernetes' behaviour implies, as (nodes, endpoints), where known.
+    minimal: Mapping[Dataplane, tuple[int, int]] = attrs.field(factory=dict)
 
     @property
     def dataplanes(self) -> tuple[Dataplane, ...]:
@@ -555,6 +557,7 @@ ADDRESS_CLAIMS: tuple[AddressClaim, ...] = (
         "`--feature-gates MultiCIDRServiceAllocator=true`. iptables and ipvs install nothing for such an address "
         "(their OnServiceCIDRsChanged is empty), so the packet follows the node's routes (rule "
         "nftables-unallocated-service-ip).",
+        minimal={Dataplane.IPTABLES: (1, 0), Dataplane.IPVS: (1, 0)},
     ),
 )
 

@@ -297,8 +297,9 @@ def prove_claim(
 
 
 ADDRESS_SCOPE = (
-    "every address (IPv4 and IPv6), with up to {} service CIDRs and {} Services' ClusterIPs, every client kind "
-    "and arrival node (the rule reads the address alone, and each CIDR and ClusterIP on its own)"
+    "all clusters, any number of nodes and endpoints (none takes part: every node's proxy answers alike, and "
+    "the rule reads no endpoint), every address (IPv4 and IPv6) with up to {} service CIDRs and {} Services' "
+    "ClusterIPs (the rule reads each on its own), every client kind and arrival node"
 )
 
 
