@@ -109,3 +109,28 @@ def _shared(draw: st.DrawFn) -> Any:
 @given(docs=st.lists(_shared(), min_size=1, max_size=3), flow=st.sampled_from([None, True, False]))
 def test_anchored_documents_as_composed(tmp_path_factory: pytest.TempPathFactory, docs: list[Any], flow: bool) -> None:
     _assert_as_composed(tmp_path_factory.mktemp("y"), yaml.safe_dump_all(docs, default_flow_style=flow))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # go-yaml's words (resolve.go, resolve): "cannot decode !!str `nope` as a !!timestamp"
+        (
+            "metadata:\n  creationTimestamp: !!timestamp nope\n",
+            2,
+            "cannot decode !!str `nope` as a !!timestamp (column 22)",
+        ),
+        (
+            "a: 1\n---\nkind: List\nitems:\n- b: [1, !!bool maybe]\n",
+            5,
+            "cannot decode !!str `maybe` as a !!bool (column 10)",
+        ),
+    ],
+)
+def test_a_value_pyyaml_fails_on_is_a_one_line_problem(tmp_path: Path, text: str, line: int, message: str) -> None:
+    """PyYAML's constructors raise AttributeError and KeyError on these (a traceback before)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    problems: list[Problem] = []
+    read_file(str(path), problems)
+    assert [str(p) for p in problems] == [f"{path}:{line}: invalid YAML: {message}"]

@@ -25,7 +25,7 @@ import yaml
 
 from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
-from kverify.load.yaml_build import NotPlain, build, build_events, span_of
+from kverify.load.yaml_build import NotPlain, build, build_events, span_of, unreadable_scalar
 from kverify.load.yaml_locate import YamlLocator, YamlText, document_text
 
 try:  # libyaml is ~10x faster; its nodes carry the same marks.
@@ -382,7 +382,10 @@ def _composed_again(text: str, begins: yaml.Mark, end: int, source: YamlText, do
         try:
             data = build(loader, node)
         except Exception:  # NotPlain, too deep, a bad scalar: PyYAML's constructor gives its value or error
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except (AttributeError, KeyError, TypeError) as exc:  # PyYAML fails on `!!timestamp nope`, `!!bool x`
+                raise unreadable_scalar(loader, node) from exc
     except yaml.reader.ReaderError as exc:  # its position is in the document alone: move it into the file
         padding = begins.index - shift
         before = len(text[: begins.index].encode()) if _BaseLoader is not yaml.SafeLoader else begins.index

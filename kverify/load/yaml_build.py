@@ -233,3 +233,30 @@ def _add_anchor(anchors: dict[str, list[Any]], anchor: str, entry: list[Any]) ->
     if anchor in anchors:  # the composer's to judge (PyYAML allows it, with the later one winning)
         raise NotPlain("repeated anchor")
     anchors[anchor] = entry
+
+
+def unreadable_scalar(loader: Any, node: yaml.Node) -> yaml.constructor.ConstructorError:
+    """The error for the first scalar under ``node`` that its explicit tag's PyYAML constructor
+    cannot read and fails on (``!!timestamp nope``, ``!!bool maybe``), in go-yaml's words
+    (``resolve``, resolve.go: "cannot decode !!str `nope` as a !!timestamp")."""
+    pending, seen = [node], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                loader.yaml_constructors.get(node.tag, lambda *_: None)(loader, node)
+            except (AttributeError, KeyError, TypeError):
+                short = node.tag.replace("tag:yaml.org,2002:", "!!")
+                return yaml.constructor.ConstructorError(
+                    None, None, f"cannot decode !!str `{node.value}` as a {short}", node.start_mark
+                )
+            except Exception:  # an error PyYAML reports itself (a YAMLError, a ValueError)
+                pass
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(n for pair in reversed(node.value) for n in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed(node.value))
+    return yaml.constructor.ConstructorError(None, None, "a value PyYAML cannot read", node.start_mark)
