@@ -272,6 +272,7 @@ def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
         line = raw.count(b"\n", 0, exc.start) + 1
         problems.append(Problem(f"invalid UTF-8 (byte {exc.start})", file, line))
         return []
+    del raw  # the text is a copy: do not hold a second one while the documents are built
     if file.endswith(".json") or (file == STDIN and text.lstrip()[:1] in ("{", "[")):
         return list(_json_docs(text, file, problems))
     return list(_yaml_docs(text, file, problems))
