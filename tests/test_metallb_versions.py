@@ -277,3 +277,19 @@ def test_prove_takes_the_release(  # type: ignore[no-untyped-def]
 def test_prove_refuses_a_bad_release(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prove", "metallb-announces-usable-endpoints", "--metallb-version", "0.12.0"]) == 2
     assert "--metallb-version: Unsupported value" in capsys.readouterr().err
+
+
+def _counterexample_id(release: str, capsys: pytest.CaptureFixture[str]) -> str:
+    args = ["prove", "metallb-announces-usable-endpoints", "--dataplane", "iptables", "--format", "json"]
+    assert main([*args, "--metallb-version", release]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["verdict"] == "refuted"
+    return str(result["counterexample"]["id"])
+
+
+def test_counterexample_ids_name_the_release(capsys: pytest.CaptureFixture[str]) -> None:
+    # v0.14.0 and v0.14.4 are refuted by the same cluster and flow (a Ready, not serving pod): the manifest alone
+    # is the same, but the citations are two different answers (each reproduce command names its release).
+    first = _counterexample_id("0.14.0", capsys)
+    assert first != _counterexample_id("0.14.4", capsys)
+    assert first == _counterexample_id("0.14.0", capsys)  # and the id is stable for the same inputs

@@ -161,8 +161,7 @@ def _replay(claim: Claim, dataplane: Dataplane, answer: prove.Answer) -> Counter
         replay_flow = flow = attrs.evolve(flow, node=None)
         outcome = _no_node_picked(claim, dataplane, decoded.cluster, replay_flow)
     manifest = manifests(decoded.cluster)
-    digest = hashlib.sha256((manifest + repr(replay_flow) + claim.id).encode()).hexdigest()[:10]
-    cx_id = f"cx-{digest}"
+    cx_id = _counterexample_id(decoded.cluster, manifest, replay_flow, claim.id)
     return Counterexample(
         cluster=decoded.cluster,
         flow=replay_flow,
@@ -171,6 +170,18 @@ def _replay(claim: Claim, dataplane: Dataplane, answer: prove.Answer) -> Counter
         command=trace_command(decoded.cluster, flow, f"{cx_id}.yaml", via_load_balancer=replay_flow.node is None),
         manifest=manifest,
     )
+
+
+def _counterexample_id(cluster: Cluster, manifest: str, flow: Flow, claim_id: str) -> str:
+    """A stable id for a counterexample: the same inputs give the same id, run after run.
+
+    The manifest does not carry what the user chose outside it (the proxy's settings and versions, the load
+    balancer profile, PROXY protocol, the MetalLB release), so those go into the digest too: two counterexamples
+    that differ only in, say, ``--metallb-version`` are two different citations in a review, not one.
+    """
+    settings = (cluster.proxy, cluster.load_balancer, cluster.proxy_protocol, cluster.metallb_version)
+    digest = hashlib.sha256((manifest + repr(flow) + claim_id + repr(settings)).encode()).hexdigest()[:10]
+    return f"cx-{digest}"
 
 
 def _no_node_picked(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> Outcome:
@@ -197,8 +208,7 @@ def _replay_spread(claim: SpreadClaim, dataplane: Dataplane, answer: prove.Answe
     richest = max(shares, key=lambda ip: shares[ip])
     outcome = next(o for o in route(decoded.cluster, flow) if o.endpoint_ip == richest)
     manifest = manifests(decoded.cluster)
-    digest = hashlib.sha256((manifest + repr(flow) + claim.id).encode()).hexdigest()[:10]
-    cx_id = f"cx-{digest}"
+    cx_id = _counterexample_id(decoded.cluster, manifest, flow, claim.id)
     detail = ", ".join(f"{ip} gets {share}" for ip, share in sorted(shares.items()))
     return Counterexample(
         cluster=decoded.cluster,
