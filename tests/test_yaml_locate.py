@@ -146,7 +146,7 @@ def test_a_field_error_deep_in_item_3_of_a_list_names_its_line(tmp_path: FilePat
     )
 
 
-def test_a_field_error_in_the_second_document_names_its_line(tmp_path: FilePath) -> None:
+def test_the_second_document_s_bad_field_is_named_at_its_line(tmp_path: FilePath) -> None:
     path = tmp_path / "two.yaml"
     path.write_text(
         "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{port: 80}]\n"
