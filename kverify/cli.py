@@ -622,6 +622,11 @@ def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
         metavar="NAME=COUNT[,zone=Z][,label=K=V][,taint=K=V:EFFECT]",
         help="design time: nodes to place workloads on, on both sides (repeatable)",
     )
+    # The environment flags of `kverify check`, the same on both sides (spec files name their own).
+    _version_flags(diff)
+    _cni_flag(diff)
+    _cilium_flags(diff)
+    _metallb_flag(diff)
     _input_size_flag(diff)
     diff.set_defaults(run=_run_diff)
 
@@ -1285,6 +1290,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise InputError(Problem("Forbidden: PATH arguments need --git (else OLD and NEW are the paths)", field="PATH"))
     problems: list = []  # type: ignore[type-arg]
     proxy = _proxy_from(args, problems)
+    metallb = _metallb_from(args, problems)
     if problems or proxy is None:
         raise InputError(problems)
     env = Environment(
@@ -1292,6 +1298,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
         node_pools=tuple(parse_node_pool(text) for text in args.node_pool),
         namespace=args.namespace,
+        metallb_version=metallb,
     )
     with ExitStack() as stack:
         old_side, new_side = sides(args.old, args.new, args.paths if args.git else None, stack)

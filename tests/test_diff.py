@@ -8,6 +8,7 @@ does not probe the healthCheckNodePort still sends to nodes without a local endp
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -390,3 +391,100 @@ def test_design_time_share_is_compared_as_the_worst_over_placements(
     one.write_text(SHARE_DESIGN.replace("REPLICAS", "1"))
     doc = _diff_json(capsys, str(one), str(old), "--load-balancer", "health-checked", "--node-pool", "workers=2")
     assert [c for c in doc["changes"] if c["entry_point"] == "load-balancer"] == []
+
+
+def _options(command: str) -> set[str]:
+    from kverify.cli import build_parser
+
+    (commands,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {option for action in commands.choices[command]._actions for option in action.option_strings}
+
+
+# What `kverify check` takes that `diff` need not: its report's form and its built-in checks (which diff does not run).
+CHECK_ONLY = {
+    "--allow-nothing-checked",
+    "--color",
+    "--fixes",
+    "--list-checks",
+    "--needs-client-ip",
+    "--no-pictures",
+    "--write-counterexamples",
+}
+
+
+def test_diff_takes_every_environment_flag_check_takes() -> None:
+    assert _options("check") - _options("diff") == CHECK_ONLY
+
+
+ENDPOINT_SLICE_SERVICE = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {addresses: [{type: InternalIP, address: 192.168.0.10}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  clusterIP: 10.96.0.10
+  ports: [{port: 80, nodePort: 30080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 80}]
+endpoints:
+  - addresses: [10.244.1.5]
+    nodeName: node-a
+    conditions: %s
+"""
+
+# A rollout leaves the only pod terminating (still serving). KEP-1669: kube-proxy falls back to serving terminating
+# endpoints from v1.26 (ProxyTerminatingEndpoints beta, on by default); v1.25 has the gate off, so no endpoint is usable
+# and the iptables proxier REJECTs the NodePort (pkg/proxy/iptables/proxier.go syncProxyRules: the "has no endpoints"
+# rule of KUBE-EXTERNAL-SERVICES).
+VERSION_ROWS = [
+    pytest.param(["--kubernetes-version", "1.25"], [False], id="v1.25: the terminating pod is not used, REJECT"),
+    pytest.param(
+        ["--kubernetes-version", "1.25", "--feature-gates", "ProxyTerminatingEndpoints=true"],
+        [True],
+        id="v1.25 with the gate on: the terminating pod is used",
+    ),
+    pytest.param(["--kubernetes-version", "1.26"], [True], id="v1.26: the terminating pod is used"),
+]
+
+
+@pytest.mark.parametrize(("flags", "after"), VERSION_ROWS)
+def test_diff_takes_the_kubernetes_version_and_gates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], after: list[bool]
+) -> None:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(ENDPOINT_SLICE_SERVICE % "{ready: true, serving: true, terminating: false}")
+    new.write_text(ENDPOINT_SLICE_SERVICE % "{ready: false, serving: true, terminating: true}")
+    doc = _diff_json(capsys, str(old), str(new), *flags)
+    node_port = _change(doc, "default/web", "node-port", "external")
+    assert [k["delivered"] for k in node_port["before"]["kinds"]] == [True]
+    assert [k["delivered"] for k in node_port["after"]["kinds"]] == after
+    if after == [False]:
+        assert [k["drop"] for k in node_port["after"]["kinds"]] == ["reject"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (["--kubernetes-version", "1.2"], "--kubernetes-version: Unsupported value"),
+        (["--feature-gates", "NoSuchGate=true"], "--feature-gates:"),
+        (["--cilium-version", "1.16"], "--cilium-version: needs --dataplane cilium-snat or cilium-dsr"),
+        (["--dataplane", "cilium-snat", "--cilium-set", "loadBalancer.mode=bogus"], "--cilium-set:"),
+    ],
+    ids=["version", "gate", "cilium without cilium", "helm option"],
+)
+def test_diff_refuses_a_bad_environment_in_one_line(
+    flags: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", str(ARTICLE), str(ARTICLE), *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(needle), err

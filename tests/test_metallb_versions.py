@@ -293,3 +293,45 @@ def test_counterexample_ids_name_the_release(capsys: pytest.CaptureFixture[str])
     first = _counterexample_id("0.14.0", capsys)
     assert first != _counterexample_id("0.14.4", capsys)
     assert first == _counterexample_id("0.14.0", capsys)  # and the id is stable for the same inputs
+
+
+# `kverify diff` with the release: the old side's only pod is shutting down (Ready false, serving true), the new side's
+# is published not ready (Ready true, serving false). kube-proxy routes to both (eTP Local: the serving terminating
+# fallback, and Ready), so the load balancer's path changes only where the release counts one side's pod and not the
+# other's (the conditions cited in ROWS). The release reaches both sides: before at v0.13.12, after at v0.14.x.
+DIFF_ROWS = [
+    pytest.param("0.13.12", False, True, id="v0.13.12: the old pod was not announced, the new one is"),
+    pytest.param("0.14.0", True, False, id="v0.14.0: the old pod was announced, the new one is not"),
+    pytest.param("0.14.4", True, False, id="v0.14.4: serving first: the new pod is not announced"),
+    pytest.param("0.14.5", True, True, id="v0.14.5: Ready or serving: both announced"),
+    pytest.param(None, True, True, id="default (newest): both announced"),
+]
+
+
+@pytest.mark.parametrize(("release", "before", "after"), DIFF_ROWS)
+def test_diff_takes_the_release(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release, before, after
+) -> None:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(_manifests(SHUTTING_DOWN, "Local"))
+    new.write_text(_manifests(PUBLISHED_NOT_READY, "Local"))
+    flags = ["--metallb-version", release] if release else []
+    args = ["diff", str(old), str(new), "--load-balancer", "metallb-l2", "--format", "json", *flags]
+    assert main(args) == 0  # no spec claim on either side
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    lb = [c for c in changes if (c["entry_point"], c["client"]) == ("load-balancer", "external")]
+    (change,) = lb  # listed even when both deliver: the old side's pod is not Ready, so the pod shares differ
+    sides = {"before": before, "after": after}
+    for side, announced in sides.items():
+        assert [k["delivered"] for k in change[side]["kinds"]] == [announced]
+    if not (before and after):
+        dropped = next(w for w in change["witnesses"] if not w["kind"]["delivered"])
+        assert dropped["outcome"]["rules"] == ["lb-metallb-announce"] and dropped["outcome"]["node"] is None
+
+
+def test_diff_refuses_a_bad_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "web.yaml"
+    path.write_text(MANIFESTS)
+    assert main(["diff", str(path), str(path), "--load-balancer", "metallb-l2", "--metallb-version", "0.14"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("--metallb-version: Invalid value")

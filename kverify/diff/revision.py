@@ -11,6 +11,7 @@ import attrs
 from kverify.check.findings import CheckResult
 from kverify.errors import InputError, Problem
 from kverify.model import LoadBalancerProfile, ProxyConfig, Service
+from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.workload import NodePool, Workload
 from kverify.placement.design import Design, at_design_time, backends_of
 
@@ -24,6 +25,8 @@ class Environment:
     load_balancer: LoadBalancerProfile | None = None
     node_pools: tuple[NodePool, ...] = ()
     namespace: str = "default"
+    #: ``--metallb-version``: the release behind the metallb-l2 and metallb-bgp profiles (rule lb-metallb-announce).
+    metallb_version: tuple[int, int] = NEWEST_METALLB
 
 
 @attrs.frozen(kw_only=True)
@@ -89,7 +92,9 @@ def _read(label: str, paths: Sequence[str], env: Environment, root: str | None) 
     design = None
     lines: dict[str, str] = {}
     if loaded is not None:
-        cluster = to_cluster(loaded, proxy=env.proxy, load_balancer=env.load_balancer)
+        cluster = attrs.evolve(
+            to_cluster(loaded, proxy=env.proxy, load_balancer=env.load_balancer), metallb_version=env.metallb_version
+        )
         if env.node_pools and cluster.nodes:
             message = f"{label}: the manifests already have Node objects; describe the nodes once"
             raise InputError(Problem(message, field="--node-pool"))
@@ -135,14 +140,14 @@ def _shown(path: str, root: str | None) -> str:
 def inputs_of(design: Design, service: Service) -> tuple[object, ...]:
     """Everything the outcomes of ``service``'s traffic depend on: equal on both sides, equal outcomes.
 
-    The Service itself, the nodes (or node pools), the proxy and load balancer and, at design time,
-    the workloads it selects and the ones their anti-affinity and spread terms count.
+    The Service itself, the nodes (or node pools), the proxy, the load balancer and its MetalLB release and, at
+    design time, the workloads it selects and the ones their anti-affinity and spread terms count.
     """
     from kverify.placement.solve import workloads_to_place
 
     cluster = design.cluster
     lb = cluster.load_balancer_for(service)
-    base: tuple[object, ...] = (service, cluster.nodes, cluster.proxy, lb, design.node_pools)
+    base: tuple[object, ...] = (service, cluster.nodes, cluster.proxy, lb, cluster.metallb_version, design.node_pools)
     if not at_design_time(design, service):
         return (*base, False)
     placed = tuple(workloads_to_place(design, backends_of(design, service, port)) for port in service.ports)
