@@ -113,6 +113,8 @@ def test_every_row_names_the_commit_test_and_row_it_was_transcribed_from(path: P
         assert table["test"].startswith("Test") and table["rows"], table["test"]
         for row in table["rows"]:
             assert f"# {citation(version, table, row)}\n" in text, citation(version, table, row)
+            # A row read off an expected rules dump (no packetFlowTest to quote) shows its path through it.
+            assert (version.get("expects", "packet-flows") == "rules") == bool(row.get("via")), row["name"]
 
 
 def test_the_semantics_docs_state_the_versions_and_counts_that_are_run() -> None:

@@ -53,10 +53,32 @@ def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
 def intercepted(ops: Ops, s: Situation) -> Term:
     """The proxy on the handling node captures the packet (see the classification rules)."""
     return ops.and_(
-        s.address_captured,
+        ops.or_(s.address_captured, iptables_nodeport_reject_every_address(ops, s)),
         ops.not_(ip_mode_proxy(ops, s)),
         ops.not_(iptables_pod_unfirewalled(ops, s)),
         ops.not_(cilium_no_backend_passes(ops, s)),
+    )
+
+
+@rule(
+    "iptables-nodeport-reject-every-address",
+    title="iptables: a NodePort whose service port has no endpoints is REJECTed on every local address of the "
+    "node, also on addresses outside --nodeport-addresses (whose NodePorts the nat rules do not capture): the "
+    "filter rule matches `-m addrtype --dst-type LOCAL` and the port, not the NodePort addresses.",
+    source=f"{K8S} pkg/proxy/iptables/proxier.go syncProxyRules, 'Capture nodeports' (no endpoints: "
+    "`-A KUBE-EXTERNAL-SERVICES ... -m addrtype --dst-type LOCAL ... --dport <nodePort> -j REJECT`, only the "
+    "KUBE-SERVICES jump to KUBE-NODEPORTS is limited to the NodePort addresses); proxier_test.go "
+    "TestHealthCheckNodePort at v1.24 (nodePortAddresses 127.0.0.0/8, the REJECT rule still on every LOCAL "
+    "address); the same filter rule (`if !hasExternalEndpoints`) read at ~v1.34",
+    since="v1.24 (read at v1.24 and ~v1.34; older than both)",
+    dataplanes="iptables",
+)
+def iptables_nodeport_reject_every_address(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        ops.eq(s.dataplane, Dataplane.IPTABLES),
+        ops.eq(s.destination, Destination.NODE_PORT),
+        s.has_node_port,
+        ops.not_(any_usable(ops, s)),
     )
 
 

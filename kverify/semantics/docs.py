@@ -244,6 +244,7 @@ def render() -> str:
 UPSTREAM_TABLES = (
     ("nftables proxier_test.go", "openshift/kubernetes@84a2e12f", "v1.30-v1.33", 8, 50),
     ("nftables proxier_test.go", "kubernetes@81810de6", "v1.34+", 8, 50),
+    ("iptables proxier_test.go", "uccps-samples/kubernetes@041f707c", "v1.24 (rows read off the rules dumps)", 12, 48),
     ("iptables proxier_test.go", "openshift/kubernetes@06d263eb", "v1.26-v1.27 (gate per case)", 21, 50),
     ("iptables proxier_test.go", "kubernetes@531be812", "v1.34", 16, 26),
 )
@@ -252,6 +253,9 @@ UPSTREAM_FIXES = (
     "`nodeport-addresses`: nftables with an explicit `--nodeport-addresses` accepted NodePorts only on the "
     "node's primary IPs; kube-proxy takes every node address inside the CIDRs (TestNodePorts 'ipv4, multiple "
     "nodeport-addresses', 'external to nodePort on secondary IP'); the primary IPs are only the default.",
+    "`iptables-nodeport-reject-every-address`: iptables with an explicit `--nodeport-addresses` REJECTs a NodePort "
+    "without endpoints on every local address (`-m addrtype --dst-type LOCAL`), not only on the NodePort "
+    "addresses; kverify said not intercepted (v1.24 TestHealthCheckNodePort, nodePortAddresses 127.0.0.0/8).",
 )
 
 
@@ -266,6 +270,11 @@ def _upstream_tables() -> str:
         "each Go test builds, and its rows' `output` and `masq` as the test writes them), through the executable",
         "model at every Kubernetes minor of the version's range and through the Z3 encoding, which must admit",
         "exactly the same outcomes. Each row cites the commit, the Go test and the row's name; every row agrees.",
+        "The v1.24 iptables file has no packet-flow tests yet (PR #107471 added them for v1.25): its rows are flows",
+        "read off the iptables-save dump each test expects, each with its path through the chains (`via`).",
+        "KUBE-MARK-DROP is read as DROP, as the later tests' tracer reads it (kubelet's KUBE-FIREWALL drops the",
+        "mark on INPUT and OUTPUT), except for a pod's packet to a LoadBalancer IP, which is forwarded un-DNATed",
+        "(rule `iptables-source-ranges-pod-traffic`).",
         "",
         "| test file | read at | release range | tables | rows |",
         "|---|---|---|---|---|",
