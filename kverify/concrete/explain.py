@@ -63,6 +63,7 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
             decision.drop_kind == DropKind.DROP and ranges and delivery.cilium_ranges_on_all_types(C, s),
         )
         when("iptables-firewall-needs-endpoints", ranges and delivery.iptables_firewall_skipped(C, s))
+        when("nftables-source-ranges-after-dnat", ranges and delivery.nftables_firewall_after_dnat(C, s))
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
         when("ipvs-filter-etp-local-external-ip", delivery.ipvs_filter_rejects(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))

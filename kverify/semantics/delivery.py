@@ -248,9 +248,42 @@ def ipvs_filter_rejects(ops: Ops, s: Situation) -> Term:
     )
 
 
+@rule(
+    "nftables-source-ranges-after-dnat",
+    title="nftables v1.29 (alpha): loadBalancerSourceRanges are not enforced for packets that enter the node (from "
+    "outside or from a pod): firewall-check ran only from the input, forward and output hooks, after "
+    "nat-prerouting had DNATed the packet, so its destination no longer matched the LoadBalancer IP. A "
+    "host-network client is still filtered: filter-output (priority -101) runs before nat-output (-100).",
+    source=f"{K8S} PR #122614 'kube-proxy: fix LoadBalancerSourceRanges not working for nftables mode' ('the "
+    "firewall-check chain was run in input, forward, and output hook but not prerouting hook. When the "
+    "LoadBalancer traffic arrived at input or forward hook, it had been DNATed to endpoint IP and port'; "
+    "release note listed in CHANGELOG-1.30 under 'Changelog since v1.29.0', v1.30.0-alpha.1; no v1.29 "
+    "backport found); PR #122296 (diff of proxier_test.go at v1.29's layout: filter-forward and filter-input "
+    "at priority -101 jumping to firewall-check); pkg/proxy/nftables/proxier_test.go at v1.29 passed its "
+    "'blocked external to LB' DROP rows only because its tracer ran base chains by priority, whatever "
+    "their hook (fixed in #122614's helpers_test.go)",
+    since="v1.30 (fix); v1.29 affected",
+    dataplanes="nftables",
+    history=(
+        ("v1.29", "nftables alpha: source ranges apply only to host-network clients", "kubernetes/kubernetes#122296"),
+        ("v1.30", "firewall-check runs from filter-prerouting, before DNAT", "kubernetes/kubernetes#122614"),
+    ),
+)
+def nftables_firewall_after_dnat(ops: Ops, s: Situation) -> Term:
+    return ops.and_(
+        ops.eq(s.dataplane, Dataplane.NFTABLES),
+        ops.lt(s.k8s_minor, 30),
+        ops.not_(ops.eq(s.client, ClientKind.NODE)),
+    )
+
+
 def filtered(ops: Ops, s: Situation) -> Term:
     """Dropped before endpoint selection (source ranges; Cilium's external ClusterIP guard)."""
-    ranges = ops.and_(source_range_drop(ops, s), ops.not_(iptables_firewall_skipped(ops, s)))
+    ranges = ops.and_(
+        source_range_drop(ops, s),
+        ops.not_(iptables_firewall_skipped(ops, s)),
+        ops.not_(nftables_firewall_after_dnat(ops, s)),
+    )
     return ops.or_(ranges, cilium_external_cluster_ip(ops, s))
 
 

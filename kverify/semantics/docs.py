@@ -242,6 +242,7 @@ def render() -> str:
 #: (tests/kubernetes_cases/by_version/): (file, where read, release range, tables, rows). That test checks
 #: these figures against the transcribed rows.
 UPSTREAM_TABLES = (
+    ("nftables proxier_test.go", "tnqn/kubernetes@e2526fc0", "v1.29 (a branch of PR #122296; LB rows left out)", 7, 36),
     ("nftables proxier_test.go", "openshift/kubernetes@84a2e12f", "v1.30-v1.33", 8, 50),
     ("nftables proxier_test.go", "kubernetes@81810de6", "v1.34+", 8, 50),
     ("iptables proxier_test.go", "uccps-samples/kubernetes@041f707c", "v1.24 (rows read off the rules dumps)", 12, 48),
@@ -256,6 +257,9 @@ UPSTREAM_FIXES = (
     "`iptables-nodeport-reject-every-address`: iptables with an explicit `--nodeport-addresses` REJECTs a NodePort "
     "without endpoints on every local address (`-m addrtype --dst-type LOCAL`), not only on the NodePort "
     "addresses; kverify said not intercepted (v1.24 TestHealthCheckNodePort, nodePortAddresses 127.0.0.0/8).",
+    "`nftables-source-ranges-after-dnat`: while looking for a v1.29 nftables file: v1.29's firewall-check ran after "
+    "DNAT, so loadBalancerSourceRanges did not filter external or pod clients until PR #122614 (v1.30); kverify "
+    "dropped them. v1.29's own TestLoadBalancer expected DROP only because its tracer ignored hooks.",
 )
 
 
