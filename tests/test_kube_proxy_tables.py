@@ -58,7 +58,7 @@ def _case(table: dict[str, Any], row: dict[str, Any], minor: str, gates: dict[st
     flow = {key: row[key] for key in ("from", "src_ip", "to", "dst_ip", "port") if key in row}
     flow["protocol"] = row.get("protocol", "TCP")
     flow["node"] = table["nodes"][0]["name"]  # the node the Go test's fake proxier runs on
-    return {
+    case = {
         "kind": "flow",
         "proxy": table["proxy"],
         "kubernetes_version": minor,
@@ -67,9 +67,15 @@ def _case(table: dict[str, Any], row: dict[str, Any], minor: str, gates: dict[st
         "service": table["service"],
         "endpoints": table["endpoints"],
         "flow": flow,
-        "output": row["output"],
-        "masq": row.get("masq", False),
     }
+    if "real_servers" in row:  # a virtual-server row (ipvs): the endpoints, no verdict and no masquerade
+        return {**case, "real_servers": row["real_servers"]}
+    return {**case, "output": row["output"], "masq": row.get("masq", False)}
+
+
+def _endpoint_ips(targets: list[str]) -> set[str]:
+    """``["10.0.1.1:80", "[fd00::1]:80"]`` -> the addresses."""
+    return {target.rsplit(":", 1)[0].strip("[]") for target in targets}
 
 
 CASES = _cases()
@@ -79,12 +85,16 @@ CASES = _cases()
 def test_executable_model_gives_the_outcome_kube_proxys_test_expects(case: dict[str, Any]) -> None:
     outcomes = route(rows.cluster(case), rows.flow(case))
     delivered = [o for o in outcomes if o.delivered]
+    if "real_servers" in case:  # IPVS picks among the virtual server's real servers; none: not delivered
+        assert all(o.delivered for o in outcomes) if case["real_servers"] else not delivered, outcomes
+        assert {o.endpoint_ip for o in delivered} == _endpoint_ips(case["real_servers"])
+        return
     output = case["output"]
     if output in _VERDICTS:
         assert not delivered, [o.endpoint_ip for o in delivered]
         assert {o.drop_kind.spelling for o in outcomes if o.drop_kind} == {_VERDICTS[output]}
     else:  # "ip:port, ip:port": every endpoint the packet may be DNATed to
-        wanted = {target.rsplit(":", 1)[0] for target in output.split(", ")}
+        wanted = _endpoint_ips(output.split(", "))
         assert all(o.delivered for o in outcomes), [o.drop_kind for o in outcomes]
         assert {o.endpoint_ip for o in delivered} == wanted
         assert {o.masqueraded for o in delivered} == {case["masq"]}
@@ -102,7 +112,8 @@ def test_z3_encoding_admits_exactly_the_same_outcomes(case: dict[str, Any]) -> N
 def test_every_row_names_the_commit_test_and_row_it_was_transcribed_from(path: Path) -> None:
     data = _load(path)
     text = path.read_text()
-    assert len(data["versions"]) >= 2, "a file shows behaviour on either side of a change"
+    # A file shows behaviour on either side of a change, or says why it holds one version.
+    assert len(data["versions"]) >= 2 or data.get("single_version"), path.name
     for key, version in data["versions"].items():
         assert _SHA.match(version["commit"]), key
         assert version["path"].endswith("_test.go") and version["release"] and version["evidence"], key
@@ -113,8 +124,11 @@ def test_every_row_names_the_commit_test_and_row_it_was_transcribed_from(path: P
         assert table["test"].startswith("Test") and table["rows"], table["test"]
         for row in table["rows"]:
             assert f"# {citation(version, table, row)}\n" in text, citation(version, table, row)
-            # A row read off an expected rules dump (no packetFlowTest to quote) shows its path through it.
-            assert (version.get("expects", "packet-flows") == "rules") == bool(row.get("via")), row["name"]
+            # A row read off an expected rules dump (no packetFlowTest to quote) shows its path through it;
+            # a virtual-server row names the virtual server whose real servers it states.
+            expects = version.get("expects", "packet-flows")
+            assert (expects == "rules") == bool(row.get("via")), row["name"]
+            assert (expects == "virtual-servers") == ("real_servers" in row and "virtual_server" in row), row["name"]
 
 
 def test_the_semantics_docs_state_the_versions_and_counts_that_are_run() -> None:

@@ -248,6 +248,7 @@ UPSTREAM_TABLES = (
     ("iptables proxier_test.go", "uccps-samples/kubernetes@041f707c", "v1.24 (rows read off the rules dumps)", 12, 48),
     ("iptables proxier_test.go", "openshift/kubernetes@06d263eb", "v1.26-v1.27 (gate per case)", 21, 50),
     ("iptables proxier_test.go", "kubernetes@531be812", "v1.34", 16, 26),
+    ("ipvs proxier_test.go", "aroradaman/kubernetes@4bbeeafb", "v1.29-v1.30 (virtual servers)", 20, 43),
 )
 #: What the transcribed tables found wrong in the rule table, and where it was fixed.
 UPSTREAM_FIXES = (
@@ -278,7 +279,9 @@ def _upstream_tables() -> str:
         "read off the iptables-save dump each test expects, each with its path through the chains (`via`).",
         "KUBE-MARK-DROP is read as DROP, as the later tests' tracer reads it (kubelet's KUBE-FIREWALL drops the",
         "mark on INPUT and OUTPUT), except for a pod's packet to a LoadBalancer IP, which is forwarded un-DNATed",
-        "(rule `iptables-source-ranges-pod-traffic`).",
+        "(rule `iptables-source-ranges-pod-traffic`). The ipvs tests assert virtual servers, not packets: a row is a",
+        "flow to a virtual server's VIP:port, which reaches exactly the real servers the test expects (none:",
+        "not delivered); masquerading is not asserted.",
         "",
         "| test file | read at | release range | tables | rows |",
         "|---|---|---|---|---|",
