@@ -140,7 +140,7 @@ def test_dsr_keeps_the_client_ip_so_the_client_ip_check_passes() -> None:
 
 
 def test_every_check_has_a_statement_and_a_reason() -> None:
-    assert len({c.id for c in CHECKS}) == len(CHECKS) == 8
+    assert len({c.id for c in CHECKS}) == len(CHECKS) == 9
     assert all(c.statement.endswith(".") and c.why for c in CHECKS)
 
 

@@ -114,11 +114,19 @@ def test_bad_input_or_usage_exits_2_without_a_traceback(
 
 
 def test_manifests_no_built_in_check_applies_to_exit_4_unless_allowed(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)
-    assert main(["check", "examples/article/cluster.yaml"]) == 4
-    assert main(["check", "examples/article/cluster.yaml", "--allow-nothing-checked"]) == 0
+    cluster_ip_only = tmp_path / "cluster-ip.yaml"
+    cluster_ip_only.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\n"
+        "spec: {clusterIP: 10.96.0.30, ports: [{port: 80}]}\n"
+    )
+    assert main(["check", str(cluster_ip_only)]) == 4
+    assert main(["check", str(cluster_ip_only), "--allow-nothing-checked"]) == 0
+    # The article's web-local (eTP Local) has Ready pods on two targets of the health-checked LB: the check
+    # etp-local-lb-without-healthy-target applies and holds (it said "nothing checked" before that check).
+    assert main(["check", "examples/article/cluster.yaml"]) == 0
     assert main(["check", "examples/article/cluster.yaml", "--load-balancer", "no-health-check"]) == 1
     out = capsys.readouterr().out
     assert "etp-local-lb-without-health-checks" in out and "shop/web-local" in out

@@ -8,7 +8,7 @@ finding is always an outcome ``route()`` returned for a flow on the user's own m
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import attrs
 
@@ -21,6 +21,7 @@ from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerPr
 from kverify.model.enums import POD_TARGET_PROFILES, Protocol
 from kverify.model.metallb import spell_metallb
 from kverify.model.policy import IPBlockRule
+from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.results import Outcome
 
 
@@ -198,21 +199,101 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     ):
         return None
     ready = _ready_nodes(service)
-    terminating = sorted({e.node_name for e in service.endpoints if e.usable and e.node_name} - ready)
+    terminating = _terminating_nodes(service)
     if not terminating:
         return None
-    nodes = terminating[:1]  # one of each kind of node: asking the LB rule costs O(nodes) per flow
-    if (empty := _first_node_without(cluster, ready | set(terminating))) is not None:
+    # A node the load balancer leaves out (rule lb-exclude-label) is never picked: ask one it may pick.
+    left_out = set(excluded_nodes(cluster, LoadBalancerProfile.HEALTH_CHECKED))
+    nodes = [n for n in terminating if n not in left_out][:1]  # one of each kind: the LB rule costs O(nodes)
+    if (empty := _first_node_without(cluster, ready | set(terminating) | left_out)) is not None:
         nodes.append(empty)
+    no_ready_target = not (ready - left_out)
     return [
         Candidate(
             flow=Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=n),
             context=f"only terminating endpoints are left on {', '.join(terminating)}"
-            + ("; no node has a Ready one, so the load balancer fails open" if not ready else ""),
+            + ("; no node it targets has a Ready one, so the load balancer fails open" if no_ready_target else ""),
             lb_picks_only=True,
         )
         for n in nodes
     ]
+
+
+def _terminating_nodes(service: Service) -> list[str]:
+    """Nodes with a serving-terminating endpoint and no Ready one (where kube-proxy falls back to them)."""
+    return sorted({e.node_name for e in service.endpoints if e.usable and e.node_name} - _ready_nodes(service))
+
+
+#: Load balancers that probe the healthCheckNodePort under eTP Local (rules lb-health-checked,
+#: lb-aws-nlb-instance-probe, lb-aws-classic-elb-probe).
+_PROBING = (
+    LoadBalancerProfile.HEALTH_CHECKED,
+    LoadBalancerProfile.AWS_NLB_INSTANCE,
+    LoadBalancerProfile.AWS_CLASSIC_ELB,
+)
+
+
+def _probed_targets(cluster: Cluster, service: Service) -> tuple[set[str], set[str]] | None:
+    """The load balancer's targets that pass its probe of the healthCheckNodePort (a node the LB sends to,
+    with a local Ready endpoint: rules health-check-status, lb-exclude-label) and the nodes it leaves out;
+    None when the Service is not eTP Local behind a probing load balancer with an address."""
+    profile = cluster.load_balancer_for(service)
+    if not (
+        service.type is ServiceType.LOAD_BALANCER
+        and service.external_traffic_policy.spelling == "Local"
+        and profile in _PROBING
+        and _lb_ip(service)
+    ):
+        return None
+    left_out = set(excluded_nodes(cluster, profile))
+    known = index_of(cluster).nodes_by_name
+    return {n for n in _ready_nodes(service) if n in known and n not in left_out}, left_out
+
+
+def _why_no_target_passes(service: Service, known: Mapping[str, object], left_out: set[str]) -> str:
+    """Why no node the load balancer targets has a Ready endpoint, in the user's words."""
+    ready = [e for e in service.endpoints if e.ready]
+    if not ready:
+        return "no endpoint is Ready (the health check does not count serving-terminating ones)"
+    excluded = sorted({e.node_name for e in ready if e.node_name in left_out})
+    unknown = sorted({e.node_name for e in ready if e.node_name and e.node_name not in known})
+    parts = []
+    if excluded:
+        parts.append(f"on {', '.join(excluded[:3])}, which the load balancer leaves out ({EXCLUDE_FROM_LB_LABEL})")
+    if unknown:
+        parts.append(f"on {', '.join(unknown[:3])}, which the manifests do not hold")
+    if any(not e.node_name for e in ready):
+        parts.append("with no nodeName, so no node's health check counts them")
+    return "every Ready endpoint is " + "; or ".join(parts)
+
+
+def _no_healthy_lb_target(facts: Facts, service: Service) -> list[Candidate] | None:
+    """eTP Local behind a load balancer that probes the healthCheckNodePort, where no target passes: the
+    ready endpoints are all on nodes it leaves out, name no node, or there are none. An LB that fails open
+    (rule lb-fail-open: the health-checked cloud profile, the NLB) then sends to every target, which DROPs
+    (rule drop-no-local-endpoints); a Classic ELB sends nowhere. Linear: one pass over the endpoints."""
+    cluster = facts.cluster
+    found = _probed_targets(cluster, service)
+    if found is None or not any(e.usable for e in service.endpoints):
+        return None  # not probed, or no endpoint at all: no-usable-endpoints speaks for it
+    healthy, left_out = found
+    profile = cluster.load_balancer_for(service)
+    if profile is LoadBalancerProfile.HEALTH_CHECKED and _terminating_nodes(service):
+        return None  # terminating-endpoints-behind-health-checked-lb asks the same flows, and the Ready pods
+    if healthy:
+        return []  # the LB sends only to targets passing the probe, which have a Ready endpoint to deliver to
+    known = index_of(cluster).nodes_by_name
+    why = _why_no_target_passes(service, known, left_out)
+    if profile is LoadBalancerProfile.AWS_CLASSIC_ELB:  # no fail-open: the route answers that no node receives
+        flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+        return [Candidate(flow=flow, context=f"{why}: no instance passes the health check")]
+    usable = {e.node_name for e in service.endpoints if e.usable and e.node_name}
+    node = _first_node_without(cluster, usable | left_out)
+    if node is None:
+        return []  # every target has a serving-terminating endpoint: delivered there
+    flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)
+    context = f"{why}: the health check fails on every target, and the load balancer fails open onto {node}"
+    return [Candidate(flow=flow, context=context, lb_picks_only=True)]
 
 
 def lb_hides_client_ip(cluster: Cluster, service: Service) -> bool:
@@ -232,9 +313,11 @@ def lb_hides_client_ip(cluster: Cluster, service: Service) -> bool:
 def _etp_local_behind_rewriting_lb(facts: Facts, service: Service) -> list[Candidate] | None:
     if not (lb_hides_client_ip(facts.cluster, service) and _lb_ip(service)):
         return None
-    ready = sorted(_ready_nodes(service))
+    # A node the load balancer sends to: a Ready endpoint on a node it leaves out receives nothing.
+    left_out = set(excluded_nodes(facts.cluster, facts.cluster.load_balancer_for(service)))
+    ready = sorted(_ready_nodes(service) - left_out)
     if not ready:
-        return []
+        return None  # nothing is delivered to a pod: no-healthy-lb-target or no-usable-endpoints speaks for it
     flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=ready[0])
     lb = facts.cluster.load_balancer_for(service).spelling
     return [
@@ -298,6 +381,17 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "still sends to nodes without one, which DROP (rule drop-no-local-endpoints).",
         prop=PROPERTIES["delivered"],
         candidates=_etp_local_lb_without_health_checks,
+    ),
+    BuiltinCheck(
+        id="etp-local-lb-without-healthy-target",
+        statement="External traffic to the load balancer IP is delivered "
+        "(eTP Local, load balancer that probes the healthCheckNodePort).",
+        why="the healthCheckNodePort answers 200 only on a node with a local Ready endpoint (rule "
+        "health-check-status), and the load balancer counts only the nodes it targets (rule lb-exclude-label). "
+        "When no target passes, a cloud LB or an NLB fails open and sends to every target, which DROPs "
+        "(rules lb-fail-open, drop-no-local-endpoints); a Classic ELB sends to none.",
+        prop=PROPERTIES["delivered"],
+        candidates=_no_healthy_lb_target,
     ),
     BuiltinCheck(
         id="etp-local-node-port",

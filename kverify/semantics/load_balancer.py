@@ -47,7 +47,12 @@ def passes_probe(ops: Ops, s: Situation, node: int) -> Term:
     title="When no node passes the health check, the load balancer fails open and sends to every node.",
     source="docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html "
     "('If ... all targets fail health checks ... fail open'); "
-    "cloud.google.com/load-balancing/docs/internal (backend health: all unhealthy -> all backends)",
+    "cloud.google.com/load-balancing/docs/internal (backend health: all unhealthy -> all backends); "
+    "cloud.google.com/load-balancing/docs/network/ext-netlb-traffic-distribution (GKE's external passthrough LB: "
+    "'When all backend VMs are unhealthy, the load balancer distributes new connections among all backends'). "
+    "Not every LB does: a Classic ELB (rule lb-aws-classic-elb-probe) and Azure's load balancer "
+    "(learn.microsoft.com/azure/load-balancer/load-balancer-custom-probe-overview) send new flows only to "
+    "instances passing the probe, so with none passing no connection is delivered either",
     since="n/a (load balancer behaviour)",
 )
 def fails_open(ops: Ops, s: Situation) -> Term:
