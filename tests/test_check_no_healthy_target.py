@@ -107,3 +107,67 @@ def test_kverify_check_reports_it_and_its_reproduce_command_shows_the_drop(capsy
         assert argv[1] == "trace"
         main(argv[1:])
         assert "at node-a: DROPPED" in capsys.readouterr().out
+
+
+# At design time (a Deployment, no EndpointSlice): every replica is Ready, so only the exclusion label can leave
+# the load balancer without a healthy target. The ingress controller pinned to the control plane, which kubeadm
+# labels out of external load balancers.
+DESIGN = """\
+apiVersion: v1
+kind: Service
+metadata: {name: ingress, namespace: edge}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  ports: [{name: http, port: 80, targetPort: 8080}]
+  selector: {app: ingress}
+status: {loadBalancer: {ingress: [{ip: 198.51.100.30}]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingress, namespace: edge}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ingress}}
+  template:
+    metadata: {labels: {app: ingress}}
+    spec:
+      nodeSelector: {node-role.kubernetes.io/control-plane: ""}
+      tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
+      containers: [{name: ingress, image: ingress:1, ports: [{containerPort: 8080}]}]
+"""
+CONTROL_PLANE = (
+    "cp=1,label=node-role.kubernetes.io/control-plane=,taint=node-role.kubernetes.io/control-plane=:NoSchedule"
+)
+EXCLUDED = ",label=node.kubernetes.io/exclude-from-external-load-balancers="
+
+
+@pytest.mark.parametrize(
+    ("pool", "lb", "expected"),
+    [
+        pytest.param(CONTROL_PLANE + EXCLUDED, "health-checked", 1, id="pinned to excluded nodes: fails open, drops"),
+        pytest.param(CONTROL_PLANE + EXCLUDED, "aws-nlb-instance", 1, id="the same behind an NLB"),
+        pytest.param(CONTROL_PLANE + EXCLUDED, "aws-classic-elb", 1, id="behind a Classic ELB: sent nowhere"),
+        pytest.param(CONTROL_PLANE, "health-checked", 4, id="control plane not excluded: nothing to ask"),
+    ],
+)
+def test_at_design_time_replicas_pinned_to_nodes_the_lb_leaves_out(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    pool: str,
+    lb: str,
+    expected: int,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "design.yaml").write_text(DESIGN)
+    argv = ["check", "design.yaml", "--node-pool", pool, "--node-pool", "workers=2", "--load-balancer", lb]
+    assert main(argv) == expected
+    report = capsys.readouterr().out
+    assert (f"FAIL    {CHECK}" in report) == (expected == 1)
+    if expected != 1:
+        return
+    (command,) = [line.split("reproduce: ", 1)[1] for line in report.splitlines() if "reproduce: " in line]
+    main(shlex.split(command)[1:])
+    replayed = capsys.readouterr().out
+    assert "0 delivered" in replayed and "DROPPED" in replayed

@@ -226,7 +226,7 @@ def _terminating_nodes(service: Service) -> list[str]:
 
 #: Load balancers that probe the healthCheckNodePort under eTP Local (rules lb-health-checked,
 #: lb-aws-nlb-instance-probe, lb-aws-classic-elb-probe).
-_PROBING = (
+PROBING = (
     LoadBalancerProfile.HEALTH_CHECKED,
     LoadBalancerProfile.AWS_NLB_INSTANCE,
     LoadBalancerProfile.AWS_CLASSIC_ELB,
@@ -241,7 +241,7 @@ def _probed_targets(cluster: Cluster, service: Service) -> tuple[set[str], set[s
     if not (
         service.type is ServiceType.LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
-        and profile in _PROBING
+        and profile in PROBING
         and _lb_ip(service)
     ):
         return None

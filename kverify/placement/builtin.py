@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
+from kverify.check.catalogue import PROBING, lb_hides_client_ip
 from kverify.check.catalogue import check as catalogue_check
-from kverify.check.catalogue import lb_hides_client_ip
 from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location
 from kverify.check.idle import tally, why_nothing_to_check
+from kverify.concrete.lb_exclusion import excluded_nodes
 from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
-from kverify.placement.design import Design, at_design_time, backends_of, selected_workloads
+from kverify.placement.design import Design, at_design_time, backends_of, selected_workloads, with_pool_nodes
 from kverify.placement.solve import decide_over_placements, schedulable
 from kverify.verdicts import Proved, Refuted, Unknown, Verdict
 
@@ -45,6 +46,13 @@ def questions(
     if service.type is ServiceType.LOAD_BALANCER and local and no_probe and service.load_balancer_ingress:
         flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
         yield "etp-local-lb-without-health-checks", flow, "delivered", "a cluster may have a node without a replica"
+    probed = service.type is ServiceType.LOAD_BALANCER and local and lb in PROBING and service.load_balancer_ingress
+    # Every replica is Ready at design time, so a node with one passes the probe; only a node the LB leaves out
+    # (rule lb-exclude-label) fails it with a replica: without the label anywhere there is nothing to ask.
+    if probed and excluded_nodes(with_pool_nodes(design), lb):
+        flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
+        context = "every replica may run on nodes the load balancer leaves out"
+        yield "etp-local-lb-without-healthy-target", flow, "delivered", context
     if service.type is ServiceType.NODE_PORT and local:
         flow = Flow(service=key, client=ClientKind.EXTERNAL, destination=Destination.NODE_PORT)
         yield "etp-local-node-port", flow, "delivered", "a cluster may have a node without a replica"

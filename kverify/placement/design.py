@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-from kverify.model import Cluster, Service, ServicePort
+from kverify.model import Cluster, Node, Service, ServicePort
 from kverify.model.workload import NodePool, Workload, WorkloadKind
 
 
@@ -34,6 +34,16 @@ class Design:
     @property
     def nodes_described(self) -> bool:
         return bool(self.cluster.nodes or self.node_pools)
+
+
+def with_pool_nodes(design: Design) -> Cluster:
+    """The cluster with one stand-in Node per node pool (its labels): what reads labels per node, such as
+    the load balancer's exclusion label (rule ``lb-exclude-label``), sees the pools too."""
+    pools = tuple(
+        Node(name=f"pool {p.name}", addresses=("192.0.2.1",), labels=tuple(p.label_map(p.name).items()))
+        for p in design.node_pools
+    )
+    return attrs.evolve(design.cluster, nodes=(*design.cluster.nodes, *pools))
 
 
 def at_design_time(design: Design, service: Service) -> bool:

@@ -22,7 +22,7 @@ from kverify.model import ClientKind, Destination, Flow, LoadBalancerProfile, Se
 from kverify.model.enums import POD_TARGET_PROFILES
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL, ZONE_LABEL, Taint, Workload
 from kverify.placement import scheduler
-from kverify.placement.design import Backend, Design, backends_of
+from kverify.placement.design import Backend, Design, backends_of, with_pool_nodes
 from kverify.placement.flow import FlowTerms, endpoints_of, flow_terms, holds, no_node_announces, template
 from kverify.placement.materialise import Placement, describe, materialise
 from kverify.placement.realise import realise
@@ -130,14 +130,8 @@ def _lb_exclusion_at_design_time(design: Design, service: Service) -> str | None
     picks nodes by selectors kverify does not read (Cilium: :mod:`kverify.concrete.lb_exclusion`). The other
     load balancers' reading of the label is the rule table's (``lb-exclude-label``), read over the slots."""
     from kverify.concrete.lb_exclusion import exclusion_reason
-    from kverify.model import Node
 
-    pools = tuple(
-        Node(name=f"pool {p.name}", addresses=("192.0.2.1",), labels=tuple(p.label_map(p.name).items()))
-        for p in design.node_pools
-    )
-    cluster = attrs.evolve(design.cluster, nodes=(*design.cluster.nodes, *pools))
-    return exclusion_reason(cluster, service)
+    return exclusion_reason(with_pool_nodes(design), service)
 
 
 def unmodelled_pod_sources(design: Design, service: Service) -> tuple[tuple[str, str, str], ...]:
