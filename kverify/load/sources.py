@@ -296,7 +296,7 @@ def _beyond_parser(exc: Exception, text: str, kind: str, file: str, line: int | 
 def yaml_problem(exc: Exception, text: str, file: str) -> Problem:
     """The one-line problem for an error PyYAML (or Python's limits) raised reading ``text``."""
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML forbids: say which, and where
-        pos = exc.position
+        pos = _reader_position(exc.position, text)
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
         char = one_line(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
@@ -315,6 +315,16 @@ def yaml_problem(exc: Exception, text: str, file: str) -> Problem:
     if isinstance(exc, yaml.YAMLError):
         return Problem(f"invalid YAML: {one_line(str(exc), 200)}{_template_hint(text)}", file)
     return _beyond_parser(exc, text, "YAML", file, None)
+
+
+def _reader_position(position: int, text: str) -> int:
+    """The character index in ``text`` of a reader error's ``position``. PyYAML's own reader counts
+    characters; libyaml reports ``problem_offset``, a byte offset into the UTF-8 it was given (its
+    reader.c ``yaml_parser_update_buffer`` sets it from ``parser->offset``, which advances by each
+    character's width), so every multi-byte character before the error moved it on."""
+    if _BaseLoader is yaml.SafeLoader:
+        return position
+    return len(text.encode(errors="surrogatepass")[:position].decode(errors="ignore"))
 
 
 #: Go template actions, as in a Helm chart's templates/: ``{{ .Values.x }}``, ``{{- include ... }}``.
