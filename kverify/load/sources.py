@@ -298,9 +298,9 @@ def yaml_problem(exc: Exception, text: str, file: str) -> Problem:
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML forbids: say which, and where
         pos = _reader_position(exc.position, text)
         line = text.count("\n", 0, pos) + 1
-        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        at = pos - (text.rfind("\n", 0, pos) + 1) + 1
         char = one_line(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
-        return Problem(f"invalid YAML: {exc.reason}: {char} (column {column})", file, line)
+        return Problem(f"invalid YAML: {exc.reason}: {char} (column {at})", file, line)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "syntax error"
