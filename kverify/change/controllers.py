@@ -157,7 +157,7 @@ class Simulator:
             return
         for name in self._classes(sim, names, t):
             branch = sim.copy()
-            branch.pods[index] = attrs.evolve(sim.pods[index], node=name, ready_at=t + self.ready_after)
+            branch.pods[index] = attrs.evolve(sim.pods[index], node=name, ready_at=t + self.ready_after, scheduled_at=t)
             yield branch
 
     def _place_all(self, sim: _Sim, t: float, cordoned: frozenset[str]) -> Iterator[_Sim]:

@@ -475,15 +475,33 @@ def _check_state(setting: Setting, state: State) -> tuple[Failure | None, str | 
         return failure, lost if setting.flow.node is not None or not lb_flow else _undelivered_at(setting, state)
     check = at_most_hops(setting.hops or 0) if setting.prop == "at-most-hops" else PROPERTIES[setting.prop]
     names = index_of(state.cluster).node_names
+    unready = _listed_unready(state, setting.service.key) if setting.prop == "reaches-ready-pod" else {}
     for flow in _arrivals(setting, state):
         for outcome in _outcomes(state, flow):
             if lb_flow and lost is None and not outcome.delivered:
                 lost = outcome.node or "the load balancer"
             if failure is None:
                 why = check.violation(outcome, names)
+                if why is None and outcome.delivered and outcome.endpoint_ip in unready:
+                    why = f"delivered to {outcome.endpoint_ip}, {unready[outcome.endpoint_ip]}"
                 if why is not None:
                     failure = Failure(state=state, flow=flow, outcome=outcome, why=why)
     return failure, lost
+
+
+def _listed_unready(state: State, key: str) -> dict[str, str]:
+    """Endpoints kube-proxy reads as Ready whose pod is not Ready (not yet, or NotReady on a failed node) or
+    is terminating: a publishNotReadyAddresses Service's (``kverify.change.timeline``). The property's
+    route rules see only the Ready condition, which that Service sets for every pod."""
+    service = state.cluster.service(key)
+    if service is None or not service.publish_not_ready_addresses:
+        return {}
+    why = "whose pod is {} (publishNotReadyAddresses: its EndpointSlice lists it Ready)"
+    return {
+        e.ip: why.format("terminating" if e.terminating else "not Ready")
+        for e in service.endpoints
+        if e.ready and (e.terminating or not e.serving)
+    }
 
 
 def _check_share(setting: Setting, state: State) -> Failure | None:

@@ -94,7 +94,7 @@ def build_states(
         if views:
             current = [v for t, v in views if t <= start][-1]
             view = tuple(n.name for n in cluster.nodes if n.name in current)
-        events = _events(pods, views, start, failed)
+        events = _events(pods, views, start, failed, published=service.publish_not_ready_addresses)
         if states and _same(states[-1], cluster, service.key, view):
             states[-1] = attrs.evolve(states[-1], end=end)
             continue
@@ -118,7 +118,12 @@ def _same(state: State, cluster: Cluster, key: str, view: tuple[str, ...] | None
 
 
 def _events(
-    pods: Sequence[PodLife], views: list[tuple[float, frozenset[str]]], t: float, failed: frozenset[str]
+    pods: Sequence[PodLife],
+    views: list[tuple[float, frozenset[str]]],
+    t: float,
+    failed: frozenset[str],
+    *,
+    published: bool = False,
 ) -> list[str]:
     out: list[str] = (
         [f"{node} fails (kubelet and kube-proxy gone, its pods unreachable)" for node in sorted(failed)]
@@ -141,6 +146,8 @@ def _events(
                 out.append(f"{short}{where} deleted: gone at once (no PreStop sleep)")
         elif p.was_ready and p.gone_at == t and p.serving_for > 0:
             out.append(f"{short}{where} gone")
+        if published and p.listed_from == t and p.node is not None and t < min(p.ready_at, p.deleted_at):
+            out.append(f"{short}{where} listed Ready before its readiness probe passes (publishNotReadyAddresses)")
         if p.ready_at == t and p.node is not None and p.ready_at < p.deleted_at:
             out.append(f"{short}{where} Ready")
         if p.created == t and p.node is None and p.deleted_at == INF:

@@ -7,6 +7,15 @@ false: the EndpointSlice controller publishes a terminating pod as not Ready and
 assumes the application stops accepting connections when it gets SIGTERM, the end of the PreStop
 hook. A pod that is not yet Ready has no usable endpoint and is left out of the slice.
 
+A Service with ``publishNotReadyAddresses: true`` is the exception: the EndpointSlice controller writes
+``ready: true`` for every pod it lists, whatever the pod's readiness, and ``serving`` as the pod's
+readiness (kubernetes/kubernetes ``staging/src/k8s.io/endpointslice/utils.go`` ``podToEndpoint``:
+``ready := service.Spec.PublishNotReadyAddresses || (serving && !terminating)``, at 115584ee), and it
+lists a pod once the pod has an IP (``util/controller_utils.go`` ``ShouldPodBeInEndpoints``, terminating
+pods included). kube-proxy sends to Ready endpoints, so such a Service's traffic reaches a pod from the
+moment it is scheduled (kverify cannot time the sandbox: it takes the earliest moment) until it is gone,
+and a pod marked NotReady on a failed node stays Ready for kube-proxy.
+
 The load balancer's view lags behind: a node whose health check starts failing at ``t`` is left at
 ``t + down_after`` if it still fails then; one that passes again is used at ``t + up_after``
 (:mod:`kverify.change.timing`). The states are the intervals between these instants.
@@ -39,6 +48,8 @@ class PodLife:
     #: (MarkPodsNotReady), and once deleted it stays Terminating (no kubelet confirms it is gone).
     not_ready_at: float = INF
     stranded: bool = False
+    #: When the scheduler bound it to ``node`` (None: it was created there, at ``created``).
+    scheduled_at: float | None = None
 
     @property
     def gone_at(self) -> float:
@@ -50,8 +61,16 @@ class PodLife:
     def was_ready(self) -> bool:
         return self.ready_at < self.deleted_at
 
-    def conditions(self, t: float) -> tuple[bool, bool, bool] | None:
-        """(ready, serving, terminating) at time ``t``, or None when the pod has no usable endpoint."""
+    @property
+    def listed_from(self) -> float:
+        """When the pod is on its node (and, at the earliest, has the IP the EndpointSlice controller lists)."""
+        return self.created if self.scheduled_at is None else self.scheduled_at
+
+    def conditions(self, t: float, *, publish_not_ready: bool = False) -> tuple[bool, bool, bool] | None:
+        """(ready, serving, terminating) at time ``t``, or None when the pod has no usable endpoint.
+        ``publish_not_ready``: the Service's ``publishNotReadyAddresses`` (module docstring)."""
+        if publish_not_ready:
+            return self._published(t)
         if self.node is None or (t < self.ready_at and t < self.deleted_at):
             return None
         if t >= self.not_ready_at:  # listed, not ready and not serving: kube-proxy does not use it
@@ -62,8 +81,17 @@ class PodLife:
             return (False, True, True)
         return None
 
+    def _published(self, t: float) -> tuple[bool, bool, bool] | None:
+        """podToEndpoint under publishNotReadyAddresses: Ready whatever the pod, serving as the pod is."""
+        if self.node is None or t < self.listed_from or t >= self.gone_at:
+            return None
+        terminating = t >= self.deleted_at
+        serving = self.ready_at <= t < self.not_ready_at and (not terminating or self.was_ready)
+        return (True, serving, terminating)
+
     def instants(self) -> tuple[float, ...]:
-        return tuple(x for x in (self.ready_at, self.deleted_at, self.gone_at, self.not_ready_at) if math.isfinite(x))
+        times = (self.ready_at, self.deleted_at, self.gone_at, self.not_ready_at, self.listed_from)
+        return tuple(x for x in times if math.isfinite(x))
 
 
 @attrs.frozen(kw_only=True)
@@ -100,8 +128,9 @@ def cluster_at(
 ) -> Cluster:
     """``base`` with ``service``'s endpoints as they are at ``t`` (conditions set, gone ones left out)."""
     found: list[Endpoint] = []
+    published = service.publish_not_ready_addresses
     for pod in pods:
-        c = pod.conditions(t)
+        c = pod.conditions(t, publish_not_ready=published)
         if c is None or pod.name not in endpoints:
             continue
         ready, serving, terminating = c

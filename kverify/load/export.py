@@ -38,6 +38,8 @@ def _service(service: Service) -> dict[str, Any]:
         spec["ipFamilyPolicy"] = "RequireDualStack" if len(families) > 1 else "SingleStack"
     if service.selector:
         spec["selector"] = dict(service.selector)
+    if service.publish_not_ready_addresses:
+        spec["publishNotReadyAddresses"] = True
     if service.type is not ServiceType.CLUSTER_IP or service.external_ips:
         # The API server refuses it elsewhere (validateServiceExternalTrafficPolicy); kube-proxy ignores it there.
         spec["externalTrafficPolicy"] = service.external_traffic_policy.spelling

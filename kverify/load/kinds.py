@@ -269,6 +269,8 @@ def _endpoints_unvalidated(
                     ctx.boolean(conditions, key, ("endpoints", i, "conditions"))
                 continue
             # endpointslicecache.go newEndpointSliceInfo: nil ready/serving mean true, nil terminating false.
+            # The Service's publishNotReadyAddresses is already in them (podToEndpoint wrote ready: true for a
+            # pod that is not Ready): a snapshot's conditions are used as they are, never derived again.
             ready, serving, terminating = r is not False, s is not False, t is True
         node = e.get("nodeName")
         if node is not None and (type(node) is not str or not node):

@@ -109,6 +109,7 @@ def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None
         "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
         "topology_annotation": _topology_annotation(obj),
         "selector": _selector(ctx, spec),
+        "publish_not_ready_addresses": ctx.boolean(spec, "publishNotReadyAddresses", ("spec",)) is True,
         "pending": pending,
         "proxy_protocol": proxy_protocol(annotations),
         "lb_preserve_client_ip": preserve_client_ip(annotations),

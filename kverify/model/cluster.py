@@ -172,6 +172,9 @@ class Service:
     endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=to_tuple)
     #: ``spec.selector`` as label pairs; ``None`` when the Service has none (endpoints managed by hand).
     selector: tuple[tuple[str, str], ...] | None = attrs.field(default=None)
+    #: ``spec.publishNotReadyAddresses``: the EndpointSlice controller writes ``ready: true`` for every pod
+    #: it lists, Ready or not (read where kverify derives endpoint conditions from pods: ``kverify.change``).
+    publish_not_ready_addresses: bool = attrs.field(default=False, validator=v.instance_of(bool))
     #: Field paths kverify filled in because the API server allocates or defaults them at apply time
     #: (``spec.clusterIP``, ``spec.ports[0].nodePort``, ``status.loadBalancer.ingress``...): shown as
     #: "allocated at apply time" wherever they appear, never passed off as real.

@@ -97,7 +97,9 @@ def _unlabelled(
     views = tuple(
         EndpointView(
             node=relation(e.pod.node, h),
-            ready=True,  # steady state: every replica Ready
+            # Steady state: every replica Ready, so publishNotReadyAddresses (which makes a not-Ready pod's
+            # endpoint Ready, kverify.change.timeline) changes nothing here.
+            ready=True,
             serving=True,
             terminating=False,
             zone_hints=(),

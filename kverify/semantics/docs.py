@@ -142,7 +142,8 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   change (rollout, drain, failure) is decided by the executable model alone, over every timeline.
   Timing, worst case, with sources: the node is set Ready=Unknown and its pods NotReady
   (`controllerutil.MarkPodsNotReady`, so the EndpointSlice controller publishes `ready: false,
-  serving: false`) `--node-monitor-grace-period + 2 x --node-monitor-period` after it fails
+  serving: false`; `ready: true` under publishNotReadyAddresses, below)
+  `--node-monitor-grace-period + 2 x --node-monitor-period` after it fails
   (kubernetes/kubernetes `pkg/controller/nodelifecycle/node_lifecycle_controller.go` `monitorNodeHealth`,
   `tryUpdateNodeHealth`: `probeTimestamp` is the controller's clock when it sees a renewed Lease, and
   Unknown once `now.After(probeTimestamp + gracePeriod)`): 40 + 10 = 50 s up to v1.31, 50 + 10 = 60 s
@@ -163,6 +164,19 @@ rather than pretend (an `unknown` verdict where a claim depends on them).
   `StableLoadBalancerNodeSet` beta in v1.27, PR #115204; from then on it keeps sending to the dead node);
   a node that comes back; the EndpointSlice controller's and kube-proxy's sync delays (left out, as for
   every change); connections already established to the node (only new connections are modelled).
+- **publishNotReadyAddresses** (`spec.publishNotReadyAddresses: true`): the EndpointSlice controller
+  writes `ready: true` for every pod it lists, `serving` as the pod's readiness (kubernetes/kubernetes
+  `staging/src/k8s.io/endpointslice/utils.go` `podToEndpoint`: `ready := service.Spec.PublishNotReadyAddresses
+  || (serving && !terminating)`, read at 115584ee), and lists every pod with an IP, terminating ones
+  included (`reconciler.go`: `ShouldPodBeInEndpoints(pod, true)`). A snapshot's EndpointSlices already
+  carry it and are read as they are. Where kverify derives the conditions from pods (a change: rollout,
+  drain, node failure; `kverify/change/timeline.py`) it applies the same rule: a pod is Ready for
+  kube-proxy from when it is scheduled (the earliest moment it can have an IP; kverify does not time the
+  sandbox) until it is gone, so a rollout sends connections to pods whose readiness probe has not passed,
+  and a failed node's pods stay Ready (NotReady does not unlist them; evicted, they stay terminating, and
+  Ready, until something confirms them gone). Over a change, `reaches-ready-pod` reads the pod's own
+  readiness (`serving`, not terminating), which the Ready condition no longer shows. In a design's steady
+  state every replica is Ready: nothing changes there.
 
 ## Manifests as written: what the API server and the cloud fill in
 
