@@ -1089,7 +1089,7 @@ def _trace(args: argparse.Namespace) -> int:
     proxy = _proxy_from(args, problems)
     if problems or proxy is None:
         raise InputError(problems)
-    loaded = load_manifests(args.manifests, namespace=args.namespace)
+    loaded = load_manifests(args.manifests, namespace=args.namespace, service_cidrs=proxy.service_cidrs)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     _report_skipped(loaded.skipped, loaded.skipped_kinds, verbose=args.verbose)

@@ -83,7 +83,7 @@ def _read(label: str, paths: Sequence[str], env: Environment, root: str | None) 
     loaded = None
     if manifest_files:
         try:
-            loaded = load_manifests(manifest_files, namespace=env.namespace)
+            loaded = load_manifests(manifest_files, namespace=env.namespace, service_cidrs=env.proxy.service_cidrs)
         except InputError as error:
             problems.extend(error.problems)
     if problems:

@@ -62,9 +62,9 @@ def _workload_line(spec: Spec, w: Workload) -> tuple[str, int] | None:
 
     if not spec.manifests:
         return None
-    return load_manifests(list(spec.manifests), namespace=spec.namespace).source_lines.get(
-        f"{w.kind.spelling} {w.namespace}/{w.name}"
-    )
+    return load_manifests(
+        list(spec.manifests), namespace=spec.namespace, service_cidrs=spec.cluster.proxy.service_cidrs
+    ).source_lines.get(f"{w.kind.spelling} {w.namespace}/{w.name}")
 
 
 def _policy(spec: Spec, service_key: str) -> list[Change]:

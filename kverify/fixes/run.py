@@ -33,7 +33,7 @@ def manifest_subject(
     that changes it has no patch, only the flag to check with."""
     from kverify.load import load_manifests, to_cluster
 
-    loaded = load_manifests(list(files), namespace=namespace)
+    loaded = load_manifests(list(files), namespace=namespace, service_cidrs=proxy.service_cidrs)
     cluster = attrs.evolve(
         to_cluster(loaded, proxy=proxy, load_balancer=load_balancer), metallb_version=metallb_version
     )

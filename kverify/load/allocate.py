@@ -8,10 +8,13 @@ in the same way, deterministically, and records every filled-in field path in
 
 Where the values come from (a cluster kverify assumes, documented in ``docs/semantics.md``):
 
-- ClusterIPs from the service CIDRs :data:`SERVICE_CIDRS` (kubeadm's default ``serviceSubnet``
-  ``10.96.0.0/12``; kind's default IPv6 service subnet ``fd00:10:96::/112``), one per IP family the
-  Service asks for. A dual-stack-capable cluster with IPv4 as its primary family is assumed, so
-  ``PreferDualStack`` and ``RequireDualStack`` Services get both families. Family defaulting follows
+- ClusterIPs from the service CIDRs the input declares (ServiceCIDR objects, ``--service-cidr``, a spec's
+  ``environment.serviceCIDR``), as the API server's allocator takes them (:mod:`kverify.load.service_range`,
+  which cites it): the cluster's IP families are those of the declared CIDRs, and a given ClusterIP
+  outside them is refused in the API server's words. With none declared, kubeadm's default
+  ``serviceSubnet`` ``10.96.0.0/12`` and kind's default IPv6 service subnet ``fd00:10:96::/112``: a
+  dual-stack-capable cluster with IPv4 as its primary family is assumed, so ``PreferDualStack`` and
+  ``RequireDualStack`` Services get both families. Family defaulting follows
   ``pkg/registry/core/service/storage/alloc.go`` (``initIPFamilyFields``): no policy with two
   families or two ClusterIPs given means ``RequireDualStack``, otherwise ``SingleStack``.
 - Addresses are taken from the upper part of the range, as the API server's dynamic allocation
@@ -40,33 +43,40 @@ from typing import Any
 import attrs
 
 from kverify.load.fields import Ctx, invalid, ip_version, unsupported
+from kverify.load.service_range import FULL, ServiceRanges
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
-from kverify.model.enums import ServiceType
 
-#: The service CIDR kverify allocates ClusterIPs from, per IP family.
-SERVICE_CIDRS = {4: "10.96.0.0/12", 6: "fd00:10:96::/112"}
 #: The default ``--service-node-port-range`` of kube-apiserver.
 NODE_PORT_RANGE = (30000, 32767)
 #: Where an unknown load-balancer address is taken from: documentation ranges, never routable.
 LB_RANGES = {4: "192.0.2.0/24", 6: "2001:db8:1b::/112"}
 FAMILIES = {"IPv4": 4, "IPv6": 6}
 POLICIES = ("PreferDualStack", "RequireDualStack", "SingleStack")
-#: The primary IP family of the cluster kverify assumes when a manifest does not say.
-PRIMARY_FAMILY = 4
+
+
+@attrs.frozen(kw_only=True)
+class FamilyRequest:
+    """What a Service asks of the IP families, once checked: decided against the cluster's families
+    (:class:`~kverify.load.service_range.ServiceRanges`) when everything is read."""
+
+    #: ``spec.ipFamilyPolicy``, defaulted as the API server does.
+    policy: str
+    #: ``spec.ipFamilies``, as given (4 or 6 each).
+    ip_families: tuple[int, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
 class Pending:
     """What one Service still needs from the API server, found while reading it."""
 
-    #: IP families of ClusterIPs to allocate, after the given ones.
-    families: tuple[int, ...] = ()
+    #: What the Service asks of the IP families (``None``: no ClusterIP to allocate).
+    family_request: FamilyRequest | None = None
     #: Indexes into ``ports`` whose ``nodePort`` is to be allocated.
     node_ports: tuple[int, ...] = ()
     health_check_node_port: bool = False
-    #: Families of load-balancer ingress addresses to allocate (empty: none); ``requested`` is
-    #: ``spec.loadBalancerIP`` when the manifest names one.
-    ingress_families: tuple[int, ...] = ()
+    #: A load-balancer ingress address is to be allocated, one per family of the ClusterIPs; ``requested``
+    #: is ``spec.loadBalancerIP`` when the manifest names one.
+    needs_ingress: bool = False
     requested_ingress: str | None = None
     #: Field paths defaulted to a fixed value (``spec.type``, ``spec.ports[0].protocol``...).
     defaulted: tuple[str, ...] = ()
@@ -78,8 +88,9 @@ class Pending:
 
 def cluster_ip_families(
     ctx: Ctx, spec: dict[str, Any], given: tuple[str, ...], *, headless: bool
-) -> tuple[tuple[int, ...], list[str]]:
-    """The families of ClusterIPs still to allocate, and the defaulted paths (``spec.ipFamilies``...).
+) -> tuple[FamilyRequest | None, list[str]]:
+    """What the Service asks of the IP families (``None``: no ClusterIP to allocate, or a problem was
+    recorded), and the defaulted paths (``spec.ipFamilies``...).
 
     Checks ``ipFamilies`` and ``ipFamilyPolicy`` in the API server's words
     (``pkg/apis/core/validation/validation.go`` ``validateIPFamilies``, ``ValidateService``).
@@ -99,7 +110,7 @@ def cluster_ip_families(
         policy = None
     defaulted: list[str] = []
     if headless:
-        return (), defaulted
+        return None, defaulted
     given_families = [ip_version(ip) for ip in given]
     for i, (have, want) in enumerate(zip(given_families, families, strict=False)):
         if have != want:
@@ -107,10 +118,10 @@ def cluster_ip_families(
                 ("spec", "clusterIPs", i),
                 invalid(given[i], f"expected an IPv{want} value as indicated by `ipFamilies[{i}]`"),
             )
-            return (), defaulted
+            return None, defaulted
     if len(given_families) == 2 and given_families[0] == given_families[1]:
         ctx.error(("spec", "clusterIPs", 1), invalid(given[1], "may specify no more than one IP for each IP family"))
-        return (), defaulted
+        return None, defaulted
     if policy is None:
         policy = "RequireDualStack" if len(families) == 2 or len(given) == 2 else "SingleStack"
         defaulted.append("spec.ipFamilyPolicy")
@@ -120,24 +131,62 @@ def cluster_ip_families(
             ("spec", "ipFamilyPolicy"),
             invalid(policy, f"must be 'RequireDualStack' or 'PreferDualStack' when multiple `{field}` are specified"),
         )
-        return (), defaulted
-    primary = families[0] if families else (given_families[0] if given_families else PRIMARY_FAMILY)
-    wanted = [primary] if policy == "SingleStack" else [primary, 10 - primary]
-    if given and policy != "RequireDualStack":
+        return None, defaulted
+    if not families:
+        defaulted.append("spec.ipFamilies")
+    return FamilyRequest(policy=policy, ip_families=tuple(families)), defaulted
+
+
+def families_to_allocate(
+    ctx: Ctx, request: FamilyRequest, given: tuple[str, ...], ranges: ServiceRanges
+) -> tuple[int, ...] | None:
+    """The families of ClusterIPs still to allocate on a cluster with these service ranges (``None``: the
+    API server refuses the Service; the problem is recorded).
+
+    ``pkg/registry/core/service/storage/alloc.go`` ``initIPFamilyFields``: a family must be configured on
+    the cluster (checked only when the input declared the service CIDRs: otherwise kverify assumes a
+    dual-stack cluster), ``RequireDualStack`` needs two, an unset family is the cluster's primary one, and
+    a dual-stack policy adds the other family where the cluster has it.
+    """
+    configured = ranges.families
+    given_families = [ip_version(ip) for ip in given]
+    if ranges.declared:
+        for i, family in enumerate(given_families[len(request.ip_families) :], start=len(request.ip_families)):
+            if family not in configured:
+                message = f"IPv{family} is not configured on this cluster"
+                ctx.error(("spec", "clusterIPs", i), invalid(list(given), message))
+                return None
+        refused = False  # the API server reports these together
+        if request.policy == "RequireDualStack" and len(configured) < 2:
+            message = "this cluster is not configured for dual-stack services"
+            ctx.error(("spec", "ipFamilyPolicy"), invalid(request.policy, message))
+            refused = True
+        for i, family in enumerate(request.ip_families):
+            if family not in configured:
+                ctx.error(("spec", "ipFamilies", i), invalid(f"IPv{family}", "not configured on this cluster"))
+                refused = True
+        if refused:
+            return None
+    families = request.ip_families or tuple(given_families) or configured[:1]
+    primary = families[0]
+    wanted = [primary] if request.policy == "SingleStack" else [primary, 10 - primary]
+    if given and request.policy != "RequireDualStack":
         # Given addresses are the cluster's (a snapshot of a single-stack cluster keeps one address
         # under PreferDualStack): only RequireDualStack makes the API server add the other family.
         wanted = []
-    if not families:
-        defaulted.append("spec.ipFamilies")
-    return tuple(f for f in wanted if f not in given_families), defaulted
+    return tuple(f for f in wanted if f in configured and f not in given_families)
 
 
-def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]]) -> None:
+def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]], service_cidrs: Sequence[str] = ()) -> None:
     """Fill in every pending value of ``drafts`` (``(ctx, namespace/name, kwargs, pending)``), in place.
 
-    Values the manifests give are reserved first; then Services are served in ``namespace/name``
-    order, each value from a hash of the Service and the field (see the module docstring).
+    ClusterIPs come from ``service_cidrs`` (the ServiceCIDR objects' and the given CIDRs, in the order
+    :class:`~kverify.load.service_range.ServiceRanges` tries them), or the assumed defaults when there are
+    none; a given ClusterIP outside the declared CIDRs is refused in the API server's words. Values the
+    manifests give are reserved first; then Services are served in ``namespace/name`` order, each value
+    from a hash of the Service and the field (see the module docstring).
     """
+    ranges = ServiceRanges.of(service_cidrs)
     taken_ips: set[str] = set()
     taken_ports: set[int] = set()
     for _, _, kwargs, _ in drafts:
@@ -148,9 +197,17 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]]) -> None
             taken_ports.add(kwargs["health_check_node_port"])
     for ctx, key, kwargs, pending in sorted(drafts, key=lambda d: d[1]):
         allocated: list[str] = list(pending.defaulted)
-        ips = list(kwargs["cluster_ips"])
-        for family in pending.families:
-            ips.append(_address(SERVICE_CIDRS[family], f"{key}\x1fclusterIP", taken_ips, static_band=True))
+        given: tuple[str, ...] = kwargs["cluster_ips"]
+        families = _cluster_ip_families(ctx, pending, given, ranges)
+        if families is None:
+            continue
+        ips = list(given)
+        for family in families:
+            ip = ranges.allocate(family, f"{key}\x1fclusterIP", taken_ips)
+            if ip is None:
+                ctx.error(("spec", "clusterIPs"), FULL)
+                break
+            ips.append(ip)
             allocated.append(f"spec.clusterIPs[{len(ips) - 1}]")
             if len(ips) == 1:
                 allocated.append("spec.clusterIP")
@@ -163,20 +220,37 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]]) -> None
         if pending.health_check_node_port:
             kwargs["health_check_node_port"] = _node_port(f"{key}\x1fhealthCheckNodePort", taken_ports)
             allocated.append("spec.healthCheckNodePort")
-        if pending.ingress_families:
+        if pending.needs_ingress:
             ingress = []
-            for n, family in enumerate(pending.ingress_families):
+            for n, family in enumerate(lb_families(ips, ranges)):
                 requested = pending.requested_ingress
                 if n == 0 and requested is not None and requested not in taken_ips:
                     taken_ips.add(requested)
-                    ip = requested
+                    address = requested
                 else:
-                    ip = _address(LB_RANGES[family], f"{key}\x1fingress", taken_ips, static_band=False)
-                ingress.append(LoadBalancerIngress(ip=ip))
+                    address = _address(LB_RANGES[family], f"{key}\x1fingress", taken_ips)
+                ingress.append(LoadBalancerIngress(ip=address))
                 allocated.append(f"status.loadBalancer.ingress[{n}].ip")
             kwargs["load_balancer_ingress"] = tuple(ingress)
             _warn_source_ranges(ctx, kwargs)
         kwargs["allocated"] = frozenset(allocated)
+
+
+def _cluster_ip_families(
+    ctx: Ctx, pending: Pending, given: tuple[str, ...], ranges: ServiceRanges
+) -> tuple[int, ...] | None:
+    """The families to allocate, after the API server's checks of the families and the given ClusterIPs
+    (``initIPFamilyFields``, then ``allocClusterIPs``); ``None`` when it refuses the Service."""
+    if pending.family_request is None:
+        return ()
+    families = families_to_allocate(ctx, pending.family_request, given, ranges)
+    if families is None:
+        return None
+    for ip in given:
+        if (refusal := ranges.refusal(ip)) is not None:
+            ctx.error(("spec", "clusterIPs"), invalid(list(given), refusal))
+            return None
+    return families
 
 
 def _warn_source_ranges(ctx: Ctx, kwargs: dict[str, Any]) -> None:
@@ -199,21 +273,17 @@ def _digest(seed: str) -> int:
     return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
 
 
-def _address(cidr: str, seed: str, taken: set[str], *, static_band: bool) -> str:
+def _address(cidr: str, seed: str, taken: set[str]) -> str:
     """A free address of ``cidr`` chosen by ``seed``; network and broadcast addresses excluded."""
     network = ipaddress.ip_network(cidr)
-    size = network.num_addresses
-    low = 1
-    if static_band:  # KEP-3070: the lower band is for static choices; dynamic allocation avoids it
-        low = min(max(16, size // 16), 256)
-    span = size - 1 - low
+    span = network.num_addresses - 2
     start = _digest(seed) % span
     for step in range(span):
-        candidate = str(network.network_address + low + (start + step) % span)
+        candidate = str(network.network_address + 1 + (start + step) % span)
         if candidate not in taken:
             taken.add(candidate)
             return candidate
-    raise ValueError(f"the service range {cidr} is full")  # pragma: no cover - 2**20 addresses
+    raise ValueError(f"the documentation range {cidr} is full")  # pragma: no cover - 2**16 addresses
 
 
 def _node_port(seed: str, taken: set[int]) -> int:
@@ -234,10 +304,7 @@ def _node_port(seed: str, taken: set[int]) -> int:
     raise ValueError("the node port range 30000-32767 is full")
 
 
-def lb_families(type_: ServiceType, cluster_ips: tuple[str, ...], families: tuple[int, ...]) -> tuple[int, ...]:
-    """The families of the load-balancer addresses a LoadBalancer Service with no status gets: one
-    per family of its ClusterIPs (given or about to be allocated)."""
-    if type_ is not ServiceType.LOAD_BALANCER:
-        return ()
-    have = [ip_version(ip) for ip in cluster_ips] + list(families)
-    return tuple(dict.fromkeys(have)) or (PRIMARY_FAMILY,)
+def lb_families(cluster_ips: Sequence[str], ranges: ServiceRanges) -> tuple[int, ...]:
+    """The families of the load-balancer addresses a LoadBalancer Service with no status gets: one per
+    family of its ClusterIPs (the cluster's primary family when it has none)."""
+    return tuple(dict.fromkeys(ip_version(ip) for ip in cluster_ips)) or ranges.families[:1]

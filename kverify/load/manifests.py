@@ -27,7 +27,7 @@ from kverify.load.mirroring import endpoints_from, never_mirrored
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import intent_from, ip_blocks_from
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
-from kverify.load.service_cidrs import service_cidrs_from
+from kverify.load.service_cidrs import DEFAULT_SERVICE_CIDR, service_cidrs_from
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
 from kverify.load.workloads import (
@@ -125,16 +125,20 @@ class LoadedManifests:
     service_cidrs: tuple[str, ...] = ()
 
 
-def load_manifests(paths: Sequence[str | os.PathLike[str]], *, namespace: str = "default") -> LoadedManifests:
+def load_manifests(
+    paths: Sequence[str | os.PathLike[str]], *, namespace: str = "default", service_cidrs: Sequence[str] = ()
+) -> LoadedManifests:
     """Read manifest files (and directories of them, recursively) into nodes and services with their endpoints.
 
     Accepts multi-document YAML, JSON (one object, a stream of objects, or a ``List``/``*List`` as
     ``kubectl get -o json`` prints it); ``-`` is standard input. Objects without a namespace land in
-    ``namespace``, as ``kubectl apply -n`` puts them. Raises :class:`~kverify.errors.InputError`
+    ``namespace``, as ``kubectl apply -n`` puts them. ClusterIPs the manifests leave out are allocated
+    from ``service_cidrs`` (``--service-cidr``, a spec's ``environment.serviceCIDR``) and the ServiceCIDR
+    objects read (:mod:`kverify.load.allocate`). Raises :class:`~kverify.errors.InputError`
     listing every problem found, each as ``FILE:LINE: Kind namespace/name: field.path: message``.
     """
     problems: list[Problem] = []
-    assembly = _Assembly(problems, namespace)
+    assembly = _Assembly(problems, namespace, tuple(service_cidrs))
     # Loading allocates millions of acyclic objects; the cyclic GC would rescan the growing heap
     # again and again (it doubled the load time of a 100 MB snapshot). Nothing here makes cycles.
     gc_was_enabled = gc.isenabled()
@@ -205,7 +209,7 @@ def skipped_summary(kinds: Sequence[str]) -> str | None:
 class _Assembly:
     """Collects objects file by file, then joins them (endpoints to services, nodes to endpoints)."""
 
-    def __init__(self, problems: list[Problem], namespace: str = "default") -> None:
+    def __init__(self, problems: list[Problem], namespace: str = "default", given_cidrs: tuple[str, ...] = ()) -> None:
         self.problems = problems
         self.namespace = namespace
         self.warnings: list[Problem] = []
@@ -229,6 +233,9 @@ class _Assembly:
         self.k3s_servicelb = False  # an object labelled svccontroller.k3s.cattle.io/*: k3s ServiceLB runs
         self.hpas: list[tuple[Ctx, HpaRecord]] = []
         self.service_cidrs: list[str] = []
+        #: The CIDRs ClusterIPs are allocated from: the given ones, then the objects' (the default one first).
+        self.given_cidrs = given_cidrs
+        self.default_cidrs: tuple[str, ...] = ()
 
     def add_doc(self, file: str, doc: RawDoc) -> None:
         data = doc.data
@@ -343,7 +350,10 @@ class _Assembly:
             else:
                 self.mirrors.append((ctx, namespace, name, data, file, line))
         elif kind == "ServiceCIDR":
-            self.service_cidrs.extend(service_cidrs_from(ctx, data))
+            cidrs = service_cidrs_from(ctx, data)
+            self.service_cidrs.extend(cidrs)
+            if name == DEFAULT_SERVICE_CIDR:
+                self.default_cidrs = cidrs
         else:
             result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
             if isinstance(result, Skip):
@@ -470,7 +480,7 @@ class _Assembly:
             )
             if hint is not None:
                 kwargs["load_balancer_hint"], kwargs["load_balancer_hint_reason"] = hint
-        allocate(drafts)
+        allocate(drafts, (*self.given_cidrs, *self.default_cidrs, *self.service_cidrs))
         services: list[Service] = []
         allocations = validate.Allocations()
         # Every field was checked as the Service was read (names, addresses, CIDRs, ports, enums), or

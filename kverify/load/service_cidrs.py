@@ -21,6 +21,10 @@ KIND = "ServiceCIDR"
 #: GA in v1.33 (networking.k8s.io/v1); beta from v1.31 (KEP-1880).
 API_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1")
 
+#: The object the API server makes from ``--service-cluster-ip-range`` (pkg/controlplane/controller/
+#: defaultservicecidr/default_servicecidr_controller.go ``DefaultServiceCIDRName``).
+DEFAULT_SERVICE_CIDR = "kubernetes"
+
 REQUIRED = "Required value: at least one CIDR required"
 AT_MOST_TWO = "may only hold up to 2 values"
 DUAL_STACK = "may specify no more than one IP for each IP family, i.e 192.168.0.0/24 and 2001:db8::/64"

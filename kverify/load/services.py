@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kverify.load import validate
-from kverify.load.allocate import Pending, cluster_ip_families, lb_families
+from kverify.load.allocate import Pending, cluster_ip_families
 from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip, validators_off
 from kverify.load.kinds import Skip
 from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_ips
@@ -51,7 +51,7 @@ def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None
         ctx, spec, type_.spelling, annotations=metadata_annotations if type(metadata_annotations) is dict else None
     )
     cluster_ips, headless = _cluster_ips(ctx, spec, type_)
-    families, family_defaults = cluster_ip_families(ctx, spec, cluster_ips, headless=headless)
+    family_request, family_defaults = cluster_ip_families(ctx, spec, cluster_ips, headless=headless)
     defaulted += family_defaults
     ports, node_ports = _service_ports(ctx, spec, type_, headless=headless, defaulted=defaulted)
     external_ips = [
@@ -79,13 +79,13 @@ def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None
     no_status = not ingress and not _has_lb_status(obj)
     defaulted += _recorded_allocations(ctx, obj)
     pending = Pending(
-        families=families,
+        family_request=family_request,
         node_ports=node_ports,
         # apiservice.NeedsHealthCheck: LoadBalancer with externalTrafficPolicy Local
         health_check_node_port=health_check is None
         and type_ is ServiceType.LOAD_BALANCER
         and spec.get("externalTrafficPolicy") == "Local",
-        ingress_families=lb_families(type_, cluster_ips, families) if no_status else (),
+        needs_ingress=type_ is ServiceType.LOAD_BALANCER and no_status,
         requested_ingress=requested,
         defaulted=tuple(defaulted),
         annotations=tuple(sorted(annotations.items())),

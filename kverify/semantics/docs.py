@@ -185,12 +185,28 @@ API server allocates or defaults at apply time (`kverify/load/allocate.py`), rec
 in `Service.allocated`, and shows the values as *allocated at apply time* in traces, reports and
 exported counterexamples (annotation `kverify.io/allocated`):
 
-- ClusterIPs from `10.96.0.0/12` (kubeadm's default `serviceSubnet`) and `fd00:10:96::/112` (kind's
-  IPv6 default), one per family the Service asks for; family defaulting as
-  `pkg/registry/core/service/storage/alloc.go` `initIPFamilyFields` (no policy with two families or
-  two ClusterIPs: `RequireDualStack`; otherwise `SingleStack`), a dual-stack-capable cluster with IPv4
-  first assumed. Dynamic values avoid the static band at the bottom of each range (KEP-3070 for
-  ClusterIPs, KEP-3668 for node ports) and every value a manifest gives.
+- ClusterIPs from the service CIDRs the input declares (ServiceCIDR objects, `--service-cidr`, a spec's
+  `environment.serviceCIDR`), as the API server's allocator takes them
+  (`pkg/registry/core/service/ipallocator`: `cidrallocator.go` `MetaAllocator.AllocateNextService`, any
+  CIDR of the family with a free address, another only when one is full, kverify taking them in the
+  order given, the default ServiceCIDR `kubernetes` first among objects; `ipallocator.go`
+  `NewIPAllocator`, never the network address nor the IPv4 broadcast address, no allocator for an IPv6
+  CIDR shorter than /64). The cluster's families are the declared CIDRs' (the first one's primary): a
+  family the cluster lacks is refused in `initIPFamilyFields`' words (`not configured on this cluster`,
+  `this cluster is not configured for dual-stack services`), and `PreferDualStack` gets one family on a
+  single-stack cluster. A given ClusterIP outside every declared CIDR is refused as the API server
+  refuses it (`getAllocator` with `pkg/api/servicecidr` `PrefixContainsIP`, then `alloc.go` `allocIPs`:
+  `spec.clusterIPs: Invalid value: [...]: failed to allocate IP <ip>: the provided network does not
+  match the current range`; the wording of the ServiceCIDR allocator, the default from v1.33), a full
+  range with `failed to allocate a serviceIP: range is full`. With no CIDR declared: `10.96.0.0/12`
+  (kubeadm's default `serviceSubnet`) and `fd00:10:96::/112` (kind's IPv6 default), a dual-stack-capable
+  cluster with IPv4 first, and no given ClusterIP refused. One address per family the Service asks
+  for; family defaulting as `pkg/registry/core/service/storage/alloc.go` `initIPFamilyFields` (no
+  policy with two families or two ClusterIPs: `RequireDualStack`; otherwise `SingleStack`). Dynamic
+  values avoid the static band at the bottom of each range (KEP-3070 for ClusterIPs:
+  `min(max(16, size/16), 256)` addresses, none in a range of 16 or fewer, used only once the rest is
+  full; KEP-3668 for node ports) and every value a manifest gives. A spec's `topology` takes the 10th
+  address of the first declared CIDR onwards (10.96.0.10 without one), one per Service.
 - Node ports from 30000-32767 for NodePort Services and LoadBalancer Services unless
   `allocateLoadBalancerNodePorts: false`; a `healthCheckNodePort` for LoadBalancer Services with
   eTP Local (`pkg/api/v1/service/util.go` `NeedsHealthCheck`).

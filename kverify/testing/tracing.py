@@ -49,7 +49,7 @@ def load_cluster(
     if not paths:
         raise TypeError("load_cluster() needs at least one manifest file or directory")
     try:
-        loaded = load_manifests(list(paths))
+        loaded = load_manifests(list(paths), service_cidrs=proxy.service_cidrs if proxy else ())
     except InputError as error:
         raise InputError(error.problems) from None
     cluster = to_cluster(loaded, proxy=proxy)

@@ -308,7 +308,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
         return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), ()), ((), ())
     if has_topology:
-        nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()))
+        nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()), proxy.service_cidrs)
         return (
             Cluster(nodes=nodes, services=services, proxy=proxy, load_balancer=lb),
             None,
@@ -328,7 +328,8 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
             ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
     if ctx.problems:
         return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), ()), ((), ())
-    loaded = load_manifests(list(files), namespace=namespace)  # its problems carry their own file and line
+    # Its problems carry their own file and line.
+    loaded = load_manifests(list(files), namespace=namespace, service_cidrs=proxy.service_cidrs)
     lines = {
         key[len("Service ") :]: Location(file=f, line=n)
         for key, (f, n) in loaded.source_lines.items()

@@ -8,6 +8,7 @@ from typing import Any
 from kverify.check.findings import Location
 from kverify.load import validate
 from kverify.load.fields import Ctx, Path, invalid
+from kverify.load.service_range import FULL, ServiceRanges
 from kverify.model import (
     Endpoint,
     LoadBalancerIngress,
@@ -42,7 +43,11 @@ def _known(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> 
     known_fields(ctx, m, path, fields)
 
 
-def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tuple[Service, ...], dict[str, Location]]:
+def topology_from(
+    ctx: Ctx, topo: dict[str, Any], service_cidrs: tuple[str, ...] = ()
+) -> tuple[tuple[Node, ...], tuple[Service, ...], dict[str, Location]]:
+    """The nodes and Services of a spec's ``topology``; omitted ClusterIPs come from ``service_cidrs`` (the
+    spec's ``environment.serviceCIDR``), which a given one must lie in, as the API server requires."""
     _known(ctx, topo, ("topology",), ("nodes", "services"))
     nodes: list[Node] = []
     node_lines: dict[str, int] = {}
@@ -71,7 +76,7 @@ def topology_from(ctx: Ctx, topo: dict[str, Any]) -> tuple[tuple[Node, ...], tup
     lines: dict[str, Location] = {}
     raws = ctx.list_of(topo, "services", ("topology",))
     # Values the user gave are claimed first, so that a filled-in one never takes them.
-    given = _Given(raws)
+    given = _Given(raws, ServiceRanges.of(service_cidrs))
     for i, raw in enumerate(raws):
         path = ("topology", "services", i)
         if type(raw) is not dict:
@@ -92,11 +97,12 @@ class _Given:
     """The nodePorts, healthCheckNodePorts and ClusterIPs the topology's Services name, and the
     allocator for the ones it fills in (the first candidate not given by anyone)."""
 
-    def __init__(self, raws: list[Any]) -> None:
+    def __init__(self, raws: list[Any], ranges: ServiceRanges) -> None:
         keys = ("nodePort", "healthCheckNodePort")
         self.ports = {v for r in raws if type(r) is dict for k in keys if type(v := r.get(k)) is int}
         self.ips = {v for r in raws if type(r) is dict if type(v := r.get("clusterIP")) is str}
         self.claims = validate.Allocations()
+        self.ranges = ranges
 
     def free_port(self, first: int) -> int:
         port = first
@@ -105,13 +111,17 @@ class _Given:
         self.ports.add(port)
         return port
 
-    def free_ip(self, i: int) -> str:
-        for n in range(10 + i, 10 + i + 65536):
-            ip = f"10.96.{n // 256}.{n % 256}"
-            if ip not in self.ips:
-                self.ips.add(ip)
-                return ip
-        raise AssertionError("unreachable: a topology has fewer than 65,536 Services")
+    def free_ip(self, i: int) -> str | None:
+        """The ``i``-th Service's ClusterIP: the 10th address of the service CIDR onwards, one per Service
+        (10.96.0.10, 10.96.0.11... on the assumed 10.96.0.0/12); ``None`` when the declared CIDRs are full."""
+        if not self.ranges.declared:
+            for n in range(10 + i, 10 + i + 65536):
+                ip = f"10.96.{n // 256}.{n % 256}"
+                if ip not in self.ips:
+                    self.ips.add(ip)
+                    return ip
+            raise AssertionError("unreachable: a topology has fewer than 65,536 Services")
+        return self.ranges.address_from(10 + i, self.ips)
 
 
 def _service(ctx: Ctx, raw: dict[str, Any], path: Path, i: int, nodes: set[str], given: _Given) -> Service | None:
@@ -131,7 +141,12 @@ def _service(ctx: Ctx, raw: dict[str, Any], path: Path, i: int, nodes: set[str],
     itp = ctx.enum(raw, "internalTrafficPolicy", path, TrafficPolicy, TrafficPolicy.CLUSTER)
     given_ip = ctx.string(raw, "clusterIP", path)
     cluster_ip = given_ip or given.free_ip(i)
-    if ctx.ip(cluster_ip, (*path, "clusterIP")) and given_ip:
+    if cluster_ip is None:
+        ctx.error((*path, "clusterIP"), FULL)
+        cluster_ip = "0.0.0.0"  # a placeholder: the problem just recorded fails the spec
+    elif ctx.ip(cluster_ip, (*path, "clusterIP")) and given_ip:
+        if (refusal := given.ranges.refusal(given_ip)) is not None:
+            ctx.error((*path, "clusterIP"), invalid(given_ip, refusal))
         given.claims.cluster_ip(ctx, (*path, "clusterIP"), given_ip, key)
     port = ctx.port(raw, "port", path) or 80
     target = ctx.port(raw, "targetPort", path) or 8080
