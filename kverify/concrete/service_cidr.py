@@ -41,21 +41,26 @@ def route_address(cluster: Cluster, flow: AddressFlow) -> tuple[Outcome, ...]:
     _check_no_service_owns(cluster, flow.dst_ip)
     if not cluster.nodes:
         raise InputError(Problem(NO_NODES, field="nodes"))
-    classify.check_dataplane(cluster)
-    dataplane = cluster.proxy.dataplane
-    if dataplane in _CILIUM:
-        raise NotModelled(
-            Problem(
-                f"not modelled: a packet to {flow.dst_ip}, an address of no Service, on Cilium's kube-proxy "
-                "replacement (kverify reads only kube-proxy's handling of such addresses)",
-                field="--to-address",
-            )
-        )
+    check_modelled(cluster, f"a packet to {flow.dst_ip}, an address of no Service")
     cidr = _containing_cidr(cluster, address)
     drops = dropped(cluster, cidr)
     given = _node(cluster, flow.node)
     nodes = [given] if given is not None else list(cluster.nodes)
     return tuple(_outcome(cluster, flow, node, cidr, drops) for node in nodes)
+
+
+def check_modelled(cluster: Cluster, what: str) -> None:
+    """``NotModelled`` when the model does not read the cluster's dataplane for ``what`` (an address of no
+    Service): Cilium's kube-proxy replacement."""
+    classify.check_dataplane(cluster)
+    if cluster.proxy.dataplane in _CILIUM:
+        raise NotModelled(
+            Problem(
+                f"not modelled: {what}, on Cilium's kube-proxy replacement (kverify reads only kube-proxy's "
+                "handling of such addresses)",
+                field="--to-address",
+            )
+        )
 
 
 def dropped(cluster: Cluster, cidr: str | None) -> bool:

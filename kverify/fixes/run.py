@@ -8,6 +8,7 @@ import attrs
 
 from kverify.check.catalogue import CHECKS
 from kverify.check.findings import BUILT_IN, HOLDS, CheckResult, CheckRun, Location
+from kverify.check.specfile.address import AddressSpecClaim
 from kverify.check.specfile.model import Spec
 from kverify.fixes.goals import goal_for_finding
 from kverify.fixes.search import ClaimFixes, fixes_for, fixes_for_goal
@@ -101,6 +102,8 @@ def fixes_in_run(
         if spec is None:
             continue
         claim = next((c for c in spec.claims if c.id == result.claim), None)
+        if isinstance(claim, AddressSpecClaim):
+            continue  # the address rule reads no Service: no manifest change makes such a claim hold
         if claim is not None:
             out.append(fixes_for(spec, claim, result.verdict))
         elif result.claim in _CHECK_IDS:

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 import attrs
 
 from kverify.check.findings import CheckRun
-from kverify.model import ClientKind
+from kverify.model import ClientKind, Flow
 from kverify.report.trace_text import is_reply, outcome_line
 from kverify.results import Hop
 from kverify.verdicts import Counterexample, Refuted
@@ -329,7 +329,12 @@ def write_pictures(run: CheckRun, folder: Path) -> dict[str, Path]:
     """``folder/cx-<id>.svg`` for every counterexample of ``run``; the paths by counterexample id."""
     written: dict[str, Path] = {}
     for r in run.results:
-        if isinstance(r.verdict, Refuted) and r.verdict.counterexample.id not in written:
+        # A packet to an address of no Service has no Service path to draw: its report shows the hops.
+        if (
+            isinstance(r.verdict, Refuted)
+            and r.verdict.counterexample.id not in written
+            and isinstance(r.verdict.counterexample.flow, Flow)
+        ):
             cx = r.verdict.counterexample
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{cx.id}.svg"

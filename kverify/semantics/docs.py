@@ -32,7 +32,11 @@ endpoints and nodes) have no place for it, and forcing one in would quantify ove
 takes no part. It is asked in its own small solver query instead (`kverify.symbolic.address`), over
 bit-vector addresses, the service CIDRs (the ServiceCIDR objects' `spec.cidrs`: `--service-cidr`, a
 spec's `environment.serviceCIDR`, ServiceCIDR objects in manifests) and the Services' ClusterIPs, with
-its own claim in the library (`unallocated-service-ip-dropped`) and its own differential test.
+its own claim in the library (`unallocated-service-ip-dropped`) and its own differential test. A spec
+states beliefs about such packets with `to:` (docs/spec-format.md): one address is decided by the
+executable model, every unallocated address of the spec's service CIDRs by the same query with the
+spec's proxy, CIDRs and Services' addresses pinned, its counterexample replayed through the executable
+model.
 The table of changes by version below is generated from the same entries. Where kverify departs from
 a reference note, the research files in `docs/research/` record what was read and at which version.
 

@@ -15,6 +15,7 @@ that :func:`kverify.concrete.route_address` replays.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -23,6 +24,7 @@ import z3
 from kverify.model import AddressFlow, ClientKind, Cluster, Dataplane, Node, ProxyConfig, Service, ServicePort
 from kverify.model.enums import KUBE_PROXY_DATAPLANES
 from kverify.model.versions import GATES, resolve_gates
+from kverify.semantics.ops import Term
 from kverify.semantics.unallocated import GATE, AddressSituation, AddressWorld, unallocated_dropped
 from kverify.symbolic.smt_ops import SmtOps, lift
 from kverify.symbolic.universe import version_constraints
@@ -146,10 +148,16 @@ def pins_for(u: AddressUniverse, cluster: Cluster, flow: AddressFlow) -> list[An
     c = [u.dataplane == int(proxy.dataplane), u.client == int(flow.client)]
     c += u.pins(proxy.kubernetes_version, proxy.feature_gates)
     c += [u.v6 == (address.version == 6), u.address == int(address)]
-    cidrs = [ipaddress.ip_network(text, strict=False) for text in proxy.service_cidrs]
-    ips = [ipaddress.ip_address(ip) for s in cluster.services for ip in s.cluster_ips]
-    if len(cidrs) > len(u.cidrs) or len(ips) > len(u.services):
-        raise ValueError(f"at most {len(u.cidrs)} service CIDRs and {len(u.services)} ClusterIPs")
+    ips = [ip for s in cluster.services for ip in s.cluster_ips]
+    return c + _pin_cidrs(u, proxy.service_cidrs) + _pin_held(u, ips)
+
+
+def _pin_cidrs(u: AddressUniverse, texts: Sequence[str]) -> list[Any]:
+    """The universe's CIDRs are exactly ``texts``."""
+    cidrs = [ipaddress.ip_network(text, strict=False) for text in texts]
+    if len(cidrs) > len(u.cidrs):
+        raise ValueError(f"at most {len(u.cidrs)} service CIDRs")
+    c: list[Any] = []
     for i, cidr in enumerate(u.cidrs):
         if i < len(cidrs):
             net = cidrs[i]
@@ -157,6 +165,15 @@ def pins_for(u: AddressUniverse, cluster: Cluster, flow: AddressFlow) -> list[An
             c += [cidr.length == net.prefixlen]
         else:
             c += [z3.Not(cidr.present)]
+    return c
+
+
+def _pin_held(u: AddressUniverse, texts: Sequence[str]) -> list[Any]:
+    """The addresses Services hold are exactly ``texts``."""
+    ips = [ipaddress.ip_address(text) for text in texts]
+    if len(ips) > len(u.services):
+        raise ValueError(f"at most {len(u.services)} ClusterIPs")
+    c: list[Any] = []
     for j, (present, v6, ip) in enumerate(u.services):
         if j < len(ips):
             c += [present, v6 == (ips[j].version == 6), ip == int(ips[j])]
@@ -267,3 +284,59 @@ def find_violation(
         return AddressAnswer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
     cluster, flow = decode(u, solver.model())
     return AddressAnswer(status="sat", cluster=cluster, flow=flow)
+
+
+def find_violation_on(
+    cluster: Cluster,
+    require: Callable[[AddressWorld], Term],
+    *,
+    client: ClientKind | None,
+    held: Sequence[str],
+    timeout_ms: int | None = None,
+) -> AddressAnswer:
+    """Look for an address of ``cluster``'s service CIDRs that none of ``held`` is (every address its Services
+    hold) whose packet breaks ``require``, with the cluster's proxy as it is configured: dataplane, version,
+    gates and CIDRs pinned; the address, and the client unless ``client`` names it, free. A spec claim's
+    question (:mod:`kverify.check.specfile.address`); the answer's flow is for ``cluster`` itself. Only the held
+    addresses inside a CIDR can matter, so only those are given to the solver."""
+    from kverify.symbolic.prove import DEFAULT_TIMEOUT_MS, LOGIC, SEED
+
+    proxy = cluster.proxy
+    networks = [ipaddress.ip_network(text, strict=False) for text in proxy.service_cidrs]
+    inside = [ip for ip in held if any(ipaddress.ip_address(ip) in n for n in networks)]
+    u = AddressUniverse(max_cidrs=len(networks), max_services=len(inside))
+    solver = z3.SolverFor(LOGIC)
+    solver.set("random_seed", SEED)
+    solver.set("timeout", timeout_ms or DEFAULT_TIMEOUT_MS)
+    solver.add(
+        *u.well_formed(), u.dataplane == int(proxy.dataplane), *u.pins(proxy.kubernetes_version, proxy.feature_gates)
+    )
+    solver.add(*_pin_cidrs(u, proxy.service_cidrs), *_pin_held(u, inside))
+    if client is not None:
+        solver.add(u.client == int(client))
+    solver.add(u.in_service_cidr(), z3.Not(u.held_by_service()))
+    solver.add(z3.Not(lift(require(u.world()))))
+    result = solver.check()
+    if result == z3.unsat:
+        return AddressAnswer(status="unsat")
+    if result == z3.unknown:
+        return AddressAnswer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
+    # A pod client, and the lowest address the first CIDR allows: kept only if a violation remains.
+    first = u.cidrs[0]
+    for preference in (
+        u.client == int(ClientKind.POD),
+        u.v6 == first.v6,
+        u.address & _network_mask(first) == first.network,
+    ):
+        solver.push()
+        solver.add(preference)
+        if solver.check() != z3.sat:
+            solver.pop()
+    if solver.check() != z3.sat:
+        return AddressAnswer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
+    model = solver.model()
+    number = model.eval(u.address, model_completion=True).as_long()
+    v6 = z3.is_true(model.eval(u.v6, model_completion=True))
+    address = str(ipaddress.IPv6Address(number) if v6 else ipaddress.IPv4Address(number))
+    kind = ClientKind(model.eval(u.client, model_completion=True).as_long())
+    return AddressAnswer(status="sat", cluster=cluster, flow=AddressFlow(dst_ip=address, client=kind))

@@ -8,6 +8,7 @@ from kverify.check import facts_for
 from kverify.check.exhaustive import PROPERTIES, at_most_hops, decide, decide_share
 from kverify.check.findings import REFUTED, CheckResult, CheckRun, Location
 from kverify.check.run import run_builtin_checks
+from kverify.check.specfile.address import AddressSpecClaim, decide_address_claim
 from kverify.check.specfile.model import Spec, SpecClaim
 from kverify.errors import InputError, Problem
 from kverify.model import Flow
@@ -28,10 +29,12 @@ def flow_of(claim: SpecClaim) -> Flow:
     )
 
 
-def decide_claim(spec: Spec, claim: SpecClaim) -> Verdict:
+def decide_claim(spec: Spec, claim: SpecClaim | AddressSpecClaim) -> Verdict:
     """Proved for these manifests, Refuted with an outcome from them, or Unknown with the reason."""
-    flow = flow_of(claim)
     try:
+        if isinstance(claim, AddressSpecClaim):
+            return decide_address_claim(spec.cluster, claim, spec.manifests)
+        flow = flow_of(claim)
         service = spec.cluster.service(claim.service)
         if claim.during is not None:
             from kverify.change.decide import decide_change  # loads Z3
@@ -72,7 +75,7 @@ def decide_at_design_time(design: Design, flow: Flow, claim: SpecClaim) -> Verdi
     return decide_over_placements(design, flow, claim.prop, claim=claim.id, hops=claim.hops).verdict
 
 
-def claim_result(spec: Spec, claim: SpecClaim) -> CheckResult:
+def claim_result(spec: Spec, claim: SpecClaim | AddressSpecClaim) -> CheckResult:
     """One claim of ``spec``, decided, with what the spec expects of it."""
     return CheckResult(
         origin=spec.name,

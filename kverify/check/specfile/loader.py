@@ -16,6 +16,7 @@ import attrs
 
 from kverify.check.exhaustive import PARAMETRIC, PROPERTIES
 from kverify.check.findings import HOLDS, REFUTED, Location
+from kverify.check.specfile.address import AddressSpecClaim, address_claim_from
 from kverify.check.specfile.during import during_from
 from kverify.check.specfile.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
 from kverify.check.specfile.pools import pools_from
@@ -85,8 +86,9 @@ _CLAIM = (
     "allowUnknown",
     "why",
     "during",
+    "to",
 )
-_CLIENTS = {"external": ClientKind.EXTERNAL, "pod": ClientKind.POD, "host": ClientKind.NODE}
+CLIENTS = {"external": ClientKind.EXTERNAL, "pod": ClientKind.POD, "host": ClientKind.NODE}
 _VIA = {
     d.spelling: d
     for d in (Destination.LOAD_BALANCER, Destination.NODE_PORT, Destination.CLUSTER_IP, Destination.EXTERNAL_IP)
@@ -343,10 +345,12 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), design_inputs, skipped
 
 
-def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodePool, ...]) -> tuple[SpecClaim, ...]:
+def _claims(
+    ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodePool, ...]
+) -> tuple[SpecClaim | AddressSpecClaim, ...]:
     services = {s.key: s for s in cluster.services}
     nodes = {n.name for n in cluster.nodes} | {f"{p.name}-{i + 1}" for p in pools for i in range(p.max_count)}
-    claims: list[SpecClaim] = []
+    claims: list[SpecClaim | AddressSpecClaim] = []
     seen: set[str] = set()
     for i, raw in enumerate(ctx.list_of(data, "claims", ())):
         path: Path = ("claims", i)
@@ -359,10 +363,23 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodeP
         if claim_id in seen:
             ctx.error((*path, "id"), f"Duplicate value: {quote(claim_id)}")
         seen.add(claim_id)
-        service = ctx.string(raw, "service", path, required=True)
+        expect = ctx.string(raw, "expect", path) or HOLDS
+        if expect not in (HOLDS, REFUTED):
+            ctx.error((*path, "expect"), unsupported(expect, (HOLDS, REFUTED)))
+        allow_unknown = ctx.boolean(raw, "allowUnknown", path) is True
+        why = ctx.string(raw, "why", path) or ""
+        if "to" in raw:  # a claim about packets to an address of no Service
+            found = address_claim_from(ctx, raw, path, claim_id, cluster, nodes)
+            if found is not None and len(ctx.problems) == before:
+                claims.append(attrs.evolve(found, expect=expect, allow_unknown=allow_unknown, why=why))
+            continue
+        service = ctx.string(raw, "service", path)
+        if raw.get("service") is None:
+            message = "Required value: `service` (NAMESPACE/NAME), or `to` for a claim about an address of no Service"
+            ctx.error((*path, "service"), message)
         if service is not None and service not in services:
             ctx.error((*path, "service"), f"Not found: {quote(service)} (services: {names(services)})")
-        client = _word(ctx, raw, "from", path, _CLIENTS, "external")
+        client = _word(ctx, raw, "from", path, CLIENTS, "external")
         via = _word(ctx, raw, "via", path, _VIA, "load-balancer" if client is ClientKind.EXTERNAL else "cluster-ip")
         node = ctx.string(raw, "node", path)
         if node is not None and node not in nodes:
@@ -395,11 +412,6 @@ def _claims(ctx: Ctx, data: dict[str, Any], cluster: Cluster, pools: tuple[NodeP
             )
         elif prop != "share-within" and ratio is not None:
             ctx.error((*path, "ratio"), "Forbidden: only with property share-within")
-        expect = ctx.string(raw, "expect", path) or HOLDS
-        if expect not in (HOLDS, REFUTED):
-            ctx.error((*path, "expect"), unsupported(expect, (HOLDS, REFUTED)))
-        allow_unknown = ctx.boolean(raw, "allowUnknown", path) is True
-        why = ctx.string(raw, "why", path) or ""
         during = during_from(ctx, raw.get("during"), (*path, "during"))
         if service in services and via is not None and len(ctx.problems) == before:
             _check_reachable(ctx, path, services[service], via)

@@ -11,6 +11,7 @@ from kverify.model import ClientKind, Cluster, Destination
 from kverify.model.workload import NodePool, Workload
 
 if TYPE_CHECKING:
+    from kverify.check.specfile.address import AddressSpecClaim
     from kverify.check.specfile.during import During
     from kverify.placement.design import Design
 
@@ -79,7 +80,8 @@ class Spec:
     manifests: tuple[str, ...] | None = None
     #: Service key -> (file, line) of its definition.
     service_lines: dict[str, Location] = attrs.field(factory=dict, hash=False)
-    claims: tuple[SpecClaim, ...] = ()
+    #: Claims about a Service, and claims about packets to an address of no Service (``to``).
+    claims: tuple[SpecClaim | AddressSpecClaim, ...] = ()
     builtin_checks: bool = False
     needs_client_ip: tuple[str, ...] = ()
     expected_findings: tuple[ExpectedFinding, ...] = ()
