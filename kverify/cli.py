@@ -302,17 +302,28 @@ def _choices(enum_type: type[_Spelled]) -> list[str]:
     return [m.spelling for m in enum_type]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, Protocol
-
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``kverify`` parser. ``command``: only that subcommand gets its arguments (the others are
+    listed, with their help, but empty): adding every subcommand's hundred-odd arguments costs each
+    run ~0.04 s at start-up, and a command line names one subcommand (see :func:`main`)."""
     parser = _Parser(
         prog="kverify",
         description="Prove how Kubernetes Services route traffic, or show the smallest counterexample.",
     )
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, add in _SUBCOMMANDS.items():
+        add(commands, arguments=command is None or command == name)
+    return parser
+
+
+def _trace_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
+    from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, Protocol
 
     trace = commands.add_parser("trace", help="every possible outcome of one flow to a Service")
+    trace.set_defaults(run=_run_trace)
+    if not arguments:
+        return
     trace.add_argument(
         "manifests",
         nargs="+",
@@ -413,9 +424,15 @@ def build_parser() -> argparse.ArgumentParser:
         "counted",
     )
     _input_size_flag(trace)
-    trace.set_defaults(run=_run_trace)
+
+
+def _prove_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
+    from kverify.model import Dataplane
 
     prove = commands.add_parser("prove", help="prove or refute the theorem library's claims with Z3")
+    prove.set_defaults(run=_run_prove)
+    if not arguments:
+        return
     prove.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (default: all; see --list)")
     prove.add_argument("--dataplane", action="append", choices=_choices(Dataplane), help="repeatable")
     prove.add_argument(
@@ -455,7 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument(
         "--timings", action="store_true", help="json: add each result's solver time (the output then varies run to run)"
     )
-    prove.set_defaults(run=_run_prove)
+
+
+def _check_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
+    from kverify.model import Dataplane, LoadBalancerProfile
 
     check = commands.add_parser(
         "check",
@@ -465,6 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
         "3 a verdict is unknown (and the claim does not say allowUnknown), "
         "4 nothing was checked (no spec claim, no built-in check applied; see --allow-nothing-checked).",
     )
+    check.set_defaults(run=_run_check)
+    if not arguments:
+        return
     check.add_argument(
         "paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them; - reads stdin"
     )
@@ -559,9 +582,6 @@ def build_parser() -> argparse.ArgumentParser:
         "changes that make it hold, each decided again, with its trade-off and a patch",
     )
     _input_size_flag(check)
-    check.set_defaults(run=_run_check)
-    _diff_parser(commands)
-    return parser
 
 
 _LB_HELP = (
@@ -570,7 +590,7 @@ _LB_HELP = (
 )
 
 
-def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
+def _diff_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
     from kverify.model import Dataplane, LoadBalancerProfile
 
     diff = commands.add_parser(
@@ -580,6 +600,9 @@ def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
         "where they differ, each with its trace; and the spec claims whose verdict changes. "
         "Exit codes: 0 no spec claim changes verdict, 1 one does, 2 bad input.",
     )
+    diff.set_defaults(run=_run_diff)
+    if not arguments:
+        return
     diff.add_argument("old", metavar="OLD", help="a file, a directory, or REV:path (with --git: a revision)")
     diff.add_argument("new", metavar="NEW", help="a file, a directory, or REV:path (with --git: a revision)")
     diff.add_argument(
@@ -628,7 +651,10 @@ def _diff_parser(commands) -> None:  # type: ignore[no-untyped-def]
     _cilium_flags(diff)
     _metallb_flag(diff)
     _input_size_flag(diff)
-    diff.set_defaults(run=_run_diff)
+
+
+#: The subcommands, in the order ``kverify --help`` lists them.
+_SUBCOMMANDS = {"trace": _trace_parser, "prove": _prove_parser, "check": _check_parser, "diff": _diff_parser}
 
 
 def _namespace_flag(parser: argparse.ArgumentParser) -> None:
@@ -1327,7 +1353,11 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kverify`` console script."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # A command line names its subcommand first (the only options before it are --help and --version):
+    # then only that subcommand's arguments are built. Anything else gets the whole parser.
+    command = words[0] if words and words[0] in _SUBCOMMANDS else None
+    args = build_parser(command).parse_args(words)
     if hasattr(args, "max_input_size"):
         from kverify.load.sources import max_input_bytes
 
