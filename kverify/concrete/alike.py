@@ -26,7 +26,7 @@ from kverify.concrete.explain import explain, explain_decision
 from kverify.errors import InternalError
 from kverify.semantics.decide import Decision, decide
 from kverify.semantics.ops import CONCRETE
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, Situation
 
 #: The handling node, and its zone, after renaming (no node or zone has a negative index but these).
 HANDLING = -3
@@ -78,27 +78,53 @@ def renamed(s: Situation) -> Situation:
     if node == NO_NODE:  # bypassing nodes (IP-target LB): NO_NODE is compared with as such; keep it
         return attrs.evolve(s, nodes=_HIDDEN)  # type: ignore[arg-type]  # a stand-in that raises when read
     new_zone = HANDLING_ZONE if zone != NO_ZONE else NO_ZONE
-    views = tuple(
-        attrs.evolve(
-            v,
-            node=HANDLING if v.node == node else v.node,
-            node_hints=frozenset(HANDLING if n == node else n for n in v.node_hints),
-            zone_hints=frozenset(new_zone if z == zone else z for z in v.zone_hints),
-        )
-        for v in s.endpoints
-    )
     return attrs.evolve(
         s,
         handling_node=HANDLING,
         handling_zone=new_zone,
         client_node=HANDLING if s.client_node == node else s.client_node,
-        endpoints=views,
+        endpoints=renamed_views(s.endpoints, node, zone),
         nodes=_HIDDEN,  # type: ignore[arg-type]  # a stand-in that raises when read
     )
 
 
+def renamed_views(views: tuple[EndpointView, ...], node: Any, zone: Any) -> tuple[EndpointView, ...]:
+    """``views`` as seen from a handling ``node`` (in ``zone``) renamed to the placeholders. Each view
+    is built field by field (``attrs.evolve`` costs a trace from every node a tenth of a second);
+    ``tests/test_alike.py`` checks that no field is left behind."""
+    if node == NO_NODE:
+        return views
+    new_zone = HANDLING_ZONE if zone != NO_ZONE else NO_ZONE
+    return tuple(
+        EndpointView(
+            node=HANDLING if v.node == node else v.node,
+            ready=v.ready,
+            serving=v.serving,
+            terminating=v.terminating,
+            zone_hints=frozenset(new_zone if z == zone else z for z in v.zone_hints),
+            has_zone_hints=v.has_zone_hints,
+            node_hints=frozenset(HANDLING if n == node else n for n in v.node_hints),
+            has_node_hints=v.has_node_hints,
+            is_client=v.is_client,
+            present=v.present,
+        )
+        for v in views
+    )
+
+
 def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -> Decided:
-    """The rule table on ``h``'s endpoint classes, evaluated once per kind of handling node in ``memo``."""
+    """The rule table on ``h``'s endpoint classes, evaluated once per kind of handling node in ``memo``.
+
+    A handling built with its flow's shared fields (``h.shared``) is first looked up by what it adds
+    to them, renamed (:func:`_kind`): handlings of one flow alike by that are alike by their renamed
+    situations, and building and hashing a whole situation for each of 1,000 nodes is what it spares."""
+    shared = h.shared
+    kind = None
+    if shared is not None:
+        kind = _kind(h, shared)
+        found = shared.kinds.get(kind)
+        if found is not None:
+            return found  # type: ignore[return-value]
     situation = renamed(h.reduced)
     snatted = h.pod_ip is not None
     found = memo.get((situation, snatted))
@@ -107,4 +133,24 @@ def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -
         found = Decided(reduced=situation, decision=decision, common=(), pod_ip="snat" if snatted else None)
         found = attrs.evolve(found, common=explain_decision(found, decision))  # type: ignore[arg-type]
         memo[(situation, snatted)] = found
+    if shared is not None:
+        shared.kinds[kind] = found
     return found
+
+
+def _kind(h: classify.Handling, shared: classify.FlowFrame) -> tuple[object, ...]:
+    """What ``h``'s renamed reduced situation holds beyond its flow's shared fields: the handling's own
+    fields (every field not shared: ``FlowFrame.own_names``), renamed as :func:`renamed` renames them,
+    and its endpoint classes' renamed views."""
+    s = h.frame
+    node, zone = s.handling_node, s.handling_zone
+    own = tuple(getattr(s, name) for name in shared.own_names if name not in _RENAMED)
+    if node == NO_NODE:
+        where: tuple[object, ...] = (NO_NODE, zone, s.client_node)
+    else:
+        where = (HANDLING, zone != NO_ZONE, HANDLING if s.client_node == node else s.client_node)
+    return (where, own, renamed_views(h.classes.views, node, zone), h.pod_ip is not None)
+
+
+#: The situation's fields :func:`_kind` renames (or, for the endpoints, takes from the classes).
+_RENAMED = frozenset({"handling_node", "handling_zone", "client_node", "endpoints"})

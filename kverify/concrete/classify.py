@@ -141,6 +141,27 @@ def check_dataplane(cluster: Cluster) -> None:
         )
 
 
+class FlowFrame:
+    """What every handling of one flow shares: the situation's fields that do not depend on the
+    handling node, the client or the addresses (``fields``), computed once per flow; and the rule
+    table's answers for the kinds of handling met so far (``kinds``, filled by
+    :func:`kverify.concrete.alike.decided`)."""
+
+    __slots__ = ("fields", "ip_modes", "kinds", "own_names")
+
+    def __init__(self, fields: dict[str, object], *, ip_modes: bool) -> None:
+        self.fields = fields
+        #: Whether ingress ipModes are read (the LoadBalancerIPMode gate): per-handling fields need it.
+        self.ip_modes = ip_modes
+        self.kinds: dict[object, object] = {}
+        #: The situation's fields each handling gives itself: every field not in ``fields``.
+        self.own_names = tuple(f.name for f in attrs.fields(Situation) if f.name not in fields)
+
+    def situation(self, **own: object) -> Situation:
+        """The situation of one handling: the shared fields and ``own`` (a field in both is a bug)."""
+        return Situation(**self.fields, **own)  # type: ignore[arg-type]
+
+
 @attrs.frozen(kw_only=True)
 class Handling:
     """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes).
@@ -161,6 +182,8 @@ class Handling:
     #: The pod's own address when its CNI masqueraded the packet on the pod's node before it reached
     #: ``node`` (``client_ip`` is then that node's address; rule ``cni-pod-to-node-snat``).
     pod_ip: str | None = None
+    #: The flow's shared fields (``frame`` is made of them and the handling's own), when it was built so.
+    shared: FlowFrame | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:

@@ -327,10 +327,11 @@ def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool 
     result: list[classify.Handling] = []
     via_lb = flow.destination is Destination.LOAD_BALANCER or lb_picks
     sent_by_lb = via_lb and flow.client is ClientKind.EXTERNAL
+    shared = _flow_frame(cluster, flow, service, port, sent_by_lb)
     for client_node in client_nodes:
         client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, client_node, service)
         for node, dst_ip in _candidate_nodes(cluster, flow, service, given, client_node):
-            h = _handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip, sent_by_lb)
+            h = _handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip, sent_by_lb, shared)
             result.append(h)
     if flow.client is ClientKind.EXTERNAL and via_lb and given is None:
         result = _load_balancer_picks(cluster, result)
@@ -441,17 +442,74 @@ def _fails_open(cluster: Cluster, h: classify.Handling, opens: dict[int, bool]) 
     return found
 
 
+def _flow_frame(
+    cluster: Cluster, flow: Flow, service: Service, port: ServicePort, via_load_balancer: bool
+) -> classify.FlowFrame:
+    """The situation's fields that are the same at every handling node of ``flow`` (the Service, the
+    proxy, the load balancer): computed once per flow, not once per handling node (issue 11: a trace
+    from every node has 1,000 handlings)."""
+    proxy = cluster.proxy
+    classify.mark(classify.HAIRPIN)
+    classify.mark(classify.DETECT_LOCAL)
+    classify.mark(classify.SOURCE_RANGES)
+    classify.mark(classify.IP_MODE_GATE)
+    gates = proxy.gates  # resolved from the version's defaults on each call: once here
+    ip_modes = gates["LoadBalancerIPMode"]  # without the gate every ingress IP is a VIP
+    cilium = proxy.cilium
+    return classify.FlowFrame(
+        fields={
+            "dataplane": proxy.dataplane_for(flow.protocol),
+            "load_balancer": cluster.load_balancer_for(service),
+            "service_type": service.type,
+            "etp_local_spec": service.external_traffic_policy.spelling == "Local",
+            "itp_local_spec": service.internal_traffic_policy.spelling == "Local",
+            "has_external_ips": bool(service.external_ips),
+            "has_node_port": any(p.node_port for p in service.ports),
+            "has_vip_ingress": any(
+                i.ip and (i.ip_mode is IPMode.VIP or not ip_modes) for i in service.load_balancer_ingress
+            ),
+            "has_detector": proxy.detects_pod_traffic,
+            "masquerade_all": proxy.masquerade_all,
+            "client": flow.client,
+            "destination": flow.destination,
+            "nodes": index_of(cluster).node_views,
+            "k8s_minor": proxy.kubernetes_version,
+            "gate_terminating": gates["ProxyTerminatingEndpoints"],
+            "gate_zone_hints": gates["TopologyAwareHints"] or gates["ServiceTrafficDistribution"],
+            "gate_node_hints": gates["PreferSameTrafficDistribution"],
+            "gate_draining": gates["KubeProxyDrainingTerminatingNodes"],
+            "hints_annotation": classify.hints_annotation(service, proxy.kubernetes_version),
+            "via_load_balancer": via_load_balancer,
+            "proxy_protocol": cluster.proxy_protocol_for(service),
+            "lb_preserves_client_ip": cluster.preserves_client_ip(service, port.protocol),
+            "cni": proxy.cni,
+            "cilium_minor": cilium.version,
+            "cilium_external_cluster_ip": cilium.external_cluster_ip,
+            "cilium_no_backend_reject": cilium.no_backend_response == "reject",
+            "cilium_source_ranges_all_types": cilium.source_ranges_on_all_types,
+            "cilium_pod_socket_lb": cilium.pods_use_socket_lb,
+            "metallb_counts": metallb_counts(cluster.metallb_version),
+        },
+        ip_modes=ip_modes,
+    )
+
+
 def _handling(
     cluster: Cluster,
     flow: Flow,
     service: Service,
-    port,  # ServicePort
+    port: ServicePort,
     node: Node | None,
     client_node: Node | None,
     client_ip: str,
     dst_ip: str,
     via_load_balancer: bool = False,
+    shared: classify.FlowFrame | None = None,
 ) -> classify.Handling:
+    """The handling of ``flow`` by ``node``; ``shared``: the flow's :func:`_flow_frame`, when the
+    caller has it (else it is built here)."""
+    if shared is None:
+        shared = _flow_frame(cluster, flow, service, port, via_load_balancer)
     proxy = cluster.proxy
     index = index_of(cluster)
     node_index = index.position(node) if node else NO_NODE
@@ -474,57 +532,22 @@ def _handling(
         family = _family(dst_ip) if dst_ip else None
         members = endpoint_set(cluster, service, port.name, family)
     zones = members.zones  # the cluster's zones, then those only hints name
-    classify.mark(classify.HAIRPIN)
     ingress = next((i for i in service.load_balancer_ingress if i.ip == dst_ip), None)
-    captured = _captured(cluster, flow, service, port, node, client_node, dst_ip)
-    classify.mark(classify.DETECT_LOCAL)
-    classify.mark(classify.SOURCE_RANGES)
-    classify.mark(classify.IP_MODE_GATE)
-    gates = proxy.gates
-    ip_modes = gates["LoadBalancerIPMode"]  # without the gate every ingress IP is a VIP
-    cilium = proxy.cilium
-    situation = Situation(
-        dataplane=proxy.dataplane_for(flow.protocol),
-        load_balancer=cluster.load_balancer_for(service),
-        service_type=service.type,
-        etp_local_spec=service.external_traffic_policy.spelling == "Local",
-        itp_local_spec=service.internal_traffic_policy.spelling == "Local",
-        has_external_ips=bool(service.external_ips),
-        has_node_port=any(p.node_port for p in service.ports),
-        has_vip_ingress=any(i.ip and (i.ip_mode is IPMode.VIP or not ip_modes) for i in service.load_balancer_ingress),
-        has_detector=proxy.detects_pod_traffic,
-        masquerade_all=proxy.masquerade_all,
-        client=flow.client,
-        destination=flow.destination,
+    # Only what depends on the handling node, the client or the addresses is computed per handling; the
+    # rest is the flow's (shared.fields). FlowFrame.situation refuses a field given twice.
+    situation = shared.situation(
         client_node=client_index,
         handling_node=node_index,
         handling_zone=zones.get(node.zone, NO_ZONE) if node and node.zone else NO_ZONE,
-        address_captured=captured,
-        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY and ip_modes),
+        address_captured=_captured(cluster, flow, service, port, node, client_node, dst_ip),
+        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY and shared.ip_modes),
         dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is ClientKind.NODE,
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
         src_allowed_by_ranges=classify.allowed_by_source_ranges(
             service, client_ip, node, dst_ip=dst_ip or None, per_family=proxy.dataplane not in CILIUM
         ),
         endpoints=(),  # per handling: every endpoint (Handling.situation) or one per class (.reduced)
-        nodes=index.node_views,
-        k8s_minor=proxy.kubernetes_version,
-        gate_terminating=gates["ProxyTerminatingEndpoints"],
-        gate_zone_hints=gates["TopologyAwareHints"] or gates["ServiceTrafficDistribution"],
-        gate_node_hints=gates["PreferSameTrafficDistribution"],
-        gate_draining=gates["KubeProxyDrainingTerminatingNodes"],
-        hints_annotation=classify.hints_annotation(service, proxy.kubernetes_version),
-        via_load_balancer=via_load_balancer,
-        proxy_protocol=cluster.proxy_protocol_for(service),
-        lb_preserves_client_ip=cluster.preserves_client_ip(service, port.protocol),
         dst_status_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
-        cni=proxy.cni,
-        cilium_minor=cilium.version,
-        cilium_external_cluster_ip=cilium.external_cluster_ip,
-        cilium_no_backend_reject=cilium.no_backend_response == "reject",
-        cilium_source_ranges_all_types=cilium.source_ranges_on_all_types,
-        cilium_pod_socket_lb=cilium.pods_use_socket_lb,
-        metallb_counts=metallb_counts(cluster.metallb_version),
     )
     return classify.Handling(
         node=node,
@@ -535,6 +558,7 @@ def _handling(
         frame=situation,
         members=members,
         pod_ip=pod_ip,
+        shared=shared,
     )
 
 
