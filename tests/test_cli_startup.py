@@ -54,27 +54,48 @@ print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}),
 """
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["trace", "{file}", "--service", "shop/web", "--to", "node-port", "--from", "external"],
-        ["trace", "{file}", "--service", "shop/web", "--to", "node-port", "--from", "external", "--format", "json"],
-        ["check", "{file}", "--format", "json"],
-        ["check", "{file}"],
+#: _MANIFEST with a second node, which has none of the eTP Local Service's endpoints: a finding, whose
+#: counterexample carries a reproducing command (built without the solver).
+_WITH_FINDING = {
+    **_MANIFEST,
+    "items": [
+        *_MANIFEST["items"][:1],  # type: ignore[index]
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "node-b"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.11"}]},
+        },
+        *_MANIFEST["items"][1:],  # type: ignore[index]
     ],
-    ids=["trace", "trace --format json", "check --format json", "check"],
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "manifest"),
+    [
+        (["trace", "{file}", "--service", "shop/web", "--to", "node-port", "--from", "external"], _MANIFEST),
+        (
+            ["trace", "{file}", "--service", "shop/web", "--to", "node-port", "--from", "external", "--format", "json"],
+            _MANIFEST,
+        ),
+        (["check", "{file}", "--format", "json"], _MANIFEST),
+        (["check", "{file}"], _MANIFEST),
+        (["check", "{file}", "--format", "json"], _WITH_FINDING),
+    ],
+    ids=["trace", "trace --format json", "check --format json", "check", "check with a finding"],
 )
 def test_trace_and_check_of_manifests_load_neither_the_solver_nor_hypothesis(
-    tmp_path: Path, command: list[str]
+    tmp_path: Path, command: list[str], manifest: dict[str, object]
 ) -> None:
-    manifest = tmp_path / "snapshot.json"
-    manifest.write_text(json.dumps(_MANIFEST))
-    argv = [part.replace("{file}", str(manifest)) for part in command]
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(manifest))
+    argv = [part.replace("{file}", str(snapshot)) for part in command]
     done = subprocess.run(
         [sys.executable, "-c", _PROBE % (_HEAVY,), *argv], capture_output=True, text=True, check=False, cwd=tmp_path
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report["code"] in (0, 1), done.stderr
+    assert report["code"] == (1 if manifest is _WITH_FINDING else 0), done.stderr
     assert report["loaded"] == [], f"{' '.join(command[:1])} loaded {report['loaded']} at start-up"
 
 

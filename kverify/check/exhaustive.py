@@ -176,7 +176,7 @@ def stable_id(*parts: object) -> str:
 
 def reproduce(cluster: Cluster, flow: Flow, files: Sequence[str]) -> str:
     """A ``kverify trace`` command showing the counterexample flow on ``files``."""
-    from kverify.prove.run import trace_command  # kverify.prove.run loads the Z3 engine: only when needed
+    from kverify.prove.commands import trace_command
 
     command = trace_command(cluster, flow, files[0], via_load_balancer=False)
     first = shlex.quote(files[0])

@@ -189,8 +189,7 @@ def _route(cluster: Cluster, flow: Flow) -> tuple[Outcome, ...]:
 
 
 def _command(cluster: Cluster, flow: Flow) -> str:
-    # kverify.prove.run owns the command line of counterexamples; it imports z3, so only on this path.
-    from kverify.prove.run import trace_command
+    from kverify.prove.commands import trace_command
 
     files = manifest_files(cluster) or ("cluster.yaml",)
     words = shlex.split(trace_command(cluster, flow, _FILES, via_load_balancer=False))
