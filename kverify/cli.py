@@ -762,6 +762,7 @@ def _check_and_report(  # type: ignore[no-untyped-def]
             progress=progress,
             namespace=args.namespace,
             metallb_version=metallb,
+            keep=_keep_until_exit,
         )
     finally:
         for bar in bars:
@@ -811,6 +812,7 @@ def _check_and_report(  # type: ignore[no-untyped-def]
         Path(args.output).write_text(text + "\n")
     else:
         print(text)
+    _keep_until_exit(run, found)  # a finding's counterexample holds the whole cluster
     if run.unknown_not_allowed:
         return EXIT_UNKNOWN
     if run.failed:
@@ -1201,6 +1203,7 @@ def _trace(args: argparse.Namespace) -> int:
             from kverify.report.compact_json import dumps
 
             print(dumps(document))
+        _keep_until_exit(document)
     else:
         lb = None
         if flow.destination is Destination.LOAD_BALANCER and not cluster.load_balancer_explicit:
@@ -1219,6 +1222,7 @@ def _trace(args: argparse.Namespace) -> int:
                 flow, groups, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment
             )
         print(text)
+    _keep_until_exit(loaded, cluster, groups, outcomes)
     return EXIT_OK
 
 
@@ -1383,13 +1387,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
 
 
+#: What commands built, held until ``os._exit`` when :func:`console_main` runs them (``None``: main()
+#: runs in a process that goes on, and frees as usual).
+_KEPT_UNTIL_EXIT: list[object] | None = None
+
+
+def _keep_until_exit(*values: object) -> None:
+    """Hold ``values`` until the process ends, when :func:`console_main` ends it with ``os._exit``:
+    a command's loaded snapshot, cluster and report are otherwise freed object by object as it returns
+    (a tenth of a second or more for a big snapshot), work the exit skips. Elsewhere, nothing."""
+    if _KEPT_UNTIL_EXIT is not None:
+        _KEPT_UNTIL_EXIT.append(values)
+
+
 def console_main() -> NoReturn:
     """Entry point of the ``kverify`` console script and ``python -m kverify``: :func:`main`, then
     exit without tearing the interpreter down (freeing every object of a big snapshot costs ~0.3 s;
     mypy's ``util.hard_exit`` does the same). Only here: :func:`main` called in a process that goes
     on (tests, the pytest plugin, library use) returns as usual. Files main() writes (``--output``,
     reports) are closed when it returns (``Path.write_text``, ``with`` blocks); stdout and stderr
-    are flushed here."""
+    are flushed here, and what the command built is not freed before (:func:`_keep_until_exit`)."""
+    global _KEPT_UNTIL_EXIT
+    _KEPT_UNTIL_EXIT = []
     code = main()
     try:
         sys.stdout.flush()

@@ -74,11 +74,14 @@ def run_check(
     progress: ProgressFactory | None = None,
     namespace: str = "default",
     metallb_version: tuple[int, int] = NEWEST_METALLB,
+    keep: Callable[..., None] | None = None,
 ) -> CheckRun:
     """Evaluate every spec among ``paths``, and the built-in checks on the other (manifest) files.
 
     Manifest objects without a namespace land in ``namespace``, and sit behind MetalLB ``metallb_version``
-    when a MetalLB profile applies; a spec file names its own namespace and environment."""
+    when a MetalLB profile applies; a spec file names its own namespace and environment. ``keep`` is
+    given what was loaded and built, which the caller may hold rather than let it be freed on return
+    (the command line, which exits right after: ``kverify.cli._keep_until_exit``)."""
     spec_files, manifest_files = split_inputs(paths)
     problems: list[Problem] = []
     specs = []
@@ -137,6 +140,8 @@ def run_check(
             locate=locator(loaded.source_lines),
             progress=progress if progress else None,
         )
+        if keep is not None:
+            keep(loaded, cluster, facts, design)
         warnings = tuple(str(w) for w in loaded.warnings)
         runs.append(
             attrs.evolve(
