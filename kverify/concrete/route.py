@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import attrs
 
 from kverify.concrete import classify, cni_addresses, nlb_hairpin, unknown_lb
-from kverify.concrete.alike import Decided, decided
+from kverify.concrete.alike import Decided, decided, renamed_views
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
 from kverify.concrete.lb_exclusion import excluded_nodes, exclusion_reason
@@ -44,7 +44,7 @@ from kverify.semantics.load_balancer import may_receive_given, none_passes, pass
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark
 from kverify.semantics.reply import ipvs_host_vip_source
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, Situation
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
 
 UNKNOWN_PORT = declare(
     "service-port-unmatched",
@@ -409,9 +409,11 @@ def load_balancer_may_pick(cluster: Cluster, flow: Flow) -> bool:
 def _fails_open(cluster: Cluster, h: classify.Handling, opens: dict[int, bool]) -> bool:
     """Whether the load balancer fails open for ``h``'s endpoints (rule ``lb-fail-open``): no node passes
     its probe. ``fails_open`` on the full situation reads every endpoint for every node. ``passes_probe``
-    reads the endpoints only as local to the node it asks about, so each node with some of the endpoints
-    is asked on its own, and the nodes with none are asked once per kind (their ``NodeView``, which is all
-    the probe reads of them): linear in the Service's endpoints and the kinds of node, never nodes x
+    reads the endpoints only as local to the node it asks about, and of that node only its ``NodeView``:
+    so a node with some of the endpoints is asked once per kind (its view and its endpoints' views with
+    the node renamed, :func:`~kverify.concrete.alike.renamed_views`), and the nodes with none once per
+    view. ``none_passes`` reads each node asked only through its view and its probe, so one node per
+    (view, probe) stands for all: linear in the Service's endpoints and the kinds of node, never nodes x
     Services. The answer is kept per endpoint set in ``opens``."""
     found = opens.get(id(h.members))
     if found is None:
@@ -421,24 +423,28 @@ def _fails_open(cluster: Cluster, h: classify.Handling, opens: dict[int, bool]) 
         full = members.full_views(h.client_ip)
         holding = sorted(i for i in members.by_node if i != NO_NODE)  # nodes with some of the endpoints
         held_per_view = Counter(index.view_of_node[i] for i in holding)
-        asked: list[int] = []  # each holding node, then one node with none of each kind there is
-        probes: list[bool] = []
+        asked: dict[tuple[NodeView, bool], None] = {}  # each (view, probe) met, in the order met
+        probe_of: dict[tuple[NodeView, tuple[EndpointView, ...]], bool] = {}
         for i in holding:
+            view = frame.nodes[i]
             mine = tuple(full[j] for j in members.by_node[i])
-            seen_from = attrs.evolve(frame, handling_node=i, handling_zone=frame.nodes[i].zone, endpoints=mine)
-            asked.append(i)
-            probes.append(bool(passes_probe(CONCRETE, seen_from, i)))
+            kind = (view, renamed_views(mine, i, view.zone))
+            probe = probe_of.get(kind)
+            if probe is None:
+                seen_from = attrs.evolve(frame, handling_node=i, handling_zone=view.zone, endpoints=mine)
+                probe = probe_of[kind] = bool(passes_probe(CONCRETE, seen_from, i))
+            asked[(view, probe)] = None
         empty = attrs.evolve(frame, endpoints=())
         for k, (view, nodes) in enumerate(index.nodes_by_view.items()):
             if held_per_view[k] == len(nodes):
                 continue  # every node of this kind holds some of the endpoints: asked above
             i = next(n for n in nodes if n not in members.by_node)
             seen_from = attrs.evolve(empty, handling_node=i, handling_zone=view.zone)
-            asked.append(i)
-            probes.append(bool(passes_probe(CONCRETE, seen_from, i)))
+            asked[(view, bool(passes_probe(CONCRETE, seen_from, i)))] = None
         # The rule on the nodes asked: the others each answer as one asked of their kind does.
-        views = tuple(frame.nodes[i] for i in asked)
-        found = opens[id(h.members)] = bool(none_passes(CONCRETE, attrs.evolve(frame, nodes=views), tuple(probes)))
+        views = tuple(view for view, _ in asked)
+        probes = tuple(probe for _, probe in asked)
+        found = opens[id(h.members)] = bool(none_passes(CONCRETE, attrs.evolve(frame, nodes=views), probes))
     return found
 
 
