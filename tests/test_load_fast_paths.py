@@ -248,7 +248,8 @@ def test_plain_endpoints_are_those_the_careful_loop_builds(entries: list[object]
     equal Endpoints; whenever it declines one, the careful loop decides (and reports)."""
     from kverify.errors import Problem
     from kverify.load.fields import Ctx
-    from kverify.load.kinds import _endpoints_unvalidated, _plain_endpoints
+    from kverify.load.kinds import _endpoints_unvalidated
+    from kverify.load.slice_columns import plain_columns as _plain_endpoints
     from kverify.model.cluster import EndpointPort
 
     ports = (EndpointPort(name="http", port=8080),)
@@ -259,12 +260,12 @@ def test_plain_endpoints_are_those_the_careful_loop_builds(entries: list[object]
     plain = _plain_endpoints(entries, "shop", ports)
     if plain is not None:
         assert not problems and not warnings
-        assert plain == careful
+        assert plain == tuple(careful)
         assert [attrs.asdict(e, recurse=False) for e in plain] == [attrs.asdict(e, recurse=False) for e in careful]
 
 
 def test_plain_endpoints_decline_an_address_that_hides_a_second_line() -> None:
-    from kverify.load.kinds import _plain_endpoints
+    from kverify.load.slice_columns import plain_columns as _plain_endpoints
 
     assert _plain_endpoints([{"addresses": ["1.2.3.4\n5.6.7.8"]}], "shop", ()) is None
     assert _plain_endpoints([{"addresses": ["1.2.3.4"]}, {"addresses": ["1.2.3.04"]}], "shop", ()) is None

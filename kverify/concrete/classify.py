@@ -7,7 +7,7 @@ This is the only place that looks at IP addresses and CIDRs. Each decision here 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property, lru_cache
 
 import attrs
@@ -186,7 +186,7 @@ class Handling:
     shared: FlowFrame | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
-    def endpoints(self) -> tuple[Endpoint, ...]:
+    def endpoints(self) -> Sequence[Endpoint]:
         return self.members.endpoints
 
     @cached_property

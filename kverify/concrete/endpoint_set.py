@@ -23,13 +23,14 @@ This is an evaluation strategy of the executable model, not a rule: it changes n
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import compress, filterfalse, groupby, repeat
 from operator import attrgetter
 
 import attrs
 
 from kverify.model import Endpoint
+from kverify.model.endpoint_columns import EndpointColumns
 from kverify.semantics.vocabulary import NO_NODE, EndpointView
 
 #: The node of an endpoint seen from a handling node it is not on (never a node index, nor NO_NODE).
@@ -86,7 +87,7 @@ class EndpointSet:
 
     def __init__(
         self,
-        endpoints: tuple[Endpoint, ...],
+        endpoints: Sequence[Endpoint],
         node_position: dict[str, int],
         zones: dict[str, int],
         n_nodes: int,
@@ -100,20 +101,30 @@ class EndpointSet:
         unknown = n_nodes + 1  # a hint naming an unknown node gets an index no node has
         position = node_position.get
         # Column by column, each by map() or a comprehension: the few passes over the endpoints run at
-        # C speed where they can (issue 11: 100,000 endpoints are indexed for every trace).
-        #: Each endpoint's node index (NO_NODE: none, or a name no node has).
-        self.nodes: list[int] = list(map(position, map(attrgetter("node_name"), endpoints), repeat(NO_NODE)))  # type: ignore[arg-type]
-        zone_names: list[frozenset[str]] = list(map(attrgetter("zone_hints"), endpoints))
-        node_names: list[frozenset[str]] = list(map(attrgetter("node_hints"), endpoints))
-        self._base: list[tuple[bool, ...]] = list(
-            zip(
-                map(attrgetter("ready"), endpoints),
-                map(attrgetter("serving"), endpoints),
-                map(attrgetter("terminating"), endpoints),
-                map(bool, zone_names),
-                map(bool, node_names),
-                strict=True,
+        # C speed where they can (issue 11: 100,000 endpoints are indexed for every trace). Endpoints
+        # loaded as columns are read as such (no Endpoint object is built); they have no hints.
+        zone_names: Sequence[frozenset[str]]
+        node_names: Sequence[frozenset[str]]
+        if type(endpoints) is EndpointColumns:
+            node_of, ready, serving, terminating = (
+                endpoints.node_names,
+                endpoints.ready,
+                endpoints.serving,
+                endpoints.terminating,
             )
+            self._ips: Sequence[str] = endpoints.ips
+            zone_names = node_names = (frozenset(),) * n
+        else:
+            node_of, ready, serving, terminating = (
+                tuple(map(attrgetter(name), endpoints)) for name in ("node_name", "ready", "serving", "terminating")
+            )
+            self._ips = list(map(attrgetter("ip"), endpoints))
+            zone_names = list(map(attrgetter("zone_hints"), endpoints))
+            node_names = list(map(attrgetter("node_hints"), endpoints))
+        #: Each endpoint's node index (NO_NODE: none, or a name no node has).
+        self.nodes: list[int] = list(map(position, node_of, repeat(NO_NODE)))  # type: ignore[arg-type]
+        self._base: list[tuple[bool, ...]] = list(
+            zip(ready, serving, terminating, map(bool, zone_names), map(bool, node_names), strict=True)
         )
         any_zone_hints, any_node_hints = any(zone_names), any(node_names)
         #: No endpoint has hints: every endpoint's class, seen from a node it is not on, is its default one.
@@ -141,7 +152,7 @@ class EndpointSet:
                     self.by_zone_hint.setdefault(z, []).append(i)
                 for h in node_hints:
                     self.by_node_hint.setdefault(h, []).append(i)
-        ips = list(map(attrgetter("ip"), endpoints))
+        ips = self._ips
         first = dict(zip(ips, range(n), strict=True))
         self.by_ip: dict[str, list[int]]
         if len(first) == n:  # every address is one endpoint's
@@ -200,7 +211,7 @@ class EndpointSet:
             zone in self.zone_hints[i],
             has_node,
             node in self.node_hints[i],
-            self.endpoints[i].ip == client_ip,
+            self._ips[i] == client_ip,
             self.nodes[i] == NO_NODE,
         )
 
@@ -270,17 +281,19 @@ class EndpointSet:
         if self._full is None or self._full[0] != client_ip:
             views = tuple(
                 EndpointView(
-                    node=self.nodes[i],
-                    ready=e.ready,
-                    serving=e.serving,
-                    terminating=e.terminating,
-                    zone_hints=self.zone_hints[i],
-                    has_zone_hints=bool(e.zone_hints),
-                    node_hints=self.node_hints[i],
-                    has_node_hints=bool(e.node_hints),
-                    is_client=e.ip == client_ip,
+                    node=node,
+                    ready=ready,
+                    serving=serving,
+                    terminating=terminating,
+                    zone_hints=zone_hints,
+                    has_zone_hints=has_zone_hints,
+                    node_hints=node_hints,
+                    has_node_hints=has_node_hints,
+                    is_client=ip == client_ip,
                 )
-                for i, e in enumerate(self.endpoints)
+                for node, (ready, serving, terminating, has_zone_hints, has_node_hints), zone_hints, node_hints, ip in (
+                    zip(self.nodes, self._base, self.zone_hints, self.node_hints, self._ips, strict=True)
+                )
             )
             self._full = (client_ip, views)
         return self._full[1]

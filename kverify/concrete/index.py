@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import collections
 import weakref
+from collections.abc import Iterable, Sequence
 from functools import cached_property
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import and_, attrgetter
 from typing import TYPE_CHECKING
 
 from kverify.concrete.endpoint_set import EndpointSet
 from kverify.model import Cluster, Endpoint, Node, Service
+from kverify.model.cluster import serves_port
+from kverify.model.endpoint_columns import EndpointColumns
 from kverify.semantics.vocabulary import NO_ZONE, NodeView, Situation
 
 if TYPE_CHECKING:
@@ -114,7 +117,7 @@ class ClusterIndex:
     @cached_property
     def endpoint_ips(self) -> frozenset[str]:
         """Every endpoint address of every Service (a default pod client must not take one)."""
-        return frozenset(map(attrgetter("ip"), chain.from_iterable(s.endpoints for s in self.cluster.services)))
+        return frozenset(chain.from_iterable(map(_ips, self.cluster.services)))
 
     @cached_property
     def endpoint_count(self) -> int:
@@ -135,6 +138,12 @@ class ClusterIndex:
         return self.node_position[node.name]
 
 
+def _ips(service: Service) -> Iterable[str]:
+    endpoints = service.endpoints
+    return endpoints.ips if type(endpoints) is EndpointColumns else map(_IP, endpoints)
+
+
+_IP = attrgetter("ip")
 _CACHE: dict[int, tuple[weakref.ref[Cluster], ClusterIndex]] = {}
 
 
@@ -176,12 +185,14 @@ def endpoint_set(cluster: Cluster, service: Service, port_name: str | None, fami
     return found
 
 
-def _serving(endpoints: tuple[Endpoint, ...], port_name: str | None, family: int | None) -> tuple[Endpoint, ...]:
+def _serving(endpoints: Sequence[Endpoint], port_name: str | None, family: int | None) -> Sequence[Endpoint]:
     """The endpoints that serve ``port_name`` in ``family`` (``None``: any). The endpoints of one
     EndpointSlice share its ports (one tuple): whether they serve the port is asked once per run of
     them, not once per endpoint."""
     if port_name is None and family is None:
         return endpoints
+    if type(endpoints) is EndpointColumns:
+        return _serving_columns(endpoints, port_name, family)
     six = family == 6
     kept: list[Endpoint] = []
     last: tuple[object, ...] | None = None
@@ -193,3 +204,17 @@ def _serving(endpoints: tuple[Endpoint, ...], port_name: str | None, family: int
         if serves and (family is None or (":" in e.ip) == six):
             kept.append(e)
     return endpoints if len(kept) == len(endpoints) else tuple(kept)
+
+
+def _serving_columns(endpoints: EndpointColumns, port_name: str | None, family: int | None) -> EndpointColumns:
+    """:func:`_serving` over columns: asked once per distinct ports tuple, then per endpoint in C-level passes."""
+    keep: Iterable[bool] = repeat(True, len(endpoints))
+    if port_name is not None:
+        distinct = dict(zip(map(id, endpoints.ports), endpoints.ports, strict=True))
+        serves = {key: serves_port(ports, port_name) for key, ports in distinct.items()}
+        keep = map(serves.__getitem__, map(id, endpoints.ports))
+    if family is not None:
+        v6 = map(str.__contains__, endpoints.ips, repeat(":"))
+        keep = map(and_, keep, map((family == 6).__eq__, v6))
+    flags = tuple(keep)
+    return endpoints if all(flags) else endpoints.select(flags)

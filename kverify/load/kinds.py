@@ -10,14 +10,15 @@ traffic policies ``Cluster``) and kube-proxy's (EndpointSlice conditions, see
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
 
-from kverify.load.fields import IPV4, IPV4_PATTERN, Ctx, invalid, is_ip, unsupported, validators_off
+from kverify.load.fields import IPV4, Ctx, invalid, is_ip, unsupported, validators_off
 from kverify.load.scheduling import taints_from
+from kverify.load.slice_columns import plain_columns
 from kverify.model.cluster import Endpoint, EndpointPort, Node
+from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import Protocol
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -40,7 +41,7 @@ class SliceRecord:
     of the manifest (the index of a field path in a warning)."""
 
     service: str | None  # the kubernetes.io/service-name label
-    endpoints: tuple[Endpoint, ...]
+    endpoints: tuple[Endpoint, ...] | EndpointColumns  # columns when every entry was plain
 
 
 def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
@@ -124,7 +125,7 @@ def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | S
     if not ports and endpoints:
         ctx.warn(("ports",), "no usable ports: kube-proxy builds no endpoints from this EndpointSlice")
         return SliceRecord(service, ())
-    return SliceRecord(service, tuple(endpoints))
+    return SliceRecord(service, endpoints if type(endpoints) is EndpointColumns else tuple(endpoints))
 
 
 def _slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
@@ -147,94 +148,23 @@ def _slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
 
 def _slice_endpoints(
     ctx: Ctx, obj: dict[str, Any], namespace: str, ports: tuple[EndpointPort, ...], *, v6: bool
-) -> list[Endpoint]:
-    """The hot loop of the loader: plain lookups on the happy path, a helper call on any anomaly.
+) -> list[Endpoint] | EndpointColumns:
+    """The hot path of the loader: C-level passes over a plain slice, a helper call on any anomaly.
 
-    A slice whose entries are all plain is built by :func:`_plain_endpoints`; any other goes through
-    the careful loop, which reports each problem. Every field of an Endpoint is checked there before
-    it is built, so its attrs validators (an ``ipaddress`` parse per endpoint: a third of the loading
-    time of a 150,000-endpoint snapshot) are switched off while the loop runs.
+    A slice whose entries are all plain is read as columns by
+    :func:`~kverify.load.slice_columns.plain_columns`; any other goes through the careful loop, which
+    reports each problem. Every field of an Endpoint is checked there before it is built, so its attrs
+    validators (an ``ipaddress`` parse per endpoint: a third of the loading time of a 150,000-endpoint
+    snapshot) are switched off while the loop runs.
     """
     entries = obj.get("endpoints")
-    if not v6 and type(entries) is list and (plain := _plain_endpoints(entries, namespace, ports)) is not None:
+    if not v6 and type(entries) is list and (plain := plain_columns(entries, namespace, ports)) is not None:
         return plain
     with validators_off():
         return _endpoints_unvalidated(ctx, obj, namespace, ports, v6=v6)
 
 
 _IPV4 = IPV4
-#: Dotted-quad IPv4 addresses, one a line: a whole slice's addresses checked by one regex call.
-_IPV4_LINES = re.compile(rf"(?:{IPV4_PATTERN}\n)*")
-
-#: An Endpoint's fields, in order. :func:`_plain_endpoints` sets each slot directly (attrs' __init__,
-#: with its converter calls, took half the time of building a slice); a field added to Endpoint
-#: must be set there too, hence this check at import time.
-_ENDPOINT_FIELDS = ("ip", "node_name", "ready", "serving", "terminating", "zone_hints", "node_hints", "pod", "ports")
-if tuple(field.name for field in attrs.fields(Endpoint)) != _ENDPOINT_FIELDS:  # pragma: no cover - guard
-    raise ImportError("kverify.model.cluster.Endpoint changed: update kverify.load.kinds._plain_endpoints")
-
-
-def _plain_endpoints(entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...]) -> list[Endpoint] | None:
-    """The IPv4 endpoints of a slice whose every entry is plain, or ``None`` as soon as one is not.
-
-    Plain: a mapping with one valid IPv4 address, conditions absent or booleans, a ``nodeName`` absent
-    or a non-empty string, a ``targetRef`` absent or with a string name, no ``hints``. Such an entry
-    can hold no problem, so each Endpoint is built from its values as they are, its slots set
-    directly; the same Endpoint as the careful loop builds (tests compare the two). Anything else,
-    including every problem, is left to the careful loop, which reports it as before.
-    """
-    new, cls, no_hints = object.__new__, Endpoint, frozenset[str]()
-    slots = cls.__dict__
-    set_ip, set_node, set_ready, set_serving, set_terminating, set_zones, set_nodes, set_pod, set_ports = (
-        slots[name].__set__ for name in _ENDPOINT_FIELDS
-    )
-    out: list[Endpoint] = []
-    ips: list[str] = []
-    for e in entries:
-        if type(e) is not dict or e.get("hints") is not None:
-            return None
-        addresses = e.get("addresses")
-        if type(addresses) is not list or len(addresses) != 1 or type(ip := addresses[0]) is not str:
-            return None
-        conditions = e.get("conditions")
-        if conditions is None:
-            ready = serving = True
-            terminating = False
-        elif type(conditions) is dict:
-            r, s, t = conditions.get("ready"), conditions.get("serving"), conditions.get("terminating")
-            if not (type(r) in _OPT_BOOL and type(s) in _OPT_BOOL and type(t) in _OPT_BOOL):
-                return None
-            # endpointslicecache.go newEndpointSliceInfo: nil ready/serving mean true, nil terminating false.
-            ready, serving, terminating = r is not False, s is not False, t is True
-        else:
-            return None
-        node = e.get("nodeName")
-        if node is not None and (type(node) is not str or not node):
-            return None
-        pod = None
-        if (ref := e.get("targetRef")) is not None:
-            if type(ref) is not dict or type(name := ref.get("name")) is not str:
-                return None
-            if ref.get("kind") == "Pod":
-                pod = f"{ref.get('namespace') or namespace}/{name}"
-        endpoint = new(cls)
-        set_ip(endpoint, ip)
-        set_node(endpoint, node)
-        set_ready(endpoint, ready)
-        set_serving(endpoint, serving)
-        set_terminating(endpoint, terminating)
-        set_zones(endpoint, no_hints)
-        set_nodes(endpoint, no_hints)
-        set_pod(endpoint, pod)
-        set_ports(endpoint, ports)
-        out.append(endpoint)
-        ips.append(ip)
-    # One line per address: an address holding a newline would add a line, and is refused by the count.
-    if ips:
-        lines = "\n".join(ips) + "\n"
-        if lines.count("\n") != len(ips) or _IPV4_LINES.fullmatch(lines) is None:
-            return None
-    return out
 
 
 def _endpoints_unvalidated(

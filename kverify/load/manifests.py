@@ -40,10 +40,13 @@ from kverify.load.workloads import (
 )
 from kverify.model.cluster import Cluster, Endpoint, Node, ProxyConfig, Service
 from kverify.model.convert import read_only
+from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import LoadBalancerProfile
 from kverify.model.policy import IPBlockRule, ServiceIntent
 from kverify.model.workload import Workload
 
+#: A slice's or a Service's endpoints: a tuple, or columns (:mod:`kverify.load.slice_columns`).
+SliceEndpoints = tuple[Endpoint, ...] | EndpointColumns
 #: The apiVersion kverify reads for each kind it models.
 API_VERSIONS = {
     "Node": "v1",
@@ -388,7 +391,7 @@ class _Assembly:
         namespaces = tuple(sorted({w.namespace for w in workloads}))
         return tuple(every_namespace(w, namespaces) for w in workloads)
 
-    def _mirror(self, by_service: dict[str, list[tuple[Endpoint, ...]]]) -> frozenset[str]:
+    def _mirror(self, by_service: dict[str, list[SliceEndpoints]]) -> frozenset[str]:
         """Add the endpoints of each Endpoints object the mirroring controller would copy (its Service is
         here and has no selector, and no EndpointSlice of the Service was given: a snapshot holds the
         mirrored slices already); return those Services' keys. The others are skipped, with the reason."""
@@ -416,22 +419,23 @@ class _Assembly:
         self.skipped_kinds.append(kind)
         self.skipped_at.append((self.file_rank.setdefault(file, len(self.file_rank)), line))
 
-    def _all_known(self, endpoints: tuple[Endpoint, ...], node_names: set[str], nodes_noted: bool) -> bool:
+    def _all_known(self, endpoints: SliceEndpoints, node_names: set[str], nodes_noted: bool) -> bool:
         """No endpoint of a slice names a Node or Pod missing from the manifests: nothing to warn about.
 
         The common case, decided by set operations over the slice (a snapshot has 480,000 endpoints);
         :meth:`_warn_unknown` finds the endpoints to warn about otherwise."""
-        names = set(map(_NODE_NAME, endpoints))
+        columns = endpoints if type(endpoints) is EndpointColumns else None
+        names = set(columns.node_names if columns is not None else map(_NODE_NAME, endpoints))
         names.discard(None)
         if not names.issubset(node_names) and (node_names or not nodes_noted):
             return False
         if self.pods:
-            pods = set(map(_POD, endpoints))
+            pods = set(columns.pods if columns is not None else map(_POD, endpoints))
             pods.discard(None)
             return pods.issubset(self.pods)
         return True
 
-    def _warn_unknown(self, ctx: Ctx, endpoints: tuple[Endpoint, ...], node_names: set[str], nodes_noted: bool) -> bool:
+    def _warn_unknown(self, ctx: Ctx, endpoints: SliceEndpoints, node_names: set[str], nodes_noted: bool) -> bool:
         """Warn about each endpoint naming a Node or Pod missing from the manifests; whether the
         "no Node objects" warning has been given (it is given once)."""
         for i, endpoint in enumerate(endpoints):
@@ -455,7 +459,7 @@ class _Assembly:
     def finish(self) -> LoadedManifests:
         node_names = {n.name for n in self.nodes}
         service_keys = {f"{ns}/{name}" for _, ns, name, _ in self.services}
-        by_service: dict[str, list[tuple[Endpoint, ...]]] = {key: [] for key in service_keys}  # slices' endpoints
+        by_service: dict[str, list[SliceEndpoints]] = {key: [] for key in service_keys}  # slices' endpoints
         missing_nodes_noted = False
         for ctx, ns, record in self.slices:
             key = f"{ns}/{record.service}"
@@ -519,10 +523,15 @@ _NODE_NAME = operator.attrgetter("node_name")
 _POD = operator.attrgetter("pod")
 
 
-def _joined(slices: list[tuple[Endpoint, ...]]) -> tuple[Endpoint, ...]:
-    """A Service's endpoints: its one slice's tuple as it is (most Services have one), else joined once.
-    Each copy of 480,000 endpoints touches every one of them, at a cache miss each."""
-    return slices[0] if len(slices) == 1 else tuple(chain.from_iterable(slices))
+def _joined(slices: list[SliceEndpoints]) -> SliceEndpoints:
+    """A Service's endpoints: its one slice's as they are (most Services have one), else joined once:
+    columns to columns when every slice was read as columns, else into one tuple. Each copy of 480,000
+    endpoints touches every one of them, at a cache miss each."""
+    if len(slices) == 1:
+        return slices[0]
+    if all(type(part) is EndpointColumns for part in slices):
+        return EndpointColumns.join(slices)  # type: ignore[arg-type]
+    return tuple(chain.from_iterable(slices))
 
 
 def _prefixed(locate: Callable[[Path], int], prefix: Path) -> Callable[[Path], int]:

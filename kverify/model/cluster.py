@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from collections.abc import Iterable, Sequence
 
 import attrs
 from attrs import validators as v
@@ -57,6 +58,15 @@ def _pair(value: tuple[int, int] | list[int]) -> tuple[int, int]:
     return minor, patch
 
 
+def _to_endpoints(values: Iterable[Endpoint]) -> Sequence[Endpoint]:
+    """Endpoints as a tuple; columns (:mod:`kverify.model.endpoint_columns`) are kept as they are."""
+    if type(values) is tuple:
+        return values
+    from kverify.model.endpoint_columns import EndpointColumns  # it imports Endpoint from here
+
+    return values if isinstance(values, EndpointColumns) else tuple(values)
+
+
 _port = v.and_(v.instance_of(int), v.ge(1), v.le(65535))
 _name = v.and_(v.instance_of(str), v.min_len(1))
 
@@ -92,6 +102,11 @@ class EndpointPort:
     protocol: Protocol = attrs.field(default=Protocol.TCP, validator=v.instance_of(Protocol))
 
 
+def serves_port(ports: tuple[EndpointPort, ...], port_name: str) -> bool:
+    """Whether an endpoint with these ports serves the Service port named ``port_name`` (no ports: every one)."""
+    return not ports or any(p.name == port_name for p in ports)
+
+
 @attrs.frozen(kw_only=True)
 class Endpoint:
     """One endpoint of an EndpointSlice, with its conditions already defaulted as kube-proxy does.
@@ -117,7 +132,7 @@ class Endpoint:
         return self.ready or (self.serving and self.terminating)
 
     def serves(self, port_name: str) -> bool:
-        return not self.ports or any(p.name == port_name for p in self.ports)
+        return serves_port(self.ports, port_name)
 
     def target_port(self, port_name: str) -> int | None:
         return next((p.port for p in self.ports if p.name == port_name), None)
@@ -169,7 +184,8 @@ class Service:
     #: deprecated ``service.kubernetes.io/topology-aware-hints`` (older kube-proxy honours zone hints
     #: only with it; rule ``topology-hints-annotation``).
     topology_annotation: tuple[str, str] | None = attrs.field(default=None)
-    endpoints: tuple[Endpoint, ...] = attrs.field(default=(), converter=to_tuple)
+    #: A tuple, or :class:`~kverify.model.endpoint_columns.EndpointColumns` as the loader reads big slices.
+    endpoints: Sequence[Endpoint] = attrs.field(default=(), converter=_to_endpoints)
     #: ``spec.selector`` as label pairs; ``None`` when the Service has none (endpoints managed by hand).
     selector: tuple[tuple[str, str], ...] | None = attrs.field(default=None)
     #: ``spec.publishNotReadyAddresses``: the EndpointSlice controller writes ``ready: true`` for every pod

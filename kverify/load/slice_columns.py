@@ -1,0 +1,143 @@
+"""A plain EndpointSlice's endpoints read column by column, in a few C-level passes per slice.
+
+A snapshot holds hundreds of thousands of endpoints; a Python loop over them, building an Endpoint
+object each, took longer than parsing the file (issue 11). Nearly every slice is *plain*: each entry
+a mapping with one valid IPv4 address, conditions absent or booleans, a ``nodeName`` absent or a
+non-empty string, a ``targetRef`` absent or with a string name, no ``hints``. Such a slice holds no
+problem, so its endpoints are taken field by field over the whole slice (``map``, ``zip``, one regex
+over the joined addresses) into :class:`~kverify.model.endpoint_columns.EndpointColumns`. Whatever
+is not plain, including every problem, is left to the careful loop in :mod:`kverify.load.kinds`,
+which reports it with its field path; ``tests/test_load_fast_paths.py`` checks that both read every
+slice alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import is_, is_not, itemgetter
+from typing import Any
+
+from kverify.load.fields import IPV4_PATTERN, validators_off
+from kverify.model.cluster import EndpointPort
+from kverify.model.endpoint_columns import EndpointColumns
+
+#: Dotted-quad IPv4 addresses, one a line: a whole slice's addresses checked by one regex call.
+_IPV4_LINES = re.compile(rf"(?:{IPV4_PATTERN}\n)*")
+
+_NONE = type(None)
+_DICT = {dict}
+_LIST = {list}
+_STR = {str}
+_ONE = {1}
+_BOOLS = {bool}
+_OPT_BOOLS = {bool, _NONE}
+_OPT_STRS = {str, _NONE}
+_NONES = {_NONE}
+_FIRST = itemgetter(0)
+_get = dict.get
+
+
+def plain_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...]) -> EndpointColumns | None:
+    """The endpoints of a slice whose every entry is plain (see the module), or ``None`` if one is not.
+
+    The values are those the careful loop gives (``pkg/proxy/endpointslicecache.go``
+    ``newEndpointSliceInfo``: a nil ``ready`` or ``serving`` means true, a nil ``terminating`` false;
+    kube-proxy uses ``addresses[0]``)."""
+    n = len(entries)
+    if not n or set(map(type, entries)) != _DICT:
+        return None
+    column = _columns_of(entries)
+    if set(map(type, column("hints"))) != _NONES:
+        return None
+    addresses = column("addresses")
+    if set(map(type, addresses)) != _LIST or set(map(len, addresses)) != _ONE:
+        return None
+    ips = tuple(map(_FIRST, addresses))
+    if set(map(type, ips)) != _STR or not _all_ipv4(ips):
+        return None
+    conditions = _conditions(column("conditions"), n)
+    if conditions is None:
+        return None
+    node_names = column("nodeName")
+    if not set(map(type, node_names)) <= _OPT_STRS or "" in node_names:
+        return None
+    pods = _pods(column("targetRef"), namespace, n)
+    if pods is None:
+        return None
+    ready, serving, terminating = conditions
+    with validators_off():  # every value was checked above
+        return EndpointColumns(
+            ips=ips,
+            node_names=node_names,
+            ready=ready,
+            serving=serving,
+            terminating=terminating,
+            pods=pods,
+            ports=(ports,) * n,
+        )
+
+
+def _columns_of(rows: list[dict[str, Any]]) -> Callable[[str], Sequence[Any]]:
+    """A function giving the column of one key (``None`` where a row lacks it), as ``dict.get`` would.
+
+    Rows written by one program have their keys in one order (``kubectl get -o json`` writes Go's
+    struct order): then ``zip(*values)`` turns the rows into columns in one pass."""
+    layouts = set(map(tuple, rows))
+    if len(layouts) != 1:
+        return lambda key: tuple(map(_get, rows, repeat(key)))
+    (layout,) = layouts
+    by_key = dict(zip(layout, zip(*map(dict.values, rows), strict=True), strict=True))
+    absent = (None,) * len(rows)
+    return lambda key: by_key.get(key, absent)
+
+
+def _conditions(conditions: Sequence[Any], n: int) -> tuple[Sequence[bool], Sequence[bool], Sequence[bool]] | None:
+    """(ready, serving, terminating) of each entry, or ``None`` if one entry's conditions are not plain."""
+    kinds = set(map(type, conditions))
+    if kinds == _NONES:  # no conditions at all: the defaults
+        return (True,) * n, (True,) * n, (False,) * n
+    if kinds != _DICT:  # not mappings, or some entries without: the careful loop
+        return None
+    column = _columns_of(conditions)  # type: ignore[arg-type]
+    ready, serving, terminating = column("ready"), column("serving"), column("terminating")
+    if not all(set(map(type, values)) <= _OPT_BOOLS for values in (ready, serving, terminating)):
+        return None
+    # A column of booleans is its own answer; a None (unset) is ready, serving, not terminating.
+    if set(map(type, ready)) != _BOOLS:
+        ready = tuple(map(is_not, ready, repeat(False)))
+    if set(map(type, serving)) != _BOOLS:
+        serving = tuple(map(is_not, serving, repeat(False)))
+    if set(map(type, terminating)) != _BOOLS:
+        terminating = tuple(map(is_, terminating, repeat(True)))
+    return ready, serving, terminating
+
+
+def _pods(refs: Sequence[Any], namespace: str, n: int) -> Sequence[str | None] | None:
+    """Each entry's Pod (``namespace/name`` of a ``targetRef`` of kind Pod), or ``None`` if a
+    ``targetRef`` is not a mapping with a string name."""
+    kinds = set(map(type, refs))
+    if kinds == _NONES:
+        return refs
+    if not kinds <= {dict, _NONE}:
+        return None
+    present: list[dict[str, Any]] = [ref for ref in refs if ref is not None] if _NONE in kinds else refs  # type: ignore[assignment]
+    column = _columns_of(present)
+    names = column("name")
+    if set(map(type, names)) != _STR:
+        return None
+    spaces = column("namespace")
+    if len(present) == n and column("kind").count("Pod") == n and spaces.count(namespace) + spaces.count(None) == n:
+        return tuple(map(f"{namespace}/".__add__, names))  # the common case: every Pod in the slice's namespace
+    return tuple(
+        f"{ref.get('namespace') or namespace}/{ref['name']}" if ref is not None and ref.get("kind") == "Pod" else None
+        for ref in refs
+    )
+
+
+def _all_ipv4(ips: tuple[str, ...]) -> bool:
+    """Every address a dotted-quad IPv4 address, as ``ipaddress`` accepts it. Joined one a line: an
+    address holding a line break would add a line, and is refused by the count."""
+    lines = "\n".join(ips) + "\n"
+    return lines.count("\n") == len(ips) and _IPV4_LINES.fullmatch(lines) is not None

@@ -1,0 +1,188 @@
+"""Endpoints held as columns: the form a big EndpointSlice is loaded in.
+
+A snapshot's EndpointSlices hold hundreds of thousands of endpoints, and most code reads them a field
+at a time over all of them (the endpoint set's indexes, the loader's checks of node and Pod names).
+Building one :class:`~kverify.model.cluster.Endpoint` object per endpoint cost as much as reading
+the file (issue 11). :class:`EndpointColumns` keeps each field as one tuple instead, and is a
+``Sequence[Endpoint]`` all the same: code that asks for Endpoint objects gets them, built once, on
+first use, equal to those the columns describe. Code in a hot loop reads the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, compress
+from typing import Any, overload
+
+import attrs
+
+from kverify.model.cluster import Endpoint, EndpointPort
+
+#: An Endpoint's fields, in order. :meth:`EndpointColumns._build` sets each slot directly (attrs'
+#: ``__init__``, with its converter calls, doubled the cost); a field added to Endpoint must be set
+#: there too, hence this check at import time.
+_ENDPOINT_FIELDS = ("ip", "node_name", "ready", "serving", "terminating", "zone_hints", "node_hints", "pod", "ports")
+if tuple(field.name for field in attrs.fields(Endpoint)) != _ENDPOINT_FIELDS:  # pragma: no cover - guard
+    raise ImportError("kverify.model.cluster.Endpoint changed: update kverify.model.endpoint_columns")
+
+_NO_HINTS: frozenset[str] = frozenset()
+
+
+class EndpointColumns(Sequence[Endpoint]):
+    """Endpoints without topology hints, one tuple per field; a read-only sequence of :class:`Endpoint`.
+
+    ``EndpointColumns(ips=..., ...)[i]`` equals ``Endpoint(ip=ips[i], node_name=node_names[i],
+    ready=ready[i], serving=serving[i], terminating=terminating[i], pod=pods[i], ports=ports[i])``;
+    the Endpoint objects are built together, the first time one is asked for. It equals (and hashes
+    as) the tuple of those Endpoints. With the model's validators on, every endpoint is validated as
+    ``Endpoint(...)`` validates it; the loader, which has checked every field, builds with them off.
+    """
+
+    __slots__ = ("_built", "ips", "node_names", "pods", "ports", "ready", "serving", "terminating")
+
+    ips: tuple[str, ...]
+    node_names: tuple[str | None, ...]
+    ready: tuple[bool, ...]
+    serving: tuple[bool, ...]
+    terminating: tuple[bool, ...]
+    #: ``namespace/name`` of each endpoint's Pod (its targetRef), or None.
+    pods: tuple[str | None, ...]
+    #: Each endpoint's ports (the endpoints of one slice share its one tuple).
+    ports: tuple[tuple[EndpointPort, ...], ...]
+    _built: tuple[Endpoint, ...] | None
+
+    def __init__(
+        self,
+        *,
+        ips: Iterable[str],
+        node_names: Iterable[str | None],
+        ready: Iterable[bool],
+        serving: Iterable[bool],
+        terminating: Iterable[bool],
+        pods: Iterable[str | None],
+        ports: Iterable[tuple[EndpointPort, ...]],
+    ) -> None:
+        columns = (
+            tuple(ips),
+            tuple(node_names),
+            tuple(ready),
+            tuple(serving),
+            tuple(terminating),
+            tuple(pods),
+            tuple(ports),
+        )
+        if len(set(map(len, columns))) != 1:
+            raise ValueError(f"endpoint columns of unequal lengths: {', '.join(str(len(c)) for c in columns)}")
+        validate = not attrs.validators.get_disabled()
+        if validate:  # each endpoint's ports as Endpoint converts them (a tuple stays the same object)
+            columns = (*columns[:-1], tuple(map(tuple, columns[-1])))
+        for name, column in zip(_COLUMNS, columns, strict=True):
+            object.__setattr__(self, name, column)
+        object.__setattr__(self, "_built", None)
+        if validate:
+            self._build(validate=True)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"EndpointColumns is read-only: cannot set {name}")
+
+    @classmethod
+    def join(cls, parts: Sequence[EndpointColumns]) -> EndpointColumns:
+        """The endpoints of ``parts``, one after another (the slices of one Service)."""
+        if len(parts) == 1:
+            return parts[0]
+        return _made(tuple(chain.from_iterable(getattr(part, name) for part in parts)) for name in _COLUMNS)
+
+    def select(self, keep: Iterable[bool]) -> EndpointColumns:
+        """The endpoints for which ``keep`` is true, in order."""
+        keep = tuple(keep)
+        if len(keep) != len(self.ips):
+            raise ValueError(f"select: {len(keep)} flags for {len(self.ips)} endpoints")
+        return _made(tuple(compress(getattr(self, name), keep)) for name in _COLUMNS)
+
+    def __len__(self) -> int:
+        return len(self.ips)
+
+    @overload
+    def __getitem__(self, index: int) -> Endpoint: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Endpoint, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Endpoint | tuple[Endpoint, ...]:
+        return self.endpoints[index]
+
+    def __iter__(self) -> Iterator[Endpoint]:
+        return iter(self.endpoints)
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """The Endpoint objects, built on first use and kept."""
+        built = self._built
+        return built if built is not None else self._build(validate=False)
+
+    def _build(self, *, validate: bool) -> tuple[Endpoint, ...]:
+        if validate:
+            built = tuple(
+                Endpoint(ip=ip, node_name=node, ready=r, serving=s, terminating=t, pod=pod, ports=ports)
+                for ip, node, r, s, t, pod, ports in self._rows()
+            )
+        else:
+            # One object per endpoint, its slots set directly: every value was checked when the
+            # columns were made, and attrs' __init__ would run its converters once per endpoint.
+            new, cls, slots = object.__new__, Endpoint, Endpoint.__dict__
+            set_ip, set_node, set_ready, set_serving, set_terminating, set_zones, set_hints, set_pod, set_ports = (
+                slots[name].__set__ for name in _ENDPOINT_FIELDS
+            )
+            out: list[Endpoint] = []
+            append = out.append
+            for ip, node, r, s, t, pod, ports in self._rows():
+                endpoint = new(cls)
+                set_ip(endpoint, ip)
+                set_node(endpoint, node)
+                set_ready(endpoint, r)
+                set_serving(endpoint, s)
+                set_terminating(endpoint, t)
+                set_zones(endpoint, _NO_HINTS)
+                set_hints(endpoint, _NO_HINTS)
+                set_pod(endpoint, pod)
+                set_ports(endpoint, ports)
+                append(endpoint)
+            built = tuple(out)
+        object.__setattr__(self, "_built", built)
+        return built
+
+    def _rows(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*(getattr(self, name) for name in _COLUMNS), strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EndpointColumns):
+            return all(getattr(self, name) == getattr(other, name) for name in _COLUMNS)
+        if isinstance(other, tuple):
+            return self.endpoints == other
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.endpoints)
+
+    def __repr__(self) -> str:
+        return repr(self.endpoints)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_made, (tuple(getattr(self, name) for name in _COLUMNS),))
+
+
+#: The column attributes, in the order of the constructor's arguments.
+_COLUMNS = ("ips", "node_names", "ready", "serving", "terminating", "pods", "ports")
+
+
+def _made(columns: Iterable[tuple[Any, ...]]) -> EndpointColumns:
+    """Columns taken from columns already checked (joined, selected, unpickled): not checked again."""
+    made = EndpointColumns.__new__(EndpointColumns)
+    for name, column in zip(_COLUMNS, columns, strict=True):
+        object.__setattr__(made, name, column)
+    object.__setattr__(made, "_built", None)
+    return made
