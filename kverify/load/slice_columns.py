@@ -17,7 +17,7 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from itertools import repeat
-from operator import is_, is_not, itemgetter
+from operator import is_, is_not
 from typing import Any
 
 from kverify.load.fields import IPV4, IPV4_PATTERN, validators_off
@@ -32,13 +32,10 @@ _NONE = type(None)
 _DICT = {dict}
 _LIST = {list}
 _STR = {str}
-_ONE = {1}
 _BOOLS = {bool}
 _OPT_BOOLS = {bool, _NONE}
 _OPT_STRS = {str, _NONE}
 _NONES = {_NONE}
-_FIRST = itemgetter(0)
-_get = dict.get
 
 
 def plain_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...]) -> EndpointColumns | None:
@@ -51,13 +48,14 @@ def plain_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort,
     if not n or set(map(type, entries)) != _DICT:
         return None
     column = _columns_of(entries)
-    if set(map(type, column("hints"))) != _NONES:
+    if column("hints").count(None) != n:
         return None
     addresses = column("addresses")
-    if set(map(type, addresses)) != _LIST or set(map(len, addresses)) != _ONE:
+    # Lists of at least one address each, n in all: one address each.
+    if set(map(type, addresses)) != _LIST or sum(map(len, addresses)) != n or [] in addresses:
         return None
-    ips = tuple(map(_FIRST, addresses))
-    if set(map(type, ips)) != _STR or not _all_ipv4(ips):
+    ips = [a[0] for a in addresses]
+    if not _all_ipv4(ips):  # which also refuses anything but strings
         return None
     conditions = _conditions(column("conditions"), n)
     if conditions is None:
@@ -84,19 +82,16 @@ def plain_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort,
 def _columns_of(rows: list[dict[str, Any]]) -> Callable[[str], Sequence[Any]]:
     """A function giving the column of one key (``None`` where a row lacks it), as ``dict.get`` would.
 
-    Rows written by one program have the same keys (``kubectl get -o json`` writes every field Go's
-    struct has): when every row has the first row's keys and no other, one ``itemgetter`` pass and one
-    ``zip`` turn the rows into columns."""
-    keys = tuple(rows[0])
-    if len(keys) > 1 and set(map(len, rows)) == {len(keys)}:
+    A list comprehension that subscripts each row (cheaper than ``map`` over ``dict.get`` or
+    ``itemgetter``: Python 3.11 specializes it); a key some row lacks is read again with ``get``."""
+
+    def column(key: str) -> list[Any]:
         try:
-            by_key = dict(zip(keys, zip(*map(itemgetter(*keys), rows), strict=True), strict=True))
-        except KeyError:  # a row has another key instead of one of these
-            pass
-        else:
-            absent = (None,) * len(rows)
-            return lambda key: by_key.get(key, absent)
-    return lambda key: tuple(map(_get, rows, repeat(key)))
+            return [row[key] for row in rows]
+        except KeyError:
+            return [row.get(key) for row in rows]
+
+    return column
 
 
 def _conditions(conditions: Sequence[Any], n: int) -> tuple[Sequence[bool], Sequence[bool], Sequence[bool]] | None:
@@ -148,12 +143,13 @@ def _pods(refs: Sequence[Any], namespace: str, n: int) -> Sequence[str | None] |
     kinds = set(map(type, refs))
     if kinds == _NONES:
         return refs
-    if kinds == _DICT:  # the common case: every entry has one (comprehensions: cheaper than map here)
-        names = [ref.get("name") for ref in refs]
+    if kinds == _DICT:  # the common case: every entry has one
+        column = _columns_of(refs)  # type: ignore[arg-type]
+        names = column("name")
         if set(map(type, names)) != _STR:
             return None
-        spaces = [ref.get("namespace") for ref in refs]
-        if [ref.get("kind") for ref in refs].count("Pod") == n and spaces.count(namespace) + spaces.count(None) == n:
+        spaces = column("namespace")
+        if column("kind").count("Pod") == n and spaces.count(namespace) + spaces.count(None) == n:
             return tuple(map(f"{namespace}/".__add__, names))  # every Pod in the slice's namespace
     elif not kinds <= {dict, _NONE} or any(type(ref.get("name")) is not str for ref in refs if ref is not None):
         return None
@@ -163,17 +159,17 @@ def _pods(refs: Sequence[Any], namespace: str, n: int) -> Sequence[str | None] |
     )
 
 
-def _all_ipv4(ips: tuple[str, ...]) -> bool:
-    """Every address a dotted-quad IPv4 address, as ``ipaddress`` accepts it: the C library's
+def _all_ipv4(ips: list[Any]) -> bool:
+    """Every address a string, a dotted-quad IPv4 address as ``ipaddress`` accepts it: the C library's
     ``inet_pton`` once per address where it is known to agree (a third of the regex's cost), else one
     regex over the addresses joined one a line (an address holding a line break would add a line, and
     is refused by the count)."""
-    if _PTON_AGREES:
-        try:
+    try:
+        if _PTON_AGREES:
             return all(map(socket.inet_pton, _AF_INET_REPEATED, ips))
-        except (OSError, ValueError):  # refused, or a NUL or lone surrogate in the text
-            return False
-    lines = "\n".join(ips) + "\n"
+        lines = "\n".join(ips) + "\n"
+    except (OSError, ValueError, TypeError):  # refused, a NUL or lone surrogate, not a string
+        return False
     return lines.count("\n") == len(ips) and _IPV4_LINES.fullmatch(lines) is not None
 
 
