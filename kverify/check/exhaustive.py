@@ -19,7 +19,12 @@ import attrs
 from kverify.concrete import iter_route, route
 from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
-from kverify.concrete.route import in_cluster_lb_reason, in_cluster_via_hostname, per_packet_node_port_reason
+from kverify.concrete.route import (
+    in_cluster_lb_reason,
+    in_cluster_via_hostname,
+    nodeport_split_reason,
+    per_packet_node_port_reason,
+)
 from kverify.concrete.unknown_lb import source_unknown, unmodelled_reason
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
@@ -167,7 +172,7 @@ def unsupported(cluster: Cluster, flow: Flow) -> str | None:
     if flow.destination is Destination.LOAD_BALANCER:
         reason = unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
         return reason or exclusion_reason(cluster, service)
-    return per_packet_node_port_reason(cluster, flow)
+    return per_packet_node_port_reason(cluster, flow) or nodeport_split_reason(cluster, flow)
 
 
 def stable_id(*parts: object) -> str:

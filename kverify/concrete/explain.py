@@ -5,7 +5,7 @@ from __future__ import annotations
 from kverify.concrete import classify
 from kverify.model import ClientKind, Cluster, Cni, Destination, DropKind, Endpoint, Flow, Interface, ReplyPath
 from kverify.results import Hop
-from kverify.semantics import cni, delivery, endpoints, nat, policy, reply, socket_lb
+from kverify.semantics import cni, delivery, endpoints, nat, nftables_nodeports, policy, reply, socket_lb
 from kverify.semantics import dataplane as dp
 from kverify.semantics.decide import Decision, ip_target_blocks, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
@@ -71,8 +71,13 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         fired.append("policy-for-destination")
         when("external-policy-local", policy.external_policy_local(C, s) and policy.is_external_destination(C, s))
         iptables_like = not (dp.is_cilium(C, s) or dp.is_ipvs(C, s))  # ipvs and Cilium do not short-circuit
+        # Dropped by nftables' filter-output before nat-output: no external chain, no endpoint set ran.
+        dropped = decision.drop_kind == DropKind.DROP and not delivery.filtered(C, s)
+        services_pre_dnat = dropped and delivery.nftables_pre_dnat_drop(C, s)
+        nodeports_pre_dnat = dropped and nftables_nodeports.output_drop(C, s)
+        pre_dnat = services_pre_dnat or nodeports_pre_dnat
         when("etp-local-short-circuit-pod", iptables_like and policy.short_circuit_pod(C, s))
-        when("etp-local-short-circuit-host", iptables_like and policy.short_circuit_host(C, s))
+        when("etp-local-short-circuit-host", iptables_like and policy.short_circuit_host(C, s) and not pre_dnat)
         when("cilium-socket-lb-host-namespace-only", socket_lb.pod_per_packet(C, s))
         when(
             "cilium-socket-lb-etp-local",
@@ -86,23 +91,21 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         fallback = etp_fallback or itp_fallback
         when("ipvs-etp-local-fallback", etp_fallback)
         uses_local = decision.uses_local_set and not fallback
-        fired.append("local-endpoints" if uses_local else "cluster-endpoints")
-        if not uses_local and not endpoints.cilium_ignores_hints(C, s) and endpoints.hints_enabled(C, s):
+        if not pre_dnat:
+            fired.append("local-endpoints" if uses_local else "cluster-endpoints")
+        if not (uses_local or pre_dnat) and not endpoints.cilium_ignores_hints(C, s) and endpoints.hints_enabled(C, s):
             when("topology-prefer-same-node", endpoints.prefer_same_node(C, s))
             when("topology-prefer-same-zone", endpoints.prefer_same_zone(C, s))
         no_local = (
-            decision.drop_kind in (DropKind.DROP, DropKind.REJECT)
+            not pre_dnat
+            and decision.drop_kind in (DropKind.DROP, DropKind.REJECT)
             and not delivery.filtered(C, s)
             and delivery.drops_no_local(C, s, decision.chosen)
             and not delivery.rejected(C, s)
         )
         when("drop-no-local-endpoints", no_local)
-        when(
-            "nftables-no-endpoint-services-pre-dnat",
-            decision.drop_kind == DropKind.DROP
-            and not delivery.filtered(C, s)
-            and delivery.nftables_pre_dnat_drop(C, s),
-        )
+        when("nftables-no-endpoint-services-pre-dnat", services_pre_dnat)
+        when(nftables_nodeports.RULE_ID, nodeports_pre_dnat)
         when("ipvs-itp-local-fallback", itp_fallback)
         when("ipvs-empty-virtual-server-reject", no_local and dp.is_ipvs(C, s))
     return tuple(dict.fromkeys(fired))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from kverify.concrete import classify, cni_addresses, nlb_hairpin, unknown_lb
+from kverify.concrete import classify, cni_addresses, nlb_hairpin, nodeport_split, unknown_lb
 from kverify.concrete.alike import Decided, decided, renamed_views
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
@@ -157,9 +157,12 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
         yield from nlb_hairpin.outcomes(cluster, flow, service, unknown_lb.hostname(service))
         return
     onward = unknown_lb.node_port_flow(cluster, flow, service)
+    ways = handlings(cluster, onward or flow, service, lb_picks=onward is not None)
+    if (reason := nodeport_split.reason(cluster, flow, service, ways)) is not None:
+        raise NotModelled(Problem(f"not modelled: {reason}", field="--kubernetes-version"))
     found = False
     memo = index_of(cluster).decided  # handling nodes alike are decided once, for every flow
-    for handling in handlings(cluster, onward or flow, service, lb_picks=onward is not None):
+    for handling in ways:
         for result in _decide_handling(cluster, onward or flow, service, handling, memo):
             found = True
             if onward is None:
@@ -191,6 +194,15 @@ def per_packet_node_port_reason(cluster: Cluster, flow: Flow) -> str | None:
             "cilium/cilium#44710 changed that lookup in 2026)"
         )
     return None
+
+
+def nodeport_split_reason(cluster: Cluster, flow: Flow) -> str | None:
+    """Why a host-network client's flow to its node's NodePort is Unknown at a version kverify does not pin
+    (rule nftables-no-endpoint-nodeports-output, :mod:`kverify.concrete.nodeport_split`); ``None``: it is not."""
+    service = _service(cluster, flow)
+    if not nodeport_split.may_apply(cluster, flow, service):
+        return None
+    return nodeport_split.reason(cluster, flow, service, handlings(cluster, flow, service))
 
 
 def in_cluster_via_hostname(flow: Flow, service: Service) -> bool:

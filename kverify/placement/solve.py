@@ -114,6 +114,16 @@ def design_time_gap(design: Design, service: Service, backends: tuple[Backend, .
     return None
 
 
+def _unpinned(design: Design, flow: Flow, service: Service) -> str | None:
+    """A flow whose answer depends on a change kverify read but did not pin to a release, where a placement
+    decides whether it applies (rule nftables-no-endpoint-nodeports-output: a node without a local pod)."""
+    from kverify.concrete import nodeport_split
+
+    if nodeport_split.may_apply(design.cluster, flow, service):
+        return f"{nodeport_split.NOT_MODELLED} (a placement may leave the node without a pod of the Service)"
+    return None
+
+
 def _load_balancer_gap(design: Design, service: Service) -> str | None:
     """Why LB flows are not decided at design time: a profile not modelled on the dataplane (Cilium L2
     announcements without Cilium: its rule sends to no node, which would prove every claim vacuously),
@@ -249,7 +259,7 @@ def decide_over_placements(
         return unknown(reason)
     base, port = template(design, service, flow)
     backends = backends_of(design, service, port)
-    if (reason := design_time_gap(design, service, backends)) is not None:
+    if (reason := design_time_gap(design, service, backends) or _unpinned(design, flow, service)) is not None:
         return unknown(reason)
     workloads = workloads_to_place(design, backends)
     if (reason := scheduler.unsupported(workloads)) is not None:
@@ -508,7 +518,8 @@ def worst_share_over_placements(design: Design, flow: Flow, *, timeout_ms: int =
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
     u = PlacementUniverse(design, workloads)
-    reason = design_time_gap(design, service, backends) or scheduler.unsupported(workloads)
+    reason = design_time_gap(design, service, backends) or _unpinned(design, flow, service)
+    reason = reason or scheduler.unsupported(workloads)
     reason = reason or schedulable(design, workloads, timeout_ms, u)
     if reason is not None:
         return WorstShare(unknown=reason)
@@ -616,7 +627,8 @@ def outcomes_over_placements(
     backends = backends_of(design, service, port)
     workloads = workloads_to_place(design, backends)
     u = PlacementUniverse(design, workloads)
-    reason = design_time_gap(design, service, backends) or scheduler.unsupported(workloads)
+    reason = design_time_gap(design, service, backends) or _unpinned(design, flow, service)
+    reason = reason or scheduler.unsupported(workloads)
     reason = reason or schedulable(design, workloads, timeout_ms, u)
     scope = scope_of(design, u, service)
     if reason is not None:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from kverify.model.enums import POD_TARGET_PROFILES, ClientKind, Destination, DropKind, ReplyPath
-from kverify.semantics import cni, delivery, lb_profiles, nat, reply
+from kverify.semantics import cni, delivery, lb_profiles, nat, nftables_nodeports, reply
 from kverify.semantics.endpoints import ready
 from kverify.semantics.health import health_check_passes, needs_health_check
 from kverify.semantics.ops import Ops
@@ -105,6 +105,7 @@ def decide(ops: Ops, s: Situation) -> Decision:
                         ops.or_(
                             no_local,
                             delivery.nftables_pre_dnat_drop(ops, s),
+                            nftables_nodeports.output_drop(ops, s),
                             delivery.cilium_no_backend_dropped(ops, s),
                         ),
                         ops.ite(

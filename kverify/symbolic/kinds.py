@@ -127,6 +127,7 @@ class KindUniverse(FlowInputs):
 
         c = [self.handling_node == HANDLING]
         c += self.flow_constraints(node_exists)
+        c += self.not_modelled()
         # The client's node is the handling node or node 1; "other" endpoints need another node.
         c += [z3.Or(self.client_node == NO_NODE, self.client_node == HANDLING, self.client_node == CLIENT_NODE)]
         for kind, present in zip(self.kinds, self.present, strict=True):

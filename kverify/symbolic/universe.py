@@ -27,7 +27,7 @@ from kverify.model.cilium import (
 from kverify.model.metallb import NEWEST_METALLB, READY_ONLY, READY_OR_SERVING
 from kverify.model.metallb import counts as metallb_counts
 from kverify.model.versions import GATES, NEWEST, OLDEST
-from kverify.semantics import lb_profiles
+from kverify.semantics import lb_profiles, nftables_nodeports
 from kverify.semantics.cni import snats_pod_to_node
 from kverify.semantics.vocabulary import (
     LB_LABEL_NONE,
@@ -179,6 +179,16 @@ class FlowInputs:
             self.cilium_pod_socket_lb == cilium.pods_use_socket_lb,
             self.metallb_counts == metallb_counts(metallb),
         ]
+
+    def situation(self) -> Situation:
+        """The Situation at the handling node (each universe has its own endpoints and nodes)."""
+        raise NotImplementedError
+
+    def not_modelled(self) -> list[Any]:
+        """Situations kverify does not answer (Unknown in the executable model), left out of every proof and
+        listed among its assumptions: the node's own NodePort where rule nftables-no-endpoint-nodeports-output
+        changed at a release not pinned (kverify.concrete.nodeport_split)."""
+        return [z3.Not(lift(nftables_nodeports.split_not_modelled(SmtOps(), self.situation())))]
 
     def flow_constraints(self, node_exists: Any) -> list[Any]:
         """What every real Service, proxy and flow satisfy; ``node_exists(term)`` says a node index is real."""
@@ -399,6 +409,7 @@ class Universe(FlowInputs):
         n, m = self.max_nodes, self.max_endpoints
         c: list[Any] = [self.n_nodes >= 1, self.n_nodes <= n, self.n_endpoints >= 0, self.n_endpoints <= m]
         c += self.flow_constraints(lambda node: z3.And(node >= 0, node < self.n_nodes))
+        c += self.not_modelled()
         for i in range(n):
             present = self.node_present(i)
             c += [

@@ -37,13 +37,15 @@ while True:
     c, a = s.accept(); c.sendall(a[0].encode()); c.close()
 """
 CLIENT = """
-import socket
+import socket, sys
 s = socket.socket(); s.settimeout(3)
 try:
-    s.connect(("1.2.3.4", 80)); print(s.recv(64).decode())
+    s.connect((sys.argv[1], int(sys.argv[2]))); print(s.recv(64).decode())
 except OSError as e:
     print("failed: " + type(e).__name__)
 """
+# The node's own address and the Service's NodePort (TestOverallNFTablesRules ns2/svc2: nodePort 3001).
+NODE_IP, NODE_PORT = "192.168.0.2", 3001
 
 
 def _run(*argv: str, stdin: str | None = None) -> str:
@@ -88,8 +90,8 @@ def _lab(rules: str) -> Iterator[dict[str, str]]:
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=TIMEOUT)
 
 
-def _connect(namespace: str) -> str:
-    return _run("ip", "netns", "exec", namespace, "python3", "-c", CLIENT)
+def _connect(namespace: str, address: str = LB_IP, port: int = 80) -> str:
+    return _run("ip", "netns", "exec", namespace, "python3", "-c", CLIENT, address, str(port))
 
 
 def _kverify(row_id: str) -> str:
@@ -126,3 +128,57 @@ def test_with_pr_132456s_priorities_the_node_gets_through(_kernel: None) -> None
     assert from_pod == POD_IP
     assert from_node == "10.180.0.254", "masqueraded to the node's address on the endpoint's network"
     assert _kverify("nftables v1.34: the node itself to the LB IP") == "delivered"
+
+
+# Rule nftables-no-endpoint-nodeports-output: the same v1.30 rules hold the NodePort element
+# "no-endpoint-nodeports { tcp . 3001 : drop }", looked up from endpoints-check, which filter-output jumps to.
+_SPLIT = (
+    # Later releases split endpoints-check (nftablesJumpChains at aroradaman/kubernetes@15ac54fe and
+    # npinaeva/kubernetes@04ef96cd): NodePorts are looked up only from filter-input, without the fib test
+    # (setupNFTables: "ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports").
+    (
+        "add chain ip kube-proxy endpoints-check",
+        "add chain ip kube-proxy service-endpoints-check\nadd chain ip kube-proxy nodeport-endpoints-check",
+    ),
+    ("add rule ip kube-proxy endpoints-check ip daddr", "add rule ip kube-proxy service-endpoints-check ip daddr"),
+    (
+        "add rule ip kube-proxy endpoints-check fib daddr type local ip daddr",
+        "add rule ip kube-proxy nodeport-endpoints-check ip daddr",
+    ),
+    (
+        "filter-input ct state new jump endpoints-check",
+        "filter-input ct state new jump nodeport-endpoints-check\n"
+        "add rule ip kube-proxy filter-input ct state new jump service-endpoints-check",
+    ),
+    ("filter-forward ct state new jump endpoints-check", "filter-forward ct state new jump service-endpoints-check"),
+    ("filter-output ct state new jump endpoints-check", "filter-output ct state new jump service-endpoints-check"),
+)
+
+
+def _split_checks(rules: str) -> str:
+    """The v1.30 rules with the no-endpoint checks split as later releases write them, priorities unchanged."""
+    for old, new in _SPLIT:
+        assert rules.count(old) == 1, old
+        rules = rules.replace(old, new)
+    return rules
+
+
+def test_v1_30_rules_drop_the_node_at_its_own_node_port(_kernel: None) -> None:
+    with _lab(RULES.read_text()) as ns:
+        from_node = _connect(ns["node"], NODE_IP, NODE_PORT)
+        from_pod = _connect(ns["pod"], NODE_IP, NODE_PORT)
+        localhost = _connect(ns["node"], "127.0.0.1", NODE_PORT)
+    assert from_node == "failed: TimeoutError", "filter-output drops it before nat-output could DNAT it"
+    assert from_pod == POD_IP, "a pod is DNATed in prerouting: filter-input/forward see the endpoint"
+    assert localhost == "failed: ConnectionRefusedError", "nftables never accepts a localhost NodePort"
+    assert _kverify("nftables v1.30: the node itself to its own NodePort") == "dropped (drop)"
+    assert _kverify("nftables v1.30: the node to 127.0.0.1:NodePort") == "dropped (not-intercepted)"
+
+
+def test_with_the_checks_split_the_node_reaches_its_own_node_port(_kernel: None) -> None:
+    with _lab(_split_checks(RULES.read_text())) as ns:
+        from_node = _connect(ns["node"], NODE_IP, NODE_PORT)
+        from_pod = _connect(ns["pod"], NODE_IP, NODE_PORT)
+    assert from_node == "10.180.0.254", "short-circuited and masqueraded to the node's address on that network"
+    assert from_pod == POD_IP
+    assert _kverify("nftables v1.32: the node itself to its own NodePort") == "delivered"
