@@ -209,3 +209,12 @@ def test_prove_at_v1_31_states_what_it_leaves_out(capsys: pytest.CaptureFixture[
     assert main([*args, "--kubernetes-version", "1.32"]) == 0
     (result,) = json.loads(capsys.readouterr().out)["results"]
     assert not any(nftables_nodeports.RULE_ID in a for a in result["assumptions"])
+
+
+def test_prove_text_says_what_it_leaves_out_at_v1_31(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["prove", "pod-cluster-ip-keeps-pod-ip", "--dataplane", "nftables"]
+    assert main([*args, "--kubernetes-version", "1.31"]) == 0
+    text = capsys.readouterr().out
+    assert "PROVED" in text and f"not covered (not modelled): {nftables_nodeports.NOT_MODELLED}" in text
+    assert main([*args, "--kubernetes-version", "1.32"]) == 0
+    assert "not covered" not in capsys.readouterr().out

@@ -22,6 +22,9 @@ def render(results: Sequence[tuple[Claim | AddressClaim | SpreadClaim, Verdict, 
         dp = verdict.dataplane.spelling
         if isinstance(verdict, Proved):
             lines.append(f"  PROVED   {dp:12} {verdict.scope}{mark}")
+            # What this proof leaves out because kverify does not model it (kverify.prove.run: the encoding
+            # excludes it); the assumptions every proof makes are in the docs, not repeated on each line.
+            lines.extend(f"             {a}" for a in verdict.assumptions if "not covered" in a)
         elif isinstance(verdict, Refuted):
             cx = verdict.counterexample
             lines.append(
