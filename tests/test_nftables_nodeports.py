@@ -218,3 +218,28 @@ def test_prove_text_says_what_it_leaves_out_at_v1_31(capsys: pytest.CaptureFixtu
     assert "PROVED" in text and f"not covered (not modelled): {nftables_nodeports.NOT_MODELLED}" in text
     assert main([*args, "--kubernetes-version", "1.32"]) == 0
     assert "not covered" not in capsys.readouterr().out
+
+
+def _diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> list[dict[str, Any]]:
+    """`kverify diff` of a rollout that takes node-a's endpoint away: the node-port paths from host clients."""
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    new.write_text(MANIFESTS)
+    both = "  - addresses: [10.244.1.5]\n    nodeName: node-b\n  - addresses: [10.244.0.5]\n    nodeName: node-a\n"
+    old.write_text(MANIFESTS.replace("  - addresses: [10.244.1.5]\n    nodeName: node-b\n", both))
+    assert main(["diff", str(old), str(new), "--dataplane", "nftables", *flags, "--format", "json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    return [c for c in changes if (c["entry_point"], c["client"]) == ("node-port", "host")]
+
+
+def test_diff_shows_the_rollout_dropping_the_nodes_own_connection_at_v1_30(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (change,) = _diff(tmp_path, capsys, "--kubernetes-version", "1.30", "--feature-gates", "NFTablesProxyMode=true")
+    dropped = [w for w in change["witnesses"] if w["change"] == "appears" and not w["kind"]["delivered"]]
+    assert [w["outcome"]["rules"][-1] for w in dropped] == [nftables_nodeports.RULE_ID]
+    assert [w["nodes"] for w in dropped] == [["node-a"]]
+    after = [k for c in _diff(tmp_path, capsys, "--kubernetes-version", "1.32") for k in c["after"]["kinds"]]
+    assert all(k["delivered"] for k in after), "v1.32: node-a's own connection short-circuits to node-b"
+    (change,) = _diff(tmp_path, capsys, "--kubernetes-version", "1.31")
+    assert change["before"]["unknown"] is None, "node-a had a local endpoint: every version answers alike"
+    assert change["after"]["unknown"] == nftables_nodeports.NOT_MODELLED, "v1.31: Unknown, not a guess"
