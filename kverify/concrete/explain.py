@@ -65,6 +65,12 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         when("iptables-firewall-needs-endpoints", ranges and delivery.iptables_firewall_skipped(C, s))
         when("nftables-source-ranges-after-dnat", ranges and delivery.nftables_firewall_after_dnat(C, s))
         when("cilium-no-external-cluster-ip", delivery.cilium_external_cluster_ip(C, s))
+        uncaptured_node_port = not s.address_captured and s.destination == Destination.NODE_PORT
+        when(
+            "iptables-nodeport-reject-every-address",
+            uncaptured_node_port and delivery.iptables_nodeport_reject_every_address(C, s),
+        )
+        when("iptables-nodeport-drop-every-address", delivery.nodeport_filtered_uncaptured(C, s))
         when("ipvs-filter-etp-local-external-ip", delivery.ipvs_filter_rejects(C, s))
         when("reject-no-endpoints", decision.drop_kind == DropKind.REJECT and delivery.rejects(C, s))
         when("cilium-no-backend-reject", delivery.rejects(C, s) and dp.is_cilium(C, s))

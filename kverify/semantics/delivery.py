@@ -53,7 +53,11 @@ def cilium_external_cluster_ip(ops: Ops, s: Situation) -> Term:
 def intercepted(ops: Ops, s: Situation) -> Term:
     """The proxy on the handling node captures the packet (see the classification rules)."""
     return ops.and_(
-        ops.or_(s.address_captured, iptables_nodeport_reject_every_address(ops, s)),
+        ops.or_(
+            s.address_captured,
+            iptables_nodeport_reject_every_address(ops, s),
+            iptables_nodeport_drop_every_address(ops, s),
+        ),
         ops.not_(ip_mode_proxy(ops, s)),
         ops.not_(iptables_pod_unfirewalled(ops, s)),
         ops.not_(cilium_no_backend_passes(ops, s)),
@@ -80,6 +84,59 @@ def iptables_nodeport_reject_every_address(ops: Ops, s: Situation) -> Term:
         s.has_node_port,
         ops.not_(any_usable(ops, s)),
     )
+
+
+@rule(
+    "iptables-nodeport-drop-every-address",
+    title="iptables from v1.25: a NodePort of an eTP Local Service with usable endpoints, none of them on this "
+    "node, is DROPped on every local address of the node, also on addresses outside --nodeport-addresses (which "
+    "the nat rules do not capture, so no short-circuit applies and every client is dropped, pods and the host "
+    "included). Before v1.25 the 'no local endpoints' drop was a KUBE-MARK-DROP in the nat chain reached from "
+    "KUBE-NODEPORTS, so a NodePort on an address outside --nodeport-addresses was not intercepted.",
+    source=f"{K8S} PR #110290 'Don't use KUBE-MARK-DROP for \"no local endpoints\"' (KEP-3178: 'a filter "
+    "table rule that calls -j DROP, exactly like the way we call -j REJECT when there are no endpoints at "
+    "all'; listed with #110289 among the alpha code PRs of kubernetes/enhancements#3178, alpha target 1.25); "
+    "pkg/proxy/iptables/proxier.go syncProxyRules at kubernetes@531be812 (~v1.34): `hasExternalEndpoints` is "
+    "false when ExternalPolicyLocal() and no local endpoints, and 'Capture nodeports' writes `-A "
+    "KUBE-EXTERNAL-SERVICES ... -m addrtype --dst-type LOCAL ... --dport <nodePort> -j DROP` (the target is "
+    "DROP, REJECT only with no endpoints at all), the chain jumped from INPUT and FORWARD for NEW connections; "
+    "proxier_test.go TestOverallIPTablesRulesWithMultipleServices (ns2/svc2: 'has no local endpoints' "
+    "--dst-type LOCAL --dport 3001 -j DROP) in the ~v1.28 and ~v1.31-v1.33 copies; at v1.24 "
+    "(uccps-samples/kubernetes@041f707c) the same service has only KUBE-SVL 'has no local endpoints' -j "
+    "KUBE-MARK-DROP in the nat table",
+    since="v1.25",
+    dataplanes="iptables",
+    history=(
+        (
+            "v1.24",
+            "eTP Local without local endpoints: KUBE-MARK-DROP in the nat chain behind KUBE-NODEPORTS; addresses "
+            "outside --nodeport-addresses not intercepted",
+            "kubernetes/kubernetes pkg/proxy/iptables/proxier_test.go at v1.24",
+        ),
+        (
+            "v1.25",
+            "a filter-table DROP on every local address (`-m addrtype --dst-type LOCAL`)",
+            "kubernetes/kubernetes#110290",
+        ),
+    ),
+)
+def iptables_nodeport_drop_every_address(ops: Ops, s: Situation) -> Term:
+    # kube-proxy's hasExternalEndpoints: usable endpoints exist (else the REJECT rule above), but the
+    # external policy is Local and the local set (ready, else serving-terminating) is empty.
+    return ops.and_(
+        ops.eq(s.dataplane, Dataplane.IPTABLES),
+        ops.not_(ops.lt(s.k8s_minor, 25)),
+        ops.eq(s.destination, Destination.NODE_PORT),
+        s.has_node_port,
+        any_usable(ops, s),
+        external_policy_local(ops, s),
+        ops.not_(ops.any_(local_endpoints(ops, s, s.handling_node))),
+    )
+
+
+def nodeport_filtered_uncaptured(ops: Ops, s: Situation) -> Term:
+    """A NodePort packet that the nat rules did not capture, dropped by the filter table's every-address rule."""
+    return ops.and_(ops.not_(s.address_captured), iptables_nodeport_drop_every_address(ops, s))
 
 
 @rule(
@@ -278,13 +335,14 @@ def nftables_firewall_after_dnat(ops: Ops, s: Situation) -> Term:
 
 
 def filtered(ops: Ops, s: Situation) -> Term:
-    """Dropped before endpoint selection (source ranges; Cilium's external ClusterIP guard)."""
+    """Dropped before endpoint selection (source ranges; Cilium's external ClusterIP guard; an uncaptured
+    iptables NodePort without local endpoints)."""
     ranges = ops.and_(
         source_range_drop(ops, s),
         ops.not_(iptables_firewall_skipped(ops, s)),
         ops.not_(nftables_firewall_after_dnat(ops, s)),
     )
-    return ops.or_(ranges, cilium_external_cluster_ip(ops, s))
+    return ops.or_(ranges, cilium_external_cluster_ip(ops, s), nodeport_filtered_uncaptured(ops, s))
 
 
 @rule(

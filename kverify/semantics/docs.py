@@ -297,6 +297,10 @@ UPSTREAM_FIXES = (
     "`iptables-nodeport-reject-every-address`: iptables with an explicit `--nodeport-addresses` REJECTs a NodePort "
     "without endpoints on every local address (`-m addrtype --dst-type LOCAL`), not only on the NodePort "
     "addresses; kverify said not intercepted (v1.24 TestHealthCheckNodePort, nodePortAddresses 127.0.0.0/8).",
+    "`iptables-nodeport-drop-every-address`: the same filter rule DROPs (from v1.25, PR #110290) when only the "
+    "external endpoints are missing (eTP Local, none on this node), on every local address: kverify said not "
+    "intercepted outside `--nodeport-addresses` (read in proxier.go at ~v1.34 and the dumps of "
+    "TestOverallIPTablesRulesWithMultipleServices at ~v1.28; at v1.24 the drop was a nat KUBE-MARK-DROP).",
     "`nftables-source-ranges-after-dnat`: while looking for a v1.29 nftables file: v1.29's firewall-check ran after "
     "DNAT, so loadBalancerSourceRanges did not filter external or pod clients until PR #122614 (v1.30); kverify "
     "dropped them. v1.29's own TestLoadBalancer expected DROP only because its tracer ignored hooks.",
