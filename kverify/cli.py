@@ -1091,6 +1091,7 @@ def _trace(args: argparse.Namespace) -> int:
     from kverify.concrete import iter_outcome_groups, route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
+    from kverify.load.policies import unenforced_note
     from kverify.model import ClientKind, Cni, Destination, Flow, LoadBalancerProfile, Protocol
     from kverify.model.metallb import spell_metallb
     from kverify.model.versions import describe, spell
@@ -1141,6 +1142,8 @@ def _trace(args: argparse.Namespace) -> int:
     )
     service = cluster.service(flow.service)
     allocated = service.allocated_values() if service is not None else ()
+    if service is not None and (note := unenforced_note(loaded.ingress_policies, service.namespace, service.selector)):
+        print(f"note: {note}", file=sys.stderr)  # stdout stays the trace (JSON parses)
     pools: tuple[NodePool, ...] = ()
     if args.node_pool:  # kverify.check is not needed otherwise: its import costs every trace start-up time
         from kverify.check.specfile.pools import parse_node_pool

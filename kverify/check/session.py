@@ -13,9 +13,11 @@ from kverify.check.run import facts_for, locator, run_builtin_checks
 from kverify.check.specfile import evaluate, is_spec_file, load_spec
 from kverify.errors import InputError, Problem
 from kverify.load import load_manifests, to_cluster
+from kverify.load.manifests import LoadedManifests
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
 from kverify.model.metallb import NEWEST_METALLB
+from kverify.model.policy import IngressPolicy
 from kverify.model.workload import NodePool
 from kverify.placement.design import Design
 
@@ -142,7 +144,7 @@ def run_check(
         )
         if keep is not None:
             keep(loaded, cluster, facts, design)
-        warnings = tuple(str(w) for w in loaded.warnings)
+        warnings = tuple(str(w) for w in loaded.warnings) + _unenforced_policies(loaded, cluster)
         runs.append(
             attrs.evolve(
                 done,
@@ -155,3 +157,33 @@ def run_check(
             )
         )
     return merge(runs)
+
+
+def _unenforced_policies(loaded: LoadedManifests, cluster: Cluster) -> tuple[str, ...]:
+    """One warning when NetworkPolicies may restrict ingress to the pods of Services checked: kverify's
+    "delivered" is kube-proxy's answer, which the network plugin may still drop."""
+    by_namespace: dict[str, list[IngressPolicy]] = {}
+    for policy in loaded.ingress_policies:
+        by_namespace.setdefault(policy.namespace, []).append(policy)
+    if not by_namespace:
+        return ()
+    names: dict[str, None] = {}
+    services: list[str] = []
+    for service in cluster.services:
+        here = by_namespace.get(service.namespace, ())
+        found = [p.policy for p in here if p.may_select(service.namespace, service.selector)]
+        if found:
+            services.append(service.key)
+            names.update(dict.fromkeys(found))
+    if not services:
+        return ()
+    return (
+        f"NetworkPolicy {_first_three(list(names))} may restrict ingress to the pods of {_first_three(services)}; "
+        "kverify does "
+        "not model NetworkPolicy, so 'delivered' is kube-proxy's answer and the network plugin may still drop "
+        "the connection",
+    )
+
+
+def _first_three(items: list[str]) -> str:
+    return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")

@@ -25,7 +25,7 @@ from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from,
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
 from kverify.load.pod_sources import may_create_pods
-from kverify.load.policies import intent_from, ip_blocks_from
+from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
 from kverify.load.service_cidrs import DEFAULT_SERVICE_CIDR, service_cidrs_from
 from kverify.load.services import service_from
@@ -42,7 +42,7 @@ from kverify.model.cluster import Cluster, Endpoint, Node, ProxyConfig, Service
 from kverify.model.convert import read_only
 from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import LoadBalancerProfile
-from kverify.model.policy import IPBlockRule, ServiceIntent
+from kverify.model.policy import IngressPolicy, IPBlockRule, ServiceIntent
 from kverify.model.workload import Workload
 
 #: A slice's or a Service's endpoints: a tuple, or columns (:mod:`kverify.load.slice_columns`).
@@ -113,6 +113,8 @@ class LoadedManifests:
     source_lines: Mapping[str, tuple[str, int]] = attrs.field(factory=dict, converter=read_only, hash=False)
     #: Ingress ipBlocks of the NetworkPolicies read (kverify does not model enforcement).
     ip_blocks: tuple[IPBlockRule, ...] = ()
+    #: The NetworkPolicies that restrict ingress (not enforced by kverify: reports say so).
+    ingress_policies: tuple[IngressPolicy, ...] = ()
     #: ``namespace/name`` -> selector and annotations of Services that have any.
     intents: Mapping[str, ServiceIntent] = attrs.field(factory=dict, converter=read_only, hash=False)
     #: Deployments, StatefulSets, ReplicaSets, ReplicationControllers, DaemonSets and bare Pods (those no
@@ -230,6 +232,7 @@ class _Assembly:
         self.mirrors: list[tuple[Ctx, str, str, dict[str, Any], str, int]] = []
         self.pods: set[str] = set()
         self.ip_blocks: list[IPBlockRule] = []
+        self.ingress_policies: list[IngressPolicy] = []
         self.intents: dict[str, ServiceIntent] = {}
         self.workloads: list[Workload] = []
         self.metallb_bgp = False  # a BGPAdvertisement or BGPPeer: MetalLB announces over BGP
@@ -347,6 +350,8 @@ class _Assembly:
                 self.hpas.append((ctx, hpa))
         elif kind == "NetworkPolicy":
             self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
+            if (policy := ingress_policy_from(data, namespace, name)) is not None:
+                self.ingress_policies.append(policy)
         elif kind == "Endpoints":  # read once every Service is known (_mirror)
             if (skip := never_mirrored(ctx, data)) is not None:
                 self._skip(file, line, kind, f"{label}: {skip.reason}")
@@ -513,6 +518,7 @@ class _Assembly:
             warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
             ip_blocks=tuple(self.ip_blocks),
+            ingress_policies=tuple(self.ingress_policies),
             intents=self.intents,
             service_cidrs=tuple(dict.fromkeys(self.service_cidrs)),
         )

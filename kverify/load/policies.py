@@ -1,4 +1,5 @@
-"""NetworkPolicy (``networking.k8s.io/v1``) -> its ingress ``ipBlock`` peers, and a Service's intent.
+"""NetworkPolicy (``networking.k8s.io/v1``) -> its ingress ``ipBlock`` peers and whether it restricts
+ingress at all, and a Service's intent.
 
 kverify does not model NetworkPolicy enforcement; it reads just enough to know that a policy admits
 external clients by address, which SNAT defeats (built-in check ``etp-cluster-hides-client-ip``).
@@ -6,10 +7,11 @@ external clients by address, which SNAT defeats (built-in check ``etp-cluster-hi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from kverify.load.fields import Ctx, invalid
-from kverify.model.policy import IPBlockRule, ServiceIntent
+from kverify.model.policy import IngressPolicy, IPBlockRule, ServiceIntent
 
 NEEDS_CLIENT_IP_ANNOTATION = "kverify.io/needs-client-ip"
 
@@ -55,6 +57,23 @@ def ip_blocks_from(ctx: Ctx, obj: dict[str, Any], namespace: str, name: str) -> 
     return rules
 
 
+def ingress_policy_from(obj: dict[str, Any], namespace: str, name: str) -> IngressPolicy | None:
+    """The policy, if it restricts ingress: ``policyTypes`` lists ``Ingress``, or is unset, when every policy
+    affects ingress (kubernetes/api networking/v1 types.go ``NetworkPolicySpec.PolicyTypes``: "all policies
+    (whether or not they contain an ingress section) are assumed to affect ingress"). Fields are checked by
+    :func:`ip_blocks_from`; a malformed selector reads as empty (it may select every pod)."""
+    spec = obj.get("spec")
+    if type(spec) is not dict:
+        return None
+    types = spec.get("policyTypes")
+    if type(types) is list and "Ingress" not in types:
+        return None
+    selector = spec.get("podSelector")
+    labels = selector.get("matchLabels") if type(selector) is dict else None
+    pairs = tuple(sorted((str(k), str(val)) for k, val in labels.items())) if type(labels) is dict else ()
+    return IngressPolicy(policy=f"{namespace}/{name}", namespace=namespace, pod_selector=pairs)
+
+
 def intent_from(ctx: Ctx, obj: dict[str, Any]) -> ServiceIntent | None:
     """The Service's selector and ``kverify.io/needs-client-ip`` annotation (``None`` when neither is set)."""
     spec = obj.get("spec")
@@ -72,3 +91,18 @@ def intent_from(ctx: Ctx, obj: dict[str, Any]) -> ServiceIntent | None:
         return None
     pairs = tuple(sorted((str(k), str(val)) for k, val in selector.items())) if type(selector) is dict else ()
     return ServiceIntent(selector=pairs, needs_client_ip=bool(needs))
+
+
+def unenforced_note(
+    policies: Iterable[IngressPolicy], namespace: str, selector: tuple[tuple[str, str], ...] | None
+) -> str:
+    """One line naming the NetworkPolicies that may restrict ingress to a Service's pods ("" if none): kverify
+    routes as kube-proxy does and does not enforce them, so a "delivered" outcome may still be dropped."""
+    names = [p.policy for p in policies if p.may_select(namespace, selector)]
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (
+        f"NetworkPolicy {shown} may restrict ingress to these pods; kverify does not model NetworkPolicy, so "
+        "'delivered' is kube-proxy's answer and the network plugin may still drop the connection"
+    )

@@ -39,3 +39,21 @@ class ServiceIntent:
     selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=to_tuple)
     #: The ``kverify.io/needs-client-ip: "true"`` annotation: the pods need the client's address.
     needs_client_ip: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class IngressPolicy:
+    """A NetworkPolicy that restricts ingress to the pods it selects (kverify does not enforce it: a flow it
+    calls delivered is kube-proxy's answer, which the network plugin may still drop)."""
+
+    policy: str = attrs.field(validator=v.instance_of(str))  # namespace/name
+    namespace: str = attrs.field(validator=v.instance_of(str))
+    #: ``podSelector.matchLabels``; empty selects every pod of the namespace.
+    pod_selector: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=to_tuple)
+
+    def may_select(self, namespace: str, selector: tuple[tuple[str, str], ...] | None) -> bool:
+        """Whether the policy may select the pods of a Service with this ``spec.selector``: its pods carry at
+        least those labels, so only a label the two give different values excludes them (kverify reads
+        ``matchLabels`` only; ``matchExpressions`` may narrow it further)."""
+        wanted = dict(selector or ())
+        return namespace == self.namespace and all(wanted.get(k, val) == val for k, val in self.pod_selector)

@@ -51,6 +51,11 @@ FOOTER = """
 Inputs in these areas are either outside the model or approximated as stated; kverify says so
 rather than pretend (an `unknown` verdict where a claim depends on them).
 
+- **NetworkPolicy** is not enforced: "delivered" is kube-proxy's answer (the packet reaches the pod's
+  address), and the network plugin may still drop it. kverify reads a policy's ingress `ipBlock`s (for the
+  client-IP check) and, where a policy restricts ingress (`policyTypes` lists `Ingress`, or is unset:
+  kubernetes/api networking/v1 `NetworkPolicySpec.PolicyTypes`) to pods a Service may select, `kverify
+  trace` prints a note and `kverify check` a warning saying so.
 - **Session affinity** (`sessionAffinity: ClientIP`) changes which endpoint a *repeat* connection
   gets, not the set of possible outcomes; routes list every endpoint a first connection may reach.
 - **ipvs** follows `CategorizeEndpoints` like iptables, with the Local fallbacks of PR #97081
