@@ -135,6 +135,7 @@ def test_every_unallocated_address(
         cx = result.counterexample
         address = ipaddress.ip_address(cx.flow.dst_ip)
         assert address in ipaddress.ip_network("10.43.0.0/16") and cx.flow.dst_ip != "10.43.0.10"
+        assert cx.flow.dst_ip != "10.43.0.0"  # not the network address, which reads as the CIDR itself
         assert f"--to-address {cx.flow.dst_ip}" in cx.command
 
 

@@ -321,12 +321,14 @@ def find_violation_on(
         return AddressAnswer(status="unsat")
     if result == z3.unknown:
         return AddressAnswer(status="unknown", reason=f"solver: {solver.reason_unknown()}")
-    # A pod client, and the lowest address the first CIDR allows: kept only if a violation remains.
+    # A pod client, an address of the first CIDR, and not its network address (people read that one as the
+    # CIDR itself): each kept only if a violation remains.
     first = u.cidrs[0]
     for preference in (
         u.client == int(ClientKind.POD),
         u.v6 == first.v6,
         u.address & _network_mask(first) == first.network,
+        u.address != first.network,
     ):
         solver.push()
         solver.add(preference)
