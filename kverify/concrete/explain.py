@@ -52,7 +52,10 @@ def explain_decision(h: classify.Handling, decision: Decision) -> tuple[str, ...
         if s.destination == Destination.EXTERNAL_IP:
             fired.append("external-ips-every-node")
         when("lb-ip-mode-proxy", delivery.ip_mode_proxy(C, s))
-        when("iptables-source-ranges-pod-traffic", delivery.iptables_pod_unfirewalled(C, s))
+        # Before v1.25 a KUBE-MARK-DROP on an LB IP only marks what enters the node: it leaves un-DNATed.
+        marked_no_local = delivery.no_local_marked_only(C, s, delivery.chosen_endpoints(C, s))
+        when("iptables-mark-drop-forwarded", delivery.source_range_marked_only(C, s) or marked_no_local)
+        when("drop-no-local-endpoints", marked_no_local)
         when("cilium-no-backend-passes", delivery.cilium_no_backend_passes(C, s))
         if decision.drop_kind == DropKind.NOT_INTERCEPTED:
             return tuple(dict.fromkeys(fired))  # nothing past classification applied

@@ -109,9 +109,15 @@ def decide(ops: Ops, s: Situation) -> Decision:
                             delivery.cilium_no_backend_dropped(ops, s),
                         ),
                         ops.ite(
-                            ops.or_(delivery.cilium_rejects_no_backend(ops, s), delivery.ipvs_empty_rejects(ops, s)),
-                            DropKind.REJECT,
-                            DropKind.DROP,
+                            delivery.no_local_marked_only(ops, s, chosen),
+                            DropKind.NOT_INTERCEPTED,
+                            ops.ite(
+                                ops.or_(
+                                    delivery.cilium_rejects_no_backend(ops, s), delivery.ipvs_empty_rejects(ops, s)
+                                ),
+                                DropKind.REJECT,
+                                DropKind.DROP,
+                            ),
                         ),
                         NOT_DROPPED,
                     ),

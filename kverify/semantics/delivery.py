@@ -59,7 +59,7 @@ def intercepted(ops: Ops, s: Situation) -> Term:
             iptables_nodeport_drop_every_address(ops, s),
         ),
         ops.not_(ip_mode_proxy(ops, s)),
-        ops.not_(iptables_pod_unfirewalled(ops, s)),
+        ops.not_(source_range_marked_only(ops, s)),
         ops.not_(cilium_no_backend_passes(ops, s)),
     )
 
@@ -240,36 +240,57 @@ def iptables_firewall_skipped(ops: Ops, s: Situation) -> Term:
 
 
 @rule(
-    "iptables-source-ranges-pod-traffic",
-    title="iptables before v1.25: a pod's packet to a LoadBalancer IP from outside loadBalancerSourceRanges is not "
-    "dropped by kube-proxy: KUBE-FW only marks it (KUBE-MARK-DROP) and leaves it un-DNATed, and kubelet's "
-    "KUBE-FIREWALL, which drops marked packets, hooks INPUT and OUTPUT but not FORWARD, so the packet is "
-    "forwarded on towards the load balancer itself (assuming the LB IP is not a local address of the node). "
-    "From v1.25 kube-proxy's own KUBE-PROXY-FIREWALL (INPUT, FORWARD, OUTPUT) drops it.",
-    source=f"{K8S} PR #110289 'Don't use KUBE-MARK-DROP for LoadBalancerSourceRanges' (v1.25, KEP-3178: "
-    "'-A KUBE-PROXY-FIREWALL ... -j DROP', hooked from INPUT, FORWARD and OUTPUT; proxier_test.go "
-    "TestTracePackets gains the KUBE-PROXY-FIREWALL rule); kubelet pkg/kubelet/kubelet_network_linux.go "
-    "syncNetworkUtil (KUBE-FIREWALL prepended to INPUT and OUTPUT only); "
+    "iptables-mark-drop-forwarded",
+    title="iptables before v1.25: a packet that enters the node (an external client's, or a pod's) and that the nat "
+    "rules send to KUBE-MARK-DROP on a LoadBalancer IP (KUBE-FW, source outside loadBalancerSourceRanges; or "
+    "eTP Local's 'has no local endpoints' for a client that is not short-circuited) is only marked and left "
+    "un-DNATed: kubelet's KUBE-FIREWALL, which drops the mark, hooks INPUT and OUTPUT but not FORWARD, and in "
+    "iptables mode the LB IP is not a local address of the node, so the packet is forwarded on un-DNATed (not "
+    "intercepted). A host-network client's packet passes OUTPUT and is dropped. From v1.25 kube-proxy drops "
+    "both itself, in filter chains hooked from FORWARD too.",
+    source=f"{K8S} proxier_test.go at v1.24 (uccps-samples/kubernetes@041f707c: KUBE-FW ends in -j "
+    "KUBE-MARK-DROP, KUBE-SVL in 'has no local endpoints' -j KUBE-MARK-DROP; no filter rule for either); "
+    "kubelet pkg/kubelet/kubelet_network_linux.go syncNetworkUtil at kubernetes@02c82103 (pre-v1.25: "
+    "KUBE-FIREWALL prepended to INPUT and OUTPUT only, 'Marked connection will be drop on INPUT/OUTPUT Chain "
+    "in filter table'); kubernetes/kubernetes#85572 (danwinship: forwarded marked traffic is not dropped by "
+    "the KUBE-MARK-DROP rules); PR #110289 'Don't use KUBE-MARK-DROP for LoadBalancerSourceRanges' (v1.25, "
+    "KEP-3178: KUBE-PROXY-FIREWALL hooked from INPUT, FORWARD and OUTPUT) and PR #110290 (v1.25: "
+    "KUBE-EXTERNAL-SERVICES 'has no local endpoints' -d <LB IP> -j DROP, hooked from INPUT and FORWARD); "
     "kubernetes/kubernetes#109575 (report: in-cluster clients denied since v1.25)",
     since="v1.25",
     dataplanes="iptables",
     history=(
         (
             "v1.24",
-            "pod traffic outside the ranges passes kube-proxy un-DNATed and leaves for the load balancer",
+            "external and pod traffic marked for drop on an LB IP passes kube-proxy un-DNATed and is forwarded",
             "kubelet KUBE-FIREWALL (INPUT/OUTPUT only)",
         ),
-        ("v1.25", "pod traffic outside the ranges is dropped like any other", "kubernetes/kubernetes#110289"),
+        (
+            "v1.25",
+            "dropped by kube-proxy's filter rules (source ranges; eTP Local without local endpoints)",
+            "kubernetes/kubernetes#110289, #110290",
+        ),
     ),
 )
-def iptables_pod_unfirewalled(ops: Ops, s: Situation) -> Term:
+def iptables_mark_only(ops: Ops, s: Situation) -> Term:
+    # The packet is handled in PREROUTING (not OUTPUT, where KUBE-FIREWALL would drop it) and routed on
+    # towards the LB IP, which kube-proxy's iptables mode never puts on the node.
     return ops.and_(
         ops.eq(s.dataplane, Dataplane.IPTABLES),
         ops.lt(s.k8s_minor, 25),
-        ops.eq(s.client, ClientKind.POD),
-        source_range_drop(ops, s),
-        ops.not_(iptables_firewall_skipped(ops, s)),
+        ops.eq(s.destination, Destination.LOAD_BALANCER),
+        ops.not_(source_is_this_host(ops, s)),
     )
+
+
+def source_range_marked_only(ops: Ops, s: Situation) -> Term:
+    """Before v1.25: outside loadBalancerSourceRanges, marked by KUBE-FW and forwarded un-DNATed."""
+    return ops.and_(iptables_mark_only(ops, s), source_range_drop(ops, s), ops.not_(iptables_firewall_skipped(ops, s)))
+
+
+def no_local_marked_only(ops: Ops, s: Situation, chosen: tuple[Term, ...]) -> Term:
+    """Before v1.25: eTP Local without local endpoints, marked by KUBE-SVL and forwarded un-DNATed."""
+    return ops.and_(iptables_mark_only(ops, s), drops_no_local(ops, s, chosen))
 
 
 @rule(

@@ -306,6 +306,10 @@ UPSTREAM_FIXES = (
     "external endpoints are missing (eTP Local, none on this node), on every local address: kverify said not "
     "intercepted outside `--nodeport-addresses` (read in proxier.go at ~v1.34 and the dumps of "
     "TestOverallIPTablesRulesWithMultipleServices at ~v1.28; at v1.24 the drop was a nat KUBE-MARK-DROP).",
+    "`iptables-mark-drop-forwarded`: at v1.24 an external client's packet to an LB IP outside the source ranges, "
+    "or to an eTP Local LB IP without local endpoints, is only marked (KUBE-MARK-DROP) and forwarded un-DNATed, "
+    "as a pod's is (kubelet drops the mark on INPUT and OUTPUT only); kverify said DROP for the external client "
+    "and not intercepted for the pod.",
     "`nftables-source-ranges-after-dnat`: while looking for a v1.29 nftables file: v1.29's firewall-check ran after "
     "DNAT, so loadBalancerSourceRanges did not filter external or pod clients until PR #122614 (v1.30); kverify "
     "dropped them. v1.29's own TestLoadBalancer expected DROP only because its tracer ignored hooks.",
@@ -325,9 +329,10 @@ def _upstream_tables() -> str:
         "exactly the same outcomes. Each row cites the commit, the Go test and the row's name; every row agrees.",
         "The v1.24 iptables file has no packet-flow tests yet (PR #107471 added them for v1.25): its rows are flows",
         "read off the iptables-save dump each test expects, each with its path through the chains (`via`).",
-        "KUBE-MARK-DROP is read as DROP, as the later tests' tracer reads it (kubelet's KUBE-FIREWALL drops the",
-        "mark on INPUT and OUTPUT), except for a pod's packet to a LoadBalancer IP, which is forwarded un-DNATed",
-        "(rule `iptables-source-ranges-pod-traffic`). The ipvs tests assert virtual servers, not packets: a row is a",
+        "KUBE-MARK-DROP is read as DROP on a local destination, as the later tests' tracer reads it (kubelet's",
+        "KUBE-FIREWALL drops the mark on INPUT and OUTPUT); a packet entering the node marked on a LoadBalancer IP",
+        "(not local in iptables mode) is forwarded un-DNATed (rule `iptables-mark-drop-forwarded`, for external",
+        "clients and pods alike). The ipvs tests assert virtual servers, not packets: a row is a",
         "flow to a virtual server's VIP:port, which reaches exactly the real servers the test expects (none:",
         "not delivered); masquerading is not asserted.",
         "",
