@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kverify.model import ClientKind, Cluster, Cni, Dataplane, Destination, Flow
+from kverify.model.cilium import CiliumSettings
 from kverify.model.metallb import NEWEST_METALLB
 from kverify.prove.claims import CLAIMS, CNI_CLAIMS, HOLDS, LB_CLAIMS, REVIEW_CLAIMS, Claim
 from kverify.prove.run import prove_claim, violations
@@ -23,8 +24,10 @@ REFUTED = [(c, dp) for c in LIBRARY for dp, verdict in c.expected.items() if ver
 
 
 def _as_claimed(claim: Claim, dataplane: Dataplane, cluster: Cluster, flow: Flow) -> tuple[Cluster, Flow]:
-    proxy = attrs.evolve(cluster.proxy, dataplane=dataplane, cni=claim.cni or Cni.GENERIC)
-    # The library's expectations are stated for the newest MetalLB (a MetalLB claim is refuted on older ones).
+    # The library's expectations are stated as `kverify prove` proves them: the newest MetalLB (a MetalLB claim
+    # is refuted on older ones) and Cilium's chart defaults at its newest release (nodeport-ignores-source-ranges
+    # is refuted with bpf.lbSourceRangeAllTypes=true or on v1.18.0-v1.18.5, as the claim itself says).
+    proxy = attrs.evolve(cluster.proxy, dataplane=dataplane, cni=claim.cni or Cni.GENERIC, cilium=CiliumSettings())
     cluster = attrs.evolve(cluster, proxy=proxy, load_balancer=claim.load_balancer, metallb_version=NEWEST_METALLB)
     if claim.via_load_balancer and flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER:
         flow = attrs.evolve(flow, node=None)
@@ -46,3 +49,15 @@ def test_refuted_claims_fail_on_their_counterexample(claim: Claim, dataplane: Da
     assert isinstance(verdict, Refuted)
     cx = verdict.counterexample
     assert violations(claim, cx.cluster, cx.flow), "the counterexample does not break the claim concretely"
+
+
+def test_claims_are_checked_at_cilium_s_defaults_as_they_are_proved() -> None:
+    """A drawn Cilium option set (here bpf.lbSourceRangeAllTypes, which guards the NodePort too) is not what
+    the library's verdicts are proved for: the fuzz once reported nodeport-ignores-source-ranges broken on it."""
+    claim = next(c for c in LIBRARY if c.id == "nodeport-ignores-source-ranges")
+    drawn = CiliumSettings(source_range_all_types=True)
+    cluster = Cluster(nodes=(), services=(), proxy=attrs.evolve(Cluster(nodes=(), services=()).proxy, cilium=drawn))
+    flow = Flow(service="default/svc", client=ClientKind.EXTERNAL, destination=Destination.NODE_PORT)
+    claimed, _ = _as_claimed(claim, Dataplane.CILIUM_SNAT, cluster, flow)
+    assert cluster.proxy.cilium.source_range_all_types
+    assert claimed.proxy.cilium == CiliumSettings()
