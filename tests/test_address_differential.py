@@ -39,8 +39,10 @@ def _inside(draw: st.DrawFn, net: ipaddress.IPv4Network | ipaddress.IPv6Network)
 
 
 @st.composite
-def address_cases(draw: st.DrawFn) -> tuple[Cluster, AddressFlow]:
-    dataplane = draw(st.sampled_from([Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.IPVS, Dataplane.DNAT_ONLY]))
+def proxy_version(draw: st.DrawFn, dataplanes: list[Dataplane]) -> tuple[Dataplane, int, tuple[tuple[str, bool], ...]]:
+    """A dataplane, a kube-proxy minor and feature gates: the version's defaults, nftables' gate where the
+    version needs it (iptables where it has no nftables mode), and sometimes the ServiceCIDR gate flipped."""
+    dataplane = draw(st.sampled_from(dataplanes))
     minor = draw(st.integers(OLDEST, NEWEST))
     defaults = gate_defaults(minor)
     gates: list[tuple[str, bool]] = []
@@ -53,6 +55,14 @@ def address_cases(draw: st.DrawFn) -> tuple[Cluster, AddressFlow]:
     settable = gate.exists(minor) and (gate.locked is None or minor < gate.locked)
     if settable and (value := draw(st.booleans())) != defaults[GATE]:
         gates.append((GATE, value))
+    return dataplane, minor, tuple(gates)
+
+
+@st.composite
+def address_cases(draw: st.DrawFn) -> tuple[Cluster, AddressFlow]:
+    dataplane, minor, gates = draw(
+        proxy_version([Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.IPVS, Dataplane.DNAT_ONLY])
+    )
     nets = draw(st.lists(_network(), min_size=1, max_size=MAX_CIDRS))
     ips: list[str] = []
     for _ in range(draw(st.integers(0, MAX_SERVICES))):  # ClusterIPs inside a service CIDR, or anywhere

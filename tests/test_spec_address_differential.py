@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 
 from kverify.concrete import route_address
 from kverify.model import AddressFlow, ClientKind, Cluster, Dataplane, DropKind, Node, ProxyConfig, Service, ServicePort
-from kverify.model.versions import GATES, NEWEST, OLDEST, gate_defaults
 from kverify.semantics.ops import Term
 from kverify.semantics.unallocated import AddressWorld
 from kverify.symbolic.address import find_violation_on
+from tests.test_address_differential import proxy_version
 
-GATE = "MultiCIDRServiceAllocator"
 #: Property -> (what the Z3 query requires, what an executable-model outcome must satisfy).
 PROPERTIES: dict[str, tuple[Callable[[AddressWorld], Term], Callable[[DropKind | None], bool]]] = {
     "dropped": (lambda w: w.dropped, lambda kind: kind is DropKind.DROP),
@@ -38,19 +37,7 @@ def small_network(draw: st.DrawFn, v6: bool) -> ipaddress.IPv4Network | ipaddres
 
 @st.composite
 def clusters(draw: st.DrawFn) -> Cluster:
-    dataplane = draw(st.sampled_from([Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.IPVS]))
-    minor = draw(st.integers(OLDEST, NEWEST))
-    defaults = gate_defaults(minor)
-    gates: list[tuple[str, bool]] = []
-    if dataplane is Dataplane.NFTABLES:
-        if not GATES["NFTablesProxyMode"].exists(minor):
-            dataplane = Dataplane.IPTABLES
-        elif not defaults["NFTablesProxyMode"]:
-            gates.append(("NFTablesProxyMode", True))
-    gate = GATES[GATE]
-    settable = gate.exists(minor) and (gate.locked is None or minor < gate.locked)
-    if settable and (value := draw(st.booleans())) != defaults[GATE]:
-        gates.append((GATE, value))
+    dataplane, minor, gates = draw(proxy_version([Dataplane.IPTABLES, Dataplane.NFTABLES, Dataplane.IPVS]))
     families = draw(st.sampled_from([(False,), (True,), (False, True), (True, False)]))
     nets = [draw(small_network(v6)) for v6 in families]
     held = draw(st.lists(st.sampled_from([str(a) for n in nets for a in _every(n)]), max_size=20, unique=True))
