@@ -13,38 +13,10 @@ from pathlib import Path
 import pytest
 
 from kverify.cli import main
+from tests.test_check_exit_codes import HOSTNAME_ONLY, SPEC
 
-SPEC = """\
-apiVersion: kverify.io/v1alpha1
-kind: Spec
-metadata: {name: demo}
-topology:
-  nodes: [{name: node-a}, {name: node-b}]
-  services:
-    - name: shop/web
-      type: LoadBalancer
-      externalTrafficPolicy: Local
-      endpoints: [{ip: 10.244.1.5, node: node-a}]
-environment: {loadBalancer: no-health-check}
-claims:
-  - {id: delivered, service: shop/web, property: delivered, expect: EXPECT}
-"""
-#: A LoadBalancer known only by hostname: in-cluster clients via it are beyond the model (Unknown).
-HOSTNAME_ONLY = """\
-apiVersion: v1
-kind: Service
-metadata: {name: elb, namespace: shop}
-spec:
-  type: LoadBalancer
-  clusterIP: 10.96.0.30
-  ports: [{port: 80, nodePort: 30030}]
-status: {loadBalancer: {ingress: [{hostname: abc.elb.amazonaws.com}]}}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-a}
-status: {addresses: [{type: InternalIP, address: 192.168.0.11}]}
-"""
+# SPEC (EXPECT replaced per case) and HOSTNAME_ONLY (a LoadBalancer known only by hostname) are the exit-code
+# tests'; in-cluster clients via that LoadBalancer are beyond the model (Unknown).
 UNKNOWN_SPEC = (
     "apiVersion: kverify.io/v1alpha1\nkind: Spec\nmetadata: {name: elb}\nmanifests: [elb.yaml]\n"
     "claims:\n  - {id: delivered, service: shop/elb, from: pod, via: load-balancer, property: delivered}\n"
