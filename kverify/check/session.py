@@ -17,7 +17,7 @@ from kverify.load.manifests import LoadedManifests
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
 from kverify.model.metallb import NEWEST_METALLB
-from kverify.model.policy import IngressPolicy
+from kverify.model.policy import PolicyIndex
 from kverify.model.workload import NodePool
 from kverify.placement.design import Design
 
@@ -162,19 +162,25 @@ def run_check(
 def _unenforced_policies(loaded: LoadedManifests, cluster: Cluster) -> tuple[str, ...]:
     """One warning when NetworkPolicies may restrict ingress to the pods of Services checked: kverify's
     "delivered" is kube-proxy's answer, which the network plugin may still drop."""
-    by_namespace: dict[str, list[IngressPolicy]] = {}
-    for policy in loaded.ingress_policies:
-        by_namespace.setdefault(policy.namespace, []).append(policy)
-    if not by_namespace:
+    if not loaded.ingress_policies:
         return ()
-    names: dict[str, None] = {}
+    index = PolicyIndex(loaded.ingress_policies)
+    # Each policy named once, in the order a Service-by-Service scan finds them: by the first Service it may
+    # select, then by its place in the input. A shared list of policies is taken once, whichever Services it fits.
+    first_found: dict[int, tuple[int, int, str]] = {}
+    lists_taken: set[int] = set()
     services: list[str] = []
-    for service in cluster.services:
-        here = by_namespace.get(service.namespace, ())
-        found = [p.policy for p in here if p.may_select(service.namespace, service.selector)]
-        if found:
-            services.append(service.key)
-            names.update(dict.fromkeys(found))
+    for order, service in enumerate(cluster.services):
+        buckets = index.buckets(service.namespace, service.selector)
+        if not buckets:
+            continue
+        services.append(service.key)
+        for bucket in buckets:
+            if id(bucket) not in lists_taken:
+                lists_taken.add(id(bucket))
+                for position, policy in bucket:
+                    first_found.setdefault(position, (order, position, policy.policy))
+    names = [name for _, _, name in sorted(first_found.values())]
     if not services:
         return ()
     return (

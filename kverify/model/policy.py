@@ -6,6 +6,8 @@ sees matters (SNAT hides the client's address from an ipBlock rule).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 from attrs import validators as v
 
@@ -57,3 +59,43 @@ class IngressPolicy:
         ``matchLabels`` only; ``matchExpressions`` may narrow it further)."""
         wanted = dict(selector or ())
         return namespace == self.namespace and all(wanted.get(k, val) == val for k, val in self.pod_selector)
+
+
+#: A policy with its position in the input (the order messages name policies in).
+Placed = tuple[int, IngressPolicy]
+
+
+class PolicyIndex:
+    """Ingress policies indexed by namespace and by the label keys they select on, so that the policies that
+    may select each Service's pods are found without comparing every Service with every policy of its
+    namespace (10,000 of each in one namespace were 10^8 :meth:`IngressPolicy.may_select` calls, ~150 s)."""
+
+    def __init__(self, policies: Iterable[IngressPolicy]) -> None:
+        self._groups: dict[str, dict[frozenset[str], list[Placed]]] = {}
+        for position, policy in enumerate(policies):
+            keys = frozenset(key for key, _ in policy.pod_selector)
+            self._groups.setdefault(policy.namespace, {}).setdefault(keys, []).append((position, policy))
+        self._projections: dict[tuple[str, frozenset[str], tuple[str, ...]], dict[tuple[str, ...], list[Placed]]] = {}
+
+    def buckets(self, namespace: str, selector: tuple[tuple[str, str], ...] | None) -> list[list[Placed]]:
+        """The policies that may select the pods of a Service with this ``spec.selector``, as shared lists
+        (the same list object answers every Service it fits, so a caller can take each list once).
+
+        As :meth:`IngressPolicy.may_select`: a policy may select them unless it gives one of the selector's
+        labels another value; so among policies selecting on the same keys, those that fit are the ones
+        whose values on the keys shared with the selector equal the selector's: one dictionary lookup.
+        """
+        wanted = dict(selector or ())
+        found: list[list[Placed]] = []
+        for keys, members in self._groups.get(namespace, {}).items():
+            shared = tuple(sorted(keys.intersection(wanted)))
+            projection = self._projections.get((namespace, keys, shared))
+            if projection is None:  # built once per namespace, key set and shared keys
+                projection = {}
+                for placed in members:
+                    labels = dict(placed[1].pod_selector)
+                    projection.setdefault(tuple(labels[key] for key in shared), []).append(placed)
+                self._projections[(namespace, keys, shared)] = projection
+            if bucket := projection.get(tuple(wanted[key] for key in shared)):
+                found.append(bucket)
+        return found
