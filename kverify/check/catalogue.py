@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import attrs
 
+from kverify.check.endpoint_reads import any_usable, first_usable_node_in, ready_nodes, usable_nodes
 from kverify.check.exhaustive import PROPERTIES, Property
 from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import excluded_nodes
@@ -56,6 +57,9 @@ class BuiltinCheck:
     why: str
     prop: Property
     candidates: Callable[[Facts, Service], list[Candidate] | None]  # None: does not apply
+    #: The Service types the check may apply to (its ``candidates`` answers None for the others), so that
+    #: the thousands of ClusterIP Services of a snapshot are not asked by checks about load balancers.
+    service_types: frozenset[ServiceType] = frozenset(ServiceType)
 
 
 def _first_node_without(cluster: Cluster, names: set[str]) -> str | None:
@@ -63,7 +67,7 @@ def _first_node_without(cluster: Cluster, names: set[str]) -> str | None:
 
 
 def _ready_nodes(service: Service) -> set[str]:
-    return {e.node_name for e in service.endpoints if e.ready and e.node_name}
+    return ready_nodes(service.endpoints)
 
 
 def _lb_ip(service: Service) -> bool:
@@ -177,7 +181,7 @@ def _etp_cluster_hides_client_ip(facts: Facts, service: Service) -> list[Candida
 def _itp_local_clients_without_endpoint(facts: Facts, service: Service) -> list[Candidate] | None:
     if service.internal_traffic_policy.spelling != "Local" or service.headless:
         return None
-    usable = {e.node_name for e in service.endpoints if e.usable and e.node_name}
+    usable = usable_nodes(service.endpoints)
     node = next((n for n in facts.client_nodes if n not in usable), None)
     if node is None:
         return []
@@ -221,7 +225,7 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
 
 def _terminating_nodes(service: Service) -> list[str]:
     """Nodes with a serving-terminating endpoint and no Ready one (where kube-proxy falls back to them)."""
-    return sorted({e.node_name for e in service.endpoints if e.usable and e.node_name} - _ready_nodes(service))
+    return sorted(usable_nodes(service.endpoints) - _ready_nodes(service))
 
 
 #: Load balancers that probe the healthCheckNodePort under eTP Local (rules lb-health-checked,
@@ -274,7 +278,7 @@ def _no_healthy_lb_target(facts: Facts, service: Service) -> list[Candidate] | N
     (rule drop-no-local-endpoints); a Classic ELB sends nowhere. Linear: one pass over the endpoints."""
     cluster = facts.cluster
     found = _probed_targets(cluster, service)
-    if found is None or not any(e.usable for e in service.endpoints):
+    if found is None or not any_usable(service.endpoints):
         return None  # not probed, or no endpoint at all: no-usable-endpoints speaks for it
     healthy, left_out = found
     profile = cluster.load_balancer_for(service)
@@ -287,8 +291,7 @@ def _no_healthy_lb_target(facts: Facts, service: Service) -> list[Candidate] | N
     if profile is LoadBalancerProfile.AWS_CLASSIC_ELB:  # no fail-open: the route answers that no node receives
         flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER)
         return [Candidate(flow=flow, context=f"{why}: no instance passes the health check")]
-    usable = {e.node_name for e in service.endpoints if e.usable and e.node_name}
-    node = _first_node_without(cluster, usable | left_out)
+    node = _first_node_without(cluster, usable_nodes(service.endpoints) | left_out)
     if node is None:
         return []  # every target has a serving-terminating endpoint: delivered there
     flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)
@@ -341,7 +344,7 @@ def _metallb_not_announced(facts: Facts, service: Service) -> list[Candidate] | 
     ):
         return None
     known = index_of(cluster).nodes_by_name
-    node = next((e.node_name for e in service.endpoints if e.usable and e.node_name in known), None)
+    node = first_usable_node_in(service.endpoints, known)
     if node is None:
         return None  # no endpoint the proxy uses on a known node: no-usable-endpoints speaks for it
     at_node = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)
@@ -357,7 +360,7 @@ def _metallb_not_announced(facts: Facts, service: Service) -> list[Candidate] | 
 
 
 def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | None:
-    if service.headless or any(e.usable for e in service.endpoints) or not facts.cluster.nodes:
+    if service.headless or any_usable(service.endpoints) or not facts.cluster.nodes:
         return None
     node = facts.client_nodes[0] if facts.client_nodes else facts.cluster.nodes[0].name
     flow = Flow(service=service.key, client=ClientKind.POD, destination=Destination.CLUSTER_IP, node=node)
@@ -381,6 +384,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "still sends to nodes without one, which DROP (rule drop-no-local-endpoints).",
         prop=PROPERTIES["delivered"],
         candidates=_etp_local_lb_without_health_checks,
+        service_types=frozenset({ServiceType.LOAD_BALANCER}),
     ),
     BuiltinCheck(
         id="etp-local-lb-without-healthy-target",
@@ -392,6 +396,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "(rules lb-fail-open, drop-no-local-endpoints); a Classic ELB sends to none.",
         prop=PROPERTIES["delivered"],
         candidates=_no_healthy_lb_target,
+        service_types=frozenset({ServiceType.LOAD_BALANCER}),
     ),
     BuiltinCheck(
         id="etp-local-node-port",
@@ -400,6 +405,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "without a local endpoint, and nothing tells clients which nodes those are.",
         prop=PROPERTIES["delivered"],
         candidates=_etp_local_node_port,
+        service_types=frozenset({ServiceType.NODE_PORT}),
     ),
     BuiltinCheck(
         id="etp-cluster-hides-client-ip",
@@ -418,6 +424,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "(aws-load-balancer-proxy-protocol: '*', and a server that expects it) carries the client IP instead.",
         prop=PROPERTIES["client-ip-preserved"],
         candidates=_etp_local_behind_rewriting_lb,
+        service_types=frozenset({ServiceType.LOAD_BALANCER}),
     ),
     BuiltinCheck(
         id="itp-local-clients-without-endpoint",
@@ -435,6 +442,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "open (rule lb-fail-open): nodes without endpoints DROP, the others fall back to terminating pods.",
         prop=_READY_AND_DELIVERED,
         candidates=_terminating_behind_health_checked_lb,
+        service_types=frozenset({ServiceType.LOAD_BALANCER}),
     ),
     BuiltinCheck(
         id="metallb-announces-usable-endpoints",
@@ -445,6 +453,7 @@ CHECKS: tuple[BuiltinCheck, ...] = (
         "dark), Ready or serving from v0.14.5 (rule lb-metallb-announce; give the release with --metallb-version).",
         prop=PROPERTIES["delivered"],
         candidates=_metallb_not_announced,
+        service_types=frozenset({ServiceType.LOAD_BALANCER}),
     ),
     BuiltinCheck(
         id="no-usable-endpoints",
@@ -463,9 +472,15 @@ def check(check_id: str) -> BuiltinCheck:
     raise KeyError(check_id)
 
 
+#: The checks that may apply to each Service type, in :data:`CHECKS` order.
+CHECKS_FOR_TYPE: dict[ServiceType, tuple[BuiltinCheck, ...]] = {
+    kind: tuple(c for c in CHECKS if kind in c.service_types) for kind in ServiceType
+}
+
+
 def candidate_flows(facts: Facts, service: Service) -> Iterator[tuple[BuiltinCheck, list[Candidate]]]:
     """Each check that applies to ``service`` with the flows that may break it."""
-    for c in CHECKS:
+    for c in CHECKS_FOR_TYPE[service.type]:
         found = c.candidates(facts, service)
         if found is not None:
             yield c, found
