@@ -15,6 +15,8 @@ from kverify.load.allocate import Pending, cluster_ip_families
 from kverify.load.fields import MUST_BE_CIDR, Ctx, invalid, is_cidr, is_ip, validators_off
 from kverify.load.kinds import Skip
 from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_ips
+from kverify.load.plain_service import plain_service
+from kverify.load.service_annotations import ALLOCATED_ANNOTATION, topology_annotation
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
 from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
 
@@ -30,7 +32,8 @@ def service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
     """
     # Each port and ingress entry is built from fields checked just before: see validators_off.
     with validators_off():
-        return _service_from(ctx, obj)
+        plain = plain_service(obj)  # the common well-formed Service; None leaves it to the careful reader
+        return plain if plain is not None else _service_from(ctx, obj)
 
 
 def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None:
@@ -107,7 +110,7 @@ def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None
         "health_check_node_port": health_check,
         "session_affinity": ctx.enum(spec, "sessionAffinity", ("spec",), SessionAffinity, SessionAffinity.NONE),
         "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
-        "topology_annotation": _topology_annotation(obj),
+        "topology_annotation": topology_annotation(obj),
         "selector": _selector(ctx, spec),
         "publish_not_ready_addresses": ctx.boolean(spec, "publishNotReadyAddresses", ("spec",)) is True,
         "pending": pending,
@@ -115,26 +118,6 @@ def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None
         "lb_preserve_client_ip": preserve_client_ip(annotations),
     }
     return kwargs if len(ctx.problems) == before else None
-
-
-TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
-
-
-def _topology_annotation(obj: dict[str, Any]) -> tuple[str, str] | None:
-    """The Service's topology annotation (the newer key wins, as kube-proxy reads it)."""
-    annotations = obj["metadata"].get("annotations")
-    if type(annotations) is not dict:
-        return None
-    for key in TOPOLOGY_ANNOTATIONS:
-        value = annotations.get(key)
-        if type(value) is str:
-            return (key, value)
-    return None
-
-
-#: Written on exported manifests: the field paths kverify filled in (read back, so a counterexample
-#: manifest still says which of its values are only known after apply).
-ALLOCATED_ANNOTATION = "kverify.io/allocated"
 
 
 def _recorded_allocations(ctx: Ctx, obj: dict[str, Any]) -> list[str]:
