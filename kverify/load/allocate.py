@@ -196,8 +196,12 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]], service
         if kwargs["health_check_node_port"]:
             taken_ports.add(kwargs["health_check_node_port"])
     for ctx, key, kwargs, pending in sorted(drafts, key=lambda d: d[1]):
-        allocated: list[str] = list(pending.defaulted)
         given: tuple[str, ...] = kwargs["cluster_ips"]
+        if _nothing_pending(pending, given, ranges):
+            kwargs["ports"] = tuple(kwargs["ports"])
+            kwargs["allocated"] = frozenset(pending.defaulted)
+            continue
+        allocated: list[str] = list(pending.defaulted)
         families = _cluster_ip_families(ctx, pending, given, ranges)
         if families is None:
             continue
@@ -234,6 +238,21 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]], service
             kwargs["load_balancer_ingress"] = tuple(ingress)
             _warn_source_ranges(ctx, kwargs)
         kwargs["allocated"] = frozenset(allocated)
+
+
+def _nothing_pending(pending: Pending, given: tuple[str, ...], ranges: ServiceRanges) -> bool:
+    """The Service gets nothing from the API server and nothing can refuse it (a snapshot's Services): no
+    node port, health-check port or LB address is pending, and no ClusterIP is, nor can a given one be refused
+    (no service CIDR declared, see ``families_to_allocate``: only ``RequireDualStack`` adds a second family
+    to given ClusterIPs)."""
+    request = pending.family_request
+    return (
+        not ranges.declared
+        and (request is None or (bool(given) and request.policy != "RequireDualStack"))
+        and not pending.node_ports
+        and not pending.health_check_node_port
+        and not pending.needs_ingress
+    )
 
 
 def _cluster_ip_families(

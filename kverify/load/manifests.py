@@ -282,14 +282,15 @@ class _Assembly:
             # Helm values, a chart's Chart.yaml (apiVersion: v2, no kind, no metadata)...: not an object
             self._skip(file, line, NOT_AN_OBJECT, "no kind and no metadata: not a Kubernetes object")
             return
-        name = meta.get("name") if type(meta) is dict else None
-        namespace = meta.get("namespace") if type(meta) is dict else None
+        if type(meta) is dict:
+            name, given_namespace, labels = meta.get("name"), meta.get("namespace"), meta.get("labels")
+        else:
+            name = given_namespace = labels = None
         kind_ok = type(kind) is str and kind != ""
         name_ok = type(name) is str and name != ""
-        namespace = namespace if type(namespace) is str and namespace else self.namespace
+        namespace = given_namespace if type(given_namespace) is str and given_namespace else self.namespace
         label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
-        labels = meta.get("labels") if type(meta) is dict else None
-        if not self.k3s_servicelb and type(labels) is dict and any(str(k).startswith(K3S_SERVICELB) for k in labels):
+        if labels and not self.k3s_servicelb and type(labels) is dict and any(_k3s_label(k) for k in labels):
             self.k3s_servicelb = True
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
             if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):
@@ -302,24 +303,19 @@ class _Assembly:
                 self.pod_sources.append((kind, namespace, name))  # type: ignore[arg-type]
             return
         ctx = Ctx(file, locate, label, self.problems, self.warnings)
-        before = len(self.problems)
-        ctx.string(data, "apiVersion", (), required=True)
-        ctx.string(data, "kind", (), required=True)
-        if meta is None:
-            ctx.error(("metadata",), "Required value")
-        elif type(meta) is not dict:
-            ctx.error(("metadata",), invalid(meta, "must be a mapping"))
-        elif not name_ok:
-            if name is None or name == "":
-                ctx.error(("metadata", "name"), "Required value: name or generateName is required")
-            else:
-                ctx.error(("metadata", "name"), invalid(name, "must be a string"))
-        else:
-            ctx.string(meta, "namespace", ("metadata",))
-        if len(self.problems) != before or label is None or type(kind) is not str or type(name) is not str:
+        well_formed = (  # the common case: none of the checks below can fire
+            name_ok
+            and kind_ok
+            and type(api_version) is str
+            and api_version != ""
+            and (given_namespace is None or type(given_namespace) is str)
+        )
+        if not well_formed and not self._object_fields(ctx, data, meta, name, name_ok):
+            return
+        if label is None or type(kind) is not str or type(name) is not str:
             return
         modelled = kind in API_VERSIONS
-        if modelled and not validate.object_name(ctx, kind, name, (meta or {}).get("namespace") or None):
+        if modelled and not validate.object_name(ctx, kind, name, given_namespace or None):
             return
         if label in self.first:
             if modelled:
@@ -335,7 +331,15 @@ class _Assembly:
         if api_version not in accepted:
             ctx.error(("apiVersion",), unsupported(api_version, accepted))
             return
-        if kind == "Node":
+        if kind == "Service":  # the kinds a snapshot is made of first
+            self._add_service(ctx, data, file, line, namespace, name)
+        elif kind == "EndpointSlice":
+            record = slice_from(ctx, data, namespace)
+            if isinstance(record, Skip):
+                self._skip(file, line, kind, f"{label}: {record.reason}")
+            elif record is not None:
+                self.slices.append((ctx, namespace, record))
+        elif kind == "Node":
             node = node_from(ctx, data, name)
             if node is not None:
                 self.nodes.append(node)
@@ -362,18 +366,34 @@ class _Assembly:
             self.service_cidrs.extend(cidrs)
             if name == DEFAULT_SERVICE_CIDR:
                 self.default_cidrs = cidrs
+
+    def _add_service(self, ctx: Ctx, data: dict[str, Any], file: str, line: int, namespace: str, name: str) -> None:
+        result = service_from(ctx, data)
+        if isinstance(result, Skip):
+            self._skip(file, line, "Service", f"{ctx.obj}: {result.reason}")
+            self.skipped_services.add(f"{namespace}/{name}")
+        elif result is not None:
+            self.services.append((ctx, namespace, name, result))
+            if (intent := intent_from(ctx, data)) is not None:
+                self.intents[f"{namespace}/{name}"] = intent
+
+    def _object_fields(self, ctx: Ctx, data: dict[str, Any], meta: object, name: object, name_ok: bool) -> bool:
+        """Check apiVersion, kind and metadata as the API server does; whether no problem was found."""
+        before = len(self.problems)
+        ctx.string(data, "apiVersion", (), required=True)
+        ctx.string(data, "kind", (), required=True)
+        if meta is None:
+            ctx.error(("metadata",), "Required value")
+        elif type(meta) is not dict:
+            ctx.error(("metadata",), invalid(meta, "must be a mapping"))
+        elif not name_ok:
+            if name is None or name == "":
+                ctx.error(("metadata", "name"), "Required value: name or generateName is required")
+            else:
+                ctx.error(("metadata", "name"), invalid(name, "must be a string"))
         else:
-            result = service_from(ctx, data) if kind == "Service" else slice_from(ctx, data, namespace)
-            if isinstance(result, Skip):
-                self._skip(file, line, kind, f"{label}: {result.reason}")
-                if kind == "Service":
-                    self.skipped_services.add(f"{namespace}/{name}")
-            elif isinstance(result, SliceRecord):
-                self.slices.append((ctx, namespace, result))
-            elif result is not None:
-                self.services.append((ctx, namespace, name, result))
-                if (intent := intent_from(ctx, data)) is not None:
-                    self.intents[f"{namespace}/{name}"] = intent
+            ctx.string(meta, "namespace", ("metadata",))
+        return len(self.problems) == before
 
     def _add_workload(self, ctx: Ctx, data: dict[str, Any], kind: str, namespace: str, name: str) -> None:
         if (workload := workload_from(ctx, data, kind, namespace, name)) is not None:
@@ -484,6 +504,8 @@ class _Assembly:
         self.skipped_kinds = [self.skipped_kinds[i] for i in order]
         drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]
         for _, _, kwargs, pending in drafts:
+            if not pending.annotations and pending.lb_class is None and not self.k3s_servicelb:
+                continue  # nothing for lb_hint to go by (most Services): it would answer None
             hint = lb_hint(
                 dict(pending.annotations), pending.lb_class, metallb_bgp=self.metallb_bgp, k3s=self.k3s_servicelb
             )
@@ -538,6 +560,10 @@ def _joined(slices: list[SliceEndpoints]) -> SliceEndpoints:
     if all(type(part) is EndpointColumns for part in slices):
         return EndpointColumns.join(slices)  # type: ignore[arg-type]
     return tuple(chain.from_iterable(slices))
+
+
+def _k3s_label(key: object) -> bool:
+    return str(key).startswith(K3S_SERVICELB)
 
 
 def _prefixed(locate: Callable[[Path], int], prefix: Path) -> Callable[[Path], int]:

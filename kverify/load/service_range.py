@@ -54,17 +54,18 @@ class ServiceRanges:
     networks: tuple[Network, ...]
     #: The input declared them (else they are the assumed defaults).
     declared: bool
+    #: The cluster's IP families, the primary first (read once per Service by the allocator: kept).
+    families: tuple[int, ...] = attrs.field(init=False, eq=False)
+
+    @families.default
+    def _families(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(n.version for n in self.networks))
 
     @classmethod
     def of(cls, cidrs: Sequence[str]) -> ServiceRanges:
         """The ranges of ``cidrs`` (already validated), or the defaults when there are none."""
         texts = tuple(dict.fromkeys(cidrs)) or DEFAULT_SERVICE_CIDRS
         return cls(tuple(ipaddress.ip_network(c, strict=False) for c in texts), declared=bool(cidrs))
-
-    @property
-    def families(self) -> tuple[int, ...]:
-        """The cluster's IP families, the primary first."""
-        return tuple(dict.fromkeys(n.version for n in self.networks))
 
     def holds(self, ip: str) -> bool:
         """The API server accepts ``ip`` as a given ClusterIP: some CIDR with an allocator holds it

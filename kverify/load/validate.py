@@ -103,7 +103,9 @@ def object_name(ctx: Ctx, kind: str, name: str, namespace: str | None) -> bool:
     """``metadata.name`` (and ``metadata.namespace``) as the API server validates them for ``kind``."""
     ok = True
     if kind in NAME_FORMATS:
-        ok = check_name(ctx, ("metadata", "name"), name, NAME_FORMATS[kind])
+        pattern, longest, _ = FORMATS[NAME_FORMATS[kind]]
+        plain = len(name) <= longest and pattern.match(name) is not None  # most names: no message to build
+        ok = plain or check_name(ctx, ("metadata", "name"), name, NAME_FORMATS[kind])
         if namespace is not None and kind not in ("Node", "ServiceCIDR"):  # cluster-scoped: no namespace
             for message in _namespace_problems(namespace):
                 ctx.error(("metadata", "namespace"), invalid(namespace, message))
