@@ -56,3 +56,56 @@ def test_services_with_nothing_pending_are_allocated_as_the_full_way_allocates_t
         patch.setattr(allocate_module, "_nothing_pending", lambda *args: False)
         full = _allocated(drafts, cidrs)
     assert shortcut == full
+
+
+_ADDRESS_ODD = st.one_of(st.none(), st.just(""), st.integers(0, 2), st.just(["10.0.0.1"]), st.just({}))
+
+
+def _mostly(plain: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``plain`` three times in four, else an odd value (st.one_of would weigh each odd value like ``plain``)."""
+    return st.integers(0, 3).flatmap(lambda roll: _ADDRESS_ODD if roll == 0 else plain)
+
+
+_ADDRESS_ENTRIES = _mostly(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": _mostly(st.sampled_from(["InternalIP", "ExternalIP", "Hostname", "InternalDNS"])),
+            "address": _mostly(st.sampled_from(["10.0.0.1", "10.0.0.2", "fd00::1", "node-a", "300.0.0.1", "01.2.3.4"])),
+        },
+    )
+)
+
+
+def _careful_addresses(ctx: Ctx, entries: list[Any]) -> tuple[str, ...]:
+    """The node's addresses as the careful reader takes them: each field through its typed getter."""
+    from kverify.load.kinds import _address_fields
+
+    internal: list[str] = []
+    external: list[str] = []
+    for i, entry in enumerate(entries):
+        kind, address = _address_fields(ctx, entry, i)
+        if kind in ("InternalIP", "ExternalIP") and address is not None:
+            if ctx.ip(address, ("status", "addresses", i, "address")) is None:
+                continue
+            if address not in internal and address not in external:
+                (internal if kind == "InternalIP" else external).append(address)
+    return (*internal, *external)
+
+
+@settings(max_examples=400, deadline=None)
+@given(entries=st.lists(_ADDRESS_ENTRIES, max_size=4))
+def test_node_addresses_are_read_as_the_careful_getters_read_them(entries: list[Any]) -> None:
+    """node_from skips the typed getters for an address entry whose type and address are non-empty strings:
+    the same addresses, problems and lines as reading every entry through them."""
+    from kverify.load.kinds import node_from
+
+    def ctx(problems: list[Problem]) -> Ctx:
+        return Ctx("node.yaml", lambda path: len(path), "Node n1", problems, [])
+
+    node_problems: list[Problem] = []
+    node = node_from(ctx(node_problems), {"metadata": {"name": "n1"}, "status": {"addresses": entries}}, "n1")
+    careful_problems: list[Problem] = []
+    addresses = _careful_addresses(ctx(careful_problems), entries)
+    assert node_problems == careful_problems
+    assert node is not None and node.addresses == addresses

@@ -50,16 +50,14 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
     internal: list[str] = []
     external: list[str] = []
     for i, entry in enumerate(ctx.list_of(status, "addresses", ("status",))):
-        path = ("status", "addresses", i)
-        if type(entry) is not dict:
-            ctx.error(path, invalid(entry, "must be a mapping"))
-            continue
-        kind = ctx.string(entry, "type", path, required=True)
-        address = ctx.string(entry, "address", path, required=True)
+        kind = entry.get("type") if type(entry) is dict else None
+        address = entry.get("address") if type(entry) is dict else None
+        if not (type(kind) is str and kind and type(address) is str and address):  # else nothing to report
+            kind, address = _address_fields(ctx, entry, i)
         if (
-            kind in ("InternalIP", "ExternalIP")
+            kind in _NODE_IPS
             and address is not None
-            and ctx.ip(address, (*path, "address")) is not None
+            and (is_ip(address) or ctx.ip(address, ("status", "addresses", i, "address")) is not None)
         ):
             target = internal if kind == "InternalIP" else external
             if address not in internal and address not in external:
@@ -74,8 +72,8 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
     if not pod_cidrs and single is not None and (checked := ctx.cidr(single, ("spec", "podCIDR"))) is not None:
         pod_cidrs.append(checked)
     raw_taints = ctx.list_of(spec, "taints", ("spec",))
-    draining = meta.get("deletionTimestamp") is not None or any(
-        type(t) is dict and t.get("key") == AUTOSCALER_TAINT for t in raw_taints
+    draining = meta.get("deletionTimestamp") is not None or (
+        bool(raw_taints) and any(type(t) is dict and t.get("key") == AUTOSCALER_TAINT for t in raw_taints)
     )
     taints = tuple(t for t in taints_from(ctx, spec) if t.key != AUTOSCALER_TAINT) if raw_taints else ()
     other_labels: list[tuple[str, str]] = []
@@ -100,6 +98,18 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
         except (ValueError, TypeError) as exc:  # pragma: no cover - the converters take any iterable
             ctx.model_error(exc)
             return None
+
+
+_NODE_IPS = ("InternalIP", "ExternalIP")
+
+
+def _address_fields(ctx: Ctx, entry: object, i: int) -> tuple[str | None, str | None]:
+    """``type`` and ``address`` of ``status.addresses[i]``, each problem recorded (``None`` for a bad one)."""
+    path = ("status", "addresses", i)
+    if type(entry) is not dict:
+        ctx.error(path, invalid(entry, "must be a mapping"))
+        return None, None
+    return ctx.string(entry, "type", path, required=True), ctx.string(entry, "address", path, required=True)
 
 
 def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | Skip | None:

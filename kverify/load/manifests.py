@@ -420,6 +420,8 @@ class _Assembly:
         """Add the endpoints of each Endpoints object the mirroring controller would copy (its Service is
         here and has no selector, and no EndpointSlice of the Service was given: a snapshot holds the
         mirrored slices already); return those Services' keys. The others are skipped, with the reason."""
+        if not self.mirrors:
+            return frozenset()
         sliced = {f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None}
         selectors = {f"{ns}/{name}": kwargs["selector"] for _, ns, name, kwargs in self.services}
         mirrored: set[str] = set()
@@ -450,12 +452,19 @@ class _Assembly:
         The common case, decided by set operations over the slice (a snapshot has 480,000 endpoints);
         :meth:`_warn_unknown` finds the endpoints to warn about otherwise."""
         columns = endpoints if type(endpoints) is EndpointColumns else None
-        names = set(columns.node_names if columns is not None else map(_NODE_NAME, endpoints))
-        names.discard(None)
-        if not names.issubset(node_names) and (node_names or not nodes_noted):
-            return False
+        node_column = columns.node_names if columns is not None else list(map(_NODE_NAME, endpoints))
+        # issuperset walks the column without building a set of it: the answer for nearly every slice.
+        # A None (no nodeName) or a name not found is decided on the names themselves.
+        if not node_names.issuperset(node_column):
+            names = set(node_column)
+            names.discard(None)
+            if not names.issubset(node_names) and (node_names or not nodes_noted):
+                return False
         if self.pods:
-            pods = set(columns.pods if columns is not None else map(_POD, endpoints))
+            pod_column = columns.pods if columns is not None else list(map(_POD, endpoints))
+            if self.pods.issuperset(pod_column):
+                return True
+            pods = set(pod_column)
             pods.discard(None)
             return pods.issubset(self.pods)
         return True

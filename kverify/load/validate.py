@@ -191,7 +191,7 @@ class Allocations:
         allocated = kwargs.get("allocated") or frozenset()
         own: set[tuple[object, int]] = set()  # (protocol, nodePort): ValidateService's duplicate check
         for i, port in enumerate(kwargs.get("ports") or ()):
-            if port.node_port is not None and f"spec.ports[{i}].nodePort" not in allocated:
+            if port.node_port is not None and (not allocated or f"spec.ports[{i}].nodePort" not in allocated):
                 path = ("spec", "ports", i, "nodePort")
                 if (port.protocol, port.node_port) in own:  # a TCP and a UDP port may share one
                     ctx.error(path, f"Duplicate value: {port.node_port}")
@@ -212,7 +212,7 @@ class Allocations:
                 )
             self.node_port(ctx, ("spec", "healthCheckNodePort"), health, key)
         for j, ip in enumerate(kwargs.get("cluster_ips") or ()):
-            if f"spec.clusterIPs[{j}]" not in allocated:
+            if not allocated or f"spec.clusterIPs[{j}]" not in allocated:
                 self.cluster_ip(ctx, ("spec", "clusterIPs"), ip, key)
 
 
