@@ -5,8 +5,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-import yaml
-
 from kverify.load.lb_hints import AWS_PROXY_PROTOCOL, AWS_TG_ATTRIBUTES
 from kverify.load.services import ALLOCATED_ANNOTATION
 from kverify.model import Cluster, IPMode, Service, ServiceType
@@ -172,4 +170,6 @@ def manifests(cluster: Cluster) -> str:
     for service in cluster.services:
         documents.append(_service(service))
         documents.extend(_endpoint_slices(service))
+    import yaml  # here, not at the top: only written counterexamples need it, and it costs start-up time
+
     return yaml.safe_dump_all(documents, sort_keys=False)
