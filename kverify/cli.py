@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from kverify.errors import PART_LIMIT, InputError, KverifyError, NotModelled, one_line
-from kverify.model.enums import _Spelled
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from kverify.model import Cluster, ProxyConfig
     from kverify.model.cilium import CiliumSettings
+    from kverify.model.enums import _Spelled
     from kverify.model.workload import NodePool
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN, EXIT_NOTHING_CHECKED = 0, 1, 2, 3, 4
@@ -304,8 +304,8 @@ def _choices(enum_type: type[_Spelled]) -> list[str]:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The ``kverify`` parser. ``command``: only that subcommand gets its arguments (the others are
-    listed, with their help, but empty): adding every subcommand's hundred-odd arguments costs each
-    run ~0.04 s at start-up, and a command line names one subcommand (see :func:`main`)."""
+    listed, with their help, but empty; ``""``: none does): adding every subcommand's hundred-odd
+    arguments costs each run ~0.04 s at start-up, and a command line names one subcommand (see :func:`main`)."""
     parser = _Parser(
         prog="kverify",
         description="Prove how Kubernetes Services route traffic, or show the smallest counterexample.",
@@ -318,12 +318,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _trace_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
-    from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, Protocol
-
     trace = commands.add_parser("trace", help="every possible outcome of one flow to a Service")
     trace.set_defaults(run=_run_trace)
-    if not arguments:
+    if not arguments:  # listed only: kverify.model is not needed
         return
+    from kverify.model import ClientKind, Dataplane, Destination, LoadBalancerProfile, Protocol
+
     trace.add_argument(
         "manifests",
         nargs="+",
@@ -427,12 +427,12 @@ def _trace_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[
 
 
 def _prove_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
-    from kverify.model import Dataplane
-
     prove = commands.add_parser("prove", help="prove or refute the theorem library's claims with Z3")
     prove.set_defaults(run=_run_prove)
-    if not arguments:
+    if not arguments:  # listed only: kverify.model is not needed
         return
+    from kverify.model import Dataplane
+
     prove.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (default: all; see --list)")
     prove.add_argument("--dataplane", action="append", choices=_choices(Dataplane), help="repeatable")
     prove.add_argument(
@@ -475,8 +475,6 @@ def _prove_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[
 
 
 def _check_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
-    from kverify.model import Dataplane, LoadBalancerProfile
-
     check = commands.add_parser(
         "check",
         help="check spec files' claims, and built-in checks on manifests (no argument: the bundled specs)",
@@ -486,8 +484,10 @@ def _check_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[
         "4 nothing was checked (no spec claim, no built-in check applied; see --allow-nothing-checked).",
     )
     check.set_defaults(run=_run_check)
-    if not arguments:
+    if not arguments:  # listed only: kverify.model is not needed
         return
+    from kverify.model import Dataplane, LoadBalancerProfile
+
     check.add_argument(
         "paths", nargs="*", metavar="FILE", help="spec files, manifests, or directories of them; - reads stdin"
     )
@@ -591,8 +591,6 @@ _LB_HELP = (
 
 
 def _diff_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[no-untyped-def]
-    from kverify.model import Dataplane, LoadBalancerProfile
-
     diff = commands.add_parser(
         "diff",
         help="the behaviour that changes between two revisions (files, directories, REV:path, or --git)",
@@ -601,8 +599,10 @@ def _diff_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[n
         "Exit codes: 0 no spec claim changes verdict, 1 one does, 2 bad input.",
     )
     diff.set_defaults(run=_run_diff)
-    if not arguments:
+    if not arguments:  # listed only: kverify.model is not needed
         return
+    from kverify.model import Dataplane, LoadBalancerProfile
+
     diff.add_argument("old", metavar="OLD", help="a file, a directory, or REV:path (with --git: a revision)")
     diff.add_argument("new", metavar="NEW", help="a file, a directory, or REV:path (with --git: a revision)")
     diff.add_argument(
@@ -655,6 +655,8 @@ def _diff_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[n
 
 #: The subcommands, in the order ``kverify --help`` lists them.
 _SUBCOMMANDS = {"trace": _trace_parser, "prove": _prove_parser, "check": _check_parser, "diff": _diff_parser}
+#: A first word after which argparse ends before reading a subcommand (the action runs as it is read).
+_TOP_LEVEL_ONLY = ("-h", "--help", "--version")
 
 
 def _namespace_flag(parser: argparse.ArgumentParser) -> None:
@@ -1362,8 +1364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kverify`` console script."""
     words = sys.argv[1:] if argv is None else list(argv)
     # A command line names its subcommand first (the only options before it are --help and --version):
-    # then only that subcommand's arguments are built. Anything else gets the whole parser.
+    # then only that subcommand's arguments are built. `kverify`, `kverify --help` and `kverify --version`
+    # stop before any subcommand is parsed: none needs its arguments (nor the loader their defaults import).
+    # Anything else gets the whole parser.
     command = words[0] if words and words[0] in _SUBCOMMANDS else None
+    if not words or words[0] in _TOP_LEVEL_ONLY:
+        command = ""
     args = build_parser(command).parse_args(words)
     if hasattr(args, "max_input_size"):
         from kverify.load.sources import max_input_bytes

@@ -109,6 +109,26 @@ def test_version_is_still_printed() -> None:
     assert done.stdout.startswith("kverify ") and done.stdout.strip() != "kverify"
 
 
+_TOP_LEVEL_PROBE = """
+import json, sys
+from kverify.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "loaded": sorted(m for m in sys.modules if m.startswith("kverify."))}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--version"], 0), (["--help"], 0), (["-h", "check"], 0), ([], 2)])
+def test_version_and_help_build_no_subcommand(argv: list[str], code: int) -> None:
+    """``kverify --version``, ``--help`` and a bare ``kverify`` end before any subcommand is read: none of the
+    subcommands' arguments is built, so neither the model nor the loader (their defaults) is imported."""
+    done = subprocess.run([sys.executable, "-c", _TOP_LEVEL_PROBE, *argv], capture_output=True, text=True, check=False)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": code, "loaded": ["kverify.cli", "kverify.errors"]}, done.stderr
+
+
 _CHECK_PROBE = """
 import json, sys
 from kverify.cli import main
