@@ -1087,6 +1087,7 @@ def _run_trace(args: argparse.Namespace) -> int:
 
 def _trace(args: argparse.Namespace) -> int:
     import ipaddress
+    from itertools import chain
 
     import attrs
 
@@ -1098,6 +1099,7 @@ def _trace(args: argparse.Namespace) -> int:
     from kverify.model.metallb import spell_metallb
     from kverify.model.versions import describe, spell
     from kverify.placement.design import Design, at_design_time
+    from kverify.report import trace_groups
     from kverify.report.trace_text import render, render_groups
 
     problems = []
@@ -1165,8 +1167,12 @@ def _trace(args: argparse.Namespace) -> int:
         LoadBalancerProfile.METALLB_L2,
         LoadBalancerProfile.METALLB_BGP,
     )
-    groups = list(iter_outcome_groups(cluster, flow))
-    listed = sum(g.count for g in groups) <= args.max_outcomes
+    # The groups are read once, as they are made, and not kept: from every node of a Service with
+    # 100,000 endpoints and eTP Cluster, each node's group reaches all of them (issue 11: holding them
+    # all took more than 16 GB). Only the first groups are held, until they pass --max-outcomes.
+    groups = iter_outcome_groups(cluster, flow)
+    first, counted = trace_groups.up_to(groups, args.max_outcomes)
+    listed = counted <= args.max_outcomes
     outcomes = route(cluster, flow) if listed else ()
     if args.format == "json":
         document = {
@@ -1194,7 +1200,8 @@ def _trace(args: argparse.Namespace) -> int:
             **({"metallb_version": spell_metallb(cluster.metallb_version)} if metallb else {}),
             # Every outcome, when at most --max-outcomes; else null, and the groups say it all.
             "outcomes": [o.to_json() for o in outcomes] if listed else None,
-            "outcome_groups": [g.to_json() for g in groups],
+            # Listed: every group is in ``first``; else a placeholder, the groups written as they come.
+            "outcome_groups": [g.to_json() for g in first] if listed else trace_groups.PLACEHOLDER,
             # Values the manifests do not give: the API server or the cloud allocates them at apply time.
             "allocated": dict(allocated),
             "skipped": list(loaded.skipped),
@@ -1205,9 +1212,7 @@ def _trace(args: argparse.Namespace) -> int:
         if listed:
             print(json.dumps(document, indent=2))
         else:
-            from kverify.report.compact_json import dumps
-
-            print(dumps(document))
+            trace_groups.write_json(document, chain(first, groups), sys.stdout.write)
         _keep_until_exit(document)
     else:
         lb = None
@@ -1224,10 +1229,15 @@ def _trace(args: argparse.Namespace) -> int:
             )
         else:
             text = render_groups(
-                flow, groups, hops=args.hops, allocated=allocated, load_balancer=lb, environment=environment
+                flow,
+                chain(first, groups),
+                hops=args.hops,
+                allocated=allocated,
+                load_balancer=lb,
+                environment=environment,
             )
         print(text)
-    _keep_until_exit(loaded, cluster, groups, outcomes)
+    _keep_until_exit(loaded, cluster, outcomes)
     return EXIT_OK
 
 

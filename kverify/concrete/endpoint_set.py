@@ -121,6 +121,9 @@ class EndpointSet:
             self._ips = list(map(attrgetter("ip"), endpoints))
             zone_names = list(map(attrgetter("zone_hints"), endpoints))
             node_names = list(map(attrgetter("node_hints"), endpoints))
+        #: Each endpoint's address and node name, in order (read by the trace's output, per group).
+        self.ips: Sequence[str] = self._ips
+        self.node_names: Sequence[str | None] = node_of
         #: Each endpoint's node index (NO_NODE: none, or a name no node has).
         self.nodes: list[int] = list(map(position, node_of, repeat(NO_NODE)))  # type: ignore[arg-type]
         self._base: list[tuple[bool, ...]] = list(
@@ -165,9 +168,30 @@ class EndpointSet:
         self._defaults: dict[tuple[tuple[bool, ...], bool], Key] = {}
         self._zone_counts: dict[int, Counter[Key]] = {}
         self._full: tuple[str, tuple[EndpointView, ...]] | None = None
+        self._pods: tuple[str | None, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.endpoints)
+
+    @property
+    def pods(self) -> Sequence[str | None]:
+        """Each endpoint's Pod (``namespace/name``) or None, in order: read from the columns when the
+        endpoints are loaded so, else gathered once."""
+        endpoints = self.endpoints
+        if type(endpoints) is EndpointColumns:
+            return endpoints.pods
+        if self._pods is None:
+            self._pods = tuple(map(attrgetter("pod"), endpoints))
+        return self._pods
+
+    def endpoint_at(self, i: int) -> Endpoint:
+        """Endpoint ``i``, without building an object for every endpoint loaded as columns."""
+        endpoints = self.endpoints
+        return endpoints.endpoint_at(i) if type(endpoints) is EndpointColumns else endpoints[i]
+
+    def is_ready(self, i: int) -> bool:
+        """Whether endpoint ``i`` is ready (read from the index, not from an Endpoint object)."""
+        return self._base[i][0]
 
     @property
     def by_base(self) -> dict[tuple[bool, ...], list[int]]:

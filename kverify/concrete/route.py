@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
 from kverify.concrete import classify, cni_addresses, nlb_hairpin, nodeport_split, unknown_lb
 from kverify.concrete.alike import Decided, decided, renamed_views
+from kverify.concrete.endpoint_set import EndpointSet
 from kverify.concrete.explain import hops_for
 from kverify.concrete.index import endpoint_set, index_of
 from kverify.concrete.lb_exclusion import excluded_nodes, exclusion_reason
@@ -118,23 +119,49 @@ def iter_outcome_groups(cluster: Cluster, flow: Flow) -> Iterator[OutcomeGroup]:
 class OutcomeGroup:
     """Outcomes of one handling node that differ only in the endpoint reached.
 
-    ``outcome`` is the first of them (with its hops); ``endpoints`` are every endpoint they reach, in
-    order (empty when the flow is not delivered: then the group is that one outcome).
+    ``outcome`` is the first of them (with its hops); ``positions`` are the endpoints they reach, in
+    order, as positions in ``members`` (empty when the flow is not delivered: then the group is that
+    one outcome). The endpoints are read from the endpoint set's columns: a group of 100,000
+    endpoints builds no object per endpoint (issue 11).
     """
 
     outcome: Outcome
-    endpoints: tuple[Endpoint, ...] = ()
+    positions: Sequence[int] = ()
+    members: EndpointSet | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def count(self) -> int:
         """How many outcomes the group stands for."""
-        return len(self.endpoints) or 1
+        return len(self.positions) or 1
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every endpoint the group reaches, as Endpoint objects (built on each call: the writers read
+        :meth:`rows` instead)."""
+        if self.members is None:
+            return ()
+        return tuple(map(self.members.endpoint_at, self.positions))
+
+    def rows(self, limit: int | None = None) -> list[tuple[str, str | None, str | None]]:
+        """(address, node, Pod) of the group's endpoints, in order; the first ``limit`` only if given."""
+        members = self.members
+        if members is None:
+            return []
+        positions = self.positions if limit is None else self.positions[:limit]
+        ips, nodes, pods = members.ips, members.node_names, members.pods
+        return [(ips[i], nodes[i], pods[i]) for i in positions]
+
+    def target_nodes(self) -> int:
+        """How many distinct node names (None counting as one) the group's endpoints are on."""
+        if self.members is None:
+            return 0
+        return len(set(map(self.members.node_names.__getitem__, self.positions)))
 
     def to_json(self) -> dict[str, object]:
         """The first outcome's fields, then how many outcomes and which endpoints the group holds."""
         document = self.outcome.to_json()
         document["count"] = self.count
-        document["endpoints"] = [{"ip": e.ip, "node": e.node_name, "pod": e.pod} for e in self.endpoints]
+        document["endpoints"] = [{"ip": ip, "node": node, "pod": pod} for ip, node, pod in self.rows()]
         return document
 
 
@@ -615,7 +642,7 @@ class _HandlingOutcomes:
 
     def _outcome(self, cls: int, i: int) -> Outcome:
         h = self.handling
-        endpoint = h.endpoints[i]
+        endpoint = h.members.endpoint_at(i)
         decision = self.decided.decision
         if decision.lost[cls]:
             outcome = _lost(self.cluster, self.flow, h, self.decided, cls, endpoint)
@@ -665,19 +692,18 @@ class _HandlingOutcomes:
     def groups(self) -> Iterator[OutcomeGroup]:
         """One group per endpoint class reached (and IP family, which the source address may depend
         on): its first outcome and its endpoints."""
-        endpoints = self.handling.endpoints
-        one_family = self.handling.members.family is not None
-        for cls, members in self.chosen:
+        members = self.handling.members
+        one_family = members.family is not None
+        for cls, positions in self.chosen:
             if one_family:  # every endpoint of the set is of one family: no need to ask each
-                yield OutcomeGroup(
-                    outcome=self._outcome(cls, members[0]), endpoints=tuple(map(endpoints.__getitem__, members))
-                )
+                yield OutcomeGroup(outcome=self._outcome(cls, positions[0]), positions=positions, members=members)
                 continue
             by_family: dict[int, list[int]] = {}
-            for i in members:
-                by_family.setdefault(_family(endpoints[i].ip), []).append(i)
+            ips = members.ips
+            for i in positions:
+                by_family.setdefault(_family(ips[i]), []).append(i)
             for same in by_family.values():
-                yield OutcomeGroup(outcome=self._outcome(cls, same[0]), endpoints=tuple(endpoints[i] for i in same))
+                yield OutcomeGroup(outcome=self._outcome(cls, same[0]), positions=tuple(same), members=members)
 
 
 _Fields = tuple[bool, ReplyPath, str, tuple[str, ...], bool]
@@ -764,10 +790,9 @@ def _health_check_outcome(h: classify.Handling, found: Decided, service: Service
     node = h.node
     assert node is not None  # health checks always target a node
     # LocalReadyEndpoints counts distinct IPs over all ports of the Service.
-    endpoints = h.endpoints  # every port's: the health check's endpoint set
-    local_ready_ips = {
-        endpoints[i].ip for i in h.members.by_node.get(int(h.frame.handling_node), ()) if endpoints[i].ready
-    }
+    members = h.members  # every port's: the health check's endpoint set
+    ips = members.ips
+    local_ready_ips = {ips[i] for i in members.by_node.get(int(h.frame.handling_node), ()) if members.is_ready(i)}
     served = bool(decision.health_check_served)
     return Outcome(
         node=node.name,

@@ -111,6 +111,18 @@ class EndpointColumns(Sequence[Endpoint]):
     def __getitem__(self, index: int | slice) -> Endpoint | tuple[Endpoint, ...]:
         return self.endpoints[index]
 
+    def endpoint_at(self, i: int) -> Endpoint:
+        """``self[i]``, without building every Endpoint when they are not built yet: for a caller that
+        needs a few of them (a trace names the first endpoint of each group of outcomes)."""
+        built = self._built
+        if built is not None:
+            return built[i]
+        endpoint = object.__new__(Endpoint)  # slots set directly, as _build does
+        slots = Endpoint.__dict__
+        for name, column in zip(_ENDPOINT_FIELDS, _FIELD_COLUMNS, strict=True):
+            slots[name].__set__(endpoint, _NO_HINTS if column is None else getattr(self, column)[i])
+        return endpoint
+
     def __iter__(self) -> Iterator[Endpoint]:
         return iter(self.endpoints)
 
@@ -177,6 +189,8 @@ class EndpointColumns(Sequence[Endpoint]):
 
 #: The column attributes, in the order of the constructor's arguments.
 _COLUMNS = ("ips", "node_names", "ready", "serving", "terminating", "pods", "ports")
+#: The column holding each of an Endpoint's fields (None: the hints, which columns never have).
+_FIELD_COLUMNS = ("ips", "node_names", "ready", "serving", "terminating", None, None, "pods", "ports")
 
 
 def _made(columns: Iterable[tuple[Any, ...]]) -> EndpointColumns:

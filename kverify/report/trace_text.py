@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from kverify.errors import VALUE_LIMIT, one_line
@@ -153,16 +153,15 @@ def group_line(group: OutcomeGroup) -> str:
         return outcome_line(outcome) + (f"  ({group.count} endpoints alike)" if group.count > 1 else "")
     where = f"at {outcome.node}" if outcome.node else "via load balancer"
     named = ", ".join(
-        e.ip + (f" ({one_line(e.pod, VALUE_LIMIT)})" if e.pod else "") for e in group.endpoints[:GROUP_SAMPLE]
+        ip + (f" ({one_line(pod, VALUE_LIMIT)})" if pod else "") for ip, _, pod in group.rows(GROUP_SAMPLE)
     )
     more = group.count - GROUP_SAMPLE
-    targets = {e.node_name for e in group.endpoints}
     if not outcome.crosses_nodes:
         hop = f"each stays on {outcome.endpoint_node or 'an unknown node'}"
-    elif len(targets) == 1:
+    elif (targets := group.target_nodes()) == 1:
         hop = f"each crosses to {outcome.endpoint_node or 'an unknown node'}"
     else:
-        hop = f"each crosses to another node ({len(targets)} nodes)"
+        hop = f"each crosses to another node ({targets} nodes)"
     seen = f"pod sees {outcome.source_ip_seen}" + _source_note(outcome)
     reply = _reply_words(outcome)
     return (
@@ -174,7 +173,7 @@ def group_line(group: OutcomeGroup) -> str:
 
 def render_groups(
     flow: Flow,
-    groups: Sequence[OutcomeGroup],
+    groups: Iterable[OutcomeGroup],
     *,
     hops: bool = False,
     allocated: Sequence[tuple[str, str]] = (),
@@ -182,23 +181,27 @@ def render_groups(
     environment: str = "",
 ) -> str:
     """Like :func:`render`, one line per group of outcomes that differ only in their endpoint (what
-    ``kverify trace`` prints when there are too many outcomes to list); hops are the first outcome's."""
+    ``kverify trace`` prints when there are too many outcomes to list); hops are the first outcome's.
+    ``groups`` is read once, each group dropped once written: its endpoints need not all be held."""
     addresses = frozenset(value for path, value in allocated if not path.endswith("odePort"))
     lines = _head(flow, allocated, addresses, load_balancer, environment)
+    total = delivered = broken = lines_written = 0
     for group in groups:
         lines.append("  " + mark_allocated(group_line(group), addresses))
         if hops:
             if group.count > 1:
                 lines.append(f"      hops of the first of the {group.count}:")
             lines.extend(f"      {mark_allocated(str(hop), addresses)}" for hop in group.outcome.hops)
-    total = sum(g.count for g in groups)
-    delivered = sum(g.count for g in groups if g.outcome.delivered)
-    broken = sum(
-        g.count for g in groups if g.outcome.delivered and not g.outcome.reply_ok and g.outcome.health_check is None
-    )
+        outcome = group.outcome
+        total += group.count
+        lines_written += 1
+        if outcome.delivered:
+            delivered += group.count
+            if not outcome.reply_ok and outcome.health_check is None:
+                broken += group.count
     summary = f"{total} outcome(s): {delivered} delivered, {total - delivered} not delivered"
     summary += f" ({broken} with a broken reply)" if broken else ""
-    lines.append(summary + f"; {len(groups)} line(s), one per group of outcomes alike but for the endpoint")
+    lines.append(summary + f"; {lines_written} line(s), one per group of outcomes alike but for the endpoint")
     return "\n".join(lines)
 
 
