@@ -16,17 +16,20 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kverify.load
 from kverify.cli import main
-from kverify.concrete import iter_outcome_groups
+from kverify.concrete import OutcomeGroup, iter_outcome_groups
+from kverify.concrete.endpoint_set import EndpointSet
 from kverify.errors import InputError
-from kverify.model import Cluster, Flow
+from kverify.model import Cluster, Endpoint, Flow
 from kverify.report import trace_groups
 from kverify.report.compact_json import dumps
+from kverify.results import Outcome
 from kverify.testing.strategies import clusters_and_flows
 
 ENDPOINTS = 1000
@@ -151,3 +154,30 @@ def test_a_document_that_spells_the_placeholder_elsewhere_is_encoded_whole() -> 
     written = io.StringIO()
     trace_groups.write_json(document, iter(()), written.write)
     assert json.loads(written.getvalue()) == {"service": trace_groups.PLACEHOLDER, "outcome_groups": []}
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=4) | st.sampled_from(
+    ["web-1", 'a"b', "c\\d", "\x7f", "é"]
+)
+
+
+@settings(max_examples=200)
+@given(
+    rows=st.lists(st.tuples(_TEXT, st.none() | _TEXT, st.none() | _TEXT), min_size=1, max_size=6),
+    picked=st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=6),
+)
+def test_a_group_written_from_endpoint_texts_is_its_json_encoded(
+    rows: list[tuple[str, str | None, str | None]], picked: list[int]
+) -> None:
+    """The endpoints' texts are quoted as they are when nothing in them is escaped, else encoded one
+    by one: either way a group's text is ``dumps(group.to_json())``, quotes, backslashes, DEL and
+    non-ASCII characters included (values the loader would refuse, but a library caller may pass)."""
+    with attrs.validators.disabled():
+        endpoints = tuple(Endpoint(ip=ip, node_name=node, pod=pod) for ip, node, pod in rows)
+    members = EndpointSet(endpoints, {}, {}, 0)
+    positions = tuple(sorted({i % len(rows) for i in picked}))
+    group = OutcomeGroup(outcome=Outcome(node="node-1", delivered=True), positions=positions, members=members)
+    assert group.rows() == [rows[i] for i in positions]
+    written = io.StringIO()
+    trace_groups.write_json({"outcome_groups": trace_groups.PLACEHOLDER}, iter([group, group]), written.write)
+    assert written.getvalue() == dumps({"outcome_groups": [group.to_json(), group.to_json()]}) + "\n"

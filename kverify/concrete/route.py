@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
+from typing import TypeVar
 
 import attrs
 
@@ -115,6 +117,9 @@ def iter_outcome_groups(cluster: Cluster, flow: Flow) -> Iterator[OutcomeGroup]:
             yield from group.groups()
 
 
+T = TypeVar("T")
+
+
 @attrs.frozen(kw_only=True)
 class OutcomeGroup:
     """Outcomes of one handling node that differ only in the endpoint reached.
@@ -142,20 +147,33 @@ class OutcomeGroup:
             return ()
         return tuple(map(self.members.endpoint_at, self.positions))
 
+    def pick(self, values: Sequence[T], limit: int | None = None) -> list[T]:
+        """``values[i]`` for each of the group's endpoint positions ``i`` (the first ``limit`` only, if
+        given): ``values`` is a column of ``members``, or a list made from one."""
+        positions = self.positions if limit is None else self.positions[:limit]
+        if len(positions) < 2:  # itemgetter of one position returns the value, not a tuple
+            return [values[i] for i in positions]
+        return list(itemgetter(*positions)(values))
+
     def rows(self, limit: int | None = None) -> list[tuple[str, str | None, str | None]]:
         """(address, node, Pod) of the group's endpoints, in order; the first ``limit`` only if given."""
         members = self.members
         if members is None:
             return []
-        positions = self.positions if limit is None else self.positions[:limit]
-        ips, nodes, pods = members.ips, members.node_names, members.pods
-        return [(ips[i], nodes[i], pods[i]) for i in positions]
+        return list(
+            zip(
+                self.pick(members.ips, limit),
+                self.pick(members.node_names, limit),
+                self.pick(members.pods, limit),
+                strict=True,
+            )
+        )
 
     def target_nodes(self) -> int:
         """How many distinct node names (None counting as one) the group's endpoints are on."""
         if self.members is None:
             return 0
-        return len(set(map(self.members.node_names.__getitem__, self.positions)))
+        return len(set(self.pick(self.members.node_names)))
 
     def to_json(self) -> dict[str, object]:
         """The first outcome's fields, then how many outcomes and which endpoints the group holds."""
