@@ -23,8 +23,8 @@ This is an evaluation strategy of the executable model, not a rule: it changes n
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from itertools import compress, filterfalse, groupby, repeat
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress, filterfalse, repeat
 from operator import attrgetter
 
 import attrs
@@ -114,6 +114,8 @@ class EndpointSet:
             )
             self._ips: Sequence[str] = endpoints.ips
             zone_names = node_names = (frozenset(),) * n
+            any_zone_hints = any_node_hints = False  # columns hold no hints
+            has_hints: tuple[Iterable[bool], Iterable[bool]] = (repeat(False, n), repeat(False, n))
         else:
             node_of, ready, serving, terminating = (
                 tuple(map(attrgetter(name), endpoints)) for name in ("node_name", "ready", "serving", "terminating")
@@ -121,15 +123,14 @@ class EndpointSet:
             self._ips = list(map(attrgetter("ip"), endpoints))
             zone_names = list(map(attrgetter("zone_hints"), endpoints))
             node_names = list(map(attrgetter("node_hints"), endpoints))
+            any_zone_hints, any_node_hints = any(zone_names), any(node_names)
+            has_hints = (map(bool, zone_names), map(bool, node_names))
         #: Each endpoint's address and node name, in order (read by the trace's output, per group).
         self.ips: Sequence[str] = self._ips
         self.node_names: Sequence[str | None] = node_of
         #: Each endpoint's node index (NO_NODE: none, or a name no node has).
         self.nodes: list[int] = list(map(position, node_of, repeat(NO_NODE)))  # type: ignore[arg-type]
-        self._base: list[tuple[bool, ...]] = list(
-            zip(ready, serving, terminating, map(bool, zone_names), map(bool, node_names), strict=True)
-        )
-        any_zone_hints, any_node_hints = any(zone_names), any(node_names)
+        self._base: list[tuple[bool, ...]] = list(zip(ready, serving, terminating, *has_hints, strict=True))
         #: No endpoint has hints: every endpoint's class, seen from a node it is not on, is its default one.
         self._no_hints = not (any_zone_hints or any_node_hints)
         self.zone_hints: list[frozenset[int]] = (
@@ -142,11 +143,15 @@ class EndpointSet:
             if any_node_hints
             else [_NO_HINTS] * n
         )
-        # Endpoints by node, each list ascending: a stable sort by node, then one group per node.
-        by_position = sorted(range(n), key=self.nodes.__getitem__)
-        self.by_node: dict[int, list[int]] = {
-            node: list(group) for node, group in groupby(by_position, key=self.nodes.__getitem__)
-        }
+        # Endpoints by node, each list ascending (nodes in the order first met): one pass, no sort.
+        self.by_node: dict[int, list[int]] = {}
+        get = self.by_node.get
+        for i, node in enumerate(self.nodes):
+            held = get(node)
+            if held is None:
+                self.by_node[node] = [i]
+            else:
+                held.append(i)
         self.by_zone_hint: dict[int, list[int]] = {}
         self.by_node_hint: dict[int, list[int]] = {}
         if not self._no_hints:
@@ -198,9 +203,10 @@ class EndpointSet:
         """Endpoints by what they are whatever the node (ready, serving, terminating, hinted): built on
         first use (only outcomes that reach endpoints on other nodes need it)."""
         if self._by_base is None:
-            self._by_base = {}
-            for i, base in enumerate(self._base):
-                self._by_base.setdefault(base, []).append(i)
+            # A few kinds for any number of endpoints: one C-level pass per kind, in the order first met.
+            kinds = dict.fromkeys(self._base)
+            everyone = range(len(self._base))
+            self._by_base = {kind: list(compress(everyone, map(kind.__eq__, self._base))) for kind in kinds}
         return self._by_base
 
     def _default(self, base: tuple[bool, ...], nowhere: bool) -> Key:

@@ -209,12 +209,19 @@ def _serving(endpoints: Sequence[Endpoint], port_name: str | None, family: int |
 def _serving_columns(endpoints: EndpointColumns, port_name: str | None, family: int | None) -> EndpointColumns:
     """:func:`_serving` over columns: asked once per distinct ports tuple, then per endpoint in C-level passes."""
     keep: Iterable[bool] = repeat(True, len(endpoints))
+    everyone = True  # no pass is made over the endpoints for a question every one of them passes
     if port_name is not None:
         distinct = dict(zip(map(id, endpoints.ports), endpoints.ports, strict=True))
         serves = {key: serves_port(ports, port_name) for key, ports in distinct.items()}
-        keep = map(serves.__getitem__, map(id, endpoints.ports))
-    if family is not None:
+        if not all(serves.values()):
+            everyone = False
+            keep = map(serves.__getitem__, map(id, endpoints.ports))
+    # Whether an address is IPv6 is whether it holds a colon: for IPv4, one search of them all first.
+    if family is not None and (family == 6 or ":" in "".join(endpoints.ips)):
+        everyone = False
         v6 = map(str.__contains__, endpoints.ips, repeat(":"))
         keep = map(and_, keep, map((family == 6).__eq__, v6))
+    if everyone:
+        return endpoints
     flags = tuple(keep)
     return endpoints if all(flags) else endpoints.select(flags)

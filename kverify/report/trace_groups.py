@@ -77,14 +77,19 @@ class _EndpointTexts:
 
     def of(self, members: EndpointSet, dumps: Callable[[object], str]) -> list[str]:
         if members is not self._members:
-            nodes = members.node_names
-            node_text = {name: dumps(name) for name in set(nodes)}  # a few hundred nodes for 100,000 endpoints
-            self._texts = [
-                f'{{"ip":{ip},"node":{node_text[node]},"pod":{pod}}}'
-                for ip, node, pod in zip(
-                    _strings(members.ips, dumps), nodes, _strings(members.pods, dumps), strict=True
-                )
-            ]
+            ips, pods = members.ips, members.pods
+            node_text = {name: dumps(name) for name in set(members.node_names)}  # a few per 100,000 endpoints
+            nodes = map(node_text.__getitem__, members.node_names)
+            if _plain(ips) and None not in pods and _plain(pods):  # quoted as they are (every snapshot's case)
+                self._texts = [
+                    f'{{"ip":"{ip}","node":{node},"pod":"{pod}"}}'
+                    for ip, node, pod in zip(ips, nodes, pods, strict=True)
+                ]
+            else:
+                self._texts = [
+                    f'{{"ip":{ip},"node":{node},"pod":{pod}}}'
+                    for ip, node, pod in zip(_strings(ips, dumps), nodes, _strings(pods, dumps), strict=True)
+                ]
             self._members = members
         return self._texts
 
@@ -94,9 +99,14 @@ class _EndpointTexts:
 _ESCAPED = re.compile(r"[^ !#-\[\]-~]")
 
 
+def _plain(values: Sequence[str | None]) -> bool:
+    """No value has a character JSON escapes: each is written as it is, between quotes."""
+    return not _ESCAPED.search("".join(filter(None, values)))
+
+
 def _strings(values: Sequence[str | None], dumps: Callable[[object], str]) -> list[str]:
     """The JSON text of each value (None: null): quoted as they are when no value has a character JSON
     escapes (addresses and Pod names never do), else each encoded by ``dumps``."""
-    if _ESCAPED.search("".join(filter(None, values))):
+    if not _plain(values):
         return [dumps(value) for value in values]
     return ["null" if value is None else f'"{value}"' for value in values]
