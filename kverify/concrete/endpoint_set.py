@@ -251,8 +251,10 @@ class EndpointSet:
         counts = self._zone_counts.get(zone)
         if counts is None:
             if NO_ZONE_KEY not in self._zone_counts:
-                nowhere = map(NO_NODE.__eq__, self.nodes) if NO_NODE in self.by_node else repeat(False)
-                by_base = Counter(zip(self._base, nowhere, strict=False))  # repeat(False) is endless
+                if NO_NODE in self.by_node:
+                    by_base = Counter(zip(self._base, map(NO_NODE.__eq__, self.nodes), strict=True))
+                else:  # every endpoint is on a node: counted by kind alone (no pair made per endpoint)
+                    by_base = Counter({(base, False): c for base, c in Counter(self._base).items()})
                 self._zone_counts[NO_ZONE_KEY] = Counter({self._default(*k): c for k, c in by_base.items()})
             counts = Counter(self._zone_counts[NO_ZONE_KEY])
             for i in self.by_zone_hint.get(zone, ()):

@@ -8,7 +8,6 @@ groups are held, to decide whether the outcomes are few enough to be listed one 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -94,14 +93,12 @@ class _EndpointTexts:
         return self._texts
 
 
-#: A character compact JSON writes escaped (a quote, a backslash, control characters, DEL and anything
-#: not ASCII: json's ``ensure_ascii``); any other is written as it is.
-_ESCAPED = re.compile(r"[^ !#-\[\]-~]")
-
-
 def _plain(values: Sequence[str | None]) -> bool:
-    """No value has a character JSON escapes: each is written as it is, between quotes."""
-    return not _ESCAPED.search("".join(filter(None, values)))
+    """No value has a character compact JSON escapes (a quote, a backslash, a control character, DEL or
+    anything not ASCII: json's ``ensure_ascii``): each is written as it is, between quotes."""
+    text = "".join(filter(None, values))
+    # Printable ASCII is space to tilde: no control character, no DEL (C-level scans, no regex).
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _strings(values: Sequence[str | None], dumps: Callable[[object], str]) -> list[str]:
