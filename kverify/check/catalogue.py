@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import attrs
 
+from kverify.check.client_nodes import ClientNodes
 from kverify.check.endpoint_reads import any_usable, first_usable_node_in, ready_nodes, usable_nodes
 from kverify.check.exhaustive import PROPERTIES, Property
 from kverify.concrete.index import index_of
@@ -44,7 +45,7 @@ class Facts:
 
     cluster: Cluster
     #: Nodes that run pods (they host an endpoint of some Service): where in-cluster clients live.
-    client_nodes: tuple[str, ...]
+    client_nodes: ClientNodes
     ip_blocks: dict[str, list[IPBlockRule]]  # by namespace
     selectors: dict[str, tuple[tuple[str, str], ...]]  # Service key -> spec.selector
     needs_client_ip: dict[str, str]  # Service key -> why
@@ -181,8 +182,7 @@ def _etp_cluster_hides_client_ip(facts: Facts, service: Service) -> list[Candida
 def _itp_local_clients_without_endpoint(facts: Facts, service: Service) -> list[Candidate] | None:
     if service.internal_traffic_policy.spelling != "Local" or service.headless:
         return None
-    usable = usable_nodes(service.endpoints)
-    node = next((n for n in facts.client_nodes if n not in usable), None)
+    node = facts.client_nodes.first_not_in(usable_nodes(service.endpoints))
     if node is None:
         return []
     flow = Flow(service=service.key, client=ClientKind.POD, destination=Destination.CLUSTER_IP, node=node)
@@ -362,7 +362,7 @@ def _metallb_not_announced(facts: Facts, service: Service) -> list[Candidate] | 
 def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | None:
     if service.headless or any_usable(service.endpoints) or not facts.cluster.nodes:
         return None
-    node = facts.client_nodes[0] if facts.client_nodes else facts.cluster.nodes[0].name
+    node = facts.client_nodes.first() or facts.cluster.nodes[0].name
     flow = Flow(service=service.key, client=ClientKind.POD, destination=Destination.CLUSTER_IP, node=node)
     return [Candidate(flow=flow, context="no endpoint is Ready or serving-terminating")]
 

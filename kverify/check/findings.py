@@ -7,6 +7,7 @@ document a known trade-off). An Unknown verdict never passes.
 from __future__ import annotations
 
 from collections import Counter
+from functools import cached_property
 from typing import Any
 
 import attrs
@@ -100,10 +101,26 @@ class CheckRun:
     load_balancers: tuple[tuple[str, str, str], ...] = ()
 
     def load_balancer_of(self, service: str) -> tuple[str, str] | None:
-        return next(((p, why) for key, p, why in self.load_balancers if key == service), None)
+        return self._load_balancer_by_service.get(service)
 
     def allocated_for(self, service: str) -> tuple[tuple[str, str], ...]:
-        return next((values for key, values in self.allocated if key == service), ())
+        return self._allocated_by_service.get(service, ())
+
+    # The reports ask both for every Service with a finding: a scan of the list each time was findings x
+    # Services (16,000 LoadBalancer Services with a finding each: 256 million comparisons).
+    @cached_property
+    def _load_balancer_by_service(self) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        for key, profile, why in self.load_balancers:
+            found.setdefault(key, (profile, why))  # the first, as the list was read
+        return found
+
+    @cached_property
+    def _allocated_by_service(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        found: dict[str, tuple[tuple[str, str], ...]] = {}
+        for key, values in self.allocated:
+            found.setdefault(key, values)
+        return found
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
