@@ -128,6 +128,7 @@ class _CountingOrjson:
 def test_a_kubectl_list_is_read_by_orjson_but_its_last_item(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """``kubectl get -o json`` layout (4 spaces): each item but the last is one orjson call, and the
     values and lines are the json module's."""
+    monkeypatch.setattr(sources, "_read_list", None)  # the careful reader (msgspec reads such a List first)
     counting = _CountingOrjson()
     monkeypatch.setattr(sources, "orjson", counting)
     items = [{"kind": "Node", "metadata": {"name": f"node-{i}", "labels": {"a": "b"}}} for i in range(50)]
@@ -142,6 +143,7 @@ def test_a_kubectl_list_is_read_by_orjson_but_its_last_item(tmp_path, monkeypatc
 
 
 def test_a_file_with_a_long_number_is_read_by_the_json_module_alone(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sources, "_read_list", None)  # the careful reader (msgspec reads such a List first)
     counting = _CountingOrjson()
     monkeypatch.setattr(sources, "orjson", counting)
     items = [{"kind": "Node", "metadata": {"name": f"node-{i}"}, "n": 10**20} for i in range(3)]

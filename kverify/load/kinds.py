@@ -16,7 +16,7 @@ import attrs
 
 from kverify.load.fields import IPV4, Ctx, invalid, is_ip, unsupported, validators_off
 from kverify.load.scheduling import taints_from
-from kverify.load.slice_columns import plain_columns
+from kverify.load.slice_columns import TypedEntries, plain_columns, typed_columns
 from kverify.model.cluster import Endpoint, EndpointPort, Node
 from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import Protocol
@@ -168,7 +168,11 @@ def _slice_endpoints(
     snapshot) are switched off while the loop runs.
     """
     entries = obj.get("endpoints")
-    if not v6 and type(entries) is list and (plain := plain_columns(entries, namespace, ports)) is not None:
+    if type(entries) is TypedEntries:  # decoded as plain entries of an IPv4 slice (kverify.load.slice_typed)
+        if (typed := typed_columns(entries.entries, namespace, ports)) is not None:
+            return typed
+        obj = {**obj, "endpoints": entries.as_dicts()}  # an address is invalid: the careful loop says which
+    elif not v6 and type(entries) is list and (plain := plain_columns(entries, namespace, ports)) is not None:
         return plain
     with validators_off():
         return _endpoints_unvalidated(ctx, obj, namespace, ports, v6=v6)

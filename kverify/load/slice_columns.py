@@ -8,7 +8,9 @@ problem, so its endpoints are taken field by field over the whole slice (``map``
 over the joined addresses) into :class:`~kverify.model.endpoint_columns.EndpointColumns`. Whatever
 is not plain, including every problem, is left to the careful loop in :mod:`kverify.load.kinds`,
 which reports it with its field path; ``tests/test_load_fast_paths.py`` checks that both read every
-slice alike.
+slice alike. The slices of a JSON List arrive here already decoded as typed structs
+(:mod:`kverify.load.slice_typed`): :func:`typed_columns` takes their columns the same way
+(``tests/test_json_list.py`` checks them against the careful loop).
 """
 
 from __future__ import annotations
@@ -194,3 +196,77 @@ def _pton_agrees() -> bool:
 
 _AF_INET_REPEATED = repeat(socket.AF_INET)  # map() stops at the shortest: the addresses
 _PTON_AGREES = hasattr(socket, "inet_pton") and _pton_agrees()
+
+
+class TypedEntries:
+    """A slice's entries decoded as typed plain entries (:class:`kverify.load.slice_typed.TypedEntry`),
+    and a way to decode them again as the json module gives them, for the careful loop."""
+
+    __slots__ = ("_as_dicts", "entries")
+
+    def __init__(self, entries: list[Any], as_dicts: Callable[[], Any]) -> None:
+        self.entries, self._as_dicts = entries, as_dicts
+
+    def as_dicts(self) -> Any:
+        """The ``endpoints`` value as the json module gives it."""
+        return self._as_dicts()
+
+
+def typed_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...]) -> EndpointColumns | None:
+    """The endpoints of plain entries, or ``None`` if an address is no valid IPv4 address.
+
+    The values are the careful loop's (``pkg/proxy/endpointslicecache.go`` ``newEndpointSliceInfo``:
+    a nil ``ready`` or ``serving`` means true, a nil ``terminating`` false; kube-proxy uses
+    ``addresses[0]``), taken a field at a time over the whole slice."""
+    ips = [entry.addresses[0] for entry in entries]
+    if not _all_ipv4(ips):
+        return None
+    n = len(entries)
+    ready, serving, terminating = _typed_conditions([entry.conditions for entry in entries])
+    pods = _typed_pods([entry.targetRef for entry in entries], namespace, n)
+    with validators_off():  # every value was checked by the decoder and above
+        return EndpointColumns(
+            ips=ips,
+            node_names=[entry.nodeName for entry in entries],
+            ready=ready,
+            serving=serving,
+            terminating=terminating,
+            pods=pods,
+            ports=(ports,) * n,
+        )
+
+
+def _typed_conditions(conditions: list[Any]) -> tuple[Sequence[bool], Sequence[bool], Sequence[bool]]:
+    """(ready, serving, terminating) of each entry from its typed conditions: each ``None`` (``null``,
+    the defaults) or each field ``None`` or a boolean (an absent field has its default already)."""
+    if None in conditions:
+        return (
+            [c is None or c.ready is not False for c in conditions],
+            [c is None or c.serving is not False for c in conditions],
+            [c is not None and c.terminating is True for c in conditions],
+        )
+    ready = [c.ready for c in conditions]
+    serving = [c.serving for c in conditions]
+    terminating = [c.terminating for c in conditions]
+    # A column of booleans is its own answer; a None (null) is ready, serving, not terminating.
+    if None in ready:
+        ready = [value is not False for value in ready]
+    if None in serving:
+        serving = [value is not False for value in serving]
+    if None in terminating:
+        terminating = [value is True for value in terminating]
+    return ready, serving, terminating
+
+
+def _typed_pods(refs: list[Any], namespace: str, n: int) -> Sequence[str | None]:
+    """Each entry's Pod from its typed targetRef (``None`` or with a string name), as the careful loop
+    names it: ``<its namespace, or the slice's>/<name>`` if its kind is Pod, else ``None``."""
+    if refs.count(None) == n:
+        return refs
+    if not refs.count(None):
+        kinds, spaces = [ref.kind for ref in refs], [ref.namespace for ref in refs]
+        if kinds.count("Pod") == n and spaces.count(namespace) + spaces.count(None) == n:
+            return list(map(f"{namespace}/".__add__, [ref.name for ref in refs]))  # all Pods in the slice's namespace
+    return [
+        f"{ref.namespace or namespace}/{ref.name}" if ref is not None and ref.kind == "Pod" else None for ref in refs
+    ]

@@ -216,6 +216,12 @@ def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
     raw = read_bytes(file, problems)
     if raw is None:
         return []
+    if (file.endswith(".json") or (file == STDIN and _JSON_OBJECT_START.match(raw))) and (
+        read_list := _json_list_reader()
+    ) is not None:
+        doc = read_list(raw)
+        if doc is not None:  # a List as kubectl writes it: read from the bytes (kverify.load.json_list)
+            return [doc]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -228,6 +234,24 @@ def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
     from kverify.load.yaml_docs import _yaml_docs  # not at the top: JSON input never pays for PyYAML
 
     return list(_yaml_docs(text, file, problems))
+
+
+#: A BOM, whitespace and the ``{`` that opens a JSON object: standard input that may be a List.
+_JSON_OBJECT_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\n\r]*\{")
+
+#: :func:`kverify.load.json_list.read_list`, imported when the first JSON file is read (it imports
+#: msgspec); None when msgspec is not installed (the careful reader reads every file then).
+_read_list: Any = ...
+
+
+def _json_list_reader() -> Any:
+    global _read_list  # the function, imported once, on first use
+    if _read_list is ...:
+        try:
+            _read_list = importlib.import_module("kverify.load.json_list").read_list
+        except ImportError:  # pragma: no cover - msgspec is a dependency; a broken install reads slower
+            _read_list = None
+    return _read_list
 
 
 #: Python refuses to convert integers of more than 4,300 digits (CVE-2020-10735); find the line.

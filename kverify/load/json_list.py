@@ -1,0 +1,192 @@
+"""A JSON file that is one ``List`` object (``kubectl get -o json``) read by msgspec, from its bytes.
+
+The careful reader (:func:`kverify.load.sources._json_docs`) decodes the whole file to text and scans it
+with the json module; on a 200 MB snapshot that, and building every EndpointSlice entry as a dict,
+took longer than parsing the file with the fastest parser (issue 11). Here:
+
+- the ``items`` array is split into its elements by msgspec (``list[msgspec.Raw]``: the exact bytes
+  of each element, validated, nothing built), so each element's offset and line are known exactly:
+  it starts where the one before ended, past a comma and whitespace;
+- each element is decoded once: as a :class:`~kverify.load.slice_typed.TypedSlice` if it is a plain
+  IPv4 EndpointSlice (its entries checked by msgspec, in C), else into the dicts the json module gives;
+- the few members of the List object around ``items`` are read by the json module itself.
+
+msgspec accepts a subset of what the json module accepts (it refuses NaN, Infinity, numbers beyond
+the double range, lone surrogates) and gives the same values on it, integers beyond 64 bits included
+(``tests/test_json_list.py`` checks both on generated documents). Whatever it refuses, and any file
+laid out otherwise (a stream of values, a top-level array, an escaped ``"items"`` key, a second
+``items`` member), makes :func:`read_list` return ``None``: the careful reader then reads the file,
+with its exact messages and lines. Invalid UTF-8, which msgspec does not look for in what it skips,
+is checked first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import sys
+from typing import Any
+
+import msgspec
+
+from kverify.load.fields import Path
+from kverify.load.slice_typed import decode_slice
+from kverify.load.sources import JsonLocator, RawDoc
+
+_WS = rb"[ \t\n\r]*"
+_LEADING_WS = re.compile(_WS)
+#: The ``items`` member's key, up to the ``[`` that opens its value.
+_ITEMS_KEY = re.compile(rb'"items"' + _WS + b":" + _WS + rb"\[")
+#: What separates two elements of an array msgspec has validated.
+_BETWEEN = re.compile(_WS + b"," + _WS)
+#: The members around ``items`` are a few short fields in a List; a file where they are not (or
+#: where the ``items`` key or the end of its array is not found in a few tries) is left to the careful
+#: reader, so that the search costs little whatever the file holds.
+_AROUND_LIMIT = 1 << 16
+_TRIES = 8
+#: Frames of the recursion limit kept back while msgspec decodes (see :func:`read_list`).
+_DEPTH_MARGIN = 50
+#: The bytes checked as UTF-8 at a time: the copies stay small beside a file of 200 MB.
+_UTF8_BLOCK = 1 << 22
+
+_decode_raw_list = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_decode_plain = msgspec.json.Decoder().decode
+
+
+class BytesLocator:
+    """Lines of fields inside one JSON value: ``raw[start:end]``, on line ``line`` of the file. The
+    value's text is decoded only when a line is asked for (for a message)."""
+
+    __slots__ = ("end", "line", "raw", "start")
+
+    def __init__(self, raw: bytes, start: int, end: int, line: int) -> None:
+        self.raw, self.start, self.end, self.line = raw, start, end, line
+
+    def __call__(self, path: Path) -> int:
+        text = self.raw[self.start : self.end].decode("utf-8")
+        return JsonLocator(text, 0, self.line)(path)
+
+
+def read_list(raw: bytes) -> RawDoc | None:
+    """The one document of ``raw`` (a file's bytes, a BOM allowed) if it is a JSON object holding an
+    ``items`` array, as :func:`~kverify.load.sources._json_docs` reads it; ``None`` if the careful
+    reader must read it (see the module)."""
+    bom = 3 if raw.startswith(codecs.BOM_UTF8) else 0
+    start = _LEADING_WS.match(raw, bom).end()  # type: ignore[union-attr]
+    end = len(raw.rstrip(b" \t\n\r"))
+    if raw[start : start + 1] != b"{" or raw[end - 1 : end] != b"}" or not _utf8(raw):
+        return None
+    limit = sys.getrecursionlimit()
+    # Nesting too deep for the json module is refused by msgspec too: both count it against the
+    # recursion limit, but the careful reader calls the json module from a few frames deeper.
+    sys.setrecursionlimit(max(limit - _DEPTH_MARGIN, 100))
+    try:
+        found = _items_member(raw, start, end)
+        if found is None:
+            return None
+        head, opens, closes, tail = found
+        elements = _decode_raw_list(memoryview(raw)[opens : closes + 1])
+        line = 1 + raw.count(b"\n", 0, start)
+        items, located = _elements(raw, elements, opens, line + raw.count(b"\n", start, opens))
+    except (msgspec.DecodeError, RecursionError):  # msgspec refuses what the json module may accept
+        return None
+    finally:
+        sys.setrecursionlimit(limit)
+    data = {**head, "items": items, **tail}  # a key in both keeps its first place and its last value, as in json
+    return RawDoc(data, line, BytesLocator(raw, start, end, line), located)
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is valid UTF-8 (as ``bytes.decode`` judges it), a block at a time."""
+    if raw.isascii():
+        return True
+    check = codecs.getincrementaldecoder("utf-8")().decode
+    try:
+        for at in range(0, len(raw), _UTF8_BLOCK):
+            check(raw[at : at + _UTF8_BLOCK])
+        check(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _items_member(raw: bytes, start: int, end: int) -> tuple[dict[str, Any], int, int, dict[str, Any]] | None:
+    """The members before ``items`` (as the json module reads them), where its array opens and
+    closes, and the members after it; ``None`` if they cannot be found so."""
+    key = _ITEMS_KEY.search(raw, start, min(end, start + _AROUND_LIMIT))
+    for _ in range(_TRIES):
+        if key is None:
+            return None
+        head = _members(raw[start : key.start()], before=True)
+        if head is not None:
+            break
+        key = _ITEMS_KEY.search(raw, key.end(), min(end, start + _AROUND_LIMIT))
+    else:
+        return None
+    if "items" in head:  # written with an escape: the member after it wins, which the careful reader handles
+        return None
+    opens = key.end() - 1
+    closes = raw.rfind(b"]", opens, end)
+    for _ in range(_TRIES):
+        if closes < max(opens + 1, end - _AROUND_LIMIT):
+            return None
+        # The array closes at the last ']' after which the object's members continue validly: one
+        # inside a member after it leaves unbalanced brackets. msgspec validates the choice: the
+        # array that opens at `opens` is one value, which ends at one place only.
+        tail = _members(raw[closes + 1 : end], before=False)
+        if tail is not None:
+            return (head, opens, closes, tail) if "items" not in tail else None
+        closes = raw.rfind(b"]", opens, closes)
+    return None
+
+
+def _members(text: bytes, *, before: bool) -> dict[str, Any] | None:
+    """The members of the List object in ``text``, read by the json module: before ``items``,
+    ``text`` is ``{`` and members each followed by a comma; after it, members each preceded by a
+    comma, and ``}``. ``None`` if ``text`` is not so."""
+    body = text.strip(b" \t\n\r")
+    if before:
+        if body == b"{":
+            return {}
+        if not body.endswith(b","):
+            return None
+        body = body[:-1] + b"}"
+    else:
+        if body == b"}":
+            return {}
+        if not body.startswith(b","):
+            return None
+        body = b"{" + body[1:]
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return value if type(value) is dict else None
+
+
+def _elements(
+    raw: bytes, elements: list[msgspec.Raw], opens: int, line: int
+) -> tuple[list[Any], tuple[tuple[Any, int, BytesLocator], ...]]:
+    """Each element decoded (a plain EndpointSlice typed), with its line and locator. Each element
+    starts where the one before ends, past the comma and whitespace msgspec validated between them."""
+    values: list[Any] = []
+    located: list[tuple[Any, int, BytesLocator]] = []
+    count, between = raw.count, _BETWEEN.match
+    pos = _LEADING_WS.match(raw, opens + 1).end()  # type: ignore[union-attr]
+    line += count(b"\n", opens, pos)
+    for element in elements:
+        size = len(element)
+        try:
+            value: Any = decode_slice(element).as_item(element)
+        except msgspec.DecodeError:  # not a plain EndpointSlice (most elements)
+            value = None
+        if value is None:  # the dicts the json module gives, for the loaders
+            value = _decode_plain(element)
+        values.append(value)
+        located.append((value, line, BytesLocator(raw, pos, pos + size, line)))
+        after = pos + size
+        if (gap := between(raw, after)) is not None:
+            pos = gap.end()
+            line += count(b"\n", after - size, pos)
+    return values, tuple(located)
