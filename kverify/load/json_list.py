@@ -149,13 +149,15 @@ def _members(text: bytes, *, before: bool) -> dict[str, Any] | None:
     if before:
         if body == b"{":
             return {}
-        if not body.endswith(b","):
+        # A member between the brace and the comma: "{," (no member) is invalid JSON.
+        if not body.endswith(b",") or body[1:-1].strip(b" \t\n\r") == b"":
             return None
         body = body[:-1] + b"}"
     else:
         if body == b"}":
             return {}
-        if not body.startswith(b","):
+        # A member between the comma and the brace: ",}" (a trailing comma) is invalid JSON.
+        if not body.startswith(b",") or not body[1:].lstrip(b" \t\n\r").startswith(b'"'):
             return None
         body = b"{" + body[1:]
     try:
