@@ -62,12 +62,12 @@ def _paths(value: Any, prefix: FieldPath = ()) -> list[FieldPath]:
     return found[:60]
 
 
-def _read(path: Path, *, fast: bool) -> tuple[list[Problem], list[sources.RawDoc]]:
+def _read(path: Path, *, fast: bool, typed_slices: bool = True) -> tuple[list[Problem], list[sources.RawDoc]]:
     problems: list[Problem] = []
     with pytest.MonkeyPatch.context() as monkeypatch:
         if not fast:
             _careful(monkeypatch)
-        docs = sources.read_file(str(path), problems)
+        docs = sources.read_file(str(path), problems, typed_slices=typed_slices)
     return problems, docs
 
 
@@ -104,6 +104,13 @@ def _read_both(path: Path) -> tuple[tuple[str, list[str]], tuple[str, list[str]]
     }
     paths = [[_paths(doc.data), *(_paths(item) for item, _, _ in doc.items or ())] for doc in careful_docs]
     used = any(type(doc.locate) is json_list.BytesLocator for doc in fast_docs)
+    # Without typed slices (any caller but the manifest loader), the documents are plain data, exactly.
+    plain_problems, plain_docs = _read(path, fast=True, typed_slices=False)
+    assert [str(p) for p in plain_problems] == [str(p) for p in careful_problems]
+    if len(plain_docs) == len(careful_docs):
+        assert _seen(plain_docs, set(), paths) == _seen(careful_docs, set(), paths)
+    else:
+        assert repr(plain_docs) == repr(careful_docs)
     if len(fast_docs) != len(careful_docs):
         return (
             (repr(fast_docs), [str(p) for p in fast_problems]),
@@ -347,9 +354,11 @@ def test_a_kubectl_list_of_slices_is_decoded_typed_into_columns(tmp_path: Path) 
     items = [*_NODES, _SERVICE, _kubectl_slice(0, 40), _kubectl_slice(1, 3)]
     path = tmp_path / "snapshot.json"
     path.write_text(json.dumps({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {}}, indent=4))
-    (doc,) = sources.read_file(str(path), [])
+    (doc,) = sources.read_file(str(path), [], typed_slices=True)
     typed = [item for item in doc.data["items"] if type(item.get("endpoints")) is TypedEntries]
     assert len(typed) == 2
+    (plain,) = sources.read_file(str(path), [])  # for any other caller: plain data, as json gives it
+    assert json.loads(json.dumps(plain.data)) == json.loads(path.read_text())
     lines = path.read_text().splitlines()
     assert [lines[line - 1] for _, line, _ in doc.items or ()] == ["        {"] * len(items)
     (service,) = load_manifests([path]).services

@@ -68,10 +68,11 @@ class BytesLocator:
         return JsonLocator(text, 0, self.line)(path)
 
 
-def read_list(raw: bytes) -> RawDoc | None:
+def read_list(raw: bytes, *, typed_slices: bool = False) -> RawDoc | None:
     """The one document of ``raw`` (a file's bytes, a BOM allowed) if it is a JSON object holding an
-    ``items`` array, as :func:`~kverify.load.sources._json_docs` reads it; ``None`` if the careful
-    reader must read it (see the module)."""
+    ``items`` array, as :func:`~kverify.load.sources._json_docs` reads it (with ``typed_slices``, a
+    plain EndpointSlice's entries as typed structs); ``None`` if the careful reader must read it
+    (see the module)."""
     bom = 3 if raw.startswith(codecs.BOM_UTF8) else 0
     start = _LEADING_WS.match(raw, bom).end()  # type: ignore[union-attr]
     end = len(raw.rstrip(b" \t\n\r"))
@@ -88,7 +89,7 @@ def read_list(raw: bytes) -> RawDoc | None:
         head, opens, closes, tail = found
         elements = _decode_raw_list(memoryview(raw)[opens : closes + 1])
         line = 1 + raw.count(b"\n", 0, start)
-        items, located = _elements(raw, elements, opens, line + raw.count(b"\n", start, opens))
+        items, located = _elements(raw, elements, opens, line + raw.count(b"\n", start, opens), typed_slices)
     except (msgspec.DecodeError, RecursionError):  # msgspec refuses what the json module may accept
         return None
     finally:
@@ -168,10 +169,11 @@ def _members(text: bytes, *, before: bool) -> dict[str, Any] | None:
 
 
 def _elements(
-    raw: bytes, elements: list[msgspec.Raw], opens: int, line: int
+    raw: bytes, elements: list[msgspec.Raw], opens: int, line: int, typed_slices: bool
 ) -> tuple[list[Any], tuple[tuple[Any, int, BytesLocator], ...]]:
-    """Each element decoded (a plain EndpointSlice typed), with its line and locator. Each element
-    starts where the one before ends, past the comma and whitespace msgspec validated between them."""
+    """Each element decoded (with ``typed_slices``, a plain EndpointSlice typed), with its line and
+    locator. Each element starts where the one before ends, past the comma and whitespace msgspec
+    validated between them."""
     values: list[Any] = []
     located: list[tuple[Any, int, BytesLocator]] = []
     count, between = raw.count, _BETWEEN.match
@@ -179,10 +181,12 @@ def _elements(
     line += count(b"\n", opens, pos)
     for element in elements:
         size = len(element)
-        try:
-            value: Any = decode_slice(element).as_item(element)
-        except msgspec.DecodeError:  # not a plain EndpointSlice (most elements)
-            value = None
+        value: Any = None
+        if typed_slices:
+            try:
+                value = decode_slice(element).as_item(element)
+            except msgspec.DecodeError:  # not a plain EndpointSlice (most elements)
+                value = None
         if value is None:  # the dicts the json module gives, for the loaders
             value = _decode_plain(element)
         values.append(value)

@@ -152,7 +152,7 @@ def load_manifests(
         for file in expand([os.fspath(p) for p in paths], problems):
             before = len(problems)
             documents = 0
-            for doc in read_file(file, problems):
+            for doc in read_file(file, problems, typed_slices=True):
                 documents += doc.data is not None  # `null`, `~` or a lone `---` hold no object either
                 assembly.add_doc(file, doc)
             if documents == 0 and len(problems) == before:  # an empty file is almost always a mistake

@@ -5,11 +5,12 @@ walking the dicts cost more than parsing the file (issue 11). :class:`TypedSlice
 msgspec types, exactly the slices whose entries the careful loop in :mod:`kverify.load.kinds` reads
 without a problem or a warning (the *plain* entries of :mod:`kverify.load.slice_columns`): each entry
 one address (a string), conditions absent, ``null`` or each ``null`` or a boolean, a ``nodeName``
-absent or a non-empty string, a ``targetRef`` absent or with a string name, no ``hints``; and the slice
-``addressType: IPv4`` with no field kverify does not know. msgspec checks the types in C while it decodes and allocates nothing for
-the fields kverify does not read (``zone``, a targetRef's ``uid``). Any slice that does not fit,
-including every slice with a problem, fails to decode as a :class:`TypedSlice` and is decoded as plain
-dicts for the careful loop, which reports it with its field path.
+absent or a non-empty string, a ``targetRef`` absent or with a string name, no ``hints``; and the
+slice ``addressType: IPv4`` with no field kverify does not know. msgspec checks the types in C while
+it decodes and allocates nothing for the fields kverify does not read (``zone``, a targetRef's
+``uid``). Any slice that does not fit, including every slice with a problem, fails to decode as a
+:class:`TypedSlice` and is decoded as plain dicts for the careful loop, which reports it with its
+field path.
 
 The one check msgspec does not make, that each address is a valid IPv4 address, is made over the
 whole column (:func:`~kverify.load.slice_columns.typed_columns`); a slice that fails it goes back to

@@ -211,15 +211,19 @@ def _file_type(mode: int) -> str:
     return "not a regular file"
 
 
-def read_file(file: str, problems: list[Problem]) -> list[RawDoc]:
-    """The documents of one file; unreadable or unparsable input becomes a problem."""
+def read_file(file: str, problems: list[Problem], *, typed_slices: bool = False) -> list[RawDoc]:
+    """The documents of one file; unreadable or unparsable input becomes a problem.
+
+    With ``typed_slices`` (the manifest loader), the plain IPv4 EndpointSlices of a JSON List hold
+    their entries as :class:`~kverify.load.slice_columns.TypedEntries` (read by
+    :func:`~kverify.load.kinds.slice_from`) where every other value is plain data."""
     raw = read_bytes(file, problems)
     if raw is None:
         return []
     if (file.endswith(".json") or (file == STDIN and _JSON_OBJECT_START.match(raw))) and (
         read_list := _json_list_reader()
     ) is not None:
-        doc = read_list(raw)
+        doc = read_list(raw, typed_slices=typed_slices)
         if doc is not None:  # a List as kubectl writes it: read from the bytes (kverify.load.json_list)
             return [doc]
     try:
