@@ -16,7 +16,7 @@ import re
 import stat
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -167,9 +167,12 @@ def read_bytes(file: str, problems: list[Problem]) -> bytes | None:
             return None
         limit = max_input_bytes.get()
         try:
-            raw = handle.read(limit + 1) if info.st_size <= limit else b""
+            raw = _read_up_to(handle, limit + 1, info.st_size + 1) if info.st_size <= limit else b""
         except OSError as exc:
             problems.append(Problem(exc.strerror or str(exc), file))
+            return None
+        except MemoryError:
+            problems.append(Problem(f"not enough memory to read {info.st_size / 1e6:.1f} MB", file))
             return None
         if info.st_size > limit or len(raw) > limit:
             problems.append(_too_big(file, max(info.st_size, len(raw))))
@@ -181,12 +184,31 @@ def _read_stdin(file: str, problems: list[Problem]) -> bytes | None:
     import sys
 
     if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
-        _stdin_read[:] = [(sys.stdin, sys.stdin.buffer.read(max_input_bytes.get() + 1))]
+        _stdin_read[:] = [(sys.stdin, _read_up_to(sys.stdin.buffer, max_input_bytes.get() + 1, _BLOCK))]
     raw = _stdin_read[0][1]
     if len(raw) > max_input_bytes.get():
         problems.append(_too_big(file, len(raw)))
         return None
     return raw
+
+
+#: Bytes read at a time once a file turns out longer than its size said (or from standard input).
+_BLOCK = 1 << 20
+
+
+def _read_up_to(stream: BinaryIO, most: int, expected: int) -> bytes:
+    """At most ``most`` bytes of ``stream``: first the ``expected`` bytes (a regular file's size plus
+    one, to see that it ends there), then blocks while more come. ``read(n)`` allocates ``n`` bytes
+    before reading, so one ``read(limit + 1)`` took the whole input limit (512 MB) for any file: a
+    tiny file failed with MemoryError under a 300 MB ``ulimit -v``."""
+    first = stream.read(min(most, expected))
+    if len(first) < expected or len(first) >= most:  # the end came where expected, or the limit is reached
+        return first
+    chunks, total = [first], len(first)
+    while total < most and (chunk := stream.read(min(_BLOCK, most - total))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _too_big(file: str, size: int) -> Problem:

@@ -1,0 +1,50 @@
+"""Reading an input takes memory for what it holds, not for the input limit (512 MB by default)."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kverify.errors import Problem
+from kverify.load import sources
+
+
+def test_a_small_file_is_read_without_allocating_the_input_limit(tmp_path: Path) -> None:
+    small = tmp_path / "svc.yaml"
+    small.write_text("kind: Service\n")
+    problems: list[Problem] = []
+    tracemalloc.start()
+    try:
+        raw = sources.read_bytes(str(small), problems)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert raw == b"kind: Service\n" and not problems
+    # One read(limit + 1) allocated the whole 512 MB limit first; under `ulimit -v 300000` a
+    # 14-byte file then failed with a MemoryError traceback.
+    assert peak < 4 << 20, peak
+
+
+class _Recording(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+@given(length=st.integers(0, 3 << 20), said=st.integers(0, 3 << 20), most=st.integers(1, 4 << 20))
+def test_reading_up_to_a_limit_returns_the_prefix_and_asks_for_little(length: int, said: int, most: int) -> None:
+    """Whatever size the file claimed (a file may grow or shrink after fstat; /proc files say 0), the
+    result is the first ``most`` bytes, and no read asks for more than the size said or one block."""
+    data = bytes(range(256)) * (length // 256) + bytes(length % 256)
+    stream = _Recording(data)
+    got = sources._read_up_to(stream, most, said + 1)
+    assert got == data[:most]
+    assert max(stream.asked) <= max(said + 1, sources._BLOCK)
