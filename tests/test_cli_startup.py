@@ -148,3 +148,20 @@ def test_trace_does_not_load_the_check_engine(tmp_path: Path) -> None:
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "loaded": []}, done.stderr
+
+
+def test_trace_of_json_loads_neither_hashlib_nor_socket(tmp_path: Path) -> None:
+    """hashlib (OpenSSL) is imported only to allocate an address a Service lacks, and slice_columns takes
+    inet_pton from socket's C module: a trace of a snapshot with every address given needs neither."""
+    manifest = tmp_path / "snapshot.json"
+    manifest.write_text(json.dumps(_MANIFEST))
+    argv = ["trace", str(manifest), "--service", "shop/web", "--to", "node-port", "--from", "external"]
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE % (("hashlib", "socket"),), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "loaded": []}, done.stderr

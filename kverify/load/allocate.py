@@ -35,7 +35,6 @@ A value known only after apply must never decide a verdict; :func:`allocate` war
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
@@ -289,6 +288,8 @@ def _warn_source_ranges(ctx: Ctx, kwargs: dict[str, Any]) -> None:
 
 
 def _digest(seed: str) -> int:
+    import hashlib  # here: only a Service without its addresses needs it, and its OpenSSL costs start-up time
+
     return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
 
 

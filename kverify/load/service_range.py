@@ -30,7 +30,6 @@ cluster with IPv4 primary, and refuses no given ClusterIP: it does not know the 
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Sequence
 
@@ -133,6 +132,8 @@ def _walk(network: Network, low: int, high: int, seed: str, taken: set[str]) -> 
     chooses. The position is taken in ``low - 1 .. high`` (``low - 1`` itself is never returned): the
     window kverify walked before it excluded that one address, kept so that the addresses it allocated,
     and the counterexample ids that show them, stay as they were."""
+    import hashlib  # here: only allocating needs it, and its OpenSSL costs start-up time
+
     span = high - low + 2
     start = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big") % span
     return _walk_from(network, low, high, max(low, low - 1 + start), taken)

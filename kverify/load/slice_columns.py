@@ -15,8 +15,8 @@ slice alike. The slices of a JSON List arrive here already decoded as typed stru
 
 from __future__ import annotations
 
+import _socket as socket  # socket's C module: the same inet_pton, without socket.py's enum set-up (~3 ms)
 import re
-import socket
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import is_, is_not
