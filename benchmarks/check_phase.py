@@ -42,7 +42,7 @@ def check_phase(path: str, options: list[str]) -> tuple[float, float, int]:
     try:
         started = time.process_time()
         code = cli.main(
-            ["check", path, "--output", os.devnull, "--max-input-size", "2000", "--allow-nothing-checked"] + options
+            ["check", path, "--output", os.devnull, "--max-input-size", "2000", "--allow-nothing-checked", *options]
         )
         ended = time.process_time()
     finally:
@@ -65,7 +65,8 @@ def main() -> None:
         gc.collect()
     print(f"{os.path.basename(args.path)} {' '.join(options)}: exit {code}")
     print(
-        f"  load (to to_cluster): {best_load:.3f} s CPU; check phase (after it, report included): {best_check:.3f} s CPU"
+        f"  load (to to_cluster): {best_load:.3f} s CPU; "
+        f"check phase (after it, report included): {best_check:.3f} s CPU"
     )
 
 
