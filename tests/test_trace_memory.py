@@ -31,56 +31,9 @@ from kverify.report import trace_groups
 from kverify.report.compact_json import dumps
 from kverify.results import Outcome
 from kverify.testing.strategies import clusters_and_flows
+from tests.test_trace_groups import _manifests
 
 TRACE = ["--service", "shop/web", "--to", "node-port", "--from", "external"]
-
-
-def _snapshot(tmp_path: Path, nodes: int, endpoints: int, etp: str) -> str:
-    """``nodes`` nodes and one NodePort Service with ``endpoints`` endpoints spread over them."""
-    items: list[dict[str, Any]] = [
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": f"node-{i}"},
-            "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.{i // 250}.{i % 250 + 1}"}]},
-        }
-        for i in range(nodes)
-    ]
-    items.append(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "web", "namespace": "shop"},
-            "spec": {
-                "type": "NodePort",
-                "clusterIP": "10.96.0.10",
-                "externalTrafficPolicy": etp,
-                "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080}],
-            },
-        }
-    )
-    entries = [
-        {
-            "addresses": [f"10.244.{j // 250}.{j % 250 + 1}"],
-            "conditions": {"ready": True},
-            "nodeName": f"node-{j % nodes}",
-            "targetRef": {"kind": "Pod", "namespace": "shop", "name": f"web-{j}"},
-        }
-        for j in range(endpoints)
-    ]
-    items.append(
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
-            "addressType": "IPv4",
-            "ports": [{"name": "http", "port": 8080}],
-            "endpoints": entries,
-        }
-    )
-    path = tmp_path / f"cluster-{etp}.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    return str(path)
 
 
 def _routing_peak(monkeypatch: pytest.MonkeyPatch, path: str, output: Path, fmt: str) -> int:
@@ -119,7 +72,9 @@ def test_a_trace_from_every_node_holds_memory_linear_in_nodes_and_endpoints(
     peaks = {}
     for etp in ("Local", "Cluster"):
         output = tmp_path / f"trace-{etp}.{fmt}"
-        peaks[etp] = _routing_peak(monkeypatch, _snapshot(tmp_path, nodes, endpoints, etp), output, fmt)
+        peaks[etp] = _routing_peak(
+            monkeypatch, _manifests(tmp_path, nodes=nodes, per_node=endpoints // nodes, etp=etp), output, fmt
+        )
         text = output.read_text()
         outcomes = nodes * endpoints if etp == "Cluster" else endpoints
         if fmt == "json":  # every outcome is there
