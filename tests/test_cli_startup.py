@@ -11,37 +11,7 @@ from pathlib import Path
 
 import pytest
 
-_MANIFEST = {
-    "apiVersion": "v1",
-    "kind": "List",
-    "items": [
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": "node-a"},
-            "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.10"}]},
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "web", "namespace": "shop"},
-            "spec": {
-                "type": "NodePort",
-                "clusterIP": "10.96.0.10",
-                "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080}],
-                "externalTrafficPolicy": "Local",
-            },
-        },
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
-            "addressType": "IPv4",
-            "ports": [{"name": "http", "port": 8080}],
-            "endpoints": [{"addresses": ["10.244.0.5"], "nodeName": "node-a"}],
-        },
-    ],
-}
+_MANIFEST = json.loads((Path(__file__).parent / "data" / "startup-snapshot.json").read_text())
 
 #: Modules these commands must not load on JSON input: the solver, the fuzzer, importlib.metadata (--version
 #: only), PyYAML (YAML input and written counterexamples only: ~30 ms) and jsonschema (the tests' own).
