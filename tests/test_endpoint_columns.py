@@ -92,6 +92,40 @@ def test_columns_select_join_and_pickle_keep_every_field() -> None:
         columns.select([True, True, True])
 
 
+def _checked_of(endpoints: tuple[Endpoint, ...], made: list[int]) -> EndpointColumns:
+    """The same endpoints (sharing one ports tuple) as the loader's checked columns, whose Pod column
+    is made on first use; ``made`` counts how often it is made."""
+
+    def pods() -> list[str | None]:
+        made.append(1)
+        return [e.pod for e in endpoints]
+
+    return EndpointColumns.checked(
+        ips=[e.ip for e in endpoints],
+        node_names=[e.node_name for e in endpoints],
+        ready=[e.ready for e in endpoints],
+        serving=[e.serving for e in endpoints],
+        terminating=[e.terminating for e in endpoints],
+        pods=pods,
+        ports=endpoints[0].ports,
+    )
+
+
+def test_checked_columns_make_their_pod_column_once_on_first_use_even_joined() -> None:
+    first, second = _ENDPOINTS[:2], tuple(attrs.evolve(e, ports=HTTP) for e in _ENDPOINTS[2:])
+    made: list[int] = []
+    lazy_first, lazy_second = _checked_of(first, made), _checked_of(second, made)
+    joined = EndpointColumns.join([lazy_first, lazy_second])
+    assert made == [] and joined.ips == tuple(e.ip for e in (*first, *second))
+    assert joined.pods == ("shop/web-1", None, None, "other/web-4")
+    assert made == [1, 1] and joined.pods is joined.pods  # made once, then kept
+    assert lazy_first.pods == ("shop/web-1", None) and made == [1, 1]  # the parts keep theirs
+    assert tuple(joined) == (*first, *second) and joined == _columns_of((*first, *second))
+    assert pickle.loads(pickle.dumps(_checked_of(first, made))) == first
+    with pytest.raises(AttributeError, match="read-only"):
+        joined.pods = ()  # type: ignore[misc]
+
+
 def test_columns_are_read_only_and_validated_as_endpoints_are() -> None:
     columns = _columns_of(_ENDPOINTS)
     with pytest.raises(AttributeError, match="read-only"):

@@ -109,3 +109,50 @@ def test_node_addresses_are_read_as_the_careful_getters_read_them(entries: list[
     addresses = _careful_addresses(ctx(careful_problems), entries)
     assert node_problems == careful_problems
     assert node is not None and node.addresses == addresses
+
+
+_PORT_VALUES = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.one_of(st.none(), st.sampled_from(["", "http", "dns", "a" * 70]), st.integers(0, 2)),
+        "port": st.one_of(st.none(), st.sampled_from([80, 8080, 0, 65535, 65536, -1, "80", 8.0, True])),
+        "protocol": st.one_of(st.none(), st.sampled_from(["", "TCP", "UDP", "SCTP", "tcp", "HTTP"]), st.just(6)),
+        "appProtocol": st.sampled_from(["http", "h2c"]),
+    },
+)
+
+
+#: Ports that differ in one value only, so that slices read one after another often share all but one.
+_NEAR_PORTS = st.fixed_dictionaries(
+    {"port": st.sampled_from([80, 8080])},
+    optional={"name": st.sampled_from(["", "http", None]), "protocol": st.sampled_from(["TCP", "UDP", "tcp", None])},
+)
+_SLICE_PORTS = st.one_of(
+    st.lists(_NEAR_PORTS, max_size=2),
+    st.lists(st.one_of(_NEAR_PORTS, _PORT_VALUES, st.just("http")), max_size=3),
+    st.none(),
+    st.just({}),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(slices=st.lists(_SLICE_PORTS, min_size=1, max_size=6))
+def test_a_slices_ports_read_again_from_those_read_before_are_what_reading_them_gives(slices: list[Any]) -> None:
+    from kverify.load import kinds
+
+    def read(ports: Any, remembered: bool) -> tuple[Any, list[Problem], list[Problem]]:
+        problems: list[Problem] = []
+        warnings: list[Problem] = []
+        ctx = Ctx("s.yaml", lambda path: len(path), "EndpointSlice shop/web-x", problems, warnings)
+        read_ports = kinds._slice_ports if remembered else kinds._read_slice_ports
+        return read_ports(ctx, {"ports": copy.deepcopy(ports)}), problems, warnings
+
+    kinds._PORTS_READ.clear()
+    for ports in [*slices, *slices]:  # each list of ports read twice, others read between
+        careful = read(ports, remembered=False)
+        remembered = read(ports, remembered=True)
+        assert remembered == careful
+        if careful[1] or careful[2]:  # a message is given every time: not read from memory
+            assert all(known is not remembered[0] for known in kinds._PORTS_READ.values()) or not careful[0]
+        elif type(ports) is list:  # remembered: one tuple serves every slice with these ports
+            assert read(ports, remembered=True)[0] is remembered[0]

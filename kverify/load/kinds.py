@@ -138,7 +138,43 @@ def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | S
     return SliceRecord(service, endpoints if type(endpoints) is EndpointColumns else tuple(endpoints))
 
 
+#: The ports of slices read so far, by their (name, port, protocol) values: a snapshot's slices
+#: repeat a few port lists thousands of times, and one frozen tuple serves them all.
+_PORTS_READ: dict[tuple[tuple[object, int, object], ...], tuple[EndpointPort, ...]] = {}
+_PORTS_READ_MAX = 4096
+
+
 def _slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
+    raw = obj.get("ports")
+    key = _ports_key(raw) if type(raw) is list else None
+    if key is not None and (known := _PORTS_READ.get(key)) is not None:
+        return known
+    before = len(ctx.problems), len(ctx.warnings)
+    ports = _read_slice_ports(ctx, obj)
+    if key is not None and before == (len(ctx.problems), len(ctx.warnings)):  # nothing to say again next time
+        if len(_PORTS_READ) >= _PORTS_READ_MAX:
+            _PORTS_READ.clear()
+        _PORTS_READ[key] = ports
+    return ports
+
+
+def _ports_key(raw: list[Any]) -> tuple[tuple[object, int, object], ...] | None:
+    """The values :func:`_read_slice_ports` reads from each port, if each is a mapping with a valid
+    number and a string or null name and protocol (what decides the result without a message)."""
+    key = []
+    for p in raw:
+        if type(p) is not dict:
+            return None
+        name, number, protocol = p.get("name"), p.get("port"), p.get("protocol")
+        if type(number) is not int or not 1 <= number <= 65535:
+            return None
+        if (name is not None and type(name) is not str) or (protocol is not None and type(protocol) is not str):
+            return None
+        key.append((name, number, protocol))
+    return tuple(key)
+
+
+def _read_slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]:
     ports: list[EndpointPort] = []
     for i, p in enumerate(ctx.list_of(obj, "ports", ())):
         path = ("ports", i)

@@ -223,17 +223,16 @@ def typed_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort,
         return None
     n = len(entries)
     ready, serving, terminating = _typed_conditions([entry.conditions for entry in entries])
-    pods = _typed_pods([entry.targetRef for entry in entries], namespace, n)
-    with validators_off():  # every value was checked by the decoder and above
-        return EndpointColumns(
-            ips=ips,
-            node_names=[entry.nodeName for entry in entries],
-            ready=ready,
-            serving=serving,
-            terminating=terminating,
-            pods=pods,
-            ports=(ports,) * n,
-        )
+    refs = [entry.targetRef for entry in entries]
+    return EndpointColumns.checked(  # every value was checked by the decoder and above
+        ips=ips,
+        node_names=[entry.nodeName for entry in entries],
+        ready=ready,
+        serving=serving,
+        terminating=terminating,
+        pods=lambda: _typed_pods(refs, namespace, n),  # most are never read
+        ports=ports,
+    )
 
 
 def _typed_conditions(conditions: list[Any]) -> tuple[Sequence[bool], Sequence[bool], Sequence[bool]]:
