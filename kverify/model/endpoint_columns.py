@@ -87,11 +87,11 @@ class EndpointColumns(Sequence[Endpoint]):
     def checked(
         cls,
         *,
-        ips: list[str],
-        node_names: list[str | None],
-        ready: list[bool],
-        serving: list[bool],
-        terminating: list[bool],
+        ips: Iterable[str],
+        node_names: Iterable[str | None],
+        ready: Iterable[bool],
+        serving: Iterable[bool],
+        terminating: Iterable[bool],
         pods: Callable[[], Iterable[str | None]],
         ports: tuple[EndpointPort, ...],
     ) -> EndpointColumns:
@@ -128,7 +128,7 @@ class EndpointColumns(Sequence[Endpoint]):
             for name in _COLUMNS
         )
         if all(type(part._pods) is tuple for part in parts):
-            object.__setattr__(joined, "_pods", tuple(chain.from_iterable(part._pods for part in parts)))
+            object.__setattr__(joined, "_pods", tuple(chain.from_iterable(part.pods for part in parts)))
         else:
             object.__setattr__(joined, "_pods", lambda: chain.from_iterable(part.pods for part in parts))
         return joined
