@@ -65,6 +65,8 @@ API_VERSIONS = {
 }
 #: Kinds read in more than one apiVersion.
 _MORE_VERSIONS = {HPA: HPA_VERSIONS, "ServiceCIDR": SERVICE_CIDR_VERSIONS}
+#: The apiVersions accepted for each modelled kind.
+_ACCEPTED_VERSIONS = {kind: _MORE_VERSIONS.get(kind, (version,)) for kind, version in API_VERSIONS.items()}
 SKIP_REASONS: dict[str, str] = {}
 _CLUSTER_SCOPED = frozenset(
     [
@@ -290,7 +292,7 @@ class _Assembly:
         name_ok = type(name) is str and name != ""
         namespace = given_namespace if type(given_namespace) is str and given_namespace else self.namespace
         label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
-        if labels and not self.k3s_servicelb and type(labels) is dict and any(_k3s_label(k) for k in labels):
+        if labels and not self.k3s_servicelb and type(labels) is dict and _has_k3s_label(labels):
             self.k3s_servicelb = True
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
             if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):
@@ -327,7 +329,7 @@ class _Assembly:
         if not modelled:
             self._skip(file, line, kind, f"{label}: {SKIP_REASONS.get(kind, 'kind not modelled')}")
             return
-        accepted = _MORE_VERSIONS.get(kind, (API_VERSIONS[kind],))
+        accepted = _ACCEPTED_VERSIONS[kind]
         if api_version not in accepted:
             ctx.error(("apiVersion",), unsupported(api_version, accepted))
             return
@@ -571,8 +573,12 @@ def _joined(slices: list[SliceEndpoints]) -> SliceEndpoints:
     return tuple(chain.from_iterable(slices))
 
 
-def _k3s_label(key: object) -> bool:
-    return str(key).startswith(K3S_SERVICELB)
+def _has_k3s_label(labels: dict[Any, Any]) -> bool:
+    """Whether a label key starts with k3s ServiceLB's prefix (a loop: run for every object)."""
+    for key in labels:  # noqa: SIM110 - no generator: this runs for every object
+        if (key if type(key) is str else str(key)).startswith(K3S_SERVICELB):
+            return True
+    return False
 
 
 def _prefixed(locate: Callable[[Path], int], prefix: Path) -> Callable[[Path], int]:

@@ -80,6 +80,10 @@ NAME_FORMATS = {
 }
 
 
+#: Each kind's name format as (its pattern's match, its longest length, its name): one lookup per object.
+_NAME_RULES = {kind: (FORMATS[name][0].match, FORMATS[name][1], name) for kind, name in NAME_FORMATS.items()}
+
+
 def name_problems(value: str, format_name: str) -> list[str]:
     """apimachinery's messages for ``value`` as a name of this format (empty: valid)."""
     pattern, longest, message = FORMATS[format_name]
@@ -102,10 +106,11 @@ def check_name(ctx: Ctx, path: Path, value: str, format_name: str) -> bool:
 def object_name(ctx: Ctx, kind: str, name: str, namespace: str | None) -> bool:
     """``metadata.name`` (and ``metadata.namespace``) as the API server validates them for ``kind``."""
     ok = True
-    if kind in NAME_FORMATS:
-        pattern, longest, _ = FORMATS[NAME_FORMATS[kind]]
-        plain = len(name) <= longest and pattern.match(name) is not None  # most names: no message to build
-        ok = plain or check_name(ctx, ("metadata", "name"), name, NAME_FORMATS[kind])
+    rule = _NAME_RULES.get(kind)
+    if rule is not None:
+        match, longest, format_name = rule
+        plain = len(name) <= longest and match(name) is not None  # most names: no message to build
+        ok = plain or check_name(ctx, ("metadata", "name"), name, format_name)
         if namespace is not None and kind not in ("Node", "ServiceCIDR"):  # cluster-scoped: no namespace
             for message in _namespace_problems(namespace):
                 ctx.error(("metadata", "namespace"), invalid(namespace, message))
