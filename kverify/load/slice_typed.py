@@ -44,12 +44,13 @@ NO_CONDITIONS = TypedConditions()
 
 
 class TypedRef(msgspec.Struct, gc=False):
-    """A ``targetRef`` with a string ``name``; its ``kind`` and ``namespace`` of any JSON type, as
-    the careful loop compares and formats them (``kind == "Pod"``, ``namespace or <the slice's>``)."""
+    """A ``targetRef`` with a string ``name``, a ``kind`` absent, null or ``Pod`` (as an EndpointSlice
+    controller writes it), and a ``namespace`` absent, null or a string; the careful loop takes any
+    other. A literal is decoded as the one ``"Pod"`` object, not a new string per entry."""
 
     name: str
-    kind: Any = None
-    namespace: Any = None
+    kind: Literal["Pod"] | None = None
+    namespace: str | None = None
 
 
 class TypedEntry(msgspec.Struct, gc=False):
