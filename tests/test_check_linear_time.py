@@ -205,3 +205,20 @@ def test_a_small_cluster_is_written_as_a_manifest_once_for_all_its_findings(monk
     manifests = {r.verdict.counterexample.manifest for r in run.results}  # type: ignore[union-attr]
     assert len(run.results) == 40 and calls == 1
     assert len(manifests) == 1 and "name: web-39" in manifests.pop()
+
+
+
+def test_a_cluster_of_many_services_read_from_files_is_not_written_out_with_each_finding() -> None:
+    """Every counterexample carries its cluster's manifest: on 3 nodes running 51 Services (more than a
+    review reads whole) that made the report grow as findings x Services. On the user's files the
+    command names them instead; an inline topology, which has no files, is still written out."""
+    from kverify.check.exhaustive import EXPORT_MAX_SERVICES
+
+    cluster = _alike_services(EXPORT_MAX_SERVICES + 1)
+    on_files = run_builtin(cluster, facts_for(cluster), files=["snapshot.yaml"])
+    assert len(on_files.results) == EXPORT_MAX_SERVICES + 1
+    for result in on_files.results:
+        cx = result.verdict.counterexample  # type: ignore[union-attr]
+        assert cx.manifest == "" and " snapshot.yaml " in cx.command
+    inline = run_builtin(cluster, facts_for(cluster), files=None)
+    assert all("name: web-50" in r.verdict.counterexample.manifest for r in inline.results)  # type: ignore[union-attr]

@@ -35,6 +35,11 @@ DEFAULT_CLUSTER_CIDRS = ("10.0.0.0/8",)
 #: Clusters up to this many nodes get their counterexample written out as a manifest; bigger ones
 #: are reproduced on the user's own files (a 5,000-node manifest per finding helps nobody).
 EXPORT_MAX_NODES = 50
+#: A cluster read from the user's files is written out with each counterexample only if it is also
+#: small in Services and endpoints: a review reads it whole, and every finding carries it, so a few
+#: nodes running 2,000 Services made a JSON report of 146 MB for 65 findings (findings x Services).
+EXPORT_MAX_SERVICES = 50
+EXPORT_MAX_ENDPOINTS = 500
 
 
 @attrs.frozen(kw_only=True)
@@ -209,6 +214,21 @@ def _manifest_of(cluster: Cluster) -> str:
     return _last_manifest[1]
 
 
+#: The last cluster measured by :func:`_small`, and the answer (asked once per counterexample).
+_last_small: tuple[weakref.ref[Cluster], bool] | None = None
+
+
+def _small(cluster: Cluster) -> bool:
+    """Whether the cluster is small enough to write out with each counterexample found on the user's
+    files (see ``EXPORT_MAX_SERVICES``)."""
+    global _last_small
+    if _last_small is None or _last_small[0]() is not cluster:
+        small = len(cluster.nodes) <= EXPORT_MAX_NODES and len(cluster.services) <= EXPORT_MAX_SERVICES
+        small = small and sum(len(s.endpoints) for s in cluster.services) <= EXPORT_MAX_ENDPOINTS
+        _last_small = (weakref.ref(cluster), small)
+    return _last_small[1]
+
+
 def counterexample(
     cluster: Cluster, flow: Flow, outcome: Outcome, claim: str, files: Sequence[str] | None, detail: str = ""
 ) -> Counterexample:
@@ -219,8 +239,7 @@ def counterexample(
     """
     if outcome.node is not None and flow.node is None:
         flow = attrs.evolve(flow, node=outcome.node)
-    small = len(cluster.nodes) <= EXPORT_MAX_NODES
-    manifest = _manifest_of(cluster) if (files is None or small) else ""
+    manifest = _manifest_of(cluster) if (files is None or _small(cluster)) else ""
     cx_id = stable_id(claim, flow, outcome.to_json(), manifest or tuple(files or ()))
     command = reproduce(cluster, flow, files if files is not None else [f"{cx_id}.yaml"])
     return Counterexample(
