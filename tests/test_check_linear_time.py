@@ -207,7 +207,6 @@ def test_a_small_cluster_is_written_as_a_manifest_once_for_all_its_findings(monk
     assert len(manifests) == 1 and "name: web-39" in manifests.pop()
 
 
-
 def test_a_cluster_of_many_services_read_from_files_is_not_written_out_with_each_finding() -> None:
     """Every counterexample carries its cluster's manifest: on 3 nodes running 51 Services (more than a
     review reads whole) that made the report grow as findings x Services. On the user's files the
