@@ -403,6 +403,36 @@ def test_a_replacement_on_the_same_node_drops_while_it_starts(tmp_path: Path) ->
     assert verdicts[", podStartSeconds: 0"].verdict == "proved"
 
 
+@pytest.mark.parametrize(
+    ("client", "destination", "through_lb"),
+    [
+        (ClientKind.EXTERNAL, Destination.LOAD_BALANCER, True),
+        (ClientKind.EXTERNAL, Destination.NODE_PORT, False),
+        (ClientKind.POD, Destination.CLUSTER_IP, False),
+    ],
+)
+def test_only_a_flow_through_the_load_balancer_is_told_where_it_sends(
+    tmp_path: Path, client: ClientKind, destination: Destination, through_lb: bool
+) -> None:
+    # One replica, deleted at once: every flow finds no endpoint for the new pod's start (24 s). The
+    # lagging load balancer decides where a flow to its address lands; a pod's ClusterIP flow or a
+    # NodePort flow never meets it, so its counterexample must not speak of it.
+    manifest = (SPECS / "manifests" / "design" / "web-rollout.yaml").read_text().replace("replicas: 2", "replicas: 1")
+    (tmp_path / "m.yaml").write_text(manifest)
+    text = (SPECS / "rollout-etp-local.yaml").read_text()
+    (tmp_path / "s.yaml").write_text(
+        text.replace("manifests/design/web-rollout.yaml", "m.yaml").replace("count: 2", "count: 1")
+    )
+    spec = load_spec(str(tmp_path / "s.yaml"))
+    flow = Flow(service="shop/web", client=client, destination=destination)
+    during = spec.claims[0].during
+    verdict = decide_change(
+        spec.design, flow, "delivered", during.change, claim="c", start_seconds=during.start_seconds
+    )
+    assert isinstance(verdict, Refuted) and "the claim fails 24 s in all" in verdict.counterexample.detail
+    assert ("the load balancer sends to" in verdict.counterexample.detail) is through_lb
+
+
 def test_a_daemonset_rollout_replaces_pods_node_by_node_within_max_unavailable() -> None:
     # daemonset_util.go UnavailableCount rounds the percentage up: 30% of 5 nodes = 2 at a time; the new
     # pod of a node is created when its old pod is gone (PreStop 4 s), Ready 6 s later (start 6 s).

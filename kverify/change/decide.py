@@ -429,12 +429,17 @@ def _endpoints(setting: Setting, timeline: Timeline) -> dict[str, Endpoint]:
     return out
 
 
+def _through_load_balancer(flow: Flow) -> bool:
+    """Whether the flow arrives through the Service's load balancer, whose lagging view of the nodes
+    (``State.lb_nodes``) then decides where it lands: an external client's, to the LB address."""
+    return flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER
+
+
 def _arrivals(setting: Setting, state: State) -> list[Flow]:
     """The flows to route in ``state``: at each node the lagging load balancer sends to (one node per
     kind: those without an endpoint answer alike), or the claim's flow as it is."""
     flow = setting.flow
-    lagging = flow.client is ClientKind.EXTERNAL and flow.destination is Destination.LOAD_BALANCER
-    if not lagging or flow.node is not None or state.lb_nodes is None:
+    if not _through_load_balancer(flow) or flow.node is not None or state.lb_nodes is None:
         return [flow]
     nodes = list(state.lb_nodes) or [n.name for n in state.cluster.nodes]  # none healthy: fail open
     service = state.cluster.service(flow.service)
@@ -465,7 +470,7 @@ def _check_state(setting: Setting, state: State) -> tuple[Failure | None, str | 
     a connection is not delivered (for the dropped seconds), each if any: one routing pass."""
     from kverify.check.exhaustive import PROPERTIES, at_most_hops
 
-    lb_flow = setting.flow.client is ClientKind.EXTERNAL and setting.flow.destination is Destination.LOAD_BALANCER
+    lb_flow = _through_load_balancer(setting.flow)
     lost: str | None = None
     if lb_flow and setting.flow.node is not None:  # the dropped seconds are about every arrival node
         lost = _undelivered_at(setting, state)
@@ -591,7 +596,7 @@ def _scope(setting: Setting, placements: int, timelines: int) -> str:
 def _facts(setting: Setting, worst: Judged) -> list[str]:
     """The worst-case dropped seconds and what would shorten them, each re-run through the model."""
     facts: list[str] = []
-    lb_flow = setting.flow.client is ClientKind.EXTERNAL and setting.flow.destination is Destination.LOAD_BALANCER
+    lb_flow = _through_load_balancer(setting.flow)
     if not lb_flow:
         return facts
     life = setting.workload.lifecycle
@@ -722,7 +727,7 @@ def _counterexample(setting: Setting, worst: Judged, claim: str, facts: list[str
         if outcome is None:
             raise InternalError(f"state {state.index} breaks {claim!r} but the executable model gives no outcome")
     lb = ""
-    if state.lb_nodes is not None:
+    if state.lb_nodes is not None and _through_load_balancer(failure.flow):  # other flows never meet it
         lb = f"; the load balancer sends to {', '.join(state.lb_nodes) or 'every node (none passes: fail open)'}"
     detail = (
         f"{failure.why}; {state.describe()}, lasting {_seconds(state.seconds)}{lb}; "
