@@ -488,3 +488,37 @@ def test_diff_refuses_a_bad_environment_in_one_line(
     assert main(["diff", str(ARTICLE), str(ARTICLE), *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(needle), err
+
+
+def test_a_probe_undecided_on_both_sides_is_shown_not_counted_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Under Cilium's socketLB.hostNamespaceOnly a pod's NodePort flow is Unknown (rule
+    # cilium-socket-lb-host-namespace-only). The Service's inputs change (eTP Local), so it is decided
+    # again: that probe is Unknown before and after, which is not "unchanged".
+    new = tmp_path / "new.yaml"
+    new.write_text(ARTICLE.read_text().replace("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"))
+    flags = ("--dataplane", "cilium-snat", "--cilium-set", "socketLB.hostNamespaceOnly=true")
+    doc = _diff_json(capsys, str(ARTICLE), str(new), *flags)
+    undecided = _change(doc, "shop/web-cluster", "node-port", "pod")
+    assert "socketLB.hostNamespaceOnly" in undecided["before"]["unknown"]
+    assert undecided["after"]["unknown"] == undecided["before"]["unknown"]
+    assert main(["diff", str(ARTICLE), str(new), *flags]) == 0
+    assert "unknown before and now: a pod's packet to a NodePort under Cilium" in capsys.readouterr().out
+
+
+def test_a_service_without_a_ready_pod_has_no_share_to_compare(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # web-cluster's two endpoints not Ready before, Ready after: before, no pod gets a share because
+    # there is none to get one (not because a Ready pod gets nothing).
+    text = ARTICLE.read_text()
+    slice_start = text.index("name: web-cluster-abc12")
+    slice_end = text.index("---", slice_start)
+    not_ready = text[slice_start:slice_end].replace("ready: true, serving: true", "ready: false, serving: false")
+    old = tmp_path / "old.yaml"
+    old.write_text(text[:slice_start] + not_ready + text[slice_end:])
+    assert main(["diff", str(old), str(ARTICLE)]) == 0
+    out = capsys.readouterr().out
+    assert "largest/smallest pod share: n/a (no Ready pod) -> 1.00" in out
+    assert "a Ready pod gets nothing" not in out

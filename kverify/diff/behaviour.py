@@ -158,8 +158,11 @@ class Observed:
     design_time: bool = False
     scope: str = ""
     unknown: str | None = None
-    #: Snapshot: the largest pod share over the smallest (None: not computed, or no pod gets any).
+    #: Snapshot: the largest pod share over the smallest (None: not computed, no Ready pod, or a Ready
+    #: pod gets nothing).
     share_ratio: Fraction | None = None
+    #: Snapshot: the Service has no Ready pod, so there are no shares to compare.
+    no_ready_pod: bool = False
     #: Snapshot: the fraction of connections not delivered.
     dropped_share: Fraction | None = None
     #: Design time: the placement with the worst share ratio (``share_ratio`` None with a placement
@@ -239,7 +242,12 @@ def _on_snapshot(design: Design, probe: Probe) -> Observed:
     ratio = max(got) / min(got) if got and min(got) > 0 else None
     dropped = 1 - sum(shares.values(), Fraction(0))
     return Observed(
-        kinds=kinds, witnesses=witnesses, scope=scope(cluster, flow), share_ratio=ratio, dropped_share=dropped
+        kinds=kinds,
+        witnesses=witnesses,
+        scope=scope(cluster, flow),
+        share_ratio=ratio,
+        dropped_share=dropped,
+        no_ready_pod=not ready,
     )
 
 

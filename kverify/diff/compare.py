@@ -45,6 +45,10 @@ class BehaviourChange:
             return ["entry point removed"]
         out: list[str] = []
         b, a = self.before, self.after
+        if b.unknown and a.unknown:  # nothing decided on either side: say so, never "unchanged"
+            if b.unknown == a.unknown:
+                return [f"unknown before and now: {a.unknown}"]
+            return [f"unknown before ({b.unknown}) and now ({a.unknown})"]
         if (b.unknown or None) != (a.unknown or None):
             out.append(f"unknown before: {b.unknown}" if b.unknown else f"unknown now: {a.unknown}")
         drops_b, drops_a = _values(b.kinds, "drop"), _values(a.kinds, "drop")
@@ -71,7 +75,7 @@ class BehaviourChange:
         if b.dropped_share != a.dropped_share and b.dropped_share is not None and a.dropped_share is not None:
             out.append(f"connections not delivered: {_percent(b.dropped_share)} -> {_percent(a.dropped_share)}")
         if b.share_ratio != a.share_ratio and not b.design_time and not a.design_time:
-            out.append(f"largest/smallest pod share: {_ratio(b.share_ratio)} -> {_ratio(a.share_ratio)}")
+            out.append(f"largest/smallest pod share: {_ratio(b)} -> {_ratio(a)}")
         if b.design_time and a.design_time and _worst(b) != _worst(a) and b.share_placement and a.share_placement:
             out.append(
                 f"worst largest/smallest pod share over placements: {_worst(b)} -> {_worst(a)} "
@@ -108,8 +112,10 @@ def _percent(x: object) -> str:
     return f"{float(x) * 100:.0f}%"  # type: ignore[arg-type]
 
 
-def _ratio(x: object) -> str:
-    return "n/a (a Ready pod gets nothing)" if x is None else f"{float(x):.2f}"  # type: ignore[arg-type]
+def _ratio(o: Observed) -> str:
+    if o.share_ratio is not None:
+        return f"{float(o.share_ratio):.2f}"
+    return "n/a (no Ready pod)" if o.no_ready_pod else "n/a (a Ready pod gets nothing)"
 
 
 @attrs.frozen(kw_only=True)
@@ -203,8 +209,9 @@ def _observe(side: Revision, service: Service | None, probe: Probe, offered: dic
 
 
 def _same(b: Observed, a: Observed) -> bool:
-    """Equal kinds of outcome (and, when both sides are snapshots, equal shares)."""
-    if set(b.kinds) != set(a.kinds) or (b.unknown is None) != (a.unknown is None):
+    """Equal kinds of outcome (and, when both sides are snapshots, equal shares). Undecided on both
+    sides is never the same: the reviewer is told kverify could not say, not that nothing changed."""
+    if set(b.kinds) != set(a.kinds) or b.unknown is not None or a.unknown is not None:
         return False
     if b.design_time and a.design_time:  # the worst share over placements, where both were decided
         return not (b.share_placement and a.share_placement and _worst(b) != _worst(a))
