@@ -58,7 +58,10 @@ class Classes:
         """Positions (in ``EndpointSet.endpoints``, ascending) of the endpoints of class ``cls``."""
         key = self.keys[cls]
         if key[0] or key[7] or key[8]:  # local, node-hinted or the client: special endpoints only
-            return list(compress(self._special, map(key.__eq__, self._special_keys)))
+            special_keys = self._special_keys
+            if special_keys.count(key) == len(special_keys):  # every special endpoint is of this class
+                return list(self._special)
+            return list(compress(self._special, map(key.__eq__, special_keys)))
         eps = self._of
         candidates = eps.by_base.get(key[1:5] + key[6:7], ())
         skip = set(self._special)
@@ -160,15 +163,12 @@ class EndpointSet:
                     self.by_zone_hint.setdefault(z, []).append(i)
                 for h in node_hints:
                     self.by_node_hint.setdefault(h, []).append(i)
-        ips = self._ips
-        first = dict(zip(ips, range(n), strict=True))
-        self.by_ip: dict[str, list[int]]
-        if len(first) == n:  # every address is one endpoint's
-            self.by_ip = _Singletons(first)
-        else:  # an address shared by endpoints (a bad input the loader reports, or a test's)
-            self.by_ip = {}
-            for i, ip in enumerate(ips):
-                self.by_ip.setdefault(ip, []).append(i)
+        #: Every endpoint is of one kind (ready, serving, terminating, hinted): the usual snapshot's case,
+        #: where :meth:`classes` need not look at the node's endpoints one by one.
+        self._one_kind = not n or self._base.count(self._base[0]) == n
+        self._by_ip: dict[str, list[int]] | None = None
+        #: The client addresses asked about before ``by_ip`` is built (see :meth:`_at_address`).
+        self._scanned: dict[str, list[int] | None] = {}
         self._by_base: dict[tuple[bool, ...], list[int]] | None = None
         self._defaults: dict[tuple[tuple[bool, ...], bool], Key] = {}
         self._zone_counts: dict[int, Counter[Key]] = {}
@@ -177,6 +177,34 @@ class EndpointSet:
 
     def __len__(self) -> int:
         return len(self.endpoints)
+
+    @property
+    def by_ip(self) -> dict[str, list[int]]:
+        """The positions of the endpoints at each address, ascending: built on first use."""
+        if self._by_ip is None:
+            ips = self._ips
+            n = len(ips)
+            by_ip = _Singletons(zip(ips, range(n), strict=True))
+            if len(by_ip) != n:  # an address shared by endpoints (a bad input the loader reports, or a test's)
+                by_ip = {}
+                for i, ip in enumerate(ips):
+                    by_ip.setdefault(ip, []).append(i)
+            self._by_ip = by_ip
+        return self._by_ip
+
+    def _at_address(self, ip: str) -> list[int] | None:
+        """The positions of the endpoints at ``ip``, ascending (None: none). A trace asks about one or
+        two client addresses (an external client's, from every node): each is looked for by one C-level
+        scan of the addresses, and hashing 100,000 of them into :attr:`by_ip` is left to a trace that
+        asks about more (a pod client on every node)."""
+        if self._by_ip is None:
+            if ip in self._scanned:
+                return self._scanned[ip]
+            if len(self._scanned) < _SCANS_BEFORE_INDEX:
+                ips = self._ips
+                found = self._scanned[ip] = list(compress(range(len(ips)), map(ip.__eq__, ips))) or None
+                return found
+        return self.by_ip.get(ip)
 
     @property
     def pods(self) -> Sequence[str | None]:
@@ -269,7 +297,7 @@ class EndpointSet:
         counts = Counter(self._counts_in_zone(zone))
         local = self.by_node.get(node, [])
         hinted = self.by_node_hint.get(node)
-        client = self.by_ip.get(client_ip)
+        client = self._at_address(client_ip)
         special = sorted({*local, *(hinted or ()), *(client or ())}) if hinted or client else local  # by_node: sorted
         special_keys: tuple[Key, ...]
         base = self._base
@@ -278,12 +306,20 @@ class EndpointSet:
             # counted per kind of endpoint (a handful), not one by one.
             nowhere = node == NO_NODE  # the endpoints "on" NO_NODE are those on no node
             made_local: dict[tuple[bool, ...], Key] = {}
-            for kind, count in Counter(map(base.__getitem__, special)).items():
+            kinds: dict[tuple[bool, ...], int]
+            if self._one_kind and special:
+                kinds = {base[special[0]]: len(special)}
+            else:
+                kinds = Counter(map(base.__getitem__, special))
+            for kind, count in kinds.items():
                 before = self._default(kind, nowhere)
                 key = made_local[kind] = (True, *before[1:])  # type: ignore[assignment]
                 counts[before] -= count
                 counts[key] += count
-            special_keys = tuple(map(made_local.__getitem__, map(base.__getitem__, special)))
+            if len(made_local) == 1:  # one kind on the node: one key, held once per endpoint
+                special_keys = (key,) * len(special)
+            else:
+                special_keys = tuple(map(made_local.__getitem__, map(base.__getitem__, special)))
         else:
             found = []
             for i in special:
@@ -341,6 +377,9 @@ class _Singletons(dict):  # type: ignore[type-arg]
         found = super().get(key)
         return default if found is None else [found]  # type: ignore[return-value]
 
+
+#: How many client addresses :meth:`EndpointSet._at_address` looks for by a scan before it indexes them all.
+_SCANS_BEFORE_INDEX = 2
 
 #: The zone of a node without one (the rule table's NO_ZONE): no endpoint is hinted for it.
 NO_ZONE_KEY = -1
