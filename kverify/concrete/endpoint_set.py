@@ -165,7 +165,10 @@ class EndpointSet:
                     self.by_node_hint.setdefault(h, []).append(i)
         #: Every endpoint is of one kind (ready, serving, terminating, hinted): the usual snapshot's case,
         #: where :meth:`classes` need not look at the node's endpoints one by one.
-        self._one_kind = not n or self._base.count(self._base[0]) == n
+        if any_zone_hints or any_node_hints:
+            self._one_kind = not n or self._base.count(self._base[0]) == n
+        else:  # asked of the flag columns (C-level identity checks), not of 100,000 tuples
+            self._one_kind = not n or all(flags.count(flags[0]) == n for flags in (ready, serving, terminating))
         self._by_ip: dict[str, list[int]] | None = None
         #: The client addresses asked about before ``by_ip`` is built (see :meth:`_at_address`).
         self._scanned: dict[str, list[int] | None] = {}
@@ -184,7 +187,7 @@ class EndpointSet:
         if self._by_ip is None:
             ips = self._ips
             n = len(ips)
-            by_ip = _Singletons(zip(ips, range(n), strict=True))
+            by_ip: dict[str, list[int]] = _Singletons(zip(ips, range(n), strict=True))
             if len(by_ip) != n:  # an address shared by endpoints (a bad input the loader reports, or a test's)
                 by_ip = {}
                 for i, ip in enumerate(ips):
@@ -202,8 +205,13 @@ class EndpointSet:
                 return self._scanned[ip]
             if len(self._scanned) < _SCANS_BEFORE_INDEX:
                 ips = self._ips
-                found = self._scanned[ip] = list(compress(range(len(ips)), map(ip.__eq__, ips))) or None
-                return found
+                found: list[int] = []
+                at = -1
+                for _ in range(ips.count(ip)):  # count and index: C-level searches (an address is rarely held)
+                    at = ips.index(ip, at + 1)
+                    found.append(at)
+                self._scanned[ip] = found or None
+                return found or None
         return self.by_ip.get(ip)
 
     @property
@@ -232,9 +240,12 @@ class EndpointSet:
         first use (only outcomes that reach endpoints on other nodes need it)."""
         if self._by_base is None:
             # A few kinds for any number of endpoints: one C-level pass per kind, in the order first met.
-            kinds = dict.fromkeys(self._base)
             everyone = range(len(self._base))
-            self._by_base = {kind: list(compress(everyone, map(kind.__eq__, self._base))) for kind in kinds}
+            if self._one_kind:
+                self._by_base = {self._base[0]: list(everyone)} if self._base else {}
+            else:
+                kinds = dict.fromkeys(self._base)
+                self._by_base = {kind: list(compress(everyone, map(kind.__eq__, self._base))) for kind in kinds}
         return self._by_base
 
     def _default(self, base: tuple[bool, ...], nowhere: bool) -> Key:
@@ -282,7 +293,8 @@ class EndpointSet:
                 if NO_NODE in self.by_node:
                     by_base = Counter(zip(self._base, map(NO_NODE.__eq__, self.nodes), strict=True))
                 else:  # every endpoint is on a node: counted by kind alone (no pair made per endpoint)
-                    by_base = Counter({(base, False): c for base, c in Counter(self._base).items()})
+                    kinds = {self._base[0]: len(self._base)} if self._one_kind and self._base else Counter(self._base)
+                    by_base = Counter({(base, False): c for base, c in kinds.items()})
                 self._zone_counts[NO_ZONE_KEY] = Counter({self._default(*k): c for k, c in by_base.items()})
             counts = Counter(self._zone_counts[NO_ZONE_KEY])
             for i in self.by_zone_hint.get(zone, ()):
