@@ -17,6 +17,8 @@ This is an evaluation strategy of the executable model, not a rule: it changes n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -141,16 +143,36 @@ def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -
 def _kind(h: classify.Handling, shared: classify.FlowFrame) -> tuple[object, ...]:
     """What ``h``'s renamed reduced situation holds beyond its flow's shared fields: the handling's own
     fields (every field not shared: ``FlowFrame.own_names``), renamed as :func:`renamed` renames them,
-    and its endpoint classes' renamed views."""
+    and its endpoint classes (their keys)."""
     s = h.frame
     node, zone = s.handling_node, s.handling_zone
-    own = tuple(getattr(s, name) for name in shared.own_names if name not in _RENAMED)
+    own = _own_getter(shared.own_names)(s)
     if node == NO_NODE:
         where: tuple[object, ...] = (NO_NODE, zone, s.client_node)
     else:
         where = (HANDLING, zone != NO_ZONE, HANDLING if s.client_node == node else s.client_node)
-    return (where, own, renamed_views(h.classes.views, node, zone), h.pod_ip is not None)
+    # The classes' keys stand for their renamed views: each view is made from its key, the handling node
+    # and its zone alone (endpoint_set._view), and ``where`` holds what of those the renaming keeps.
+    return (where, own, h.classes.keys, h.pod_ip is not None)
 
 
 #: The situation's fields :func:`_kind` renames (or, for the endpoints, takes from the classes).
 _RENAMED = frozenset({"handling_node", "handling_zone", "client_node", "endpoints"})
+_GETTERS: dict[tuple[str, ...], Callable[[Situation], tuple[object, ...]]] = {}
+
+
+def _own_getter(names: tuple[str, ...]) -> Callable[[Situation], tuple[object, ...]]:
+    """A function giving a situation's fields ``names`` but the renamed ones, as a tuple (made once per
+    set of names: a trace from every node asks it at each node)."""
+    getter = _GETTERS.get(names)
+    if getter is None:
+        kept = tuple(name for name in names if name not in _RENAMED)
+        if len(kept) > 1:
+            getter = attrgetter(*kept)
+        else:  # attrgetter of one name gives the value, not a tuple
+
+            def getter(s: Situation, kept: tuple[str, ...] = kept) -> tuple[object, ...]:
+                return tuple(getattr(s, name) for name in kept)
+
+        _GETTERS[names] = getter
+    return getter
