@@ -76,14 +76,22 @@ class _EndpointTexts:
 
     def of(self, members: EndpointSet, dumps: Callable[[object], str]) -> list[str]:
         if members is not self._members:
-            ips, pods = members.ips, members.pods
-            node_text = {name: dumps(name) for name in set(members.node_names)}  # a few per 100,000 endpoints
-            nodes = map(node_text.__getitem__, members.node_names)
-            if _plain(ips) and None not in pods and _plain(pods):  # quoted as they are (every snapshot's case)
-                self._texts = [
-                    f'{{"ip":"{ip}","node":{node},"pod":"{pod}"}}'
-                    for ip, node, pod in zip(ips, nodes, pods, strict=True)
-                ]
+            ips, pods, names = members.ips, members.pods, members.node_names
+            node_text = {name: dumps(name) for name in set(names)}  # a few per 100,000 endpoints
+            nodes = map(node_text.__getitem__, names)
+            # all(): no None and no empty string, a C-level truth test of each (an empty one takes the
+            # other branch, which writes the same text).
+            if all(pods) and _plain(ips) and _plain(pods):  # quoted as they are (every snapshot's case)
+                if all(text == f'"{name}"' for name, text in node_text.items()):  # so are the node names
+                    self._texts = [
+                        f'{{"ip":"{ip}","node":"{node}","pod":"{pod}"}}'
+                        for ip, node, pod in zip(ips, names, pods, strict=True)
+                    ]
+                else:
+                    self._texts = [
+                        f'{{"ip":"{ip}","node":{node},"pod":"{pod}"}}'
+                        for ip, node, pod in zip(ips, nodes, pods, strict=True)
+                    ]
             else:
                 self._texts = [
                     f'{{"ip":{ip},"node":{node},"pod":{pod}}}'
@@ -96,7 +104,7 @@ class _EndpointTexts:
 def _plain(values: Sequence[str | None]) -> bool:
     """No value has a character compact JSON escapes (a quote, a backslash, a control character, DEL or
     anything not ASCII: json's ``ensure_ascii``): each is written as it is, between quotes."""
-    text = "".join(filter(None, values))
+    text = "".join(values) if all(values) else "".join(filter(None, values))  # type: ignore[arg-type]  # no None
     # Printable ASCII is space to tilde: no control character, no DEL. Deleting every byte written as it
     # is leaves nothing (one C-level pass; str.isprintable looks each character up in Unicode's tables).
     return text.isascii() and not text.encode("ascii").translate(None, _AS_IS)
