@@ -64,6 +64,8 @@ class Decided:
     #: not in the situation, read by the explanations (a marker: only whether it is None matters).
     pod_ip: str | None = None
     _rules: dict[int | None, tuple[str, ...]] = attrs.field(factory=dict, eq=False)
+    #: Values read from the decision alone, kept by whoever reads them (the outcomes' fields, in route).
+    derived: dict[object, object] = attrs.field(factory=dict, eq=False)
 
     def rules(self, cls: int | None) -> tuple[str, ...]:
         """The rules that fired for an outcome delivered to endpoint class ``cls`` (``None``: the

@@ -42,7 +42,6 @@ from kverify.model.metallb import counts as metallb_counts
 from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
-from kverify.semantics.decide import Decision
 from kverify.semantics.load_balancer import may_receive_given, none_passes, passes_probe
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark
@@ -691,15 +690,9 @@ class _HandlingOutcomes:
         key = (cls, _family(endpoint.ip))
         found = self._fields.get(key)
         if found is None:
-            decision = self.decided.decision
-            rules = self.decided.rules(cls)
-            found = self._fields[key] = (
-                bool(decision.masqueraded[cls]),
-                ReplyPath(decision.reply_path[cls]),
-                _source_seen(self.cluster, self.handling, decision, cls, endpoint),
-                (*rules, PROXY_PROTOCOL) if self.handling.frame.proxy_protocol else rules,
-                bool(decision.reply_ok[cls]),
-            )
+            masqueraded, path, rules, reply_ok = _class_fields(self.decided, cls)
+            seen = _source_seen(self.cluster, self.handling, self.decided, cls, endpoint)
+            found = self._fields[key] = (masqueraded, path, seen, rules, reply_ok)
         return found
 
     def each(self) -> Iterator[Outcome]:
@@ -725,6 +718,24 @@ class _HandlingOutcomes:
 
 
 _Fields = tuple[bool, ReplyPath, str, tuple[str, ...], bool]
+
+
+def _class_fields(found: Decided, cls: int) -> tuple[bool, ReplyPath, tuple[str, ...], bool]:
+    """Whether an outcome delivered to class ``cls`` is masqueraded, its reply path, its rules and whether
+    its reply is accepted: read from the decision alone, so kept with it (once per kind of handling
+    node, not once per node). The PROXY protocol is the flow's (a shared field, the same renamed)."""
+    key = ("class fields", cls)
+    fields = found.derived.get(key)
+    if fields is None:
+        decision = found.decision
+        rules = found.rules(cls)
+        fields = found.derived[key] = (
+            bool(decision.masqueraded[cls]),
+            ReplyPath(decision.reply_path[cls]),
+            (*rules, PROXY_PROTOCOL) if found.reduced.proxy_protocol else rules,
+            bool(decision.reply_ok[cls]),
+        )
+    return fields  # type: ignore[return-value]
 
 
 def _decide_handling(
@@ -763,7 +774,7 @@ def _lost(cluster: Cluster, flow: Flow, h: classify.Handling, found: Decided, cl
     """The packet was DNATed to ``endpoint`` (of class ``cls``) and lost on the way (rule ``cni-hairpin-off``)."""
     decision = found.decision
     mark("cni-hairpin-off")
-    seen = _source_seen(cluster, h, decision, cls, endpoint)
+    seen = _source_seen(cluster, h, found, cls, endpoint)
     hops = hops_for(cluster, flow, h, decision, cls, seen, endpoint)[:-2]
     where = h.node.name if h.node else "the node"
     hops += (
@@ -790,17 +801,30 @@ def _lost(cluster: Cluster, flow: Flow, h: classify.Handling, found: Decided, cl
     )
 
 
-def _source_seen(cluster: Cluster, h: classify.Handling, decision: Decision, index: int, endpoint: Endpoint) -> str:
-    """What ``endpoint``, of class ``index``, sees as the source (``decision`` is on the classes)."""
+def _source_seen(cluster: Cluster, h: classify.Handling, found: Decided, index: int, endpoint: Endpoint) -> str:
+    """What ``endpoint``, of class ``index``, sees as the source (``found`` decided ``h``'s classes)."""
+    decision = found.decision
     if decision.lb_rewrote_source and not decision.masqueraded[index]:
         return "load-balancer"
     if not decision.masqueraded[index]:
-        if ipvs_host_vip_source(CONCRETE, h.frame):
+        if _vip_source(found):
             return h.dst_ip  # the VIP on kube-ipvs0 is the source address the host picks
         return h.client_ip
     # MASQUERADE takes the address of the interface the packet leaves by (rule masquerade-interface-address).
     interface = Interface(decision.snat_interface[index])
     return cni_addresses.interface_address(cluster.proxy.cni, h.node, interface, _family(endpoint.ip))
+
+
+def _vip_source(found: Decided) -> bool:
+    """Rule ipvs-host-vip-source on the handling's situation: it reads the client's and the handling's
+    nodes only by comparing them, which the renaming keeps, so it is read on the renamed situation once
+    per kind of handling node (and marked each time, as evaluating it would)."""
+    value = found.derived.get("ipvs-host-vip-source")
+    if value is None:
+        value = found.derived["ipvs-host-vip-source"] = bool(ipvs_host_vip_source(CONCRETE, found.reduced))
+    else:
+        mark("ipvs-host-vip-source")
+    return value  # type: ignore[return-value]
 
 
 def _health_check_outcome(h: classify.Handling, found: Decided, service: Service) -> Outcome:
