@@ -267,3 +267,19 @@ def test_trace_through_a_cloud_lb_skips_the_labelled_node(tmp_path: Path, capsys
     assert main([*argv, "--load-balancer", "no-health-check"]) == 0
     out = capsys.readouterr().out
     assert "worker-1" in out and "cp-1" not in out
+
+
+def test_metallbs_check_blames_the_label_not_the_release_when_the_node_is_labelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The only Ready pod runs on cp-1, which carries the exclusion label: the newest MetalLB release
+    # counts a Ready pod, so the label alone keeps the speakers from announcing (IsNodeExcludedFromBalancers).
+    text = Path(_snapshot(tmp_path, '"false"')).read_text().replace("nodeName: worker-1", "nodeName: cp-1")
+    (tmp_path / "cluster.yaml").write_text(text)
+    assert main(["check", str(tmp_path / "cluster.yaml"), "--load-balancer", "metallb-l2"]) == 1
+    out = capsys.readouterr().out
+    assert f"cp-1 has an endpoint the proxy uses, but it carries the label {EXCLUDE_FROM_LB_LABEL}" in out
+    assert "does not count it" not in out
+    # Unlabelled, the same node is announced from: nothing to find.
+    (tmp_path / "cluster.yaml").write_text(text.replace(f'{EXCLUDE_FROM_LB_LABEL}: "false"', "other: x"))
+    assert main(["check", str(tmp_path / "cluster.yaml"), "--load-balancer", "metallb-l2"]) == 0

@@ -350,12 +350,12 @@ def _metallb_not_announced(facts: Facts, service: Service) -> list[Candidate] | 
     at_node = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=node)
     if load_balancer_may_pick(cluster, at_node):
         return []
-    release = spell_metallb(cluster.metallb_version)
+    if any(key == EXCLUDE_FROM_LB_LABEL for key, _ in known[node].labels):  # rule lb-exclude-label
+        why = f"it carries the label {EXCLUDE_FROM_LB_LABEL}, so MetalLB's speakers do not announce from it"
+    else:
+        why = f"{spell_metallb(cluster.metallb_version)} does not count it"
     return [
-        Candidate(
-            flow=attrs.evolve(at_node, node=None),
-            context=f"{node} has an endpoint the proxy uses, but {release} does not count it",
-        )
+        Candidate(flow=attrs.evolve(at_node, node=None), context=f"{node} has an endpoint the proxy uses, but {why}")
     ]
 
 
