@@ -143,7 +143,7 @@ def _etp_cluster_hides_client_ip(facts: Facts, service: Service) -> list[Candida
     if service.external_traffic_policy.spelling != "Cluster":
         return None
     rules = facts.ip_blocks.get(service.namespace, ())
-    if not rules and service.key not in facts.needs_client_ip:
+    if not rules and (not facts.needs_client_ip or service.key not in facts.needs_client_ip):
         return None  # nothing asks for the client IP: the usual case, decided before reading any endpoint
     if _lb_ip(service):
         destination = Destination.LOAD_BALANCER

@@ -186,6 +186,19 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]], service
     from a hash of the Service and the field (see the module docstring).
     """
     ranges = ServiceRanges.of(service_cidrs)
+    # A Service with nothing pending takes nothing and is refused nothing: done here, in any order. The
+    # others are served in key order from what no Service holds (a snapshot has none of them: its 16,000
+    # Services were sorted, and their values collected, for nothing).
+    waiting = []
+    for draft in drafts:
+        kwargs, pending = draft[2], draft[3]
+        if _nothing_pending(pending, kwargs["cluster_ips"], ranges):
+            kwargs["ports"] = tuple(kwargs["ports"])
+            kwargs["allocated"] = frozenset(pending.defaulted)
+        else:
+            waiting.append(draft)
+    if not waiting:
+        return
     taken_ips: set[str] = set()
     taken_ports: set[int] = set()
     for _, _, kwargs, _ in drafts:
@@ -194,12 +207,8 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]], service
         taken_ports.update(p.node_port for p in kwargs["ports"] if p.node_port)
         if kwargs["health_check_node_port"]:
             taken_ports.add(kwargs["health_check_node_port"])
-    for ctx, key, kwargs, pending in sorted(drafts, key=lambda d: d[1]):
+    for ctx, key, kwargs, pending in sorted(waiting, key=lambda d: d[1]):
         given: tuple[str, ...] = kwargs["cluster_ips"]
-        if _nothing_pending(pending, given, ranges):
-            kwargs["ports"] = tuple(kwargs["ports"])
-            kwargs["allocated"] = frozenset(pending.defaulted)
-            continue
         allocated: list[str] = list(pending.defaulted)
         families = _cluster_ip_families(ctx, pending, given, ranges)
         if families is None:

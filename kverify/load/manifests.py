@@ -494,11 +494,15 @@ class _Assembly:
 
     def finish(self) -> LoadedManifests:
         node_names = {n.name for n in self.nodes}
-        service_keys = {f"{ns}/{name}" for _, ns, name, _ in self.services}
-        by_service: dict[str, list[SliceEndpoints]] = {key: [] for key in service_keys}  # slices' endpoints
+        keys = [f"{ns}/{name}" for _, ns, name, _ in self.services]  # each Service's namespace/name, once
+        service_keys = set(keys)
+        by_service: dict[str, list[SliceEndpoints]] = {key: [] for key in keys}  # slices' endpoints
         missing_nodes_noted = False
+        sliced: set[str] = set()  # the Services whose EndpointSlices were given
         for ctx, ns, record in self.slices:
             key = f"{ns}/{record.service}"
+            if record.service is not None:
+                sliced.add(key)
             if record.service is not None and key not in service_keys and key not in self.skipped_services:
                 ctx.warn(
                     ("metadata", "labels", SERVICE_NAME_LABEL),
@@ -513,7 +517,10 @@ class _Assembly:
         order = sorted(range(len(self.skipped)), key=self.skipped_at.__getitem__)
         self.skipped = [self.skipped[i] for i in order]
         self.skipped_kinds = [self.skipped_kinds[i] for i in order]
-        drafts = [(ctx, f"{ns}/{name}", kwargs, kwargs.pop("pending")) for ctx, ns, name, kwargs in self.services]
+        drafts = [
+            (ctx, key, kwargs, kwargs.pop("pending"))
+            for (ctx, _, _, kwargs), key in zip(self.services, keys, strict=True)
+        ]
         for _, _, kwargs, pending in drafts:
             if not pending.annotations and pending.lb_class is None and not self.k3s_servicelb:
                 continue  # nothing for lb_hint to go by (most Services): it would answer None
@@ -528,10 +535,10 @@ class _Assembly:
         # Every field was checked as the Service was read (names, addresses, CIDRs, ports, enums), or
         # allocated; the endpoints as their slices were: the model's validators would repeat it.
         with validators_off():
-            for ctx, ns, name, kwargs in self.services:
-                allocations.service(ctx, f"{ns}/{name}", kwargs)
+            for (ctx, ns, name, kwargs), key in zip(self.services, keys, strict=True):
+                allocations.service(ctx, key, kwargs)
                 try:
-                    endpoints = _joined(by_service[f"{ns}/{name}"])
+                    endpoints = _joined(by_service[key])
                     services.append(Service(namespace=ns, name=name, endpoints=endpoints, **kwargs))
                 except (ValueError, TypeError) as exc:
                     ctx.model_error(exc)
@@ -544,10 +551,7 @@ class _Assembly:
             skipped_kinds=tuple(self.skipped_kinds),
             pod_sources=tuple(self.pod_sources),
             workloads=self._workloads(),
-            endpoints_given=frozenset(
-                f"{ns}/{record.service}" for _, ns, record in self.slices if record.service is not None
-            )
-            | mirrored,
+            endpoints_given=frozenset(sliced) | mirrored,
             warnings=tuple(_in_file_order(self.warnings)),
             source_lines=self.first,
             ip_blocks=tuple(self.ip_blocks),
