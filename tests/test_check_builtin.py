@@ -184,3 +184,67 @@ def test_needs_client_ip_flag_names_a_service(capsys: pytest.CaptureFixture[str]
     capsys.readouterr()
     assert main(["check", *FILES, "--needs-client-ip", "shop/nope"]) == 2
     assert 'Not found: "shop/nope"' in capsys.readouterr().err
+
+
+_GONE_NODE = """\
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {addresses: [{type: InternalIP, address: 192.168.0.11}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.10
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 32000
+  ports: [{name: http, port: 80, nodePort: 30080}]
+status: {loadBalancer: {ingress: [{ip: 198.51.100.10}]}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+  - {addresses: [10.244.9.5], nodeName: node-gone, conditions: {ready: %s, serving: true, terminating: %s}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("lb", "ready", "expected"),
+    [
+        pytest.param(
+            "aws-classic-elb",
+            "true",
+            {("etp-local-lb-without-healthy-target", "shop/web")},
+            id="a Ready endpoint only on a node the manifests lack: a Classic ELB has no target that passes",
+        ),
+        pytest.param(
+            "health-checked",
+            "false",
+            {("terminating-endpoints-behind-health-checked-lb", "shop/web")},
+            id="a terminating endpoint only on a node the manifests lack: the LB fails open onto node-a, which drops",
+        ),
+    ],
+)
+def test_an_endpoint_on_a_node_the_manifests_lack_is_no_arrival_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lb: str, ready: str, expected: set[tuple[str, str]]
+) -> None:
+    """The load balancer sends to the cluster's nodes, never to one the manifests do not hold: a check
+    that picked its arrival node among the endpoints' nodes asked route() about an unknown node, which
+    refused it as a bad --node (exit 2)."""
+    snapshot = tmp_path / "snapshot.yaml"
+    snapshot.write_text(_GONE_NODE % (ready, "false" if ready == "true" else "true"))
+    code = main(["check", str(snapshot), "--format", "json", "--load-balancer", lb])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    document = json.loads(out)
+    assert {(r["claim"], r["service"]) for r in document["results"]} == expected
+    for result in document["results"]:
+        counterexample = result["verdict"]["counterexample"]
+        assert counterexample["outcome"]["node"] in (None, "node-a")
+        assert "--node node-gone" not in counterexample["command"]
+    assert 'node "node-gone" not found in the manifests' in err

@@ -206,9 +206,11 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     terminating = _terminating_nodes(service)
     if not terminating:
         return None
-    # A node the load balancer leaves out (rule lb-exclude-label) is never picked: ask one it may pick.
+    # A node the load balancer leaves out (rule lb-exclude-label), or one the manifests do not hold, is never
+    # picked: ask one it may pick. One of each kind: the LB rule costs O(nodes).
     left_out = set(excluded_nodes(cluster, LoadBalancerProfile.HEALTH_CHECKED))
-    nodes = [n for n in terminating if n not in left_out][:1]  # one of each kind: the LB rule costs O(nodes)
+    known = index_of(cluster).nodes_by_name
+    nodes = [n for n in terminating if n not in left_out and n in known][:1]
     if (empty := _first_node_without(cluster, ready | set(terminating) | left_out)) is not None:
         nodes.append(empty)
     no_ready_target = not (ready - left_out)
@@ -316,9 +318,11 @@ def lb_hides_client_ip(cluster: Cluster, service: Service) -> bool:
 def _etp_local_behind_rewriting_lb(facts: Facts, service: Service) -> list[Candidate] | None:
     if not (lb_hides_client_ip(facts.cluster, service) and _lb_ip(service)):
         return None
-    # A node the load balancer sends to: a Ready endpoint on a node it leaves out receives nothing.
+    # A node the load balancer sends to: a Ready endpoint on a node it leaves out, or on one the manifests
+    # do not hold (the LB targets the cluster's nodes), receives nothing.
     left_out = set(excluded_nodes(facts.cluster, facts.cluster.load_balancer_for(service)))
-    ready = sorted(_ready_nodes(service) - left_out)
+    known = index_of(facts.cluster).nodes_by_name
+    ready = sorted(n for n in _ready_nodes(service) - left_out if n in known)
     if not ready:
         return None  # nothing is delivered to a pod: no-healthy-lb-target or no-usable-endpoints speaks for it
     flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=ready[0])
