@@ -54,7 +54,8 @@ def split_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def allocated_of(cluster: Cluster) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """Each Service's values known only after apply, for the reports."""
-    return tuple((s.key, values) for s in cluster.services if (values := s.allocated_values()))
+    # A snapshot's Services have nothing allocated: asked only of those that have.
+    return tuple((s.key, values) for s in cluster.services if s.allocated and (values := s.allocated_values()))
 
 
 def load_balancers_of(cluster: Cluster) -> tuple[tuple[str, str, str], ...]:
@@ -116,7 +117,7 @@ def run_check(
         cluster = attrs.evolve(
             to_cluster(loaded, proxy=proxy, load_balancer=load_balancer), metallb_version=metallb_version
         )
-        known = {s.key for s in cluster.services}
+        known = {s.key for s in cluster.services} if needs_client_ip else set()
         for key in needs_client_ip:
             if key not in known:
                 problems.append(Problem(f'Not found: "{key}" in the manifests', field="--needs-client-ip"))
