@@ -248,3 +248,16 @@ def test_an_endpoint_on_a_node_the_manifests_lack_is_no_arrival_node(
         assert counterexample["outcome"]["node"] in (None, "node-a")
         assert "--node node-gone" not in counterexample["command"]
     assert 'node "node-gone" not found in the manifests' in err
+
+
+def test_without_node_objects_the_endpoints_node_is_still_asked_and_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no Node object at all, no arrival node can be enumerated: the checks stay Unknown with that
+    reason, rather than passing for want of a known node to ask."""
+    snapshot = tmp_path / "snapshot.yaml"
+    snapshot.write_text((_GONE_NODE % ("false", "true")).split("---\n", 1)[1])
+    assert main(["check", str(snapshot), "--format", "json"]) == 3
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["claim"] == "terminating-endpoints-behind-health-checked-lb" and result["status"] == "unknown"
+    assert result["verdict"]["reason"].startswith("the manifests have no Node objects")

@@ -63,6 +63,13 @@ class BuiltinCheck:
     service_types: frozenset[ServiceType] = frozenset(ServiceType)
 
 
+def _may_arrive(cluster: Cluster, node: str) -> bool:
+    """Whether a flow may name ``node`` as its arrival node: a Node of the manifests (a load balancer sends
+    to the cluster's nodes). Without any Node object every name may: the flow is then Unknown, for that
+    reason (:func:`~kverify.check.exhaustive.unsupported`)."""
+    return not cluster.nodes or node in index_of(cluster).nodes_by_name
+
+
 def _first_node_without(cluster: Cluster, names: set[str]) -> str | None:
     return next((n.name for n in cluster.nodes if n.name not in names), None)
 
@@ -209,8 +216,7 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     # A node the load balancer leaves out (rule lb-exclude-label), or one the manifests do not hold, is never
     # picked: ask one it may pick. One of each kind: the LB rule costs O(nodes).
     left_out = set(excluded_nodes(cluster, LoadBalancerProfile.HEALTH_CHECKED))
-    known = index_of(cluster).nodes_by_name
-    nodes = [n for n in terminating if n not in left_out and n in known][:1]
+    nodes = [n for n in terminating if n not in left_out and _may_arrive(cluster, n)][:1]
     if (empty := _first_node_without(cluster, ready | set(terminating) | left_out)) is not None:
         nodes.append(empty)
     no_ready_target = not (ready - left_out)
@@ -321,8 +327,7 @@ def _etp_local_behind_rewriting_lb(facts: Facts, service: Service) -> list[Candi
     # A node the load balancer sends to: a Ready endpoint on a node it leaves out, or on one the manifests
     # do not hold (the LB targets the cluster's nodes), receives nothing.
     left_out = set(excluded_nodes(facts.cluster, facts.cluster.load_balancer_for(service)))
-    known = index_of(facts.cluster).nodes_by_name
-    ready = sorted(n for n in _ready_nodes(service) - left_out if n in known)
+    ready = sorted(n for n in _ready_nodes(service) - left_out if _may_arrive(facts.cluster, n))
     if not ready:
         return None  # nothing is delivered to a pod: no-healthy-lb-target or no-usable-endpoints speaks for it
     flow = Flow(service=service.key, client=ClientKind.EXTERNAL, destination=Destination.LOAD_BALANCER, node=ready[0])
