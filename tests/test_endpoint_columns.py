@@ -160,6 +160,39 @@ def test_the_endpoints_serving_a_port_are_the_same_from_columns(port_name: str |
     assert tuple(_serving(columns, port_name, family)) == tuple(_serving(_ENDPOINTS, port_name, family))
 
 
+@settings(max_examples=60)
+@given(
+    picks=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=1, max_size=8),
+    ports=st.sampled_from([HTTP, DNS, (), (*HTTP, *DNS)]),
+    shared=st.booleans(),
+    port_name=st.sampled_from([None, "http", "dns", "none"]),
+    family=st.sampled_from([None, 4, 6]),
+)
+def test_endpoints_that_share_one_ports_tuple_serve_a_port_as_the_tuple_of_them_does(
+    picks: list[int], ports: tuple[EndpointPort, ...], shared: bool, port_name: str | None, family: int | None
+) -> None:
+    """The loader gives slices with the same ports one tuple (shared), or one each (equal, not the same
+    object): columns answer which endpoints serve a port as the Endpoint objects do either way."""
+    endpoints = tuple(
+        attrs.evolve(_ENDPOINTS[i], ip=f"{_ENDPOINTS[i].ip}{k}" if ":" in _ENDPOINTS[i].ip else f"10.0.{k}.{i}")
+        for k, i in enumerate(picks)
+    )
+    columns = _columns_of(endpoints)
+    each = [ports if shared else tuple(list(ports)) for _ in endpoints]
+    columns = EndpointColumns(
+        ips=columns.ips,
+        node_names=columns.node_names,
+        ready=columns.ready,
+        serving=columns.serving,
+        terminating=columns.terminating,
+        pods=columns.pods,
+        ports=each,
+    )
+    objects = tuple(attrs.evolve(e, ports=p) for e, p in zip(endpoints, each, strict=True))
+    expected = tuple(_serving(objects, port_name, family))
+    assert tuple(_serving(columns, port_name, family)) == expected
+
+
 def _alike_sets(a: EndpointSet, b: EndpointSet, n_nodes: int, zones: int) -> None:
     assert a.nodes == b.nodes
     assert a._base == b._base

@@ -252,7 +252,14 @@ def _serving_columns(endpoints: EndpointColumns, port_name: str | None, family: 
     """:func:`_serving` over columns: asked once per distinct ports tuple, then per endpoint in C-level passes."""
     keep: Iterable[bool] = repeat(True, len(endpoints))
     everyone = True  # no pass is made over the endpoints for a question every one of them passes
-    if port_name is not None:
+    ports = endpoints.ports
+    # The loader gives slices with the same ports one tuple: then a C-level count (identity checks, once the
+    # last endpoint is seen to hold the first one's tuple) shows every endpoint has the first one's ports,
+    # and one question answers for all.
+    if port_name is not None and ports and ports[-1] is ports[0] and ports.count(ports[0]) == len(ports):
+        if not serves_port(ports[0], port_name):
+            return endpoints.select(repeat(False, len(ports)))
+    elif port_name is not None:
         distinct = dict(zip(map(id, endpoints.ports), endpoints.ports, strict=True))
         serves = {key: serves_port(ports, port_name) for key, ports in distinct.items()}
         if not all(serves.values()):
