@@ -391,3 +391,21 @@ def test_standard_input_holding_a_list_is_read_from_its_bytes(monkeypatch: pytes
     assert doc.line == 2  # the "{" after a blank line
     assert doc.items is not None and doc.items[0][1] == 6  # "{", apiVersion, kind, "items": [, then the item
     assert doc.items[0][2](("endpoints", 1, "nodeName")) == 37  # counted by hand in the text
+
+
+def test_an_endpoints_node_name_is_the_string_of_the_node_read_before_it(tmp_path: Path) -> None:
+    """A slice read after the Nodes shares their name strings (equal either way; shared, the sets of node
+    names that look up every endpoint compare pointers); a slice read before them keeps its own."""
+    entries = [{"addresses": [f"10.1.0.{i}"], "nodeName": name} for i, name in enumerate(["node-a", "node-b", "gone"])]
+    for nodes_first in (True, False):
+        items = [*_NODES, _SERVICE, _slice("web-1", entries)]
+        if not nodes_first:
+            items = [items[-1], *items[:-1]]
+        path = tmp_path / "list.json"
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=1))
+        loaded = load_manifests([str(path)])
+        node_of = {node.name: node.name for node in loaded.nodes}
+        columns = loaded.services[0].endpoints
+        assert type(columns) is EndpointColumns and columns.node_names == ("node-a", "node-b", "gone")
+        shared = [name is node_of.get(name) for name in columns.node_names]
+        assert shared == ([True, True, False] if nodes_first else [False, False, False])

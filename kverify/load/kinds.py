@@ -10,6 +10,7 @@ traffic policies ``Cluster``) and kube-proxy's (EndpointSlice conditions, see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -112,8 +113,11 @@ def _address_fields(ctx: Ctx, entry: object, i: int) -> tuple[str | None, str | 
     return ctx.string(entry, "type", path, required=True), ctx.string(entry, "address", path, required=True)
 
 
-def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | Skip | None:
-    """An EndpointSlice: one endpoint per entry of ``endpoints`` (kube-proxy uses ``addresses[0]``)."""
+def slice_from(
+    ctx: Ctx, obj: dict[str, Any], namespace: str, node_names: Mapping[str, str] | None = None
+) -> SliceRecord | Skip | None:
+    """An EndpointSlice: one endpoint per entry of ``endpoints`` (kube-proxy uses ``addresses[0]``).
+    ``node_names`` maps the names of the Nodes read so far to themselves (see ``typed_columns``)."""
     address_type = obj.get("addressType")
     if address_type == "FQDN":
         return Skip("addressType FQDN is not used by kube-proxy")
@@ -129,7 +133,7 @@ def slice_from(ctx: Ctx, obj: dict[str, Any], namespace: str) -> SliceRecord | S
     if service is None:
         ctx.warn(("metadata", "labels"), f"no {SERVICE_NAME_LABEL} label: kube-proxy ignores this EndpointSlice")
     ports = _slice_ports(ctx, obj)
-    endpoints = _slice_endpoints(ctx, obj, namespace, ports, v6=address_type == "IPv6")
+    endpoints = _slice_endpoints(ctx, obj, namespace, ports, v6=address_type == "IPv6", node_names=node_names)
     if len(ctx.problems) != before:
         return None
     if not ports and endpoints:
@@ -193,7 +197,13 @@ def _read_slice_ports(ctx: Ctx, obj: dict[str, Any]) -> tuple[EndpointPort, ...]
 
 
 def _slice_endpoints(
-    ctx: Ctx, obj: dict[str, Any], namespace: str, ports: tuple[EndpointPort, ...], *, v6: bool
+    ctx: Ctx,
+    obj: dict[str, Any],
+    namespace: str,
+    ports: tuple[EndpointPort, ...],
+    *,
+    v6: bool,
+    node_names: Mapping[str, str] | None = None,
 ) -> list[Endpoint] | EndpointColumns:
     """The hot path of the loader: C-level passes over a plain slice, a helper call on any anomaly.
 
@@ -205,7 +215,7 @@ def _slice_endpoints(
     """
     entries = obj.get("endpoints")
     if type(entries) is TypedEntries:  # decoded as plain entries of an IPv4 slice (kverify.load.slice_typed)
-        if (typed := typed_columns(entries.entries, namespace, ports)) is not None:
+        if (typed := typed_columns(entries.entries, namespace, ports, node_names)) is not None:
             return typed
         obj = {**obj, "endpoints": entries.as_dicts()}  # an address is invalid: the careful loop says which
     elif not v6 and type(entries) is list and (plain := plain_columns(entries, namespace, ports)) is not None:

@@ -227,6 +227,8 @@ class _Assembly:
         self.pod_sources: list[tuple[str, str, str]] = []
         self.first: dict[str, tuple[str, int]] = {}
         self.nodes: list[Node] = []
+        #: Each Node's name to itself: a slice read after its nodes shares their strings (see typed_columns).
+        self.node_names: dict[str, str] = {}
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
         self.skipped_services: set[str] = set()
         self.slices: list[tuple[Ctx, str, SliceRecord]] = []
@@ -336,7 +338,7 @@ class _Assembly:
         if kind == "Service":  # the kinds a snapshot is made of first
             self._add_service(ctx, data, file, line, namespace, name)
         elif kind == "EndpointSlice":
-            record = slice_from(ctx, data, namespace)
+            record = slice_from(ctx, data, namespace, self.node_names)
             if isinstance(record, Skip):
                 self._skip(file, line, kind, f"{label}: {record.reason}")
             elif record is not None:
@@ -345,6 +347,7 @@ class _Assembly:
             node = node_from(ctx, data, name)
             if node is not None:
                 self.nodes.append(node)
+                self.node_names[node.name] = node.name
         elif kind == "Pod":  # checks endpoints' targetRefs; a bare Pod is a workload of its own
             self.pods.add(f"{namespace}/{name}")
             if not data["metadata"].get("ownerReferences"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import _socket as socket  # socket's C module: the same inet_pton, without socket.py's enum set-up (~3 ms)
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
 from operator import is_, is_not
 from typing import Any
@@ -212,21 +212,29 @@ class TypedEntries:
         return self._as_dicts()
 
 
-def typed_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...]) -> EndpointColumns | None:
+def typed_columns(
+    entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...], node_names: Mapping[str, str] | None = None
+) -> EndpointColumns | None:
     """The endpoints of plain entries, or ``None`` if an address is no valid IPv4 address.
 
     The values are the careful loop's (``pkg/proxy/endpointslicecache.go`` ``newEndpointSliceInfo``:
     a nil ``ready`` or ``serving`` means true, a nil ``terminating`` false; kube-proxy uses
-    ``addresses[0]``), taken a field at a time over the whole slice."""
+    ``addresses[0]``), taken a field at a time over the whole slice. A node name found in
+    ``node_names`` (the Nodes read so far, each name to itself) is that Node's own string: equal, and
+    hashed already, so the sets of node names that later checks look every endpoint up in (480,000 on
+    a big snapshot) compare pointers instead of hashing and comparing one new string per endpoint."""
     ips = [entry.addresses[0] for entry in entries]
     if not _all_ipv4(ips):
         return None
     n = len(entries)
     ready, serving, terminating = _typed_conditions([entry.conditions for entry in entries])
     refs = [entry.targetRef for entry in entries]
+    nodes = [entry.nodeName for entry in entries]
+    if node_names:
+        nodes = list(map(node_names.get, nodes, nodes))  # the Node's string, else the entry's own
     return EndpointColumns.checked(  # every value was checked by the decoder and above
         ips=ips,
-        node_names=[entry.nodeName for entry in entries],
+        node_names=nodes,
         ready=ready,
         serving=serving,
         terminating=terminating,
