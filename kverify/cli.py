@@ -1094,11 +1094,11 @@ def _trace(args: argparse.Namespace) -> int:
     from kverify.concrete import iter_outcome_groups, route
     from kverify.errors import Problem
     from kverify.load import load_manifests, to_cluster
+    from kverify.load.manifests import routed_as_snapshot
     from kverify.load.policies import unenforced_note
     from kverify.model import ClientKind, Cni, Destination, Flow, LoadBalancerProfile, Protocol
     from kverify.model.metallb import spell_metallb
     from kverify.model.versions import describe, spell
-    from kverify.placement.design import Design, at_design_time
     from kverify.report import trace_groups
     from kverify.report.trace_text import render, render_groups
 
@@ -1153,15 +1153,19 @@ def _trace(args: argparse.Namespace) -> int:
         from kverify.check.specfile.pools import parse_node_pool
 
         pools = tuple(map(parse_node_pool, args.node_pool))
-    design = Design(
-        cluster=cluster,
-        workloads=loaded.workloads,
-        node_pools=pools,
-        endpoints_given=loaded.endpoints_given,
-        pod_sources=loaded.pod_sources,
-    )
-    if service is not None and at_design_time(design, service):
-        return _trace_design(args, design, flow, allocated)
+    if service is not None and not routed_as_snapshot(service, loaded.endpoints_given):
+        # Here, not at the top: the placement and workload models are for design time only.
+        from kverify.placement.design import Design, at_design_time
+
+        design = Design(
+            cluster=cluster,
+            workloads=loaded.workloads,
+            node_pools=pools,
+            endpoints_given=loaded.endpoints_given,
+            pod_sources=loaded.pod_sources,
+        )
+        if at_design_time(design, service):
+            return _trace_design(args, design, flow, allocated)
     # MetalLB's release decides which nodes announce a LoadBalancer IP: say which one the answer is for.
     metallb = flow.destination is Destination.LOAD_BALANCER and cluster.load_balancer_for(service) in (
         LoadBalancerProfile.METALLB_L2,

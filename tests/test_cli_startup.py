@@ -135,3 +135,22 @@ def test_trace_of_json_loads_neither_hashlib_nor_socket(tmp_path: Path) -> None:
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "loaded": []}, done.stderr
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_a_trace_of_a_snapshot_does_not_load_the_workload_model(tmp_path: Path, output: str) -> None:
+    """Pods, scheduling and rollouts (kverify.model.workload, ~12 ms of attrs classes) are for design-time
+    manifests; a snapshot's Nodes, Service and EndpointSlices are routed without them."""
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(_MANIFEST))
+    argv = ["trace", str(snapshot), "--service", "shop/web", "--to", "node-port", "--from", "external"]
+    modules = ("kverify.model.workload", "kverify.load.workloads", "kverify.load.scheduling")
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE % (modules,), *argv, "--format", output],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "loaded": []}, done.stderr

@@ -22,8 +22,8 @@ from kverify.concrete.unknown_lb import hostname_only
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
 from kverify.model.enums import POD_TARGET_PROFILES, Protocol
 from kverify.model.metallb import spell_metallb
+from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 from kverify.model.policy import IPBlockRule
-from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
 from kverify.results import Outcome
 
 

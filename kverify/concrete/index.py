@@ -63,7 +63,7 @@ class ClusterIndex:
     @cached_property
     def lb_exclusion_labels(self) -> tuple[tuple[str, str], ...]:
         """(node, value) of the nodes labelled to be left out of load balancers, in node order."""
-        from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+        from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 
         return tuple(
             (n.name, value)
@@ -83,7 +83,7 @@ class ClusterIndex:
     @cached_property
     def node_views(self) -> tuple[NodeView, ...]:
         from kverify.concrete.lb_exclusion import label_class
-        from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+        from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 
         zones = self.zones
         return tuple(

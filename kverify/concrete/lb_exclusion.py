@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from kverify.concrete.index import index_of
 from kverify.model import Cluster, LoadBalancerProfile, Service
-from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 from kverify.semantics.vocabulary import LB_LABEL_FALSE, LB_LABEL_NONE, LB_LABEL_OTHER
 
 #: The cloud providers' service controller (k8s.io/cloud-provider) chooses the nodes; the AWS cloud provider's

@@ -39,7 +39,7 @@ from kverify.model import (
 )
 from kverify.model.enums import POD_TARGET_PROFILES
 from kverify.model.metallb import counts as metallb_counts
-from kverify.model.workload import EXCLUDE_FROM_LB_LABEL
+from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
 from kverify.semantics.load_balancer import may_receive_given, none_passes, passes_probe

@@ -16,11 +16,11 @@ from typing import Any
 import attrs
 
 from kverify.load.fields import IPV4, Ctx, invalid, is_ip, unsupported, validators_off
-from kverify.load.scheduling import taints_from
 from kverify.load.slice_columns import TypedEntries, plain_columns, typed_columns
 from kverify.model.cluster import Endpoint, EndpointPort, Node
 from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import Protocol
+from kverify.model.node_meta import Taint
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -76,7 +76,13 @@ def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
     draining = meta.get("deletionTimestamp") is not None or (
         bool(raw_taints) and any(type(t) is dict and t.get("key") == AUTOSCALER_TAINT for t in raw_taints)
     )
-    taints = tuple(t for t in taints_from(ctx, spec) if t.key != AUTOSCALER_TAINT) if raw_taints else ()
+    taints: tuple[Taint, ...] = ()
+    if raw_taints:
+        # Here, not at the top: the scheduling reader brings the workload model, which a snapshot of
+        # untainted nodes (and every trace of one) need not import.
+        from kverify.load.scheduling import taints_from
+
+        taints = tuple(t for t in taints_from(ctx, spec) if t.key != AUTOSCALER_TAINT)
     other_labels: list[tuple[str, str]] = []
     for key, value in labels.items():
         if type(value) is not str:

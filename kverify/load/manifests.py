@@ -13,7 +13,7 @@ import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -30,20 +30,18 @@ from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
 from kverify.load.service_cidrs import DEFAULT_SERVICE_CIDR, service_cidrs_from
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
-from kverify.load.workloads import (
-    HPA,
-    HPA_VERSIONS,
-    HpaRecord,
-    every_namespace,
-    hpa_from,
-    workload_from,
-)
 from kverify.model.cluster import Cluster, Endpoint, Node, ProxyConfig, Service
 from kverify.model.convert import read_only
 from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import LoadBalancerProfile
 from kverify.model.policy import IngressPolicy, IPBlockRule, ServiceIntent
-from kverify.model.workload import Workload
+
+if TYPE_CHECKING:  # the workload model is imported where a workload or an HPA is read (see _add_workload)
+    from kverify.load.workloads import HpaRecord
+    from kverify.model.workload import Workload
+
+HPA = "HorizontalPodAutoscaler"
+HPA_VERSIONS = ("autoscaling/v2", "autoscaling/v1")
 
 #: A slice's or a Service's endpoints: a tuple, or columns (:mod:`kverify.load.slice_columns`).
 SliceEndpoints = tuple[Endpoint, ...] | EndpointColumns
@@ -163,6 +161,13 @@ def load_manifests(
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def routed_as_snapshot(service: Service, endpoints_given: frozenset[str]) -> bool:
+    """Whether the Service is routed from its EndpointSlices, as on a running cluster, rather than
+    decided over the placements of its workloads: it is headless, has endpoints, or EndpointSlices
+    (``endpoints_given``, :attr:`LoadedManifests.endpoints_given`) name it, even with none."""
+    return service.headless or bool(service.endpoints) or service.key in endpoints_given
 
 
 def to_cluster(
@@ -355,6 +360,8 @@ class _Assembly:
         elif kind in WORKLOAD_KINDS:
             self._add_workload(ctx, data, kind, namespace, name)
         elif kind == HPA:
+            from kverify.load.workloads import hpa_from
+
             if (hpa := hpa_from(ctx, data, namespace, name)) is not None:
                 self.hpas.append((ctx, hpa))
         elif kind == "NetworkPolicy":
@@ -401,11 +408,19 @@ class _Assembly:
         return len(self.problems) == before
 
     def _add_workload(self, ctx: Ctx, data: dict[str, Any], kind: str, namespace: str, name: str) -> None:
+        # Here, not at the top: a snapshot without workloads (and every trace of one) need not import
+        # the workload model, a tenth of kverify's start-up.
+        from kverify.load.workloads import workload_from
+
         if (workload := workload_from(ctx, data, kind, namespace, name)) is not None:
             self.workloads.append(workload)
 
     def _workloads(self) -> tuple[Workload, ...]:
         """The workloads, with HPAs' ``minReplicas`` applied and "every namespace" spelled out."""
+        if not self.workloads and not self.hpas:
+            return ()
+        from kverify.load.workloads import every_namespace
+
         by_key = {f"{w.kind.spelling} {w.namespace}/{w.name}": i for i, w in enumerate(self.workloads)}
         workloads = list(self.workloads)
         for ctx, hpa in self.hpas:

@@ -22,8 +22,6 @@ from kverify.model.enums import Protocol
 from kverify.model.workload import ContainerPort, PodAffinityTerm, Workload, WorkloadKind
 
 KINDS = {k.spelling: k for k in WorkloadKind}
-HPA = "HorizontalPodAutoscaler"
-HPA_VERSIONS = ("autoscaling/v2", "autoscaling/v1")
 _IANA_SVC_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
 

@@ -29,8 +29,8 @@ from kverify.model.enums import (
     TrafficPolicy,
 )
 from kverify.model.metallb import NEWEST_METALLB, OLDEST_METALLB
+from kverify.model.node_meta import Taint
 from kverify.model.versions import NEWEST, OLDEST, resolve_gates
-from kverify.model.workload import Taint
 
 if TYPE_CHECKING:
     from kverify.model.endpoint_columns import EndpointColumns

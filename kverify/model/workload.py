@@ -19,6 +19,8 @@ from attrs import validators as v
 
 from kverify.model.convert import to_tuple
 from kverify.model.enums import Protocol, _Spelled
+from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL as EXCLUDE_FROM_LB_LABEL  # re-exported: lived here
+from kverify.model.node_meta import Taint as Taint
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -34,8 +36,6 @@ KUBELET_LABELS = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
 #: ``nodeSelector: beta.kubernetes.io/os: linux``).
 BETA_TWINS = {"kubernetes.io/os": "beta.kubernetes.io/os", "kubernetes.io/arch": "beta.kubernetes.io/arch"}
 _TWIN_OF = {**BETA_TWINS, **{beta: ga for ga, beta in BETA_TWINS.items()}}
-#: Nodes with this label are left out of external load balancers (KEP-1143, GA v1.21).
-EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
 def well_known_labels(labels: Labels, *, node_name: str, zone: str | None) -> dict[str, str]:
@@ -115,13 +115,6 @@ class LabelSelector:
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return not self.matches_nothing and all(r.matches(labels) for r in self.requirements)
-
-
-@attrs.frozen(kw_only=True)
-class Taint:
-    key: str = attrs.field(validator=v.instance_of(str))
-    value: str = ""
-    effect: str = attrs.field(validator=v.in_(("NoSchedule", "PreferNoSchedule", "NoExecute")))
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import attrs
 
+from kverify.load.manifests import routed_as_snapshot
 from kverify.model import Cluster, Node, Service, ServicePort
 from kverify.model.workload import NodePool, Workload, WorkloadKind
 
@@ -49,7 +50,7 @@ def with_pool_nodes(design: Design) -> Cluster:
 def at_design_time(design: Design, service: Service) -> bool:
     """The Service is decided over placements: no EndpointSlice gives it endpoints, and either workloads
     are given or the cluster has no nodes (EndpointSlices, where given, win: that is a snapshot)."""
-    if service.headless or service.endpoints or service.key in design.endpoints_given:
+    if routed_as_snapshot(service, design.endpoints_given):
         return False
     return bool(design.workloads) or bool(design.node_pools) or not design.cluster.nodes
 
