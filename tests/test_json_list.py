@@ -409,3 +409,20 @@ def test_an_endpoints_node_name_is_the_string_of_the_node_read_before_it(tmp_pat
         assert type(columns) is EndpointColumns and columns.node_names == ("node-a", "node-b", "gone")
         shared = [name is node_of.get(name) for name in columns.node_names]
         assert shared == ([True, True, False] if nodes_first else [False, False, False])
+
+
+def test_an_empty_node_name_in_a_typed_slice_is_read_as_the_careful_loop_reads_it(tmp_path: Path) -> None:
+    """msgspec accepts "" as a nodeName; the column check sends the slice to the careful loop, which reports
+    it where it is, as it does without msgspec."""
+    odd = _kubectl_slice(0, 30)
+    odd["endpoints"][7]["nodeName"] = ""
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "items": [*_NODES, _SERVICE, odd], "kind": "List"}, indent=4))
+    fast = _load(path)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _careful(monkeypatch)
+        assert fast == _load(path)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if '"nodeName": ""' in text)
+    assert fast == [
+        f'{path}:{line}: EndpointSlice shop/web-0: endpoints[7].nodeName: Invalid value: "": must be a non-empty string'
+    ]
