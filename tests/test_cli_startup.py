@@ -123,34 +123,25 @@ def test_trace_does_not_load_the_check_engine(tmp_path: Path) -> None:
 def test_trace_of_json_loads_neither_hashlib_nor_socket(tmp_path: Path) -> None:
     """hashlib (OpenSSL) is imported only to allocate an address a Service lacks, and slice_columns takes
     inet_pton from socket's C module: a trace of a snapshot with every address given needs neither."""
-    manifest = tmp_path / "snapshot.json"
-    manifest.write_text(json.dumps(_MANIFEST))
-    argv = ["trace", str(manifest), "--service", "shop/web", "--to", "node-port", "--from", "external"]
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE % (("hashlib", "socket"),), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report == {"code": 0, "loaded": []}, done.stderr
+    assert _trace_of_the_snapshot_loads(tmp_path, ("hashlib", "socket")) == []
 
 
 @pytest.mark.parametrize("output", ["text", "json"])
 def test_a_trace_of_a_snapshot_does_not_load_the_workload_model(tmp_path: Path, output: str) -> None:
     """Pods, scheduling and rollouts (kverify.model.workload, ~12 ms of attrs classes) are for design-time
     manifests; a snapshot's Nodes, Service and EndpointSlices are routed without them."""
+    modules = ("kverify.model.workload", "kverify.load.workloads", "kverify.load.scheduling")
+    assert _trace_of_the_snapshot_loads(tmp_path, modules, "--format", output) == []
+
+
+def _trace_of_the_snapshot_loads(tmp_path: Path, modules: tuple[str, ...], *options: str) -> list[str]:
+    """Which of ``modules`` a fresh ``kverify trace`` of _MANIFEST (with ``options``) loads; it must exit 0."""
     snapshot = tmp_path / "snapshot.json"
     snapshot.write_text(json.dumps(_MANIFEST))
-    argv = ["trace", str(snapshot), "--service", "shop/web", "--to", "node-port", "--from", "external"]
-    modules = ("kverify.model.workload", "kverify.load.workloads", "kverify.load.scheduling")
+    argv = ["trace", str(snapshot), "--service", "shop/web", "--to", "node-port", "--from", "external", *options]
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE % (modules,), *argv, "--format", output],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
+        [sys.executable, "-c", _PROBE % (modules,), *argv], capture_output=True, text=True, check=False, cwd=tmp_path
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report == {"code": 0, "loaded": []}, done.stderr
+    assert report["code"] == 0, done.stderr
+    return report["loaded"]  # type: ignore[no-any-return]

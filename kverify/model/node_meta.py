@@ -16,6 +16,9 @@ EXCLUDE_FROM_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers
 
 @attrs.frozen(kw_only=True)
 class Taint:
+    """One of a Node's ``spec.taints``: a pod schedules there only if it tolerates it (NoSchedule), and
+    is evicted if it does not (NoExecute)."""
+
     key: str = attrs.field(validator=v.instance_of(str))
     value: str = ""
     effect: str = attrs.field(validator=v.in_(("NoSchedule", "PreferNoSchedule", "NoExecute")))
