@@ -555,7 +555,8 @@ def _check_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[
         "--write-counterexamples",
         metavar="DIR",
         help="write every counterexample's manifest here (default: only those the reproduce commands need, "
-        "under .kverify/counterexamples)",
+        "under .kverify/counterexamples); one found on your own files has a manifest only if the cluster is "
+        "small (at most 50 nodes, 50 Services and 500 endpoints): its command names your files",
     )
     check.add_argument(
         "--color",
