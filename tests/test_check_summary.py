@@ -134,3 +134,13 @@ def test_json_and_markdown_carry_the_same_words_and_the_counts(
     assert summary["services_checked"] == 2 and summary["builtin_applied"] == 0 and summary["claims"] == 0
     assert summary["nothing_to_check"] == 2
     assert summary["nothing_to_check_by_reason"] == {"ClusterIP only": 1, "no endpoints and no workload": 1}
+
+
+def test_a_built_in_check_that_could_not_decide_found_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without Node objects there is no node to arrive at: two checks that apply are Unknown. The summary
+    # counted them as having found something.
+    path = Path(__file__).parent / "data" / "check" / "services.yaml"
+    assert main(["check", str(path)]) == 3
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("2 results: 0 as expected, 0 failed, 2 unknown;")
+    assert "built-in checks: 5 applied, 0 found something, 2 could not be decided, 3 found nothing wrong" in last

@@ -110,9 +110,12 @@ def summary_line(run: CheckRun) -> str:
     if s["builtin_services"] and not s["builtin_applied"]:
         parts.append("built-in checks: none applied")
     elif s["builtin_services"]:
+        # An Unknown result is listed with the findings, but it found nothing: it could not decide.
+        undecided = sum(r.origin == BUILT_IN and r.status == "unknown" for r in run.results)
+        could_not = f"{undecided} could not be decided, " if undecided else ""
         parts.append(
-            f"built-in checks: {s['builtin_applied']} applied, {s['builtin_found']} found something, "
-            f"{s['builtin_passed']} found nothing wrong"
+            f"built-in checks: {s['builtin_applied']} applied, {s['builtin_found'] - undecided} found something, "
+            f"{could_not}{s['builtin_passed']} found nothing wrong"
         )
     if idle := idle_words(run):
         parts.append(idle)
