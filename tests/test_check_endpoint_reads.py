@@ -13,9 +13,9 @@ from kverify.check import catalogue, endpoint_reads
 from kverify.check.catalogue import CHECKS, candidate_flows
 from kverify.check.run import facts_for, run_builtin
 from kverify.model import Cluster, Endpoint, ServiceType
-from kverify.model.endpoint_columns import EndpointColumns
 from kverify.report import check_json
 from kverify.testing.strategies import clusters
+from tests.test_endpoint_columns import _columns_of
 
 _NODES = st.sampled_from([None, "node-a", "node-b", "node-c"])
 _ENDPOINT_LISTS = st.lists(
@@ -29,18 +29,6 @@ _ENDPOINT_LISTS = st.lists(
     ),
     max_size=8,
 ).map(tuple)
-
-
-def _columns_of(endpoints: tuple[Endpoint, ...]) -> EndpointColumns:
-    return EndpointColumns(
-        ips=[e.ip for e in endpoints],
-        node_names=[e.node_name for e in endpoints],
-        ready=[e.ready for e in endpoints],
-        serving=[e.serving for e in endpoints],
-        terminating=[e.terminating for e in endpoints],
-        pods=[e.pod for e in endpoints],
-        ports=[e.ports for e in endpoints],
-    )
 
 
 @given(_ENDPOINT_LISTS, st.frozensets(_NODES))

@@ -12,22 +12,10 @@ from hypothesis import strategies as st
 from kverify.check.client_nodes import ClientNodes
 from kverify.concrete.index import EndpointAddresses
 from kverify.model import Endpoint, Node, Service
-from kverify.model.endpoint_columns import EndpointColumns
+from tests.test_endpoint_columns import _columns_of
 
 _NAMES = [f"node-{i}" for i in range(6)]
 _IPS = [f"10.0.0.{i}" for i in range(1, 12)]
-
-
-def _columns_of(endpoints: list[Endpoint]) -> EndpointColumns:
-    return EndpointColumns(
-        ips=[e.ip for e in endpoints],
-        node_names=[e.node_name for e in endpoints],
-        ready=[e.ready for e in endpoints],
-        serving=[e.serving for e in endpoints],
-        terminating=[e.terminating for e in endpoints],
-        pods=[e.pod for e in endpoints],
-        ports=[e.ports for e in endpoints],
-    )
 
 
 @st.composite
@@ -46,7 +34,7 @@ def _services(draw: st.DrawFn) -> list[Service]:
                 max_size=4,
             )
         )
-        held = _columns_of(endpoints) if draw(st.booleans()) else tuple(endpoints)
+        held = _columns_of(tuple(endpoints)) if draw(st.booleans()) else tuple(endpoints)
         services.append(Service(namespace="shop", name=f"svc-{i}", endpoints=held))
     return services
 

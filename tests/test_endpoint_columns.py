@@ -268,28 +268,31 @@ _NODES = [
 ]
 
 
+def loaded_outcome(path: Path) -> object:
+    """What load_manifests gives for ``path``: its Services' endpoints, warnings, skipped objects and
+    lines, or its problems, as text."""
+    try:
+        loaded = load_manifests([path])
+    except InputError as error:
+        return [str(p) for p in error.problems]
+    return (
+        [(s.key, tuple(s.endpoints)) for s in loaded.services],
+        [str(w) for w in loaded.warnings],
+        loaded.skipped,
+        dict(loaded.source_lines),
+    )
+
+
 def _load_both_ways(tmp_path: Path, items: list[object], monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
     """What load_manifests gives (its value or its problems, as text), with columns and without."""
     path = tmp_path / "snapshot.json"
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=1))
 
-    def outcome() -> object:
-        try:
-            loaded = load_manifests([path])
-        except InputError as error:
-            return [str(p) for p in error.problems]
-        return (
-            [(s.key, tuple(s.endpoints)) for s in loaded.services],
-            [str(w) for w in loaded.warnings],
-            loaded.skipped,
-            dict(loaded.source_lines),
-        )
-
-    with_columns = outcome()
+    with_columns = loaded_outcome(path)
     from kverify.load import kinds
 
     monkeypatch.setattr(kinds, "plain_columns", lambda *args: None)
-    careful = outcome()
+    careful = loaded_outcome(path)
     return with_columns, careful
 
 

@@ -25,7 +25,7 @@ from kverify.load import json_list  # imports msgspec
 from kverify.load.fields import Path as FieldPath
 from kverify.load.slice_columns import TypedEntries
 from kverify.model.endpoint_columns import EndpointColumns
-from tests.test_endpoint_columns import _NODES, _SERVICE, _slice, _slices
+from tests.test_endpoint_columns import _NODES, _SERVICE, _slice, _slices, loaded_outcome
 
 
 def _careful(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,17 +298,7 @@ def test_nesting_near_the_recursion_limit_reads_alike(tmp_path: Path, depth: int
 # --- loading: values, errors, warnings and lines of generated slices --------------------------------
 
 
-def _load(path: Path) -> object:
-    try:
-        loaded = load_manifests([path])
-    except InputError as error:
-        return [str(p) for p in error.problems]
-    return (
-        [(s.key, tuple(s.endpoints)) for s in loaded.services],
-        [str(w) for w in loaded.warnings],
-        loaded.skipped,
-        dict(loaded.source_lines),
-    )
+_load = loaded_outcome
 
 
 @settings(max_examples=150, deadline=None)
