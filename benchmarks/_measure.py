@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -48,6 +49,36 @@ def parse_seconds(path: str, repeat: int = 3, *, stdlib: bool = False) -> tuple[
         finally:
             gc.enable()
     return best, best_cpu, name
+
+
+#: A program that only parses the file, as kverify's timed runs are programs: a fresh interpreter that
+#: reads the file and parses it with the GC off (kverify loads with it off too).
+_PARSE_PROGRAM = (
+    "import gc, sys\n"
+    "gc.disable()\n"
+    "import orjson\n"
+    "with open(sys.argv[1], 'rb') as handle:\n"
+    "    orjson.loads(handle.read())\n"
+)
+
+
+def parse_process_seconds(path: str, repeat: int = 3) -> tuple[float, float] | None:
+    """Best wall time and best CPU time (user + system) of a fresh interpreter that reads ``path`` and
+    parses it with orjson, its start included: the same footing as the timed ``kverify`` runs. The
+    in-process parse of :func:`parse_seconds` repeats in a heap that an earlier parse has grown, and
+    pays fewer page faults than any fresh process can (on a 200 MB List, 1.2 s against 1.6-2.0 s, half
+    of it system time); both are reported. ``None`` without orjson, or for YAML."""
+    if orjson is None or not path.endswith(".json"):
+        return None
+    best = best_cpu = float("inf")
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _PARSE_PROGRAM, path], check=True)
+        best = min(best, time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best_cpu = min(best_cpu, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return best, best_cpu
 
 
 def kverify_child_env(root: str) -> dict[str, str]:

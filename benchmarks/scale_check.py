@@ -30,6 +30,7 @@ from _measure import (  # noqa: E402 - benchmarks/ is on sys.path when run
     PEAK_SCRIPT,
     compile_kverify,
     kverify_child_env,
+    parse_process_seconds,
     parse_seconds,
 )
 
@@ -216,6 +217,13 @@ def main() -> None:
                 f"  ratio: {wall / parse:.2f}x wall, {cpu / parse_cpu:.2f}x CPU (goal <= 1.5x); peak memory "
                 f"{peak:.0f} MB (goal < 2 GB); load average now {os.getloadavg()[0]:.1f}"
             )
+            if (process := parse_process_seconds(path, args.repeat)) is not None:
+                # A program that only parses the file, on the same footing as kverify's runs (see _measure).
+                print(
+                    f"  parse in a fresh interpreter (orjson, read and start included, best of {args.repeat}): "
+                    f"{process[0]:.3f} s wall, {process[1]:.3f} s CPU; ratio to it: {wall / process[0]:.2f}x wall, "
+                    f"{cpu / process[1]:.2f}x CPU (<= 1.5x)"
+                )
             if not args.no_phases:
                 phases = _phases(path)
                 print(
