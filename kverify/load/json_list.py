@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 
 from kverify.load.fields import Path
-from kverify.load.slice_typed import decode_slice
+from kverify.load.slice_typed import SliceDecoder
 from kverify.load.sources import JsonLocator, RawDoc
 
 _WS = rb"[ \t\n\r]*"
@@ -177,6 +177,7 @@ def _elements(
     values: list[Any] = []
     located: list[tuple[Any, int, BytesLocator]] = []
     count, between = raw.count, _BETWEEN.match
+    slices = SliceDecoder()
     pos = _LEADING_WS.match(raw, opens + 1).end()  # type: ignore[union-attr]
     line += count(b"\n", opens, pos)
     for element in elements:
@@ -184,11 +185,13 @@ def _elements(
         value: Any = None
         if typed_slices:
             try:
-                value = decode_slice(element).as_item(element)
+                value = slices.decode(element).as_item(element)
             except msgspec.DecodeError:  # not a plain EndpointSlice (most elements)
                 value = None
         if value is None:  # the dicts the json module gives, for the loaders
             value = _decode_plain(element)
+            if typed_slices:
+                slices.saw(value)
         values.append(value)
         located.append((value, line, BytesLocator(raw, pos, pos + size, line)))
         after = pos + size

@@ -221,7 +221,7 @@ def _slice_endpoints(
     """
     entries = obj.get("endpoints")
     if type(entries) is TypedEntries:  # decoded as plain entries of an IPv4 slice (kverify.load.slice_typed)
-        if (typed := typed_columns(entries.entries, namespace, ports, node_names)) is not None:
+        if (typed := typed_columns(entries, namespace, ports, node_names)) is not None:
             return typed
         obj = {**obj, "endpoints": entries.as_dicts()}  # an address is invalid: the careful loop says which
     elif not v6 and type(entries) is list and (plain := plain_columns(entries, namespace, ports)) is not None:

@@ -200,12 +200,14 @@ _PTON_AGREES = hasattr(socket, "inet_pton") and _pton_agrees()
 
 class TypedEntries:
     """A slice's entries decoded as typed plain entries (:class:`kverify.load.slice_typed.TypedEntry`),
-    and a way to decode them again as the json module gives them, for the careful loop."""
+    and a way to decode them again as the json module gives them, for the careful loop.
+    ``nodes_known``: every entry's ``nodeName`` (if any) is the very string of a Node of the file
+    (:class:`kverify.load.slice_typed.SliceDecoder`)."""
 
-    __slots__ = ("_as_dicts", "entries")
+    __slots__ = ("_as_dicts", "entries", "nodes_known")
 
-    def __init__(self, entries: list[Any], as_dicts: Callable[[], Any]) -> None:
-        self.entries, self._as_dicts = entries, as_dicts
+    def __init__(self, entries: list[Any], as_dicts: Callable[[], Any], nodes_known: bool = False) -> None:
+        self.entries, self._as_dicts, self.nodes_known = entries, as_dicts, nodes_known
 
     def as_dicts(self) -> Any:
         """The ``endpoints`` value as the json module gives it."""
@@ -213,7 +215,7 @@ class TypedEntries:
 
 
 def typed_columns(
-    entries: list[Any], namespace: str, ports: tuple[EndpointPort, ...], node_names: Mapping[str, str] | None = None
+    typed: TypedEntries, namespace: str, ports: tuple[EndpointPort, ...], node_names: Mapping[str, str] | None = None
 ) -> EndpointColumns | None:
     """The endpoints of plain entries, or ``None`` if an address is no valid IPv4 address.
 
@@ -222,7 +224,9 @@ def typed_columns(
     ``addresses[0]``), taken a field at a time over the whole slice. A node name found in
     ``node_names`` (the Nodes read so far, each name to itself) is that Node's own string: equal, and
     hashed already, so the sets of node names that later checks look every endpoint up in (480,000 on
-    a big snapshot) compare pointers instead of hashing and comparing one new string per endpoint."""
+    a big snapshot) compare pointers instead of hashing and comparing one new string per endpoint.
+    Entries decoded with their Nodes' strings already (``typed.nodes_known``) are not looked up."""
+    entries = typed.entries
     ips = [entry.addresses[0] for entry in entries]
     if not _all_ipv4(ips):
         return None
@@ -230,7 +234,7 @@ def typed_columns(
     ready, serving, terminating = _typed_conditions([entry.conditions for entry in entries])
     refs = [entry.targetRef for entry in entries]
     nodes = [entry.nodeName for entry in entries]
-    if node_names:
+    if node_names and not typed.nodes_known:
         nodes = list(map(node_names.get, nodes, nodes))  # the Node's string, else the entry's own
     return EndpointColumns.checked(  # every value was checked by the decoder and above
         ips=ips,

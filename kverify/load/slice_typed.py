@@ -19,7 +19,8 @@ the careful loop too (:meth:`~kverify.load.slice_columns.TypedEntries.as_dicts`)
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -74,6 +75,8 @@ class TypedSlice(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     metadata: Any = _UNSET
     ports: Any = _UNSET
     endpoints: list[TypedEntry] | None = _UNSET
+    #: Whether every entry's ``nodeName`` is the string of a Node seen before (see :class:`SliceDecoder`).
+    nodes_known: ClassVar[bool] = False
 
     def as_item(self, source: msgspec.Raw) -> dict[str, Any] | None:
         """The object as a dict, as the json module gives it but for ``endpoints``, a
@@ -87,10 +90,71 @@ class TypedSlice(msgspec.Struct, gc=False, forbid_unknown_fields=True):
         for name in ("apiVersion", "metadata", "ports"):
             if (value := getattr(self, name)) is not _UNSET:
                 item[name] = value
-        item["endpoints"] = TypedEntries(entries, lambda: _decode_plain(source)["endpoints"])
+        item["endpoints"] = TypedEntries(entries, lambda: _decode_plain(source)["endpoints"], self.nodes_known)
         return item
 
 
 #: The decoder of an item that may be a plain EndpointSlice (raises msgspec.DecodeError otherwise).
 decode_slice = msgspec.json.Decoder(TypedSlice).decode
 _decode_plain = msgspec.json.Decoder().decode
+
+
+class SliceDecoder:
+    """Decodes the plain EndpointSlices of one file, each ``nodeName`` as the very string of the Node
+    element it names when that Node came before in the file (:meth:`saw`), as ``kubectl get
+    nodes,services,endpointslices`` writes them.
+
+    The Nodes' names are a ``Literal`` of the entries' type: msgspec matches each ``nodeName`` against
+    them in C and returns the Node's own string, equal to the entry's and hashed already, so the
+    loader need not look 480,000 names up to share them (issue 11);
+    :attr:`~kverify.load.slice_columns.TypedEntries.nodes_known` says so. A slice naming a node not
+    seen yet decodes with plain strings (:data:`decode_slice`), and the type is rebuilt then, with the
+    Nodes seen so far, as long as the names built into types stay within twice the elements decoded:
+    linear in the file however Nodes and slices interleave."""
+
+    __slots__ = ("_built", "_decode_known", "_decoded", "_names", "_names_built")
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._names_built = 0  # how many of _names the current type knows
+        self._built = 0  # names built into types so far, all told
+        self._decoded = 0
+        self._decode_known: Callable[[Any], TypedSlice] | None = None
+
+    def saw(self, value: Any) -> None:
+        """Note ``value``, an element decoded as the json module gives it, if it is a Node."""
+        meta = value.get("metadata") if type(value) is dict and value.get("kind") == "Node" else None
+        if type(meta) is dict and type(name := meta.get("name")) is str and name:
+            self._names.append(name)
+
+    def decode(self, source: msgspec.Raw | bytes) -> TypedSlice:
+        """``source`` as a :class:`TypedSlice` (raises ``msgspec.DecodeError`` if it is none)."""
+        self._decoded += 1
+        if self._decode_known is not None:
+            try:
+                return self._decode_known(source)
+            except msgspec.DecodeError:  # not plain, or a node not seen: the plain decoder decides
+                pass
+        found = decode_slice(source)
+        names = len(self._names)
+        if names > self._names_built and self._built + names <= 2 * self._decoded:
+            self._decode_known = _known_nodes_decoder(self._names)
+            self._names_built = names
+            self._built += names
+        return found
+
+
+def _known_nodes_decoder(names: list[str]) -> Callable[[Any], TypedSlice]:
+    """A decoder of :class:`TypedSlice` whose entries' ``nodeName`` is one of ``names`` (or absent)."""
+    known = Literal[tuple(dict.fromkeys(names))]  # type: ignore[valid-type]
+    entry = msgspec.defstruct("KnownNodeEntry", [("nodeName", known | None, None)], bases=(TypedEntry,), gc=False)
+    slice_ = msgspec.defstruct(
+        "KnownNodeSlice",
+        [("endpoints", list[entry] | None, _UNSET)],  # type: ignore[valid-type]
+        bases=(TypedSlice,),
+        gc=False,
+        forbid_unknown_fields=True,
+        namespace={"nodes_known": True},
+    )
+    decode: Callable[[Any], TypedSlice] = msgspec.json.Decoder(slice_).decode  # type: ignore[assignment]
+    return decode

@@ -1,0 +1,71 @@
+"""The decoder of a List's EndpointSlices that gives each ``nodeName`` as its Node's own string."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from kverify.load.slice_typed import SliceDecoder, TypedSlice
+
+
+def _node(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
+
+
+def _slice(*nodes: str) -> bytes:
+    entries = [{"addresses": [f"10.1.0.{i}"], "nodeName": node} for i, node in enumerate(nodes)]
+    return json.dumps({"kind": "EndpointSlice", "addressType": "IPv4", "endpoints": entries}).encode()
+
+
+def _node_names(found: TypedSlice) -> list[str | None]:
+    assert found.endpoints is not None
+    return [entry.nodeName for entry in found.endpoints]
+
+
+def _seen(decoder: SliceDecoder, *names: str) -> list[str]:
+    """Each Node as the json module gives it, noted by the decoder; the name strings it holds."""
+    nodes = [json.loads(json.dumps(_node(name))) for name in names]
+    for node in nodes:
+        decoder.saw(node)
+    return [node["metadata"]["name"] for node in nodes]
+
+
+def test_a_slice_after_its_nodes_holds_their_strings_and_one_naming_another_node_decodes_plain() -> None:
+    decoder = SliceDecoder()
+    a, b = _seen(decoder, "node-a", "node-b")
+    first = decoder.decode(_slice("node-a"))  # the first slice decodes plain and builds the type
+    assert not first.nodes_known
+    known = decoder.decode(_slice("node-b", "node-a"))
+    assert known.nodes_known and isinstance(known, TypedSlice)
+    names = _node_names(known)
+    assert names == ["node-b", "node-a"] and names[0] is b and names[1] is a
+    other = decoder.decode(_slice("node-a", "node-gone"))  # equal values, plain strings
+    assert not other.nodes_known and _node_names(other) == ["node-a", "node-gone"]
+    (c,) = _seen(decoder, "node-gone")
+    decoder.decode(_slice("node-gone"))  # a Node more: the type is rebuilt, within the budget
+    again = decoder.decode(_slice("node-gone", "node-a"))
+    assert again.nodes_known and _node_names(again)[0] is c
+
+
+def test_what_is_no_plain_slice_is_still_refused() -> None:
+    decoder = SliceDecoder()
+    _seen(decoder, "node-a")
+    decoder.decode(_slice("node-a"))
+    with pytest.raises(msgspec.DecodeError):
+        decoder.decode(json.dumps(_node("node-b")).encode())
+    with pytest.raises(msgspec.DecodeError):  # an empty nodeName is the careful loop's to report
+        decoder.decode(_slice(""))
+
+
+def test_nodes_and_slices_interleaved_build_names_linear_in_the_elements() -> None:
+    """Every slice names a Node just seen: rebuilding the type for each would build n^2/2 names."""
+    decoder = SliceDecoder()
+    n = 400
+    for i in range(n):
+        _seen(decoder, f"node-{i}")
+        decoder.decode(_slice(f"node-{i}"))
+    assert decoder._built <= 2 * n  # the bound is the point
+    assert decoder._built >= n // 2  # and the type was still rebuilt as Nodes came
