@@ -69,3 +69,13 @@ def test_nodes_and_slices_interleaved_build_names_linear_in_the_elements() -> No
         decoder.decode(_slice(f"node-{i}"))
     assert decoder._built <= 2 * n  # the bound is the point
     assert decoder._built >= n // 2  # and the type was still rebuilt as Nodes came
+
+
+def test_a_second_file_with_the_same_nodes_gets_its_own_nodes_strings() -> None:
+    """typing caches a Literal by its values: the second decoder must not hand out the first's strings."""
+    for _ in range(2):
+        decoder = SliceDecoder()
+        (a,) = _seen(decoder, "node-a")
+        decoder.decode(_slice("node-a"))
+        names = _node_names(decoder.decode(_slice("node-a")))
+        assert names == ["node-a"] and names[0] is a

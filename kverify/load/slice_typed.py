@@ -20,6 +20,7 @@ the careful loop too (:meth:`~kverify.load.slice_columns.TypedEntries.as_dicts`)
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import count
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -144,9 +145,16 @@ class SliceDecoder:
         return found
 
 
+_BUILDS = count()
+
+
 def _known_nodes_decoder(names: list[str]) -> Callable[[Any], TypedSlice]:
     """A decoder of :class:`TypedSlice` whose entries' ``nodeName`` is one of ``names`` (or absent)."""
-    known = Literal[tuple(dict.fromkeys(names))]  # type: ignore[valid-type]
+    # typing caches a Literal by its values: one built before with equal names would hold other
+    # strings. A value of this build's own (a NUL no node name has; equal to itself if one did) makes
+    # the type new, with these very strings.
+    unique = next(_BUILDS)
+    known = Literal[(*dict.fromkeys(names), f"\x00{unique}")]  # type: ignore[valid-type]
     entry = msgspec.defstruct("KnownNodeEntry", [("nodeName", known | None, None)], bases=(TypedEntry,), gc=False)
     slice_ = msgspec.defstruct(
         "KnownNodeSlice",
