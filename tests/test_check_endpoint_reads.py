@@ -15,7 +15,7 @@ from kverify.check.run import facts_for, run_builtin
 from kverify.model import Cluster, Endpoint, ServiceType
 from kverify.report import check_json
 from kverify.testing.strategies import clusters
-from tests.test_endpoint_columns import _columns_of
+from tests.test_endpoint_columns import _checked_of, _columns_of
 
 _NODES = st.sampled_from([None, "node-a", "node-b", "node-c"])
 _ENDPOINT_LISTS = st.lists(
@@ -45,7 +45,9 @@ def test_each_reader_answers_as_the_endpoint_objects_do(endpoints: tuple[Endpoin
             None,
         ),
     }
-    for form in (endpoints, _columns_of(endpoints)):
+    made: list[str] = []  # the columns the loader's lazy columns made
+    lazy = (_checked_of(tuple(attrs.evolve(e, ports=()) for e in endpoints), made),) if endpoints else ()
+    for form in (endpoints, _columns_of(endpoints), *lazy):
         got = {
             "node_names": list(endpoint_reads.node_names(form)),
             "ready_nodes": endpoint_reads.ready_nodes(form),
@@ -55,6 +57,8 @@ def test_each_reader_answers_as_the_endpoint_objects_do(endpoints: tuple[Endpoin
             "first_usable_node_in": endpoint_reads.first_usable_node_in(form, known),
         }
         assert got == expected, type(form).__name__
+    if all(e.ready for e in endpoints):  # every endpoint usable: serving and terminating say nothing more
+        assert "serving" not in made and "terminating" not in made
 
 
 def _as_columns(cluster: Cluster) -> Cluster:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -92,38 +94,55 @@ def test_columns_select_join_and_pickle_keep_every_field() -> None:
         columns.select([True, True, True])
 
 
-def _checked_of(endpoints: tuple[Endpoint, ...], made: list[int]) -> EndpointColumns:
-    """The same endpoints (sharing one ports tuple) as the loader's checked columns, whose Pod column
-    is made on first use; ``made`` counts how often it is made."""
+def _checked_of(endpoints: tuple[Endpoint, ...], made: list[str]) -> EndpointColumns:
+    """The same endpoints (sharing one ports tuple) as the loader's checked columns, whose serving,
+    terminating and Pod columns are made on first use; ``made`` names each column made, when it is."""
 
-    def pods() -> list[str | None]:
-        made.append(1)
-        return [e.pod for e in endpoints]
+    def column(name: str) -> Callable[[], list[Any]]:
+        def make() -> list[Any]:
+            made.append(name)
+            return [getattr(e, name) for e in endpoints]
+
+        return make
 
     return EndpointColumns.checked(
         ips=[e.ip for e in endpoints],
         node_names=[e.node_name for e in endpoints],
         ready=[e.ready for e in endpoints],
-        serving=[e.serving for e in endpoints],
-        terminating=[e.terminating for e in endpoints],
-        pods=pods,
+        serving=column("serving"),
+        terminating=column("terminating"),
+        pods=column("pod"),
         ports=endpoints[0].ports,
     )
 
 
-def test_checked_columns_make_their_pod_column_once_on_first_use_even_joined() -> None:
+def test_checked_columns_make_their_lazy_columns_once_on_first_use_even_joined() -> None:
     first, second = _ENDPOINTS[:2], tuple(attrs.evolve(e, ports=HTTP) for e in _ENDPOINTS[2:])
-    made: list[int] = []
+    made: list[str] = []
     lazy_first, lazy_second = _checked_of(first, made), _checked_of(second, made)
     joined = EndpointColumns.join([lazy_first, lazy_second])
     assert made == [] and joined.ips == tuple(e.ip for e in (*first, *second))
     assert joined.pods == ("shop/web-1", None, None, "other/web-4")
-    assert made == [1, 1] and joined.pods is joined.pods  # made once, then kept
-    assert lazy_first.pods == ("shop/web-1", None) and made == [1, 1]  # the parts keep theirs
+    assert made == ["pod", "pod"] and joined.pods is joined.pods  # made once, then kept
+    assert lazy_first.pods == ("shop/web-1", None) and made == ["pod", "pod"]  # the parts keep theirs
+    for name in ("serving", "terminating"):
+        assert getattr(joined, name) == tuple(getattr(e, name) for e in (*first, *second))
+        assert made.count(name) == 2 and getattr(joined, name) is getattr(joined, name)
+    assert lazy_second.terminating == tuple(e.terminating for e in second) and len(made) == 6
     assert tuple(joined) == (*first, *second) and joined == _columns_of((*first, *second))
+    made.clear()
     assert pickle.loads(pickle.dumps(_checked_of(first, made))) == first
+    assert sorted(made) == ["pod", "serving", "terminating"]
+    # A part whose column is made already is joined as it is; the others' are made when read.
+    made.clear()
+    lazy_first, lazy_second = _checked_of(first, made), _checked_of(second, made)
+    assert lazy_first.serving == tuple(e.serving for e in first) and made == ["serving"]
+    rejoined = EndpointColumns.join([lazy_first, lazy_second])
+    assert rejoined.serving == tuple(e.serving for e in (*first, *second)) and made == ["serving", "serving"]
     with pytest.raises(AttributeError, match="read-only"):
         joined.pods = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="read-only"):
+        joined.serving = ()  # type: ignore[misc]
 
 
 def test_columns_are_read_only_and_validated_as_endpoints_are() -> None:

@@ -25,7 +25,11 @@ def node_names(endpoints: Sequence[Endpoint]) -> Iterable[str | None]:
 
 
 def _usable_flags(columns: EndpointColumns) -> Iterable[bool]:
-    """:attr:`Endpoint.usable` of each endpoint: Ready, or serving while terminating."""
+    """:attr:`Endpoint.usable` of each endpoint: Ready, or serving while terminating. When every
+    endpoint is Ready (most Services), that is all: the other two columns are not read (a snapshot's
+    loader makes them on first read)."""
+    if False not in columns.ready:
+        return columns.ready
     return map(or_, columns.ready, map(and_, columns.serving, columns.terminating))
 
 
@@ -52,7 +56,7 @@ def usable_nodes(endpoints: Sequence[Endpoint]) -> set[str]:
 def any_usable(endpoints: Sequence[Endpoint]) -> bool:
     """Whether some endpoint is Ready, or serving while terminating."""
     if type(endpoints) is EndpointColumns:
-        return any(_usable_flags(endpoints))
+        return any(endpoints.ready) or any(_usable_flags(endpoints))
     return any(e.usable for e in endpoints)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import _socket as socket  # socket's C module: the same inet_pton, without socket.py's enum set-up (~3 ms)
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from itertools import repeat
 from operator import is_, is_not
 from typing import Any
@@ -247,9 +248,15 @@ def typed_columns(
     )
 
 
-def _typed_conditions(conditions: list[Any]) -> tuple[Sequence[bool], Sequence[bool], Sequence[bool]]:
+#: A column of conditions, or what makes it when it is first read.
+_LazyFlags = Sequence[bool] | Callable[[], Sequence[bool]]
+
+
+def _typed_conditions(conditions: list[Any]) -> tuple[Sequence[bool], _LazyFlags, _LazyFlags]:
     """(ready, serving, terminating) of each entry from its typed conditions: each ``None`` (``null``,
-    the defaults) or each field ``None`` or a boolean (an absent field has its default already)."""
+    the defaults) or each field ``None`` or a boolean (an absent field has its default already).
+    Unless an entry's conditions are ``null``, serving and terminating are what makes them when they
+    are first read: most Services' endpoints are all Ready, and then nothing reads them."""
     if None in conditions:
         return (
             [c is None or c.ready is not False for c in conditions],
@@ -257,16 +264,20 @@ def _typed_conditions(conditions: list[Any]) -> tuple[Sequence[bool], Sequence[b
             [c is not None and c.terminating is True for c in conditions],
         )
     ready = [c.ready for c in conditions]
-    serving = [c.serving for c in conditions]
-    terminating = [c.terminating for c in conditions]
     # A column of booleans is its own answer; a None (null) is ready, serving, not terminating.
     if None in ready:
         ready = [value is not False for value in ready]
-    if None in serving:
-        serving = [value is not False for value in serving]
-    if None in terminating:
-        terminating = [value is True for value in terminating]
-    return ready, serving, terminating
+    return ready, partial(_typed_serving, conditions), partial(_typed_terminating, conditions)
+
+
+def _typed_serving(conditions: list[Any]) -> list[bool]:
+    serving = [c.serving for c in conditions]
+    return [value is not False for value in serving] if None in serving else serving
+
+
+def _typed_terminating(conditions: list[Any]) -> list[bool]:
+    terminating = [c.terminating for c in conditions]
+    return [value is True for value in terminating] if None in terminating else terminating
 
 
 def _typed_pods(refs: list[Any], namespace: str, n: int) -> Sequence[str | None]:

@@ -11,6 +11,7 @@ first use, equal to those the columns describe. Code in a hot loop reads the col
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import chain, compress
 from typing import Any, overload
 
@@ -38,15 +39,15 @@ class EndpointColumns(Sequence[Endpoint]):
     ``Endpoint(...)`` validates it; the loader, which has checked every field, builds with them off.
     """
 
-    __slots__ = ("_built", "_pods", "ips", "node_names", "ports", "ready", "serving", "terminating")
+    __slots__ = ("_built", "_pods", "_serving", "_terminating", "ips", "node_names", "ports", "ready")
 
     ips: tuple[str, ...]
     node_names: tuple[str | None, ...]
     ready: tuple[bool, ...]
-    serving: tuple[bool, ...]
-    terminating: tuple[bool, ...]
-    #: ``namespace/name`` of each endpoint's Pod (its targetRef), or None: the :attr:`pods` column, or
-    #: what makes it on first use (see :meth:`checked`).
+    #: The :attr:`serving`, :attr:`terminating` and :attr:`pods` columns, or what makes each on first
+    #: use (see :meth:`checked`).
+    _serving: tuple[bool, ...] | Callable[[], Iterable[bool]]
+    _terminating: tuple[bool, ...] | Callable[[], Iterable[bool]]
     _pods: tuple[str | None, ...] | Callable[[], Iterable[str | None]]
     #: Each endpoint's ports (the endpoints of one slice share its one tuple).
     ports: tuple[tuple[EndpointPort, ...], ...]
@@ -90,15 +91,19 @@ class EndpointColumns(Sequence[Endpoint]):
         ips: Iterable[str],
         node_names: Iterable[str | None],
         ready: Iterable[bool],
-        serving: Iterable[bool],
-        terminating: Iterable[bool],
+        serving: Iterable[bool] | Callable[[], Iterable[bool]],
+        terminating: Iterable[bool] | Callable[[], Iterable[bool]],
         pods: Callable[[], Iterable[str | None]],
         ports: tuple[EndpointPort, ...],
     ) -> EndpointColumns:
         """Columns of the same length whose every value the loader has checked, the endpoints sharing
-        ``ports``; ``pods`` makes the Pod column (as many values) when it is first read. Most of a
-        snapshot's Pod names are never read: building them cost a tenth of loading it (issue 11)."""
-        made = _made((tuple(ips), tuple(node_names), tuple(ready), tuple(serving), tuple(terminating), (), ()))
+        ``ports``. ``pods`` makes the Pod column (as many values) when it is first read, and so may
+        ``serving`` and ``terminating``, given as callables. Most of a snapshot's Pod names are never
+        read (building them cost a tenth of loading it, issue 11); nor are the other two conditions
+        of a Service whose endpoints are all Ready (see :mod:`kverify.check.endpoint_reads`)."""
+        made = _made((tuple(ips), tuple(node_names), tuple(ready), (), (), (), ()))
+        for slot, column in (("_serving", serving), ("_terminating", terminating)):
+            object.__setattr__(made, slot, column if callable(column) else tuple(column))
         object.__setattr__(made, "_pods", pods)
         object.__setattr__(made, "ports", (ports,) * len(made.ips))
         return made
@@ -107,30 +112,46 @@ class EndpointColumns(Sequence[Endpoint]):
         raise AttributeError(f"EndpointColumns is read-only: cannot set {name}")
 
     @property
+    def serving(self) -> tuple[bool, ...]:
+        """Each endpoint's ``serving`` condition."""
+        serving = self._serving
+        return serving if type(serving) is tuple else self._make("_serving")  # type: ignore[return-value]
+
+    @property
+    def terminating(self) -> tuple[bool, ...]:
+        """Each endpoint's ``terminating`` condition."""
+        terminating = self._terminating
+        return terminating if type(terminating) is tuple else self._make("_terminating")  # type: ignore[return-value]
+
+    @property
     def pods(self) -> tuple[str | None, ...]:
         """``namespace/name`` of each endpoint's Pod (its targetRef), or None."""
         pods = self._pods
-        if type(pods) is tuple:
-            return pods
-        made = tuple(pods())  # type: ignore[operator]
-        object.__setattr__(self, "_pods", made)
+        return pods if type(pods) is tuple else self._make("_pods")
+
+    def _make(self, slot: str) -> tuple[Any, ...]:
+        """The column of ``slot``, made by what it holds, and kept."""
+        made = tuple(getattr(self, slot)())
+        object.__setattr__(self, slot, made)
         return made
 
     @classmethod
     def join(cls, parts: Sequence[EndpointColumns]) -> EndpointColumns:
-        """The endpoints of ``parts``, one after another (the slices of one Service); a Pod column
-        not made yet in a part is made when the joined one is first read."""
+        """The endpoints of ``parts``, one after another (the slices of one Service); a column not
+        made yet in a part is made when the joined one's is first read."""
         if len(parts) == 1:
             return parts[0]
         parts = tuple(parts)
         joined = _made(
-            () if name == "pods" else tuple(chain.from_iterable(getattr(part, name) for part in parts))
+            () if name in _LAZY else tuple(chain.from_iterable(getattr(part, name) for part in parts))
             for name in _COLUMNS
         )
-        if all(type(part._pods) is tuple for part in parts):
-            object.__setattr__(joined, "_pods", tuple(chain.from_iterable(part.pods for part in parts)))
-        else:
-            object.__setattr__(joined, "_pods", lambda: chain.from_iterable(part.pods for part in parts))
+        for name, slot in _LAZY.items():
+            if all(type(getattr(part, slot)) is tuple for part in parts):
+                column: object = tuple(chain.from_iterable(getattr(part, name) for part in parts))
+            else:
+                column = partial(_chained, parts, name)
+            object.__setattr__(joined, slot, column)
         return joined
 
     def select(self, keep: Iterable[bool]) -> EndpointColumns:
@@ -230,10 +251,17 @@ class EndpointColumns(Sequence[Endpoint]):
 
 #: The column attributes, in the order of the constructor's arguments.
 _COLUMNS = ("ips", "node_names", "ready", "serving", "terminating", "pods", "ports")
-#: The slots that hold them (the Pod column is made on first use: see :attr:`EndpointColumns.pods`).
-_SLOTS = ("ips", "node_names", "ready", "serving", "terminating", "_pods", "ports")
+#: The slots that hold them (three may be made on first use: see :meth:`EndpointColumns.checked`).
+_SLOTS = ("ips", "node_names", "ready", "_serving", "_terminating", "_pods", "ports")
+#: The columns that may be made on first use, and their slots.
+_LAZY = {"serving": "_serving", "terminating": "_terminating", "pods": "_pods"}
 #: The column holding each of an Endpoint's fields (None: the hints, which columns never have).
 _FIELD_COLUMNS = ("ips", "node_names", "ready", "serving", "terminating", None, None, "pods", "ports")
+
+
+def _chained(parts: Sequence[EndpointColumns], name: str) -> Iterator[Any]:
+    """The ``name`` column of each part, one after another."""
+    return chain.from_iterable(getattr(part, name) for part in parts)
 
 
 def _made(columns: Iterable[tuple[Any, ...]]) -> EndpointColumns:
