@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from kverify.load import slice_typed
 from kverify.load.slice_typed import SliceDecoder, TypedSlice
 
 
@@ -79,3 +80,23 @@ def test_a_second_file_with_the_same_nodes_gets_its_own_nodes_strings() -> None:
         decoder.decode(_slice("node-a"))
         names = _node_names(decoder.decode(_slice("node-a")))
         assert names == ["node-a"] and names[0] is a
+
+
+def test_an_element_refused_outside_the_entries_is_not_decoded_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most elements of a List are no slice: both types refuse them alike, and an exception costs ~2 us."""
+    decoder = SliceDecoder()
+    _seen(decoder, "node-a")
+    decoder.decode(_slice("node-a"))  # the type with the Node is built
+    plain: list[bytes] = []
+    decode_plain = slice_typed.decode_slice
+
+    def counted(source: bytes) -> TypedSlice:
+        plain.append(source)
+        return decode_plain(source)
+
+    monkeypatch.setattr(slice_typed, "decode_slice", counted)
+    with pytest.raises(msgspec.DecodeError):
+        decoder.decode(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}).encode())
+    assert plain == []
+    decoder.decode(_slice("node-a", "node-new"))  # refused in an entry: the plain type decides
+    assert len(plain) == 1
