@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from kverify.load import slice_typed
+from kverify.errors import InputError
+from kverify.load import kinds, load_manifests, slice_typed, sources
+from kverify.load.slice_columns import TypedEntries
 from kverify.load.slice_typed import SliceDecoder, TypedSlice
 
 
@@ -100,3 +103,69 @@ def test_an_element_refused_outside_the_entries_is_not_decoded_twice(monkeypatch
     assert plain == []
     decoder.decode(_slice("node-a", "node-new"))  # refused in an entry: the plain type decides
     assert len(plain) == 1
+
+
+def _snapshot(tmp_path: Path, nodes: list[dict[str, Any]], *slice_nodes: str) -> Path:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80}], "selector": {"app": "web"}},
+    }
+    # Two slices: the first of a file decodes with plain strings (the Node names' type is built after it).
+    slices = [
+        {
+            "addressType": "IPv4",
+            "apiVersion": "discovery.k8s.io/v1",
+            "endpoints": [
+                {"addresses": [f"10.1.{k}.{i}"], "conditions": {"ready": True}, "nodeName": node}
+                for i, node in enumerate(slice_nodes)
+            ],
+            "kind": "EndpointSlice",
+            "metadata": {"labels": {"kubernetes.io/service-name": "web"}, "name": f"web-{k}", "namespace": "shop"},
+            "ports": [{"port": 8080, "protocol": "TCP"}],
+        }
+        for k in range(2)
+    ]
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [*nodes, service, *slices]}))
+    return path
+
+
+def _outcome(path: Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of loading ``path``."""
+    try:
+        loaded = load_manifests([str(path)])
+    except InputError as error:
+        return [str(p) for p in error.problems], []
+    return [], [str(w) for w in loaded.warnings]
+
+
+def _careful_outcome(path: Path) -> tuple[list[str], list[str]]:
+    """The same, read by the json module and the careful loop alone."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(sources, "_read_list", None)
+        monkeypatch.setattr(kinds, "plain_columns", lambda *args: None)
+        return _outcome(path)
+
+
+def test_a_slice_decoded_with_its_nodes_names_skips_the_missing_node_check_with_the_same_outcome(
+    tmp_path: Path,
+) -> None:
+    nodes = [_node("node-a"), _node("node-b")]
+    # Every node known: recorded so, and no warning.
+    path = _snapshot(tmp_path, nodes, "node-a", "node-b")
+    entries = sources.read_file(str(path), [], typed_slices=True)[0].data["items"][-1]["endpoints"]
+    assert type(entries) is TypedEntries and entries.nodes_known
+    assert _outcome(path) == _careful_outcome(path) == ([], [])
+    # A node missing: the slice is not recorded so, and the warning is given.
+    path = _snapshot(tmp_path, nodes, "node-a", "node-gone")
+    problems, warnings = _outcome(path)
+    assert (problems, warnings) == _careful_outcome(path)
+    assert len(warnings) == 2 and all('node "node-gone" not found in the manifests' in w for w in warnings)
+    # A Node the load refuses: its problem stops the load, warnings or not.
+    broken = {**_node("node-b"), "spec": {"podCIDR": "10.0.0.0/99"}}
+    path = _snapshot(tmp_path, [_node("node-a"), broken], "node-a", "node-b")
+    problems, warnings = _outcome(path)
+    assert (problems, warnings) == _careful_outcome(path)
+    assert len(problems) == 1 and "spec.podCIDR" in problems[0]

@@ -43,6 +43,9 @@ class SliceRecord:
 
     service: str | None  # the kubernetes.io/service-name label
     endpoints: tuple[Endpoint, ...] | EndpointColumns  # columns when every entry was plain
+    #: Every endpoint's node name is that of a Node object of the same file (decoded so: see
+    #: :class:`~kverify.load.slice_typed.SliceDecoder`), so none can be missing from the manifests.
+    nodes_known: bool = False
 
 
 def node_from(ctx: Ctx, obj: dict[str, Any], name: str) -> Node | None:
@@ -145,7 +148,10 @@ def slice_from(
     if not ports and endpoints:
         ctx.warn(("ports",), "no usable ports: kube-proxy builds no endpoints from this EndpointSlice")
         return SliceRecord(service, ())
-    return SliceRecord(service, endpoints if type(endpoints) is EndpointColumns else tuple(endpoints))
+    if type(endpoints) is EndpointColumns:
+        entries = obj.get("endpoints")
+        return SliceRecord(service, endpoints, type(entries) is TypedEntries and entries.nodes_known)
+    return SliceRecord(service, tuple(endpoints))
 
 
 #: The ports of slices read so far, by their (name, port, protocol) values: a snapshot's slices

@@ -466,16 +466,19 @@ class _Assembly:
         self.skipped_kinds.append(kind)
         self.skipped_at.append((self.file_rank.setdefault(file, len(self.file_rank)), line))
 
-    def _all_known(self, endpoints: SliceEndpoints, node_names: set[str], nodes_noted: bool) -> bool:
+    def _all_known(self, record: SliceRecord, node_names: set[str], nodes_noted: bool) -> bool:
         """No endpoint of a slice names a Node or Pod missing from the manifests: nothing to warn about.
 
         The common case, decided by set operations over the slice (a snapshot has 480,000 endpoints);
-        :meth:`_warn_unknown` finds the endpoints to warn about otherwise."""
+        :meth:`_warn_unknown` finds the endpoints to warn about otherwise. A slice decoded with its
+        Nodes' names (``record.nodes_known``) names none missing: each such Node was read, or is a
+        problem that stops the load before any warning is given."""
+        endpoints = record.endpoints
         columns = endpoints if type(endpoints) is EndpointColumns else None
         node_column = columns.node_names if columns is not None else list(map(_NODE_NAME, endpoints))
         # issuperset walks the column without building a set of it: the answer for nearly every slice.
         # A None (no nodeName) or a name not found is decided on the names themselves.
-        if not node_names.issuperset(node_column):
+        if not record.nodes_known and not node_names.issuperset(node_column):
             names = set(node_column)
             names.discard(None)
             if not names.issubset(node_names) and (node_names or not nodes_noted):
@@ -526,7 +529,7 @@ class _Assembly:
                     ("metadata", "labels", SERVICE_NAME_LABEL),
                     f"Service {quote(key)} not found in the manifests; these endpoints are not used",
                 )
-            if not self._all_known(record.endpoints, node_names, missing_nodes_noted):
+            if not self._all_known(record, node_names, missing_nodes_noted):
                 missing_nodes_noted = self._warn_unknown(ctx, record.endpoints, node_names, missing_nodes_noted)
             if key in by_service:
                 by_service[key].append(record.endpoints)
