@@ -53,6 +53,71 @@ def _node(i: int) -> dict[str, Any]:
     }
 
 
+def dress_as_kubelet_reports(node: dict[str, Any]) -> None:
+    """Give ``node`` the fields a kubelet reports and ``kubectl get -o json`` prints (capacity,
+    conditions, nodeInfo, 40 cached images...): a real Node is ~11 KB of indented JSON, the plain one
+    above ~0.6 KB, and kverify reads a few of its fields."""
+    name = node["metadata"]["name"]
+    node["metadata"].update(
+        {
+            "uid": f"u-{name}",
+            "resourceVersion": "123456",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "annotations": {
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                "csi.volume.kubernetes.io/nodeid": json.dumps({"ebs.csi.aws.com": "i-0123456789"}),
+            },
+        }
+    )
+    node["metadata"]["labels"].update(
+        {
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/os": "linux",
+            "node.kubernetes.io/instance-type": "m5.xlarge",
+            "topology.kubernetes.io/region": "us-east-1",
+        }
+    )
+    node["spec"]["providerID"] = "aws:///us-east-1a/i-0123456789"
+    status = node["status"]
+    capacity = {"cpu": "4", "ephemeral-storage": "104845292Ki", "memory": "15928284Ki", "pods": "58"}
+    status.update({"capacity": capacity, "allocatable": dict(capacity)})
+    status["conditions"] = [
+        {
+            "type": condition,
+            "status": "True" if condition == "Ready" else "False",
+            "lastHeartbeatTime": "2026-11-29T10:00:00Z",
+            "lastTransitionTime": "2026-11-01T10:00:00Z",
+            "reason": f"Kubelet{condition}",
+            "message": f"kubelet reports {condition}",
+        }
+        for condition in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
+    ]
+    status["daemonEndpoints"] = {"kubeletEndpoint": {"Port": 10250}}
+    status["nodeInfo"] = {
+        "architecture": "amd64",
+        "bootID": f"b-{name}",
+        "containerRuntimeVersion": "containerd://1.7.11",
+        "kernelVersion": "6.1.0",
+        "kubeProxyVersion": "v1.31.0",
+        "kubeletVersion": "v1.31.0",
+        "machineID": f"m-{name}",
+        "operatingSystem": "linux",
+        "osImage": "Amazon Linux 2023",
+        "systemUUID": f"s-{name}",
+    }
+    status["images"] = [
+        {
+            "names": [
+                f"registry.example.com/team/app-{i}@sha256:{'ab' * 32}",
+                f"registry.example.com/team/app-{i}:v1.{i}.0",
+            ],
+            "sizeBytes": 123456789 + i,
+        }
+        for i in range(40)
+    ]
+
+
 def snapshot(nodes: int, services: int, endpoints: int, seed: int = 7) -> dict[str, Any]:
     """A realistic mix: mostly ClusterIP, some NodePort/LoadBalancer, a few with each problem."""
     rng = random.Random(seed)
@@ -182,8 +247,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command; the best counts")
     parser.add_argument("--yaml", action="store_true", help="also measure the same List written as YAML")
     parser.add_argument("--no-phases", action="store_true", help="skip the in-process load/checks split")
+    parser.add_argument(
+        "--kubelet-nodes", action="store_true", help="Nodes with every field a kubelet reports (~11 KB each, not ~0.6)"
+    )
     args = parser.parse_args()
     data = snapshot(args.nodes, args.services, args.endpoints)
+    if args.kubelet_nodes:
+        for item in data["items"]:
+            if item["kind"] == "Node":
+                dress_as_kubelet_reports(item)
     with tempfile.TemporaryDirectory() as folder:
         paths = [os.path.join(folder, "snapshot.json")]
         with open(paths[0], "w") as handle:
@@ -195,7 +267,8 @@ def main() -> None:
             with open(paths[1], "w") as handle:
                 yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
         del data
-        print(f"snapshot: {args.nodes} nodes, {args.services} services, {args.endpoints} endpoints")
+        nodes_are = " (as kubelets report them)" if args.kubelet_nodes else ""
+        print(f"snapshot: {args.nodes} nodes{nodes_are}, {args.services} services, {args.endpoints} endpoints")
         print(compile_kverify(ROOT))
         for path in paths:
             size = os.path.getsize(path) / 1e6
