@@ -108,10 +108,11 @@ class SliceDecoder:
     The Nodes' names are a ``Literal`` of the entries' type: msgspec matches each ``nodeName`` against
     them in C and returns the Node's own string, equal to the entry's and hashed already, so the
     loader need not look 480,000 names up to share them (issue 11);
-    :attr:`~kverify.load.slice_columns.TypedEntries.nodes_known` says so. A slice naming a node not
-    seen yet decodes with plain strings (:data:`decode_slice`), and the type is rebuilt then, with the
-    Nodes seen so far, as long as the names built into types stay within twice the elements decoded:
-    linear in the file however Nodes and slices interleave."""
+    :attr:`~kverify.load.slice_columns.TypedEntries.nodes_known` says so. The type is built once a
+    first slice is met (that one decodes with plain strings, :data:`decode_slice`: an EndpointSlice
+    holds at most 1,000 endpoints), and built again, with the Nodes seen so far, when a slice names a
+    node it does not know, as long as the names built into types stay within twice the elements
+    decoded: linear in the file however Nodes and slices interleave."""
 
     __slots__ = ("_built", "_decode_known", "_decoded", "_names", "_names_built")
 
@@ -136,7 +137,7 @@ class SliceDecoder:
                 return self._decode_known(source)
             except msgspec.DecodeError as refused:
                 # The two types differ in the entries' nodeName only: refused anywhere else (a Service,
-                # a Node: most elements), the plain one refuses it too, at ~2 us an exception.
+                # a Node: most elements), the plain one would refuse it too.
                 if _ENTRIES_PATH not in str(refused):
                     raise
         found = decode_slice(source)
