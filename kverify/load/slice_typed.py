@@ -109,8 +109,9 @@ class SliceDecoder:
     them in C and returns the Node's own string, equal to the entry's and hashed already, so the
     loader need not look 480,000 names up to share them (issue 11);
     :attr:`~kverify.load.slice_columns.TypedEntries.nodes_known` says so. The type is built once a
-    first slice is met (that one decodes with plain strings, :data:`decode_slice`: an EndpointSlice
-    holds at most 1,000 endpoints), and built again, with the Nodes seen so far, when a slice names a
+    first slice is met (that one decodes with plain strings, :data:`decode_slice`: the API server
+    refuses more than 1,000 endpoints in a slice, ``maxEndpoints`` in
+    ``pkg/apis/discovery/validation/validation.go``), and built again, with the Nodes seen so far, when a slice names a
     node it does not know, as long as the names built into types stay within twice the elements
     decoded: linear in the file however Nodes and slices interleave."""
 
