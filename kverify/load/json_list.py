@@ -8,7 +8,9 @@ took longer than parsing the file with the fastest parser (issue 11). Here:
   of each element, validated, nothing built), so each element's offset and line are known exactly:
   it starts where the one before ended, past a comma and whitespace;
 - each element is decoded once: as a :class:`~kverify.load.slice_typed.TypedSlice` if it is a plain
-  IPv4 EndpointSlice (its entries checked by msgspec, in C), else into the dicts the json module gives;
+  IPv4 EndpointSlice (its entries checked by msgspec, in C), as a
+  :class:`~kverify.load.service_typed.TypedService` if it is a Service of the types the plain Service
+  reader takes, else into the dicts the json module gives;
 - the few members of the List object around ``items`` are read by the json module itself.
 
 msgspec accepts a subset of what the json module accepts (it refuses NaN, Infinity, numbers beyond
@@ -31,6 +33,7 @@ from typing import Any
 import msgspec
 
 from kverify.load.fields import Path
+from kverify.load.service_structs import decode_service
 from kverify.load.slice_typed import SliceDecoder
 from kverify.load.sources import JsonLocator, RawDoc
 
@@ -71,8 +74,8 @@ class BytesLocator:
 def read_list(raw: bytes, *, typed_slices: bool = False) -> RawDoc | None:
     """The one document of ``raw`` (a file's bytes, a BOM allowed) if it is a JSON object holding an
     ``items`` array, as :func:`~kverify.load.sources._json_docs` reads it (with ``typed_slices``, a
-    plain EndpointSlice's entries as typed structs); ``None`` if the careful reader must read it
-    (see the module)."""
+    plain EndpointSlice's entries and a plain Service's fields as typed structs); ``None`` if the
+    careful reader must read it (see the module)."""
     bom = 3 if raw.startswith(codecs.BOM_UTF8) else 0
     start = _LEADING_WS.match(raw, bom).end()  # type: ignore[union-attr]
     end = len(raw.rstrip(b" \t\n\r"))
@@ -171,8 +174,8 @@ def _members(text: bytes, *, before: bool) -> dict[str, Any] | None:
 def _elements(
     raw: bytes, elements: list[msgspec.Raw], opens: int, line: int, typed_slices: bool
 ) -> tuple[list[Any], tuple[tuple[Any, int, BytesLocator], ...]]:
-    """Each element decoded (with ``typed_slices``, a plain EndpointSlice typed), with its line and
-    locator. Each element starts where the one before ends, past the comma and whitespace msgspec
+    """Each element decoded (with ``typed_slices``, a plain EndpointSlice or Service typed), with its
+    line and locator. Each element starts where the one before ends, past the comma and whitespace msgspec
     validated between them."""
     values: list[Any] = []
     located: list[tuple[Any, int, BytesLocator]] = []
@@ -185,9 +188,13 @@ def _elements(
         value: Any = None
         if typed_slices:
             try:
-                value = slices.decode(element).as_item(element)
-            except msgspec.DecodeError:  # not a plain EndpointSlice (most elements)
-                value = None
+                # A Service fails to decode as a slice at its kind, and the other way round.
+                value = decode_service(element).as_item(element)
+            except msgspec.DecodeError:  # not a plain Service
+                try:
+                    value = slices.decode(element).as_item(element)
+                except msgspec.DecodeError:  # not a plain EndpointSlice either (most elements)
+                    value = None
         if value is None:  # the dicts the json module gives, for the loaders
             value = _decode_plain(element)
             if typed_slices:

@@ -25,9 +25,10 @@ from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from,
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
 from kverify.load.pod_sources import may_create_pods
-from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from
+from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from, service_intent
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
 from kverify.load.service_cidrs import DEFAULT_SERVICE_CIDR, service_cidrs_from
+from kverify.load.service_typed import TypedServiceFields, typed_service
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
 from kverify.model.cluster import Cluster, Endpoint, Node, ProxyConfig, Service
@@ -380,6 +381,17 @@ class _Assembly:
                 self.default_cidrs = cidrs
 
     def _add_service(self, ctx: Ctx, data: dict[str, Any], file: str, line: int, namespace: str, name: str) -> None:
+        typed = data.get("spec")
+        if type(typed) is TypedServiceFields:  # decoded typed from a JSON List (kverify.load.service_typed)
+            service = typed.service
+            kwargs = typed_service(service, data["metadata"])
+            if kwargs is not None:
+                self.services.append((ctx, namespace, name, kwargs))
+                selector = service.spec.selector
+                if (intent := service_intent(ctx, selector, data["metadata"].get("annotations"))) is not None:
+                    self.intents[f"{namespace}/{name}"] = intent
+                return
+            data = typed.as_dict()  # the other readers read the dicts the json module gives
         result = service_from(ctx, data)
         if isinstance(result, Skip):
             self._skip(file, line, "Service", f"{ctx.obj}: {result.reason}")

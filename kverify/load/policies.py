@@ -77,8 +77,11 @@ def ingress_policy_from(obj: dict[str, Any], namespace: str, name: str) -> Ingre
 def intent_from(ctx: Ctx, obj: dict[str, Any]) -> ServiceIntent | None:
     """The Service's selector and ``kverify.io/needs-client-ip`` annotation (``None`` when neither is set)."""
     spec = obj.get("spec")
-    selector = spec.get("selector") if type(spec) is dict else None
-    annotations = obj["metadata"].get("annotations")
+    return service_intent(ctx, spec.get("selector") if type(spec) is dict else None, obj["metadata"].get("annotations"))
+
+
+def service_intent(ctx: Ctx, selector: object, annotations: object) -> ServiceIntent | None:
+    """:func:`intent_from` given the Service's ``spec.selector`` and ``metadata.annotations``."""
     needs = None
     if type(annotations) is dict and NEEDS_CLIENT_IP_ANNOTATION in annotations:
         value = annotations[NEEDS_CLIENT_IP_ANNOTATION]

@@ -1,0 +1,266 @@
+"""Services of a JSON List decoded by msgspec into typed structs, and read from them.
+
+A snapshot holds thousands of Services shaped alike (the 200 MB List of issue 11 has 16,000). The plain
+reader (:mod:`kverify.load.plain_service`) walks each Service's dicts and checks each value's type in
+Python. Here msgspec decodes a Service's ``spec`` and ``status`` into :class:`TypedService`, whose types
+are exactly those the plain reader accepts (an enum field a ``Literal`` of its spellings, a port number
+an integer in range, a selector a mapping of strings...): msgspec checks them in C and skips the fields
+kverify does not read. A Service that does not fit fails to decode as a :class:`TypedService` and is
+decoded as plain dicts instead, for the plain and careful readers.
+
+:func:`typed_service` then makes the checks no type expresses (an IP address, fields that contradict
+each other) and returns what :func:`~kverify.load.plain_service.plain_service` returns for the same
+object, or ``None`` to leave it to those readers, which get the dicts the json module gives
+(:meth:`TypedServiceFields.as_dict` decodes the text again). The parts that depend on a few values
+shared by most Services (its ports, its IP families) are worked out once per distinct value: ports
+and families decoded as frozen structs are hashable. ``tests/test_service_typed.py`` checks that the
+two paths agree on generated Services.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kverify.load.allocate import FAMILIES, FamilyRequest, Pending
+from kverify.load.fields import IPV4, ip_version, is_ip, validators_off
+from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_ips
+from kverify.load.service_annotations import ALLOCATED_ANNOTATION, topology_annotation
+from kverify.load.validate import SOURCE_RANGES_ANNOTATION
+from kverify.model.cluster import LoadBalancerIngress, ServicePort
+from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
+
+if TYPE_CHECKING:  # the structs import msgspec, which only a JSON List needs
+    from kverify.load.service_structs import TypedPort, TypedService, TypedStatus
+
+
+class TypedServiceFields:
+    """A typed Service's fields, held under ``spec`` in its item, and its text."""
+
+    __slots__ = ("_decode", "service", "source")
+
+    def __init__(self, service: TypedService, source: bytes | memoryview | Any, decode: Callable[[Any], Any]) -> None:
+        self.service, self.source, self._decode = service, source, decode
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole object as the json module gives it (for the plain and careful readers)."""
+        value: dict[str, Any] = self._decode(self.source)
+        return value
+
+
+_TYPES = {t.spelling: t for t in (ServiceType.CLUSTER_IP, ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)}
+_POLICIES = {p.spelling: p for p in TrafficPolicy}
+_AFFINITIES = {a.spelling: a for a in SessionAffinity}
+_PROTOCOLS = {p.spelling: p for p in Protocol}
+_IP_MODES = {m.spelling: m for m in IPMode}
+#: Annotations the careful reader checks or warns about: a Service with one is left to it.
+_CAREFUL_ANNOTATIONS = frozenset((SOURCE_RANGES_ANNOTATION, ALLOCATED_ANNOTATION))
+_NO_ANNOTATIONS = (proxy_protocol({}), preserve_client_ip({}))
+_EMPTY: tuple[()] = ()
+
+
+def typed_service(service: TypedService, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """The keyword arguments :func:`~kverify.load.plain_service.plain_service` returns for the same
+    Service read as dicts, or ``None`` where it would decline (``metadata``: the object's, a dict)."""
+    with validators_off():  # every value is checked here first, as plain_service's caller does
+        return _read(service, metadata)
+
+
+def _read(service: TypedService, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    spec = service.spec
+    annotations = metadata.get("annotations")
+    if annotations is not None and (type(annotations) is not dict or not _CAREFUL_ANNOTATIONS.isdisjoint(annotations)):
+        return None
+    word = spec.type
+    type_ = ServiceType.CLUSTER_IP if word is None else _TYPES[word]
+    cluster_ip = type_ is ServiceType.CLUSTER_IP
+    load_balancer = type_ is ServiceType.LOAD_BALANCER
+    etp = spec.externalTrafficPolicy
+    if etp is not None and cluster_ip:
+        return None  # validate.service_spec: only for externally-accessible Services
+    health = spec.healthCheckNodePort
+    if health is not None and not (1 <= health <= 65535 and load_balancer and etp == "Local"):
+        return None
+    cluster_ips = _cluster_ips(spec.clusterIP or None, spec.clusterIPs or None, cluster_ip)
+    if cluster_ips is None:
+        return None
+    given, headless, given_families = cluster_ips
+    family = _family_request(spec.ipFamilies, spec.ipFamilyPolicy or None, given_families, headless)
+    if family is None:
+        return None
+    family_request, family_defaults = family
+    ports_read = _ports(spec.ports, type_, spec.allocateLoadBalancerNodePorts is not False)
+    if ports_read is None:
+        return None
+    ports, node_ports, port_defaults = ports_read
+    if not ports and not headless:
+        return None  # "spec.ports: Required value"
+    requested = spec.loadBalancerIP or None
+    if requested is not None and not is_ip(requested):
+        return None
+    ingress = _ingress(service.status)
+    if ingress is None:
+        return None
+    lb_entries, has_status = ingress
+    defaulted = [*(("spec.type",) if word is None else ()), *family_defaults, *port_defaults]
+    if not cluster_ip and etp is None:
+        defaulted.append("spec.externalTrafficPolicy")
+    itp = spec.internalTrafficPolicy
+    if itp is None:
+        defaulted.append("spec.internalTrafficPolicy")
+    affinity = spec.sessionAffinity
+    if affinity is None:
+        defaulted.append("spec.sessionAffinity")
+    if load_balancer and spec.allocateLoadBalancerNodePorts is None:
+        defaulted.append("spec.allocateLoadBalancerNodePorts")
+    string_annotations = (
+        {str(k): v for k, v in annotations.items() if type(v) is str} if load_balancer and annotations else {}
+    )
+    if requested is None and string_annotations:
+        requested = next((ip for ip in requested_ips(string_annotations) if is_ip(ip)), None)
+    lb_proxy_protocol, lb_preserve = (
+        (proxy_protocol(string_annotations), preserve_client_ip(string_annotations))
+        if string_annotations
+        else _NO_ANNOTATIONS
+    )
+    pending = Pending(
+        family_request=family_request,
+        node_ports=node_ports,
+        health_check_node_port=health is None and load_balancer and etp == "Local",
+        needs_ingress=load_balancer and not lb_entries and not has_status,
+        requested_ingress=requested,
+        defaulted=tuple(defaulted),
+        annotations=tuple(sorted(string_annotations.items())),
+        lb_class=spec.loadBalancerClass or None,
+    )
+    selector = spec.selector
+    return {
+        "type": type_,
+        "cluster_ips": given,
+        "ports": list(ports),
+        "external_traffic_policy": TrafficPolicy.CLUSTER if etp is None else _POLICIES[etp],
+        "internal_traffic_policy": TrafficPolicy.CLUSTER if itp is None else _POLICIES[itp],
+        "external_ips": [],
+        "load_balancer_ingress": lb_entries,
+        "load_balancer_source_ranges": [],
+        "health_check_node_port": health,
+        "session_affinity": SessionAffinity.NONE if affinity is None else _AFFINITIES[affinity],
+        "traffic_distribution": spec.trafficDistribution or None,
+        "topology_annotation": topology_annotation({"metadata": metadata}) if annotations else None,
+        "selector": tuple(selector.items()) or None if selector is not None else None,
+        "publish_not_ready_addresses": spec.publishNotReadyAddresses is True,
+        "pending": pending,
+        "proxy_protocol": lb_proxy_protocol,
+        "lb_preserve_client_ip": lb_preserve,
+    }
+
+
+def _cluster_ips(
+    single: str | None, many: tuple[str, ...] | None, cluster_ip: bool
+) -> tuple[tuple[str, ...], bool, tuple[int, ...]] | None:
+    """``plain_service._cluster_ips``: (the given ClusterIPs, headless, their families), ``None`` to decline."""
+    if many is None:
+        ips: tuple[str, ...] = (single,) if single is not None else _EMPTY
+    elif single is None or many[0] == single:
+        ips = many
+    else:
+        return None
+    if "None" in ips:
+        return (_EMPTY, True, _EMPTY) if cluster_ip else None
+    if len(ips) > 2:
+        return None
+    families = []
+    for ip in ips:
+        if IPV4.match(ip):
+            families.append(4)
+        elif is_ip(ip):
+            families.append(ip_version(ip))
+        else:
+            return None
+    return ips, False, tuple(families)
+
+
+@functools.lru_cache(maxsize=256)
+def _family_request(
+    words: tuple[str, ...] | None, policy: str | None, given_families: tuple[int, ...], headless: bool
+) -> tuple[FamilyRequest | None, tuple[str, ...]] | None:
+    """``plain_service._family_request`` for one combination of values (a few in a cluster): the request
+    and the defaulted paths, or ``None`` to decline."""
+    families: list[int] = []
+    for word in words or ():
+        if FAMILIES[word] in families:
+            return None
+        families.append(FAMILIES[word])
+    if headless:
+        return None, _EMPTY
+    if any(have != want for have, want in zip(given_families, families, strict=False)):
+        return None
+    if len(given_families) == 2 and given_families[0] == given_families[1]:
+        return None
+    two = len(families) == 2 or len(given_families) == 2
+    defaulted: list[str] = []
+    if policy is None:
+        policy = "RequireDualStack" if two else "SingleStack"
+        defaulted.append("spec.ipFamilyPolicy")
+    if policy == "SingleStack" and two:
+        return None
+    if not families:
+        defaulted.append("spec.ipFamilies")
+    return FamilyRequest(policy=policy, ip_families=tuple(families)), tuple(defaulted)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ports(
+    raw: tuple[TypedPort, ...] | None, type_: ServiceType, allocates_if_load_balancer: bool
+) -> tuple[tuple[ServicePort, ...], tuple[int, ...], tuple[str, ...]] | None:
+    """``plain_service._ports`` for one value of ``spec.ports`` (most Services share theirs with others):
+    the ports, the indexes of those whose nodePort is allocated, the defaulted paths; ``None`` to decline.
+    Called with the model's validators off (every value is checked here first)."""
+    if raw is None:
+        return _EMPTY, _EMPTY, _EMPTY
+    allocates = type_ is ServiceType.NODE_PORT or (type_ is ServiceType.LOAD_BALANCER and allocates_if_load_balancer)
+    ports: list[ServicePort] = []
+    pending: list[int] = []
+    defaulted: list[str] = []
+    names: set[str] = set()
+    for i, p in enumerate(raw):
+        name = p.name or ""
+        if (len(raw) > 1 and not name) or name in names:
+            return None
+        names.add(name)
+        word = p.protocol
+        protocol = Protocol.TCP if word is None else _PROTOCOLS[word]
+        if word is None:
+            defaulted.append(f"spec.ports[{i}].protocol")
+        node_port = p.nodePort or None
+        if node_port is not None and type_ is ServiceType.CLUSTER_IP:
+            return None
+        if node_port is None and allocates:
+            pending.append(len(ports))
+        target = p.targetPort
+        if target is None or target == "" or target == 0:
+            target = p.port
+            defaulted.append(f"spec.ports[{i}].targetPort")
+        elif type(target) is int and not 1 <= target <= 65535:
+            return None
+        ports.append(ServicePort(name=name, port=p.port, protocol=protocol, node_port=node_port, target_port=target))
+    return tuple(ports), tuple(pending), tuple(defaulted)
+
+
+def _ingress(status: TypedStatus | None) -> tuple[list[LoadBalancerIngress], bool] | None:
+    """``plain_service._ingress``: the ingress entries and whether ``status.loadBalancer`` is there;
+    ``None`` to decline."""
+    lb = status.loadBalancer if status is not None else None
+    if lb is None:
+        return [], False
+    out: list[LoadBalancerIngress] = []
+    for entry in lb.ingress or ():
+        ip = entry.ip or None
+        if ip is not None and not is_ip(ip):
+            return None
+        hostname = entry.hostname or None
+        mode = _IP_MODES[entry.ipMode] if entry.ipMode else IPMode.VIP
+        if ip is not None or hostname is not None:
+            out.append(LoadBalancerIngress(ip=ip, hostname=hostname, ip_mode=mode))
+    return out, True
