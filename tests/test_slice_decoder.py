@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from kverify.errors import InputError
-from kverify.load import kinds, load_manifests, slice_typed, sources
+from kverify.load import json_list, kinds, load_manifests, slice_typed, sources
 from kverify.load.slice_columns import TypedEntries
 from kverify.load.slice_typed import SliceDecoder, TypedSlice
 
@@ -169,3 +169,25 @@ def test_a_slice_decoded_with_its_nodes_names_skips_the_missing_node_check_with_
     problems, warnings = _outcome(path)
     assert (problems, warnings) == _careful_outcome(path)
     assert len(problems) == 1 and "spec.podCIDR" in problems[0]
+
+
+def test_a_kubectl_ordered_slice_is_not_offered_to_the_service_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kubectl writes keys in alphabetical order: a slice's kind comes after its endpoints, which the
+    Service's type would skip over, entry by entry, before refusing the kind."""
+    path = _snapshot(tmp_path, [_node("node-a")], "node-a", "node-a")
+    path.write_text(json.dumps(json.loads(path.read_text()), sort_keys=True, indent=4))
+    offered: list[bytes] = []
+    decode_service = json_list.decode_service
+
+    def counted(source: bytes) -> Any:
+        offered.append(bytes(source))
+        return decode_service(source)
+
+    monkeypatch.setattr(json_list, "decode_service", counted)
+    (doc,) = sources.read_file(str(path), [], typed_slices=True)
+    kinds_read = [item.get("kind") for item in doc.data["items"]]
+    assert kinds_read == ["Node", "Service", "EndpointSlice", "EndpointSlice"]
+    assert [type(item.get("endpoints")) for item in doc.data["items"][2:]] == [TypedEntries, TypedEntries]
+    assert len(offered) == 2 and not any(b"EndpointSlice" in source for source in offered)  # the Node, the Service

@@ -187,13 +187,15 @@ def _elements(
         size = len(element)
         value: Any = None
         if typed_slices:
+            # The slice's type first: kubectl writes keys in alphabetical order, a slice's kind after its
+            # endpoints, and the Service's type would skip over every entry before refusing the kind;
+            # a Service or a Node is refused as a slice at its kind, its second key.
             try:
-                # A Service fails to decode as a slice at its kind, and the other way round.
-                value = decode_service(element).as_item(element)
-            except msgspec.DecodeError:  # not a plain Service
+                value = slices.decode(element).as_item(element)
+            except msgspec.DecodeError:  # not a plain EndpointSlice
                 try:
-                    value = slices.decode(element).as_item(element)
-                except msgspec.DecodeError:  # not a plain EndpointSlice either (most elements)
+                    value = decode_service(element).as_item(element)
+                except msgspec.DecodeError:  # not a plain Service either (most elements)
                     value = None
         if value is None:  # the dicts the json module gives, for the loaders
             value = _decode_plain(element)
