@@ -259,13 +259,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         paths = [os.path.join(folder, "snapshot.json")]
         with open(paths[0], "w") as handle:
-            json.dump(data, handle, indent=1)
+            # Keys in alphabetical order, as kubectl prints the unstructured objects of a List.
+            json.dump(data, handle, indent=1, sort_keys=True)
         if args.yaml:
             import yaml
 
             paths.append(os.path.join(folder, "snapshot.yaml"))
             with open(paths[1], "w") as handle:
-                yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+                yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=True)
         del data
         nodes_are = " (as kubelets report them)" if args.kubelet_nodes else ""
         print(f"snapshot: {args.nodes} nodes{nodes_are}, {args.services} services, {args.endpoints} endpoints")

@@ -130,13 +130,14 @@ def main() -> None:
             data = snapshot(args.nodes, args.endpoints, etp)
             paths = [os.path.join(folder, f"snapshot-{etp}.json")]
             with open(paths[0], "w") as handle:
-                json.dump(data, handle, indent=1)
+                # Keys in alphabetical order, as kubectl prints the unstructured objects of a List.
+                json.dump(data, handle, indent=1, sort_keys=True)
             if args.yaml:
                 import yaml
 
                 paths.append(os.path.join(folder, f"snapshot-{etp}.yaml"))
                 with open(paths[1], "w") as handle:
-                    yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+                    yaml.dump(data, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=True)
             del data
             for path in paths:
                 size = os.path.getsize(path) / 1e6
