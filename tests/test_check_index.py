@@ -6,11 +6,13 @@ import gc
 import weakref
 
 import attrs
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kverify.concrete import route
 from kverify.concrete.index import _CACHE, index_of
 from kverify.load import load_manifests, to_cluster
-from kverify.model import ClientKind, Destination, Flow
+from kverify.model import ClientKind, Cluster, Destination, Flow, Service
 
 
 def test_the_index_is_built_once_per_cluster_and_dropped_with_it() -> None:
@@ -32,3 +34,25 @@ def test_an_equal_but_distinct_cluster_gets_the_same_outcomes() -> None:
     assert twin is not cluster and route(twin, flow) == route(cluster, flow)
     fewer = attrs.evolve(cluster, nodes=cluster.nodes[:2])  # a changed cluster never sees a stale index
     assert {o.node for o in route(fewer, flow)} == {"node-a", "node-b"}
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["default", "shop", "a-b"]), st.sampled_from(["web", "api", "x1", "db-0"])),
+        max_size=8,
+    )
+)
+def test_services_by_key_is_the_first_service_of_each_key_in_order(names: list[tuple[str, str]]) -> None:
+    # Built from keys formatted at C level; a repeated key (bad input, reported by the loader) keeps the first.
+    services = [
+        Service(namespace=ns, name=name, cluster_ips=(f"10.96.0.{i + 1}",)) for i, (ns, name) in enumerate(names)
+    ]
+    cluster = Cluster(services=services)
+    expected: dict[str, Service] = {}
+    for s in services:
+        expected.setdefault(s.key, s)
+    found = cluster.services_by_key
+    assert list(found) == list(expected)
+    assert all(found[key] is s for key, s in expected.items())
+    assert index_of(cluster).services_by_key is found  # one lookup per cluster, shared with the executable model
+    assert all(cluster.service(key) is s for key, s in expected.items())

@@ -363,3 +363,50 @@ def test_mutated_services_never_raise_anything_but_input_errors(tmp_path, mutati
     for loaded in services:  # every filled-in value is a real address or port
         for path, value in loaded.allocated_values():
             assert value.isdigit() if path.endswith("odePort") else ipaddress.ip_address(value)
+
+
+_PATHS = (
+    "spec.type",
+    "spec.ipFamilies",
+    "spec.ipFamilyPolicy",
+    "spec.allocateLoadBalancerNodePorts",
+    "spec.sessionAffinity",
+    "spec.ports[0].protocol",
+    "spec.clusterIP",
+    "spec.clusterIPs[0]",
+    "spec.clusterIPs[1]",
+    "spec.healthCheckNodePort",
+    "spec.ports[0].nodePort",
+    "spec.ports[1].nodePort",
+    "status.loadBalancer.ingress[0].ip",
+)
+
+
+@given(
+    paths=st.frozensets(st.sampled_from(_PATHS)),
+    ips=st.sampled_from([(), ("10.96.0.10",), ("10.96.0.10", "fd00::10")]),
+    node_ports=st.lists(st.sampled_from([None, 30080]), max_size=2),
+    health=st.sampled_from([None, 32000]),
+    ingress=st.booleans(),
+)
+def test_allocated_values_skip_only_sets_that_name_no_value(paths, ips, node_ports, health, ingress) -> None:  # type: ignore[no-untyped-def]
+    # allocated_values answers () at once for a set of merely defaulted paths (a snapshot's): the same
+    # answer as asking each path, whatever the Service holds.
+    from kverify.model.cluster import LoadBalancerIngress, ServicePort, _field_order
+
+    svc = Service(
+        namespace="default",
+        name="web",
+        cluster_ips=ips,
+        ports=[ServicePort(name=f"p{i}", port=80 + i, node_port=n) for i, n in enumerate(node_ports)],
+        health_check_node_port=health,
+        load_balancer_ingress=[LoadBalancerIngress(ip="203.0.113.7")] if ingress else [],
+        allocated=paths,
+    )
+    asked = [
+        (p, value)
+        for p in paths
+        if (value := svc._allocated_value(p)) is not None
+        and not (p == "spec.clusterIPs[0]" and "spec.clusterIP" in paths)
+    ]
+    assert svc.allocated_values() == tuple(sorted(asked, key=lambda item: _field_order(item[0])))

@@ -53,12 +53,10 @@ class ClusterIndex:
     def nodes_by_name(self) -> dict[str, Node]:
         return {n.name: n for n in self.cluster.nodes}
 
-    @cached_property
+    @property
     def services_by_key(self) -> dict[str, Service]:
-        found: dict[str, Service] = {}
-        for s in self.cluster.services:
-            found.setdefault(s.key, s)  # first wins, as Cluster.service does
-        return found
+        """Each Service by its key, the first wins: the cluster's own lookup (:meth:`Cluster.service`)."""
+        return self.cluster.services_by_key
 
     @cached_property
     def lb_exclusion_labels(self) -> tuple[tuple[str, str], ...]:

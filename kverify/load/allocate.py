@@ -190,11 +190,17 @@ def allocate(drafts: Sequence[tuple[Ctx, str, dict[str, Any], Pending]], service
     # others are served in key order from what no Service holds (a snapshot has none of them: its 16,000
     # Services were sorted, and their values collected, for nothing).
     waiting = []
+    # Equal sets of defaulted paths are one object: a few for 16,000 Services, each hashed once by
+    # whoever asks about it (Service.allocated_values).
+    defaulted: dict[tuple[str, ...], frozenset[str]] = {}
     for draft in drafts:
         kwargs, pending = draft[2], draft[3]
         if _nothing_pending(pending, kwargs["cluster_ips"], ranges):
             kwargs["ports"] = tuple(kwargs["ports"])
-            kwargs["allocated"] = frozenset(pending.defaulted)
+            paths = defaulted.get(pending.defaulted)
+            if paths is None:
+                paths = defaulted[pending.defaulted] = frozenset(pending.defaulted)
+            kwargs["allocated"] = paths
         else:
             waiting.append(draft)
     if not waiting:
