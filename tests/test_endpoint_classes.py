@@ -198,3 +198,26 @@ def test_whether_the_load_balancer_may_pick_a_flows_node_is_what_the_full_list_s
     except InputError:
         return
     assert load_balancer_may_pick(cluster, flow) == expected
+
+
+@settings()
+@given(clusters_and_flows(max_nodes=5, max_endpoints=8, kubernetes_versions=VERSIONS))
+def test_the_fail_open_answer_kept_for_the_next_flow_is_that_flows_own(pair: tuple[Cluster, Flow]) -> None:
+    """``kverify check`` asks whether the load balancer may pick a node for one Service's flows one after
+    another (arrival at two nodes): the fail-open answer kept with the endpoint set must be each flow's
+    own (the full-list reading), and mark the rules a fresh evaluation marks."""
+    from kverify.prove.run import concrete_worlds
+    from kverify.semantics.registry import recording
+
+    cluster, flow = pair
+    flows = [attrs.evolve(flow, node=node.name) for node in cluster.nodes] or [flow]
+    marked: dict[str | None, set[str]] = {}
+    for each in [*flows, *flows]:  # every flow twice: the second round is answered from what was kept
+        try:
+            with recording() as seen:
+                answer = load_balancer_may_pick(cluster, each)
+            expected = any(world.lb_may_pick_node for _, world in concrete_worlds(cluster, each))
+        except InputError:
+            return
+        assert answer == expected
+        assert marked.setdefault(each.node, seen) == seen

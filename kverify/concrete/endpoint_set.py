@@ -177,6 +177,9 @@ class EndpointSet:
         self._zone_counts: dict[int, Counter[Key]] = {}
         self._full: tuple[str, tuple[EndpointView, ...]] | None = None
         self._pods: tuple[str | None, ...] | None = None
+        #: Whether the load balancer fails open for these endpoints, and the rules that decided it, by the
+        #: flow's other inputs (kept by ``kverify.concrete.route._kept_fails_open``).
+        self.fails_open: dict[tuple[object, ...], tuple[bool, frozenset[str]]] = {}
 
     def __len__(self) -> int:
         return len(self.endpoints)

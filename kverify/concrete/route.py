@@ -44,7 +44,7 @@ from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
 from kverify.semantics.load_balancer import may_receive_given, none_passes, passes_probe
 from kverify.semantics.ops import CONCRETE
-from kverify.semantics.registry import declare, mark
+from kverify.semantics.registry import declare, mark, recording
 from kverify.semantics.reply import ipvs_host_vip_source
 from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
 
@@ -470,38 +470,65 @@ def _fails_open(cluster: Cluster, h: classify.Handling, opens: dict[int, bool]) 
     the node renamed, :func:`~kverify.concrete.alike.renamed_views`), and the nodes with none once per
     view. ``none_passes`` reads each node asked only through its view and its probe, so one node per
     (view, probe) stands for all: linear in the Service's endpoints and the kinds of node, never nodes x
-    Services. The answer is kept per endpoint set in ``opens``."""
+    Services. The answer is kept per endpoint set in ``opens``, and with the endpoint set for the next
+    flow alike (:func:`_kept_fails_open`)."""
     found = opens.get(id(h.members))
     if found is None:
-        mark("lb-fail-open")
-        index = index_of(cluster)
-        frame, members = h.frame, h.members
-        full = members.full_views(h.client_ip)
-        holding = sorted(i for i in members.by_node if i != NO_NODE)  # nodes with some of the endpoints
-        held_per_view = Counter(index.view_of_node[i] for i in holding)
-        asked: dict[tuple[NodeView, bool], None] = {}  # each (view, probe) met, in the order met
-        probe_of: dict[tuple[NodeView, tuple[EndpointView, ...]], bool] = {}
-        for i in holding:
-            view = frame.nodes[i]
-            mine = tuple(full[j] for j in members.by_node[i])
-            kind = (view, renamed_views(mine, i, view.zone))
-            probe = probe_of.get(kind)
-            if probe is None:
-                seen_from = attrs.evolve(frame, handling_node=i, handling_zone=view.zone, endpoints=mine)
-                probe = probe_of[kind] = bool(passes_probe(CONCRETE, seen_from, i))
-            asked[(view, probe)] = None
-        empty = attrs.evolve(frame, endpoints=())
-        for k, (view, nodes) in enumerate(index.nodes_by_view.items()):
-            if held_per_view[k] == len(nodes):
-                continue  # every node of this kind holds some of the endpoints: asked above
-            i = next(n for n in nodes if n not in members.by_node)
-            seen_from = attrs.evolve(empty, handling_node=i, handling_zone=view.zone)
-            asked[(view, bool(passes_probe(CONCRETE, seen_from, i)))] = None
-        # The rule on the nodes asked: the others each answer as one asked of their kind does.
-        views = tuple(view for view, _ in asked)
-        probes = tuple(probe for _, probe in asked)
-        found = opens[id(h.members)] = bool(none_passes(CONCRETE, attrs.evolve(frame, nodes=views), probes))
+        found = opens[id(h.members)] = _kept_fails_open(cluster, h)
     return found
+
+
+def _kept_fails_open(cluster: Cluster, h: classify.Handling) -> bool:
+    """:func:`_fails_open`'s answer for ``h``, kept with its endpoint set by what the rules read besides
+    the endpoints and the nodes: the flow's shared fields (the Service, the proxy, the load balancer) and
+    the client's address. A check asks it of one Service's flows one after another (arrival at two nodes):
+    answered once. The rules evaluated are marked again on each reuse, as evaluating them would."""
+    members = h.members
+    key: tuple[object, ...] | None = None
+    if h.shared is not None:
+        key = (h.client_ip, *(value for name, value in h.shared.fields.items() if name != "nodes"))
+        kept = members.fails_open.get(key)
+        if kept is not None:
+            for rule_id in kept[1]:
+                mark(rule_id)
+            return kept[0]
+    with recording() as rules:
+        found = _evaluate_fails_open(cluster, h)
+    if key is not None:
+        members.fails_open[key] = (found, frozenset(rules))
+    return found
+
+
+def _evaluate_fails_open(cluster: Cluster, h: classify.Handling) -> bool:
+    """The rule ``lb-fail-open`` on ``h``'s endpoints, each node asked once per kind (:func:`_fails_open`)."""
+    mark("lb-fail-open")
+    index = index_of(cluster)
+    frame, members = h.frame, h.members
+    full = members.full_views(h.client_ip)
+    holding = sorted(i for i in members.by_node if i != NO_NODE)  # nodes with some of the endpoints
+    held_per_view = Counter(index.view_of_node[i] for i in holding)
+    asked: dict[tuple[NodeView, bool], None] = {}  # each (view, probe) met, in the order met
+    probe_of: dict[tuple[NodeView, tuple[EndpointView, ...]], bool] = {}
+    for i in holding:
+        view = frame.nodes[i]
+        mine = tuple(full[j] for j in members.by_node[i])
+        kind = (view, renamed_views(mine, i, view.zone))
+        probe = probe_of.get(kind)
+        if probe is None:
+            seen_from = attrs.evolve(frame, handling_node=i, handling_zone=view.zone, endpoints=mine)
+            probe = probe_of[kind] = bool(passes_probe(CONCRETE, seen_from, i))
+        asked[(view, probe)] = None
+    empty = attrs.evolve(frame, endpoints=())
+    for k, (view, nodes) in enumerate(index.nodes_by_view.items()):
+        if held_per_view[k] == len(nodes):
+            continue  # every node of this kind holds some of the endpoints: asked above
+        i = next(n for n in nodes if n not in members.by_node)
+        seen_from = attrs.evolve(empty, handling_node=i, handling_zone=view.zone)
+        asked[(view, bool(passes_probe(CONCRETE, seen_from, i)))] = None
+    # The rule on the nodes asked: the others each answer as one asked of their kind does.
+    views = tuple(view for view, _ in asked)
+    probes = tuple(probe for _, probe in asked)
+    return bool(none_passes(CONCRETE, attrs.evolve(frame, nodes=views), probes))
 
 
 def _flow_frame(
