@@ -22,7 +22,8 @@ pytest.importorskip("msgspec")
 import msgspec
 
 from kverify.load.service_structs import TypedService, decode_service
-from kverify.load.service_typed import TypedServiceFields, typed_service
+from kverify.load.service_typed import typed_service
+from kverify.load.typed_fields import TypedFields
 
 _NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"}}
 
@@ -140,7 +141,7 @@ def test_a_kubectl_service_is_decoded_typed_and_read_from_its_structs(tmp_path: 
     path = tmp_path / "snapshot.json"
     path.write_text(text)
     (doc,) = sources.read_file(str(path), [], typed_slices=True)
-    typed = [type(item["spec"]) is TypedServiceFields for item in doc.data["items"]]
+    typed = [type(item["spec"]) is TypedFields for item in doc.data["items"]]
     assert typed == [True, True, False]
     assert doc.data["items"][0]["spec"].as_dict() == json.loads(text)["items"][0]
     loaded = load_manifests([path])

@@ -9,8 +9,9 @@ took longer than parsing the file with the fastest parser (issue 11). Here:
   it starts where the one before ended, past a comma and whitespace;
 - each element is decoded once: as a :class:`~kverify.load.slice_typed.TypedSlice` if it is a plain
   IPv4 EndpointSlice (its entries checked by msgspec, in C), as a
-  :class:`~kverify.load.service_typed.TypedService` if it is a Service of the types the plain Service
-  reader takes, else into the dicts the json module gives;
+  :class:`~kverify.load.service_structs.TypedService` or :class:`~kverify.load.node_structs.TypedNode`
+  if it is a Service or Node of the types their typed readers take, else into the dicts the json
+  module gives; the first ``kind`` key in the element picks the one typed decoder tried;
 - the few members of the List object around ``items`` are read by the json module itself.
 
 msgspec accepts a subset of what the json module accepts (it refuses NaN, Infinity, numbers beyond
@@ -33,6 +34,7 @@ from typing import Any
 import msgspec
 
 from kverify.load.fields import Path
+from kverify.load.node_structs import decode_node
 from kverify.load.service_structs import decode_service
 from kverify.load.slice_typed import SliceDecoder
 from kverify.load.sources import JsonLocator, RawDoc
@@ -55,6 +57,18 @@ _UTF8_BLOCK = 1 << 22
 
 _decode_raw_list = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _decode_plain = msgspec.json.Decoder().decode
+#: What follows the ``"kind"`` key of an element of a kind decoded typed, and that kind.
+_TYPED_KIND = re.compile(_WS + b":" + _WS + rb'"(Service|Node|EndpointSlice)"')
+
+
+def _service_item(element: msgspec.Raw) -> dict[str, Any]:
+    """A Service decoded typed (raises msgspec.DecodeError if it does not fit the structs)."""
+    return decode_service(element).as_item(element)
+
+
+def _node_item(element: msgspec.Raw) -> dict[str, Any]:
+    """A Node decoded typed (raises msgspec.DecodeError if it does not fit the structs)."""
+    return decode_node(element).as_item(element)
 
 
 class BytesLocator:
@@ -179,28 +193,32 @@ def _elements(
     validated between them."""
     values: list[Any] = []
     located: list[tuple[Any, int, BytesLocator]] = []
-    count, between = raw.count, _BETWEEN.match
+    count, between, find, kind_value = raw.count, _BETWEEN.match, raw.find, _TYPED_KIND.match
     slices = SliceDecoder()
+    typed_items = {b"Service": _service_item, b"Node": _node_item, b"EndpointSlice": slices.item}
     pos = _LEADING_WS.match(raw, opens + 1).end()  # type: ignore[union-attr]
     line += count(b"\n", opens, pos)
     for element in elements:
         size = len(element)
         value: Any = None
+        typed_item = None
         if typed_slices:
-            # The slice's type first: kubectl writes keys in alphabetical order, a slice's kind after its
-            # endpoints, and the Service's type would skip over every entry before refusing the kind;
-            # a Service or a Node is refused as a slice at its kind, its second key.
+            # The first "kind" key of the element picks the one typed decoder to try (each checks the
+            # kind itself: a wrong guess costs time, never a wrong value). kubectl writes an object's
+            # keys sorted: a Service's or a Node's kind comes before its fields, a slice's after its
+            # endpoints (whose targetRefs have kinds), so an element whose first kind is no typed kind
+            # may still be a slice. An element a typed decoder refuses is decoded as dicts.
+            at = find(b'"kind"', pos, pos + size)
+            guess = kind_value(raw, at + 6, pos + size) if at >= 0 else None
+            typed_item = typed_items[guess[1]] if guess is not None else slices.item
             try:
-                value = slices.decode(element).as_item(element)
-            except msgspec.DecodeError:  # not a plain EndpointSlice
-                try:
-                    value = decode_service(element).as_item(element)
-                except msgspec.DecodeError:  # not a plain Service either (most elements)
-                    value = None
+                value = typed_item(element)
+            except msgspec.DecodeError:  # not of the types the typed readers take
+                value = None
         if value is None:  # the dicts the json module gives, for the loaders
             value = _decode_plain(element)
-            if typed_slices:
-                slices.saw(value)
+        if typed_slices and typed_item is not slices.item:
+            slices.passed(value)
         values.append(value)
         located.append((value, line, BytesLocator(raw, pos, pos + size, line)))
         after = pos + size

@@ -24,13 +24,15 @@ from kverify.load.fields import Ctx, Path, invalid, quote, unsupported, validato
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
+from kverify.load.node_typed import typed_node
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from, service_intent
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
 from kverify.load.service_cidrs import DEFAULT_SERVICE_CIDR, service_cidrs_from
-from kverify.load.service_typed import TypedServiceFields, typed_service
+from kverify.load.service_typed import typed_service
 from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
+from kverify.load.typed_fields import TypedFields
 from kverify.model.cluster import Cluster, Endpoint, Node, ProxyConfig, Service
 from kverify.model.convert import read_only
 from kverify.model.endpoint_columns import EndpointColumns
@@ -350,7 +352,14 @@ class _Assembly:
             elif record is not None:
                 self.slices.append((ctx, namespace, record))
         elif kind == "Node":
-            node = node_from(ctx, data, name)
+            typed = data.get("spec")
+            node = None
+            if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.node_typed)
+                node = typed_node(typed.typed, name, data["metadata"])
+                if node is None:
+                    data = typed.as_dict()  # node_from reads the dicts the json module gives
+            if node is None:
+                node = node_from(ctx, data, name)
             if node is not None:
                 self.nodes.append(node)
                 self.node_names[node.name] = node.name
@@ -382,8 +391,8 @@ class _Assembly:
 
     def _add_service(self, ctx: Ctx, data: dict[str, Any], file: str, line: int, namespace: str, name: str) -> None:
         typed = data.get("spec")
-        if type(typed) is TypedServiceFields:  # decoded typed from a JSON List (kverify.load.service_typed)
-            service = typed.service
+        if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.service_typed)
+            service = typed.typed
             kwargs = typed_service(service, data["metadata"])
             if kwargs is not None:
                 self.services.append((ctx, namespace, name, kwargs))

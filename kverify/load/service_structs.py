@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from kverify.load.service_typed import TypedServiceFields
+from kverify.load.typed_fields import TypedFields
 
 _UNSET: Any = msgspec.UNSET
 _PortNumber = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -84,14 +84,15 @@ class TypedService(msgspec.Struct, gc=False):
 
     def as_item(self, source: msgspec.Raw) -> dict[str, Any]:
         """The object as the loader takes it: ``kind``, ``apiVersion`` and ``metadata`` as the json module
-        gives them (absent when absent), and under ``spec`` a :class:`TypedServiceFields` (``source`` is
-        the object's text, decoded again if the careful reader is needed)."""
+        gives them (absent when absent), and under ``spec`` a
+        :class:`~kverify.load.typed_fields.TypedFields` (``source`` is the object's text, decoded again
+        if the careful reader is needed)."""
         item: dict[str, Any] = {"kind": "Service"}
         if self.apiVersion is not _UNSET:
             item["apiVersion"] = self.apiVersion
         if self.metadata is not _UNSET:
             item["metadata"] = self.metadata
-        item["spec"] = TypedServiceFields(self, source, _decode_plain)
+        item["spec"] = TypedFields(self, source, _decode_plain)
         return item
 
 

@@ -11,7 +11,7 @@ decoded as plain dicts instead, for the plain and careful readers.
 :func:`typed_service` then makes the checks no type expresses (an IP address, fields that contradict
 each other) and returns what :func:`~kverify.load.plain_service.plain_service` returns for the same
 object, or ``None`` to leave it to those readers, which get the dicts the json module gives
-(:meth:`TypedServiceFields.as_dict` decodes the text again). The parts that depend on a few values
+(:meth:`~kverify.load.typed_fields.TypedFields.as_dict` decodes the text again). The parts that depend on a few values
 shared by most Services (its ports, its IP families) are worked out once per distinct value: ports
 and families decoded as frozen structs are hashable. ``tests/test_service_typed.py`` checks that the
 two paths agree on generated Services.
@@ -20,7 +20,6 @@ two paths agree on generated Services.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kverify.load.allocate import FAMILIES, FamilyRequest, Pending
@@ -33,20 +32,6 @@ from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, 
 
 if TYPE_CHECKING:  # the structs import msgspec, which only a JSON List needs
     from kverify.load.service_structs import TypedPort, TypedService, TypedStatus
-
-
-class TypedServiceFields:
-    """A typed Service's fields, held under ``spec`` in its item, and its text."""
-
-    __slots__ = ("_decode", "service", "source")
-
-    def __init__(self, service: TypedService, source: bytes | memoryview | Any, decode: Callable[[Any], Any]) -> None:
-        self.service, self.source, self._decode = service, source, decode
-
-    def as_dict(self) -> dict[str, Any]:
-        """The whole object as the json module gives it (for the plain and careful readers)."""
-        value: dict[str, Any] = self._decode(self.source)
-        return value
 
 
 _TYPES = {t.spelling: t for t in (ServiceType.CLUSTER_IP, ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)}

@@ -124,11 +124,22 @@ class SliceDecoder:
         self._decoded = 0
         self._decode_known: Callable[[Any], TypedSlice] | None = None
 
+    def passed(self, value: Any) -> None:
+        """Note ``value``, an element of the file not given to :meth:`decode` (:meth:`saw`): it counts
+        toward the bound on the names built into types as a decoded one does."""
+        self._decoded += 1
+        self.saw(value)
+
     def saw(self, value: Any) -> None:
         """Note ``value``, an element decoded as the json module gives it, if it is a Node."""
         meta = value.get("metadata") if type(value) is dict and value.get("kind") == "Node" else None
         if type(meta) is dict and type(name := meta.get("name")) is str and name:
             self._names.append(name)
+
+    def item(self, source: msgspec.Raw) -> dict[str, Any] | None:
+        """The item of ``source`` decoded as a :class:`TypedSlice` (see :meth:`TypedSlice.as_item`);
+        raises ``msgspec.DecodeError`` if it is none."""
+        return self.decode(source).as_item(source)
 
     def decode(self, source: msgspec.Raw | bytes) -> TypedSlice:
         """``source`` as a :class:`TypedSlice` (raises ``msgspec.DecodeError`` if it is none)."""
