@@ -6,6 +6,7 @@ import gc
 import weakref
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from kverify.concrete import route
 from kverify.concrete.index import _CACHE, index_of
 from kverify.load import load_manifests, to_cluster
 from kverify.model import ClientKind, Cluster, Destination, Flow, Service
+from kverify.semantics.vocabulary import Situation
 
 
 def test_the_index_is_built_once_per_cluster_and_dropped_with_it() -> None:
@@ -56,3 +58,25 @@ def test_services_by_key_is_the_first_service_of_each_key_in_order(names: list[t
     assert all(found[key] is s for key, s in expected.items())
     assert index_of(cluster).services_by_key is found  # one lookup per cluster, shared with the executable model
     assert all(cluster.service(key) is s for key, s in expected.items())
+
+
+@pytest.mark.parametrize("version", [28, 30, 34], ids=["v1.28", "v1.30", "v1.34"])
+def test_the_fields_of_the_cluster_alone_are_its_own_not_another_clusters(version: int) -> None:
+    # The situation's proxy-wide fields are worked out once per cluster (ClusterIndex.flow_fields): a cluster
+    # that differs only in its kube-proxy version gets its own gates, never those of a cluster routed before.
+    from kverify.concrete.route import _flow_frame, _service
+
+    base = to_cluster(load_manifests(["examples/article/cluster.yaml"]))
+    flow = Flow(service="shop/web-cluster", client=ClientKind.POD, destination=Destination.CLUSTER_IP)
+    route(base, flow)
+    cluster = attrs.evolve(base, proxy=attrs.evolve(base.proxy, kubernetes_version=version))
+    service = _service(cluster, flow)
+    frame = _flow_frame(cluster, flow, service, service.ports[0], False)
+    gates = cluster.proxy.gates
+    assert frame.fields["k8s_minor"] == version
+    assert frame.fields["gate_draining"] == gates["KubeProxyDrainingTerminatingNodes"]
+    assert frame.fields["gate_terminating"] == gates["ProxyTerminatingEndpoints"]
+    assert frame.ip_modes == gates["LoadBalancerIPMode"]
+    assert frame.fields["nodes"] is index_of(cluster).node_views
+    # Every situation field is either shared or the handling's own, never both.
+    assert set(frame.own_names) == {f.name for f in attrs.fields(Situation)} - set(frame.fields)

@@ -8,7 +8,7 @@ finding is always an outcome ``route()`` returned for a flow on the user's own m
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -487,9 +487,12 @@ CHECKS_FOR_TYPE: dict[ServiceType, tuple[BuiltinCheck, ...]] = {
 }
 
 
-def candidate_flows(facts: Facts, service: Service) -> Iterator[tuple[BuiltinCheck, list[Candidate]]]:
-    """Each check that applies to ``service`` with the flows that may break it."""
+def candidate_flows(facts: Facts, service: Service) -> list[tuple[BuiltinCheck, list[Candidate]]]:
+    """Each check that applies to ``service`` with the flows that may break it (a list, not a generator:
+    asked of every Service of a snapshot, and for most of them no check applies)."""
+    applying = []
     for c in CHECKS_FOR_TYPE[service.type]:
         found = c.candidates(facts, service)
         if found is not None:
-            yield c, found
+            applying.append((c, found))
+    return applying

@@ -141,6 +141,10 @@ def check_dataplane(cluster: Cluster) -> None:
         )
 
 
+#: :attr:`FlowFrame.own_names` by the shared fields' names, in their order.
+_OWN_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 class FlowFrame:
     """What every handling of one flow shares: the situation's fields that do not depend on the
     handling node, the client or the addresses (``fields``), computed once per flow; and the rule
@@ -154,8 +158,13 @@ class FlowFrame:
         #: Whether ingress ipModes are read (the LoadBalancerIPMode gate): per-handling fields need it.
         self.ip_modes = ip_modes
         self.kinds: dict[object, object] = {}
-        #: The situation's fields each handling gives itself: every field not in ``fields``.
-        self.own_names = tuple(f.name for f in attrs.fields(Situation) if f.name not in fields)
+        #: The situation's fields each handling gives itself: every field not in ``fields`` (worked out
+        #: once per set of shared names: every flow routed shares the same ones).
+        names = tuple(fields)
+        own = _OWN_NAMES.get(names)
+        if own is None:
+            own = _OWN_NAMES[names] = tuple(f.name for f in attrs.fields(Situation) if f.name not in fields)
+        self.own_names = own
 
     def situation(self, **own: object) -> Situation:
         """The situation of one handling: the shared fields and ``own`` (a field in both is a bug)."""
@@ -277,7 +286,7 @@ def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, s
         return node.addresses[0]
     taken = index_of(cluster).endpoint_ips
     pools = (node.pod_cidrs if node and node.pod_cidrs else ()) or cluster.proxy.cluster_cidrs or ("10.0.0.0/8",)
-    network = ipaddress.ip_network(pools[0], strict=False)
+    network = _network(pools[0])  # parsed once per CIDR: a check routes hundreds of pod flows
     for offset in range(200, 250):
         candidate = str(network.network_address + offset)
         if candidate not in taken:

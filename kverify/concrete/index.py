@@ -21,6 +21,7 @@ from kverify.concrete.endpoint_set import EndpointSet
 from kverify.model import Cluster, Endpoint, Node, Service
 from kverify.model.cluster import serves_port
 from kverify.model.endpoint_columns import EndpointColumns
+from kverify.model.metallb import counts as metallb_counts
 from kverify.semantics.vocabulary import NO_ZONE, NodeView, Situation
 
 if TYPE_CHECKING:
@@ -111,6 +112,34 @@ class ClusterIndex:
             for i in nodes:
                 found[i] = k
         return found
+
+    @cached_property
+    def flow_fields(self) -> tuple[dict[str, object], bool]:
+        """The situation's fields that depend on the cluster alone (the proxy, its version and feature
+        gates, Cilium's and MetalLB's settings, the node views): the same for every flow routed in it, so
+        worked out once (the gates are resolved from the version's defaults on each ``proxy.gates``), and
+        whether ingress ipModes are read (the LoadBalancerIPMode gate)."""
+        cluster = self.cluster
+        proxy, cilium = cluster.proxy, cluster.proxy.cilium
+        gates = proxy.gates
+        fields: dict[str, object] = {
+            "has_detector": proxy.detects_pod_traffic,
+            "masquerade_all": proxy.masquerade_all,
+            "nodes": self.node_views,
+            "k8s_minor": proxy.kubernetes_version,
+            "gate_terminating": gates["ProxyTerminatingEndpoints"],
+            "gate_zone_hints": gates["TopologyAwareHints"] or gates["ServiceTrafficDistribution"],
+            "gate_node_hints": gates["PreferSameTrafficDistribution"],
+            "gate_draining": gates["KubeProxyDrainingTerminatingNodes"],
+            "cni": proxy.cni,
+            "cilium_minor": cilium.version,
+            "cilium_external_cluster_ip": cilium.external_cluster_ip,
+            "cilium_no_backend_reject": cilium.no_backend_response == "reject",
+            "cilium_source_ranges_all_types": cilium.source_ranges_on_all_types,
+            "cilium_pod_socket_lb": cilium.pods_use_socket_lb,
+            "metallb_counts": metallb_counts(cluster.metallb_version),
+        }
+        return fields, gates["LoadBalancerIPMode"]  # without the gate every ingress IP is a VIP
 
     @cached_property
     def endpoint_ips(self) -> EndpointAddresses:

@@ -38,7 +38,6 @@ from kverify.model import (
     ServicePort,
 )
 from kverify.model.enums import POD_TARGET_PROFILES
-from kverify.model.metallb import counts as metallb_counts
 from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
@@ -536,51 +535,34 @@ def _flow_frame(
 ) -> classify.FlowFrame:
     """The situation's fields that are the same at every handling node of ``flow`` (the Service, the
     proxy, the load balancer): computed once per flow, not once per handling node (issue 11: a trace
-    from every node has 1,000 handlings)."""
+    from every node has 1,000 handlings); those of the cluster alone once per cluster
+    (:attr:`~kverify.concrete.index.ClusterIndex.flow_fields`: a check routes a thousand flows)."""
     proxy = cluster.proxy
     classify.mark(classify.HAIRPIN)
     classify.mark(classify.DETECT_LOCAL)
     classify.mark(classify.SOURCE_RANGES)
     classify.mark(classify.IP_MODE_GATE)
-    gates = proxy.gates  # resolved from the version's defaults on each call: once here
-    ip_modes = gates["LoadBalancerIPMode"]  # without the gate every ingress IP is a VIP
-    cilium = proxy.cilium
-    return classify.FlowFrame(
-        fields={
-            "dataplane": proxy.dataplane_for(flow.protocol),
-            "load_balancer": cluster.load_balancer_for(service),
-            "service_type": service.type,
-            "etp_local_spec": service.external_traffic_policy.spelling == "Local",
-            "itp_local_spec": service.internal_traffic_policy.spelling == "Local",
-            "has_external_ips": bool(service.external_ips),
-            "has_node_port": any(p.node_port for p in service.ports),
-            "has_vip_ingress": any(
-                i.ip and (i.ip_mode is IPMode.VIP or not ip_modes) for i in service.load_balancer_ingress
-            ),
-            "has_detector": proxy.detects_pod_traffic,
-            "masquerade_all": proxy.masquerade_all,
-            "client": flow.client,
-            "destination": flow.destination,
-            "nodes": index_of(cluster).node_views,
-            "k8s_minor": proxy.kubernetes_version,
-            "gate_terminating": gates["ProxyTerminatingEndpoints"],
-            "gate_zone_hints": gates["TopologyAwareHints"] or gates["ServiceTrafficDistribution"],
-            "gate_node_hints": gates["PreferSameTrafficDistribution"],
-            "gate_draining": gates["KubeProxyDrainingTerminatingNodes"],
-            "hints_annotation": classify.hints_annotation(service, proxy.kubernetes_version),
-            "via_load_balancer": via_load_balancer,
-            "proxy_protocol": cluster.proxy_protocol_for(service),
-            "lb_preserves_client_ip": cluster.preserves_client_ip(service, port.protocol),
-            "cni": proxy.cni,
-            "cilium_minor": cilium.version,
-            "cilium_external_cluster_ip": cilium.external_cluster_ip,
-            "cilium_no_backend_reject": cilium.no_backend_response == "reject",
-            "cilium_source_ranges_all_types": cilium.source_ranges_on_all_types,
-            "cilium_pod_socket_lb": cilium.pods_use_socket_lb,
-            "metallb_counts": metallb_counts(cluster.metallb_version),
-        },
-        ip_modes=ip_modes,
-    )
+    cluster_fields, ip_modes = index_of(cluster).flow_fields
+    fields: dict[str, object] = {
+        "dataplane": proxy.dataplane_for(flow.protocol),
+        "load_balancer": cluster.load_balancer_for(service),
+        "service_type": service.type,
+        "etp_local_spec": service.external_traffic_policy.spelling == "Local",
+        "itp_local_spec": service.internal_traffic_policy.spelling == "Local",
+        "has_external_ips": bool(service.external_ips),
+        "has_node_port": any(p.node_port for p in service.ports),
+        "has_vip_ingress": any(
+            i.ip and (i.ip_mode is IPMode.VIP or not ip_modes) for i in service.load_balancer_ingress
+        ),
+        "client": flow.client,
+        "destination": flow.destination,
+        "hints_annotation": classify.hints_annotation(service, proxy.kubernetes_version),
+        "via_load_balancer": via_load_balancer,
+        "proxy_protocol": cluster.proxy_protocol_for(service),
+        "lb_preserves_client_ip": cluster.preserves_client_ip(service, port.protocol),
+    }
+    fields.update(cluster_fields)
+    return classify.FlowFrame(fields=fields, ip_modes=ip_modes)
 
 
 def _handling(
