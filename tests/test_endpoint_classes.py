@@ -221,3 +221,38 @@ def test_the_fail_open_answer_kept_for_the_next_flow_is_that_flows_own(pair: tup
             return
         assert answer == expected
         assert marked.setdefault(each.node, seen) == seen
+
+
+@settings()
+@given(clusters_and_flows(max_nodes=4, max_endpoints=6, kubernetes_versions=VERSIONS))
+def test_flows_decided_from_what_earlier_flows_of_the_cluster_kept_get_their_own_outcomes(
+    pair: tuple[Cluster, Flow],
+) -> None:
+    """A check routes one flow per Service in one cluster: the rule table's answers are kept across flows by
+    the flow's shared fields and the kind of handling (``kverify.concrete.alike.decided``). Every flow, to
+    each Service and at each node, routed after the others gets the outcomes it gets in a fresh copy of the
+    cluster, where nothing was kept."""
+    cluster, flow = pair
+    # Services alike but for one policy each (what two Services of a snapshot often are), routed in turn.
+    twins = []
+    for n, service in enumerate(cluster.services):
+        for k, policy in enumerate(("external_traffic_policy", "internal_traffic_policy")):
+            flipped = TrafficPolicy.CLUSTER if getattr(service, policy) is TrafficPolicy.LOCAL else TrafficPolicy.LOCAL
+            name = f"{service.name[:50]}-t{k}"
+            ips = tuple(
+                f"fd00:{n}:{k}::{i + 1}" if ":" in ip else f"10.250.{n * 2 + k}.{i + 1}"
+                for i, ip in enumerate(service.cluster_ips)
+            )
+            twins.append(attrs.evolve(service, name=name, cluster_ips=ips, **{policy: flipped}))
+    cluster = attrs.evolve(cluster, services=(*cluster.services, *twins))
+    flows = [
+        attrs.evolve(flow, service=service.key, node=node)
+        for service in cluster.services
+        for node in [flow.node, *(n.name for n in cluster.nodes)]
+    ]
+    for each in flows:
+        try:
+            after_others = route(cluster, each)
+        except InputError:
+            continue
+        assert after_others == route(attrs.evolve(cluster), each)

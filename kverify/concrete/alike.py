@@ -116,12 +116,15 @@ def renamed_views(views: tuple[EndpointView, ...], node: Any, zone: Any) -> tupl
     )
 
 
-def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -> Decided:
+def decided(h: classify.Handling, memo: dict[tuple[object, object], Decided]) -> Decided:
     """The rule table on ``h``'s endpoint classes, evaluated once per kind of handling node in ``memo``.
 
     A handling built with its flow's shared fields (``h.shared``) is first looked up by what it adds
     to them, renamed (:func:`_kind`): handlings of one flow alike by that are alike by their renamed
-    situations, and building and hashing a whole situation for each of 1,000 nodes is what it spares."""
+    situations, and building and hashing a whole situation for each of 1,000 nodes is what it spares.
+    Across flows (a check routes a thousand, one per Service) it is looked up in ``memo`` by the flow's
+    shared fields but the node views (which the renamed situation hides) and that kind: equal keys make
+    equal renamed situations, as within a flow."""
     shared = h.shared
     kind = None
     if shared is not None:
@@ -129,6 +132,10 @@ def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -
         found = shared.kinds.get(kind)
         if found is not None:
             return found  # type: ignore[return-value]
+        found = memo.get((shared.key, kind))
+        if found is not None:
+            shared.kinds[kind] = found
+            return found
     situation = renamed(h.reduced)
     snatted = h.pod_ip is not None
     found = memo.get((situation, snatted))
@@ -138,7 +145,7 @@ def decided(h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]) -
         found = attrs.evolve(found, common=explain_decision(found, decision))  # type: ignore[arg-type]
         memo[(situation, snatted)] = found
     if shared is not None:
-        shared.kinds[kind] = found
+        shared.kinds[kind] = memo[(shared.key, kind)] = found
     return found
 
 

@@ -151,7 +151,7 @@ class FlowFrame:
     table's answers for the kinds of handling met so far (``kinds``, filled by
     :func:`kverify.concrete.alike.decided`)."""
 
-    __slots__ = ("fields", "ip_modes", "kinds", "own_names")
+    __slots__ = ("fields", "ip_modes", "key", "kinds", "own_names")
 
     def __init__(self, fields: dict[str, object], *, ip_modes: bool) -> None:
         self.fields = fields
@@ -165,6 +165,9 @@ class FlowFrame:
         if own is None:
             own = _OWN_NAMES[names] = tuple(f.name for f in attrs.fields(Situation) if f.name not in fields)
         self.own_names = own
+        #: The shared fields' values but the node views (the same for every flow routed in a cluster, and
+        #: hidden from the rule table's decisions): what the flow's handlings are alike by beyond their own.
+        self.key = tuple(value for name, value in fields.items() if name != "nodes")
 
     def situation(self, **own: object) -> Situation:
         """The situation of one handling: the shared fields and ``own`` (a field in both is a bug)."""

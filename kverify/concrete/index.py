@@ -22,7 +22,7 @@ from kverify.model import Cluster, Endpoint, Node, Service
 from kverify.model.cluster import serves_port
 from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.metallb import counts as metallb_counts
-from kverify.semantics.vocabulary import NO_ZONE, NodeView, Situation
+from kverify.semantics.vocabulary import NO_ZONE, NodeView
 
 if TYPE_CHECKING:
     from kverify.concrete.alike import Decided
@@ -156,9 +156,10 @@ class ClusterIndex:
         return collections.OrderedDict()
 
     @cached_property
-    def decided(self) -> dict[tuple[Situation, bool], Decided]:
-        """The rule table's answers by kind of handling (``kverify.concrete.alike.decided``), shared by
-        every flow routed in this cluster: a check of 16,000 Services meets a few dozen kinds."""
+    def decided(self) -> dict[tuple[object, object], Decided]:
+        """The rule table's answers by kind of handling (``kverify.concrete.alike.decided``: by renamed
+        situation, and by the flow's shared fields and the handling's kind), shared by every flow routed
+        in this cluster: a check of 16,000 Services meets a few dozen kinds."""
         return {}
 
     def position(self, node: Node) -> int:

@@ -45,7 +45,7 @@ from kverify.semantics.load_balancer import may_receive_given, none_passes, pass
 from kverify.semantics.ops import CONCRETE
 from kverify.semantics.registry import declare, mark, recording
 from kverify.semantics.reply import ipvs_host_vip_source
-from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView, Situation
+from kverify.semantics.vocabulary import NO_NODE, NO_ZONE, EndpointView, NodeView
 
 UNKNOWN_PORT = declare(
     "service-port-unmatched",
@@ -485,7 +485,7 @@ def _kept_fails_open(cluster: Cluster, h: classify.Handling) -> bool:
     members = h.members
     key: tuple[object, ...] | None = None
     if h.shared is not None:
-        key = (h.client_ip, *(value for name, value in h.shared.fields.items() if name != "nodes"))
+        key = (h.client_ip, h.shared.key)
         kept = members.fails_open.get(key)
         if kept is not None:
             for rule_id in kept[1]:
@@ -748,7 +748,7 @@ def _class_fields(found: Decided, cls: int) -> tuple[bool, ReplyPath, tuple[str,
 
 
 def _decide_handling(
-    cluster: Cluster, flow: Flow, service: Service, h: classify.Handling, memo: dict[tuple[Situation, bool], Decided]
+    cluster: Cluster, flow: Flow, service: Service, h: classify.Handling, memo: dict[tuple[object, object], Decided]
 ) -> Iterator[Outcome | _HandlingOutcomes]:
     """The rule table on one handling's endpoint classes, once per kind of handling node (``memo``):
     the outcome when nothing is delivered, else the classes chosen (their outcomes are built by
