@@ -1123,7 +1123,9 @@ def _trace(args: argparse.Namespace) -> int:
     proxy = _proxy_from(args, problems)
     if problems or proxy is None:
         raise InputError(problems)
-    loaded = load_manifests(args.manifests, namespace=args.namespace, service_cidrs=proxy.service_cidrs)
+    loaded = load_manifests(
+        args.manifests, namespace=args.namespace, service_cidrs=proxy.service_cidrs, keep=_keep_until_exit
+    )
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     _report_skipped(loaded.skipped, loaded.skipped_kinds, verbose=args.verbose)

@@ -67,10 +67,11 @@ def _kept(tmp_path: Path, *argv: str) -> dict[str, object]:
 def test_the_console_entry_point_keeps_the_snapshot_of_a_trace_and_of_a_check(tmp_path: Path) -> None:
     trace = _kept(tmp_path, "trace", "{file}", "--service", "shop/web", "--to", "cluster-ip", "--from", "pod")
     assert trace["code"] == 0
-    assert {"LoadedManifests", "Cluster"} <= set(trace["kept"])  # type: ignore[arg-type]
+    # What the loader read on the way too (the documents, the objects read from them): see load_manifests.
+    assert {"LoadedManifests", "Cluster", "_Assembly"} <= set(trace["kept"])  # type: ignore[arg-type]
     check = _kept(tmp_path, "check", "{file}", "--format", "json", "--allow-nothing-checked")
     assert check["code"] == 0
-    assert {"LoadedManifests", "Cluster", "CheckRun"} <= set(check["kept"])  # type: ignore[arg-type]
+    assert {"LoadedManifests", "Cluster", "CheckRun", "_Assembly"} <= set(check["kept"])  # type: ignore[arg-type]
 
 
 def test_main_in_a_process_that_goes_on_keeps_nothing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

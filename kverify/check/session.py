@@ -96,7 +96,7 @@ def run_check(
     loaded = None
     if manifest_files:
         try:
-            loaded = load_manifests(manifest_files, namespace=namespace, service_cidrs=proxy.service_cidrs)
+            loaded = load_manifests(manifest_files, namespace=namespace, service_cidrs=proxy.service_cidrs, keep=keep)
         except InputError as error:
             problems.extend(error.problems)
     if problems:
