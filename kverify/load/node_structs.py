@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from kverify.load.typed_fields import TypedFields
+from kverify.load.typed_fields import typed_item
 
 _UNSET: Any = msgspec.UNSET
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
@@ -54,13 +54,7 @@ class TypedNode(msgspec.Struct, gc=False):
         """The object as the loader takes it: ``kind``, ``apiVersion`` and ``metadata`` as the json module
         gives them (absent when absent), and under ``spec`` a :class:`~kverify.load.typed_fields.TypedFields`
         (``source`` is the object's text, decoded again if ``node_from`` is needed)."""
-        item: dict[str, Any] = {"kind": "Node"}
-        if self.apiVersion is not _UNSET:
-            item["apiVersion"] = self.apiVersion
-        if self.metadata is not _UNSET:
-            item["metadata"] = self.metadata
-        item["spec"] = TypedFields(self, source, _decode_plain)
-        return item
+        return typed_item("Node", self, source, _decode_plain, _UNSET)
 
 
 #: The decoder of an element that may be a plain Node (raises msgspec.DecodeError otherwise).

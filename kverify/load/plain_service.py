@@ -32,6 +32,20 @@ _EMPTY: tuple[()] = ()
 _NO_ANNOTATIONS = (proxy_protocol({}), preserve_client_ip({}))
 
 
+def load_balancer_annotations(
+    annotations: dict[Any, Any] | None, load_balancer: bool, requested: str | None
+) -> tuple[dict[str, str], str | None, bool, bool | None]:
+    """What a Service's annotations say to a load balancer, as both fast readers take it: its string
+    annotations (a LoadBalancer's only), the address asked for (``requested``, else the first valid one
+    the annotations name), and whether PROXY protocol is on and the client address kept."""
+    strings = {str(k): v for k, v in annotations.items() if type(v) is str} if load_balancer and annotations else {}
+    if requested is None and strings:
+        requested = next((ip for ip in requested_ips(strings) if is_ip(ip)), None)
+    # Most Services have no annotation the load-balancer hints read: their answers are those of none.
+    proxy, preserve = (proxy_protocol(strings), preserve_client_ip(strings)) if strings else _NO_ANNOTATIONS
+    return strings, requested, proxy, preserve
+
+
 class _Decline(Exception):
     """A value that is not plainly valid: the careful reader takes the Service."""
 
@@ -91,19 +105,11 @@ def _read(obj: dict[str, Any]) -> dict[str, Any]:
     if load_balancer and allocate_node_ports is None:
         defaulted.append("spec.allocateLoadBalancerNodePorts")
     ingress, has_status = _ingress(obj)
-    string_annotations = (
-        {str(k): v for k, v in annotations.items() if type(v) is str} if load_balancer and annotations else {}
-    )
     requested = _optional_string(spec, "loadBalancerIP")
     if requested is not None and not is_ip(requested):
         raise _Decline
-    if requested is None and string_annotations:
-        requested = next((ip for ip in requested_ips(string_annotations) if is_ip(ip)), None)
-    # Most Services have no annotation the load-balancer hints read: their answers are those of none.
-    lb_proxy_protocol, lb_preserve = (
-        (proxy_protocol(string_annotations), preserve_client_ip(string_annotations))
-        if string_annotations
-        else _NO_ANNOTATIONS
+    string_annotations, requested, lb_proxy_protocol, lb_preserve = load_balancer_annotations(
+        annotations, load_balancer, requested
     )
     pending = Pending(
         family_request=family_request,

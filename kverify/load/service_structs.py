@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from kverify.load.typed_fields import TypedFields
+from kverify.load.typed_fields import typed_item
 
 _UNSET: Any = msgspec.UNSET
 _PortNumber = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -87,13 +87,7 @@ class TypedService(msgspec.Struct, gc=False):
         gives them (absent when absent), and under ``spec`` a
         :class:`~kverify.load.typed_fields.TypedFields` (``source`` is the object's text, decoded again
         if the careful reader is needed)."""
-        item: dict[str, Any] = {"kind": "Service"}
-        if self.apiVersion is not _UNSET:
-            item["apiVersion"] = self.apiVersion
-        if self.metadata is not _UNSET:
-            item["metadata"] = self.metadata
-        item["spec"] = TypedFields(self, source, _decode_plain)
-        return item
+        return typed_item("Service", self, source, _decode_plain, _UNSET)
 
 
 #: The decoder of an element that may be a plain Service (raises msgspec.DecodeError otherwise).

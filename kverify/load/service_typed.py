@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from kverify.load.allocate import FAMILIES, FamilyRequest, Pending
 from kverify.load.fields import IPV4, ip_version, is_ip, validators_off
-from kverify.load.lb_hints import preserve_client_ip, proxy_protocol, requested_ips
+from kverify.load.plain_service import load_balancer_annotations
 from kverify.load.service_annotations import ALLOCATED_ANNOTATION, topology_annotation
 from kverify.load.validate import SOURCE_RANGES_ANNOTATION
 from kverify.model.cluster import LoadBalancerIngress, ServicePort
@@ -41,7 +41,6 @@ _PROTOCOLS = {p.spelling: p for p in Protocol}
 _IP_MODES = {m.spelling: m for m in IPMode}
 #: Annotations the careful reader checks or warns about: a Service with one is left to it.
 _CAREFUL_ANNOTATIONS = frozenset((SOURCE_RANGES_ANNOTATION, ALLOCATED_ANNOTATION))
-_NO_ANNOTATIONS = (proxy_protocol({}), preserve_client_ip({}))
 _EMPTY: tuple[()] = ()
 
 
@@ -99,15 +98,8 @@ def _read(service: TypedService, metadata: dict[str, Any]) -> dict[str, Any] | N
         defaulted.append("spec.sessionAffinity")
     if load_balancer and spec.allocateLoadBalancerNodePorts is None:
         defaulted.append("spec.allocateLoadBalancerNodePorts")
-    string_annotations = (
-        {str(k): v for k, v in annotations.items() if type(v) is str} if load_balancer and annotations else {}
-    )
-    if requested is None and string_annotations:
-        requested = next((ip for ip in requested_ips(string_annotations) if is_ip(ip)), None)
-    lb_proxy_protocol, lb_preserve = (
-        (proxy_protocol(string_annotations), preserve_client_ip(string_annotations))
-        if string_annotations
-        else _NO_ANNOTATIONS
+    string_annotations, requested, lb_proxy_protocol, lb_preserve = load_balancer_annotations(
+        annotations, load_balancer, requested
     )
     pending = Pending(
         family_request=family_request,

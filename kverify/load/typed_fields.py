@@ -20,3 +20,16 @@ class TypedFields:
         """The whole object as the json module gives it (for the careful readers)."""
         value: dict[str, Any] = self._decode(self.source)
         return value
+
+
+def typed_item(kind: str, typed: Any, source: Any, decode: Callable[[Any], Any], unset: object) -> dict[str, Any]:
+    """The item the loader takes for ``typed``, a struct decoded from ``source``: ``kind``, ``apiVersion``
+    and ``metadata`` as the json module gives them (absent when ``unset``), and under ``spec`` a
+    :class:`TypedFields` (``decode`` gives the object's dicts again if the careful reader is needed)."""
+    item: dict[str, Any] = {"kind": kind}
+    if typed.apiVersion is not unset:
+        item["apiVersion"] = typed.apiVersion
+    if typed.metadata is not unset:
+        item["metadata"] = typed.metadata
+    item["spec"] = TypedFields(typed, source, decode)
+    return item
