@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from kverify.check.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows
+from kverify.check.catalogue import BuiltinCheck, Candidate, Facts, candidate_flows, plainly_cluster_ip_only
 from kverify.check.client_nodes import ClientNodes
 from kverify.check.exhaustive import counterexample, scope, unsupported
 from kverify.check.findings import BUILT_IN, CheckResult, CheckRun, Location, merge
-from kverify.check.idle import tally, why_nothing_to_check
+from kverify.check.idle import CLUSTER_IP_ONLY, tally, why_nothing_to_check
 from kverify.concrete import iter_route
 from kverify.concrete.index import index_of
 from kverify.concrete.route import load_balancer_may_pick
@@ -136,6 +136,9 @@ def _run(
     for i, service in enumerate(cluster.services):
         if progress is not None and i % 256 == 0:
             progress(i, total)
+        if plainly_cluster_ip_only(facts, service):
+            idle.append(CLUSTER_IP_ONLY)  # most Services of a snapshot: no check is asked
+            continue
         applied = False
         for check, candidates in [] if service.headless else candidate_flows(facts, service):
             applied = True
