@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from kverify.concrete import route
 from kverify.concrete.index import _CACHE, index_of
+from kverify.concrete.lb_exclusion import label_class
 from kverify.load import load_manifests, to_cluster
-from kverify.model import ClientKind, Cluster, Destination, Flow, Service
-from kverify.semantics.vocabulary import Situation
+from kverify.model import ClientKind, Cluster, Destination, Flow, Node, Service
+from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
+from kverify.semantics.vocabulary import NO_ZONE, NodeView, Situation
 
 
 def test_the_index_is_built_once_per_cluster_and_dropped_with_it() -> None:
@@ -80,3 +82,42 @@ def test_the_fields_of_the_cluster_alone_are_its_own_not_another_clusters(versio
     assert frame.fields["nodes"] is index_of(cluster).node_views
     # Every situation field is either shared or the handling's own, never both.
     assert set(frame.own_names) == {f.name for f in attrs.fields(Situation)} - set(frame.fields)
+
+
+_LB_LABELS = st.sampled_from(
+    [
+        (),
+        (("node.kubernetes.io/exclude-from-external-load-balancers", "true"),),
+        (("node.kubernetes.io/exclude-from-external-load-balancers", "False"),),
+        (("team", "a"),),
+    ]
+)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([None, "zone-a", "zone-b"]), st.booleans(), _LB_LABELS), min_size=1, max_size=8)
+)
+def test_node_views_are_each_nodes_own_and_grouped_in_node_order(nodes: list[tuple[str | None, bool, tuple]]) -> None:
+    cluster = Cluster(
+        nodes=[
+            Node(name=f"node-{i}", addresses=(f"192.168.0.{i + 1}",), zone=zone, draining=draining, labels=labels)
+            for i, (zone, draining, labels) in enumerate(nodes)
+        ]
+    )
+    index = index_of(cluster)
+    zones = {z: k for k, z in enumerate(dict.fromkeys(z for z, _, _ in nodes if z))}
+    # Each node's view as the rule table defines it, built node by node.
+    expected = tuple(
+        NodeView(
+            zone=zones[zone] if zone else NO_ZONE,
+            draining=draining,
+            lb_label=label_class(dict(labels).get(EXCLUDE_FROM_LB_LABEL)),
+        )
+        for zone, draining, labels in nodes
+    )
+    assert index.node_views == expected
+    grouped: dict[NodeView, list[int]] = {}
+    for i, view in enumerate(expected):
+        grouped.setdefault(view, []).append(i)
+    assert list(index.nodes_by_view.items()) == list(grouped.items())
+    assert index.view_of_node == [list(grouped).index(view) for view in expected]
