@@ -18,8 +18,7 @@ from kverify.model import Dataplane, LoadBalancerProfile, ServiceType, TrafficPo
 from kverify.model.workload import HOSTNAME_LABEL, LabelSelector, SpreadConstraint, Workload, WorkloadKind
 from kverify.placement.design import at_design_time, selected_workloads
 
-#: (file, before, after) -> the text after the edit; raises edits.EditError.
-TextEdit = Callable[[str], str]
+TextEdit = edits.TextEdit
 
 
 @attrs.frozen(kw_only=True)
@@ -30,8 +29,8 @@ class Change:
     title: str  # what to change, in Kubernetes words
     trade_off: str
     spec: Spec
-    #: (file, edit) pairs; empty with ``no_patch`` saying why there is no patch.
-    edits: tuple[tuple[str, TextEdit], ...] = ()
+    #: The edits to the user's files; empty with ``no_patch`` saying why there is no patch.
+    edits: tuple[TextEdit, ...] = ()
     no_patch: str = ""
     #: Changes that touch the same thing (one of a pair would undo the other).
     target: str = ""
@@ -39,18 +38,18 @@ class Change:
     commands: tuple[str, ...] = ()
 
 
-def _service_edit(spec: Spec, key: str, field: str, value: str) -> tuple[tuple[tuple[str, TextEdit], ...], str]:
+def _service_edit(spec: Spec, key: str, field: str, value: str) -> tuple[tuple[TextEdit, ...], str]:
     where = spec.service_lines.get(key)
     if spec.manifests is None or where is None:
         return (), f"the Service is in the spec's inline topology: set {field}: {value} there"
-    line = where.line
-    return ((where.file, lambda text: edits.set_field(text, line, ("spec",), field, value)),), ""
+    edit = TextEdit(where.file, where.line, lambda text, line: edits.set_field(text, line, ("spec",), field, value))
+    return (edit,), ""
 
 
-def _env_edit(spec: Spec, field: str, value: str) -> tuple[tuple[str, TextEdit], ...]:
+def _env_edit(spec: Spec, field: str, value: str) -> tuple[TextEdit, ...]:
     if not spec.file:
         return ()  # manifests checked without a spec: the environment is the command line's
-    return ((spec.file, lambda text: edits.set_field(text, 1, ("environment",), field, value)),)
+    return (TextEdit(spec.file, 1, lambda text, line: edits.set_field(text, line, ("environment",), field, value)),)
 
 
 def _env_no_patch(spec: Spec, flag: str) -> str:
@@ -160,17 +159,17 @@ def _workloads(spec: Spec, service_key: str) -> list[Change]:
             continue
         where = _workload_line(spec, w)
         daemon = attrs.evolve(w, kind=WorkloadKind.DAEMON_SET, replicas=None, replicas_source="one per node")
-        found: tuple[tuple[str, TextEdit], ...] = ()
+        found: tuple[TextEdit, ...] = ()
         if where is not None:
             file, line = where
 
-            def to_daemonset(text: str, line: int = line) -> str:
+            def to_daemonset(text: str, line: int) -> str:
                 text = edits.set_field(text, line, (), "kind", "DaemonSet")
                 for field in ("replicas", "strategy", "progressDeadlineSeconds", "paused"):
                     text = edits.delete_field(text, line, ("spec",), field)
                 return text
 
-            found = ((file, to_daemonset),)
+            found = (TextEdit(file, line, to_daemonset),)
         out.append(
             Change(
                 id="daemonset",
@@ -196,11 +195,11 @@ def _workloads(spec: Spec, service_key: str) -> list[Change]:
                 file, line = where
                 labels = pods
 
-                def raise_and_spread(text: str, line: int = line, n: int = nodes, labels: dict = labels) -> str:  # type: ignore[type-arg]
+                def raise_and_spread(text: str, line: int, n: int = nodes, labels: dict = labels) -> str:  # type: ignore[type-arg]
                     text = edits.set_field(text, line, ("spec",), "replicas", str(n))
                     return edits.add_spread(text, line, labels)
 
-                found = ((file, raise_and_spread),)
+                found = (TextEdit(file, line, raise_and_spread),)
             out.append(
                 Change(
                     id="replicas-per-node",

@@ -9,8 +9,10 @@ list, flow style), the edit says so and the fix is shown without a patch.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -19,23 +21,111 @@ class EditError(Exception):
     """The text does not have the shape an edit needs."""
 
 
-@attrs.frozen(kw_only=True)
-class FileEdit:
-    """One file, before and after."""
+@attrs.frozen
+class TextEdit:
+    """A change to one object of a file: ``apply`` takes the text of the YAML document that holds the
+    object and the object's line in that text (1-based), and returns the document's new text (or
+    raises :class:`EditError`). Only the document is handed over, so that a fix to one object of a
+    file of thousands costs the size of its document, not of the file."""
 
-    path: str
-    before: str
-    after: str
+    file: str
+    line: int
+    apply: Callable[[str, int], str] = attrs.field(eq=False)
 
-    def unified(self) -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
+
+#: Lines of context around each change in a patch (``diff -u``'s default).
+CONTEXT = 3
+
+
+class SourceText:
+    """A file's text as lines, read once for all the fixes of a run, with the lines where its YAML
+    documents are separated (``---``), so that finding an object's document is a binary search."""
+
+    def __init__(self, text: str, refused: str = "") -> None:
+        self.lines = text.splitlines(keepends=True)
+        self.separators = [i for i, line in enumerate(self.lines) if line.startswith("---")]
+        self.refused = refused  # why no edit applies to this file, if none does
+
+    def editable_document(self, line: int) -> tuple[int, int]:
+        """:meth:`document` of the object at ``line``; raises :class:`EditError` where the edits cannot
+        apply: the file is refused, or the object is an item of a list (``kubectl get -o yaml`` writes a
+        ``List``), whose fields the edits would look for at the top of the document, in the List's own
+        ``metadata``."""
+        if self.refused:
+            raise EditError(self.refused)
+        begin, end = self.document(line)
+        if self.lines[line - 1].lstrip(" ").startswith("- "):
+            raise EditError(
+                "an item of a List: kverify patches objects at the top of a YAML document; make this change by hand"
             )
-        )
+        return begin, end
+
+    def document(self, line: int) -> tuple[int, int]:
+        """The 0-based [begin, end) lines of the YAML document holding 1-based ``line``: from the line
+        after the ``---`` before it (a ``---`` line opens the document after it) up to the next one."""
+        if not 1 <= line <= len(self.lines):
+            raise EditError(f"line {line} is not in the file")
+        index, separators = line - 1, self.separators
+        if self.lines[index].startswith("---"):
+            begin = index + 1
+        else:
+            before = bisect.bisect_left(separators, index)
+            begin = separators[before - 1] + 1 if before else 0
+        after = bisect.bisect_right(separators, index)
+        return begin, separators[after] if after < len(separators) else len(self.lines)
+
+    def unified(self, path: str, changed: Mapping[int, tuple[int, str]]) -> str:
+        """The unified diff (``a/path``, ``b/path``) of replacing, for each ``begin`` of ``changed``,
+        lines [begin, end) by the text given: what difflib gives for the whole file, computed over the
+        changed documents and their context only (hunk lines numbered as in the file)."""
+        spans = sorted(changed.items())
+        low = max(0, spans[0][0] - CONTEXT)
+        high = min(len(self.lines), max(end for _, (end, _text) in spans) + CONTEXT)
+        after: list[str] = []
+        at = low
+        for begin, (end, text) in spans:
+            after += self.lines[at:begin]
+            after += text.splitlines(keepends=True)
+            at = end
+        after += self.lines[at:high]
+        diff = difflib.unified_diff(self.lines[low:high], after, fromfile=f"a/{path}", tofile=f"b/{path}")
+        return "".join(_shifted(line, low) for line in diff)
+
+
+class SourceTexts:
+    """The files the fixes of one run edit, each read once (a snapshot of 200 MB has thousands of
+    findings: reading it again for each fix made the fixes quadratic in its size)."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, SourceText] = {}
+
+    def get(self, file: str) -> SourceText:
+        """The text of ``file``, read on first use."""
+        found = self._read.get(file)
+        if found is None:
+            if file.endswith(".json"):  # the loader read it as JSON: flow style, which no edit here writes
+                found = SourceText("", refused="a JSON file: kverify patches YAML only; make this change by hand")
+            else:
+                with open(file, encoding="utf-8") as handle:
+                    found = SourceText(handle.read())
+            self._read[file] = found
+        return found
+
+
+#: A hunk's header: ``@@ -start[,length] +start[,length] @@``.
+_HUNK = re.compile(r"@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
+def _shifted(line: str, offset: int) -> str:
+    """``line`` of a diff of lines from ``offset`` on, its hunk header numbered as in the whole file
+    (every other line of a unified diff starts with ``---``, ``+++``, a space, ``-`` or ``+``)."""
+    if not offset or not line.startswith("@@ -"):
+        return line
+    found = _HUNK.match(line)
+    if found is None:  # pragma: no cover - difflib writes every header so
+        return line
+    old, old_length, new, new_length = found.groups()
+    return f"@@ -{int(old) + offset}{old_length or ''} +{int(new) + offset}{new_length or ''} @@" + line[found.end() :]
 
 
 def apply_command(patch: str) -> str:

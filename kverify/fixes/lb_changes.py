@@ -16,8 +16,6 @@ Like every candidate, each is a change to the spec's model that the search decid
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import attrs
 
 from kverify.check.specfile.model import Spec
@@ -211,13 +209,12 @@ def switch_profile(spec: Spec, service_key: str) -> list[Change]:
     return out
 
 
-def _service_edits(spec: Spec, service: Service, switch: _Profile) -> tuple[tuple[tuple[str, TextEdit], ...], str]:
+def _service_edits(spec: Spec, service: Service, switch: _Profile) -> tuple[tuple[TextEdit, ...], str]:
     where = spec.service_lines.get(service.key)
     if spec.manifests is None or where is None:
         return (), f"the Service is in the spec's inline topology: set {switch.how} there"
-    line = where.line
 
-    def edit(text: str) -> str:
+    def edit(text: str, line: int) -> str:
         for key, value in reversed(switch.annotations):  # each goes first: reversed, they read in order
             # Other target-group attributes may be set already: merged by hand, never overwritten.
             text = edits.set_annotation(text, line, key, value, replace=key != AWS_TG_ATTRIBUTES)
@@ -225,5 +222,4 @@ def _service_edits(spec: Spec, service: Service, switch: _Profile) -> tuple[tupl
             text = edits.set_field(text, line, ("spec",), "loadBalancerClass", switch.lb_class)
         return text
 
-    make: Callable[[str], str] = edit
-    return ((where.file, make),), ""
+    return (TextEdit(where.file, where.line, edit),), ""

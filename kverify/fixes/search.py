@@ -80,38 +80,41 @@ def _merge_cluster(base, current, changed):  # type: ignore[no-untyped-def]
     )
 
 
-def _patch(changes: Sequence[Change]) -> tuple[str, tuple[str, ...]]:
-    texts: dict[str, tuple[str, str]] = {}
+def _patch(changes: Sequence[Change], sources: edits.SourceTexts) -> tuple[str, tuple[str, ...]]:
+    """The patch that makes ``changes`` in the user's files, and why any part of them has none.
+    Each edit rewrites the YAML document of its object; the patch is the diff of those documents."""
+    documents: dict[str, dict[int, tuple[int, str]]] = {}  # file -> begin -> (end, the document's text now)
     missing: list[str] = []
     for change in changes:
         if not change.edits:
             missing.append(f"{change.id}: {change.no_patch}")
-        for file, edit in change.edits:
-            before, after = texts.get(file, (None, None))
-            if before is None:
-                with open(file, encoding="utf-8") as handle:
-                    before = after = handle.read()
+        for edit in change.edits:
             try:
-                after = edit(after)  # type: ignore[arg-type]
+                source = sources.get(edit.file)
+                begin, end = source.editable_document(edit.line)
+                edited = documents.get(edit.file, {})
+                text = edited[begin][1] if begin in edited else "".join(source.lines[begin:end])
+                text = edit.apply(text, max(1, edit.line - begin))
             except edits.EditError as error:
-                missing.append(f"{change.title}: {shown_path(file)}: {error}")
+                missing.append(f"{change.title}: {shown_path(edit.file)}: {error}")
                 continue
-            texts[file] = (before, after)  # type: ignore[assignment]
-    patch = "".join(
-        edits.FileEdit(path=shown_path(file), before=b, after=a).unified() for file, (b, a) in texts.items()
-    )
+            documents.setdefault(edit.file, edited)[begin] = (end, text)
+    patch = "".join(sources.get(file).unified(shown_path(file), edited) for file, edited in documents.items())
     return patch, tuple(missing)
 
 
-def fixes_for(spec: Spec, claim: SpecClaim, verdict: Verdict) -> ClaimFixes:
-    """The minimal sets of changes (up to MAX_SET) that make ``claim`` hold on ``spec``."""
+def fixes_for(spec: Spec, claim: SpecClaim, verdict: Verdict, sources: edits.SourceTexts | None = None) -> ClaimFixes:
+    """The minimal sets of changes (up to MAX_SET) that make ``claim`` hold on ``spec`` (``sources``:
+    the files read so far in this run, shared by the fixes of every claim)."""
     if claim.expect != HOLDS:
         return ClaimFixes(spec=spec.name, goal=goal_for_claim(claim), verdict=verdict)
-    return fixes_for_goal(spec, goal_for_claim(claim), verdict)
+    return fixes_for_goal(spec, goal_for_claim(claim), verdict, sources)
 
 
-def fixes_for_goal(spec: Spec, goal: Goal, verdict: Verdict) -> ClaimFixes:
-    """The minimal sets of changes (up to MAX_SET) after which ``goal`` is decided Proved."""
+def fixes_for_goal(spec: Spec, goal: Goal, verdict: Verdict, sources: edits.SourceTexts | None = None) -> ClaimFixes:
+    """The minimal sets of changes (up to MAX_SET) after which ``goal`` is decided Proved (``sources``:
+    as for :func:`fixes_for`)."""
+    sources = edits.SourceTexts() if sources is None else sources
     if not isinstance(verdict, Refuted):
         return ClaimFixes(spec=spec.name, goal=goal, verdict=verdict)
     candidates = changes_for(spec, goal.service)
@@ -127,7 +130,7 @@ def fixes_for_goal(spec: Spec, goal: Goal, verdict: Verdict) -> ClaimFixes:
             result = goal.decide(_combined(spec, group))
             if isinstance(result, Proved):
                 working.append(ids)
-                patch, missing = _patch(group)
+                patch, missing = _patch(group, sources)
                 commands = tuple(command for change in group for command in change.commands)
                 found.append(Fix(changes=group, verdict=result, patch=patch, no_patch=missing, commands=commands))
         if found:
