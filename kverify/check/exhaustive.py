@@ -16,10 +16,11 @@ from fractions import Fraction
 
 import attrs
 
-from kverify.concrete import iter_route, route
+from kverify.concrete import route
 from kverify.concrete.index import index_of
 from kverify.concrete.lb_exclusion import exclusion_reason
 from kverify.concrete.route import (
+    first_breaking,
     in_cluster_lb_reason,
     in_cluster_via_hostname,
     nodeport_split_reason,
@@ -49,6 +50,9 @@ class Property:
     id: str
     phrase: str  # what must hold of the flow's connections, as a sentence
     violation: Callable[[Outcome, frozenset[str]], str | None]
+    #: Whether ``violation`` reads what differs between endpoints handled alike (the endpoint's node,
+    #: crossing nodes, the hops); if not, it is asked once per endpoint class (route.first_breaking).
+    per_endpoint: bool = False
 
 
 def node_hops(outcome: Outcome, node_names: frozenset[str]) -> int:
@@ -104,7 +108,10 @@ def at_most_hops(limit: int) -> Property:
         return f"{hops} node-to-node hops" if hops > limit else None
 
     return Property(
-        id="at-most-hops", phrase=f"every connection takes at most {limit} node-to-node hop(s)", violation=violation
+        id="at-most-hops",
+        phrase=f"every connection takes at most {limit} node-to-node hop(s)",
+        violation=violation,
+        per_endpoint=True,
     )
 
 
@@ -130,6 +137,7 @@ PROPERTIES: dict[str, Property] = {
             id="stays-on-arrival-node",
             phrase="every connection is served by a pod on the node it arrived at",
             violation=_stays,
+            per_endpoint=True,
         ),
         Property(
             id="never-dropped", phrase="no connection is silently dropped", violation=_kind(DropKind.DROP, "DROPPED")
@@ -263,11 +271,12 @@ def decide(
     if reason is not None:
         return Unknown(claim=claim, dataplane=dataplane, reason=reason, scope=scope(cluster, flow))
     names = index_of(cluster).node_names
-    for outcome in iter_route(cluster, flow):
-        why = prop.violation(outcome, names)
-        if why is not None:
-            cx = counterexample(cluster, flow, outcome, claim, files, detail=why)
-            return Refuted(claim=claim, dataplane=dataplane, scope=scope(cluster, flow), counterexample=cx)
+    outcome = first_breaking(
+        cluster, flow, lambda o: prop.violation(o, names) is not None, per_endpoint=prop.per_endpoint
+    )
+    if outcome is not None:
+        cx = counterexample(cluster, flow, outcome, claim, files, detail=prop.violation(outcome, names) or "")
+        return Refuted(claim=claim, dataplane=dataplane, scope=scope(cluster, flow), counterexample=cx)
     return Proved(claim=claim, dataplane=dataplane, scope=scope(cluster, flow))
 
 

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import TypeVar
 
@@ -113,6 +113,31 @@ def iter_outcome_groups(cluster: Cluster, flow: Flow) -> Iterator[OutcomeGroup]:
             yield OutcomeGroup(outcome=group)
         else:
             yield from group.groups()
+
+
+def first_breaking(
+    cluster: Cluster, flow: Flow, breaks: Callable[[Outcome], bool], *, per_endpoint: bool
+) -> Outcome | None:
+    """The first outcome of :func:`route`, in its order, for which ``breaks`` is true (``None`` if none).
+
+    Unless ``per_endpoint``, ``breaks`` must read only what every endpoint of one class of a handling
+    (in one IP family) shares: delivered or not, the drop, the reply, the source address the pod
+    sees, the PROXY header, the rules. It is then asked once per class, of the class's first outcome,
+    not once per endpoint: deciding a claim over every node of a big cluster, or each fix of each
+    finding (``kverify check --fixes``), costs the classes, not nodes x endpoints with their hops.
+    The endpoint's address, node and Pod, whether it crosses nodes and the hops differ within a
+    class: a test that reads them needs ``per_endpoint``."""
+    for group in _iter_groups(cluster, flow):
+        if isinstance(group, Outcome):
+            if breaks(group):
+                return group
+        elif per_endpoint:
+            for outcome in group.each():
+                if breaks(outcome):
+                    return outcome
+        elif (found := group.first_breaking(breaks)) is not None:
+            return found
+    return None
 
 
 T = TypeVar("T")
@@ -708,6 +733,15 @@ class _HandlingOutcomes:
         """One outcome per endpoint reached, in endpoint order."""
         for i, cls in sorted((i, cls) for cls, members in self.chosen for i in members):
             yield self._outcome(cls, i)
+
+    def first_breaking(self, breaks: Callable[[Outcome], bool]) -> Outcome | None:
+        """The first outcome, in endpoint order, for which ``breaks`` (a test of what a class's endpoints
+        of one IP family share, see :func:`first_breaking`) is true: asked of each class's first outcome."""
+        first: OutcomeGroup | None = None
+        for group in self.groups():
+            if (first is None or group.positions[0] < first.positions[0]) and breaks(group.outcome):
+                first = group
+        return None if first is None else first.outcome
 
     def groups(self) -> Iterator[OutcomeGroup]:
         """One group per endpoint class reached (and IP family, which the source address may depend
