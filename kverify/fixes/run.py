@@ -10,6 +10,7 @@ from kverify.check.catalogue import CHECKS
 from kverify.check.findings import BUILT_IN, HOLDS, CheckResult, CheckRun, Location
 from kverify.check.specfile.address import AddressSpecClaim
 from kverify.check.specfile.model import Spec
+from kverify.fixes.edits import SourceTexts
 from kverify.fixes.goals import goal_for_finding
 from kverify.fixes.search import ClaimFixes, fixes_for, fixes_for_goal
 from kverify.model import LoadBalancerProfile, ProxyConfig
@@ -97,6 +98,7 @@ def fixes_in_run(
             metallb_version=metallb_version,
         )
     out: list[ClaimFixes] = []
+    sources = SourceTexts()  # each file read once for all the patches of the run
     for result in failing:
         spec = specs.get(result.origin)
         if spec is None:
@@ -105,19 +107,21 @@ def fixes_in_run(
         if isinstance(claim, AddressSpecClaim):
             continue  # the address rule reads no Service: no manifest change makes such a claim hold
         if claim is not None:
-            out.append(fixes_for(spec, claim, result.verdict))
+            out.append(fixes_for(spec, claim, result.verdict, sources))
         elif result.claim in _CHECK_IDS:
-            found = _finding_fixes(spec, result, run, needs_client_ip)
+            found = _finding_fixes(spec, result, run, needs_client_ip, sources)
             if found is not None:
                 out.append(found)
     return out
 
 
-def _finding_fixes(spec: Spec, result: CheckResult, run: CheckRun, cli_needs: Sequence[str]) -> ClaimFixes | None:
+def _finding_fixes(
+    spec: Spec, result: CheckResult, run: CheckRun, cli_needs: Sequence[str], sources: SourceTexts
+) -> ClaimFixes | None:
     if spec.name == BUILT_IN:
         needs = {key: "--needs-client-ip names it" for key in cli_needs}
     else:
         needs = {key: f"spec {spec.name} lists it in builtinChecks.needsClientIP" for key in spec.needs_client_ip}
     needs.update({key: "annotated kverify.io/needs-client-ip" for key, i in spec.intents.items() if i.needs_client_ip})
     goal = goal_for_finding(result, _found_before(run, result.origin, result.service), needs)
-    return None if goal is None else fixes_for_goal(spec, goal, result.verdict)
+    return None if goal is None else fixes_for_goal(spec, goal, result.verdict, sources)
