@@ -57,13 +57,8 @@ def _env_no_patch(spec: Spec, flag: str) -> str:
 
 
 def _workload_line(spec: Spec, w: Workload) -> tuple[str, int] | None:
-    from kverify.load import load_manifests
-
-    if not spec.manifests:
-        return None
-    return load_manifests(
-        list(spec.manifests), namespace=spec.namespace, service_cidrs=spec.cluster.proxy.service_cidrs
-    ).source_lines.get(f"{w.kind.spelling} {w.namespace}/{w.name}")
+    where = spec.object_lines.get(f"{w.kind.spelling} {w.namespace}/{w.name}") if spec.manifests else None
+    return None if where is None else (where.file, where.line)
 
 
 def _policy(spec: Spec, service_key: str) -> list[Change]:

@@ -39,17 +39,15 @@ def manifest_subject(
     cluster = attrs.evolve(
         to_cluster(loaded, proxy=proxy, load_balancer=load_balancer), metallb_version=metallb_version
     )
-    lines = {
-        key.split(" ", 1)[1]: Location(file=file, line=line)
-        for key, (file, line) in loaded.source_lines.items()
-        if key.startswith("Service ")
-    }
+    objects = {key: Location(file=file, line=line) for key, (file, line) in loaded.source_lines.items()}
+    lines = {key.split(" ", 1)[1]: where for key, where in objects.items() if key.startswith("Service ")}
     return Spec(
         name=BUILT_IN,
         file="",
         cluster=cluster,
         manifests=tuple(files),
         service_lines=lines,
+        object_lines=objects,
         ip_blocks=tuple(loaded.ip_blocks),
         intents=dict(loaded.intents),
         workloads=loaded.workloads,

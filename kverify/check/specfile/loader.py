@@ -146,7 +146,7 @@ def load_spec(file: str) -> Spec:
     namespace = ctx.string(data, "namespace", ()) or "default"
     if "namespace" in data and "manifests" not in data:
         ctx.error(("namespace",), "Forbidden: only with `manifests` (a topology names its Services' namespaces)")
-    cluster, files, lines, blocks, intents, (workloads, endpoints_given, pod_sources), skipped = _cluster(
+    cluster, files, lines, blocks, intents, (workloads, endpoints_given, pod_sources, object_lines), skipped = _cluster(
         ctx, data, file, proxy, lb, namespace
     )
     proxy_protocol = ctx.boolean(ctx.mapping(data, "environment", ()), "proxyProtocol", ("environment",))
@@ -172,6 +172,7 @@ def load_spec(file: str) -> Spec:
         cluster=cluster,
         manifests=files,
         service_lines=lines,
+        object_lines=object_lines,
         claims=claims,
         builtin_checks=enabled and builtin is not None,
         needs_client_ip=needs,
@@ -308,7 +309,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     has_manifests, has_topology = "manifests" in data, "topology" in data
     if has_manifests == has_topology:
         ctx.error((), "Required value: exactly one of `manifests` (files, relative to the spec) or `topology`")
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), ()), ((), ())
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), (), {}), ((), ())
     if has_topology:
         nodes, services, lines = topology_from(ctx, ctx.mapping(data, "topology", ()), proxy.service_cidrs)
         return (
@@ -317,7 +318,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
             lines,
             (),
             {},
-            ((), frozenset(), ()),
+            ((), frozenset(), (), {}),
             ((), ()),
         )
     names = ctx.strings(data, "manifests", ())
@@ -329,7 +330,7 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
         if not os.path.exists(f):
             ctx.error(("manifests", i), invalid(n, f"no such file or directory ({f})"))
     if ctx.problems:
-        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), ()), ((), ())
+        return Cluster(proxy=proxy, load_balancer=lb), None, {}, (), {}, ((), frozenset(), (), {}), ((), ())
     # Its problems carry their own file and line.
     loaded = load_manifests(list(files), namespace=namespace, service_cidrs=proxy.service_cidrs)
     lines = {
@@ -341,7 +342,9 @@ def _cluster(ctx: Ctx, data: dict[str, Any], file: str, proxy: ProxyConfig, lb: 
     proxy = to_cluster(loaded, proxy=proxy).proxy
     cluster = Cluster(nodes=loaded.nodes, services=loaded.services, proxy=proxy, load_balancer=lb)
     skipped = (loaded.skipped, loaded.skipped_kinds)
-    design_inputs = (loaded.workloads, loaded.endpoints_given, loaded.pod_sources)  # for design-time decisions
+    object_lines = {key: Location(file=f, line=n) for key, (f, n) in loaded.source_lines.items()}
+    # For design-time decisions, and for fixes that edit a workload.
+    design_inputs = (loaded.workloads, loaded.endpoints_given, loaded.pod_sources, object_lines)
     return cluster, files, lines, loaded.ip_blocks, dict(loaded.intents), design_inputs, skipped
 
 

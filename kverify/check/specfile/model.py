@@ -80,6 +80,8 @@ class Spec:
     manifests: tuple[str, ...] | None = None
     #: Service key -> (file, line) of its definition.
     service_lines: dict[str, Location] = attrs.field(factory=dict, hash=False)
+    #: ``"Kind namespace/name"`` of each object of the manifests -> where it is defined (what a fix edits).
+    object_lines: dict[str, Location] = attrs.field(factory=dict, hash=False, eq=False)
     #: Claims about a Service, and claims about packets to an address of no Service (``to``).
     claims: tuple[SpecClaim | AddressSpecClaim, ...] = ()
     builtin_checks: bool = False
