@@ -12,18 +12,36 @@ from fractions import Fraction
 
 import attrs
 
-from kverify.concrete import route
+from kverify.concrete import iter_handling_groups
 from kverify.model import Cluster, Flow
 
 
 def pod_shares(cluster: Cluster, flow: Flow) -> dict[str, Fraction]:
-    """Endpoint IP -> fraction of the flow's connections it receives (dropped traffic counts for none)."""
-    outcomes = route(cluster, attrs.evolve(flow, node=None))
-    by_node: dict[str | None, list[str]] = defaultdict(list)
-    for outcome in outcomes:
-        by_node.setdefault(outcome.node, [])
-        if outcome.delivered and outcome.endpoint_ip:
-            by_node[outcome.node].append(outcome.endpoint_ip)
+    """Endpoint IP -> fraction of the flow's connections it receives (dropped traffic counts for none),
+    arriving at every node the flow may arrive at."""
+    return shares_of(cluster, attrs.evolve(flow, node=None))
+
+
+def shares_of(cluster: Cluster, flow: Flow) -> dict[str, Fraction]:
+    """:func:`pod_shares` for ``flow`` as given (a named client or arrival node kept), the endpoints
+    in the order :func:`~kverify.concrete.route` reaches them first. Read from the outcome groups of
+    each handling: no outcome is built per endpoint (a snapshot's Service of thousands of endpoints
+    on thousands of nodes, as ``kverify diff`` compares them)."""
+    by_node: dict[str | None, list[str]] = {}
+    for handled in iter_handling_groups(cluster, flow):
+        reached = by_node.setdefault(handled[0].outcome.node, [])
+        if handled[0].members is None:  # one outcome, not one per endpoint
+            outcome = handled[0].outcome
+            if outcome.delivered and outcome.endpoint_ip:
+                reached.append(outcome.endpoint_ip)
+            continue
+        at = sorted(
+            (i, ip)
+            for group in handled
+            if group.outcome.delivered
+            for i, ip in zip(group.positions, group.pick(group.members.ips), strict=True)  # type: ignore[union-attr]
+        )
+        reached.extend(ip for _, ip in at)  # in endpoint order, as route() lists them
     shares: dict[str, Fraction] = defaultdict(Fraction)
     if not by_node:
         return {}

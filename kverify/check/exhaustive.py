@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import shlex
 import weakref
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
@@ -27,6 +26,7 @@ from kverify.concrete.route import (
     per_packet_node_port_reason,
 )
 from kverify.concrete.unknown_lb import source_unknown, unmodelled_reason
+from kverify.distribution import shares_of
 from kverify.load.export import manifests
 from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
 from kverify.results import Outcome
@@ -283,16 +283,7 @@ def decide(
 def shares(cluster: Cluster, flow: Flow) -> dict[str, Fraction]:
     """Per-pod shares of the flow's connections (as :func:`kverify.distribution.pod_shares`, which it
     equals when no node is named), keeping a named client or arrival node."""
-    by_node: dict[str | None, list[str]] = defaultdict(list)
-    for outcome in route(cluster, flow):
-        by_node.setdefault(outcome.node, [])
-        if outcome.delivered and outcome.endpoint_ip:
-            by_node[outcome.node].append(outcome.endpoint_ip)
-    found: dict[str, Fraction] = defaultdict(Fraction)
-    for endpoints in by_node.values():
-        for ip in endpoints:
-            found[ip] += Fraction(1, len(by_node)) / len(endpoints)
-    return dict(found)
+    return shares_of(cluster, flow)
 
 
 def decide_share(cluster: Cluster, flow: Flow, ratio: float, *, claim: str, files: Sequence[str] | None) -> Verdict:

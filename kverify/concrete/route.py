@@ -115,6 +115,19 @@ def iter_outcome_groups(cluster: Cluster, flow: Flow) -> Iterator[OutcomeGroup]:
             yield from group.groups()
 
 
+def iter_handling_groups(cluster: Cluster, flow: Flow) -> Iterator[tuple[OutcomeGroup, ...]]:
+    """The groups of :func:`iter_outcome_groups`, one tuple per handling in route order, each tuple
+    ordered by the first endpoint of its groups: the outcomes of a handling in :func:`route` run in
+    endpoint order, so the first outcome of a handling with some property that every outcome of a
+    group shares is the first outcome of the first group with it. Every group of one handling has
+    its node."""
+    for handled in _iter_groups(cluster, flow):
+        if isinstance(handled, Outcome):
+            yield (OutcomeGroup(outcome=handled),)
+        else:
+            yield tuple(sorted(handled.groups(), key=lambda group: group.positions[0]))
+
+
 def first_breaking(
     cluster: Cluster, flow: Flow, breaks: Callable[[Outcome], bool], *, per_endpoint: bool
 ) -> Outcome | None:
@@ -125,8 +138,9 @@ def first_breaking(
     sees, the PROXY header, the rules. It is then asked once per class, of the class's first outcome,
     not once per endpoint: deciding a claim over every node of a big cluster, or each fix of each
     finding (``kverify check --fixes``), costs the classes, not nodes x endpoints with their hops.
-    The endpoint's address, node and Pod, whether it crosses nodes and the hops differ within a
-    class: a test that reads them needs ``per_endpoint``."""
+    The endpoint's address, node and Pod and the hops that name them differ within a class: a test
+    that reads them needs ``per_endpoint``. (Whether it crosses nodes follows the class, which tells
+    the handling node's own endpoints apart; a test of it asks per endpoint all the same.)"""
     for group in _iter_groups(cluster, flow):
         if isinstance(group, Outcome):
             if breaks(group):

@@ -216,7 +216,7 @@ def observe(design: Design, service: Service, probe: Probe) -> Observed:
 
 def _on_snapshot(design: Design, probe: Probe) -> Observed:
     from kverify.check.exhaustive import scope, unsupported
-    from kverify.concrete import route
+    from kverify.concrete import iter_handling_groups
     from kverify.distribution import pod_shares
 
     cluster, flow = design.cluster, probe.flow()
@@ -224,12 +224,16 @@ def _on_snapshot(design: Design, probe: Probe) -> Observed:
         return Observed(unknown=reason)
     first: dict[Kind, Outcome] = {}
     nodes: dict[Kind, dict[str, None]] = {}  # insertion-ordered sets
-    for outcome in route(cluster, flow):
-        kind = Kind.of(outcome)
-        first.setdefault(kind, outcome)
-        seen = nodes.setdefault(kind, {})
-        if outcome.node is not None:
-            seen[outcome.node] = None
+    # Every outcome of a group has its kind: its class's delivery, source, reply, and whether it crosses
+    # nodes (classes tell a handling's local endpoints apart). One outcome per group, not per endpoint.
+    for handled in iter_handling_groups(cluster, flow):
+        for group in handled:
+            outcome = group.outcome
+            kind = Kind.of(outcome)
+            first.setdefault(kind, outcome)
+            seen = nodes.setdefault(kind, {})
+            if outcome.node is not None:
+                seen[outcome.node] = None
     kinds = tuple(sorted(first))
     witnesses = tuple(
         Witness(outcome=first[k], nodes=tuple(list(nodes[k])[:MAX_NODES_SHOWN]), node_count=len(nodes[k]))
