@@ -89,6 +89,14 @@ def findings(lb: LoadBalancerProfile = LoadBalancerProfile.HEALTH_CHECKED, datap
             id="only terminating endpoints left: the health-checked LB fails open onto a terminating pod",
         ),
         pytest.param(
+            "terminating-endpoints-behind-health-checked-lb",
+            "shop/draining",
+            LoadBalancerProfile.AWS_NLB_INSTANCE,
+            "node-b",
+            "10.244.2.9",
+            id="only terminating endpoints left: an NLB with instance targets fails open onto a terminating pod",
+        ),
+        pytest.param(
             "no-usable-endpoints",
             "shop/empty",
             LoadBalancerProfile.HEALTH_CHECKED,
@@ -227,6 +235,12 @@ endpoints:
             "false",
             {("terminating-endpoints-behind-health-checked-lb", "shop/web")},
             id="a terminating endpoint only on a node the manifests lack: the LB fails open onto node-a, which drops",
+        ),
+        pytest.param(
+            "aws-nlb-instance",
+            "false",
+            {("terminating-endpoints-behind-health-checked-lb", "shop/web")},
+            id="the same behind an NLB with instance targets: it probes the healthCheckNodePort and fails open too",
         ),
     ],
 )

@@ -200,12 +200,19 @@ def _itp_local_clients_without_endpoint(facts: Facts, service: Service) -> list[
     ]
 
 
+#: Load balancers that probe the healthCheckNodePort under eTP Local and, when no target passes, fail open
+#: onto every target (rule lb-fail-open): the cloud's health-checked profile and an NLB with instance targets
+#: (rule lb-aws-nlb-instance-probe). A Classic ELB probes too but sends nowhere then.
+PROBING_FAILING_OPEN = (LoadBalancerProfile.HEALTH_CHECKED, LoadBalancerProfile.AWS_NLB_INSTANCE)
+
+
 def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> list[Candidate] | None:
     cluster = facts.cluster
+    profile = cluster.load_balancer_for(service)
     if not (
         service.type is ServiceType.LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
-        and cluster.load_balancer_for(service) is LoadBalancerProfile.HEALTH_CHECKED
+        and profile in PROBING_FAILING_OPEN
         and _lb_ip(service)
     ):
         return None
@@ -215,7 +222,7 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
         return None
     # A node the load balancer leaves out (rule lb-exclude-label), or one the manifests do not hold, is never
     # picked: ask one it may pick. One of each kind: the LB rule costs O(nodes).
-    left_out = set(excluded_nodes(cluster, LoadBalancerProfile.HEALTH_CHECKED))
+    left_out = set(excluded_nodes(cluster, profile))
     nodes = [n for n in terminating if n not in left_out and _may_arrive(cluster, n)][:1]
     if (empty := _first_node_without(cluster, ready | set(terminating) | left_out)) is not None:
         nodes.append(empty)
@@ -290,7 +297,7 @@ def _no_healthy_lb_target(facts: Facts, service: Service) -> list[Candidate] | N
         return None  # not probed, or no endpoint at all: no-usable-endpoints speaks for it
     healthy, left_out = found
     profile = cluster.load_balancer_for(service)
-    if profile is LoadBalancerProfile.HEALTH_CHECKED and _terminating_nodes(service):
+    if profile in PROBING_FAILING_OPEN and _terminating_nodes(service):
         return None  # terminating-endpoints-behind-health-checked-lb asks the same flows, and the Ready pods
     if healthy:
         return []  # the LB sends only to targets passing the probe, which have a Ready endpoint to deliver to
