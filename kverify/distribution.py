@@ -7,7 +7,7 @@ nftables ``numgen random``, ipvs round robin). A pod's share is the sum over pic
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from fractions import Fraction
 
 import attrs
@@ -35,18 +35,26 @@ def shares_of(cluster: Cluster, flow: Flow) -> dict[str, Fraction]:
             if outcome.delivered and outcome.endpoint_ip:
                 reached.append(outcome.endpoint_ip)
             continue
-        at = sorted(
-            (i, ip)
-            for group in handled
-            if group.outcome.delivered
-            for i, ip in zip(group.positions, group.pick(group.members.ips), strict=True)  # type: ignore[union-attr]
-        )
-        reached.extend(ip for _, ip in at)  # in endpoint order, as route() lists them
-    shares: dict[str, Fraction] = defaultdict(Fraction)
+        delivered = [group for group in handled if group.outcome.delivered]
+        if len(delivered) == 1:  # one class reached: its endpoints are in order already
+            reached.extend(delivered[0].pick(delivered[0].members.ips))  # type: ignore[union-attr]
+        elif delivered:  # in endpoint order, as route() lists them
+            at = sorted(
+                (i, ip)
+                for group in delivered
+                for i, ip in zip(group.positions, group.pick(group.members.ips), strict=True)  # type: ignore[union-attr]
+            )
+            reached.extend(ip for _, ip in at)
     if not by_node:
         return {}
+    # Nodes that reach the same endpoints (every node, under eTP Cluster) give each the same share: added
+    # once per distinct list, times its nodes, not once per node and endpoint. In order of first sight, so
+    # each endpoint keeps the place it first has in route order.
     per_node = Fraction(1, len(by_node))
-    for endpoints in by_node.values():
-        for ip in endpoints:
-            shares[ip] += per_node / len(endpoints)
+    shares: dict[str, Fraction] = defaultdict(Fraction)
+    for endpoints, nodes in Counter(map(tuple, by_node.values())).items():
+        if endpoints:
+            share = per_node * nodes / len(endpoints)
+            for ip in endpoints:
+                shares[ip] += share
     return dict(shares)
