@@ -8,11 +8,12 @@ nftables ``numgen random``, ipvs round robin). A pod's share is the sum over pic
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from fractions import Fraction
 
 import attrs
 
-from kverify.concrete import iter_handling_groups
+from kverify.concrete import OutcomeGroup, iter_handling_groups
 from kverify.model import Cluster, Flow
 
 
@@ -27,8 +28,14 @@ def shares_of(cluster: Cluster, flow: Flow) -> dict[str, Fraction]:
     in the order :func:`~kverify.concrete.route` reaches them first. Read from the outcome groups of
     each handling: no outcome is built per endpoint (a snapshot's Service of thousands of endpoints
     on thousands of nodes, as ``kverify diff`` compares them)."""
+    return shares_from_groups(iter_handling_groups(cluster, flow))
+
+
+def shares_from_groups(handlings: Iterable[tuple[OutcomeGroup, ...]]) -> dict[str, Fraction]:
+    """:func:`shares_of` from the flow's :func:`~kverify.concrete.iter_handling_groups` (a caller that
+    reads them for something else too routes the flow once)."""
     by_node: dict[str | None, list[str]] = {}
-    for handled in iter_handling_groups(cluster, flow):
+    for handled in handlings:
         reached = by_node.setdefault(handled[0].outcome.node, [])
         if handled[0].members is None:  # one outcome, not one per endpoint
             outcome = handled[0].outcome

@@ -217,7 +217,7 @@ def observe(design: Design, service: Service, probe: Probe) -> Observed:
 def _on_snapshot(design: Design, probe: Probe) -> Observed:
     from kverify.check.exhaustive import scope, unsupported
     from kverify.concrete import iter_handling_groups
-    from kverify.distribution import pod_shares
+    from kverify.distribution import shares_from_groups
 
     cluster, flow = design.cluster, probe.flow()
     if (reason := unsupported(cluster, flow)) is not None:
@@ -226,7 +226,8 @@ def _on_snapshot(design: Design, probe: Probe) -> Observed:
     nodes: dict[Kind, dict[str, None]] = {}  # insertion-ordered sets
     # Every outcome of a group has its kind: its class's delivery, source, reply, and whether it crosses
     # nodes (classes tell a handling's local endpoints apart). One outcome per group, not per endpoint.
-    for handled in iter_handling_groups(cluster, flow):
+    handlings = list(iter_handling_groups(cluster, flow))  # read twice: for the kinds, and for the shares
+    for handled in handlings:
         for group in handled:
             outcome = group.outcome
             kind = Kind.of(outcome)
@@ -239,7 +240,7 @@ def _on_snapshot(design: Design, probe: Probe) -> Observed:
         Witness(outcome=first[k], nodes=tuple(list(nodes[k])[:MAX_NODES_SHOWN]), node_count=len(nodes[k]))
         for k in kinds
     )
-    shares = pod_shares(cluster, flow)
+    shares = shares_from_groups(handlings)  # the probe's flow names no node: the shares of pod_shares
     service = cluster.service(probe.service)
     ready = [ep.ip for ep in service.endpoints if ep.ready] if service is not None else []
     got = [shares.get(ip, Fraction(0)) for ip in ready]

@@ -1,7 +1,8 @@
 """What changes between two revisions: behaviour per (Service, entry point, client kind, port), and
 the verdicts of the specs' claims.
 
-Only Services whose inputs differ (:func:`~kverify.diff.revision.inputs_of`) are decided again, so
+Only Services whose inputs differ (:func:`~kverify.diff.revision.shared_inputs`,
+:func:`~kverify.diff.revision.service_inputs`) are decided again, so
 the work grows with the size of the change, not of the manifests.
 """
 
@@ -14,7 +15,7 @@ import attrs
 
 from kverify.check.findings import CheckResult
 from kverify.diff.behaviour import Kind, Observed, Probe, observe, probes
-from kverify.diff.revision import Revision, inputs_of
+from kverify.diff.revision import Revision, service_inputs, shared_inputs
 from kverify.model import Service
 
 
@@ -170,13 +171,16 @@ def diff(old: Revision, new: Revision, progress: Callable[[int, int], None] | No
     keys = sorted(old_keys | new_keys)
     changes: list[BehaviourChange] = []
     unchanged = 0
+    shared_same: bool | None = None  # whether the inputs every Service shares are equal: asked once
     for i, key in enumerate(keys):
         if progress is not None:
             progress(i, len(keys))
         before_service, after_service = old.service(key), new.service(key)
         if before_service is not None and after_service is not None:
             assert old.design is not None and new.design is not None
-            if inputs_of(old.design, before_service) == inputs_of(new.design, after_service):
+            if shared_same is None:
+                shared_same = shared_inputs(old.design) == shared_inputs(new.design)
+            if shared_same and service_inputs(old.design, before_service) == service_inputs(new.design, after_service):
                 unchanged += 1
                 continue
         before = {p: p for p in probes(before_service)} if before_service is not None else {}

@@ -137,17 +137,21 @@ def _shown(path: str, root: str | None) -> str:
         return path
 
 
-def inputs_of(design: Design, service: Service) -> tuple[object, ...]:
-    """Everything the outcomes of ``service``'s traffic depend on: equal on both sides, equal outcomes.
+def shared_inputs(design: Design) -> tuple[object, ...]:
+    """What the outcomes of every Service's traffic depend on alike: the nodes (or node pools), the proxy
+    and the MetalLB release. Compared once per pair of revisions: comparing the nodes again for each of
+    thousands of Services was Services x nodes."""
+    cluster = design.cluster
+    return (cluster.nodes, cluster.proxy, cluster.metallb_version, design.node_pools)
 
-    The Service itself, the nodes (or node pools), the proxy, the load balancer and its MetalLB release and, at
-    design time, the workloads it selects and the ones their anti-affinity and spread terms count.
-    """
+
+def service_inputs(design: Design, service: Service) -> tuple[object, ...]:
+    """What else the outcomes of ``service``'s traffic depend on: equal on both sides, with equal
+    :func:`shared_inputs`, equal outcomes. The Service itself, its load balancer and, at design time,
+    the workloads it selects and the ones their anti-affinity and spread terms count."""
     from kverify.placement.solve import workloads_to_place
 
-    cluster = design.cluster
-    lb = cluster.load_balancer_for(service)
-    base: tuple[object, ...] = (service, cluster.nodes, cluster.proxy, lb, cluster.metallb_version, design.node_pools)
+    base: tuple[object, ...] = (service, design.cluster.load_balancer_for(service))
     if not at_design_time(design, service):
         return (*base, False)
     placed = tuple(workloads_to_place(design, backends_of(design, service, port)) for port in service.ports)
