@@ -1,4 +1,5 @@
-"""Benchmark: ``kverify check --fixes`` as a snapshot grows (issue 11: work grows linearly with the input).
+"""Benchmark: the review commands, ``kverify check --fixes`` and ``kverify diff``, as a snapshot grows
+(issue 11: work grows linearly with the input).
 
 Generates, for each size N, a snapshot of N nodes, N Services and 30 endpoints per Service (the shape of
 ``scale_check.py``, about a twentieth of whose Services have a built-in finding) written as YAML documents
@@ -7,7 +8,10 @@ no patch. Times ``kverify check FILE --fixes --format json`` in a fresh interpre
 the findings, and the growth factor from the size before. Linear work in the input doubles when the input
 doubles; each fix is decided again over every node, so the work is findings x nodes, and the factor per
 doubling tends to 4 at most (it was 8 and more on YAML before each edit read only its own document).
-Run: ``python benchmarks/fixes_scale.py [--sizes 100 200 400 800]``.
+Then times ``kverify diff`` of each file against a copy where one Service's ``externalTrafficPolicy``
+is flipped: only that Service is decided again, so the time is loading the two revisions plus one
+Service's probes over every node (linear; it compared every node once per Service before).
+Run: ``python benchmarks/review_scale.py [--sizes 100 200 400 800]``.
 """
 
 from __future__ import annotations
@@ -56,6 +60,38 @@ def _run(path: str) -> tuple[float, int, int]:
     return wall, done.returncode, fixes
 
 
+def _flipped(path: str) -> str:
+    """A copy of ``path`` with the first Service's eTP Cluster turned Local (JSON) or Local (YAML)."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    for before, after in (
+        ('"externalTrafficPolicy": "Cluster"', '"externalTrafficPolicy": "Local"'),
+        ("externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"),
+    ):
+        if before in text:
+            text = text.replace(before, after, 1)
+            break
+    flipped = path.replace("snapshot-", "flipped-")
+    with open(flipped, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return flipped
+
+
+def _diff(old: str, new: str) -> tuple[float, int, int]:
+    """Wall time, exit code and Services changed of ``kverify diff OLD NEW --format json``."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "kverify", "diff", old, new, "--format", "json"],
+        env=kverify_child_env(ROOT),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    changed = json.loads(done.stdout)["summary"]["services_changed"] if done.stdout.strip() else -1
+    return wall, done.returncode, changed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 400, 800])
@@ -70,9 +106,14 @@ def main() -> None:
                 growth = f", x{wall / before[kind]:.1f} from the size before" if kind in before else ""
                 print(
                     f"{size:6d} nodes and Services, {kind:4s} ({os.path.getsize(path) / 1e6:.1f} MB): "
-                    f"{wall:.2f} s, exit {code}, fixes for {fixes} findings{growth}"
+                    f"check --fixes {wall:.2f} s, exit {code}, fixes for {fixes} findings{growth}"
                 )
                 before[kind] = wall
+                wall, code, changed = _diff(path, _flipped(path))
+                key = f"diff {kind}"
+                growth = f", x{wall / before[key]:.1f} from the size before" if key in before else ""
+                print(f"{'':36s} diff {wall:.2f} s, exit {code}, {changed} Service(s) changed{growth}")
+                before[key] = wall
 
 
 if __name__ == "__main__":
