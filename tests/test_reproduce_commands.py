@@ -9,6 +9,7 @@ printed (with ``--hops``) and must show the counterexample's hops.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -17,12 +18,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kverify.check import facts_for, run_builtin
 from kverify.cli import main
-from kverify.report.reproduce import DEFAULT_FOLDER, invoked_as
+from kverify.load import load_manifests, to_cluster
+from kverify.model import Dataplane
+from kverify.report.reproduce import DEFAULT_FOLDER, finish_verdict, invoked_as, own_manifest, placed
+from kverify.verdicts import Counterexample, Refuted
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -216,3 +222,51 @@ def test_commands_are_split_into_words_as_shlex_splits_them(command: str) -> Non
             _words(command)
         return
     assert _words(command) == expected
+
+
+@functools.cache
+def _a_counterexample() -> Counterexample:
+    """A counterexample found on the user's files (its command names them), as ``kverify check`` finds it."""
+    files = [str(ROOT / "tests" / "data" / "check" / name) for name in ("three-nodes.yaml", "services.yaml")]
+    loaded = load_manifests(files)
+    cluster = to_cluster(loaded)
+    run = run_builtin(cluster, facts_for(cluster), files=files)
+    cx = next(r.verdict.counterexample for r in run.results if isinstance(r.verdict, Refuted))
+    assert not own_manifest(cx)
+    return cx
+
+
+_WORDS = st.lists(
+    st.text(
+        alphabet=st.sampled_from(["a", "Z", "0", "-", "/", ".", "=", ",", ":", "@", "%", "+", "_", " ", "'", "é", "$"])
+    ),
+    max_size=6,
+)
+
+
+@given(st.sampled_from(["kverify", "python"]), _WORDS, st.sampled_from(["", "  ", "\t"]), st.booleans())
+def test_a_command_placed_as_is_is_the_one_split_and_joined_again(
+    first: str, words: list[str], spacing: str, quoted: bool
+) -> None:
+    """``placed`` returns the counterexample itself only for a command that splitting and joining gives
+    back unchanged; run by another program, or with other spacing or quoting, the words are joined anew."""
+    command = shlex.join([first, *words]).replace(" ", " " + spacing, 1)
+    if quoted:  # quotes shlex.join would not write
+        command = f"'{first}'{command.removeprefix(first)}"
+    cx = attrs.evolve(_a_counterexample(), command=command)
+    for program in (["kverify"], ["python", "-m", "kverify"]):
+        done = placed(cx, folder=DEFAULT_FOLDER, program=program)
+        split = shlex.split(command)
+        expected = shlex.join([*program, *split[1:]] if split[0] == "kverify" else split)
+        assert done.command == expected
+        if done is cx:
+            assert program == ["kverify"] and command == expected
+
+
+def test_a_check_on_the_users_files_keeps_its_counterexamples_when_run_as_kverify() -> None:
+    cx = _a_counterexample()
+    assert placed(cx, folder=DEFAULT_FOLDER, program=["kverify"]) is cx
+    verdict = Refuted(claim="c", dataplane=Dataplane.IPTABLES, scope="s", counterexample=cx)
+    assert finish_verdict(verdict, folder=DEFAULT_FOLDER, write_all=False, program=["kverify"]) == (verdict, [])
+    moved = placed(cx, folder=DEFAULT_FOLDER, program=[".venv/bin/kverify"])
+    assert moved.command == ".venv/bin/kverify" + cx.command.removeprefix("kverify")

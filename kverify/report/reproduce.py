@@ -80,9 +80,18 @@ def invoked_as(argv0: str | None = None, executable: str | None = None) -> list[
     return ["kverify"]
 
 
+#: A command as ``shlex.join`` writes words that need no quoting: words of shlex's safe characters (its
+#: ``_find_unsafe`` finds none), one space apart. Split and joined again, such a command is itself.
+_PLAIN_COMMAND = re.compile(r"[\w@%+=:,./-]+(?: [\w@%+=:,./-]+)*", re.ASCII)
+
+
 def placed(cx: Counterexample, *, folder: str | None, program: list[str]) -> Counterexample:
     """``cx`` with its command starting with ``program`` and, when its manifest is its own, naming the
     file under ``folder`` where the caller writes it."""
+    if program == ["kverify"] and not own_manifest(cx) and _PLAIN_COMMAND.fullmatch(cx.command):
+        # Nothing to change: the words would be joined back into the same text (a check's hundreds of
+        # findings on the user's files, run by ``kverify`` on PATH). ``cx`` itself says so to the caller.
+        return cx
     words = _words(cx.command)
     if folder is not None and own_manifest(cx):
         words[2] = _shown(os.path.join(folder, f"{cx.id}.yaml"))
@@ -109,7 +118,8 @@ def finish(run: CheckRun, *, folder: str, write_all: bool, program: list[str]) -
         if isinstance(r.verdict, Refuted):
             verdict, path = finish_verdict(r.verdict, folder=folder, write_all=write_all, program=program)
             written += path
-            r = attrs.evolve(r, verdict=verdict)
+            if verdict is not r.verdict:
+                r = attrs.evolve(r, verdict=verdict)
         results.append(r)
     return attrs.evolve(run, results=tuple(results)), written
 
@@ -118,4 +128,5 @@ def finish_verdict(verdict: Refuted, *, folder: str, write_all: bool, program: l
     """One refutation, as :func:`finish` does it."""
     cx = verdict.counterexample
     written = [write(cx, folder)] if cx.manifest and (write_all or own_manifest(cx)) else []
-    return attrs.evolve(verdict, counterexample=placed(cx, folder=folder, program=program)), written
+    done = placed(cx, folder=folder, program=program)
+    return (verdict if done is cx else attrs.evolve(verdict, counterexample=done)), written
