@@ -145,3 +145,27 @@ def _trace_of_the_snapshot_loads(tmp_path: Path, modules: tuple[str, ...], *opti
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["code"] == 0, done.stderr
     return report["loaded"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_a_trace_to_a_service_does_not_load_the_address_question(tmp_path: Path, output: str) -> None:
+    """A packet to an address of no Service (``--to-address``: AddressFlow, the service CIDR's route and
+    its rule's situation, three attrs classes built at import) is imported only when asked."""
+    modules = ("kverify.model.address_flow", "kverify.concrete.service_cidr", "kverify.semantics.unallocated")
+    assert _trace_of_the_snapshot_loads(tmp_path, modules, "--format", output) == []
+
+
+def test_the_address_question_is_still_exported_where_it_was() -> None:
+    """``kverify.model.AddressFlow`` and ``kverify.concrete.route_address``, imported on first use, are the
+    classes and functions their modules define; a name neither package has is still an AttributeError."""
+    import kverify.concrete
+    import kverify.model
+    from kverify.concrete.service_cidr import route_address
+    from kverify.model.address_flow import AddressFlow
+
+    assert kverify.model.AddressFlow is AddressFlow
+    assert kverify.concrete.route_address is route_address
+    assert "AddressFlow" in kverify.model.__all__ and "route_address" in kverify.concrete.__all__
+    for package in (kverify.model, kverify.concrete):
+        with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+            package.nothing_here  # noqa: B018

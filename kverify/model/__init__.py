@@ -1,5 +1,7 @@
 """The model: frozen values describing a cluster and a flow. Imports nothing from other layers."""
 
+from typing import TYPE_CHECKING
+
 from kverify.model.cluster import (
     Cluster,
     Endpoint,
@@ -26,7 +28,10 @@ from kverify.model.enums import (
     SessionAffinity,
     TrafficPolicy,
 )
-from kverify.model.flow import AddressFlow, Flow
+from kverify.model.flow import Flow
+
+if TYPE_CHECKING:
+    from kverify.model.address_flow import AddressFlow
 
 __all__ = [
     "KUBE_PROXY_DATAPLANES",
@@ -54,3 +59,12 @@ __all__ = [
     "SessionAffinity",
     "TrafficPolicy",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # A packet to an address of no Service is a rare question: its class is built on first use.
+    if name == "AddressFlow":
+        from kverify.model.address_flow import AddressFlow
+
+        return AddressFlow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from kverify.errors import VALUE_LIMIT, one_line
-from kverify.model import AddressFlow, DropKind, Flow
+from kverify.model import DropKind, Flow
 from kverify.results import ALLOCATED, Outcome, mark_allocated
 
 if TYPE_CHECKING:
     from kverify.concrete.route import OutcomeGroup
+    from kverify.model.address_flow import AddressFlow
 
 #: Endpoints named on a group's line; the others are counted.
 GROUP_SAMPLE = 3
