@@ -234,6 +234,38 @@ def test_an_endpoint_set_from_columns_is_the_one_from_the_tuple() -> None:
     _alike_sets(from_columns, from_tuple, 2, 1)
 
 
+@settings(max_examples=80)
+@given(
+    kinds=st.lists(st.sampled_from([0, 1, 2]), min_size=1, max_size=7),
+    one_kind=st.sampled_from([None, 0, 1, 2]),
+    nodes=st.lists(st.sampled_from(["a", "b", None, "gone"]), min_size=7, max_size=7),
+)
+def test_an_endpoint_set_of_one_kind_from_columns_is_the_one_from_the_tuple(
+    kinds: list[int], one_kind: int | None, nodes: list[str | None]
+) -> None:
+    """Columns whose endpoints are all of one kind (ready, serving, terminating alike: a snapshot's usual
+    case) are indexed by one shared tuple, not one zipped per endpoint: the same indexes and classes as
+    the Endpoint objects give, whichever kind it is, and for a mix of kinds too."""
+    conditions = [(True, True, False), (False, True, True), (False, False, False)]
+    endpoints = tuple(
+        Endpoint(
+            ip=f"10.0.0.{i}",
+            node_name=nodes[i],
+            ready=conditions[kind if one_kind is None else one_kind][0],
+            serving=conditions[kind if one_kind is None else one_kind][1],
+            terminating=conditions[kind if one_kind is None else one_kind][2],
+            ports=HTTP,
+        )
+        for i, kind in enumerate(kinds)
+    )
+    position = {"a": 0, "b": 1}
+    from_columns = EndpointSet(_columns_of(endpoints), position, {"z": 0}, 2)
+    from_tuple = EndpointSet(endpoints, position, {"z": 0}, 2)
+    _alike_sets(from_columns, from_tuple, 2, 1)
+    assert from_columns.by_base == from_tuple.by_base
+    assert [from_columns.is_ready(i) for i in range(len(endpoints))] == [e.ready for e in endpoints]
+
+
 def _with_columns(cluster: Cluster) -> Cluster:
     """The cluster with each Service's endpoints as columns, where they have no hints."""
     services = tuple(

@@ -133,7 +133,14 @@ class EndpointSet:
         self.node_names: Sequence[str | None] = node_of
         #: Each endpoint's node index (NO_NODE: none, or a name no node has).
         self.nodes: list[int] = list(map(position, node_of, repeat(NO_NODE)))  # type: ignore[arg-type]
-        self._base: list[tuple[bool, ...]] = list(zip(ready, serving, terminating, *has_hints, strict=True))
+        # Every endpoint of one kind (asked of the flag columns: C-level identity checks), and no hints
+        # (columns hold none): one tuple for all, not 100,000 equal ones zipped from the columns.
+        one_kind = not n or all(flags.count(flags[0]) == n for flags in (ready, serving, terminating))
+        self._base: list[tuple[bool, ...]]
+        if one_kind and n and type(endpoints) is EndpointColumns:
+            self._base = [(ready[0], serving[0], terminating[0], False, False)] * n
+        else:
+            self._base = list(zip(ready, serving, terminating, *has_hints, strict=True))
         #: No endpoint has hints: every endpoint's class, seen from a node it is not on, is its default one.
         self._no_hints = not (any_zone_hints or any_node_hints)
         self.zone_hints: list[frozenset[int]] = (
@@ -167,8 +174,8 @@ class EndpointSet:
         #: where :meth:`classes` need not look at the node's endpoints one by one.
         if any_zone_hints or any_node_hints:
             self._one_kind = not n or self._base.count(self._base[0]) == n
-        else:  # asked of the flag columns (C-level identity checks), not of 100,000 tuples
-            self._one_kind = not n or all(flags.count(flags[0]) == n for flags in (ready, serving, terminating))
+        else:  # asked of the flag columns above, not of 100,000 tuples
+            self._one_kind = one_kind
         self._by_ip: dict[str, list[int]] | None = None
         #: The client addresses asked about before ``by_ip`` is built (see :meth:`_at_address`).
         self._scanned: dict[str, list[int] | None] = {}
