@@ -457,3 +457,39 @@ def test_a_snapshot_shaped_slice_is_read_as_columns(tmp_path: Path) -> None:
         ports=(EndpointPort(name="http", port=8080),),
     )
     assert service.endpoints.ready.count(False) == 1
+
+
+@settings(max_examples=80)
+@given(
+    kinds=st.lists(st.sampled_from([0, 1, 2]), min_size=1, max_size=9),
+    nodes=st.lists(st.sampled_from(["a", "b", "c", None]), min_size=9, max_size=9),
+    order=st.permutations([-1, 0, 1, 2]),
+    client=st.sampled_from(["192.0.2.1", "10.0.0.0", "10.0.0.1"]),
+)
+def test_classes_asked_node_after_node_are_those_a_fresh_set_gives(
+    kinds: list[int], nodes: list[str | None], order: list[int], client: str
+) -> None:
+    """A node's classes are worked out once per kind of node (its zone and how many endpoints of each
+    kind are on it) and reused for the next such node: asked node after node, in any order, each node
+    gets the keys, views and members a set asked about that node alone gives."""
+    conditions = [(True, True, False), (False, True, True), (False, False, False)]
+    endpoints = tuple(
+        Endpoint(
+            ip=f"10.0.0.{i}",
+            node_name=nodes[i],
+            ready=conditions[kind][0],
+            serving=conditions[kind][1],
+            terminating=conditions[kind][2],
+            ports=HTTP,
+        )
+        for i, kind in enumerate(kinds)
+    )
+    position = {"a": 0, "b": 1, "c": 2}
+    shared = EndpointSet(_columns_of(endpoints), position, {}, 3)
+    for node in order:  # -1: NO_NODE (a flow that bypasses nodes)
+        fresh = EndpointSet(_columns_of(endpoints), position, {}, 3).classes(node, -1, client)
+        reused = shared.classes(node, -1, client)
+        assert reused.keys == fresh.keys and reused.views == fresh.views
+        assert [reused.members(c) for c in range(len(reused.keys))] == [
+            fresh.members(c) for c in range(len(fresh.keys))
+        ]

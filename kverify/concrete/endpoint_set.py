@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
 from itertools import compress, filterfalse, repeat
 from operator import attrgetter
 
@@ -44,15 +45,21 @@ _NO_HINTS: frozenset[int] = frozenset()
 
 @attrs.frozen(kw_only=True)
 class Classes:
-    """The endpoint classes seen from one handling node: one :class:`EndpointView` per class, in a
-    fixed order, and which endpoints belong to each."""
+    """The endpoint classes seen from one handling node (``node``, in ``zone``): their keys and views
+    in a fixed order, and which endpoints belong to each."""
 
     keys: tuple[Key, ...]
-    views: tuple[EndpointView, ...]
     _of: EndpointSet
     _special: tuple[int, ...]  # endpoints on the node, hinted for it, or the client itself
     _special_keys: tuple[Key, ...]
     _zone: int
+    _node: int
+
+    @cached_property
+    def views(self) -> tuple[EndpointView, ...]:
+        """One :class:`EndpointView` per class, in the order of :attr:`keys`: made when the rule table
+        reads them (a handling node alike one decided already is looked up by its keys alone)."""
+        return tuple(_view(k, self._node, self._zone) for k in self.keys)
 
     def members(self, cls: int) -> list[int]:
         """Positions (in ``EndpointSet.endpoints``, ascending) of the endpoints of class ``cls``."""
@@ -182,6 +189,8 @@ class EndpointSet:
         self._by_base: dict[tuple[bool, ...], list[int]] | None = None
         self._defaults: dict[tuple[tuple[bool, ...], bool], Key] = {}
         self._zone_counts: dict[int, Counter[Key]] = {}
+        #: :meth:`_made_local`'s answers, by zone, NO_NODE or not, and the node's kinds of endpoints.
+        self._local_classes: dict[tuple[object, ...], tuple[tuple[Key, ...], dict[tuple[bool, ...], Key]]] = {}
         self._full: tuple[str, tuple[EndpointView, ...]] | None = None
         self._pods: tuple[str | None, ...] | None = None
         #: Whether the load balancer fails open for these endpoints, and the rules that decided it, by the
@@ -316,7 +325,6 @@ class EndpointSet:
     def classes(self, node: int, zone: int, client_ip: str) -> Classes:
         """The classes seen from ``node`` (``NO_NODE``: bypassing nodes), in ``zone``, for a client at
         ``client_ip``: proportional to the special endpoints there, not to all endpoints."""
-        counts = Counter(self._counts_in_zone(zone))
         local = self.by_node.get(node, [])
         hinted = self.by_node_hint.get(node)
         client = self._at_address(client_ip)
@@ -327,22 +335,18 @@ class EndpointSet:
             # Only the node's own endpoints are special, and each is in its default class made local:
             # counted per kind of endpoint (a handful), not one by one.
             nowhere = node == NO_NODE  # the endpoints "on" NO_NODE are those on no node
-            made_local: dict[tuple[bool, ...], Key] = {}
-            kinds: dict[tuple[bool, ...], int]
+            kinds: tuple[tuple[tuple[bool, ...], int], ...]
             if self._one_kind and special:
-                kinds = {base[special[0]]: len(special)}
+                kinds = ((base[special[0]], len(special)),)
             else:
-                kinds = Counter(map(base.__getitem__, special))
-            for kind, count in kinds.items():
-                before = self._default(kind, nowhere)
-                key = made_local[kind] = (True, *before[1:])  # type: ignore[assignment]
-                counts[before] -= count
-                counts[key] += count
+                kinds = tuple(Counter(map(base.__getitem__, special)).items())
+            keys, made_local = self._made_local(zone, nowhere, kinds)
             if len(made_local) == 1:  # one kind on the node: one key, held once per endpoint
-                special_keys = (key,) * len(special)
+                special_keys = tuple(made_local.values()) * len(special)
             else:
                 special_keys = tuple(map(made_local.__getitem__, map(base.__getitem__, special)))
         else:
+            counts = Counter(self._counts_in_zone(zone))
             found = []
             for i in special:
                 if not (base[i][3] or base[i][4]) and not (client and i in client):
@@ -355,15 +359,28 @@ class EndpointSet:
                 counts[key] += 1
                 found.append(key)
             special_keys = tuple(found)
-        keys = tuple(sorted(k for k, c in counts.items() if c > 0))
-        return Classes(
-            keys=keys,
-            views=tuple(_view(k, node, zone) for k in keys),
-            of=self,
-            special=tuple(special),
-            special_keys=special_keys,
-            zone=zone,
-        )
+            keys = tuple(sorted(k for k, c in counts.items() if c > 0))
+        return Classes(keys=keys, of=self, special=tuple(special), special_keys=special_keys, zone=zone, node=node)
+
+    def _made_local(
+        self, zone: int, nowhere: bool, kinds: tuple[tuple[tuple[bool, ...], int], ...]
+    ) -> tuple[tuple[Key, ...], dict[tuple[bool, ...], Key]]:
+        """The class keys seen from a node in ``zone`` (``nowhere``: NO_NODE) whose own endpoints are
+        ``kinds`` (each kind of endpoint and how many), when no endpoint has hints and none is the
+        client; and the key each of those kinds takes there. The same for every node with the same
+        kinds of endpoints (a trace from every node asks it 1,000 times): worked out once for each."""
+        found = self._local_classes.get((zone, nowhere, kinds))
+        if found is None:
+            counts = Counter(self._counts_in_zone(zone))
+            made_local: dict[tuple[bool, ...], Key] = {}
+            for kind, count in kinds:
+                before = self._default(kind, nowhere)
+                key = made_local[kind] = (True, *before[1:])  # type: ignore[assignment]
+                counts[before] -= count
+                counts[key] += count
+            keys = tuple(sorted(k for k, c in counts.items() if c > 0))
+            found = self._local_classes[(zone, nowhere, kinds)] = (keys, made_local)
+        return found
 
     def full_views(self, client_ip: str) -> tuple[EndpointView, ...]:
         """Every endpoint's view, in order (what the rule table reads without classes): built once
