@@ -138,3 +138,20 @@ def test_a_group_written_from_endpoint_texts_is_its_json_encoded(
     written = io.StringIO()
     trace_groups.write_json({"outcome_groups": trace_groups.PLACEHOLDER}, iter([group, group]), written.write)
     assert written.getvalue() == dumps({"outcome_groups": [group.to_json(), group.to_json()]}) + "\n"
+
+
+@settings(max_examples=200)
+@given(
+    chosen=st.sets(st.integers(min_value=0, max_value=30), min_size=1, max_size=12)
+    | st.builds(lambda a, n: set(range(a, a + n)), st.integers(0, 20), st.integers(1, 10)),
+    limit=st.none() | st.integers(min_value=0, max_value=14),
+)
+def test_a_group_picks_its_positions_values_whether_they_run_or_not(chosen: set[int], limit: int | None) -> None:
+    """``pick`` gives ``values[i]`` for each position, in order (the first ``limit``): a run of
+    consecutive positions is read as a slice, any other set one position at a time."""
+    values = [f"v{i}" for i in range(31)]
+    positions = tuple(sorted(chosen))
+    group = OutcomeGroup(outcome=Outcome(node="node-1", delivered=True), positions=positions, members=None)
+    kept = positions if limit is None else positions[:limit]
+    assert group.pick(values, limit) == [values[i] for i in kept]
+    assert group.pick(tuple(values), limit) == [values[i] for i in kept]

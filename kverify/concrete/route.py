@@ -162,9 +162,9 @@ class OutcomeGroup:
     """Outcomes of one handling node that differ only in the endpoint reached.
 
     ``outcome`` is the first of them (with its hops); ``positions`` are the endpoints they reach, in
-    order, as positions in ``members`` (empty when the flow is not delivered: then the group is that
-    one outcome). The endpoints are read from the endpoint set's columns: a group of 100,000
-    endpoints builds no object per endpoint (issue 11).
+    order (ascending, each once), as positions in ``members`` (empty when the flow is not delivered:
+    then the group is that one outcome). The endpoints are read from the endpoint set's columns: a
+    group of 100,000 endpoints builds no object per endpoint (issue 11).
     """
 
     outcome: Outcome
@@ -190,6 +190,9 @@ class OutcomeGroup:
         positions = self.positions if limit is None else self.positions[:limit]
         if len(positions) < 2:  # itemgetter of one position returns the value, not a tuple
             return [values[i] for i in positions]
+        first, last = positions[0], positions[-1]
+        if last - first == len(positions) - 1:  # ascending, each once: a run of consecutive endpoints
+            return list(values[first : last + 1])  # (a node's endpoints, often: loaded slice by slice)
         return list(itemgetter(*positions)(values))
 
     def rows(self, limit: int | None = None) -> list[tuple[str, str | None, str | None]]:
