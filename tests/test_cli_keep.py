@@ -81,3 +81,36 @@ def test_main_in_a_process_that_goes_on_keeps_nothing(tmp_path: Path, capsys) ->
     assert cli.main(argv) == 0
     assert cli._KEPT_UNTIL_EXIT is None
     assert "delivered" in capsys.readouterr().out
+
+
+#: As _PROBE, but reports whether the cyclic GC is on when the console entry point ends the process.
+_GC_PROBE = _PROBE.replace('"kept": kept', '"kept": kept, "gc": __import__("gc").isenabled()')
+
+
+def test_the_console_entry_point_ends_a_trace_and_a_check_with_the_cyclic_gc_still_off(tmp_path: Path) -> None:
+    """Turned back on, the GC would walk every object the command allocated (all in its youngest
+    generation) at the next allocation, just before the process ends: the console leaves it off."""
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(_SNAPSHOT))
+    for argv in (
+        ["trace", str(snapshot), "--service", "shop/web", "--to", "cluster-ip", "--from", "pod"],
+        ["check", str(snapshot), "--format", "json", "--allow-nothing-checked"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", _GC_PROBE, *argv], capture_output=True, text=True, check=False, cwd=tmp_path
+        )
+        report = json.loads(done.stderr.strip().splitlines()[-1])
+        assert (report["code"], report["gc"]) == (0, False), done.stderr
+
+
+def test_main_in_a_process_that_goes_on_turns_the_cyclic_gc_back_on(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(_SNAPSHOT))
+    assert gc.isenabled()
+    assert cli.main(["trace", str(snapshot), "--service", "shop/web", "--to", "cluster-ip", "--from", "pod"]) == 0
+    assert gc.isenabled()
+    assert cli.main(["check", str(snapshot), "--format", "json", "--allow-nothing-checked"]) == 0
+    assert gc.isenabled()
+    capsys.readouterr()
