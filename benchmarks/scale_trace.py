@@ -36,6 +36,7 @@ from _measure import (  # noqa: E402 - benchmarks/ is on sys.path when run
     PEAK_SCRIPT,
     compile_kverify,
     kverify_child_env,
+    msgspec_ratio_line,
     parse_process_seconds,
     parse_seconds,
 )
@@ -167,13 +168,8 @@ def main() -> None:
                     f"  ratio: {wall / parse:.2f}x wall, {cpu / parse_cpu:.2f}x CPU (goal < 3x); "
                     f"peak memory {peak:.0f} MB; load average now {os.getloadavg()[0]:.1f}"
                 )
-                if path.endswith(".json"):  # msgspec into dicts parses these faster than orjson: the ratio to it
-                    fastest, fastest_cpu, _ = parse_seconds(path, args.repeat, msgspec_dicts=True)
-                    print(
-                        f"  parse (msgspec into dicts, best of {args.repeat}): {fastest:.2f} s wall, "
-                        f"{fastest_cpu:.2f} s CPU; "
-                        f"ratio to it: {wall / fastest:.2f}x wall, {cpu / fastest_cpu:.2f}x CPU (< 3x)"
-                    )
+                if (line := msgspec_ratio_line(path, args.repeat, wall, cpu, "< 3x", 2)) is not None:
+                    print(line)
                 if (process := parse_process_seconds(path, args.repeat)) is not None:
                     # A program that only parses the file, on the same footing as kverify's runs (see _measure).
                     print(
