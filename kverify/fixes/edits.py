@@ -76,8 +76,10 @@ class SourceText:
 
     def unified(self, path: str, changed: Mapping[int, tuple[int, str]]) -> str:
         """The unified diff (``a/path``, ``b/path``) of replacing, for each ``begin`` of ``changed``,
-        lines [begin, end) by the text given: what difflib gives for the whole file, computed over the
-        changed documents and their context only (hunk lines numbered as in the file)."""
+        lines [begin, end) by the text given, computed over the changed documents and their context
+        only, its hunks numbered as in the file. Where the documents differ it is what difflib gives
+        for the whole file; where they repeat, difflib over the whole file may align the change with
+        another copy and patch two documents, while this diff stays in the one changed."""
         spans = sorted(changed.items())
         low = max(0, spans[0][0] - CONTEXT)
         high = min(len(self.lines), max(end for _, (end, _text) in spans) + CONTEXT)
