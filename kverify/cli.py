@@ -784,16 +784,21 @@ def _check_and_report(  # type: ignore[no-untyped-def]
     if args.fixes and args.format in ("text", "markdown", "json"):
         from kverify.fixes.run import fixes_in_run
 
-        found = fixes_in_run(
-            args.paths or bundled_specs(),
-            run,
-            proxy=proxy,
-            load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
-            node_pools=[parse_node_pool(text) for text in args.node_pool],
-            namespace=args.namespace,
-            needs_client_ip=args.needs_client_ip,
-            metallb_version=metallb,
-        )
+        bar = progress("fixes")  # a bar on a terminal: deciding every fix again takes a while on a big snapshot
+        try:
+            found = fixes_in_run(
+                args.paths or bundled_specs(),
+                run,
+                proxy=proxy,
+                load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
+                node_pools=[parse_node_pool(text) for text in args.node_pool],
+                namespace=args.namespace,
+                needs_client_ip=args.needs_client_ip,
+                metallb_version=metallb,
+                progress=bar,
+            )
+        finally:
+            bar.close()
     if args.format == "json":
         text = check_json.render(run, fixes=found)
     elif args.format == "markdown":

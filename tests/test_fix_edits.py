@@ -268,3 +268,23 @@ def test_fixes_for_a_snapshot_list_say_why_there_is_no_patch(
         service_changes = [fix for fix in fixes if fix["changes"][0]["id"].startswith(("external-", "load-balancer-"))]
         for fix in service_changes:  # each would edit the Service (the others are flags and kubectl commands)
             assert any(why in reason for reason in fix["no_patch"]), fix["no_patch"]
+
+
+def test_fixes_tell_their_progress_once_per_refuted_result(tmp_path: Path) -> None:
+    # kverify check --fixes draws a bar from it on a terminal: deciding every fix again takes minutes on a
+    # snapshot of thousands of nodes and findings.
+    from kverify.check.findings import HOLDS
+    from kverify.check.session import run_check
+    from kverify.fixes.run import fixes_in_run
+    from kverify.model import LoadBalancerProfile, ProxyConfig
+    from kverify.verdicts import Refuted
+
+    path = tmp_path / "cluster.yaml"
+    path.write_text(SNAPSHOT_LIST)
+    proxy, lb = ProxyConfig(), LoadBalancerProfile.NO_HEALTH_CHECK
+    run = run_check([str(path)], proxy=proxy, load_balancer=lb)
+    refuted = [r for r in run.failed if r.expected == HOLDS and isinstance(r.verdict, Refuted)]
+    seen: list[tuple[int, int]] = []
+    found = fixes_in_run([str(path)], run, proxy=proxy, load_balancer=lb, progress=lambda *told: seen.append(told))
+    assert refuted and found
+    assert seen == [(done, len(refuted)) for done in range(len(refuted) + 1)]

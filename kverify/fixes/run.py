@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -74,9 +74,12 @@ def fixes_in_run(
     namespace: str = "default",
     needs_client_ip: Sequence[str] = (),
     metallb_version: tuple[int, int] = NEWEST_METALLB,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[ClaimFixes]:
     """For each spec claim of ``run`` that should hold and is refuted, and each built-in finding with a
-    counterexample, the smallest fixes. The options are the ones the run was checked with."""
+    counterexample, the smallest fixes. The options are the ones the run was checked with.
+    ``progress`` is told ``(done, total)`` after each refuted result: every candidate fix is decided
+    again over every node, which takes minutes on a snapshot of thousands of nodes and findings."""
     from kverify.check.session import split_inputs
     from kverify.check.specfile import load_spec
     from kverify.verdicts import Refuted
@@ -97,7 +100,9 @@ def fixes_in_run(
         )
     out: list[ClaimFixes] = []
     sources = SourceTexts()  # each file read once for all the patches of the run
-    for result in failing:
+    for done, result in enumerate(failing, 1):
+        if progress is not None:
+            progress(done - 1, len(failing))
         spec = specs.get(result.origin)
         if spec is None:
             continue
@@ -110,6 +115,8 @@ def fixes_in_run(
             found = _finding_fixes(spec, result, run, needs_client_ip, sources)
             if found is not None:
                 out.append(found)
+    if progress is not None:
+        progress(len(failing), len(failing))
     return out
 
 
