@@ -502,8 +502,8 @@ def _check_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[
         "--output",
         "-o",
         metavar="FILE",
-        help="write the report here instead of stdout; markdown writes each counterexample's picture "
-        "(cx-ID.svg) beside it, or under the counterexamples folder when printing to stdout",
+        help="write the report here instead of stdout ('-': stdout); markdown writes each counterexample's "
+        "picture (cx-ID.svg) beside it, or under the counterexamples folder when printing to stdout",
     )
     check.add_argument(
         "--no-pictures",
@@ -617,7 +617,7 @@ def _diff_parser(commands, *, arguments: bool = True) -> None:  # type: ignore[n
         choices=["text", "json", "markdown"],
         help="markdown: a pull-request comment with a Mermaid diagram per changed path",
     )
-    diff.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    diff.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout ('-': stdout)")
     diff.add_argument("--no-hops", action="store_true", help="text format: leave out each trace's hops")
     diff.add_argument("--verbose", "-v", action="store_true", help="list every object skipped as not modelled")
     diff.add_argument(
@@ -1402,6 +1402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not words or words[0] in _TOP_LEVEL_ONLY:
         command = ""
     args = build_parser(command).parse_args(words)
+    if getattr(args, "output", None) == "-":  # as for inputs, "-" is standard output, not a file named "-"
+        args.output = None
     if hasattr(args, "max_input_size"):
         from kverify.load.sources import max_input_bytes
 

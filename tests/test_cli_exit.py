@@ -94,3 +94,15 @@ def test_the_console_entry_point_delivers_all_output_and_keeps_the_exit_code(
             )
             assert done.returncode == code, done.stderr
             assert _same_command(report.read_text()) == _same_command(in_process)
+
+
+@pytest.mark.parametrize("command", ["check", "diff"])
+def test_output_dash_is_standard_output_not_a_file_named_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # As for inputs, "-" names standard output: `--output -` wrote a file called "-" in the working directory.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elb.yaml").write_text(HOSTNAME_ONLY)
+    words = ["check", "elb.yaml"] if command == "check" else ["diff", "elb.yaml", "elb.yaml"]
+    main([*words, "--format", "json", "--output", "-"])
+    assert capsys.readouterr().out.startswith("{") and not (tmp_path / "-").exists()
