@@ -1408,6 +1408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kverify.load.sources import max_input_bytes
 
         max_input_bytes.set(args.max_input_size)
+        _prefetch_first_input(args)
     try:
         return int(args.run(args))
     except NotModelled as error:  # a valid question kverify cannot answer: Unknown, not bad input
@@ -1427,6 +1428,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = error.filename if error.filename else "output"
         print(f"{where}: {error.strerror or error}", file=sys.stderr)
         return EXIT_INPUT
+
+
+def _prefetch_first_input(args: argparse.Namespace) -> None:
+    """Begin reading the first input file named on the command line (``check`` and ``trace``), so that
+    the read of a big snapshot overlaps the imports before it (:func:`kverify.load.sources.prefetch`)."""
+    from kverify.load.sources import STDIN, prefetch
+
+    for path in getattr(args, "paths", None) or getattr(args, "manifests", None) or ():
+        if path != STDIN and os.path.isfile(path):
+            prefetch(path)
+            return
 
 
 #: What commands built, held until ``os._exit`` when :func:`console_main` runs them (``None``: main()

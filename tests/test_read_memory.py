@@ -48,3 +48,50 @@ def test_reading_up_to_a_limit_returns_the_prefix_and_asks_for_little(length: in
     got = sources._read_up_to(stream, most, said + 1)
     assert got == data[:most]
     assert max(stream.asked) <= max(said + 1, sources._BLOCK)
+
+
+def test_a_prefetched_file_reads_as_the_loader_reads_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The bytes a prefetch read are the file's, taken once; a later read of the same file reads it again."""
+    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 10)
+    big = tmp_path / "snapshot.json"
+    big.write_bytes(b'{"kind": "List", "items": []}\n')
+    sources.prefetch(str(big))
+    sources._prefetched[str(big)][0].join()
+    big.write_bytes(b"changed after the prefetch\n")  # what the loader gets is what the prefetch read
+    problems: list[Problem] = []
+    assert sources.read_bytes(str(big), problems) == b'{"kind": "List", "items": []}\n' and not problems
+    assert not sources._prefetched
+    assert sources.read_bytes(str(big), problems) == b"changed after the prefetch\n"
+
+
+def test_a_prefetch_hands_over_its_problem_and_a_new_limit_reads_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 10)
+    big = tmp_path / "snapshot.json"
+    big.write_bytes(b"x" * 100)
+
+    def refuse(*_: object) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(sources, "_read_up_to", refuse)
+    sources.prefetch(str(big))
+    problems: list[Problem] = []
+    assert sources.read_bytes(str(big), problems) is None
+    assert [str(p) for p in problems] == [f"{big}: Input/output error"]
+    monkeypatch.undo()
+    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 10)
+    sources.prefetch(str(big))  # read under the default limit; the command then lowers it below the size
+    token = sources.max_input_bytes.set(50)
+    try:
+        problems = []
+        assert sources.read_bytes(str(big), problems) is None
+        assert "larger than the input limit" in str(problems[0])
+    finally:
+        sources.max_input_bytes.reset(token)
+
+
+def test_no_prefetch_for_what_is_not_a_big_regular_file(tmp_path: Path) -> None:
+    small = tmp_path / "svc.yaml"
+    small.write_text("kind: Service\n")
+    for path in (str(small), str(tmp_path), str(tmp_path / "missing.json"), "bad\x00name"):
+        sources.prefetch(path)
+    assert not sources._prefetched

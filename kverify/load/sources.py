@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, BinaryIO
@@ -151,10 +152,24 @@ def read_bytes(file: str, problems: list[Problem]) -> bytes | None:
 
     The file is opened non-blocking and checked before any read: a FIFO would block forever and a
     device such as ``/dev/zero`` never ends. Standard input (``-``) is read once and kept (a spec and
-    the manifests may both be looked at), within the same limit.
+    the manifests may both be looked at), within the same limit. A file :func:`prefetch` began to read
+    is taken from there.
     """
     if file == STDIN:
         return _read_stdin(file, problems)
+    limit = max_input_bytes.get()
+    prefetched = _prefetched.pop(os.path.abspath(file), None)
+    if prefetched is not None:
+        thread, outcome = prefetched
+        thread.join()
+        if outcome and outcome[0][0] == limit:  # else it raised, or the limit changed since: read it here
+            _, raw, found = outcome[0]
+            problems.extend(found)
+            return raw
+    return _read_regular(file, problems, limit)
+
+
+def _read_regular(file: str, problems: list[Problem], limit: int) -> bytes | None:
     try:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -165,7 +180,6 @@ def read_bytes(file: str, problems: list[Problem]) -> bytes | None:
         if not stat.S_ISREG(info.st_mode):
             problems.append(Problem(f"not a regular file ({_file_type(info.st_mode)}): kverify reads only files", file))
             return None
-        limit = max_input_bytes.get()
         try:
             raw = _read_up_to(handle, limit + 1, info.st_size + 1) if info.st_size <= limit else b""
         except OSError as exc:
@@ -178,6 +192,38 @@ def read_bytes(file: str, problems: list[Problem]) -> bytes | None:
             problems.append(_too_big(file, max(info.st_size, len(raw))))
             return None
     return raw
+
+
+#: Files smaller than this are read when the loader comes to them: a thread costs more than it saves.
+PREFETCH_MIN_BYTES = 8 * 10**6
+#: Reads :func:`prefetch` started, by absolute path: the thread, and once it ends [(limit, bytes, problems)].
+_prefetched: dict[str, tuple[threading.Thread, list[tuple[int, bytes | None, list[Problem]]]]] = {}
+
+
+def prefetch(file: str) -> None:
+    """Begin reading ``file`` in a thread if it is a regular file of at least ``PREFETCH_MIN_BYTES``
+    within the size limit; :func:`read_bytes` takes the bytes (and any problem) from there.
+
+    Reading a 200 MB snapshot takes 0.1 s, nearly all of it in the kernel, copying into freshly
+    mapped pages; the read releases the GIL. Started as soon as the command line is parsed, it runs
+    on another core while the command imports the rest of kverify (also about 0.1 s), instead of
+    after it. On one core it costs nothing but the thread."""
+    try:
+        info = os.stat(file)
+    except (OSError, ValueError):  # missing, unreadable, a NUL in the name: read_bytes says so later
+        return
+    limit = max_input_bytes.get()
+    if not stat.S_ISREG(info.st_mode) or not PREFETCH_MIN_BYTES <= info.st_size <= limit:
+        return
+    outcome: list[tuple[int, bytes | None, list[Problem]]] = []
+
+    def read() -> None:
+        problems: list[Problem] = []
+        outcome.append((limit, _read_regular(file, problems, limit), problems))
+
+    thread = threading.Thread(target=read, name="kverify-prefetch", daemon=True)
+    thread.start()
+    _prefetched[os.path.abspath(file)] = (thread, outcome)
 
 
 def _read_stdin(file: str, problems: list[Problem]) -> bytes | None:
