@@ -285,12 +285,17 @@ def read_file(file: str, problems: list[Problem], *, typed_slices: bool = False)
     With ``typed_slices`` (the manifest loader), the plain IPv4 EndpointSlices of a JSON List hold
     their entries as :class:`~kverify.load.slice_columns.TypedEntries` (read by
     :func:`~kverify.load.kinds.slice_from`) where every other value is plain data."""
+    # The reader of the file's kind first (msgspec or PyYAML: 10-20 ms of imports), then the bytes: a big
+    # file's read may still be under way in the prefetch thread (see prefetch), and the imports are then free.
+    read_list = _json_list_reader() if file.endswith(".json") else None
+    if file.endswith((".yaml", ".yml")) and os.path.abspath(file) in _prefetched:
+        from kverify.load import yaml_docs  # noqa: F401 - imported for the YAML reader below
     raw = read_bytes(file, problems)
     if raw is None:
         return []
-    if (file.endswith(".json") or (file == STDIN and _JSON_OBJECT_START.match(raw))) and (
-        read_list := _json_list_reader()
-    ) is not None:
+    if file == STDIN and _JSON_OBJECT_START.match(raw):
+        read_list = _json_list_reader()
+    if read_list is not None:
         doc = read_list(raw, typed_slices=typed_slices)
         if doc is not None:  # a List as kubectl writes it: read from the bytes (kverify.load.json_list)
             return [doc]
