@@ -6,6 +6,7 @@ import io
 import tracemalloc
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,3 +96,30 @@ def test_no_prefetch_for_what_is_not_a_big_regular_file(tmp_path: Path) -> None:
     for path in (str(small), str(tmp_path), str(tmp_path / "missing.json"), "bad\x00name"):
         sources.prefetch(path)
     assert not sources._prefetched
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "{file}"],
+        ["trace", "{file}", "--service", "default/web", "--to", "cluster-ip", "--from", "pod", "--node", "node-a"],
+    ],
+)
+def test_check_and_trace_take_their_first_input_from_the_prefetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """The command line starts the prefetch of its input, and the loader takes the bytes from it: the
+    output is the same as when the file is read where the loader comes to it."""
+    from kverify import cli
+
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text((Path(__file__).parent / "data" / "startup-snapshot.json").read_text())
+    argv = [word.format(file=snapshot) for word in command]
+    code = cli.main(argv)
+    read_in_place = capsys.readouterr()
+    started: list[str] = []
+    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 1)
+    monkeypatch.setattr(sources, "prefetch", lambda file, start=sources.prefetch: (started.append(file), start(file)))
+    assert cli.main(argv) == code
+    assert capsys.readouterr() == read_in_place
+    assert started == [str(snapshot)] and not sources._prefetched  # started, then taken by the loader
