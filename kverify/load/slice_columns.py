@@ -215,7 +215,7 @@ class TypedEntries:
         self.ips: list[str] = [entry.addresses[0] for entry in entries]
         self.conditions: list[Any] = [entry.conditions for entry in entries]
         self.refs: list[Any] = [entry.targetRef for entry in entries]
-        self.nodes: list[str | None] = [entry.nodeName for entry in entries]
+        self.nodes: list[Any] = [entry.nodeName for entry in entries]  # each a str, or None (no nodeName)
         self._as_dicts, self.nodes_known = as_dicts, nodes_known
 
     def as_dicts(self) -> Any:
