@@ -180,3 +180,20 @@ def test_an_element_that_is_not_quite_a_service_is_left_to_the_careful_reader(tm
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(sources, "_read_list", None)
         assert _outcome(path) == typed
+
+
+def test_services_of_one_shape_share_what_it_makes_of_them_and_keep_their_own_values() -> None:
+    """Services alike but for their addresses, annotations and status are read from one worked-out shape
+    (``service_typed._shape``) and still each get what the careful reader gives them, in either order."""
+    lb = {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80, "nodePort": 30080}]}
+    variants = [
+        _service({**lb, "clusterIP": "10.96.0.10"}, None, None, False),
+        _service({**lb, "clusterIP": "10.96.0.11", "loadBalancerIP": "198.18.0.7"}, None, None, False),
+        _service({**lb, "clusterIP": "10.96.0.12"}, {"metallb.universe.tf/loadBalancerIPs": "198.18.0.8"}, None, False),
+        _service({**lb, "clusterIP": "10.96.0.13"}, None, {"loadBalancer": {"ingress": [{"ip": "198.18.0.9"}]}}, True),
+        _service({**lb, "clusterIP": "10.96.0.14"}, None, None, False),
+    ]
+    for order in (variants, variants[::-1]):
+        read = [_typed(service)[1] for service in order]
+        assert read == [_careful(service)[0] for service in order]
+        assert read[0]["pending"] is read[-1]["pending"]  # type: ignore[index]

@@ -11,16 +11,19 @@ decoded as plain dicts instead, for the plain and careful readers.
 :func:`typed_service` then makes the checks no type expresses (an IP address, fields that contradict
 each other) and returns what :func:`~kverify.load.plain_service.plain_service` returns for the same
 object, or ``None`` to leave it to those readers, which get the dicts the json module gives
-(:meth:`~kverify.load.typed_fields.TypedFields.as_dict` decodes the text again). The parts that depend on a few values
-shared by most Services (its ports, its IP families) are worked out once per distinct value: ports
-and families decoded as frozen structs are hashable. ``tests/test_service_typed.py`` checks that the
-two paths agree on generated Services.
+(:meth:`~kverify.load.typed_fields.TypedFields.as_dict` decodes the text again). What depends only on
+values most Services share with others (type, policies, ports, IP families: :func:`_shape`) is worked
+out once per combination, down to what is pending (:class:`~kverify.load.allocate.Pending`): ports
+decoded as frozen structs are hashable. ``tests/test_service_typed.py`` checks that the two paths
+agree on generated Services.
 """
 
 from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from kverify.load.allocate import FAMILIES, FamilyRequest, Pending
 from kverify.load.fields import IPV4, ip_version, is_ip, validators_off
@@ -31,7 +34,7 @@ from kverify.model.cluster import LoadBalancerIngress, ServicePort
 from kverify.model.enums import IPMode, Protocol, ServiceType, SessionAffinity, TrafficPolicy
 
 if TYPE_CHECKING:  # the structs import msgspec, which only a JSON List needs
-    from kverify.load.service_structs import TypedPort, TypedService, TypedStatus
+    from kverify.load.service_structs import TypedLoadBalancerStatus, TypedPort, TypedService
 
 
 _TYPES = {t.spelling: t for t in (ServiceType.CLUSTER_IP, ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)}
@@ -42,87 +45,79 @@ _IP_MODES = {m.spelling: m for m in IPMode}
 #: Annotations the careful reader checks or warns about: a Service with one is left to it.
 _CAREFUL_ANNOTATIONS = frozenset((SOURCE_RANGES_ANNOTATION, ALLOCATED_ANNOTATION))
 _EMPTY: tuple[()] = ()
+#: What the load-balancer annotations say of a Service without any: PROXY protocol, client address kept.
+_NO_ANNOTATIONS = load_balancer_annotations(None, False, None)[2:]
 
 
 def typed_service(service: TypedService, metadata: dict[str, Any]) -> dict[str, Any] | None:
     """The keyword arguments :func:`~kverify.load.plain_service.plain_service` returns for the same
-    Service read as dicts, or ``None`` where it would decline (``metadata``: the object's, a dict)."""
-    with validators_off():  # every value is checked here first, as plain_service's caller does
-        return _read(service, metadata)
+    Service read as dicts, or ``None`` where it would decline (``metadata``: the object's, a dict).
 
-
-def _read(service: TypedService, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    Every value is checked here before a model value is built of it; the few values built with the
+    model's validators (ports, load-balancer ingress entries) are built with them off."""
     spec = service.spec
     annotations = metadata.get("annotations")
     if annotations is not None and (type(annotations) is not dict or not _CAREFUL_ANNOTATIONS.isdisjoint(annotations)):
         return None
-    word = spec.type
-    type_ = ServiceType.CLUSTER_IP if word is None else _TYPES[word]
-    cluster_ip = type_ is ServiceType.CLUSTER_IP
-    load_balancer = type_ is ServiceType.LOAD_BALANCER
-    etp = spec.externalTrafficPolicy
-    if etp is not None and cluster_ip:
-        return None  # validate.service_spec: only for externally-accessible Services
     health = spec.healthCheckNodePort
-    if health is not None and not (1 <= health <= 65535 and load_balancer and etp == "Local"):
+    if health is not None and not 1 <= health <= 65535:
         return None
-    cluster_ips = _cluster_ips(spec.clusterIP or None, spec.clusterIPs or None, cluster_ip)
+    cluster_ips = _cluster_ips(spec.clusterIP or None, spec.clusterIPs or None, spec.type in (None, "ClusterIP"))
     if cluster_ips is None:
         return None
     given, headless, given_families = cluster_ips
-    family = _family_request(spec.ipFamilies, spec.ipFamilyPolicy or None, given_families, headless)
-    if family is None:
-        return None
-    family_request, family_defaults = family
-    ports_read = _ports(spec.ports, type_, spec.allocateLoadBalancerNodePorts is not False)
-    if ports_read is None:
-        return None
-    ports, node_ports, port_defaults = ports_read
-    if not ports and not headless:
-        return None  # "spec.ports: Required value"
     requested = spec.loadBalancerIP or None
     if requested is not None and not is_ip(requested):
         return None
-    ingress = _ingress(service.status)
-    if ingress is None:
+    status = service.status
+    if status is None or status.loadBalancer is None:  # most Services: no load-balancer status
+        lb_entries: list[LoadBalancerIngress] = []
+        has_status = False
+    elif (ingress := _ingress(status.loadBalancer)) is not None:
+        lb_entries, has_status = ingress, True
+    else:
         return None
-    lb_entries, has_status = ingress
-    defaulted = [*(("spec.type",) if word is None else ()), *family_defaults, *port_defaults]
-    if not cluster_ip and etp is None:
-        defaulted.append("spec.externalTrafficPolicy")
-    itp = spec.internalTrafficPolicy
-    if itp is None:
-        defaulted.append("spec.internalTrafficPolicy")
-    affinity = spec.sessionAffinity
-    if affinity is None:
-        defaulted.append("spec.sessionAffinity")
-    if load_balancer and spec.allocateLoadBalancerNodePorts is None:
-        defaulted.append("spec.allocateLoadBalancerNodePorts")
-    string_annotations, requested, lb_proxy_protocol, lb_preserve = load_balancer_annotations(
-        annotations, load_balancer, requested
+    shape = _shape(
+        spec.type,
+        spec.externalTrafficPolicy,
+        spec.internalTrafficPolicy,
+        spec.sessionAffinity,
+        health is not None,
+        spec.allocateLoadBalancerNodePorts,
+        spec.ports,
+        spec.ipFamilies,
+        spec.ipFamilyPolicy or None,
+        given_families,
+        headless,
+        not lb_entries and not has_status,
+        spec.loadBalancerClass or None,
     )
-    pending = Pending(
-        family_request=family_request,
-        node_ports=node_ports,
-        health_check_node_port=health is None and load_balancer and etp == "Local",
-        needs_ingress=load_balancer and not lb_entries and not has_status,
-        requested_ingress=requested,
-        defaulted=tuple(defaulted),
-        annotations=tuple(sorted(string_annotations.items())),
-        lb_class=spec.loadBalancerClass or None,
-    )
+    if shape is None:
+        return None
+    type_ = shape.type
+    pending = shape.pending
+    if annotations or requested is not None:  # what the annotations say, and the address asked for
+        string_annotations, requested, lb_proxy_protocol, lb_preserve = load_balancer_annotations(
+            annotations, type_ is ServiceType.LOAD_BALANCER, requested
+        )
+        if string_annotations or requested is not None:
+            pending = attrs.evolve(
+                pending, requested_ingress=requested, annotations=tuple(sorted(string_annotations.items()))
+            )
+    else:
+        lb_proxy_protocol, lb_preserve = _NO_ANNOTATIONS
     selector = spec.selector
     return {
         "type": type_,
         "cluster_ips": given,
-        "ports": list(ports),
-        "external_traffic_policy": TrafficPolicy.CLUSTER if etp is None else _POLICIES[etp],
-        "internal_traffic_policy": TrafficPolicy.CLUSTER if itp is None else _POLICIES[itp],
+        "ports": list(shape.ports),
+        "external_traffic_policy": shape.external_traffic_policy,
+        "internal_traffic_policy": shape.internal_traffic_policy,
         "external_ips": [],
         "load_balancer_ingress": lb_entries,
         "load_balancer_source_ranges": [],
         "health_check_node_port": health,
-        "session_affinity": SessionAffinity.NONE if affinity is None else _AFFINITIES[affinity],
+        "session_affinity": shape.session_affinity,
         "traffic_distribution": spec.trafficDistribution or None,
         "topology_annotation": topology_annotation({"metadata": metadata}) if annotations else None,
         "selector": tuple(selector.items()) or None if selector is not None else None,
@@ -131,6 +126,82 @@ def _read(service: TypedService, metadata: dict[str, Any]) -> dict[str, Any] | N
         "proxy_protocol": lb_proxy_protocol,
         "lb_preserve_client_ip": lb_preserve,
     }
+
+
+@attrs.frozen
+class _Shape:
+    """What a Service's shared values make of it (see :func:`_shape`)."""
+
+    type: ServiceType
+    ports: tuple[ServicePort, ...]
+    external_traffic_policy: TrafficPolicy
+    internal_traffic_policy: TrafficPolicy
+    session_affinity: SessionAffinity
+    #: What is pending for a Service of this shape that asks for no address and has no annotations.
+    pending: Pending
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape(
+    word: str | None,
+    etp: str | None,
+    itp: str | None,
+    affinity: str | None,
+    health_given: bool,
+    allocate_load_balancer_node_ports: bool | None,
+    raw_ports: tuple[TypedPort, ...] | None,
+    family_words: tuple[str, ...] | None,
+    family_policy: str | None,
+    given_families: tuple[int, ...],
+    headless: bool,
+    no_ingress: bool,
+    lb_class: str | None,
+) -> _Shape | None:
+    """What the values most Services share with others (type, policies, ports, families...) make of a
+    Service, worked out once per combination (a snapshot of 16,000 Services has a few dozen); ``None``
+    where ``plain_service`` declines. ``no_ingress``: the Service has no ``status.loadBalancer``."""
+    type_ = ServiceType.CLUSTER_IP if word is None else _TYPES[word]
+    cluster_ip = type_ is ServiceType.CLUSTER_IP
+    load_balancer = type_ is ServiceType.LOAD_BALANCER
+    if etp is not None and cluster_ip:
+        return None  # validate.service_spec: only for externally-accessible Services
+    if health_given and not (load_balancer and etp == "Local"):
+        return None
+    family = _family_request(family_words, family_policy, given_families, headless)
+    if family is None:
+        return None
+    family_request, family_defaults = family
+    ports_read = _ports(raw_ports, type_, allocate_load_balancer_node_ports is not False)
+    if ports_read is None:
+        return None
+    ports, node_ports, port_defaults = ports_read
+    if not ports and not headless:
+        return None  # "spec.ports: Required value"
+    defaulted = [*(("spec.type",) if word is None else ()), *family_defaults, *port_defaults]
+    if not cluster_ip and etp is None:
+        defaulted.append("spec.externalTrafficPolicy")
+    if itp is None:
+        defaulted.append("spec.internalTrafficPolicy")
+    if affinity is None:
+        defaulted.append("spec.sessionAffinity")
+    if load_balancer and allocate_load_balancer_node_ports is None:
+        defaulted.append("spec.allocateLoadBalancerNodePorts")
+    pending = Pending(
+        family_request=family_request,
+        node_ports=node_ports,
+        health_check_node_port=not health_given and load_balancer and etp == "Local",
+        needs_ingress=load_balancer and no_ingress,
+        defaulted=tuple(defaulted),
+        lb_class=lb_class,
+    )
+    return _Shape(
+        type=type_,
+        ports=ports,
+        external_traffic_policy=TrafficPolicy.CLUSTER if etp is None else _POLICIES[etp],
+        internal_traffic_policy=TrafficPolicy.CLUSTER if itp is None else _POLICIES[itp],
+        session_affinity=SessionAffinity.NONE if affinity is None else _AFFINITIES[affinity],
+        pending=pending,
+    )
 
 
 def _cluster_ips(
@@ -193,7 +264,7 @@ def _ports(
 ) -> tuple[tuple[ServicePort, ...], tuple[int, ...], tuple[str, ...]] | None:
     """``plain_service._ports`` for one value of ``spec.ports`` (most Services share theirs with others):
     the ports, the indexes of those whose nodePort is allocated, the defaulted paths; ``None`` to decline.
-    Called with the model's validators off (every value is checked here first)."""
+    Each port is built with the model's validators off: every value is checked here first."""
     if raw is None:
         return _EMPTY, _EMPTY, _EMPTY
     allocates = type_ is ServiceType.NODE_PORT or (type_ is ServiceType.LOAD_BALANCER and allocates_if_load_balancer)
@@ -221,16 +292,15 @@ def _ports(
             defaulted.append(f"spec.ports[{i}].targetPort")
         elif type(target) is int and not 1 <= target <= 65535:
             return None
-        ports.append(ServicePort(name=name, port=p.port, protocol=protocol, node_port=node_port, target_port=target))
+        with validators_off():
+            port = ServicePort(name=name, port=p.port, protocol=protocol, node_port=node_port, target_port=target)
+        ports.append(port)
     return tuple(ports), tuple(pending), tuple(defaulted)
 
 
-def _ingress(status: TypedStatus | None) -> tuple[list[LoadBalancerIngress], bool] | None:
-    """``plain_service._ingress``: the ingress entries and whether ``status.loadBalancer`` is there;
-    ``None`` to decline."""
-    lb = status.loadBalancer if status is not None else None
-    if lb is None:
-        return [], False
+def _ingress(lb: TypedLoadBalancerStatus) -> list[LoadBalancerIngress] | None:
+    """``plain_service._ingress`` of a Service with a ``status.loadBalancer``: its ingress entries, built
+    with the model's validators off (each address is checked here first); ``None`` to decline."""
     out: list[LoadBalancerIngress] = []
     for entry in lb.ingress or ():
         ip = entry.ip or None
@@ -239,5 +309,6 @@ def _ingress(status: TypedStatus | None) -> tuple[list[LoadBalancerIngress], boo
         hostname = entry.hostname or None
         mode = _IP_MODES[entry.ipMode] if entry.ipMode else IPMode.VIP
         if ip is not None or hostname is not None:
-            out.append(LoadBalancerIngress(ip=ip, hostname=hostname, ip_mode=mode))
-    return out, True
+            with validators_off():
+                out.append(LoadBalancerIngress(ip=ip, hostname=hostname, ip_mode=mode))
+    return out
