@@ -180,3 +180,19 @@ def test_a_kubectl_node_is_decoded_typed_and_anything_else_as_dicts(tmp_path: Pa
         assert item["spec"].as_dict() == json.loads(path.read_text())["items"][0]
         (loaded,) = load_manifests([path]).nodes
         assert (loaded.addresses, loaded.zone, loaded.pod_cidrs) == (("172.18.0.2",), "zone-a", ("10.64.1.0/24",))
+
+
+def test_typed_nodes_built_together_keep_their_order_around_nodes_node_from_reads(tmp_path: Path) -> None:
+    """Typed Nodes are built at once (``_Assembly._build_nodes``), and a Node ``node_from`` reads (a tainted
+    one) between them keeps its place, as in a List read by the json module, over two files."""
+    tainted = _kubectl_node("node-b")
+    tainted["spec"]["taints"] = [{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]
+    first = tmp_path / "a.json"
+    first.write_text(json.dumps({"kind": "List", "items": [_kubectl_node("node-a"), tainted, _kubectl_node("node-c")]}))
+    second = tmp_path / "b.json"
+    second.write_text(json.dumps({"kind": "List", "items": [_kubectl_node("node-d")]}))
+    typed = load_manifests([first, second]).nodes
+    assert [n.name for n in typed] == ["node-a", "node-b", "node-c", "node-d"]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(sources, "_read_list", None)  # the json module's dicts
+        assert load_manifests([first, second]).nodes == typed

@@ -24,7 +24,7 @@ from kverify.load.fields import Ctx, Path, invalid, quote, unsupported, validato
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
-from kverify.load.node_typed import typed_node
+from kverify.load.node_typed import built_nodes, typed_node_fields
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from, service_intent
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
@@ -249,6 +249,8 @@ class _Assembly:
         self.nodes: list[Node] = []
         #: Each Node's name to itself: a slice read after its nodes shares their strings (see typed_columns).
         self.node_names: dict[str, str] = {}
+        #: The keyword arguments of typed Nodes (a JSON List's) not built yet: built together, in order.
+        self.node_drafts: list[dict[str, Any]] = []
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
         self.skipped_services: set[str] = set()
         self.slices: list[tuple[Ctx, str, SliceRecord]] = []
@@ -299,6 +301,13 @@ class _Assembly:
             if item_kind and "kind" not in item:
                 item = {**item, "kind": item_kind, "apiVersion": item.get("apiVersion", doc.data.get("apiVersion"))}
             self.add_object(file, item, line, locate)
+        self._build_nodes()
+
+    def _build_nodes(self) -> None:
+        """Build the typed Nodes read so far (``node_drafts``) at once, after those already built."""
+        if self.node_drafts:
+            self.nodes.extend(built_nodes(self.node_drafts))
+            self.node_drafts.clear()
 
     def add_object(self, file: str, data: dict[str, Any], line: int, locate: Callable[[Path], int]) -> None:
         kind, api_version, meta = data.get("kind"), data.get("apiVersion"), data.get("metadata")
@@ -365,14 +374,16 @@ class _Assembly:
                 self.slices.append((ctx, namespace, record))
         elif kind == "Node":
             typed = data.get("spec")
-            node = None
             if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.node_typed)
-                node = typed_node(typed.typed, name, data["metadata"])
-                if node is None:
-                    data = typed.as_dict()  # node_from reads the dicts the json module gives
-            if node is None:
-                node = node_from(ctx, data, name)
+                fields = typed_node_fields(typed.typed, name, data["metadata"])
+                if fields is not None:  # built with the List's other typed Nodes (_build_nodes)
+                    self.node_drafts.append(fields)
+                    self.node_names[name] = name
+                    return
+                data = typed.as_dict()  # node_from reads the dicts the json module gives
+            node = node_from(ctx, data, name)
             if node is not None:
+                self._build_nodes()  # the typed Nodes read before it first: Nodes stay in file order
                 self.nodes.append(node)
                 self.node_names[node.name] = node.name
         elif kind == "Pod":  # checks endpoints' targetRefs; a bare Pod is a workload of its own
