@@ -27,7 +27,6 @@ Sources (kubernetes/kubernetes, v1.33):
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -111,17 +110,21 @@ def object_name(ctx: Ctx, kind: str, name: str, namespace: str | None) -> bool:
         match, longest, format_name = rule
         plain = len(name) <= longest and match(name) is not None  # most names: no message to build
         ok = plain or check_name(ctx, ("metadata", "name"), name, format_name)
-        if namespace is not None and kind not in ("Node", "ServiceCIDR"):  # cluster-scoped: no namespace
-            for message in _namespace_problems(namespace):
+        # Cluster-scoped kinds have no namespace. A snapshot has a few namespaces for thousands of
+        # objects: each valid one is checked once.
+        if namespace is not None and namespace not in _VALID_NAMESPACES and kind not in ("Node", "ServiceCIDR"):
+            problems = name_problems(namespace, "DNS-1123 label")
+            for message in problems:
                 ctx.error(("metadata", "namespace"), invalid(namespace, message))
+            if problems:
                 ok = False
+            elif len(_VALID_NAMESPACES) < 4096:
+                _VALID_NAMESPACES.add(namespace)
     return ok
 
 
-@functools.lru_cache(maxsize=4096)
-def _namespace_problems(namespace: str) -> tuple[str, ...]:
-    """A snapshot has a few namespaces for thousands of objects: each is checked once."""
-    return tuple(name_problems(namespace, "DNS-1123 label"))
+#: Namespaces found valid (as DNS-1123 labels) so far.
+_VALID_NAMESPACES: set[str] = set()
 
 
 def externally_accessible(type_: str, external_ips: Iterable[object]) -> bool:
@@ -216,8 +219,10 @@ class Allocations:
                     ),
                 )
             self.node_port(ctx, ("spec", "healthCheckNodePort"), health, key)
+        holders = self.cluster_ips
         for j, ip in enumerate(kwargs.get("cluster_ips") or ()):
-            if not allocated or f"spec.clusterIPs[{j}]" not in allocated:
+            # The claim made here (most ClusterIPs: free), cluster_ip's message where it fails.
+            if (not allocated or f"spec.clusterIPs[{j}]" not in allocated) and holders.setdefault(ip, key) != key:
                 self.cluster_ip(ctx, ("spec", "clusterIPs"), ip, key)
 
 
