@@ -162,6 +162,20 @@ def test_k3s_servicelb_labels_mean_servicelb_for_services_without_a_class(tmp_pa
     assert by_name["other"].load_balancer_hint is None  # ServiceLB skips Services with a loadBalancerClass
 
 
+def test_a_k3s_servicelb_label_is_found_beside_label_keys_read_before(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The label keys of objects read before are not looked at again: a Node that adds ServiceLB's label
+    to keys already seen is still found."""
+    plain_node = {**K3S_NODE, "metadata": {"name": "b", "labels": {"kubernetes.io/hostname": "b"}}}
+    k3s_node = {
+        **K3S_NODE,
+        "metadata": {"name": "a", "labels": {"kubernetes.io/hostname": "a", **K3S_NODE["metadata"]["labels"]}},
+    }  # type: ignore[dict-item]
+    (service,) = loaded(tmp_path, lb_service(), plain_node, plain_node | {"metadata": {"name": "c"}}, k3s_node).services
+    assert service.load_balancer_hint is LoadBalancerProfile.K3S_SERVICELB
+    (service,) = loaded(tmp_path, lb_service(), plain_node).services
+    assert service.load_balancer_hint is None
+
+
 PROXY = [
     pytest.param({AWS + "proxy-protocol": "*"}, True, None, id="proxy-protocol '*' turns PROXY protocol v2 on"),
     pytest.param(

@@ -208,14 +208,6 @@ def to_cluster(
     )
 
 
-def _label(kind: str | None, namespace: str, name: str | None) -> str | None:
-    if kind is None:
-        return None
-    if name is None:
-        return kind
-    return f"{kind} {name}" if kind in _CLUSTER_SCOPED else f"{kind} {namespace}/{name}"
-
-
 _TYPE_NAMES = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
@@ -263,6 +255,7 @@ class _Assembly:
         self.workloads: list[Workload] = []
         self.metallb_bgp = False  # a BGPAdvertisement or BGPPeer: MetalLB announces over BGP
         self.k3s_servicelb = False  # an object labelled svccontroller.k3s.cattle.io/*: k3s ServiceLB runs
+        self.label_keys: set[object] = set()  # the label keys seen, none of them k3s ServiceLB's
         self.hpas: list[tuple[Ctx, HpaRecord]] = []
         self.service_cidrs: list[str] = []
         #: The CIDRs ClusterIPs are allocated from: the given ones, then the objects' (the default one first).
@@ -322,9 +315,15 @@ class _Assembly:
         kind_ok = type(kind) is str and kind != ""
         name_ok = type(name) is str and name != ""
         namespace = given_namespace if type(given_namespace) is str and given_namespace else self.namespace
-        label = _label(kind if kind_ok else None, namespace, name if name_ok else None)
-        if labels and not self.k3s_servicelb and type(labels) is dict and _has_k3s_label(labels):
-            self.k3s_servicelb = True
+        if not kind_ok:  # the object's label in messages ("Kind namespace/name"), as far as it has one
+            label = None
+        elif not name_ok:
+            label = kind
+        else:
+            label = f"{kind} {name}" if kind in _CLUSTER_SCOPED else f"{kind} {namespace}/{name}"
+        if labels and not self.k3s_servicelb and type(labels) is dict and not self.label_keys.issuperset(labels):
+            self.k3s_servicelb = _has_k3s_label(labels)
+            self.label_keys.update(labels)  # most objects' label keys are those of objects read before
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
             if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):
                 self.metallb_bgp = True
