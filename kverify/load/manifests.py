@@ -419,7 +419,8 @@ class _Assembly:
             if kwargs is not None:
                 self.services.append((ctx, namespace, name, kwargs))
                 selector = service.spec.selector
-                if (intent := service_intent(ctx, selector, data["metadata"].get("annotations"))) is not None:
+                annotations = data["metadata"].get("annotations")
+                if (intent := service_intent(ctx, selector, annotations, strings=True)) is not None:
                     self.intents[f"{namespace}/{name}"] = intent
                 return
             data = typed.as_dict()  # the other readers read the dicts the json module gives

@@ -80,8 +80,9 @@ def intent_from(ctx: Ctx, obj: dict[str, Any]) -> ServiceIntent | None:
     return service_intent(ctx, spec.get("selector") if type(spec) is dict else None, obj["metadata"].get("annotations"))
 
 
-def service_intent(ctx: Ctx, selector: object, annotations: object) -> ServiceIntent | None:
-    """:func:`intent_from` given the Service's ``spec.selector`` and ``metadata.annotations``."""
+def service_intent(ctx: Ctx, selector: object, annotations: object, *, strings: bool = False) -> ServiceIntent | None:
+    """:func:`intent_from` given the Service's ``spec.selector`` and ``metadata.annotations``; ``strings``:
+    the selector is known to map strings to strings (a Service decoded typed), its items are its pairs."""
     needs = None
     if type(annotations) is dict and NEEDS_CLIENT_IP_ANNOTATION in annotations:
         value = annotations[NEEDS_CLIENT_IP_ANNOTATION]
@@ -92,7 +93,12 @@ def service_intent(ctx: Ctx, selector: object, annotations: object) -> ServiceIn
         needs = value == "true"
     if not selector and needs is None:
         return None
-    pairs = tuple(sorted((str(k), str(val)) for k, val in selector.items())) if type(selector) is dict else ()
+    if type(selector) is not dict:
+        pairs: tuple[tuple[str, str], ...] = ()
+    elif strings:
+        pairs = tuple(sorted(selector.items()))
+    else:
+        pairs = tuple(sorted((str(k), str(val)) for k, val in selector.items()))
     return ServiceIntent(selector=pairs, needs_client_ip=bool(needs))
 
 

@@ -45,6 +45,7 @@ _IP_MODES = {m.spelling: m for m in IPMode}
 #: Annotations the careful reader checks or warns about: a Service with one is left to it.
 _CAREFUL_ANNOTATIONS = frozenset((SOURCE_RANGES_ANNOTATION, ALLOCATED_ANNOTATION))
 _EMPTY: tuple[()] = ()
+_IPV4_ONLY = (4,)
 #: What the load-balancer annotations say of a Service without any: PROXY protocol, client address kept.
 _NO_ANNOTATIONS = load_balancer_annotations(None, False, None)[2:]
 
@@ -62,10 +63,16 @@ def typed_service(service: TypedService, metadata: dict[str, Any]) -> dict[str, 
     health = spec.healthCheckNodePort
     if health is not None and not 1 <= health <= 65535:
         return None
-    cluster_ips = _cluster_ips(spec.clusterIP or None, spec.clusterIPs or None, spec.type in (None, "ClusterIP"))
-    if cluster_ips is None:
-        return None
-    given, headless, given_families = cluster_ips
+    single, many = spec.clusterIP, spec.clusterIPs
+    given: tuple[str, ...]
+    given_families: tuple[int, ...]
+    if many is not None and len(many) == 1 and many[0] == single and IPV4.match(single):
+        given, headless, given_families = many, False, _IPV4_ONLY  # a snapshot's Services: _cluster_ips' answer
+    else:
+        cluster_ips = _cluster_ips(single or None, many or None, spec.type in (None, "ClusterIP"))
+        if cluster_ips is None:
+            return None
+        given, headless, given_families = cluster_ips
     requested = spec.loadBalancerIP or None
     if requested is not None and not is_ip(requested):
         return None
