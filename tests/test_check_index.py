@@ -121,3 +121,48 @@ def test_node_views_are_each_nodes_own_and_grouped_in_node_order(nodes: list[tup
         grouped.setdefault(view, []).append(i)
     assert list(index.nodes_by_view.items()) == list(grouped.items())
     assert index.view_of_node == [list(grouped).index(view) for view in expected]
+
+
+_NODE_LABELS = st.sampled_from(
+    [
+        (),
+        (("node.kubernetes.io/exclude-from-external-load-balancers", "true"),),
+        (("node.kubernetes.io/exclude-from-external-load-balancers", ""), ("team", "a")),
+        (("team", "node.kubernetes.io/exclude-from-external-load-balancers"),),  # the key as a value only
+        (("kubernetes.io/hostname", "x"),),
+    ]
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["node-a", "node-b", "node-c"]),  # repeated names: bad input, answered all the same
+            st.lists(st.sampled_from(["192.168.0.1", "192.168.0.2", "fd00::1"]), max_size=2),
+            st.sampled_from([None, "", "zone-a", "zone-b"]),
+            _NODE_LABELS,
+        ),
+        max_size=8,
+    )
+)
+def test_the_node_lookups_built_a_column_at_a_time_are_those_built_node_by_node(
+    rows: list[tuple[str, list[str], str | None, tuple]],
+) -> None:
+    nodes = [Node(name=name, addresses=addresses, zone=zone, labels=labels) for name, addresses, zone, labels in rows]
+    cluster = Cluster(nodes=nodes)
+    index = index_of(cluster)
+    assert index.node_position == {n.name: i for i, n in enumerate(nodes)}
+    assert index.node_names == frozenset(n.name for n in nodes)
+    by_name = {n.name: n for n in nodes}
+    assert index.nodes_by_name.keys() == by_name.keys()
+    assert all(index.nodes_by_name[name] is node for name, node in by_name.items())
+    zones: dict[str, int] = {}
+    for n in nodes:
+        if n.zone:
+            zones.setdefault(n.zone, len(zones))
+    assert list(index.zones.items()) == list(zones.items())
+    labelled = tuple((n.name, value) for n in nodes if (value := dict(n.labels).get(EXCLUDE_FROM_LB_LABEL)) is not None)
+    assert index.lb_exclusion_labels == labelled
+    for address in ("192.168.0.1", "192.168.0.2", "fd00::1", "10.0.0.1"):
+        first = next((n for n in nodes if address in n.addresses), None)
+        assert cluster.node_owning(address) is first
