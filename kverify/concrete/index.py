@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from itertools import chain, repeat
-from operator import and_, attrgetter
+from operator import and_, attrgetter, contains
 from typing import TYPE_CHECKING
 
 from kverify.concrete.endpoint_set import EndpointSet
@@ -230,12 +230,13 @@ class EndpointAddresses:
         answer = self._answers.get(ip)
         if answer is not None:
             return answer
-        every = chain.from_iterable(map(_ips, self._services))
         if self._scans_left == 0:
-            self._all = frozenset(every)
+            self._all = frozenset(chain.from_iterable(map(_ips, self._services)))
             return ip in self._all
         self._scans_left -= 1
-        answer = self._answers[ip] = ip in every
+        # Each Service's addresses searched on their own (``ip in column``: a tuple's own search), not
+        # through one chained iterator: a third of the instructions per address (480,000 in issue 11's List).
+        answer = self._answers[ip] = any(map(contains, map(_ips, self._services), repeat(ip)))
         return answer
 
 
