@@ -15,10 +15,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kverify.check.session import allocated_of
 from kverify.errors import InputError
 from kverify.load import load_manifests
 from kverify.load.export import manifests
-from kverify.model import Cluster, Service
+from kverify.model import Cluster, Service, ServicePort
 
 #: KEP-3070 / KEP-3668: dynamic allocation stays out of the static band at the bottom of the range.
 SERVICE_CIDR_DYNAMIC_V4 = (ipaddress.ip_address("10.96.1.0"), ipaddress.ip_address("10.111.255.254"))
@@ -410,3 +411,33 @@ def test_allocated_values_skip_only_sets_that_name_no_value(paths, ips, node_por
         and not (p == "spec.clusterIPs[0]" and "spec.clusterIP" in paths)
     ]
     assert svc.allocated_values() == tuple(sorted(asked, key=lambda item: _field_order(item[0])))
+
+
+_PATHS = st.sampled_from(
+    [
+        frozenset(),
+        frozenset({"spec.ipFamilies", "spec.ipFamilyPolicy"}),  # defaulted: names no value
+        frozenset({"spec.clusterIP", "spec.clusterIPs[0]"}),
+        frozenset({"spec.ports[0].nodePort", "spec.type"}),
+        frozenset({"status.loadBalancer.ingress[0].ip"}),
+    ]
+)
+
+
+@given(st.lists(st.tuples(_PATHS, st.booleans()), max_size=8))
+def test_allocated_of_is_each_services_values_asked_one_by_one(
+    rows: list[tuple[frozenset, bool]],
+) -> None:
+    # allocated_of asks only the Services whose set of paths may name a value: the same answer, in order.
+    services = [
+        Service(
+            namespace="shop",
+            name=f"svc-{i}",
+            cluster_ips=(f"10.96.0.{i + 1}",) if with_ip else (),
+            ports=(ServicePort(port=80, node_port=30000 + i),),
+            allocated=paths,
+        )
+        for i, (paths, with_ip) in enumerate(rows)
+    ]
+    expected = tuple((s.key, s.allocated_values()) for s in services if s.allocated and s.allocated_values())
+    assert allocated_of(Cluster(services=services)) == expected

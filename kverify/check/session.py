@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from pathlib import Path
 
 import attrs
@@ -16,6 +17,7 @@ from kverify.load import load_manifests, to_cluster
 from kverify.load.manifests import LoadedManifests
 from kverify.load.sources import expand
 from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
+from kverify.model.cluster import may_name_values
 from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.policy import PolicyIndex
 from kverify.model.workload import NodePool
@@ -54,8 +56,17 @@ def split_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def allocated_of(cluster: Cluster) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """Each Service's values known only after apply, for the reports."""
-    # A snapshot's Services have nothing allocated: asked only of those that have.
-    return tuple((s.key, values) for s in cluster.services if s.allocated and (values := s.allocated_values()))
+    services = cluster.services
+    # A snapshot's Services have nothing allocated, and share a few sets of merely defaulted paths: the
+    # distinct sets are gathered in one C-level pass (a set keeps its hash) and each is asked once whether
+    # it may name a value; only the Services holding one that may are asked for their values, in order.
+    naming = {paths for paths in set(map(_ALLOCATED, services)) if paths and may_name_values(paths)}
+    if not naming:
+        return ()
+    return tuple((s.key, values) for s in services if s.allocated in naming and (values := s.allocated_values()))
+
+
+_ALLOCATED = attrgetter("allocated")
 
 
 def load_balancers_of(cluster: Cluster) -> tuple[tuple[str, str, str], ...]:

@@ -244,7 +244,7 @@ class Service:
         # Pick the valued fields first and sort only those: in a snapshot of applied objects no field
         # is still to be allocated, and sorting every defaulted path with a regex key cost ~0.08 s
         # on 16,000 Services. Its paths (spec.ipFamilies...) name no value at all: asked once per set.
-        if not _may_name_values(self.allocated):
+        if not may_name_values(self.allocated):
             return ()
         out = [
             (path, value)
@@ -281,7 +281,7 @@ class Service:
 
 
 @functools.lru_cache(maxsize=256)
-def _may_name_values(paths: frozenset[str]) -> bool:
+def may_name_values(paths: frozenset[str]) -> bool:
     """Whether some path may name an address or a port (:meth:`Service._allocated_value` may answer it):
     ``spec.clusterIP``, ``spec.healthCheckNodePort`` or an indexed path. The loader gives the Services
     of a snapshot a few sets of merely defaulted paths, shared: each is asked once."""
