@@ -480,7 +480,7 @@ class _Assembly:
         namespaces = tuple(sorted({w.namespace for w in workloads}))
         return tuple(every_namespace(w, namespaces) for w in workloads)
 
-    def _mirror(self, by_service: dict[str, list[SliceEndpoints]]) -> frozenset[str]:
+    def _mirror(self, by_service: _EndpointsByService) -> frozenset[str]:
         """Add the endpoints of each Endpoints object the mirroring controller would copy (its Service is
         here and has no selector, and no EndpointSlice of the Service was given: a snapshot holds the
         mirrored slices already); return those Services' keys. The others are skipped, with the reason."""
@@ -499,7 +499,7 @@ class _Assembly:
                 reason = "EndpointSlices of the Service are given (a snapshot): those are read"
             else:
                 if (record := endpoints_from(ctx, data, ns)) is not None:
-                    by_service[key].append(record.endpoints)
+                    by_service.add(key, record.endpoints)
                     mirrored.add(key)
                 continue
             self._skip(file, line, "Endpoints", f"Endpoints {key}: {reason}")
@@ -561,22 +561,29 @@ class _Assembly:
         node_names = {n.name for n in self.nodes}
         keys = [f"{ns}/{name}" for _, ns, name, _ in self.services]  # each Service's namespace/name, once
         service_keys = set(keys)
-        by_service: dict[str, list[SliceEndpoints]] = {key: [] for key in keys}  # slices' endpoints
+        by_service = _EndpointsByService()  # the endpoints of each Service's slices
+        first, more = by_service.first, by_service.more
         missing_nodes_noted = False
         sliced: set[str] = set()  # the Services whose EndpointSlices were given
+        pods = self.pods
         for ctx, ns, record in self.slices:
             key = f"{ns}/{record.service}"
             if record.service is not None:
                 sliced.add(key)
-            if record.service is not None and key not in service_keys and key not in self.skipped_services:
-                ctx.warn(
-                    ("metadata", "labels", SERVICE_NAME_LABEL),
-                    f"Service {quote(key)} not found in the manifests; these endpoints are not used",
-                )
-            if not self._all_known(record, node_names, missing_nodes_noted):
+                if key not in service_keys and key not in self.skipped_services:
+                    ctx.warn(
+                        ("metadata", "labels", SERVICE_NAME_LABEL),
+                        f"Service {quote(key)} not found in the manifests; these endpoints are not used",
+                    )
+            # A slice decoded with its Nodes' names, and no Pod to look for: _all_known's answer is True
+            # without a call (nearly every slice of a snapshot: 16,000 in issue 11's List).
+            if (pods or not record.nodes_known) and not self._all_known(record, node_names, missing_nodes_noted):
                 missing_nodes_noted = self._warn_unknown(ctx, record.endpoints, node_names, missing_nodes_noted)
-            if key in by_service:
-                by_service[key].append(record.endpoints)
+            if key in service_keys:
+                if key in first:  # by_service.add, written out: run once per slice
+                    more.setdefault(key, [first[key]]).append(record.endpoints)
+                else:
+                    first[key] = record.endpoints
         mirrored = self._mirror(by_service)
         # Endpoints are skipped (or not) only once every Service is known: back into file order.
         order = sorted(range(len(self.skipped)), key=self.skipped_at.__getitem__)
@@ -603,7 +610,7 @@ class _Assembly:
             for (ctx, ns, name, kwargs), key in zip(self.services, keys, strict=True):
                 allocations.service(ctx, key, kwargs)
                 try:
-                    endpoints = _joined(by_service[key])
+                    endpoints = by_service.of(key)
                     services.append(Service(namespace=ns, name=name, endpoints=endpoints, **kwargs))
                 except (ValueError, TypeError) as exc:
                     ctx.model_error(exc)
@@ -629,6 +636,33 @@ class _Assembly:
 WORKLOAD_KINDS = frozenset(("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController"))
 _NODE_NAME = operator.attrgetter("node_name")
 _POD = operator.attrgetter("pod")
+
+
+class _EndpointsByService:
+    """The endpoints of each Service's slices (and mirrored Endpoints), by ``namespace/name``: the first
+    slice's as they are, the others' (rare) listed with them. Most Services have one slice: no list is
+    made for each only to hold it."""
+
+    __slots__ = ("first", "more")
+
+    def __init__(self) -> None:
+        self.first: dict[str, SliceEndpoints] = {}
+        self.more: dict[str, list[SliceEndpoints]] = {}
+
+    def add(self, key: str, endpoints: SliceEndpoints) -> None:
+        """One more slice's endpoints for Service ``key``."""
+        if key in self.first:
+            self.more.setdefault(key, [self.first[key]]).append(endpoints)
+        else:
+            self.first[key] = endpoints
+
+    def of(self, key: str) -> SliceEndpoints:
+        """Service ``key``'s endpoints, every slice's, in the order added (:func:`_joined`)."""
+        more = self.more
+        if more and key in more:
+            return _joined(more[key])
+        found = self.first.get(key)
+        return _joined([]) if found is None else found
 
 
 def _joined(slices: list[SliceEndpoints]) -> SliceEndpoints:
