@@ -190,9 +190,11 @@ class ClusterIndex:
         return self.node_position[node.name]
 
 
-def _ips(service: Service) -> Iterable[str]:
+def _ips(service: Service) -> tuple[str, ...]:
+    """The Service's endpoint addresses, in order: a column as it is, a tuple of Endpoints (slices with
+    topology hints, a spec's cluster) read into one."""
     endpoints = service.endpoints
-    return endpoints.ips if type(endpoints) is EndpointColumns else map(_IP, endpoints)
+    return endpoints.ips if type(endpoints) is EndpointColumns else tuple(map(_IP, endpoints))
 
 
 _IP = attrgetter("ip")
