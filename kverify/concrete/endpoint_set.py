@@ -188,7 +188,9 @@ class EndpointSet:
         self._scanned: dict[str, list[int] | None] = {}
         self._by_base: dict[tuple[bool, ...], list[int]] | None = None
         self._defaults: dict[tuple[tuple[bool, ...], bool], Key] = {}
-        self._zone_counts: dict[int, Counter[Key]] = {}
+        #: How many endpoints fall in each class, by zone (:meth:`_counts_in_zone`): plain dicts, not Counters,
+        #: whose Python-level constructor and update cost more than the few keys counted (issue 11).
+        self._zone_counts: dict[int, dict[Key, int]] = {}
         #: :meth:`_made_local`'s answers, by zone, NO_NODE or not, and the node's kinds of endpoints.
         self._local_classes: dict[tuple[object, ...], tuple[tuple[Key, ...], dict[tuple[bool, ...], Key]]] = {}
         self._full: tuple[str, tuple[EndpointView, ...]] | None = None
@@ -303,22 +305,23 @@ class EndpointSet:
             self.nodes[i] == NO_NODE,
         )
 
-    def _counts_in_zone(self, zone: int) -> Counter[Key]:
+    def _counts_in_zone(self, zone: int) -> dict[Key, int]:
         """How many endpoints fall in each class seen from a node of ``zone`` that holds none of them,
         is hinted by none and is not the client (computed once per zone: linear in zone hints)."""
         counts = self._zone_counts.get(zone)
         if counts is None:
             if NO_ZONE_KEY not in self._zone_counts:
+                by_base: dict[tuple[tuple[bool, ...], bool], int]
                 if NO_NODE in self.by_node:
                     by_base = Counter(zip(self._base, map(NO_NODE.__eq__, self.nodes), strict=True))
                 else:  # every endpoint is on a node: counted by kind alone (no pair made per endpoint)
                     kinds = {self._base[0]: len(self._base)} if self._one_kind and self._base else Counter(self._base)
-                    by_base = Counter({(base, False): c for base, c in kinds.items()})
-                self._zone_counts[NO_ZONE_KEY] = Counter({self._default(*k): c for k, c in by_base.items()})
-            counts = Counter(self._zone_counts[NO_ZONE_KEY])
+                    by_base = {(base, False): c for base, c in kinds.items()}
+                self._zone_counts[NO_ZONE_KEY] = {self._default(*k): c for k, c in by_base.items()}
+            counts = dict(self._zone_counts[NO_ZONE_KEY])
             for i in self.by_zone_hint.get(zone, ()):
-                counts[self.key(i, OTHER_NODE, NO_ZONE_KEY, "")] -= 1
-                counts[self.key(i, OTHER_NODE, zone, "")] += 1
+                _add(counts, self.key(i, OTHER_NODE, NO_ZONE_KEY, ""), -1)
+                _add(counts, self.key(i, OTHER_NODE, zone, ""), 1)
             self._zone_counts[zone] = counts
         return counts
 
@@ -346,7 +349,7 @@ class EndpointSet:
             else:
                 special_keys = tuple(map(made_local.__getitem__, map(base.__getitem__, special)))
         else:
-            counts = Counter(self._counts_in_zone(zone))
+            counts = dict(self._counts_in_zone(zone))
             found = []
             for i in special:
                 if not (base[i][3] or base[i][4]) and not (client and i in client):
@@ -355,8 +358,8 @@ class EndpointSet:
                     key = (True, *before[1:]) if self.nodes[i] == node else before  # type: ignore[assignment]
                 else:
                     before, key = self.key(i, OTHER_NODE, zone, ""), self.key(i, node, zone, client_ip)
-                counts[before] -= 1
-                counts[key] += 1
+                _add(counts, before, -1)
+                _add(counts, key, 1)
                 found.append(key)
             special_keys = tuple(found)
             keys = tuple(sorted(k for k, c in counts.items() if c > 0))
@@ -371,13 +374,13 @@ class EndpointSet:
         kinds of endpoints (a trace from every node asks it 1,000 times): worked out once for each."""
         found = self._local_classes.get((zone, nowhere, kinds))
         if found is None:
-            counts = Counter(self._counts_in_zone(zone))
+            counts = dict(self._counts_in_zone(zone))
             made_local: dict[tuple[bool, ...], Key] = {}
             for kind, count in kinds:
                 before = self._default(kind, nowhere)
                 key = made_local[kind] = (True, *before[1:])  # type: ignore[assignment]
-                counts[before] -= count
-                counts[key] += count
+                _add(counts, before, -count)
+                _add(counts, key, count)
             keys = tuple(sorted(k for k, c in counts.items() if c > 0))
             found = self._local_classes[(zone, nowhere, kinds)] = (keys, made_local)
         return found
@@ -422,6 +425,11 @@ _SCANS_BEFORE_INDEX = 2
 
 #: The zone of a node without one (the rule table's NO_ZONE): no endpoint is hinted for it.
 NO_ZONE_KEY = -1
+
+
+def _add(counts: dict[Key, int], key: Key, n: int) -> None:
+    """``counts[key] += n``, a missing key counting 0 (as in a Counter)."""
+    counts[key] = counts.get(key, 0) + n
 
 
 def _view(key: Key, node: int, zone: int) -> EndpointView:
