@@ -341,6 +341,8 @@ class EndpointSet:
             kinds: tuple[tuple[tuple[bool, ...], int], ...]
             if self._one_kind and special:
                 kinds = ((base[special[0]], len(special)),)
+            elif not special:  # a node holding none of them (most nodes asked): no Counter of nothing
+                kinds = ()
             else:
                 kinds = tuple(Counter(map(base.__getitem__, special)).items())
             keys, made_local = self._made_local(zone, nowhere, kinds)
