@@ -174,7 +174,10 @@ class FlowFrame:
         return Situation(**self.fields, **own)  # type: ignore[arg-type]
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: attrs gives a slotted class with a cached_property a __getattr__, and then every attribute read
+# of an instance goes through Python 3.11's hooked lookup (hundreds of instructions, read thousands of times
+# by the executable model); here a cached value is kept in the instance's __dict__.
+@attrs.frozen(kw_only=True, slots=False)
 class Handling:
     """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes).
 

@@ -375,7 +375,10 @@ class ProxyConfig:
         return self.local_traffic_detector and bool(self.cluster_cidrs)
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: attrs gives a slotted class with a cached_property a __getattr__, and then every attribute read
+# of an instance goes through Python 3.11's hooked lookup (hundreds of instructions, read thousands of times
+# by the executable model); here a cached value is kept in the instance's __dict__.
+@attrs.frozen(kw_only=True, slots=False)
 class Cluster:
     """Everything routing depends on: nodes, services (with endpoints), the proxy, the load balancer."""
 
