@@ -178,6 +178,14 @@ def _node_wide(h: classify.Handling) -> _NodeWide:
     return value
 
 
+# Made once, not per call (hops_for runs for every outcome reported): reading an enum member through its
+# class takes Python 3.11's hooked attribute lookup, hundreds of instructions a read.
+_TO_NODE_PORT = Destination.NODE_PORT
+_CLIENT_WORDS = {ClientKind.EXTERNAL: "client", ClientKind.POD: "pod", ClientKind.NODE: "host"}
+#: Reply paths whose reply leaves with the service address as its source.
+_REPLY_FROM_SERVICE_ADDRESS = (ReplyPath.VIA_TRANSLATING_NODE, ReplyPath.DIRECT_SERVER_RETURN)
+
+
 def hops_for(
     cluster: Cluster,
     flow: Flow,
@@ -191,9 +199,9 @@ def hops_for(
     rule table on :attr:`~kverify.concrete.classify.Handling.reduced`; ``index`` is the class of
     ``endpoint`` (``None``: not delivered)."""
     port = h.port
-    dst_port = port.node_port if flow.destination is Destination.NODE_PORT else port.port
+    dst_port = port.node_port if flow.destination is _TO_NODE_PORT else port.port
     dst = f"{h.dst_ip}:{dst_port}"
-    client = {ClientKind.EXTERNAL: "client", ClientKind.POD: "pod", ClientKind.NODE: "host"}[flow.client]
+    client = _CLIENT_WORDS[flow.client]
     if h.client_node is not None:
         client = f"{client}@{h.client_node.name}"
     node = h.node.name if h.node else None
@@ -264,7 +272,7 @@ def hops_for(
     hops.append(Hop(at=first_stop, to=where, src=src_now, dst=new_dst, note="; ".join(rewrites) + f" on {first_stop}"))
     hops.append(Hop(at=where, to=endpoint.pod or f"pod {endpoint.ip}", src=src_now, dst=new_dst))
     path = ReplyPath(decision.reply_path[index])
-    reply_src = dst if path in (ReplyPath.VIA_TRANSLATING_NODE, ReplyPath.DIRECT_SERVER_RETURN) else new_dst
+    reply_src = dst if path in _REPLY_FROM_SERVICE_ADDRESS else new_dst
     reply_note = {
         ReplyPath.VIA_TRANSLATING_NODE: f"reply un-NATed on {first_stop}",
         ReplyPath.DIRECT_SERVER_RETURN: f"DSR: {where} rewrites the reply's source to the service address",

@@ -79,6 +79,13 @@ DUAL_STACK = declare(
 
 CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
 
+# Enum members read for every flow routed, as module globals: reading a member through its class takes
+# Python 3.11's hooked attribute lookup (EnumType.__getattr__), hundreds of instructions a read.
+_EXTERNAL = ClientKind.EXTERNAL
+_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
+_TO_HEALTH_CHECK = Destination.HEALTH_CHECK_NODE_PORT
+_TO_NODE_PORTS = (Destination.NODE_PORT, Destination.HEALTH_CHECK_NODE_PORT)
+
 
 def _family(ip: str) -> int:
     """4 or 6 (the address is valid: the model checked it)."""
@@ -292,11 +299,7 @@ def nodeport_split_reason(cluster: Cluster, flow: Flow) -> str | None:
 
 def in_cluster_via_hostname(flow: Flow, service: Service) -> bool:
     """A pod or host-network client dialling a load balancer known only by its hostname."""
-    return (
-        flow.destination is Destination.LOAD_BALANCER
-        and flow.client is not ClientKind.EXTERNAL
-        and unknown_lb.hostname_only(service)
-    )
+    return flow.destination is _TO_LOAD_BALANCER and flow.client is not _EXTERNAL and unknown_lb.hostname_only(service)
 
 
 def in_cluster_lb_reason(cluster: Cluster, flow: Flow) -> str | None:
@@ -411,7 +414,7 @@ def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool 
     if not cluster.nodes:
         raise InputError(Problem(NO_NODES, field="nodes"))
     classify.check_dataplane(cluster)
-    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+    if flow.destination is _TO_HEALTH_CHECK:
         # The health check is per Service, not per port: any port's endpoints view will do.
         port = service.ports[0] if service.ports else ServicePort(port=service.health_check_node_port or 1)
     else:
@@ -419,18 +422,18 @@ def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool 
     given = _node(cluster, flow.node, "--node")
     # An external client runs on no node; an in-cluster one on the given node, or on any node.
     client_nodes: list[Node | None] = [None]
-    if flow.client is not ClientKind.EXTERNAL:
+    if flow.client is not _EXTERNAL:
         client_nodes = [given] if given else list(cluster.nodes)
     result: list[classify.Handling] = []
-    via_lb = flow.destination is Destination.LOAD_BALANCER or lb_picks
-    sent_by_lb = via_lb and flow.client is ClientKind.EXTERNAL
+    via_lb = flow.destination is _TO_LOAD_BALANCER or lb_picks
+    sent_by_lb = via_lb and flow.client is _EXTERNAL
     shared = _flow_frame(cluster, flow, service, port, sent_by_lb)
     for client_node in client_nodes:
         client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, client_node, service)
         for node, dst_ip in _candidate_nodes(cluster, flow, service, given, client_node):
             h = _handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip, sent_by_lb, shared)
             result.append(h)
-    if flow.client is ClientKind.EXTERNAL and via_lb and given is None:
+    if flow.client is _EXTERNAL and via_lb and given is None:
         result = _load_balancer_picks(cluster, result)
     return result
 
@@ -440,7 +443,7 @@ def _candidate_nodes(
 ) -> list[tuple[Node | None, str]]:
     mark(classify.HANDLING_NODE)
     destination = flow.destination
-    if destination in (Destination.NODE_PORT, Destination.HEALTH_CHECK_NODE_PORT):
+    if destination in _TO_NODE_PORTS:
         if flow.dst_ip:
             owner = cluster.node_owning(flow.dst_ip)
             if flow.dst_ip == classify.LOCALHOST and client_node is not None:
@@ -454,7 +457,7 @@ def _candidate_nodes(
                 # Cilium's socket-LB translates connect() on the client's own node, for any node's IP.
                 return [(client_node, flow.dst_ip)]
             return [(owner, flow.dst_ip)]
-        if flow.client is not ClientKind.EXTERNAL and client_node is not None:
+        if flow.client is not _EXTERNAL and client_node is not None:
             return [(client_node, client_node.primary_address or "")]
         nodes = [given] if given else list(cluster.nodes)
         return [(n, n.primary_address or "") for n in nodes]
@@ -471,9 +474,9 @@ def _candidate_nodes(
                 field="--dst-ip",
             )
         )
-    if flow.client is not ClientKind.EXTERNAL:
+    if flow.client is not _EXTERNAL:
         return [(client_node, dst_ip)]
-    if cluster.load_balancer_for(service) in POD_TARGET_PROFILES and destination is Destination.LOAD_BALANCER:
+    if cluster.load_balancer_for(service) in POD_TARGET_PROFILES and destination is _TO_LOAD_BALANCER:
         return [(None, dst_ip)]
     nodes = [given] if given else list(cluster.nodes)
     return [(n, dst_ip) for n in nodes]

@@ -312,6 +312,13 @@ def cni_problem(dataplane: Dataplane, cni: Cni) -> str | None:
     return None
 
 
+# Tuples made once: asked per flow routed, and an enum member read through its class takes Python 3.11's hooked
+# attribute lookup (hundreds of instructions a read).
+_CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
+#: Load balancers that do not keep the client's address unless told to (a generic IP-target LB, a Classic ELB).
+_REWRITING_BY_DEFAULT = (LoadBalancerProfile.IP_TARGET, LoadBalancerProfile.AWS_CLASSIC_ELB)
+
+
 @attrs.frozen(kw_only=True)
 class ProxyConfig:
     """How the service proxy on every node is configured.
@@ -365,7 +372,7 @@ class ProxyConfig:
         """The dataplane a flow of ``protocol`` meets: Cilium's ``loadBalancer.mode=hybrid`` is DSR for TCP
         and SNAT for every other protocol (cilium/cilium Documentation/network/kubernetes/kubeproxy-free.rst
         'Hybrid DSR and SNAT Mode')."""
-        if self.dataplane in (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR) and self.cilium.hybrid:
+        if self.dataplane in _CILIUM and self.cilium.hybrid:
             return Dataplane.CILIUM_DSR if protocol is Protocol.TCP else Dataplane.CILIUM_SNAT
         return self.dataplane
 
@@ -424,7 +431,7 @@ class Cluster:
             return service.lb_preserve_client_ip
         if profile is LoadBalancerProfile.AWS_NLB_IP:
             return protocol is Protocol.UDP
-        return profile not in (LoadBalancerProfile.IP_TARGET, LoadBalancerProfile.AWS_CLASSIC_ELB)
+        return profile not in _REWRITING_BY_DEFAULT
 
     def load_balancer_for(self, service: Service | None) -> LoadBalancerProfile:
         """The load balancer in front of ``service``: the user's choice, else the Service's
