@@ -174,9 +174,7 @@ class FlowFrame:
         return Situation(**self.fields, **own)  # type: ignore[arg-type]
 
 
-# Not slotted: attrs gives a slotted class with a cached_property a __getattr__, and then every attribute read
-# of an instance goes through Python 3.11's hooked lookup (hundreds of instructions, read thousands of times
-# by the executable model); here a cached value is kept in the instance's __dict__.
+# Not slotted, as Cluster (kverify.model.cluster) and for the same reason: its attributes are read on every flow.
 @attrs.frozen(kw_only=True, slots=False)
 class Handling:
     """One way a flow can be handled: by the proxy on ``node`` (None: bypassing nodes).

@@ -43,9 +43,7 @@ Key = tuple[bool, bool, bool, bool, bool, bool, bool, bool, bool, bool]
 _NO_HINTS: frozenset[int] = frozenset()
 
 
-# Not slotted: attrs gives a slotted class with a cached_property a __getattr__, and then every attribute read
-# of an instance goes through Python 3.11's hooked lookup (hundreds of instructions, read thousands of times
-# by the executable model); here a cached value is kept in the instance's __dict__.
+# Not slotted, as Cluster (kverify.model.cluster) and for the same reason: its attributes are read on every flow.
 @attrs.frozen(kw_only=True, slots=False)
 class Classes:
     """The endpoint classes seen from one handling node (``node``, in ``zone``): their keys and views
