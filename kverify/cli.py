@@ -1410,6 +1410,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_input_bytes.set(args.max_input_size)
         _prefetch_first_input(args)
     try:
+        return _run_command(args)
+    finally:
+        if hasattr(args, "max_input_size"):
+            from kverify.load.sources import drop_prefetched
+
+            drop_prefetched()
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; its errors become their messages and exit codes."""
+    try:
         return int(args.run(args))
     except NotModelled as error:  # a valid question kverify cannot answer: Unknown, not bad input
         for problem in error.problems:

@@ -123,3 +123,19 @@ def test_check_and_trace_take_their_first_input_from_the_prefetch(
     assert cli.main(argv) == code
     assert capsys.readouterr() == read_in_place
     assert started == [str(snapshot)] and not sources._prefetched  # started, then taken by the loader
+
+
+def test_a_command_that_stops_before_reading_its_input_leaves_no_prefetch_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read begun and never taken is dropped when the command ends: a later read of the file in the
+    same process reads what the file holds then, not bytes read before."""
+    from kverify import cli
+
+    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 1)
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text((Path(__file__).parent / "data" / "startup-snapshot.json").read_text())
+    started: list[str] = []
+    monkeypatch.setattr(sources, "prefetch", lambda file, start=sources.prefetch: (started.append(file), start(file)))
+    assert cli.main(["check", str(snapshot), "--feature-gates", "NoSuchGate=true"]) == cli.EXIT_INPUT
+    assert started == [str(snapshot)] and not sources._prefetched

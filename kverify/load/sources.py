@@ -226,6 +226,13 @@ def prefetch(file: str) -> None:
     _prefetched[os.path.abspath(file)] = (thread, outcome)
 
 
+def drop_prefetched() -> None:
+    """Forget the reads :func:`prefetch` began that the loader did not take (a command that stopped
+    before it read its input): the bytes are freed when their thread ends, and a later read of the same
+    file in this process (tests, library use) reads it again instead of taking bytes read before."""
+    _prefetched.clear()
+
+
 def _read_stdin(file: str, problems: list[Problem]) -> bytes | None:
     import sys
 
