@@ -23,7 +23,7 @@ from kverify.load import kinds, load_manifests, sources
 pytest.importorskip("msgspec")
 from kverify.load import json_list  # imports msgspec
 from kverify.load.fields import Path as FieldPath
-from kverify.load.slice_columns import TypedEntries
+from kverify.load.slice_columns import SameConditions, TypedEntries
 from kverify.model.endpoint_columns import EndpointColumns
 from tests.test_endpoint_columns import _NODES, _SERVICE, _slice, _slices, loaded_outcome
 
@@ -356,6 +356,23 @@ def test_a_kubectl_list_of_slices_is_decoded_typed_into_columns(tmp_path: Path) 
     assert len(service.endpoints) == 43
     assert service.endpoints[1].terminating and not service.endpoints[1].ready
     assert service.endpoints[41].pod == "shop/web-1-1"
+
+
+def test_a_slice_whose_entries_share_their_conditions_keeps_them_once(tmp_path: Path) -> None:
+    """Equal conditions (here all terminating, not ready) are kept as one entry's; unequal ones each."""
+    terminating = _kubectl_slice(0, 5)
+    for entry in terminating["endpoints"]:
+        entry["conditions"] = {"ready": False, "serving": True, "terminating": True}
+    items = [*_NODES, _SERVICE, terminating, _kubectl_slice(1, 3)]
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "items": items, "kind": "List"}, indent=1))
+    (doc,) = sources.read_file(str(path), [], typed_slices=True)
+    same, mixed = (item["endpoints"] for item in doc.data["items"] if _is_typed(item))
+    assert type(same.conditions) is SameConditions and same.conditions.size == 5
+    assert type(mixed.conditions) is list
+    (service,) = load_manifests([path]).services
+    flags = [(e.ready, e.serving, e.terminating) for e in service.endpoints]
+    assert flags == [(False, True, True)] * 5 + [(True, True, False), (False, True, True), (True, True, False)]
 
 
 def test_an_invalid_address_in_a_typed_slice_is_reported_where_it_is(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import repeat
 from operator import is_, is_not
-from typing import Any
+from typing import Any, NamedTuple
 
 from kverify.load.fields import IPV4, IPV4_PATTERN, validators_off
 from kverify.load.sources import _orjson
@@ -199,6 +199,13 @@ _AF_INET_REPEATED = repeat(socket.AF_INET)  # map() stops at the shortest: the a
 _PTON_AGREES = hasattr(socket, "inet_pton") and _pton_agrees()
 
 
+class SameConditions(NamedTuple):
+    """The conditions of a slice whose every entry's are equal (not ``null``): one entry's, and how many."""
+
+    first: Any
+    size: int
+
+
 class TypedEntries:
     """A slice's entries decoded as typed plain entries (:class:`kverify.load.slice_typed.TypedEntry`),
     as the columns :func:`typed_columns` reads, and a way to decode them again as the json module gives
@@ -213,7 +220,15 @@ class TypedEntries:
 
     def __init__(self, entries: list[Any], as_dicts: Callable[[], Any], nodes_known: bool = False) -> None:
         self.ips: list[str] = [entry.addresses[0] for entry in entries]
-        self.conditions: list[Any] = [entry.conditions for entry in entries]
+        conditions = [entry.conditions for entry in entries]
+        first = conditions[0] if conditions else None
+        # Most slices' entries have equal conditions (all Ready): kept once, the structs are freed with
+        # the entries and their memory holds the next slice's (msgspec compares two structs in C).
+        self.conditions: list[Any] | SameConditions = (
+            SameConditions(first, len(conditions))
+            if first is not None and conditions.count(first) == len(conditions)
+            else conditions
+        )
         self.refs: list[Any] = [entry.targetRef for entry in entries]
         self.nodes: list[Any] = [entry.nodeName for entry in entries]  # each a str, or None (no nodeName)
         self._as_dicts, self.nodes_known = as_dicts, nodes_known
@@ -259,11 +274,14 @@ def typed_columns(
 _LazyFlags = Sequence[bool] | Callable[[], Sequence[bool]]
 
 
-def _typed_conditions(conditions: list[Any]) -> tuple[Sequence[bool], _LazyFlags, _LazyFlags]:
+def _typed_conditions(conditions: list[Any] | SameConditions) -> tuple[Sequence[bool], _LazyFlags, _LazyFlags]:
     """(ready, serving, terminating) of each entry from its typed conditions: each ``None`` (``null``,
     the defaults) or each field ``None`` or a boolean (an absent field has its default already).
     Unless an entry's conditions are ``null``, serving and terminating are what makes them when they
     are first read: most Services' endpoints are all Ready, and then nothing reads them."""
+    if isinstance(conditions, SameConditions):
+        first, n = conditions
+        return (first.ready is not False,) * n, (first.serving is not False,) * n, (first.terminating is True,) * n
     if None in conditions:
         return (
             [c is None or c.ready is not False for c in conditions],
