@@ -58,6 +58,23 @@ def test_a_slice_after_its_nodes_holds_their_strings_and_one_naming_another_node
     assert again.nodes_known and _node_names(again)[0] is c
 
 
+def test_a_null_or_absent_node_name_is_none_in_a_slice_decoded_with_its_nodes_strings() -> None:
+    decoder = SliceDecoder()
+    (a,) = _seen(decoder, "node-a")
+    decoder.decode(_slice("node-a"))  # builds the type
+    entries = [
+        {"addresses": ["10.1.0.1"], "nodeName": None},
+        {"addresses": ["10.1.0.2"]},
+        {"addresses": ["10.1.0.3"], "nodeName": "node-a"},
+    ]
+    known = decoder.decode(json.dumps({"kind": "EndpointSlice", "addressType": "IPv4", "endpoints": entries}).encode())
+    assert known.nodes_known
+    names = _node_names(known)
+    assert names[:2] == [None, None] and names[2] is a
+    with pytest.raises(msgspec.DecodeError):  # no Node is named "", nor is it plain: the careful loop says why
+        decoder.decode(_slice(""))
+
+
 def test_what_is_no_plain_slice_is_still_refused() -> None:
     decoder = SliceDecoder()
     _seen(decoder, "node-a")

@@ -171,9 +171,11 @@ def _known_nodes_decoder(names: list[str]) -> Callable[[Any], TypedSlice]:
     # typing caches a Literal by its values: one built before with equal names would hold other
     # strings. A value of this build's own (a NUL no node name has; equal to itself if one did) makes
     # the type new, with these very strings.
+    # None (a null nodeName) is one of the values: `Literal[...] | None` would make typing build a
+    # Union and hash the Literal's thousands of values again (half the cost of the type, issue 11).
     unique = next(_BUILDS)
-    known = Literal[(*dict.fromkeys(names), f"\x00{unique}")]  # type: ignore[valid-type]
-    entry = msgspec.defstruct("KnownNodeEntry", [("nodeName", known | None, None)], bases=(TypedEntry,), gc=False)
+    known = Literal[(*dict.fromkeys(names), f"\x00{unique}", None)]  # type: ignore[valid-type]
+    entry = msgspec.defstruct("KnownNodeEntry", [("nodeName", known, None)], bases=(TypedEntry,), gc=False)
     slice_ = msgspec.defstruct(
         "KnownNodeSlice",
         [("endpoints", list[entry] | None, _UNSET)],  # type: ignore[valid-type]
