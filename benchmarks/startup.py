@@ -30,8 +30,8 @@ from _measure import compile_kverify, kverify_child_env  # noqa: E402 - benchmar
 with open(os.path.join(ROOT, "tests", "data", "startup-snapshot.json")) as _file:
     SNAPSHOT = json.load(_file)
 
-#: How kverify is started: as the console script does (``kverify.cli:console_main``).
-KVERIFY = [sys.executable, "-c", "from kverify.cli import console_main; console_main()"]
+#: How kverify is started: as the console script does (``kverify.launch:main``).
+KVERIFY = [sys.executable, "-c", "from kverify.launch import main; main()"]
 
 
 def commands(snapshot: str) -> list[tuple[str, list[str]]]:

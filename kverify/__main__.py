@@ -1,5 +1,5 @@
 """``python -m kverify``."""
 
-from kverify.cli import console_main
+from kverify.launch import main
 
-console_main()
+main()

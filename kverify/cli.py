@@ -76,17 +76,16 @@ def _port(text: str) -> int:
 
 def _megabytes(text: str) -> int:
     """argparse type: a size in MB (10^6 bytes), as ``--max-input-size`` takes; returned in bytes."""
+    from kverify.load.prefetch import megabytes
+
     try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not 0 < number < 1e9:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"Invalid value: {text!r}: must be a size in MB, e.g. 1024")
-    return int(number * 1e6)
+        return megabytes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _input_size_flag(parser: argparse.ArgumentParser) -> None:
-    from kverify.load.sources import DEFAULT_MAX_INPUT_BYTES
+    from kverify.load.prefetch import DEFAULT_MAX_INPUT_BYTES
 
     parser.add_argument(
         "--max-input-size",
@@ -1413,7 +1412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_command(args)
     finally:
         if hasattr(args, "max_input_size"):
-            from kverify.load.sources import drop_prefetched
+            from kverify.load.prefetch import drop_prefetched
 
             drop_prefetched()
 
@@ -1443,12 +1442,13 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _prefetch_first_input(args: argparse.Namespace) -> None:
     """Begin reading the first input file named on the command line (``check`` and ``trace``), so that
-    the read of a big snapshot overlaps the imports before it (:func:`kverify.load.sources.prefetch`)."""
-    from kverify.load.sources import STDIN, prefetch
+    the read of a big snapshot overlaps the imports before it (:mod:`kverify.load.prefetch`); nothing if
+    :func:`kverify.launch.main` began it already, from the words of the command line."""
+    from kverify.load.prefetch import prefetch
 
     for path in getattr(args, "paths", None) or getattr(args, "manifests", None) or ():
-        if path != STDIN and os.path.isfile(path):
-            prefetch(path)
+        if path != "-" and os.path.isfile(path):  # "-" is standard input
+            prefetch(path, args.max_input_size)
             return
 
 
@@ -1466,7 +1466,8 @@ def _keep_until_exit(*values: object) -> None:
 
 
 def console_main() -> NoReturn:
-    """Entry point of the ``kverify`` console script and ``python -m kverify``: :func:`main`, then
+    """What the ``kverify`` console script and ``python -m kverify`` run (:func:`kverify.launch.main`,
+    once it has begun reading a big input): :func:`main`, then
     exit without tearing the interpreter down (freeing every object of a big snapshot costs ~0.3 s;
     mypy's ``util.hard_exit`` does the same). Only here: :func:`main` called in a process that goes
     on (tests, the pytest plugin, library use) returns as usual. Files main() writes (``--output``,

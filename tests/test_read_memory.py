@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import tracemalloc
 from pathlib import Path
+from random import Random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kverify.errors import Problem
-from kverify.load import sources
+from kverify.load import prefetch, sources
 
 
 def test_a_small_file_is_read_without_allocating_the_input_limit(tmp_path: Path) -> None:
@@ -46,42 +47,44 @@ def test_reading_up_to_a_limit_returns_the_prefix_and_asks_for_little(length: in
     result is the first ``most`` bytes, and no read asks for more than the size said or one block."""
     data = bytes(range(256)) * (length // 256) + bytes(length % 256)
     stream = _Recording(data)
-    got = sources._read_up_to(stream, most, said + 1)
+    got = prefetch.read_up_to(stream, most, said + 1)
     assert got == data[:most]
-    assert max(stream.asked) <= max(said + 1, sources._BLOCK)
+    assert max(stream.asked) <= max(said + 1, prefetch.BLOCK)
 
 
 def test_a_prefetched_file_reads_as_the_loader_reads_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The bytes a prefetch read are the file's, taken once; a later read of the same file reads it again."""
-    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 10)
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 10)
     big = tmp_path / "snapshot.json"
     big.write_bytes(b'{"kind": "List", "items": []}\n')
-    sources.prefetch(str(big))
-    sources._prefetched[str(big)][0].join()
+    prefetch.prefetch(str(big), sources.max_input_bytes.get())
+    prefetch._prefetched[str(big)][0].join()
     big.write_bytes(b"changed after the prefetch\n")  # what the loader gets is what the prefetch read
     problems: list[Problem] = []
     assert sources.read_bytes(str(big), problems) == b'{"kind": "List", "items": []}\n' and not problems
-    assert not sources._prefetched
+    assert not prefetch._prefetched
     assert sources.read_bytes(str(big), problems) == b"changed after the prefetch\n"
 
 
-def test_a_prefetch_hands_over_its_problem_and_a_new_limit_reads_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 10)
+def test_a_failed_prefetch_or_a_lower_limit_since_reads_again_and_reports(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A prefetch that failed hands over nothing: the loader's own read meets the problem and says it."""
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 10)
     big = tmp_path / "snapshot.json"
     big.write_bytes(b"x" * 100)
 
     def refuse(*_: object) -> bytes:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(sources, "_read_up_to", refuse)
-    sources.prefetch(str(big))
+    monkeypatch.setattr(prefetch, "read_up_to", refuse)
+    monkeypatch.setattr(sources, "read_up_to", refuse)
+    prefetch.prefetch(str(big), sources.max_input_bytes.get())
     problems: list[Problem] = []
     assert sources.read_bytes(str(big), problems) is None
     assert [str(p) for p in problems] == [f"{big}: Input/output error"]
     monkeypatch.undo()
-    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 10)
-    sources.prefetch(str(big))  # read under the default limit; the command then lowers it below the size
-    token = sources.max_input_bytes.set(50)
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 10)
+    prefetch.prefetch(str(big), sources.max_input_bytes.get())  # read under the default limit
+    token = sources.max_input_bytes.set(50)  # the command then lowers it below the size
     try:
         problems = []
         assert sources.read_bytes(str(big), problems) is None
@@ -90,12 +93,115 @@ def test_a_prefetch_hands_over_its_problem_and_a_new_limit_reads_again(tmp_path:
         sources.max_input_bytes.reset(token)
 
 
-def test_no_prefetch_for_what_is_not_a_big_regular_file(tmp_path: Path) -> None:
+def test_no_prefetch_for_what_is_not_a_big_regular_file_within_the_limit(tmp_path: Path) -> None:
     small = tmp_path / "svc.yaml"
     small.write_text("kind: Service\n")
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * prefetch.PREFETCH_MIN_BYTES)
     for path in (str(small), str(tmp_path), str(tmp_path / "missing.json"), "bad\x00name"):
-        sources.prefetch(path)
-    assert not sources._prefetched
+        prefetch.prefetch(path, prefetch.DEFAULT_MAX_INPUT_BYTES)
+    prefetch.prefetch(str(big), prefetch.PREFETCH_MIN_BYTES - 1)
+    assert not prefetch._prefetched
+
+
+def _parsed_input(words: list[str]) -> tuple[str, int] | None:
+    """The first input and the input limit, as the command's own parser reads ``words``."""
+    from kverify.cli import build_parser
+
+    try:
+        args = build_parser(words[0]).parse_args(words)
+    except SystemExit:
+        return None
+    paths = getattr(args, "paths", None) or getattr(args, "manifests", None)
+    return (paths[0], args.max_input_size) if paths else None
+
+
+def _options(command: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The option strings of ``kverify COMMAND`` that take a value, and those that take none."""
+    import argparse
+
+    from kverify.cli import build_parser
+
+    (subparsers,) = (a for a in build_parser(command)._actions if isinstance(a, argparse._SubParsersAction))
+    actions = subparsers.choices[command]._actions
+    return (
+        frozenset(s for a in actions for s in a.option_strings if a.nargs != 0),
+        frozenset(s for a in actions for s in a.option_strings if a.nargs == 0),
+    )
+
+
+@pytest.mark.parametrize("command", ["check", "trace"])
+def test_the_scan_of_the_words_knows_every_option_of_check_and_trace(command: str) -> None:
+    assert _options(command) == (prefetch.VALUE_OPTIONS[command], prefetch.FLAG_OPTIONS[command])
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [
+        (["check", "a.json"], ("a.json", prefetch.DEFAULT_MAX_INPUT_BYTES)),
+        (["check", "--output", "report.json", "--format", "json", "a.json", "b.yaml"], ("a.json", 512 * 10**6)),
+        (["check", "-v", "-o", "x", "a.json", "--max-input-size", "2000"], ("a.json", 2 * 10**9)),
+        (["check", "--max-input-size=0.5", "a.json"], ("a.json", 500_000)),
+        (
+            ["trace", "--service", "a/b", "--to", "node-port", "--from", "external", "--", "-odd.json"],
+            ("-odd.json", 512 * 10**6),
+        ),
+        (["check", "-", "a.json"], ("-", 512 * 10**6)),
+        (["check", "--form", "json", "a.json"], None),  # an abbreviation: the parser decides
+        (["check", "-vo", "x", "a.json"], None),  # short options run together
+        (["check", "-oreport.json", "a.json"], None),
+        (["check", "--max-input-size", "lots", "a.json"], None),
+        (["check", "--verbose"], None),
+        (["prove", "a.json"], None),
+        ([], None),
+    ],
+)
+def test_the_first_input_is_read_from_the_words_as_the_parser_reads_it(
+    words: list[str], found: tuple[str, int] | None
+) -> None:
+    assert prefetch.command_input(words) == found
+    if found is not None:
+        assert _parsed_input(words) == found
+
+
+_WORDS = st.sampled_from(
+    ["a.json", "b.yaml", "-", "--", "--format", "json", "-o", "-n", "--max-input-size", "700", "--max-input-size=2",
+     "-v", "--verbose", "--node", "--form", "-vo", "x"]
+)  # fmt: skip
+#: What ``kverify trace`` requires, a pair of words each.
+_TRACE_REQUIRES = [["--service", "a/b"], ["--to", "node-port"], ["--from", "external"]]
+
+
+@given(
+    command=st.sampled_from(["check", "trace"]),
+    chunks=st.lists(st.lists(_WORDS, min_size=1, max_size=2), max_size=5),
+    order=st.randoms(use_true_random=False),
+)
+def test_what_the_scan_finds_is_what_the_parser_finds(command: str, chunks: list[list[str]], order: Random) -> None:
+    """Any command line the parser takes: the scan finds nothing, or the parser's first input and limit."""
+    if command == "trace":
+        chunks = chunks + _TRACE_REQUIRES
+        order.shuffle(chunks)
+    words = [command, *(word for chunk in chunks for word in chunk)]
+    found, parsed = prefetch.command_input(words), _parsed_input(words)
+    if found is not None and parsed is not None:
+        assert found == parsed
+
+
+def test_the_console_script_begins_the_read_before_it_imports_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kverify import cli, launch
+
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 1)
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text((Path(__file__).parent / "data" / "startup-snapshot.json").read_text())
+    seen: list[bool] = []
+    monkeypatch.setattr(cli, "console_main", lambda: seen.append(prefetch.is_prefetching(str(snapshot))))
+    monkeypatch.setattr("sys.argv", ["kverify", "check", "--format", "json", str(snapshot)])
+    launch.main()
+    prefetch.drop_prefetched()
+    assert seen == [True]
 
 
 @pytest.mark.parametrize(
@@ -118,11 +224,13 @@ def test_check_and_trace_take_their_first_input_from_the_prefetch(
     code = cli.main(argv)
     read_in_place = capsys.readouterr()
     started: list[str] = []
-    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 1)
-    monkeypatch.setattr(sources, "prefetch", lambda file, start=sources.prefetch: (started.append(file), start(file)))
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 1)
+    monkeypatch.setattr(
+        prefetch, "prefetch", lambda file, limit, start=prefetch.prefetch: (started.append(file), start(file, limit))
+    )
     assert cli.main(argv) == code
     assert capsys.readouterr() == read_in_place
-    assert started == [str(snapshot)] and not sources._prefetched  # started, then taken by the loader
+    assert started == [str(snapshot)] and not prefetch._prefetched  # started, then taken by the loader
 
 
 def test_a_command_that_stops_before_reading_its_input_leaves_no_prefetch_behind(
@@ -132,10 +240,12 @@ def test_a_command_that_stops_before_reading_its_input_leaves_no_prefetch_behind
     same process reads what the file holds then, not bytes read before."""
     from kverify import cli
 
-    monkeypatch.setattr(sources, "PREFETCH_MIN_BYTES", 1)
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 1)
     snapshot = tmp_path / "snapshot.json"
     snapshot.write_text((Path(__file__).parent / "data" / "startup-snapshot.json").read_text())
     started: list[str] = []
-    monkeypatch.setattr(sources, "prefetch", lambda file, start=sources.prefetch: (started.append(file), start(file)))
+    monkeypatch.setattr(
+        prefetch, "prefetch", lambda file, limit, start=prefetch.prefetch: (started.append(file), start(file, limit))
+    )
     assert cli.main(["check", str(snapshot), "--feature-gates", "NoSuchGate=true"]) == cli.EXIT_INPUT
-    assert started == [str(snapshot)] and not sources._prefetched
+    assert started == [str(snapshot)] and not prefetch._prefetched

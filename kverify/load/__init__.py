@@ -11,8 +11,8 @@ __all__ = ["LoadedManifests", "load_manifests", "to_cluster"]
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use: the command line reads kverify.load.sources (its input limit, and the
-    # prefetch of a big input) before it needs the loaders and the model they import.
+    # Imported on first use: the command line reads kverify.load.prefetch (the read of a big input, begun
+    # first) and kverify.load.sources (its input limit) before it needs the loaders and the model.
     if name in __all__:
         from kverify.load import manifests
 

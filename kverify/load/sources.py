@@ -14,15 +14,15 @@ import json
 import os
 import re
 import stat
-import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, BinaryIO
+from typing import Any
 
 import attrs
 
 from kverify.errors import Problem, one_line
 from kverify.load.fields import Path
+from kverify.load.prefetch import BLOCK, DEFAULT_MAX_INPUT_BYTES, is_prefetching, read_up_to, take_prefetched
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -139,9 +139,6 @@ def _walk(folder: str) -> Iterator[str]:
 _stdin_read: list[tuple[object, bytes]] = []
 
 
-#: Files larger than this are refused unless the limit is raised (``--max-input-size``): the largest
-#: snapshots seen (16,000 nodes, 480,000 endpoints) are about 200 MB of JSON and need ~1.3 GB to load.
-DEFAULT_MAX_INPUT_BYTES = 512 * 10**6
 #: The input limit in force (a context variable, so that the CLI flag reaches spec files and
 #: manifests alike without threading a parameter through every loader).
 max_input_bytes: ContextVar[int] = ContextVar("max_input_bytes", default=DEFAULT_MAX_INPUT_BYTES)
@@ -152,20 +149,15 @@ def read_bytes(file: str, problems: list[Problem]) -> bytes | None:
 
     The file is opened non-blocking and checked before any read: a FIFO would block forever and a
     device such as ``/dev/zero`` never ends. Standard input (``-``) is read once and kept (a spec and
-    the manifests may both be looked at), within the same limit. A file :func:`prefetch` began to read
-    is taken from there.
+    the manifests may both be looked at), within the same limit. A file whose read was begun before
+    (:mod:`kverify.load.prefetch`) is taken from there.
     """
     if file == STDIN:
         return _read_stdin(file, problems)
     limit = max_input_bytes.get()
-    prefetched = _prefetched.pop(os.path.abspath(file), None)
-    if prefetched is not None:
-        thread, outcome = prefetched
-        thread.join()
-        if outcome and outcome[0][0] == limit:  # else it raised, or the limit changed since: read it here
-            _, raw, found = outcome[0]
-            problems.extend(found)
-            return raw
+    prefetched = take_prefetched(file)
+    if prefetched is not None and len(prefetched) <= limit:  # else a lower limit since: read (and refuse) it here
+        return prefetched
     return _read_regular(file, problems, limit)
 
 
@@ -181,7 +173,7 @@ def _read_regular(file: str, problems: list[Problem], limit: int) -> bytes | Non
             problems.append(Problem(f"not a regular file ({_file_type(info.st_mode)}): kverify reads only files", file))
             return None
         try:
-            raw = _read_up_to(handle, limit + 1, info.st_size + 1) if info.st_size <= limit else b""
+            raw = read_up_to(handle, limit + 1, info.st_size + 1) if info.st_size <= limit else b""
         except OSError as exc:
             problems.append(Problem(exc.strerror or str(exc), file))
             return None
@@ -194,74 +186,16 @@ def _read_regular(file: str, problems: list[Problem], limit: int) -> bytes | Non
     return raw
 
 
-#: Files smaller than this are read when the loader comes to them: a thread costs more than it saves.
-PREFETCH_MIN_BYTES = 8 * 10**6
-#: Reads :func:`prefetch` started, by absolute path: the thread, and once it ends [(limit, bytes, problems)].
-_prefetched: dict[str, tuple[threading.Thread, list[tuple[int, bytes | None, list[Problem]]]]] = {}
-
-
-def prefetch(file: str) -> None:
-    """Begin reading ``file`` in a thread if it is a regular file of at least ``PREFETCH_MIN_BYTES``
-    within the size limit; :func:`read_bytes` takes the bytes (and any problem) from there.
-
-    Reading a 200 MB snapshot takes 0.1 s, nearly all of it in the kernel, copying into freshly
-    mapped pages; the read releases the GIL. Started as soon as the command line is parsed, it runs
-    on another core while the command imports the rest of kverify (also about 0.1 s), instead of
-    after it. On one core it costs nothing but the thread."""
-    try:
-        info = os.stat(file)
-    except (OSError, ValueError):  # missing, unreadable, a NUL in the name: read_bytes says so later
-        return
-    limit = max_input_bytes.get()
-    if not stat.S_ISREG(info.st_mode) or not PREFETCH_MIN_BYTES <= info.st_size <= limit:
-        return
-    outcome: list[tuple[int, bytes | None, list[Problem]]] = []
-
-    def read() -> None:
-        problems: list[Problem] = []
-        outcome.append((limit, _read_regular(file, problems, limit), problems))
-
-    thread = threading.Thread(target=read, name="kverify-prefetch", daemon=True)
-    thread.start()
-    _prefetched[os.path.abspath(file)] = (thread, outcome)
-
-
-def drop_prefetched() -> None:
-    """Forget the reads :func:`prefetch` began that the loader did not take (a command that stopped
-    before it read its input): the bytes are freed when their thread ends, and a later read of the same
-    file in this process (tests, library use) reads it again instead of taking bytes read before."""
-    _prefetched.clear()
-
-
 def _read_stdin(file: str, problems: list[Problem]) -> bytes | None:
     import sys
 
     if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
-        _stdin_read[:] = [(sys.stdin, _read_up_to(sys.stdin.buffer, max_input_bytes.get() + 1, _BLOCK))]
+        _stdin_read[:] = [(sys.stdin, read_up_to(sys.stdin.buffer, max_input_bytes.get() + 1, BLOCK))]
     raw = _stdin_read[0][1]
     if len(raw) > max_input_bytes.get():
         problems.append(_too_big(file, len(raw)))
         return None
     return raw
-
-
-#: Bytes read at a time once a file turns out longer than its size said (or from standard input).
-_BLOCK = 1 << 20
-
-
-def _read_up_to(stream: BinaryIO, most: int, expected: int) -> bytes:
-    """At most ``most`` bytes of ``stream``: first the ``expected`` bytes (a regular file's size plus
-    one, to see that it ends there), then blocks while more come. ``read(n)`` allocates ``n`` bytes
-    before reading, so one ``read(limit + 1)`` took the whole input limit (512 MB) for any file: a
-    tiny file failed with MemoryError under a 300 MB ``ulimit -v``."""
-    first = stream.read(min(most, expected))
-    if len(first) < expected or len(first) >= most:  # the end came where expected, or the limit is reached
-        return first
-    chunks, total = [first], len(first)
-    while total < most and (chunk := stream.read(min(_BLOCK, most - total))):
-        chunks.append(chunk)
-        total += len(chunk)
-    return b"".join(chunks)
 
 
 def _too_big(file: str, size: int) -> Problem:
@@ -293,9 +227,9 @@ def read_file(file: str, problems: list[Problem], *, typed_slices: bool = False)
     their entries as :class:`~kverify.load.slice_columns.TypedEntries` (read by
     :func:`~kverify.load.kinds.slice_from`) where every other value is plain data."""
     # The reader of the file's kind first (msgspec or PyYAML: 10-20 ms of imports), then the bytes: a big
-    # file's read may still be under way in the prefetch thread (see prefetch), and the imports are then free.
+    # file's read may still be under way in the prefetch thread (kverify.load.prefetch): the imports are then free.
     read_list = _json_list_reader() if file.endswith(".json") else None
-    if file.endswith((".yaml", ".yml")) and os.path.abspath(file) in _prefetched:
+    if file.endswith((".yaml", ".yml")) and is_prefetching(file):
         from kverify.load import yaml_docs  # noqa: F401 - imported for the YAML reader below
     raw = read_bytes(file, problems)
     if raw is None:
