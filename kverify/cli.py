@@ -744,12 +744,20 @@ def _run_check(args: argparse.Namespace) -> int:
         _gc_back_on(gc_was_enabled)
 
 
+def _node_pools(texts: Sequence[str]) -> list[NodePool]:
+    """The node pools of ``--node-pool`` flags (none: the spec language is not imported)."""
+    if not texts:
+        return []
+    from kverify.check.specfile.pools import parse_node_pool
+
+    return [parse_node_pool(text) for text in texts]
+
+
 def _check_and_report(  # type: ignore[no-untyped-def]
     args, run_check, bundled_specs, proxy, metallb, progress, bars
 ) -> int:
     from pathlib import Path
 
-    from kverify.check.specfile.pools import parse_node_pool
     from kverify.model import LoadBalancerProfile
     from kverify.report import check_json, check_text, markdown, reproduce, sarif
 
@@ -759,7 +767,7 @@ def _check_and_report(  # type: ignore[no-untyped-def]
             proxy=proxy,  # type: ignore[arg-type]
             load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
             needs_client_ip=args.needs_client_ip,
-            node_pools=[parse_node_pool(text) for text in args.node_pool],
+            node_pools=_node_pools(args.node_pool),
             progress=progress,
             namespace=args.namespace,
             metallb_version=metallb,
@@ -790,7 +798,7 @@ def _check_and_report(  # type: ignore[no-untyped-def]
                 run,
                 proxy=proxy,
                 load_balancer=LoadBalancerProfile.parse(args.load_balancer) if args.load_balancer else None,
-                node_pools=[parse_node_pool(text) for text in args.node_pool],
+                node_pools=_node_pools(args.node_pool),
                 namespace=args.namespace,
                 needs_client_ip=args.needs_client_ip,
                 metallb_version=metallb,

@@ -6,12 +6,13 @@ import os
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from kverify.check.findings import CheckRun, merge
 from kverify.check.run import facts_for, locator, run_builtin_checks
-from kverify.check.specfile import evaluate, is_spec_file, load_spec
+from kverify.check.spec_sniff import is_spec_file
 from kverify.errors import InputError, Problem
 from kverify.load import load_manifests, to_cluster
 from kverify.load.manifests import LoadedManifests
@@ -20,8 +21,10 @@ from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
 from kverify.model.cluster import may_name_values
 from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.policy import PolicyIndex
-from kverify.model.workload import NodePool
 from kverify.placement.design import Design
+
+if TYPE_CHECKING:
+    from kverify.model.workload import NodePool
 
 ProgressFactory = Callable[[str], Callable[[int, int], None]]
 
@@ -99,6 +102,8 @@ def run_check(
     spec_files, manifest_files = split_inputs(paths)
     problems: list[Problem] = []
     specs = []
+    if spec_files:  # here: checking manifests alone need not import the spec language
+        from kverify.check.specfile import evaluate, load_spec
     for file in spec_files:
         try:
             specs.append(load_spec(file))

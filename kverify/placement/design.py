@@ -9,11 +9,15 @@ on that Service port.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from kverify.load.manifests import routed_as_snapshot
 from kverify.model import Cluster, Node, Service, ServicePort
-from kverify.model.workload import NodePool, Workload, WorkloadKind
+
+if TYPE_CHECKING:  # the workload model is imported where workloads are read: a snapshot's check has none
+    from kverify.model.workload import NodePool, Workload
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +71,8 @@ def selected_workloads(design: Design, service: Service) -> tuple[Workload, ...]
     """The workloads whose pods the Service's selector matches (none for a selector-less Service)."""
     if not service.selector:
         return ()  # no selector (or an empty one): the controller manages no endpoints for it
+    from kverify.model.workload import WorkloadKind
+
     wanted = set(service.selector)
     matched = [w for w in design.workloads if w.namespace == service.namespace and wanted <= set(w.labels)]
     return tuple(w for w in matched if not (w.kind is WorkloadKind.REPLICA_SET and _owned_elsewhere(design, w)))
@@ -74,6 +80,8 @@ def selected_workloads(design: Design, service: Service) -> tuple[Workload, ...]
 
 def _owned_elsewhere(design: Design, workload: Workload) -> bool:
     """A ReplicaSet listed beside a Deployment with the same template is that Deployment's: count it once."""
+    from kverify.model.workload import WorkloadKind
+
     return any(
         w.kind is WorkloadKind.DEPLOYMENT and w.namespace == workload.namespace and w.labels == workload.labels
         for w in design.workloads

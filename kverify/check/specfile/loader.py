@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from typing import Any
 
 import attrs
 
 from kverify.check.exhaustive import PARAMETRIC, PROPERTIES
 from kverify.check.findings import HOLDS, REFUTED, Location
+from kverify.check.spec_sniff import is_spec_file as is_spec_file  # re-exported: the package's name for it
 from kverify.check.specfile.address import AddressSpecClaim, address_claim_from
 from kverify.check.specfile.during import during_from
 from kverify.check.specfile.model import API_VERSION, KIND, ExpectedFinding, Spec, SpecClaim
@@ -93,20 +93,6 @@ _VIA = {
     d.spelling: d
     for d in (Destination.LOAD_BALANCER, Destination.NODE_PORT, Destination.CLUSTER_IP, Destination.EXTERNAL_IP)
 }
-_SNIFF_API = re.compile(r"^apiVersion:\s*['\"]?kverify\.io/", re.M)
-
-
-def is_spec_file(path: str) -> bool:
-    """A YAML file whose top level says ``apiVersion: kverify.io/...`` (cheap: no parse). The kind is
-    not required here, so that ``kind: Spek`` is reported by the spec loader, not skipped as a manifest."""
-    if not path.endswith((".yaml", ".yml")) or not os.path.isfile(path):
-        return False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            head = handle.read(65536)
-    except OSError:
-        return False
-    return bool(_SNIFF_API.search(head))
 
 
 def known_fields(ctx: Ctx, m: dict[str, Any], path: Path, fields: tuple[str, ...]) -> None:
