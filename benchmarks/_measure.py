@@ -6,9 +6,11 @@ import gc
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 try:
     import orjson
@@ -103,6 +105,31 @@ def parse_process_seconds(path: str, repeat: int = 3) -> tuple[float, float] | N
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         best_cpu = min(best_cpu, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
     return best, best_cpu
+
+
+def paired_rounds(path: str, rounds: int, kverify: Callable[[], float]) -> str | None:
+    """A line giving kverify's ratio to the orjson parse round by round: in each round the parse in
+    process, ``kverify()`` (its wall time) and the parse in a fresh interpreter run one right after
+    another, so that a machine whose speed drifts over minutes (this project's VMs swing 10-30%) slows
+    or speeds up all three alike; the median of the rounds' ratios, and their range. ``None`` without
+    orjson, or for YAML."""
+    if orjson is None or not path.endswith(".json"):
+        return None
+    warm, fresh = [], []
+    for _ in range(rounds):
+        parse = parse_seconds(path, 1)[0]
+        wall = kverify()
+        process = parse_process_seconds(path, 1)
+        warm.append(wall / parse)
+        fresh.append(wall / process[0] if process else float("nan"))
+
+    def spread(ratios: list[float]) -> str:
+        return f"median {statistics.median(ratios):.2f}x (from {min(ratios):.2f}x to {max(ratios):.2f}x)"
+
+    return (
+        f"  paired rounds ({rounds}: parse, kverify, fresh-process parse, one after another): kverify / orjson "
+        f"in process {spread(warm)}; kverify / orjson in a fresh interpreter {spread(fresh)}"
+    )
 
 
 def kverify_child_env(root: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ from _measure import (  # noqa: E402 - benchmarks/ is on sys.path when run
     compile_kverify,
     kverify_child_env,
     msgspec_ratio_line,
+    paired_rounds,
     parse_process_seconds,
     parse_seconds,
 )
@@ -303,6 +304,8 @@ def main() -> None:
                     f"{process[0]:.3f} s wall, {process[1]:.3f} s CPU; ratio to it: {wall / process[0]:.2f}x wall, "
                     f"{cpu / process[1]:.2f}x CPU (<= 1.5x)"
                 )
+            if (line := paired_rounds(path, args.repeat, lambda path=path: _check_command(path, 1)[0])) is not None:
+                print(line)
             if not args.no_phases:
                 phases = _phases(path)
                 print(
