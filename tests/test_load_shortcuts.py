@@ -156,3 +156,64 @@ def test_a_slices_ports_read_again_from_those_read_before_are_what_reading_them_
             assert all(known is not remembered[0] for known in kinds._PORTS_READ.values()) or not careful[0]
         elif type(ports) is list:  # remembered: one tuple serves every slice with these ports
             assert read(ports, remembered=True)[0] is remembered[0]
+
+
+_OBJECT_KINDS = st.sampled_from(["Service", "Node", "EndpointSlice", "Pod", "Deployment", "ConfigMap", "Endpoints"])
+_OBJECT_NAMES = st.sampled_from(["web", "web", "node-a", "Web", "", None, 7, "a" * 70, "x.y"])
+_OBJECT_NAMESPACES = st.sampled_from([None, "shop", "", "Shop", 3, "default"])
+_OBJECT_VERSIONS = st.sampled_from(["v1", "discovery.k8s.io/v1", "apps/v1", "v2", "", None, 1])
+
+
+@st.composite
+def _objects(draw: st.DrawFn) -> dict[str, Any]:
+    """An object of a modelled kind or not, its identifying fields often valid, sometimes not."""
+    kind = draw(_OBJECT_KINDS)
+    obj: dict[str, Any] = {"kind": kind, "apiVersion": draw(_OBJECT_VERSIONS)}
+    meta: dict[str, Any] = {"name": draw(_OBJECT_NAMES)}
+    if (namespace := draw(_OBJECT_NAMESPACES)) is not None:
+        meta["namespace"] = namespace
+    if draw(st.booleans()):
+        meta["labels"] = {"kubernetes.io/service-name": "web", "app": "web"}
+    obj["metadata"] = draw(st.sampled_from([meta, meta, meta, None, "x"]))
+    if kind == "Service":
+        obj["spec"] = {"ports": [{"port": 80}], "selector": {"app": "web"}}
+    elif kind == "EndpointSlice":
+        obj["addressType"] = "IPv4"
+        obj["endpoints"] = [{"addresses": ["10.0.0.1"], "nodeName": "node-a"}]
+    elif kind == "Node":
+        obj["status"] = {"addresses": [{"type": "InternalIP", "address": "10.0.1.1"}]}
+    return obj
+
+
+@settings(max_examples=300, deadline=None)
+@given(objects=st.lists(_objects(), max_size=4))
+def test_add_object_reads_well_formed_objects_as_the_full_way_reads_them(objects: list[dict[str, Any]]) -> None:
+    """add_object's shortcut for a modelled kind in its apiVersion, with a name and a namespace that is a
+    string or absent, gives the problems, skipped objects, lines and objects _add_unusual gives."""
+    from kverify.load.manifests import _Assembly
+
+    def read(shortcut: bool) -> tuple[object, ...]:
+        assembly = _Assembly([])
+        for line, obj in enumerate(objects, start=1):
+            if shortcut:
+                assembly.add_object("a.yaml", obj, line, lambda path: len(path))
+            else:
+                kind, version, meta = obj.get("kind"), obj.get("apiVersion"), obj.get("metadata")
+                assembly._add_unusual("a.yaml", obj, line, lambda path: len(path), kind, version, meta)
+        assembly._build_nodes()
+        return (
+            [str(p) for p in assembly.problems],
+            [str(p) for p in assembly.warnings],
+            assembly.skipped,
+            assembly.first,
+            [(ns, name, kwargs) for _, ns, name, kwargs in assembly.services],
+            [(ns, record) for _, ns, record in assembly.slices],
+            assembly.nodes,
+            assembly.pods,
+            assembly.intents,
+            assembly.workloads,
+            [(ns, name) for _, ns, name, *_ in assembly.mirrors],
+            assembly.label_keys,
+        )
+
+    assert read(shortcut=True) == read(shortcut=False)

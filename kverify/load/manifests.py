@@ -13,7 +13,7 @@ import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -225,6 +225,9 @@ def skipped_summary(kinds: Sequence[str]) -> str | None:
     return f"skipped {len(kinds)} {objects} of {distinct} {of_kinds} not modelled; --verbose lists them"
 
 
+WORKLOAD_KINDS = frozenset(("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController"))
+
+
 class _Assembly:
     """Collects objects file by file, then joins them (endpoints to services, nodes to endpoints)."""
 
@@ -304,6 +307,47 @@ class _Assembly:
 
     def add_object(self, file: str, data: dict[str, Any], line: int, locate: Callable[[Path], int]) -> None:
         kind, api_version, meta = data.get("kind"), data.get("apiVersion"), data.get("metadata")
+        # The common case first (every object of a snapshot): a kind kverify models, in an apiVersion it
+        # reads, with a name, and a namespace that is a string or absent. None of _add_unusual's checks
+        # can fire on it but the name's and the duplicate's, made here the same way.
+        if type(kind) is str and type(meta) is dict and api_version in _ACCEPTED_VERSIONS.get(kind, ()):
+            name, given_namespace = meta.get("name"), meta.get("namespace")
+            if type(name) is str and name and (given_namespace is None or type(given_namespace) is str):
+                namespace = given_namespace or self.namespace
+                label = f"{kind} {name}" if kind in _CLUSTER_SCOPED else f"{kind} {namespace}/{name}"
+                labels = meta.get("labels")
+                if (
+                    labels
+                    and not self.k3s_servicelb
+                    and type(labels) is dict
+                    and not self.label_keys.issuperset(labels)
+                ):
+                    self._note_label_keys(labels)
+                ctx = Ctx(file, locate, label, self.problems, self.warnings)
+                if not validate.object_name(ctx, kind, name, given_namespace or None):
+                    return
+                first = self.first
+                if label in first:
+                    f, n = first[label]
+                    ctx.error(("metadata", "name"), f"Duplicate value: {quote(name)}: already defined at {f}:{n}")
+                    return
+                first[label] = (file, line)
+                self._READERS[kind](self, ctx, data, line, kind, namespace, name)
+                return
+        self._add_unusual(file, data, line, locate, kind, api_version, meta)
+
+    def _add_unusual(
+        self,
+        file: str,
+        data: dict[str, Any],
+        line: int,
+        locate: Callable[[Path], int],
+        kind: Any,
+        api_version: Any,
+        meta: Any,
+    ) -> None:
+        """:meth:`add_object` of any other object: not one (Helm values), of a kind kverify does not model,
+        or with a field the API server refuses."""
         if kind is None and (api_version is None or meta is None):
             # Helm values, a chart's Chart.yaml (apiVersion: v2, no kind, no metadata)...: not an object
             self._skip(file, line, NOT_AN_OBJECT, "no kind and no metadata: not a Kubernetes object")
@@ -322,8 +366,7 @@ class _Assembly:
         else:
             label = f"{kind} {name}" if kind in _CLUSTER_SCOPED else f"{kind} {namespace}/{name}"
         if labels and not self.k3s_servicelb and type(labels) is dict and not self.label_keys.issuperset(labels):
-            self.k3s_servicelb = _has_k3s_label(labels)
-            self.label_keys.update(labels)  # most objects' label keys are those of objects read before
+            self._note_label_keys(labels)
         if type(kind) is str and kind and kind not in API_VERSIONS and type(api_version) is str and api_version:
             if kind in METALLB_BGP_KINDS and api_version.startswith("metallb.io/"):
                 self.metallb_bgp = True
@@ -335,7 +378,7 @@ class _Assembly:
                 self.pod_sources.append((kind, namespace, name))  # type: ignore[arg-type]
             return
         ctx = Ctx(file, locate, label, self.problems, self.warnings)
-        well_formed = (  # the common case: none of the checks below can fire
+        well_formed = (  # none of the checks below can fire
             name_ok
             and kind_ok
             and type(api_version) is str
@@ -363,55 +406,78 @@ class _Assembly:
         if api_version not in accepted:
             ctx.error(("apiVersion",), unsupported(api_version, accepted))
             return
-        if kind == "Service":  # the kinds a snapshot is made of first
-            self._add_service(ctx, data, file, line, namespace, name)
-        elif kind == "EndpointSlice":
-            record = slice_from(ctx, data, namespace, self.node_names)
-            if isinstance(record, Skip):
-                self._skip(file, line, kind, f"{label}: {record.reason}")
-            elif record is not None:
-                self.slices.append((ctx, namespace, record))
-        elif kind == "Node":
-            typed = data.get("spec")
-            if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.node_typed)
-                fields = typed_node_fields(typed.typed, name, data["metadata"])
-                if fields is not None:  # built with the List's other typed Nodes (_build_nodes)
-                    self.node_drafts.append(fields)
-                    self.node_names[name] = name
-                    return
-                data = typed.as_dict()  # node_from reads the dicts the json module gives
-            node = node_from(ctx, data, name)
-            if node is not None:
-                self._build_nodes()  # the typed Nodes read before it first: Nodes stay in file order
-                self.nodes.append(node)
-                self.node_names[node.name] = node.name
-        elif kind == "Pod":  # checks endpoints' targetRefs; a bare Pod is a workload of its own
-            self.pods.add(f"{namespace}/{name}")
-            if not data["metadata"].get("ownerReferences"):
-                self._add_workload(ctx, data, kind, namespace, name)
-        elif kind in WORKLOAD_KINDS:
+        self._READERS[kind](self, ctx, data, line, kind, namespace, name)
+
+    def _note_label_keys(self, labels: dict[Any, Any]) -> None:
+        """Label keys not seen before: whether one is k3s ServiceLB's, and remember them (most objects'
+        label keys are those of objects read before)."""
+        self.k3s_servicelb = _has_k3s_label(labels)
+        self.label_keys.update(labels)
+
+    # The reader of each modelled kind (_READERS), given (ctx, data, line, kind, namespace, name): ctx.obj
+    # is the object's label ("Kind namespace/name"), ctx.file its file.
+
+    def _add_slice(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
+        record = slice_from(ctx, data, namespace, self.node_names)
+        if isinstance(record, Skip):
+            self._skip(ctx.file, line, kind, f"{ctx.obj}: {record.reason}")
+        elif record is not None:
+            self.slices.append((ctx, namespace, record))
+
+    def _add_node(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
+        typed = data.get("spec")
+        if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.node_typed)
+            fields = typed_node_fields(typed.typed, name, data["metadata"])
+            if fields is not None:  # built with the List's other typed Nodes (_build_nodes)
+                self.node_drafts.append(fields)
+                self.node_names[name] = name
+                return
+            data = typed.as_dict()  # node_from reads the dicts the json module gives
+        node = node_from(ctx, data, name)
+        if node is not None:
+            self._build_nodes()  # the typed Nodes read before it first: Nodes stay in file order
+            self.nodes.append(node)
+            self.node_names[node.name] = node.name
+
+    def _add_pod(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
+        """A Pod checks endpoints' targetRefs; a bare Pod is a workload of its own."""
+        self.pods.add(f"{namespace}/{name}")
+        if not data["metadata"].get("ownerReferences"):
             self._add_workload(ctx, data, kind, namespace, name)
-        elif kind == HPA:
-            from kverify.load.workloads import hpa_from
 
-            if (hpa := hpa_from(ctx, data, namespace, name)) is not None:
-                self.hpas.append((ctx, hpa))
-        elif kind == "NetworkPolicy":
-            self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
-            if (policy := ingress_policy_from(data, namespace, name)) is not None:
-                self.ingress_policies.append(policy)
-        elif kind == "Endpoints":  # read once every Service is known (_mirror)
-            if (skip := never_mirrored(ctx, data)) is not None:
-                self._skip(file, line, kind, f"{label}: {skip.reason}")
-            else:
-                self.mirrors.append((ctx, namespace, name, data, file, line))
-        elif kind == "ServiceCIDR":
-            cidrs = service_cidrs_from(ctx, data)
-            self.service_cidrs.extend(cidrs)
-            if name == DEFAULT_SERVICE_CIDR:
-                self.default_cidrs = cidrs
+    def _add_controller(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
+        """A workload that makes pods (one of WORKLOAD_KINDS)."""
+        self._add_workload(ctx, data, kind, namespace, name)
 
-    def _add_service(self, ctx: Ctx, data: dict[str, Any], file: str, line: int, namespace: str, name: str) -> None:
+    def _add_hpa(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
+        from kverify.load.workloads import hpa_from
+
+        if (hpa := hpa_from(ctx, data, namespace, name)) is not None:
+            self.hpas.append((ctx, hpa))
+
+    def _add_network_policy(
+        self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str
+    ) -> None:
+        self.ip_blocks.extend(ip_blocks_from(ctx, data, namespace, name))
+        if (policy := ingress_policy_from(data, namespace, name)) is not None:
+            self.ingress_policies.append(policy)
+
+    def _add_endpoints(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
+        """Endpoints are read once every Service is known (_mirror)."""
+        if (skip := never_mirrored(ctx, data)) is not None:
+            self._skip(ctx.file, line, kind, f"{ctx.obj}: {skip.reason}")
+        else:
+            self.mirrors.append((ctx, namespace, name, data, ctx.file, line))
+
+    def _add_service_cidr(
+        self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str
+    ) -> None:
+        cidrs = service_cidrs_from(ctx, data)
+        self.service_cidrs.extend(cidrs)
+        if name == DEFAULT_SERVICE_CIDR:
+            self.default_cidrs = cidrs
+
+    def _add_service(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
         typed = data.get("spec")
         if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.service_typed)
             service = typed.typed
@@ -426,12 +492,25 @@ class _Assembly:
             data = typed.as_dict()  # the other readers read the dicts the json module gives
         result = service_from(ctx, data)
         if isinstance(result, Skip):
-            self._skip(file, line, "Service", f"{ctx.obj}: {result.reason}")
+            self._skip(ctx.file, line, kind, f"{ctx.obj}: {result.reason}")
             self.skipped_services.add(f"{namespace}/{name}")
         elif result is not None:
             self.services.append((ctx, namespace, name, result))
             if (intent := intent_from(ctx, data)) is not None:
                 self.intents[f"{namespace}/{name}"] = intent
+
+    #: The reader of each kind kverify models (API_VERSIONS), called as ``_READERS[kind](self, ...)``.
+    _READERS: ClassVar[dict[str, Callable[..., None]]] = {
+        "Service": _add_service,
+        "EndpointSlice": _add_slice,
+        "Node": _add_node,
+        "Pod": _add_pod,
+        **dict.fromkeys(WORKLOAD_KINDS, _add_controller),
+        HPA: _add_hpa,
+        "NetworkPolicy": _add_network_policy,
+        "Endpoints": _add_endpoints,
+        "ServiceCIDR": _add_service_cidr,
+    }
 
     def _object_fields(self, ctx: Ctx, data: dict[str, Any], meta: object, name: object, name_ok: bool) -> bool:
         """Check apiVersion, kind and metadata as the API server does; whether no problem was found."""
@@ -633,7 +712,6 @@ class _Assembly:
         )
 
 
-WORKLOAD_KINDS = frozenset(("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController"))
 _NODE_NAME = operator.attrgetter("node_name")
 _POD = operator.attrgetter("pod")
 
