@@ -340,6 +340,35 @@ def test_is_cidr_and_is_ip_accept_exactly_what_ipaddress_accepts(text: str) -> N
         assert ip_version(text) == ipaddress.ip_address(text).version
 
 
+_DOTTED = st.lists(
+    st.one_of(st.integers(0, 300).map(str), st.sampled_from(["", "00", "01", "1a", " 1", "\u0661", "0x1", "+1"])),
+    min_size=1,
+    max_size=5,
+).map(".".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(address=st.one_of(_DOTTED, st.text(max_size=16)), length=st.sampled_from(["", "/8", "/32", "/33", "/08", "/"]))
+def test_is_ipv4_and_is_cidr_decide_ipv4_as_the_regexes_do(address: str, length: str) -> None:
+    """is_ipv4 (the C library's inet_pton where it agrees) accepts what IPV4 matches; is_cidr's IPv4 branch
+    what the regex of an IPv4 CIDR matches, and ipaddress the rest."""
+    import re
+
+    from kverify.load.fields import IPV4, IPV4_PATTERN, is_cidr, is_ipv4
+
+    assert is_ipv4(address) == bool(IPV4.match(address))
+    text = address + length
+    if re.match(IPV4_PATTERN + r"/(?:3[0-2]|[12]?[0-9])\Z", text):
+        assert is_cidr(text)
+    else:
+        try:
+            ipaddress.ip_network(text, strict=False)
+            valid = True
+        except ValueError:
+            valid = False
+        assert is_cidr(text) == valid
+
+
 def test_a_node_read_from_a_manifest_is_the_node_the_model_validates(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """node_from builds Nodes with the model's validators off: rebuilding with them on gives the same."""
     from kverify.load import load_manifests

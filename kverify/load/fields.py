@@ -6,6 +6,7 @@ path is only built (and a line number only looked up) once something is wrong.
 
 from __future__ import annotations
 
+import _socket  # socket's C module: inet_pton without socket.py's enum set-up
 import contextlib
 import functools
 import ipaddress
@@ -120,13 +121,48 @@ MUST_BE_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 _OCTET_PATTERN = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_PATTERN = rf"(?:{_OCTET_PATTERN}\.){{3}}{_OCTET_PATTERN}"
 IPV4 = re.compile(IPV4_PATTERN + r"\Z")
-#: An IPv4 CIDR with a prefix length (0 to 32, no leading zero): a subset of what
-#: ``ipaddress.ip_network(strict=False)`` accepts; anything else is left to ``ipaddress``.
-_IPV4_CIDR = re.compile(IPV4_PATTERN + r"/(?:3[0-2]|[12]?[0-9])\Z")
+
+
+def _pton_agrees() -> bool:
+    """Whether this platform's ``inet_pton(AF_INET, ...)`` accepts exactly what ``IPV4`` (and
+    ``ipaddress``) accepts on addresses where C libraries are known to differ (leading zeros, short
+    forms, hex, signs, spaces, non-ASCII digits). glibc, musl and the BSDs refuse them all."""
+    probes = (
+        "1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.10", "01.2.3.4", "1.2.3.04", "00.0.0.0", "256.1.1.1",
+        "1.2.3.1000", "1.2.3", "1", "1.2.3.4.5", "1.2.3.4.", ".1.2.3.4", "1..2.3", "0x1.2.3.4", "+1.2.3.4",
+        " 1.2.3.4", "1.2.3.4 ", "1.2.3.4\n", "1.2.3.4\x00", "\u0661.2.3.4", "\uff11.2.3.4", "1.2.3.4/8", "",
+    )  # fmt: skip
+    for probe in probes:
+        try:
+            accepted = bool(_socket.inet_pton(_socket.AF_INET, probe))
+        except (OSError, ValueError):
+            accepted = False
+        if accepted != bool(IPV4.match(probe)):
+            return False
+    return True
+
+
+_PTON_AGREES = hasattr(_socket, "inet_pton") and _pton_agrees()
+_AF_INET = _socket.AF_INET
+#: The prefix lengths of an IPv4 CIDR is_cidr decides without ``ipaddress``: 0 to 32, no leading zero.
+_IPV4_PREFIX_LENGTHS = frozenset(str(length) for length in range(33))
+
+
+def is_ipv4(value: str) -> bool:
+    """Whether ``value`` is a dotted-quad IPv4 address, as ``IPV4`` matches it: the C library's
+    ``inet_pton`` where it is known to agree with the regex (a fifth of the regex's cost), else the regex.
+    Every Node's address and every Service's ClusterIP of a snapshot is asked about."""
+    if not _PTON_AGREES:
+        return IPV4.match(value) is not None
+    try:
+        _socket.inet_pton(_AF_INET, value)
+    except (OSError, ValueError):  # refused, a NUL or lone surrogate
+        return False
+    return True
 
 
 def is_ip(value: str) -> bool:
-    if IPV4.match(value):
+    if is_ipv4(value):
         return True
     try:
         ipaddress.ip_address(value)
@@ -137,11 +173,12 @@ def is_ip(value: str) -> bool:
 
 def ip_version(value: str) -> int:
     """4 or 6 for a valid IP address (``ipaddress`` raises ``ValueError`` on any other)."""
-    return 4 if IPV4.match(value) else ipaddress.ip_address(value).version
+    return 4 if is_ipv4(value) else ipaddress.ip_address(value).version
 
 
 def is_cidr(value: str) -> bool:
-    if _IPV4_CIDR.match(value):
+    address, slash, length = value.partition("/")
+    if slash and length in _IPV4_PREFIX_LENGTHS and is_ipv4(address):  # most CIDRs: IPv4, no ipaddress
         return True
     try:
         ipaddress.ip_network(value, strict=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kverify.load.fields import IPV4, is_cidr, is_ip, validators_off
+from kverify.load.fields import is_cidr, is_ip, validators_off
 from kverify.load.kinds import ZONE_LABEL
 from kverify.model.cluster import Node
 
@@ -37,7 +37,7 @@ def typed_node_fields(node: TypedNode, name: str, metadata: dict[str, Any]) -> d
     for entry in (status.addresses if status is not None else None) or ():
         kind, address = entry.type, entry.address
         if kind in _NODE_IPS:
-            if not (IPV4.match(address) or is_ip(address)):  # most addresses: IPv4, one regex
+            if not is_ip(address):
                 return None
             if address not in internal and address not in external:
                 (internal if kind == "InternalIP" else external).append(address)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from kverify.load.allocate import FAMILIES, FamilyRequest, Pending
-from kverify.load.fields import IPV4, ip_version, is_ip, validators_off
+from kverify.load.fields import ip_version, is_ip, is_ipv4, validators_off
 from kverify.load.plain_service import load_balancer_annotations
 from kverify.load.service_annotations import ALLOCATED_ANNOTATION, topology_annotation
 from kverify.load.validate import SOURCE_RANGES_ANNOTATION
@@ -66,7 +66,7 @@ def typed_service(service: TypedService, metadata: dict[str, Any]) -> dict[str, 
     single, many = spec.clusterIP, spec.clusterIPs
     given: tuple[str, ...]
     given_families: tuple[int, ...]
-    if many is not None and len(many) == 1 and many[0] == single and IPV4.match(single):
+    if many is not None and len(many) == 1 and many[0] == single and is_ipv4(single):
         given, headless, given_families = many, False, _IPV4_ONLY  # a snapshot's Services: _cluster_ips' answer
     else:
         cluster_ips = _cluster_ips(single or None, many or None, spec.type in (None, "ClusterIP"))
@@ -227,7 +227,7 @@ def _cluster_ips(
         return None
     families = []
     for ip in ips:
-        if IPV4.match(ip):
+        if is_ipv4(ip):
             families.append(4)
         elif is_ip(ip):
             families.append(ip_version(ip))
