@@ -100,6 +100,7 @@ def test_the_typed_reader_returns_the_node_node_from_returns(node: dict[str, Any
     if typed is not None:
         assert not problems and not warnings
         assert typed == careful
+        assert repr(typed) == repr(careful) and hash(typed) == hash(careful)  # built without Node's __init__
     tainted = type(node.get("spec")) is dict and node["spec"].get("taints")
     if careful is not None and not problems and not warnings and not tainted:
         assert typed is not None

@@ -24,7 +24,7 @@ from kverify.load.fields import Ctx, Path, invalid, quote, unsupported, validato
 from kverify.load.kinds import SERVICE_NAME_LABEL, Skip, SliceRecord, node_from, slice_from
 from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
-from kverify.load.node_typed import built_nodes, typed_node_fields
+from kverify.load.node_typed import NodeDraft, built_nodes, typed_node_fields
 from kverify.load.pod_sources import may_create_pods
 from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from, service_intent
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
@@ -244,8 +244,8 @@ class _Assembly:
         self.nodes: list[Node] = []
         #: Each Node's name to itself: a slice read after its nodes shares their strings (see typed_columns).
         self.node_names: dict[str, str] = {}
-        #: The keyword arguments of typed Nodes (a JSON List's) not built yet: built together, in order.
-        self.node_drafts: list[dict[str, Any]] = []
+        #: The field values of typed Nodes (a JSON List's) not built yet: built together, in order.
+        self.node_drafts: list[NodeDraft] = []
         self.services: list[tuple[Ctx, str, str, dict[str, Any]]] = []
         self.skipped_services: set[str] = set()
         self.slices: list[tuple[Ctx, str, SliceRecord]] = []
@@ -427,9 +427,9 @@ class _Assembly:
     def _add_node(self, ctx: Ctx, data: dict[str, Any], line: int, kind: str, namespace: str, name: str) -> None:
         typed = data.get("spec")
         if type(typed) is TypedFields:  # decoded typed from a JSON List (kverify.load.node_typed)
-            fields = typed_node_fields(typed.typed, name, data["metadata"])
-            if fields is not None:  # built with the List's other typed Nodes (_build_nodes)
-                self.node_drafts.append(fields)
+            draft = typed_node_fields(typed.typed, name, data["metadata"])
+            if draft is not None:  # built with the List's other typed Nodes (_build_nodes)
+                self.node_drafts.append(draft)
                 self.node_names[name] = name
                 return
             data = typed.as_dict()  # node_from reads the dicts the json module gives

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kverify.load.fields import is_cidr, is_ip, validators_off
+import attrs
+
+from kverify.load.fields import is_cidr, is_ip
 from kverify.load.kinds import ZONE_LABEL
 from kverify.model.cluster import Node
 
@@ -19,18 +21,26 @@ if TYPE_CHECKING:  # the structs import msgspec, which only a JSON List needs
     from kverify.load.node_structs import TypedNode
 
 _NODE_IPS = ("InternalIP", "ExternalIP")
+#: Node's fields, in order. :func:`built_nodes` sets each slot directly (attrs' ``__init__``, with its
+#: converter calls and its writes through ``object.__setattr__``, cost six times as much); a field added
+#: to Node must be set there too, hence this check at import time.
+_NODE_FIELDS = ("name", "addresses", "zone", "pod_cidrs", "draining", "labels", "taints")
+if tuple(field.name for field in attrs.fields(Node)) != _NODE_FIELDS:  # pragma: no cover - guard
+    raise ImportError("kverify.model.cluster.Node changed: update kverify.load.node_typed")
+#: A Node's field values but its taints (a Node with taints is left to node_from), in _NODE_FIELDS' order.
+NodeDraft = tuple[str, tuple[str, ...], str | None, tuple[str, ...], bool, tuple[tuple[str, str], ...]]
 
 
 def typed_node(node: TypedNode, name: str, metadata: dict[str, Any]) -> Node | None:
     """The Node ``node_from`` builds for ``node`` (``metadata``: the object's, a dict), or ``None``
     where it would record a problem."""
-    fields = typed_node_fields(node, name, metadata)
-    return None if fields is None else built_nodes([fields])[0]
+    draft = typed_node_fields(node, name, metadata)
+    return None if draft is None else built_nodes([draft])[0]
 
 
-def typed_node_fields(node: TypedNode, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
-    """The keyword arguments of the Node ``node_from`` builds for ``node``, each value checked as it
-    checks it (build it with :func:`built_nodes`), or ``None`` where it would record a problem."""
+def typed_node_fields(node: TypedNode, name: str, metadata: dict[str, Any]) -> NodeDraft | None:
+    """The field values of the Node ``node_from`` builds for ``node``, each checked as it checks it
+    (build it with :func:`built_nodes`), or ``None`` where it would record a problem."""
     internal: list[str] = []
     external: list[str] = []
     status = node.status
@@ -68,19 +78,30 @@ def typed_node_fields(node: TypedNode, name: str, metadata: dict[str, Any]) -> d
             if not is_cidr(single.strip()):
                 return None
             pod_cidrs.append(single.strip())
-    return {
-        "name": name,
-        "addresses": (*internal, *external),
-        "zone": zone,
-        "pod_cidrs": pod_cidrs,
-        "draining": metadata.get("deletionTimestamp") is not None,
-        "labels": other_labels,
-    }
+    draining = metadata.get("deletionTimestamp") is not None
+    return name, (*internal, *external), zone, tuple(pod_cidrs), draining, tuple(other_labels)
 
 
-def built_nodes(drafts: list[dict[str, Any]]) -> list[Node]:
-    """The Nodes of :func:`typed_node_fields`' keyword arguments, in order. Every field was checked as
-    ``node_from`` checks it: the model's validators, off while they are built, would repeat it (they are
-    switched off once for all: per Node, that cost a sixth of reading it)."""
-    with validators_off():
-        return [Node(**fields) for fields in drafts]
+def built_nodes(drafts: list[NodeDraft]) -> list[Node]:
+    """The Nodes of :func:`typed_node_fields`' values, in order. Every value was checked as ``node_from``
+    checks it, and is of the type Node's converters give: each slot is set directly, as the model's
+    ``__init__`` with its validators off would set it (per Node, that cost a third of reading it)."""
+    new, cls = object.__new__, Node
+    nodes: list[Node] = []
+    append = nodes.append
+    for name, addresses, zone, pod_cidrs, draining, labels in drafts:
+        node = new(cls)
+        _set_name(node, name)
+        _set_addresses(node, addresses)
+        _set_zone(node, zone)
+        _set_pod_cidrs(node, pod_cidrs)
+        _set_draining(node, draining)
+        _set_labels(node, labels)
+        _set_taints(node, ())
+        append(node)
+    return nodes
+
+
+_set_name, _set_addresses, _set_zone, _set_pod_cidrs, _set_draining, _set_labels, _set_taints = (
+    getattr(Node, field).__set__ for field in _NODE_FIELDS
+)
