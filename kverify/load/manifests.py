@@ -26,7 +26,7 @@ from kverify.load.lb_hints import K3S_SERVICELB, METALLB_BGP_KINDS, lb_hint
 from kverify.load.mirroring import endpoints_from, never_mirrored
 from kverify.load.node_typed import NodeDraft, built_nodes, typed_node_fields
 from kverify.load.pod_sources import may_create_pods
-from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from, service_intent
+from kverify.load.policies import ingress_policy_from, intent_from, ip_blocks_from, typed_service_intent
 from kverify.load.service_cidrs import API_VERSIONS as SERVICE_CIDR_VERSIONS
 from kverify.load.service_cidrs import DEFAULT_SERVICE_CIDR, service_cidrs_from
 from kverify.load.service_typed import typed_service
@@ -484,9 +484,8 @@ class _Assembly:
             kwargs = typed_service(service, data["metadata"])
             if kwargs is not None:
                 self.services.append((ctx, namespace, name, kwargs))
-                selector = service.spec.selector
                 annotations = data["metadata"].get("annotations")
-                if (intent := service_intent(ctx, selector, annotations, strings=True)) is not None:
+                if (intent := typed_service_intent(ctx, kwargs["selector"], annotations)) is not None:
                     self.intents[f"{namespace}/{name}"] = intent
                 return
             data = typed.as_dict()  # the other readers read the dicts the json module gives

@@ -80,26 +80,39 @@ def intent_from(ctx: Ctx, obj: dict[str, Any]) -> ServiceIntent | None:
     return service_intent(ctx, spec.get("selector") if type(spec) is dict else None, obj["metadata"].get("annotations"))
 
 
-def service_intent(ctx: Ctx, selector: object, annotations: object, *, strings: bool = False) -> ServiceIntent | None:
-    """:func:`intent_from` given the Service's ``spec.selector`` and ``metadata.annotations``; ``strings``:
-    the selector is known to map strings to strings (a Service decoded typed), its items are its pairs."""
-    needs = None
-    if type(annotations) is dict and NEEDS_CLIENT_IP_ANNOTATION in annotations:
-        value = annotations[NEEDS_CLIENT_IP_ANNOTATION]
-        if value not in ("true", "false"):
-            ctx.error(
-                ("metadata", "annotations", NEEDS_CLIENT_IP_ANNOTATION), invalid(value, 'must be "true" or "false"')
-            )
-        needs = value == "true"
+def service_intent(ctx: Ctx, selector: object, annotations: object) -> ServiceIntent | None:
+    """:func:`intent_from` given the Service's ``spec.selector`` and ``metadata.annotations``."""
+    needs = _needs_client_ip(ctx, annotations) if type(annotations) is dict else None
     if not selector and needs is None:
         return None
     if type(selector) is not dict:
         pairs: tuple[tuple[str, str], ...] = ()
-    elif strings:
-        pairs = tuple(sorted(selector.items()))
     else:
         pairs = tuple(sorted((str(k), str(val)) for k, val in selector.items()))
     return ServiceIntent(selector=pairs, needs_client_ip=bool(needs))
+
+
+def typed_service_intent(
+    ctx: Ctx, selector: tuple[tuple[str, str], ...] | None, annotations: object
+) -> ServiceIntent | None:
+    """:func:`service_intent` of a Service decoded typed, given its selector as the Service holds it: its
+    (key, value) pairs, strings, in the manifest's order (``None`` when empty). A selector of one label (most
+    are) is in order already: the intent shares the Service's tuple."""
+    needs = _needs_client_ip(ctx, annotations) if type(annotations) is dict else None
+    if not selector and needs is None:
+        return None
+    pairs = () if selector is None else selector if len(selector) == 1 else tuple(sorted(selector))
+    return ServiceIntent(selector=pairs, needs_client_ip=bool(needs))
+
+
+def _needs_client_ip(ctx: Ctx, annotations: dict[Any, Any]) -> bool | None:
+    """The ``kverify.io/needs-client-ip`` annotation's value (``None`` when absent)."""
+    if NEEDS_CLIENT_IP_ANNOTATION not in annotations:
+        return None
+    value = annotations[NEEDS_CLIENT_IP_ANNOTATION]
+    if value not in ("true", "false"):
+        ctx.error(("metadata", "annotations", NEEDS_CLIENT_IP_ANNOTATION), invalid(value, 'must be "true" or "false"'))
+    return bool(value == "true")
 
 
 def unenforced_note(
