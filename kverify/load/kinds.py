@@ -34,9 +34,9 @@ class Skip:
     reason: str
 
 
-@attrs.frozen
+@attrs.define  # not frozen: one per slice, and a frozen class's __init__ writes through object.__setattr__
 class SliceRecord:
-    """An EndpointSlice's contribution: the Service it names and its endpoints.
+    """An EndpointSlice's contribution: the Service it names and its endpoints (nothing changes it).
 
     A slice is recorded only when all its entries are valid, so ``endpoints[i]`` is ``endpoints[i]``
     of the manifest (the index of a field path in a warning)."""
