@@ -78,10 +78,10 @@ def typed_service(service: TypedService, metadata: dict[str, Any]) -> dict[str, 
         return None
     status = service.status
     if status is None or status.loadBalancer is None:  # most Services: no load-balancer status
-        lb_entries: list[LoadBalancerIngress] = []
+        lb_entries: tuple[LoadBalancerIngress, ...] = ()
         has_status = False
     elif (ingress := _ingress(status.loadBalancer)) is not None:
-        lb_entries, has_status = ingress, True
+        lb_entries, has_status = tuple(ingress), True
     else:
         return None
     shape = _shape(
@@ -117,12 +117,12 @@ def typed_service(service: TypedService, metadata: dict[str, Any]) -> dict[str, 
     return {
         "type": type_,
         "cluster_ips": given,
-        "ports": list(shape.ports),
+        "ports": shape.ports,  # shared by the Services of this shape (the model's values are frozen)
         "external_traffic_policy": shape.external_traffic_policy,
         "internal_traffic_policy": shape.internal_traffic_policy,
-        "external_ips": [],
+        "external_ips": (),
         "load_balancer_ingress": lb_entries,
-        "load_balancer_source_ranges": [],
+        "load_balancer_source_ranges": (),
         "health_check_node_port": health,
         "session_affinity": shape.session_affinity,
         "traffic_distribution": spec.trafficDistribution or None,

@@ -97,16 +97,16 @@ def _service_from(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any] | Skip | None
     kwargs = {
         "type": type_,
         "cluster_ips": cluster_ips,
-        "ports": ports,
+        "ports": tuple(ports),
         "external_traffic_policy": ctx.enum(
             spec, "externalTrafficPolicy", ("spec",), TrafficPolicy, TrafficPolicy.CLUSTER
         ),
         "internal_traffic_policy": ctx.enum(
             spec, "internalTrafficPolicy", ("spec",), TrafficPolicy, TrafficPolicy.CLUSTER
         ),
-        "external_ips": external_ips,
-        "load_balancer_ingress": ingress,
-        "load_balancer_source_ranges": ranges,
+        "external_ips": tuple(external_ips),
+        "load_balancer_ingress": tuple(ingress),
+        "load_balancer_source_ranges": tuple(ranges),
         "health_check_node_port": health_check,
         "session_affinity": ctx.enum(spec, "sessionAffinity", ("spec",), SessionAffinity, SessionAffinity.NONE),
         "traffic_distribution": ctx.string(spec, "trafficDistribution", ("spec",)),
