@@ -423,7 +423,7 @@ def test_loading_with_columns_gives_the_careful_loops_values_errors_and_lines(
     with pytest.MonkeyPatch.context() as monkeypatch:
         if not orjson_installed:
             monkeypatch.setattr(sources, "orjson", None)
-        monkeypatch.setattr(slice_columns, "_PTON_AGREES", inet_pton and slice_columns._PTON_AGREES)
+        monkeypatch.setattr(slice_columns, "PTON_AGREES", inet_pton and slice_columns.PTON_AGREES)
         with_columns, careful = _load_both_ways(tmp_path, items, monkeypatch)
     assert with_columns == careful
 

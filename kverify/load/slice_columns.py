@@ -23,7 +23,7 @@ from itertools import repeat
 from operator import is_, is_not
 from typing import Any, NamedTuple
 
-from kverify.load.fields import IPV4, IPV4_PATTERN, validators_off
+from kverify.load.fields import IPV4_PATTERN, PTON_AGREES, validators_off
 from kverify.load.sources import _orjson
 from kverify.model.cluster import EndpointPort
 from kverify.model.endpoint_columns import EndpointColumns
@@ -168,7 +168,7 @@ def _all_ipv4(ips: list[Any]) -> bool:
     regex over the addresses joined one a line (an address holding a line break would add a line, and
     is refused by the count)."""
     try:
-        if _PTON_AGREES:
+        if PTON_AGREES:
             return all(map(socket.inet_pton, _AF_INET_REPEATED, ips))
         lines = "\n".join(ips) + "\n"
     except (OSError, ValueError, TypeError):  # refused, a NUL or lone surrogate, not a string
@@ -176,27 +176,7 @@ def _all_ipv4(ips: list[Any]) -> bool:
     return lines.count("\n") == len(ips) and _IPV4_LINES.fullmatch(lines) is not None
 
 
-def _pton_agrees() -> bool:
-    """Whether this platform's ``inet_pton(AF_INET, ...)`` accepts exactly what ``IPV4`` (and
-    ``ipaddress``) accepts on addresses where C libraries are known to differ (leading zeros, short
-    forms, hex, signs, spaces, non-ASCII digits). glibc, musl and the BSDs refuse them all."""
-    probes = (
-        "1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.0.10", "01.2.3.4", "1.2.3.04", "00.0.0.0", "256.1.1.1",
-        "1.2.3.1000", "1.2.3", "1", "1.2.3.4.5", "1.2.3.4.", ".1.2.3.4", "1..2.3", "0x1.2.3.4", "+1.2.3.4",
-        " 1.2.3.4", "1.2.3.4 ", "1.2.3.4\n", "1.2.3.4\x00", "\u0661.2.3.4", "\uff11.2.3.4", "1.2.3.4/8", "",
-    )  # fmt: skip
-    for probe in probes:
-        try:
-            accepted = bool(socket.inet_pton(socket.AF_INET, probe))
-        except (OSError, ValueError):
-            accepted = False
-        if accepted != bool(IPV4.match(probe)):
-            return False
-    return True
-
-
 _AF_INET_REPEATED = repeat(socket.AF_INET)  # map() stops at the shortest: the addresses
-_PTON_AGREES = hasattr(socket, "inet_pton") and _pton_agrees()
 
 
 class SameConditions(NamedTuple):
