@@ -162,7 +162,7 @@ def _pods(refs: Sequence[Any], namespace: str, n: int) -> Sequence[str | None] |
     )
 
 
-def _all_ipv4(ips: list[Any]) -> bool:
+def _all_ipv4(ips: Sequence[Any]) -> bool:
     """Every address a string, a dotted-quad IPv4 address as ``ipaddress`` accepts it: the C library's
     ``inet_pton`` once per address where it is known to agree (a third of the regex's cost), else one
     regex over the addresses joined one a line (an address holding a line break would add a line, and
@@ -199,7 +199,9 @@ class TypedEntries:
     __slots__ = ("_as_dicts", "conditions", "ips", "nodes", "nodes_known", "refs")
 
     def __init__(self, entries: list[Any], as_dicts: Callable[[], Any], nodes_known: bool = False) -> None:
-        self.ips: list[str] = [entry.addresses[0] for entry in entries]
+        # Tuples, as EndpointColumns keeps them: it takes these very objects, and the lists they are
+        # copied from are freed at once (their memory holds the next slice's), not kept beside them.
+        self.ips: tuple[str, ...] = tuple([entry.addresses[0] for entry in entries])
         conditions = [entry.conditions for entry in entries]
         first = conditions[0] if conditions else None
         # Most slices' entries have equal conditions (all Ready): kept once, the structs are freed with
@@ -210,7 +212,7 @@ class TypedEntries:
             else conditions
         )
         self.refs: list[Any] = [entry.targetRef for entry in entries]
-        self.nodes: list[Any] = [entry.nodeName for entry in entries]  # each a str, or None (no nodeName)
+        self.nodes: tuple[Any, ...] = tuple([entry.nodeName for entry in entries])  # each a str, or None
         self._as_dicts, self.nodes_known = as_dicts, nodes_known
 
     def as_dicts(self) -> Any:
@@ -238,7 +240,7 @@ def typed_columns(
     refs = typed.refs
     nodes = typed.nodes
     if node_names and not typed.nodes_known:
-        nodes = list(map(node_names.get, nodes, nodes))  # the Node's string, else the entry's own
+        nodes = tuple(map(node_names.get, nodes, nodes))  # the Node's string, else the entry's own
     return EndpointColumns.checked(  # every value was checked by the decoder and above
         ips=ips,
         node_names=nodes,
