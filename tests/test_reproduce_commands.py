@@ -249,12 +249,14 @@ def test_a_command_placed_as_is_is_the_one_split_and_joined_again(
     first: str, words: list[str], spacing: str, quoted: bool
 ) -> None:
     """``placed`` returns the counterexample itself only for a command that splitting and joining gives
-    back unchanged; run by another program, or with other spacing or quoting, the words are joined anew."""
+    back unchanged; run by another program, or with other spacing or quoting, the words are joined anew.
+    A plain command run by another program (one whose path needs quoting, too) has only its first word
+    replaced, as splitting and joining would give it."""
     command = shlex.join([first, *words]).replace(" ", " " + spacing, 1)
     if quoted:  # quotes shlex.join would not write
         command = f"'{first}'{command.removeprefix(first)}"
     cx = attrs.evolve(_a_counterexample(), command=command)
-    for program in (["kverify"], ["python", "-m", "kverify"]):
+    for program in (["kverify"], ["python", "-m", "kverify"], ["/opt/my tools/python3", "-m", "kverify"]):
         done = placed(cx, folder=DEFAULT_FOLDER, program=program)
         split = shlex.split(command)
         expected = shlex.join([*program, *split[1:]] if split[0] == "kverify" else split)

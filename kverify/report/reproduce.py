@@ -88,10 +88,14 @@ _PLAIN_COMMAND = re.compile(r"[\w@%+=:,./-]+(?: [\w@%+=:,./-]+)*", re.ASCII)
 def placed(cx: Counterexample, *, folder: str | None, program: list[str]) -> Counterexample:
     """``cx`` with its command starting with ``program`` and, when its manifest is its own, naming the
     file under ``folder`` where the caller writes it."""
-    if program == ["kverify"] and not own_manifest(cx) and _PLAIN_COMMAND.fullmatch(cx.command):
+    plain = not own_manifest(cx) and _PLAIN_COMMAND.fullmatch(cx.command) is not None
+    if plain and program == ["kverify"]:
         # Nothing to change: the words would be joined back into the same text (a check's hundreds of
         # findings on the user's files, run by ``kverify`` on PATH). ``cx`` itself says so to the caller.
         return cx
+    if plain and program and cx.command.startswith("kverify "):
+        # Only the first word changes: the others need no quoting, and would be joined back as they are.
+        return attrs.evolve(cx, command=shlex.join(program) + cx.command[len("kverify") :])
     words = _words(cx.command)
     if folder is not None and own_manifest(cx):
         words[2] = _shown(os.path.join(folder, f"{cx.id}.yaml"))
