@@ -34,7 +34,7 @@ from kverify.load.services import service_from
 from kverify.load.sources import RawDoc, expand, read_file
 from kverify.load.typed_fields import TypedFields
 from kverify.model.cluster import Cluster, Endpoint, Node, ProxyConfig, Service
-from kverify.model.convert import read_only
+from kverify.model.convert import read_only, to_frozenset, to_tuple
 from kverify.model.endpoint_columns import EndpointColumns
 from kverify.model.enums import LoadBalancerProfile
 from kverify.model.policy import IngressPolicy, IPBlockRule, ServiceIntent
@@ -688,8 +688,7 @@ class _Assembly:
             for (ctx, ns, name, kwargs), key in zip(self.services, keys, strict=True):
                 allocations.service(ctx, key, kwargs)
                 try:
-                    endpoints = by_service.of(key)
-                    services.append(Service(namespace=ns, name=name, endpoints=endpoints, **kwargs))
+                    services.append(checked_service(ns, name, by_service.of(key), kwargs))
                 except (ValueError, TypeError) as exc:
                     ctx.model_error(exc)
         if self.problems:
@@ -709,6 +708,50 @@ class _Assembly:
             intents=self.intents,
             service_cidrs=tuple(dict.fromkeys(self.service_cidrs)),
         )
+
+
+#: What sets one slot of a Service, and the converter of its field (None: none).
+_SlotSetter = Callable[[Service, object], None]
+_Converter = Callable[[Any], object] | None
+#: Each Service field but the three :func:`checked_service` is given on their own: its name, what sets its
+#: slot, its default and its converter (the model's converters to a tuple or a frozenset taken as the
+#: builtins they call: no Python frame per field).
+_FAST_CONVERTERS: dict[object, _Converter] = {to_tuple: tuple, to_frozenset: frozenset}
+_SERVICE_SLOTS: tuple[tuple[str, _SlotSetter, object, _Converter], ...] = tuple(
+    (
+        field.name,
+        Service.__dict__[field.name].__set__,
+        field.default,
+        _FAST_CONVERTERS.get(field.converter, field.converter),  # type: ignore[arg-type]
+    )
+    for field in attrs.fields(Service)
+    if field.name not in ("namespace", "name", "endpoints")
+)
+_SERVICE_FIELD_NAMES = frozenset(name for name, _, _, _ in _SERVICE_SLOTS)
+_ENDPOINTS_CONVERTER: Callable[[SliceEndpoints], Sequence[Endpoint]] = attrs.fields(Service).endpoints.converter  # type: ignore[assignment]
+if any(isinstance(default, attrs.Factory) for _, _, default, _ in _SERVICE_SLOTS):  # type: ignore[arg-type]  # pragma: no cover
+    raise ImportError("a Service field has a default factory: checked_service must call it")
+
+
+def checked_service(namespace: str, name: str, endpoints: SliceEndpoints, fields: Mapping[str, Any]) -> Service:
+    """``Service(namespace=namespace, name=name, endpoints=endpoints, **fields)`` as built with the model's
+    validators off (:class:`~kverify.load.fields.validators_off`), for fields the loader has checked: the
+    same value, each slot set directly. attrs' ``__init__`` takes the fields as keywords (a dict merged and
+    matched per call) and sets each through ``object.__setattr__``; the loader builds 16,000 Services for
+    issue 11's List. ``tests/test_load_checked_service.py`` holds the two to the same Services."""
+    if not _SERVICE_FIELD_NAMES.issuperset(fields):
+        unexpected = ", ".join(sorted(set(fields) - _SERVICE_FIELD_NAMES))
+        raise TypeError(f"Service.__init__() got unexpected keyword arguments: {unexpected}")
+    service: Service = object.__new__(Service)
+    slots = Service.__dict__
+    slots["namespace"].__set__(service, namespace)
+    slots["name"].__set__(service, name)
+    slots["endpoints"].__set__(service, _ENDPOINTS_CONVERTER(endpoints))
+    value_of = fields.get
+    for field, set_slot, default, convert in _SERVICE_SLOTS:
+        value = value_of(field, default)
+        set_slot(service, value if convert is None else convert(value))
+    return service
 
 
 _NODE_NAME = operator.attrgetter("node_name")
