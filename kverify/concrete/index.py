@@ -26,6 +26,8 @@ from kverify.semantics.vocabulary import NO_ZONE, NodeView
 
 if TYPE_CHECKING:
     from kverify.concrete.alike import Decided
+    from kverify.concrete.classify import Handling
+    from kverify.model import Flow
 
 
 class ClusterIndex:
@@ -33,6 +35,9 @@ class ClusterIndex:
 
     def __init__(self, cluster: Cluster) -> None:
         self._cluster = weakref.ref(cluster)  # a strong reference would keep the cache entry alive
+        #: The last answer of ``kverify.concrete.route.handlings``: (Service, lb_picks, flow, handlings, the
+        #: rules marked working them out).
+        self.last_handlings: tuple[Service, bool, Flow, tuple[Handling, ...], frozenset[str]] | None = None
 
     @property
     def cluster(self) -> Cluster:

@@ -410,7 +410,25 @@ def _node(cluster: Cluster, name: str | None, what: str) -> Node | None:
 
 def handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool = False) -> list[classify.Handling]:
     """Each (handling node, situation) the flow may meet, in node order. ``lb_picks``: the flow is
-    what a load balancer sends on (to node ports), so only the nodes it may pick are kept."""
+    what a load balancer sends on (to node ports), so only the nodes it may pick are kept.
+
+    The last answer is kept with the cluster's index: a built-in check asks it again of the flow it has
+    just routed, when an outcome breaks its claim, to ask whether the load balancer may pick the node
+    (:func:`load_balancer_may_pick`). The rules marked on the way are marked again on each reuse, as
+    working it out would."""
+    index = index_of(cluster)
+    kept = index.last_handlings
+    if kept is not None and kept[0] is service and kept[1] == lb_picks and kept[2] == flow:
+        for rule_id in kept[4]:
+            mark(rule_id)
+        return list(kept[3])
+    with recording() as rules:
+        found = _handlings(cluster, flow, service, lb_picks=lb_picks)
+    index.last_handlings = (service, lb_picks, flow, tuple(found), frozenset(rules))
+    return found
+
+
+def _handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool) -> list[classify.Handling]:
     if not cluster.nodes:
         raise InputError(Problem(NO_NODES, field="nodes"))
     classify.check_dataplane(cluster)

@@ -8,9 +8,8 @@ decision rule and that the encoding abstracts every classification rule.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import attrs
@@ -112,12 +111,23 @@ def mark(id: str) -> None:
         seen.add(id)
 
 
-@contextlib.contextmanager
-def recording() -> Iterator[set[str]]:
-    """Collect the ids of every rule evaluated inside the ``with`` block."""
-    seen: set[str] = set()
-    _evaluated.append(seen)
-    try:
-        yield seen
-    finally:
-        _evaluated.remove(seen)
+class recording:  # a lower-case name: it is used as a function, ``with recording() as seen:``
+    """Collect the ids of every rule evaluated inside the ``with`` block (the set ``as`` names).
+
+    A class, not ``contextlib.contextmanager``: the executable model records the rules of each flow's
+    handlings (``kverify.concrete.route.handlings``), a thousand times in a check of a snapshot, and the
+    generator machinery cost more than the handlings it wrapped."""
+
+    __slots__ = ("_seen",)
+
+    def __enter__(self) -> set[str]:
+        self._seen: set[str] = set()
+        _evaluated.append(self._seen)
+        return self._seen
+
+    def __exit__(self, *_exc: object) -> None:
+        # By identity: list.remove compares sets by value, and an enclosing recording may hold the same ids.
+        for i, seen in enumerate(_evaluated):
+            if seen is self._seen:
+                del _evaluated[i]
+                return
