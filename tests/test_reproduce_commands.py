@@ -272,3 +272,12 @@ def test_a_check_on_the_users_files_keeps_its_counterexamples_when_run_as_kverif
     assert finish_verdict(verdict, folder=DEFAULT_FOLDER, write_all=False, program=["kverify"]) == (verdict, [])
     moved = placed(cx, folder=DEFAULT_FOLDER, program=[".venv/bin/kverify"])
     assert moved.command == ".venv/bin/kverify" + cx.command.removeprefix("kverify")
+
+
+@given(_WORDS)
+def test_shell_join_is_shlex_join(words: list[str]) -> None:
+    """Plain words are joined as they are, the others quoted: as ``shlex.join`` writes them all."""
+    from kverify.prove.commands import shell_join
+
+    for each in (words, ["kverify", "trace", *words], [*words, ""], ["a b"], [" "], []):
+        assert shell_join(each) == shlex.join(each)
