@@ -37,10 +37,11 @@ def verdict_words(result: CheckResult) -> str:
 def result_lines(r: CheckResult, colour: bool = False, verbose: bool = False) -> list[str]:
     """One result: its label and statement, then (failing, or ``verbose``) its scope or counterexample
     with every hop and the command that reproduces it. Used by the report and the pytest plugin."""
-    label = _paint(f"{_LABEL[r.status]:8}", r.status, colour)
+    status = r.status  # a property: asked once (a check of a snapshot lists hundreds of results)
+    label = _paint(f"{_LABEL[status]:8}", status, colour)
     lines = [f"    {label}{r.claim}: {r.statement}  [{verdict_words(r)}]"]
     v = r.verdict
-    if isinstance(v, Proved) and (verbose or r.status != "ok"):
+    if isinstance(v, Proved) and (verbose or status != "ok"):
         lines.append(f"             scope: {v.scope}")
     if isinstance(v, Proved) and v.assumptions and (verbose or r.statement.startswith("during ")):
         # A change's proof carries its figures (worst-case seconds dropped, the health-check window).
@@ -50,7 +51,7 @@ def result_lines(r: CheckResult, colour: bool = False, verbose: bool = False) ->
         lines.append(f"             counterexample {cx.id}: {outcome_line(cx.outcome)}")
         if cx.detail:
             lines.append(f"             {cx.detail}")
-        if r.status != "ok" or verbose:
+        if status != "ok" or verbose:
             if r.context:
                 lines.append(f"             {r.context}")
             lines.extend(_paint(f"               {hop}", "dim", colour) for hop in cx.trace_lines())
