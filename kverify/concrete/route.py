@@ -85,6 +85,11 @@ _EXTERNAL = ClientKind.EXTERNAL
 _TO_LOAD_BALANCER = Destination.LOAD_BALANCER
 _TO_HEALTH_CHECK = Destination.HEALTH_CHECK_NODE_PORT
 _TO_NODE_PORTS = (Destination.NODE_PORT, Destination.HEALTH_CHECK_NODE_PORT)
+_TO_NODE_PORT = Destination.NODE_PORT
+_TO_EXTERNAL_IP = Destination.EXTERNAL_IP
+_CLIENT_NODE = ClientKind.NODE
+_IP_MODE_VIP = IPMode.VIP
+_IP_MODE_PROXY = IPMode.PROXY
 
 
 def _family(ip: str) -> int:
@@ -235,7 +240,7 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
     if _port_unmatched(service, flow):
         yield _unmatched_port(cluster, flow)
         return
-    if flow.destination is Destination.LOAD_BALANCER:
+    if flow.destination is _TO_LOAD_BALANCER:
         reason = unknown_lb.unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
         reason = reason or exclusion_reason(cluster, service)
         if reason is not None:
@@ -480,7 +485,7 @@ def _candidate_nodes(
         nodes = [given] if given else list(cluster.nodes)
         return [(n, n.primary_address or "") for n in nodes]
     addresses = classify.service_addresses(service, destination)
-    if not addresses and destination is Destination.LOAD_BALANCER and unknown_lb.hostname_only(service):
+    if not addresses and destination is _TO_LOAD_BALANCER and unknown_lb.hostname_only(service):
         return [(None, "")]  # an IP-target load balancer known by hostname: it sends to the pods
     if not addresses:
         raise InputError(Problem(f"Service {service.key} has no {destination.spelling} address", field="--to"))
@@ -615,7 +620,7 @@ def _flow_frame(
         "has_external_ips": bool(service.external_ips),
         "has_node_port": any(p.node_port for p in service.ports),
         "has_vip_ingress": any(
-            i.ip and (i.ip_mode is IPMode.VIP or not ip_modes) for i in service.load_balancer_ingress
+            i.ip and (i.ip_mode is _IP_MODE_VIP or not ip_modes) for i in service.load_balancer_ingress
         ),
         "client": flow.client,
         "destination": flow.destination,
@@ -657,7 +662,7 @@ def _handling(
             client_ip,
             cni_addresses.interface_address(proxy.cni, client_node, Interface.NODE, _family(client_ip)),
         )
-    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+    if flow.destination is _TO_HEALTH_CHECK:
         # LocalReadyEndpoints counts over every port of the Service
         members = endpoint_set(cluster, service, None, None)
     else:
@@ -674,14 +679,14 @@ def _handling(
         handling_node=node_index,
         handling_zone=zones.get(node.zone, NO_ZONE) if node and node.zone else NO_ZONE,
         address_captured=_captured(cluster, flow, service, port, node, client_node, dst_ip),
-        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY and shared.ip_modes),
-        dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is ClientKind.NODE,
+        dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is _IP_MODE_PROXY and shared.ip_modes),
+        dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is _CLIENT_NODE,
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
         src_allowed_by_ranges=classify.allowed_by_source_ranges(
             service, client_ip, node, dst_ip=dst_ip or None, per_family=proxy.dataplane not in CILIUM
         ),
         endpoints=(),  # per handling: every endpoint (Handling.situation) or one per class (.reduced)
-        dst_status_ip_mode_proxy=bool(ingress and ingress.ip_mode is IPMode.PROXY),
+        dst_status_ip_mode_proxy=bool(ingress and ingress.ip_mode is _IP_MODE_PROXY),
     )
     return classify.Handling(
         node=node,
@@ -697,14 +702,14 @@ def _handling(
 
 
 def _captured(cluster: Cluster, flow: Flow, service: Service, port, node, client_node, dst_ip: str) -> bool:
-    if flow.destination is Destination.NODE_PORT:
+    if flow.destination is _TO_NODE_PORT:
         if port.node_port is None or node is None:
             return False
         # 127.0.0.1 is the host's loopback only for host-network clients (a pod has its own).
-        host_client = flow.client is ClientKind.NODE and client_node is not None and client_node == node
+        host_client = flow.client is _CLIENT_NODE and client_node is not None and client_node == node
         owner = cluster.node_owning(dst_ip) or node  # Cilium may translate another node's address
         return dst_ip in classify.nodeport_addresses(cluster, owner, client_on_node=host_client)
-    if flow.destination is Destination.EXTERNAL_IP:
+    if flow.destination is _TO_EXTERNAL_IP:
         classify.mark(classify.EXTERNAL_IPS)
     return True
 
@@ -827,7 +832,7 @@ def _decide_handling(
     whoever asks, one per endpoint or one per class)."""
     found = decided(h, memo)
     decision, common = found.decision, found.common
-    if flow.destination is Destination.HEALTH_CHECK_NODE_PORT:
+    if flow.destination is _TO_HEALTH_CHECK:
         yield _health_check_outcome(h, found, service)
         return
     if not decision.delivered:
