@@ -173,6 +173,10 @@ def service_spec(
         )
 
 
+#: The paths of a Service's first two ClusterIPs (one per IP family) in ``Service.allocated``.
+_CLUSTER_IP_PATHS = ("spec.clusterIPs[0]", "spec.clusterIPs[1]")
+
+
 class Allocations:
     """Node ports and ClusterIPs the user gave, with the first Service that holds each."""
 
@@ -221,8 +225,10 @@ class Allocations:
             self.node_port(ctx, ("spec", "healthCheckNodePort"), health, key)
         holders = self.cluster_ips
         for j, ip in enumerate(kwargs.get("cluster_ips") or ()):
-            # The claim made here (most ClusterIPs: free), cluster_ip's message where it fails.
-            if (not allocated or f"spec.clusterIPs[{j}]" not in allocated) and holders.setdefault(ip, key) != key:
+            # The claim made here (most ClusterIPs: free), cluster_ip's message where it fails. A ClusterIP
+            # the API server allocated is claimed by no one; the paths of the first two are spelled once.
+            spelled = _CLUSTER_IP_PATHS[j] if j < 2 else f"spec.clusterIPs[{j}]"
+            if (not allocated or spelled not in allocated) and holders.setdefault(ip, key) != key:
                 self.cluster_ip(ctx, ("spec", "clusterIPs"), ip, key)
 
 
