@@ -528,7 +528,8 @@ def plainly_cluster_ip_only(facts: Facts, service: Service) -> bool:
         and service.internal_traffic_policy is _ITP_CLUSTER
         and len(service.cluster_ips) > 0
         and not facts.ip_blocks.get(service.namespace)
-        and (not facts.needs_client_ip or service.key not in facts.needs_client_ip)
+        # The key spelled as Service.key spells it, without the property's call (asked of every Service).
+        and (not facts.needs_client_ip or f"{service.namespace}/{service.name}" not in facts.needs_client_ip)
         and any_usable(service.endpoints)
     )
 
