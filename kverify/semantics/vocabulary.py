@@ -49,7 +49,11 @@ class NodeView:
     lb_label: Term = LB_LABEL_NONE  # the exclude-from-external-load-balancers label (LB_LABEL_*)
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: the executable model builds one or two per handling of every flow it routes (a check of a
+# snapshot: thousands), each of ~40 fields given as keywords, and a frozen slotted class sets each through
+# object.__setattr__ where a dict class stores it in its __dict__. Its fields are read less often than it
+# is built: the rule table's answers are kept per kind of handling (kverify.concrete.alike).
+@attrs.frozen(kw_only=True, slots=False)
 class Situation:
     """A flow's first packet, as the proxy on ``handling_node`` sees it."""
 
