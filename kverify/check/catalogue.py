@@ -20,23 +20,24 @@ from kverify.concrete.lb_exclusion import excluded_nodes
 from kverify.concrete.route import load_balancer_may_pick
 from kverify.concrete.unknown_lb import hostname_only
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service, ServiceType
-from kverify.model.enums import POD_TARGET_PROFILES, Protocol, TrafficPolicy
+from kverify.model.enums import (
+    CLIENT_EXTERNAL,
+    CLIENT_POD,
+    LB_NO_HEALTH_CHECK,
+    POD_TARGET_PROFILES,
+    POLICY_CLUSTER,
+    TCP,
+    TO_CLUSTER_IP,
+    TO_LOAD_BALANCER,
+    TO_NODE_PORT,
+    TYPE_CLUSTER_IP,
+    TYPE_LOAD_BALANCER,
+    TYPE_NODE_PORT,
+)
 from kverify.model.metallb import spell_metallb
 from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 from kverify.model.policy import IPBlockRule
 from kverify.results import Outcome
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CLIENT_EXTERNAL = ClientKind.EXTERNAL
-_CLIENT_POD = ClientKind.POD
-_LB_NO_HEALTH_CHECK = LoadBalancerProfile.NO_HEALTH_CHECK
-_TCP = Protocol.TCP
-_TO_CLUSTER_IP = Destination.CLUSTER_IP
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
-_TO_NODE_PORT = Destination.NODE_PORT
-_TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
-_TYPE_NODE_PORT = ServiceType.NODE_PORT
 
 
 @attrs.frozen(kw_only=True)
@@ -99,9 +100,9 @@ def _lb_ip(service: Service) -> bool:
 def _etp_local_lb_without_health_checks(facts: Facts, service: Service) -> list[Candidate] | None:
     cluster = facts.cluster
     if not (
-        service.type is _TYPE_LOAD_BALANCER
+        service.type is TYPE_LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
-        and cluster.load_balancer_for(service) is _LB_NO_HEALTH_CHECK
+        and cluster.load_balancer_for(service) is LB_NO_HEALTH_CHECK
         and _lb_ip(service)
     ):
         return None
@@ -124,12 +125,12 @@ def _etp_local_lb_without_health_checks(facts: Facts, service: Service) -> list[
 
 
 def _etp_local_node_port(facts: Facts, service: Service) -> list[Candidate] | None:
-    if service.type is not _TYPE_NODE_PORT or service.external_traffic_policy.spelling != "Local":
+    if service.type is not TYPE_NODE_PORT or service.external_traffic_policy.spelling != "Local":
         return None
     node = _first_node_without(facts.cluster, _ready_nodes(service))
     if node is None:
         return []
-    flow = Flow(service=service.key, client=_CLIENT_EXTERNAL, destination=_TO_NODE_PORT, node=node)
+    flow = Flow(service=service.key, client=CLIENT_EXTERNAL, destination=TO_NODE_PORT, node=node)
     context = (
         "a NodePort Service has no healthCheckNodePort: clients (or an LB in front) must pick nodes with endpoints"
     )
@@ -204,7 +205,7 @@ def _itp_local_clients_without_endpoint(facts: Facts, service: Service) -> list[
     node = facts.client_nodes.first_not_in(usable_nodes(service.endpoints))
     if node is None:
         return []
-    flow = Flow(service=service.key, client=_CLIENT_POD, destination=_TO_CLUSTER_IP, node=node)
+    flow = Flow(service=service.key, client=CLIENT_POD, destination=TO_CLUSTER_IP, node=node)
     return [
         Candidate(
             flow=flow, context=f"pods run on {node} (they back other Services) but it has no endpoint of this one"
@@ -222,7 +223,7 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     cluster = facts.cluster
     profile = cluster.load_balancer_for(service)
     if not (
-        service.type is _TYPE_LOAD_BALANCER
+        service.type is TYPE_LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
         and profile in PROBING_FAILING_OPEN
         and _lb_ip(service)
@@ -241,7 +242,7 @@ def _terminating_behind_health_checked_lb(facts: Facts, service: Service) -> lis
     no_ready_target = not (ready - left_out)
     return [
         Candidate(
-            flow=Flow(service=service.key, client=_CLIENT_EXTERNAL, destination=_TO_LOAD_BALANCER, node=n),
+            flow=Flow(service=service.key, client=CLIENT_EXTERNAL, destination=TO_LOAD_BALANCER, node=n),
             context=f"only terminating endpoints are left on {', '.join(terminating)}"
             + ("; no node it targets has a Ready one, so the load balancer fails open" if no_ready_target else ""),
             lb_picks_only=True,
@@ -270,7 +271,7 @@ def _probed_targets(cluster: Cluster, service: Service) -> tuple[set[str], set[s
     None when the Service is not eTP Local behind a probing load balancer with an address."""
     profile = cluster.load_balancer_for(service)
     if not (
-        service.type is _TYPE_LOAD_BALANCER
+        service.type is TYPE_LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
         and profile in PROBING
         and _lb_ip(service)
@@ -331,11 +332,11 @@ def lb_hides_client_ip(cluster: Cluster, service: Service) -> bool:
     connections (a Classic ELB; an NLB with ``preserve_client_ip.enabled=false``) and sends no PROXY header:
     the policy meant to keep the client IP keeps the load balancer's."""
     return (
-        service.type is _TYPE_LOAD_BALANCER
+        service.type is TYPE_LOAD_BALANCER
         and service.external_traffic_policy.spelling == "Local"
         and cluster.load_balancer_for(service) not in POD_TARGET_PROFILES
-        and any(p.protocol is _TCP for p in service.ports)
-        and not cluster.preserves_client_ip(service, _TCP)
+        and any(p.protocol is TCP for p in service.ports)
+        and not cluster.preserves_client_ip(service, TCP)
         and not cluster.proxy_protocol_for(service)
     )
 
@@ -366,7 +367,7 @@ def _metallb_not_announced(facts: Facts, service: Service) -> list[Candidate] | 
     load balancer's own pick routed (``node`` unset), which the executable model answers as nobody announcing."""
     cluster = facts.cluster
     if not (
-        service.type is _TYPE_LOAD_BALANCER
+        service.type is TYPE_LOAD_BALANCER
         and cluster.load_balancer_for(service) in _METALLB
         and any(i.ip for i in service.load_balancer_ingress)
     ):
@@ -391,7 +392,7 @@ def _no_usable_endpoints(facts: Facts, service: Service) -> list[Candidate] | No
     if service.headless or any_usable(service.endpoints) or not facts.cluster.nodes:
         return None
     node = facts.client_nodes.first() or facts.cluster.nodes[0].name
-    flow = Flow(service=service.key, client=_CLIENT_POD, destination=_TO_CLUSTER_IP, node=node)
+    flow = Flow(service=service.key, client=CLIENT_POD, destination=TO_CLUSTER_IP, node=node)
     return [Candidate(flow=flow, context="no endpoint is Ready or serving-terminating")]
 
 
@@ -508,8 +509,6 @@ CHECKS_FOR_TYPE: dict[ServiceType, tuple[BuiltinCheck, ...]] = {
 
 # Asked of every Service by plainly_cluster_ip_only: module globals, read without going through the enum
 # classes' attribute lookup (a hooked __getattr__ in Python 3.11, ~700 instructions a read).
-_CLUSTER_IP = ServiceType.CLUSTER_IP
-_ITP_CLUSTER = TrafficPolicy.CLUSTER
 
 
 def plainly_cluster_ip_only(facts: Facts, service: Service) -> bool:
@@ -523,9 +522,9 @@ def plainly_cluster_ip_only(facts: Facts, service: Service) -> bool:
     Cluster) and no-usable-endpoints (a usable endpoint). False means "ask the checks", never "one applies";
     ``tests/test_check_idle_shape.py`` holds the two to the same answers."""
     return (
-        service.type is _CLUSTER_IP
+        service.type is TYPE_CLUSTER_IP
         and not service.external_ips
-        and service.internal_traffic_policy is _ITP_CLUSTER
+        and service.internal_traffic_policy is POLICY_CLUSTER
         and len(service.cluster_ips) > 0
         and not facts.ip_blocks.get(service.namespace)
         # The key spelled as Service.key spells it, without the property's call (asked of every Service).

@@ -28,7 +28,8 @@ from kverify.concrete.route import (
 from kverify.concrete.unknown_lb import source_unknown, unmodelled_reason
 from kverify.distribution import shares_of
 from kverify.load.export import manifests
-from kverify.model import ClientKind, Cluster, Destination, DropKind, Flow
+from kverify.model import Cluster, Destination, DropKind, Flow
+from kverify.model.enums import CLIENT_EXTERNAL, CLIENT_POD, TO_LOAD_BALANCER
 from kverify.results import Outcome
 from kverify.verdicts import Counterexample, Proved, Refuted, Unknown, Verdict
 
@@ -41,13 +42,6 @@ EXPORT_MAX_NODES = 50
 #: nodes running 2,000 Services made a JSON report of 146 MB for 65 findings (findings x Services).
 EXPORT_MAX_SERVICES = 50
 EXPORT_MAX_ENDPOINTS = 500
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CLIENT_EXTERNAL = ClientKind.EXTERNAL
-_CLIENT_POD = ClientKind.POD
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
 
 
 @attrs.frozen(kw_only=True)
@@ -162,7 +156,7 @@ PARAMETRIC = ("at-most-hops", "share-within")
 def scope(cluster: Cluster, flow: Flow) -> str:
     n = len(cluster.nodes)
     where = f"these manifests: {n} node(s), {cluster.proxy.dataplane.spelling}"
-    if flow.client is _CLIENT_EXTERNAL:
+    if flow.client is CLIENT_EXTERNAL:
         if flow.node is not None:
             return f"{where}, arriving at {flow.node}"
         if flow.destination is Destination.LOAD_BALANCER:
@@ -171,7 +165,7 @@ def scope(cluster: Cluster, flow: Flow) -> str:
             why = "" if cluster.load_balancer_explicit else f", {cluster.load_balancer_reason(service)}"
             return f"{where}, every arrival node the load balancer ({profile.spelling}{why}) may pick"
         return f"{where}, arriving at every node"
-    kind = "pod" if flow.client is _CLIENT_POD else "host-network"
+    kind = "pod" if flow.client is CLIENT_POD else "host-network"
     if flow.node is not None:
         return f"{where}, a {kind} client on {flow.node}"
     return f"{where}, a {kind} client on every node"
@@ -189,7 +183,7 @@ def unsupported(cluster: Cluster, flow: Flow) -> str | None:
         return in_cluster_lb_reason(cluster, flow)
     if not cluster.nodes:
         return "the manifests have no Node objects: no arrival or client node to enumerate"
-    if flow.destination is _TO_LOAD_BALANCER:
+    if flow.destination is TO_LOAD_BALANCER:
         reason = unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
         return reason or exclusion_reason(cluster, service)
     return per_packet_node_port_reason(cluster, flow) or nodeport_split_reason(cluster, flow)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from kverify.model import LoadBalancerProfile, Service, ServiceType
+from kverify.model.enums import TYPE_CLUSTER_IP, TYPE_LOAD_BALANCER
 
 HEADLESS = "headless"
 NO_ENDPOINTS_NO_WORKLOAD = "no endpoints and no workload"
@@ -33,12 +34,6 @@ REASONS = (
 )
 
 
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_TYPE_CLUSTER_IP = ServiceType.CLUSTER_IP
-_TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
-
-
 def why_nothing_to_check(
     service: Service,
     *,
@@ -52,10 +47,10 @@ def why_nothing_to_check(
     if not service.endpoints and not has_workload:
         return NO_ENDPOINTS_NO_WORKLOAD
     local_internal = service.internal_traffic_policy.spelling == "Local"
-    if service.type is _TYPE_CLUSTER_IP and not service.external_ips and not local_internal:
+    if service.type is TYPE_CLUSTER_IP and not service.external_ips and not local_internal:
         return CLUSTER_IP_ONLY
     lb_ip = any(i.ip for i in service.load_balancer_ingress)
-    if service.type is _TYPE_LOAD_BALANCER and not lb_ip and not any(p.node_port for p in service.ports):
+    if service.type is TYPE_LOAD_BALANCER and not lb_ip and not any(p.node_port for p in service.ports):
         return NO_LOAD_BALANCER_IP
     if service.external_traffic_policy.spelling == "Cluster" and service.key not in needs_client_ip:
         return CLIENT_IP_NOT_NEEDED

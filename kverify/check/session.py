@@ -17,8 +17,9 @@ from kverify.errors import InputError, Problem
 from kverify.load import load_manifests, to_cluster
 from kverify.load.manifests import LoadedManifests
 from kverify.load.sources import expand
-from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig, ServiceType
+from kverify.model import Cluster, LoadBalancerProfile, ProxyConfig
 from kverify.model.cluster import may_name_values
+from kverify.model.enums import TYPE_LOAD_BALANCER
 from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.policy import PolicyIndex
 from kverify.placement.design import Design
@@ -27,11 +28,6 @@ if TYPE_CHECKING:
     from kverify.model.workload import NodePool
 
 ProgressFactory = Callable[[str], Callable[[int, int], None]]
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
 
 
 def bundled_specs_dir() -> Path:
@@ -82,7 +78,7 @@ def load_balancers_of(cluster: Cluster) -> tuple[tuple[str, str, str], ...]:
     return tuple(
         (s.key, cluster.load_balancer_for(s).spelling, cluster.load_balancer_reason(s))
         for s in cluster.services
-        if s.type is _TYPE_LOAD_BALANCER
+        if s.type is TYPE_LOAD_BALANCER
     )
 
 

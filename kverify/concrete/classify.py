@@ -26,6 +26,7 @@ from kverify.model import (
     Service,
     ServicePort,
 )
+from kverify.model.enums import CLIENT_EXTERNAL, CLIENT_NODE, NFTABLES, TO_CLUSTER_IP, TO_LOAD_BALANCER, TO_NODE_PORT
 from kverify.semantics.registry import declare, mark
 from kverify.semantics.vocabulary import Situation
 
@@ -116,16 +117,6 @@ NFTABLES_MODE = declare(
 )
 
 
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CLIENT_EXTERNAL = ClientKind.EXTERNAL
-_CLIENT_NODE = ClientKind.NODE
-_NFTABLES = Dataplane.NFTABLES
-_TO_CLUSTER_IP = Destination.CLUSTER_IP
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
-_TO_NODE_PORT = Destination.NODE_PORT
-
-
 def hints_annotation(service: Service, minor: int) -> bool:
     """Whether the Service's topology annotation asks for hints, as kube-proxy v1.``minor`` reads it."""
     mark(TOPOLOGY_ANNOTATION)
@@ -141,7 +132,7 @@ def check_dataplane(cluster: Cluster) -> None:
     """Refuse a dataplane the modelled kube-proxy version would refuse to run."""
     mark(NFTABLES_MODE)
     proxy = cluster.proxy
-    if proxy.dataplane is _NFTABLES and not proxy.gates["NFTablesProxyMode"]:
+    if proxy.dataplane is NFTABLES and not proxy.gates["NFTablesProxyMode"]:
         raise InputError(
             Problem(
                 f"nftables mode needs the NFTablesProxyMode feature gate (alpha in v1.29, on by default from v1.31); "
@@ -273,7 +264,7 @@ def nodeport_addresses(cluster: Cluster, node: Node, *, client_on_node: bool) ->
     """Addresses of ``node`` on which its proxy accepts NodePort traffic."""
     mark(NODEPORT_ADDRESSES)
     proxy = cluster.proxy
-    if proxy.dataplane is _NFTABLES and not proxy.node_port_addresses:
+    if proxy.dataplane is NFTABLES and not proxy.node_port_addresses:
         # nftables' default is --nodeport-addresses=primary; an explicit list takes every local address in
         # it (nodePortAddresses.GetNodeIPs), as iptables and ipvs do.
         primaries: list[str] = []
@@ -297,9 +288,9 @@ def nodeport_addresses(cluster: Cluster, node: Node, *, client_on_node: bool) ->
 
 def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, service: Service | None = None) -> str:
     """An address for the client when the flow does not name one."""
-    if client is _CLIENT_EXTERNAL:
+    if client is CLIENT_EXTERNAL:
         return EXTERNAL_CLIENT_IP
-    if client is _CLIENT_NODE:
+    if client is CLIENT_NODE:
         if node is None or not node.addresses:
             raise InputError(Problem("a host-network client needs a node with an address", field="--node"))
         return node.addresses[0]
@@ -315,7 +306,7 @@ def default_client_ip(cluster: Cluster, client: ClientKind, node: Node | None, s
 
 def find_port(service: Service, flow: Flow) -> ServicePort | None:
     """The Service port the flow addresses (``--port`` may name the NodePort for node-port flows)."""
-    if flow.destination in (_TO_NODE_PORT,) and flow.port is not None:
+    if flow.destination in (TO_NODE_PORT,) and flow.port is not None:
         by_node_port = service.node_port_for(flow.port, flow.protocol)
         if by_node_port:
             return by_node_port
@@ -333,9 +324,9 @@ def resolve_port(service: Service, flow: Flow) -> ServicePort:
 
 
 def service_addresses(service: Service, destination: Destination) -> tuple[str, ...]:
-    if destination is _TO_CLUSTER_IP:
+    if destination is TO_CLUSTER_IP:
         return service.cluster_ips
-    if destination is _TO_LOAD_BALANCER:
+    if destination is TO_LOAD_BALANCER:
         return tuple(i.ip for i in service.load_balancer_ingress if i.ip)
     if destination is Destination.EXTERNAL_IP:
         return service.external_ips

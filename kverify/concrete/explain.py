@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from kverify.concrete import classify
 from kverify.model import ClientKind, Cluster, Cni, Destination, DropKind, Endpoint, Flow, Interface, ReplyPath
+from kverify.model.enums import CLIENT_EXTERNAL, NOT_INTERCEPTED, TO_LOAD_BALANCER, TO_NODE_PORT
 from kverify.results import Hop
 from kverify.semantics import cni, delivery, endpoints, nat, nftables_nodeports, policy, reply, socket_lb
 from kverify.semantics import dataplane as dp
 from kverify.semantics.decide import Decision, ip_target_blocks, via_ip_target
 from kverify.semantics.ops import CONCRETE as C
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CLIENT_EXTERNAL = ClientKind.EXTERNAL
-_NOT_INTERCEPTED = DropKind.NOT_INTERCEPTED
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
 
 
 def explain(
@@ -186,7 +181,6 @@ def _node_wide(h: classify.Handling) -> _NodeWide:
 
 # Made once, not per call (hops_for runs for every outcome reported): reading an enum member through its
 # class takes Python 3.11's hooked attribute lookup, hundreds of instructions a read.
-_TO_NODE_PORT = Destination.NODE_PORT
 _CLIENT_WORDS = {ClientKind.EXTERNAL: "client", ClientKind.POD: "pod", ClientKind.NODE: "host"}
 #: Reply paths whose reply leaves with the service address as its source.
 _REPLY_FROM_SERVICE_ADDRESS = (ReplyPath.VIA_TRANSLATING_NODE, ReplyPath.DIRECT_SERVER_RETURN)
@@ -205,7 +199,7 @@ def hops_for(
     rule table on :attr:`~kverify.concrete.classify.Handling.reduced`; ``index`` is the class of
     ``endpoint`` (``None``: not delivered)."""
     port = h.port
-    dst_port = port.node_port if flow.destination is _TO_NODE_PORT else port.port
+    dst_port = port.node_port if flow.destination is TO_NODE_PORT else port.port
     dst = f"{h.dst_ip}:{dst_port}"
     client = _CLIENT_WORDS[flow.client]
     if h.client_node is not None:
@@ -216,7 +210,7 @@ def hops_for(
     # A load balancer in front of nodes that rewrites the source (a Classic ELB, an NLB without client IP
     # preservation) does so before the node: the node's proxy sees the LB's address.
     arriving_src = "load-balancer" if node and decision.lb_rewrote_source else h.client_ip
-    if flow.client is _CLIENT_EXTERNAL and flow.destination is _TO_LOAD_BALANCER:
+    if flow.client is CLIENT_EXTERNAL and flow.destination is TO_LOAD_BALANCER:
         hops.append(Hop(at=client, to="load-balancer", src=h.client_ip, dst=dst))
         if node:
             proxies = (
@@ -257,7 +251,7 @@ def hops_for(
         )
     if index is None:
         kind = DropKind(decision.drop_kind) if decision.drop_kind else None
-        if kind is _NOT_INTERCEPTED:
+        if kind is NOT_INTERCEPTED:
             note = f"no proxy rule matches on {first_stop}: routed on unchanged"
         else:
             note = f"{kind.spelling.upper() if kind else 'not delivered'} by the proxy on {first_stop}"

@@ -10,16 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kverify.concrete.classify import Handling
-from kverify.model import ClientKind, Cluster, Dataplane, Destination, Flow, Service, TrafficPolicy
+from kverify.model import ClientKind, Cluster, Destination, Flow, Service, TrafficPolicy
+from kverify.model.enums import NFTABLES
 from kverify.semantics import nftables_nodeports
 from kverify.semantics.ops import CONCRETE
 
 NOT_MODELLED = nftables_nodeports.NOT_MODELLED
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_NFTABLES = Dataplane.NFTABLES
 
 
 def may_apply(cluster: Cluster, flow: Flow, service: Service) -> bool:
@@ -27,7 +23,7 @@ def may_apply(cluster: Cluster, flow: Flow, service: Service) -> bool:
     nftables, at a minor between the two read (constant time; the endpoints decide the rest)."""
     minor = cluster.proxy.kubernetes_version
     return (
-        cluster.proxy.dataplane is _NFTABLES
+        cluster.proxy.dataplane is NFTABLES
         and nftables_nodeports.LAST_CHECKED_IN_OUTPUT < minor < nftables_nodeports.FIRST_CHECKED_IN_INPUT_ONLY
         and flow.client is ClientKind.NODE
         and flow.destination is Destination.NODE_PORT

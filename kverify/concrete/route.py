@@ -37,7 +37,15 @@ from kverify.model import (
     Service,
     ServicePort,
 )
-from kverify.model.enums import POD_TARGET_PROFILES
+from kverify.model.enums import (
+    CLIENT_EXTERNAL,
+    CLIENT_NODE,
+    POD_TARGET_PROFILES,
+    TO_EXTERNAL_IP,
+    TO_HEALTH_CHECK_NODE_PORT,
+    TO_LOAD_BALANCER,
+    TO_NODE_PORT,
+)
 from kverify.model.node_meta import EXCLUDE_FROM_LB_LABEL
 from kverify.results import HealthCheck, Hop, Outcome
 from kverify.semantics.cni import snats_pod_to_node
@@ -81,13 +89,7 @@ CILIUM = (Dataplane.CILIUM_SNAT, Dataplane.CILIUM_DSR)
 
 # Enum members read for every flow routed, as module globals: reading a member through its class takes
 # Python 3.11's hooked attribute lookup (EnumType.__getattr__), hundreds of instructions a read.
-_EXTERNAL = ClientKind.EXTERNAL
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
-_TO_HEALTH_CHECK = Destination.HEALTH_CHECK_NODE_PORT
 _TO_NODE_PORTS = (Destination.NODE_PORT, Destination.HEALTH_CHECK_NODE_PORT)
-_TO_NODE_PORT = Destination.NODE_PORT
-_TO_EXTERNAL_IP = Destination.EXTERNAL_IP
-_CLIENT_NODE = ClientKind.NODE
 _IP_MODE_VIP = IPMode.VIP
 _IP_MODE_PROXY = IPMode.PROXY
 
@@ -240,7 +242,7 @@ def _iter_groups(cluster: Cluster, flow: Flow) -> Iterator[Outcome | _HandlingOu
     if _port_unmatched(service, flow):
         yield _unmatched_port(cluster, flow)
         return
-    if flow.destination is _TO_LOAD_BALANCER:
+    if flow.destination is TO_LOAD_BALANCER:
         reason = unknown_lb.unmodelled_reason(cluster.load_balancer_for(service), cluster.proxy.dataplane)
         reason = reason or exclusion_reason(cluster, service)
         if reason is not None:
@@ -304,7 +306,11 @@ def nodeport_split_reason(cluster: Cluster, flow: Flow) -> str | None:
 
 def in_cluster_via_hostname(flow: Flow, service: Service) -> bool:
     """A pod or host-network client dialling a load balancer known only by its hostname."""
-    return flow.destination is _TO_LOAD_BALANCER and flow.client is not _EXTERNAL and unknown_lb.hostname_only(service)
+    return (
+        flow.destination is TO_LOAD_BALANCER
+        and flow.client is not CLIENT_EXTERNAL
+        and unknown_lb.hostname_only(service)
+    )
 
 
 def in_cluster_lb_reason(cluster: Cluster, flow: Flow) -> str | None:
@@ -437,7 +443,7 @@ def _handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool
     if not cluster.nodes:
         raise InputError(Problem(NO_NODES, field="nodes"))
     classify.check_dataplane(cluster)
-    if flow.destination is _TO_HEALTH_CHECK:
+    if flow.destination is TO_HEALTH_CHECK_NODE_PORT:
         # The health check is per Service, not per port: any port's endpoints view will do.
         port = service.ports[0] if service.ports else ServicePort(port=service.health_check_node_port or 1)
     else:
@@ -445,18 +451,18 @@ def _handlings(cluster: Cluster, flow: Flow, service: Service, *, lb_picks: bool
     given = _node(cluster, flow.node, "--node")
     # An external client runs on no node; an in-cluster one on the given node, or on any node.
     client_nodes: list[Node | None] = [None]
-    if flow.client is not _EXTERNAL:
+    if flow.client is not CLIENT_EXTERNAL:
         client_nodes = [given] if given else list(cluster.nodes)
     result: list[classify.Handling] = []
-    via_lb = flow.destination is _TO_LOAD_BALANCER or lb_picks
-    sent_by_lb = via_lb and flow.client is _EXTERNAL
+    via_lb = flow.destination is TO_LOAD_BALANCER or lb_picks
+    sent_by_lb = via_lb and flow.client is CLIENT_EXTERNAL
     shared = _flow_frame(cluster, flow, service, port, sent_by_lb)
     for client_node in client_nodes:
         client_ip = flow.client_ip or classify.default_client_ip(cluster, flow.client, client_node, service)
         for node, dst_ip in _candidate_nodes(cluster, flow, service, given, client_node):
             h = _handling(cluster, flow, service, port, node, client_node, client_ip, dst_ip, sent_by_lb, shared)
             result.append(h)
-    if flow.client is _EXTERNAL and via_lb and given is None:
+    if flow.client is CLIENT_EXTERNAL and via_lb and given is None:
         result = _load_balancer_picks(cluster, result)
     return result
 
@@ -480,12 +486,12 @@ def _candidate_nodes(
                 # Cilium's socket-LB translates connect() on the client's own node, for any node's IP.
                 return [(client_node, flow.dst_ip)]
             return [(owner, flow.dst_ip)]
-        if flow.client is not _EXTERNAL and client_node is not None:
+        if flow.client is not CLIENT_EXTERNAL and client_node is not None:
             return [(client_node, client_node.primary_address or "")]
         nodes = [given] if given else list(cluster.nodes)
         return [(n, n.primary_address or "") for n in nodes]
     addresses = classify.service_addresses(service, destination)
-    if not addresses and destination is _TO_LOAD_BALANCER and unknown_lb.hostname_only(service):
+    if not addresses and destination is TO_LOAD_BALANCER and unknown_lb.hostname_only(service):
         return [(None, "")]  # an IP-target load balancer known by hostname: it sends to the pods
     if not addresses:
         raise InputError(Problem(f"Service {service.key} has no {destination.spelling} address", field="--to"))
@@ -497,9 +503,9 @@ def _candidate_nodes(
                 field="--dst-ip",
             )
         )
-    if flow.client is not _EXTERNAL:
+    if flow.client is not CLIENT_EXTERNAL:
         return [(client_node, dst_ip)]
-    if cluster.load_balancer_for(service) in POD_TARGET_PROFILES and destination is _TO_LOAD_BALANCER:
+    if cluster.load_balancer_for(service) in POD_TARGET_PROFILES and destination is TO_LOAD_BALANCER:
         return [(None, dst_ip)]
     nodes = [given] if given else list(cluster.nodes)
     return [(n, dst_ip) for n in nodes]
@@ -662,7 +668,7 @@ def _handling(
             client_ip,
             cni_addresses.interface_address(proxy.cni, client_node, Interface.NODE, _family(client_ip)),
         )
-    if flow.destination is _TO_HEALTH_CHECK:
+    if flow.destination is TO_HEALTH_CHECK_NODE_PORT:
         # LocalReadyEndpoints counts over every port of the Service
         members = endpoint_set(cluster, service, None, None)
     else:
@@ -680,7 +686,7 @@ def _handling(
         handling_zone=zones.get(node.zone, NO_ZONE) if node and node.zone else NO_ZONE,
         address_captured=_captured(cluster, flow, service, port, node, client_node, dst_ip),
         dst_ip_mode_proxy=bool(ingress and ingress.ip_mode is _IP_MODE_PROXY and shared.ip_modes),
-        dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is _CLIENT_NODE,
+        dst_is_localhost=dst_ip == classify.LOCALHOST and flow.client is CLIENT_NODE,
         src_in_cluster_cidr=classify.in_any(client_ip, proxy.cluster_cidrs),
         src_allowed_by_ranges=classify.allowed_by_source_ranges(
             service, client_ip, node, dst_ip=dst_ip or None, per_family=proxy.dataplane not in CILIUM
@@ -702,14 +708,14 @@ def _handling(
 
 
 def _captured(cluster: Cluster, flow: Flow, service: Service, port, node, client_node, dst_ip: str) -> bool:
-    if flow.destination is _TO_NODE_PORT:
+    if flow.destination is TO_NODE_PORT:
         if port.node_port is None or node is None:
             return False
         # 127.0.0.1 is the host's loopback only for host-network clients (a pod has its own).
-        host_client = flow.client is _CLIENT_NODE and client_node is not None and client_node == node
+        host_client = flow.client is CLIENT_NODE and client_node is not None and client_node == node
         owner = cluster.node_owning(dst_ip) or node  # Cilium may translate another node's address
         return dst_ip in classify.nodeport_addresses(cluster, owner, client_on_node=host_client)
-    if flow.destination is _TO_EXTERNAL_IP:
+    if flow.destination is TO_EXTERNAL_IP:
         classify.mark(classify.EXTERNAL_IPS)
     return True
 
@@ -832,7 +838,7 @@ def _decide_handling(
     whoever asks, one per endpoint or one per class)."""
     found = decided(h, memo)
     decision, common = found.decision, found.common
-    if flow.destination is _TO_HEALTH_CHECK:
+    if flow.destination is TO_HEALTH_CHECK_NODE_PORT:
         yield _health_check_outcome(h, found, service)
         return
     if not decision.delivered:

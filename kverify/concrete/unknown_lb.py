@@ -20,14 +20,10 @@ import attrs
 
 from kverify.errors import InputError, Problem
 from kverify.model import ClientKind, Cluster, Destination, Flow, LoadBalancerProfile, Service
-from kverify.model.enums import POD_TARGET_PROFILES, Dataplane
+from kverify.model.enums import POD_TARGET_PROFILES, TO_LOAD_BALANCER, Dataplane
 from kverify.results import Hop, Outcome
 from kverify.semantics import lb_profiles
 from kverify.semantics.ops import CONCRETE
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
 
 
 def hostname_only(service: Service) -> bool:
@@ -39,7 +35,7 @@ def hostname_only(service: Service) -> bool:
 def node_port_flow(cluster: Cluster, flow: Flow, service: Service) -> Flow | None:
     """The flow the load balancer sends on to a node port, for an external flow through a load
     balancer known only by its hostname; ``None`` for every other flow (and for IP targets)."""
-    if flow.destination is not _TO_LOAD_BALANCER or not hostname_only(service):
+    if flow.destination is not TO_LOAD_BALANCER or not hostname_only(service):
         return None
     if flow.client is not ClientKind.EXTERNAL:
         raise InputError(

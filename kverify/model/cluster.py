@@ -19,6 +19,7 @@ from attrs import validators as v
 from kverify.model.cilium import CiliumSettings
 from kverify.model.convert import to_frozenset, to_tuple
 from kverify.model.enums import (
+    LB_AWS_NLB_IP,
     Cni,
     Dataplane,
     IPMode,
@@ -34,11 +35,6 @@ from kverify.model.versions import NEWEST, OLDEST, resolve_gates
 
 if TYPE_CHECKING:
     from kverify.model.endpoint_columns import EndpointColumns
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_LB_AWS_NLB_IP = LoadBalancerProfile.AWS_NLB_IP
 
 
 def _ip_address(_instance: object, attribute: attrs.Attribute, value: str) -> None:  # type: ignore[type-arg]
@@ -434,7 +430,7 @@ class Cluster:
             )
         ):
             return service.lb_preserve_client_ip
-        if profile is _LB_AWS_NLB_IP:
+        if profile is LB_AWS_NLB_IP:
             return protocol is Protocol.UDP
         return profile not in _REWRITING_BY_DEFAULT
 

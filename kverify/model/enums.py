@@ -159,3 +159,34 @@ class Interface(_Spelled):
     # Not an interface: Cilium's per-packet load balancer SNATs a pod reaching itself through a Service to
     # its service loopback address (--ipv4-service-loopback-address, 169.254.42.1 by default).
     SERVICE_LOOPBACK = 3, "service-loopback"
+
+
+# Members as plain names, for code run per Service or per flow routed: a read through the class takes
+# Python 3.11's hooked attribute lookup (~900 instructions), a module global a few.
+CILIUM_DSR = Dataplane.CILIUM_DSR
+CILIUM_SNAT = Dataplane.CILIUM_SNAT
+CLIENT_EXTERNAL = ClientKind.EXTERNAL
+CLIENT_NODE = ClientKind.NODE
+CLIENT_POD = ClientKind.POD
+CNI_GENERIC = Cni.GENERIC
+IPTABLES = Dataplane.IPTABLES
+IPVS = Dataplane.IPVS
+LB_AWS_CLASSIC_ELB = LoadBalancerProfile.AWS_CLASSIC_ELB
+LB_AWS_NLB_INSTANCE = LoadBalancerProfile.AWS_NLB_INSTANCE
+LB_AWS_NLB_IP = LoadBalancerProfile.AWS_NLB_IP
+LB_HEALTH_CHECKED = LoadBalancerProfile.HEALTH_CHECKED
+LB_METALLB_BGP = LoadBalancerProfile.METALLB_BGP
+LB_METALLB_L2 = LoadBalancerProfile.METALLB_L2
+LB_NO_HEALTH_CHECK = LoadBalancerProfile.NO_HEALTH_CHECK
+NFTABLES = Dataplane.NFTABLES
+NOT_INTERCEPTED = DropKind.NOT_INTERCEPTED
+POLICY_CLUSTER = TrafficPolicy.CLUSTER
+TCP = Protocol.TCP
+TO_CLUSTER_IP = Destination.CLUSTER_IP
+TO_EXTERNAL_IP = Destination.EXTERNAL_IP
+TO_HEALTH_CHECK_NODE_PORT = Destination.HEALTH_CHECK_NODE_PORT
+TO_LOAD_BALANCER = Destination.LOAD_BALANCER
+TO_NODE_PORT = Destination.NODE_PORT
+TYPE_CLUSTER_IP = ServiceType.CLUSTER_IP
+TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
+TYPE_NODE_PORT = ServiceType.NODE_PORT

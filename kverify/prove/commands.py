@@ -8,20 +8,14 @@ from __future__ import annotations
 import re
 import shlex
 
-from kverify.model import Cluster, Cni, Dataplane, Destination, Flow
+from kverify.model import Cluster, Destination, Flow
 from kverify.model.cilium import NEWEST_CILIUM
+from kverify.model.enums import CILIUM_DSR, CILIUM_SNAT, CNI_GENERIC
 from kverify.model.metallb import NEWEST_METALLB
 from kverify.model.versions import NEWEST
 
 #: Text made of words shlex leaves as they are (its safe characters), one space apart.
 _PLAIN_WORDS = re.compile(r"[\w@%+=:,./-]+(?: [\w@%+=:,./-]+)*", re.ASCII)
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CILIUM_DSR = Dataplane.CILIUM_DSR
-_CILIUM_SNAT = Dataplane.CILIUM_SNAT
-_CNI_GENERIC = Cni.GENERIC
 
 
 def shell_join(words: list[str]) -> str:
@@ -74,11 +68,11 @@ def trace_command(cluster: Cluster, flow: Flow, manifest_file: str, *, via_load_
         words += ["--kubernetes-version", f"1.{proxy.kubernetes_version}"]
     if proxy.feature_gates:
         words += ["--feature-gates", ",".join(f"{n}={str(v).lower()}" for n, v in proxy.feature_gates)]
-    if proxy.cni is not _CNI_GENERIC:
+    if proxy.cni is not CNI_GENERIC:
         words += ["--cni", proxy.cni.spelling]
     if cluster.metallb_version != NEWEST_METALLB:  # it decides which nodes MetalLB announces from
         words += ["--metallb-version", "0.{}.{}".format(*cluster.metallb_version)]
-    if proxy.dataplane in (_CILIUM_SNAT, _CILIUM_DSR):
+    if proxy.dataplane in (CILIUM_SNAT, CILIUM_DSR):
         if proxy.cilium.release != f"1.{NEWEST_CILIUM}":
             words += ["--cilium-version", proxy.cilium.release]
         if helm := proxy.cilium.helm_values():

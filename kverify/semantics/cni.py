@@ -19,7 +19,15 @@ packet, no CNI SNAT, hairpin always works.
 
 from __future__ import annotations
 
-from kverify.model.enums import ClientKind, Cni, Dataplane, Destination, Interface
+from kverify.model.enums import (
+    CLIENT_POD,
+    TO_HEALTH_CHECK_NODE_PORT,
+    TO_NODE_PORT,
+    ClientKind,
+    Cni,
+    Dataplane,
+    Interface,
+)
 from kverify.semantics import dataplane as dp
 from kverify.semantics import socket_lb
 from kverify.semantics.endpoints import is_local
@@ -39,13 +47,6 @@ OVERLAY = (Cni.FLANNEL_VXLAN, Cni.CALICO_IPIP, Cni.CALICO_VXLAN)
 ROUTED_VETH = (Cni.CALICO_BGP, Cni.CALICO_IPIP, Cni.CALICO_VXLAN, Cni.AWS_VPC)
 FLANNEL_MASQ = (Cni.FLANNEL_HOST_GW, Cni.FLANNEL_VXLAN)
 SNATS_POD_TO_NODES = (Cni.FLANNEL_HOST_GW, Cni.FLANNEL_VXLAN, Cni.CALICO_BGP, Cni.CALICO_IPIP, Cni.CALICO_VXLAN)
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CLIENT_POD = ClientKind.POD
-_TO_HEALTH_CHECK_NODE_PORT = Destination.HEALTH_CHECK_NODE_PORT
-_TO_NODE_PORT = Destination.NODE_PORT
 
 
 def cni_is(ops: Ops, cni: Term, profiles: tuple[Cni, ...]) -> Term:
@@ -183,10 +184,10 @@ def hairpin_lost(ops: Ops, s: Situation, endpoint: EndpointView) -> Term:
 def snats_pod_to_node(ops: Ops, cni: Term, client: Term, destination: Term, client_node: Term, handling: Term) -> Term:
     """A pod's packet to another node's address is masqueraded by the CNI on the pod's node (read
     before the Situation exists: it decides the source address the handling node sees)."""
-    node_addressed = ops.or_(ops.eq(destination, _TO_NODE_PORT), ops.eq(destination, _TO_HEALTH_CHECK_NODE_PORT))
+    node_addressed = ops.or_(ops.eq(destination, TO_NODE_PORT), ops.eq(destination, TO_HEALTH_CHECK_NODE_PORT))
     return ops.and_(
         cni_is(ops, cni, SNATS_POD_TO_NODES),
-        ops.eq(client, _CLIENT_POD),
+        ops.eq(client, CLIENT_POD),
         node_addressed,
         ops.not_(ops.eq(client_node, handling)),
     )

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from kverify.model.enums import ServiceType
+from kverify.model.enums import TYPE_LOAD_BALANCER
 from kverify.semantics.endpoints import has_local_ready
 from kverify.semantics.ops import Ops, Term
 from kverify.semantics.registry import rule
 from kverify.semantics.vocabulary import Situation
 
 K8S = "kubernetes/kubernetes"
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
 
 
 @rule(
@@ -23,7 +18,7 @@ _TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
     since="v1.7",
 )
 def needs_health_check(ops: Ops, s: Situation) -> Term:
-    return ops.and_(ops.eq(s.service_type, _TYPE_LOAD_BALANCER), s.etp_local_spec)
+    return ops.and_(ops.eq(s.service_type, TYPE_LOAD_BALANCER), s.etp_local_spec)
 
 
 @rule(

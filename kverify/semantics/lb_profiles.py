@@ -10,9 +10,11 @@ protocol header.
 from __future__ import annotations
 
 from kverify.model.enums import (
+    CILIUM_DSR,
+    CILIUM_SNAT,
+    IPTABLES,
     PROXYING_PROFILES,
     ClientKind,
-    Dataplane,
     Destination,
     LoadBalancerProfile,
 )
@@ -29,13 +31,6 @@ KUBE_VIP = "kube-vip/kube-vip (v1.2.3+24, commit bee5cfe)"
 AWS_LBC = "kubernetes-sigs/aws-load-balancer-controller pkg/service/model_build_target_group.go"
 AWS_CCM = "kubernetes/cloud-provider-aws pkg/providers/v1/aws.go (commit 63ec440, 2026-07)"
 CLASSIC_DOCS = "docs.aws.amazon.com/elasticloadbalancing/latest/classic"
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CILIUM_DSR = Dataplane.CILIUM_DSR
-_CILIUM_SNAT = Dataplane.CILIUM_SNAT
-_IPTABLES = Dataplane.IPTABLES
 
 
 def profile_is(ops: Ops, s: Situation, *profiles: LoadBalancerProfile) -> Term:
@@ -78,9 +73,9 @@ def k3s_listed(ops: Ops, s: Situation, node: int) -> Term:
 )
 def k3s_proxy_first(ops: Ops, dataplane: Term) -> Term:
     return ops.or_(
-        ops.eq(dataplane, _IPTABLES),
-        ops.eq(dataplane, _CILIUM_SNAT),
-        ops.eq(dataplane, _CILIUM_DSR),
+        ops.eq(dataplane, IPTABLES),
+        ops.eq(dataplane, CILIUM_SNAT),
+        ops.eq(dataplane, CILIUM_DSR),
     )
 
 
@@ -211,7 +206,7 @@ def modelled_with(ops: Ops, dataplane: Term, load_balancer: Term) -> Term:
     """The profile is modelled on this dataplane (else the verdict is Unknown): k3s ServiceLB only where the
     proxy provably handles the listed node IP first; Cilium L2 announcements only with Cilium's kube-proxy
     replacement (its documented requirement)."""
-    cilium = ops.or_(ops.eq(dataplane, _CILIUM_SNAT), ops.eq(dataplane, _CILIUM_DSR))
+    cilium = ops.or_(ops.eq(dataplane, CILIUM_SNAT), ops.eq(dataplane, CILIUM_DSR))
     return ops.and_(
         ops.implies(ops.eq(load_balancer, LoadBalancerProfile.K3S_SERVICELB), k3s_proxy_first(ops, dataplane)),
         ops.implies(ops.eq(load_balancer, LoadBalancerProfile.CILIUM_L2), cilium),

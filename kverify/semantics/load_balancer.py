@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from kverify.model.enums import LoadBalancerProfile
+from kverify.model.enums import (
+    LB_AWS_CLASSIC_ELB,
+    LB_AWS_NLB_INSTANCE,
+    LB_HEALTH_CHECKED,
+    LB_METALLB_BGP,
+    LB_METALLB_L2,
+    LB_NO_HEALTH_CHECK,
+    LoadBalancerProfile,
+)
 from kverify.model.metallb import READY_ONLY, SERVING
 from kverify.semantics import lb_profiles
 from kverify.semantics.endpoints import is_local
@@ -13,16 +21,6 @@ from kverify.semantics.registry import rule
 from kverify.semantics.vocabulary import LB_LABEL_NONE, LB_LABEL_OTHER, EndpointView, Situation
 
 K8S = "kubernetes/kubernetes"
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_LB_AWS_CLASSIC_ELB = LoadBalancerProfile.AWS_CLASSIC_ELB
-_LB_AWS_NLB_INSTANCE = LoadBalancerProfile.AWS_NLB_INSTANCE
-_LB_HEALTH_CHECKED = LoadBalancerProfile.HEALTH_CHECKED
-_LB_METALLB_BGP = LoadBalancerProfile.METALLB_BGP
-_LB_METALLB_L2 = LoadBalancerProfile.METALLB_L2
-_LB_NO_HEALTH_CHECK = LoadBalancerProfile.NO_HEALTH_CHECK
 
 
 @rule(
@@ -111,18 +109,18 @@ def excluded(ops: Ops, s: Situation, node: int) -> Term:
     present = ops.not_(ops.eq(label, LB_LABEL_NONE))
     cloud = ops.ite(ops.lt(s.k8s_minor, 34), present, ops.eq(label, LB_LABEL_OTHER))
     by_presence = (
-        _LB_AWS_NLB_INSTANCE,
-        _LB_METALLB_L2,
-        _LB_METALLB_BGP,
+        LB_AWS_NLB_INSTANCE,
+        LB_METALLB_L2,
+        LB_METALLB_BGP,
     )
     return ops.or_(
         ops.and_(
             lb_profiles.profile_is(
                 ops,
                 s,
-                _LB_HEALTH_CHECKED,
-                _LB_NO_HEALTH_CHECK,
-                _LB_AWS_CLASSIC_ELB,  # the AWS cloud provider's, through the same controller
+                LB_HEALTH_CHECKED,
+                LB_NO_HEALTH_CHECK,
+                LB_AWS_CLASSIC_ELB,  # the AWS cloud provider's, through the same controller
             ),
             cloud,
         ),

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from kverify.model.enums import ClientKind, Destination, ServiceType
+from kverify.model.enums import (
+    CLIENT_NODE,
+    TO_EXTERNAL_IP,
+    TO_LOAD_BALANCER,
+    TO_NODE_PORT,
+    TYPE_LOAD_BALANCER,
+    TYPE_NODE_PORT,
+    Destination,
+)
 from kverify.semantics.ops import Ops, Term
 from kverify.semantics.registry import rule
 from kverify.semantics.vocabulary import Situation
 
 K8S = "kubernetes/kubernetes"
-
-
-# Enum members read in hot code (per Service or per flow routed), as module globals: a read through the
-# class takes Python 3.11's hooked attribute lookup (~900 instructions a read).
-_CLIENT_NODE = ClientKind.NODE
-_TO_EXTERNAL_IP = Destination.EXTERNAL_IP
-_TO_LOAD_BALANCER = Destination.LOAD_BALANCER
-_TO_NODE_PORT = Destination.NODE_PORT
-_TYPE_LOAD_BALANCER = ServiceType.LOAD_BALANCER
-_TYPE_NODE_PORT = ServiceType.NODE_PORT
 
 
 @rule(
@@ -30,8 +28,8 @@ _TYPE_NODE_PORT = ServiceType.NODE_PORT
 )
 def external_policy_local(ops: Ops, s: Situation) -> Term:
     accessible = ops.or_(
-        ops.eq(s.service_type, _TYPE_NODE_PORT),
-        ops.eq(s.service_type, _TYPE_LOAD_BALANCER),
+        ops.eq(s.service_type, TYPE_NODE_PORT),
+        ops.eq(s.service_type, TYPE_LOAD_BALANCER),
         s.has_external_ips,
     )
     return ops.and_(s.etp_local_spec, accessible)
@@ -39,9 +37,9 @@ def external_policy_local(ops: Ops, s: Situation) -> Term:
 
 def is_external_destination(ops: Ops, s: Situation) -> Term:
     return ops.or_(
-        ops.eq(s.destination, _TO_NODE_PORT),
-        ops.eq(s.destination, _TO_LOAD_BALANCER),
-        ops.eq(s.destination, _TO_EXTERNAL_IP),
+        ops.eq(s.destination, TO_NODE_PORT),
+        ops.eq(s.destination, TO_LOAD_BALANCER),
+        ops.eq(s.destination, TO_EXTERNAL_IP),
     )
 
 
@@ -67,7 +65,7 @@ def source_is_pod_traffic(ops: Ops, s: Situation) -> Term:
 
 
 def source_is_this_host(ops: Ops, s: Situation) -> Term:
-    return ops.and_(ops.eq(s.client, _CLIENT_NODE), ops.eq(s.client_node, s.handling_node))
+    return ops.and_(ops.eq(s.client, CLIENT_NODE), ops.eq(s.client_node, s.handling_node))
 
 
 @rule(
