@@ -4,7 +4,10 @@ Generates 5,000 nodes, 10,000 Services and 150,000 endpoints in EndpointSlices a
 ``kubectl get -o json`` List in a temporary directory, then reports the wall time of
 ``kverify check FILE`` divided by the time a fast JSON parser (orjson when installed: the
 ``bench`` extra, else the standard library) takes to parse the same file, and the peak memory.
-Goal (issue 11): at most 1.5x, and under 2 GB. It also prints the ratio to msgspec decoding the
+Goal (issue 11): at most 1.5x, and under 2 GB. Beside the best-of figures it prints paired rounds:
+the parse in process, the check and the parse in a fresh interpreter one after another, and the median
+of the rounds' ratios (on a VM whose speed drifts by 10-30%, best against best may pair a fast minute
+with a slow one). It also prints the ratio to msgspec decoding the
 file into plain dicts, which is faster than orjson on these files (about 0.75x its time): the
 stricter reading of "its parse time". The 200 MB List of issue 11:
 ``python benchmarks/scale_check.py --nodes 16000 --services 16000 --endpoints 480000 --repeat 1 --yaml``.
