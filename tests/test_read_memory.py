@@ -249,3 +249,25 @@ def test_a_command_that_stops_before_reading_its_input_leaves_no_prefetch_behind
     )
     assert cli.main(["check", str(snapshot), "--feature-gates", "NoSuchGate=true"]) == cli.EXIT_INPUT
     assert started == [str(snapshot)] and not prefetch._prefetched
+
+
+def test_a_read_that_fails_in_any_way_leaves_no_traceback_and_hands_over_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the read thread meets, the loader's own read meets again and reports: no thread traceback."""
+    import threading
+
+    monkeypatch.setattr(prefetch, "PREFETCH_MIN_BYTES", 10)
+    big = tmp_path / "snapshot.json"
+    big.write_bytes(b"x" * 100)
+    uncaught: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    for failure in (OSError(5, "Input/output error"), MemoryError(), ValueError("embedded null byte")):
+
+        def fail(*_: object, failure: BaseException = failure) -> bytes:
+            raise failure
+
+        monkeypatch.setattr(prefetch, "read_up_to", fail)
+        prefetch.prefetch(str(big), prefetch.DEFAULT_MAX_INPUT_BYTES)
+        assert prefetch.take_prefetched(str(big)) is None
+    assert uncaught == []

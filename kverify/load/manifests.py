@@ -729,8 +729,8 @@ _SERVICE_SLOTS: tuple[tuple[str, _SlotSetter, object, _Converter], ...] = tuple(
 )
 _SERVICE_FIELD_NAMES = frozenset(name for name, _, _, _ in _SERVICE_SLOTS)
 _ENDPOINTS_CONVERTER: Callable[[SliceEndpoints], Sequence[Endpoint]] = attrs.fields(Service).endpoints.converter  # type: ignore[assignment]
-if any(isinstance(default, attrs.Factory) for _, _, default, _ in _SERVICE_SLOTS):  # type: ignore[arg-type]  # pragma: no cover
-    raise ImportError("a Service field has a default factory: checked_service must call it")
+if any(isinstance(default, attrs.Factory) or default is attrs.NOTHING for _, _, default, _ in _SERVICE_SLOTS):  # type: ignore[arg-type]  # pragma: no cover
+    raise ImportError("a Service field has a default factory or none: checked_service must call it or require it")
 
 
 def checked_service(namespace: str, name: str, endpoints: SliceEndpoints, fields: Mapping[str, Any]) -> Service:

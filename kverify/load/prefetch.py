@@ -80,7 +80,7 @@ def prefetch(file: str, limit: int) -> None:
                     raw = read_up_to(handle, limit + 1, opened.st_size + 1)
                     if len(raw) <= limit:
                         read.append(raw)
-        except (OSError, MemoryError):
+        except (OSError, MemoryError, ValueError):  # the loader's own read meets it again and says so
             pass
 
     thread = threading.Thread(target=read_file, name="kverify-prefetch", daemon=True)
