@@ -36,7 +36,9 @@ import msgspec
 from kverify.load.fields import Path
 from kverify.load.node_structs import decode_node
 from kverify.load.service_structs import decode_service
-from kverify.load.slice_typed import SliceDecoder
+from kverify.load.slice_records import item_from_record, slice_record
+from kverify.load.slice_typed import SliceDecoder, decode_slice
+from kverify.load.slice_worker import SliceWorker, worker_wanted
 from kverify.load.sources import JsonLocator, RawDoc
 
 _WS = rb"[ \t\n\r]*"
@@ -59,6 +61,7 @@ _decode_raw_list = msgspec.json.Decoder(list[msgspec.Raw]).decode
 _decode_plain = msgspec.json.Decoder().decode
 #: What follows the ``"kind"`` key of an element of a kind decoded typed, and that kind.
 _TYPED_KIND = re.compile(_WS + b":" + _WS + rb'"(Service|Node|EndpointSlice)"')
+_KIND_KEY = re.compile(rb'"kind"')
 
 
 def _service_item(element: msgspec.Raw) -> dict[str, Any]:
@@ -190,39 +193,80 @@ def _elements(
 ) -> tuple[list[Any], tuple[tuple[Any, int, BytesLocator], ...]]:
     """Each element decoded (with ``typed_slices``, a plain EndpointSlice or Service typed), with its
     line and locator. Each element starts where the one before ends, past the comma and whitespace msgspec
-    validated between them."""
+    validated between them. On a big List, a worker process decodes the slices at its end meanwhile
+    (:mod:`kverify.load.slice_worker`)."""
     values: list[Any] = []
     located: list[tuple[Any, int, BytesLocator]] = []
     count, between, find, kind_value = raw.count, _BETWEEN.match, raw.find, _TYPED_KIND.match
     slices = SliceDecoder()
-    typed_items = {b"Service": _service_item, b"Node": _node_item, b"EndpointSlice": slices.item}
+    slice_item = slices.item
+    typed_items = {b"Service": _service_item, b"Node": _node_item, b"EndpointSlice": slice_item}
     pos = _LEADING_WS.match(raw, opens + 1).end()  # type: ignore[union-attr]
     line += count(b"\n", opens, pos)
-    for element in elements:
-        size = len(element)
-        value: Any = None
-        typed_item = None
-        if typed_slices:
-            # The first "kind" key of the element picks the one typed decoder to try (each checks the
-            # kind itself: a wrong guess costs time, never a wrong value). kubectl writes an object's
-            # keys sorted: a Service's or a Node's kind comes before its fields, a slice's after its
-            # endpoints (whose targetRefs have kinds), so an element whose first kind is no typed kind
-            # may still be a slice. An element a typed decoder refuses is decoded as dicts.
-            at = find(b'"kind"', pos, pos + size)
-            guess = kind_value(raw, at + 6, pos + size) if at >= 0 else None
-            typed_item = typed_items[guess[1]] if guess is not None else slices.item
-            try:
-                value = typed_item(element)
-            except msgspec.DecodeError:  # not of the types the typed readers take
-                value = None
-        if value is None:  # the dicts the json module gives, for the loaders
-            value = _decode_plain(element)
-        if typed_slices and typed_item is not slices.item:
-            slices.passed(value)
-        values.append(value)
-        located.append((value, line, BytesLocator(raw, pos, pos + size, line)))
-        after = pos + size
-        if (gap := between(raw, after)) is not None:
-            pos = gap.end()
-            line += count(b"\n", after - size, pos)
+    starts = typed_slices  # a worker may start at the first slice (see SliceWorker)
+    worker: SliceWorker | None = None
+    claim_at = len(elements)  # where this process claims the worker's next chunk
+    records: dict[int, Any] = {}  # the worker's, by element index, once this process stopped claiming
+    try:
+        for index, element in enumerate(elements):
+            size = len(element)
+            value: Any = None
+            typed_item = None
+            if typed_slices:
+                # The first "kind" key of the element picks the one typed decoder to try (each checks the
+                # kind itself: a wrong guess costs time, never a wrong value). kubectl writes an object's
+                # keys sorted: a Service's or a Node's kind comes before its fields, a slice's after its
+                # endpoints (whose targetRefs have kinds), so an element whose first kind is no typed kind
+                # may still be a slice. An element a typed decoder refuses is decoded as dicts.
+                at = find(b'"kind"', pos, pos + size)
+                guess = kind_value(raw, at + 6, pos + size) if at >= 0 else None
+                typed_item = typed_items[guess[1]] if guess is not None else slice_item
+                if typed_item is slice_item:
+                    if starts:
+                        starts = False
+                        if worker_wanted(len(raw) - pos):
+                            worker = _start_worker(elements, index)
+                            claim_at = index if worker is not None else claim_at
+                    if index >= claim_at:
+                        claim_at, records = worker.claim(index)  # type: ignore[union-attr]
+                    if (record := records.pop(index, None)) is not None:
+                        value = item_from_record(record, element)
+                if value is None:
+                    try:
+                        value = typed_item(element)
+                    except msgspec.DecodeError:  # not of the types the typed readers take
+                        value = None
+            if value is None:  # the dicts the json module gives, for the loaders
+                value = _decode_plain(element)
+            if typed_slices and typed_item is not slice_item:
+                slices.passed(value)
+            values.append(value)
+            located.append((value, line, BytesLocator(raw, pos, pos + size, line)))
+            after = pos + size
+            if (gap := between(raw, after)) is not None:
+                pos = gap.end()
+                line += count(b"\n", after - size, pos)
+    finally:
+        if worker is not None:
+            worker.close()
     return values, tuple(located)
+
+
+def _start_worker(elements: list[msgspec.Raw], first: int) -> SliceWorker | None:
+    """A worker making records of the plain slices among ``elements[first:]`` (see
+    :mod:`kverify.load.slice_worker`). It decodes node names as plain strings: the records carry
+    them as text, and a string is decoded faster than it is matched against thousands of names."""
+
+    def record_of(index: int) -> Any:
+        element = elements[index]
+        view = memoryview(element)  # the guess of the reading loop above, on the element's own bytes
+        key = _KIND_KEY.search(view)
+        guess = _TYPED_KIND.match(view, key.end()) if key is not None else None
+        if guess is not None and guess[1] != b"EndpointSlice":  # a Node or Service: decoded by the reader
+            return None
+        try:
+            return slice_record(decode_slice(element))
+        except msgspec.DecodeError:
+            return None
+
+    return SliceWorker.start(elements, first, record_of)

@@ -58,7 +58,7 @@ def plain_columns(entries: list[Any], namespace: str, ports: tuple[EndpointPort,
     if set(map(type, addresses)) != _LIST or sum(map(len, addresses)) != n or [] in addresses:
         return None
     ips = [a[0] for a in addresses]
-    if not _all_ipv4(ips):  # which also refuses anything but strings
+    if not all_ipv4(ips):  # which also refuses anything but strings
         return None
     conditions = _conditions(column("conditions"), n)
     if conditions is None:
@@ -162,7 +162,7 @@ def _pods(refs: Sequence[Any], namespace: str, n: int) -> Sequence[str | None] |
     )
 
 
-def _all_ipv4(ips: Sequence[Any]) -> bool:
+def all_ipv4(ips: Sequence[Any]) -> bool:
     """Every address a string, a dotted-quad IPv4 address as ``ipaddress`` accepts it: the C library's
     ``inet_pton`` once per address where it is known to agree (a third of the regex's cost), else one
     regex over the addresses joined one a line (an address holding a line break would add a line, and
@@ -196,12 +196,13 @@ class TypedEntries:
     entry structs and their one-address tuples (55 MB) are then freed slice by slice, and the next
     slice is decoded into the same memory instead of pages the kernel must map and zero first."""
 
-    __slots__ = ("_as_dicts", "conditions", "ips", "nodes", "nodes_known", "refs")
+    __slots__ = ("_as_dicts", "_refs", "conditions", "ips", "ips_checked", "nodes", "nodes_known")
 
     def __init__(self, entries: list[Any], as_dicts: Callable[[], Any], nodes_known: bool = False) -> None:
         # Tuples, as EndpointColumns keeps them: it takes these very objects, and the lists they are
         # copied from are freed at once (their memory holds the next slice's), not kept beside them.
         self.ips: tuple[str, ...] = tuple([entry.addresses[0] for entry in entries])
+        self.ips_checked = False  # whether each is known to be a valid IPv4 address
         conditions = [entry.conditions for entry in entries]
         first = conditions[0] if conditions else None
         # Most slices' entries have equal conditions (all Ready): kept once, the structs are freed with
@@ -211,9 +212,33 @@ class TypedEntries:
             if first is not None and conditions.count(first) == len(conditions)
             else conditions
         )
-        self.refs: list[Any] = [entry.targetRef for entry in entries]
+        self._refs: list[Any] | Callable[[], list[Any]] = [entry.targetRef for entry in entries]
         self.nodes: tuple[Any, ...] = tuple([entry.nodeName for entry in entries])  # each a str, or None
         self._as_dicts, self.nodes_known = as_dicts, nodes_known
+
+    @classmethod
+    def of(
+        cls,
+        ips: tuple[str, ...],
+        conditions: list[Any] | SameConditions,
+        refs: Callable[[], list[Any]],
+        nodes: tuple[Any, ...],
+        as_dicts: Callable[[], Any],
+    ) -> TypedEntries:
+        """Entries from their columns (a slice decoded in another process:
+        :mod:`kverify.load.slice_records`): the addresses checked already, the targetRefs decoded
+        when first read, the node names not known to be the Nodes' strings."""
+        made = cls.__new__(cls)
+        made.ips, made.ips_checked, made.conditions, made._refs, made.nodes = ips, True, conditions, refs, nodes
+        made._as_dicts, made.nodes_known = as_dicts, False
+        return made
+
+    def refs(self) -> list[Any]:
+        """Each entry's typed ``targetRef``, or ``None``."""
+        refs = self._refs
+        if callable(refs):
+            refs = self._refs = refs()
+        return refs
 
     def as_dicts(self) -> Any:
         """The ``endpoints`` value as the json module gives it."""
@@ -233,7 +258,7 @@ def typed_columns(
     a big snapshot) compare pointers instead of hashing and comparing one new string per endpoint.
     Entries decoded with their Nodes' strings already (``typed.nodes_known``) are not looked up."""
     ips = typed.ips
-    if not _all_ipv4(ips):
+    if not typed.ips_checked and not all_ipv4(ips):
         return None
     n = len(ips)
     ready, serving, terminating = _typed_conditions(typed.conditions)
@@ -247,7 +272,7 @@ def typed_columns(
         ready=ready,
         serving=serving,
         terminating=terminating,
-        pods=lambda: _typed_pods(refs, namespace, n),  # most are never read
+        pods=lambda: _typed_pods(refs(), namespace, n),  # most are never read
         ports=ports,
     )
 

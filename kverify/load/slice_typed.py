@@ -91,8 +91,18 @@ class TypedSlice(msgspec.Struct, gc=False, forbid_unknown_fields=True):
         for name in ("apiVersion", "metadata", "ports"):
             if (value := getattr(self, name)) is not _UNSET:
                 item[name] = value
-        item["endpoints"] = TypedEntries(entries, lambda: _decode_plain(source)["endpoints"], self.nodes_known)
+        item["endpoints"] = TypedEntries(entries, entries_decoder(source), self.nodes_known)
         return item
+
+
+def entries_decoder(source: msgspec.Raw) -> Callable[[], Any]:
+    """What decodes the ``endpoints`` of the slice whose text is ``source`` as the json module gives them."""
+    return lambda: _decode_plain(source)["endpoints"]
+
+
+def refs_decoder(source: msgspec.Raw) -> Callable[[], list[TypedRef | None]]:
+    """What decodes the ``targetRef`` of each entry of the plain slice whose text is ``source``."""
+    return lambda: [entry.targetRef for entry in decode_slice(source).endpoints or ()]
 
 
 #: The decoder of an item that may be a plain EndpointSlice (raises msgspec.DecodeError otherwise).
