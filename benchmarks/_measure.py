@@ -157,6 +157,34 @@ def compile_kverify(root: str) -> str:
     )
 
 
+def peak_total_memory_mb(command: list[str], env: dict[str, str]) -> float | None:
+    """The peak memory of ``command`` and the processes it forks (kverify's slice worker), in MB: their
+    proportional set sizes summed (each shared page counted once in all), sampled every 5 ms while it
+    runs (an untimed run: reading a process's page tables costs it time). ``None`` without Linux's
+    ``/proc``."""
+    if not os.path.exists("/proc/self/smaps_rollup"):
+        return None
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/task/{process.pid}/children") as children:
+                pids = [process.pid, *map(int, children.read().split())]
+        except OSError:
+            pids = [process.pid]
+        peak_kb = max(peak_kb, sum(map(_pss_kb, pids)))
+        time.sleep(0.005)
+    return peak_kb / 1024
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+    except OSError:  # it ended
+        return 0
+
+
 #: Runs kverify, then prints its peak memory (KB) on stderr: the process's own high-water mark
 #: (VmHWM), not ru_maxrss, which Linux carries over fork and exec from the parent (this script, that
 #: held the generated snapshot: it reported 4.7 GB for a run that peaked at 1.1 GB).

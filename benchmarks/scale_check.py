@@ -39,6 +39,7 @@ from _measure import (  # noqa: E402 - benchmarks/ is on sys.path when run
     paired_rounds,
     parse_process_seconds,
     parse_seconds,
+    peak_total_memory_mb,
 )
 
 
@@ -202,13 +203,29 @@ def snapshot(nodes: int, services: int, endpoints: int, seed: int = 7) -> dict[s
     return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
 
 
+def _check_argv(path: str) -> list[str]:
+    """``kverify check FILE`` as the benchmark runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "kverify",
+        "check",
+        path,
+        "--format",
+        "json",
+        "--output",
+        os.devnull,
+        "--max-input-size",
+        "2000",
+        "--allow-nothing-checked",
+    ]
+
+
 def _check_command(path: str, repeat: int = 3) -> tuple[float, float, int, float]:
     """Best wall time of ``kverify check FILE`` as a user runs it (a fresh interpreter each time, its
     start included), its exit code, and its peak memory (max RSS of that process, MB)."""
     env = kverify_child_env(ROOT)
-    script = PEAK_SCRIPT
-    command = [sys.executable, "-c", script, "check", path, "--format", "json", "--output", os.devnull]
-    command += ["--max-input-size", "2000", "--allow-nothing-checked"]
+    command = [sys.executable, "-c", PEAK_SCRIPT, *_check_argv(path)[3:]]
     best, best_cpu, code, peak_kb = float("inf"), float("inf"), -1, 0
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -298,6 +315,9 @@ def main() -> None:
                 f"  ratio: {wall / parse:.2f}x wall, {cpu / parse_cpu:.2f}x CPU (goal <= 1.5x); peak memory "
                 f"{peak:.0f} MB (goal < 2 GB); load average now {os.getloadavg()[0]:.1f}"
             )
+            total = peak_total_memory_mb(_check_argv(path), kverify_child_env(ROOT))
+            if total is not None:
+                print(f"  peak memory of kverify and its slice worker together (sampled, untimed run): {total:.0f} MB")
             if (line := msgspec_ratio_line(path, args.repeat, wall, cpu, "<= 1.5x", 3)) is not None:
                 print(line)
             if (process := parse_process_seconds(path, args.repeat)) is not None:

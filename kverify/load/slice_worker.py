@@ -37,9 +37,10 @@ except ImportError:  # no fork either: no worker is started
 #: Elements per chunk: small enough that the last chunk, which one process may wait for the other to
 #: finish, is short (about 6 ms of decoding on a snapshot), large enough that claims cost nothing.
 CHUNK = 128
-#: Bytes of elements, from the first slice on, below which a worker costs more than it saves (the
-#: fork copies this process's page tables, and the records cost some time to take back).
-MIN_BYTES = 8 << 20
+#: Bytes of elements, from the first slice on, below which a worker is not started: the fork copies
+#: this process's page tables and taking the records back costs time; at 19 MB it saved nothing
+#: measurable (``benchmarks/scale_check.py --nodes 1600 --services 1600 --endpoints 48000``).
+MIN_BYTES = 32 << 20
 #: The environment variable that turns the worker off (``0``).
 SWITCH = "KVERIFY_SLICE_WORKER"
 
