@@ -203,9 +203,8 @@ def _elements(
     typed_items = {b"Service": _service_item, b"Node": _node_item, b"EndpointSlice": slice_item}
     pos = _LEADING_WS.match(raw, opens + 1).end()  # type: ignore[union-attr]
     line += count(b"\n", opens, pos)
-    starts = typed_slices  # a worker may start at the first slice (see SliceWorker)
-    worker: SliceWorker | None = None
-    claim_at = len(elements)  # where this process claims the worker's next chunk
+    worker = _start_worker(elements) if typed_slices and worker_wanted(len(raw) - pos) else None
+    claim_at = 0 if worker is not None else len(elements)  # where this process claims its next chunk
     records: dict[int, Any] = {}  # the worker's, by element index, once this process stopped claiming
     try:
         for index, element in enumerate(elements):
@@ -213,6 +212,8 @@ def _elements(
             value: Any = None
             typed_item = None
             if typed_slices:
+                if index >= claim_at:
+                    claim_at, records = worker.claim(index)  # type: ignore[union-attr]
                 # The first "kind" key of the element picks the one typed decoder to try (each checks the
                 # kind itself: a wrong guess costs time, never a wrong value). kubectl writes an object's
                 # keys sorted: a Service's or a Node's kind comes before its fields, a slice's after its
@@ -221,16 +222,8 @@ def _elements(
                 at = find(b'"kind"', pos, pos + size)
                 guess = kind_value(raw, at + 6, pos + size) if at >= 0 else None
                 typed_item = typed_items[guess[1]] if guess is not None else slice_item
-                if typed_item is slice_item:
-                    if starts:
-                        starts = False
-                        if worker_wanted(len(raw) - pos):
-                            worker = _start_worker(elements, index)
-                            claim_at = index if worker is not None else claim_at
-                    if index >= claim_at:
-                        claim_at, records = worker.claim(index)  # type: ignore[union-attr]
-                    if (record := records.pop(index, None)) is not None:
-                        value = item_from_record(record, element)
+                if typed_item is slice_item and (record := records.pop(index, None)) is not None:
+                    value = item_from_record(record, element)
                 if value is None:
                     try:
                         value = typed_item(element)
@@ -252,8 +245,8 @@ def _elements(
     return values, tuple(located)
 
 
-def _start_worker(elements: list[msgspec.Raw], first: int) -> SliceWorker | None:
-    """A worker making records of the plain slices among ``elements[first:]`` (see
+def _start_worker(elements: list[msgspec.Raw]) -> SliceWorker | None:
+    """A worker making records of the plain slices among ``elements`` (see
     :mod:`kverify.load.slice_worker`). It decodes node names as plain strings: the records carry
     them as text, and a string is decoded faster than it is matched against thousands of names."""
 
@@ -269,4 +262,4 @@ def _start_worker(elements: list[msgspec.Raw], first: int) -> SliceWorker | None
         except msgspec.DecodeError:
             return None
 
-    return SliceWorker.start(elements, first, record_of)
+    return SliceWorker.start(len(elements), record_of)

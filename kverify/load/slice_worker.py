@@ -25,7 +25,7 @@ import marshal
 import os
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from mmap import mmap
 from typing import Any
 
@@ -66,20 +66,20 @@ def worker_wanted(size: int) -> bool:
 
 
 class SliceWorker:
-    """A running worker, from the element ``first`` on (see the module); :meth:`claim` each chunk in
-    turn, and once a claim fails take :meth:`records`; :meth:`close` in any case."""
+    """A running worker (see the module): :meth:`claim` each chunk in turn, which gives the worker's
+    records once a claim fails; :meth:`close` in any case."""
 
-    __slots__ = ("_counters", "_done", "_file", "_first", "_pid", "_shared")
+    __slots__ = ("_counters", "_done", "_file", "_pid", "_shared")
 
-    def __init__(self, first: int, pid: int, shared: mmap, file: int, done: int) -> None:
-        self._first, self._pid, self._shared, self._file, self._done = first, pid, shared, file, done
+    def __init__(self, pid: int, shared: mmap, file: int, done: int) -> None:
+        self._pid, self._shared, self._file, self._done = pid, shared, file, done
         self._counters = memoryview(shared).cast("q")  # [the next chunk of this process, the worker's last]
 
     @classmethod
-    def start(cls, elements: Sequence[Any], first: int, record_of: RecordOf) -> SliceWorker | None:
-        """A worker making records of ``elements[first:]`` with ``record_of``, or ``None`` if it could
-        not be started (this process then decodes them all)."""
-        chunks = -(-(len(elements) - first) // CHUNK)
+    def start(cls, elements: int, record_of: RecordOf) -> SliceWorker | None:
+        """A worker making records of the List's ``elements`` (by index) with ``record_of``, or ``None``
+        if it could not be started (this process then decodes them all)."""
+        chunks = -(-elements // CHUNK)
         try:
             shared = mmap(-1, 16)
             file = os.memfd_create("kverify-slices", os.MFD_CLOEXEC)
@@ -96,19 +96,19 @@ class SliceWorker:
                 os.close(fd)
             return None
         if pid == 0:  # the worker
-            _work(shared, file, done_write, first, len(elements), record_of)
+            _work(shared, file, done_write, elements, record_of)
         os.close(done_write)
-        return cls(first, pid, shared, file, done_read)
+        return cls(pid, shared, file, done_read)
 
     def claim(self, index: int) -> tuple[int, dict[int, Any]]:
         """Claim the chunk holding element ``index`` for this process: where the next chunk begins, and
         no records, if it is this process's to decode; else (the worker has it, and every chunk after
         it) no next claim and the worker's :meth:`records`."""
-        chunk = (index - self._first) // CHUNK
+        chunk = index // CHUNK
         counters = self._counters
         counters[0] = chunk + 1
         if chunk < counters[1]:
-            return self._first + (chunk + 1) * CHUNK, {}
+            return (chunk + 1) * CHUNK, {}
         return 1 << 62, self.records()
 
     def records(self) -> dict[int, Any]:
@@ -128,7 +128,7 @@ class SliceWorker:
             if at + length > len(data):
                 break
             records = marshal.loads(data[at : at + length])
-            start = self._first + chunk * CHUNK
+            start = chunk * CHUNK
             found.update((start + offset, record) for offset, record in enumerate(records) if record is not None)
             at += length
         return found
@@ -144,7 +144,7 @@ class SliceWorker:
         self._shared.close()
 
 
-def _work(shared: mmap, file: int, done: int, first: int, end: int, record_of: RecordOf) -> None:
+def _work(shared: mmap, file: int, done: int, end: int, record_of: RecordOf) -> None:
     """The worker: claims chunks from the back until it meets this process's claims, writes the
     records of each, says it is done, and exits (without running this process's exit handlers)."""
     code = 1
@@ -155,7 +155,7 @@ def _work(shared: mmap, file: int, done: int, first: int, end: int, record_of: R
             counters[1] = chunk
             if chunk < counters[0]:
                 break
-            start = first + chunk * CHUNK
+            start = chunk * CHUNK
             payload = marshal.dumps([record_of(index) for index in range(start, min(start + CHUNK, end))])
             _write_all(file, _FRAME.pack(chunk, len(payload)) + payload)
         os.write(done, _DONE)
