@@ -12,7 +12,9 @@ took longer than parsing the file with the fastest parser (issue 11). Here:
   :class:`~kverify.load.service_structs.TypedService` or :class:`~kverify.load.node_structs.TypedNode`
   if it is a Service or Node of the types their typed readers take, else into the dicts the json
   module gives; the first ``kind`` key in the element picks the one typed decoder tried;
-- the few members of the List object around ``items`` are read by the json module itself.
+- the few members of the List object around ``items`` are read by the json module itself;
+- on a big List, a forked worker decodes EndpointSlices from the end of ``items`` meanwhile and
+  hands back compact records of them (:mod:`kverify.load.slice_worker`); what is read is the same.
 
 msgspec accepts a subset of what the json module accepts (it refuses NaN, Infinity, numbers beyond
 the double range, lone surrogates) and gives the same values on it, integers beyond 64 bits included
