@@ -212,7 +212,7 @@ def _elements(
         for index, element in enumerate(elements):
             size = len(element)
             value: Any = None
-            typed_item = None
+            typed_item = made = None
             if typed_slices:
                 if index >= claim_at:
                     claim_at, records = worker.claim(index)  # type: ignore[union-attr]
@@ -224,7 +224,8 @@ def _elements(
                 at = find(b'"kind"', pos, pos + size)
                 guess = kind_value(raw, at + 6, pos + size) if at >= 0 else None
                 typed_item = typed_items[guess[1]] if guess is not None else slice_item
-                if typed_item is slice_item and (record := records.pop(index, None)) is not None:
+                if typed_item is slice_item and (made := records.pop(index, None)) is not None:
+                    newlines, record = made
                     value = item_from_record(record, element)
                 if value is None:
                     try:
@@ -240,7 +241,8 @@ def _elements(
             after = pos + size
             if (gap := between(raw, after)) is not None:
                 pos = gap.end()
-                line += count(b"\n", after - size, pos)
+                # The element's lines, counted by the worker if it made the element's record.
+                line += count(b"\n", after, pos) + newlines if made is not None else count(b"\n", after - size, pos)
     finally:
         if worker is not None:
             worker.close()
@@ -249,8 +251,9 @@ def _elements(
 
 def _start_worker(elements: list[msgspec.Raw]) -> SliceWorker | None:
     """A worker making records of the plain slices among ``elements`` (see
-    :mod:`kverify.load.slice_worker`). It decodes node names as plain strings: the records carry
-    them as text, and a string is decoded faster than it is matched against thousands of names."""
+    :mod:`kverify.load.slice_worker`), each with the count of line breaks in the slice's text. It
+    decodes node names as plain strings: the records carry them as text, and a string is decoded
+    faster than it is matched against thousands of names."""
 
     def record_of(index: int) -> Any:
         element = elements[index]
@@ -260,8 +263,9 @@ def _start_worker(elements: list[msgspec.Raw]) -> SliceWorker | None:
         if guess is not None and guess[1] != b"EndpointSlice":  # a Node or Service: decoded by the reader
             return None
         try:
-            return slice_record(decode_slice(element))
+            record = slice_record(decode_slice(element))
         except msgspec.DecodeError:
             return None
+        return None if record is None else (bytes(view).count(b"\n"), record)
 
     return SliceWorker.start(len(elements), record_of)
