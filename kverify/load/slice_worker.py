@@ -1,12 +1,12 @@
 """A forked worker process that decodes the EndpointSlices at the end of a big JSON List while this
 process reads the List from its front, on a second core (issue 11).
 
-Decoding a snapshot's slices is most of reading it: 60% of the time to check a 200 MB List, in C
-already. The elements from the first EndpointSlice on are cut into chunks of :data:`CHUNK`
-elements. This process takes chunks from the front, the worker from the back; each claims a chunk
-(two counters in a page both share) before decoding it, so they meet wherever their speeds say,
-whatever else either is given to do (this process decodes the Nodes and Services, and builds every
-item). The worker turns each slice into a compact record (:mod:`kverify.load.slice_records`),
+Decoding a snapshot's slices is most of reading it (a third of the time to check a 200 MB List, in C
+already). The List's elements are cut into chunks of :data:`CHUNK` elements. This process takes
+chunks from the front, the worker from the back; each claims a chunk (two counters in a page both
+share) before decoding it, so they meet wherever their speeds say, whatever else either is given to
+do (this process decodes the Nodes and Services, which ``kubectl`` writes first, and builds every
+item; the worker leaves them to it). The worker turns each slice into a compact record (:mod:`kverify.load.slice_records`),
 writes each chunk's records to an in-memory file (which never fills, as a pipe would, while this
 process is busy) and says it is done through a pipe.
 
@@ -95,7 +95,7 @@ class SliceWorker:
             for fd in (file, done_read, done_write):
                 os.close(fd)
             return None
-        if pid == 0:  # the worker
+        if pid == 0:  # the worker, which never returns
             _work(shared, file, done_write, elements, record_of)
         os.close(done_write)
         return cls(pid, shared, file, done_read)
