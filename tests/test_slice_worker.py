@@ -196,6 +196,30 @@ def test_the_worker_starts_only_where_it_repays(monkeypatch: pytest.MonkeyPatch)
     assert not slice_worker.worker_wanted(big)  # a fork would copy no other thread, but its locks
 
 
+@pytest.mark.parametrize(
+    ("cpu_max", "wanted"),
+    [
+        ("max 100000\n", True),
+        ("200000 100000\n", True),
+        ("100000 100000\n", False),
+        ("50000 100000\n", False),
+        (None, True),
+        ("garbage\n", True),
+    ],
+)
+def test_a_cgroup_quota_under_two_cpus_starts_no_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_max: str | None, wanted: bool
+) -> None:
+    """A container limited to one CPU sees the host's cores in its affinity mask: its quota decides."""
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    limit = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        limit.write_text(cpu_max)
+    monkeypatch.setattr(slice_worker, "CPU_MAX", str(limit))
+    assert slice_worker.worker_wanted(slice_worker.MIN_BYTES) is wanted
+
+
 def test_records_give_back_the_item_of_a_decode(tmp_path: Path) -> None:
     """A record rebuilt is the item ``as_item`` gives, but for node names not known to be the Nodes'."""
     from kverify.load.slice_columns import SameConditions

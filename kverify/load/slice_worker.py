@@ -6,16 +6,17 @@ already). The List's elements are cut into chunks of :data:`CHUNK` elements. Thi
 chunks from the front, the worker from the back; each claims a chunk (two counters in a page both
 share) before decoding it, so they meet wherever their speeds say, whatever else either is given to
 do (this process decodes the Nodes and Services, which ``kubectl`` writes first, and builds every
-item; the worker leaves them to it). The worker turns each slice into a compact record (:mod:`kverify.load.slice_records`),
-writes each chunk's records to an in-memory file (which never fills, as a pipe would, while this
-process is busy) and says it is done through a pipe.
+item; the worker leaves them to it). The worker turns each slice into a compact record
+(:mod:`kverify.load.slice_records`), writes each chunk's records to an in-memory file (which never
+fills, as a pipe would, while this process is busy) and says it is done through a pipe.
 
 The answer never depends on the claims or on the worker at all. Claims are made without locks: two
-processes may both claim a chunk (this process keeps its own decode) or neither (each saw the other's
-claim), and the worker may die or be killed; every slice without a record is decoded here, as if there
-were no worker. A worker is started only on Linux (``fork``, ``memfd_create``), with two cores free
-to this process, no other thread running (a fork copies no thread, nor a lock another thread holds),
-for a List big enough to repay the fork, and unless ``KVERIFY_SLICE_WORKER=0``.
+processes may both claim a chunk (this process keeps its own decode) or neither (each saw the
+other's claim), and the worker may die or be killed; every slice without a record is decoded here,
+as if there were no worker. A worker is started only on Linux (``fork``, ``memfd_create``), with two
+cores free to this process (its affinity, and its cgroup's CPU quota if any), no other thread
+running (a fork copies no thread, nor a lock another thread holds), for a List big enough to repay
+the fork, and unless ``KVERIFY_SLICE_WORKER=0``.
 """
 
 from __future__ import annotations
@@ -61,8 +62,25 @@ def worker_wanted(size: int) -> bool:
         and hasattr(os, "memfd_create")
         and hasattr(os, "sched_getaffinity")
         and len(os.sched_getaffinity(0)) >= 2
+        and _cpu_quota() >= 2
         and threading.active_count() == 1
     )
+
+
+#: cgroup v2's CPU limit of this process's group (a container's): "max 100000", or a quota and a period.
+CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
+def _cpu_quota() -> float:
+    """How many CPUs' time the cgroup this process runs in may use (a container's ``--cpus``):
+    infinite where no limit is set or none can be read. The affinity mask alone counts the host's
+    cores, which a worker would compete for with this process under a quota of one."""
+    try:
+        with open(CPU_MAX) as limit:
+            quota, period = limit.read().split()[:2]
+        return float("inf") if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError, ZeroDivisionError):
+        return float("inf")
 
 
 class SliceWorker:
