@@ -180,6 +180,21 @@ def test_a_truncated_record_file_gives_the_whole_frames_only(tmp_path: Path, mon
     assert loaded_outcome(path) == expected
 
 
+def test_a_frame_that_does_not_load_ends_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes in the worker's file that are no marshalled records are not read, nor what follows them."""
+    path = _write_list(tmp_path / "snapshot.json", _big_list(60))
+    expected = _without_worker(path)
+    _forced(monkeypatch, chunk=4)
+    write_all = slice_worker._write_all
+
+    def garbled(fd: int, data: bytes) -> None:
+        header = slice_worker._FRAME.size
+        write_all(fd, data[:header] + b"\xff" * (len(data) - header))
+
+    monkeypatch.setattr(slice_worker, "_write_all", garbled)
+    assert loaded_outcome(path) == expected
+
+
 def test_the_worker_starts_only_where_it_repays(monkeypatch: pytest.MonkeyPatch) -> None:
     big = slice_worker.MIN_BYTES
     monkeypatch.setattr(threading, "active_count", lambda: 1)  # as in the command-line program

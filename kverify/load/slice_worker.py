@@ -145,7 +145,10 @@ class SliceWorker:
             at += frame
             if at + length > len(data):
                 break
-            records = marshal.loads(data[at : at + length])
+            try:
+                records = marshal.loads(data[at : at + length])
+            except (ValueError, EOFError, TypeError):  # not a frame the worker wrote whole: stop there
+                break
             start = chunk * CHUNK
             found.update((start + offset, record) for offset, record in enumerate(records) if record is not None)
             at += length
