@@ -165,33 +165,26 @@ def test_a_worker_that_fails_or_dies_changes_nothing(tmp_path: Path, monkeypatch
     assert loaded_outcome(path) == expected
 
 
-def test_a_truncated_record_file_gives_the_whole_frames_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker killed while it writes a frame leaves part of it: the part is not read."""
+def _cut_short(write_all: Any, fd: int, data: bytes) -> None:
+    """A worker killed while it writes a frame: part of it is in the file."""
+    write_all(fd, data[: len(data) // 2])
+    os.kill(os.getpid(), 9)
+
+
+def _garbled(write_all: Any, fd: int, data: bytes) -> None:
+    """A frame whose header is whole and whose records are no marshal data."""
+    header = slice_worker._FRAME.size
+    write_all(fd, data[:header] + b"\xff" * (len(data) - header))
+
+
+@pytest.mark.parametrize("write", [_cut_short, _garbled], ids=["cut short", "garbled"])
+def test_only_whole_frames_that_load_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: Any) -> None:
+    """What the worker's file holds past its last good frame is not read (nor raises)."""
     path = _write_list(tmp_path / "snapshot.json", _big_list(60))
     expected = _without_worker(path)
     _forced(monkeypatch, chunk=4)
     write_all = slice_worker._write_all
-
-    def cut_short(fd: int, data: bytes) -> None:
-        write_all(fd, data[: len(data) // 2])
-        os.kill(os.getpid(), 9)
-
-    monkeypatch.setattr(slice_worker, "_write_all", cut_short)
-    assert loaded_outcome(path) == expected
-
-
-def test_a_frame_that_does_not_load_ends_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Bytes in the worker's file that are no marshalled records are not read, nor what follows them."""
-    path = _write_list(tmp_path / "snapshot.json", _big_list(60))
-    expected = _without_worker(path)
-    _forced(monkeypatch, chunk=4)
-    write_all = slice_worker._write_all
-
-    def garbled(fd: int, data: bytes) -> None:
-        header = slice_worker._FRAME.size
-        write_all(fd, data[:header] + b"\xff" * (len(data) - header))
-
-    monkeypatch.setattr(slice_worker, "_write_all", garbled)
+    monkeypatch.setattr(slice_worker, "_write_all", lambda fd, data: write(write_all, fd, data))
     assert loaded_outcome(path) == expected
 
 
